@@ -1,0 +1,171 @@
+"""Scaler + K-Means pipeline, the k-sweep evidence, and naming clusters by their centroids.
+
+Cluster names (documented scheme, any k >= 2):
+1. Each centroid gets a value score in standardised units:
+   z(frequency) + z(monetary) - z(recency).
+2. The centroid with the highest recency is "Lapsed".
+3. The others, by value score from high to low, take a ladder of names:
+   1 left -> Regular; 2 -> Premium, Occasional; 3 -> Premium, Regular, Occasional;
+   n > 3  -> Premium, Regular 1 .. Regular n-2, Occasional.
+   So k=4 gives the seed's four names: Premium, Regular, Occasional, Lapsed.
+Names depend only on centroid coordinates, never on the index K-Means gave a cluster, so a
+retrain that relabels clusters gives every customer the same name.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.cluster import KMeans
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+
+from core.errors import ConfigError
+
+FEATURES = ("recency", "frequency", "monetary")
+LAPSED, PREMIUM, REGULAR, OCCASIONAL = "Lapsed", "Premium", "Regular", "Occasional"
+CLUSTER_BASE_NAMES = (PREMIUM, REGULAR, OCCASIONAL, LAPSED)
+DEFAULT_KS = tuple(range(2, 13))
+SILHOUETTE_SAMPLE = 10_000   # exact silhouette up to this many customers, else a sample
+FIT_SAMPLE = 100_000         # the sweep fits each k on at most this many customers
+
+
+def make_pipeline(k: int, random_state: int = 42, max_iter: int = 1000, n_init: int = 10) -> Pipeline:
+    """StandardScaler then KMeans, to be fitted on a DataFrame with the FEATURES columns."""
+    return Pipeline([
+        ("scale", StandardScaler()),
+        ("kmeans", KMeans(n_clusters=k, random_state=random_state, max_iter=max_iter, n_init=n_init)),
+    ])
+
+
+def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
+    """The clustering features, named and in one fixed order."""
+    return rfm.loc[:, list(FEATURES)].astype("float64")
+
+
+def name_clusters(centroids_scaled: np.ndarray) -> list[str]:
+    """Names for centroids given in standardised units, columns in FEATURES order."""
+    c = np.asarray(centroids_scaled, dtype=float)
+    k = len(c)
+    if k < 2:
+        raise ConfigError(f"cannot name {k} cluster(s); k must be at least 2")
+    r, f, m = c[:, 0], c[:, 1], c[:, 2]
+    score = f + m - r
+    # Sort keys use coordinates only (ties broken by coordinates, never by cluster index).
+    lapsed = max(range(k), key=lambda i: (r[i], -score[i], -f[i], -m[i]))
+    rest = sorted((i for i in range(k) if i != lapsed),
+                  key=lambda i: (-score[i], r[i], -f[i], -m[i]))
+    ladder = _ladder(len(rest))
+    names = [""] * k
+    names[lapsed] = LAPSED
+    for i, name in zip(rest, ladder):
+        names[i] = name
+    return names
+
+
+def _ladder(n: int) -> list[str]:
+    if n == 1:
+        return [REGULAR]
+    if n == 2:
+        return [PREMIUM, OCCASIONAL]
+    if n == 3:
+        return [PREMIUM, REGULAR, OCCASIONAL]
+    return [PREMIUM] + [f"{REGULAR} {i}" for i in range(1, n - 1)] + [OCCASIONAL]
+
+
+def base_name(segment: str) -> str:
+    """'Regular 2' -> 'Regular': the segment family that actions are written for."""
+    return segment.split(" ")[0]
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """Evidence for choosing k: one row per k, the inertia knee, and the recommendation."""
+
+    table: pd.DataFrame  # k, inertia, silhouette, calinski_harabasz, davies_bouldin
+    knee: int | None
+    recommended_k: int
+    reason: str
+    n_customers: int
+    fitted_on: int
+    silhouette_on: int
+
+
+def _sample_rows(n: int, size: int, seed: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
+
+
+def k_sweep(features: pd.DataFrame, ks: Sequence[int] = DEFAULT_KS, *, random_state: int = 42,
+            max_iter: int = 1000, n_init: int = 10, silhouette_sample: int = SILHOUETTE_SAMPLE,
+            fit_sample: int | None = FIT_SAMPLE,
+            progress: Callable[[int, int, int], None] | None = None) -> SweepResult:
+    """Fit K-Means for each k and measure inertia, silhouette, Calinski-Harabasz, Davies-Bouldin.
+
+    ``features``: customers x FEATURES (the non-outlier customers). When there are more than
+    ``fit_sample`` customers each k is fitted on a fixed-seed sample of that size and then
+    applied to everyone; metrics other than silhouette use every customer; silhouette is
+    exact up to ``silhouette_sample`` customers, else on a fixed-seed sample of that size.
+    ``progress(done, total, k)`` is called after each k.
+    """
+    ks = sorted(set(int(k) for k in ks))
+    X = feature_frame(features)
+    n = len(X)
+    if not ks or ks[0] < 2:
+        raise ConfigError(f"k values must be 2 or more, got {ks}")
+    if n <= ks[-1]:
+        raise ConfigError(f"{n} customers to cluster is too few for k up to {ks[-1]}; "
+                          f"choose a smaller k range")
+    fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
+    sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
+    rows = []
+    for done, k in enumerate(ks, start=1):
+        pipe = make_pipeline(k, random_state, max_iter, n_init)
+        pipe.fit(X if fit_rows is None else X.iloc[fit_rows])
+        Z = pipe.named_steps["scale"].transform(X)
+        km = pipe.named_steps["kmeans"]
+        labels = km.predict(Z)
+        inertia = float(((Z - km.cluster_centers_[labels]) ** 2).sum())
+        Zs, ls = (Z, labels) if sil_rows is None else (Z[sil_rows], labels[sil_rows])
+        distinct = len(np.unique(ls))
+        rows.append({
+            "k": k, "inertia": inertia,
+            "silhouette": float(silhouette_score(Zs, ls)) if 1 < distinct < len(ls) else float("nan"),
+            "calinski_harabasz": float(calinski_harabasz_score(Z, labels)) if len(np.unique(labels)) > 1 else float("nan"),
+            "davies_bouldin": float(davies_bouldin_score(Z, labels)) if len(np.unique(labels)) > 1 else float("nan"),
+        })
+        if progress:
+            progress(done, len(ks), k)
+    table = pd.DataFrame(rows)
+    knee = find_knee(table["k"].tolist(), table["inertia"].tolist())
+    recommended, reason = recommend_k(table, knee)
+    return SweepResult(table=table, knee=knee, recommended_k=recommended, reason=reason,
+                       n_customers=n, fitted_on=n if fit_rows is None else len(fit_rows),
+                       silhouette_on=n if sil_rows is None else len(sil_rows))
+
+
+def find_knee(ks: Sequence[int], inertia: Sequence[float]) -> int | None:
+    """The elbow of the inertia curve (kneed's convex, decreasing knee), or None."""
+    if len(ks) < 3:
+        return None
+    from kneed import KneeLocator
+
+    knee = KneeLocator(list(ks), list(inertia), curve="convex", direction="decreasing").knee
+    return int(knee) if knee is not None else None
+
+
+def recommend_k(table: pd.DataFrame, knee: int | None) -> tuple[int, str]:
+    """The knee when there is one and its silhouette is within 80% of the best; else best silhouette."""
+    best = table.loc[table["silhouette"].idxmax()]
+    best_k, best_sil = int(best["k"]), float(best["silhouette"])
+    if knee is not None:
+        sil = float(table.loc[table["k"] == knee, "silhouette"].iloc[0])
+        if sil >= 0.8 * best_sil:
+            return knee, (f"k={knee} is the elbow of the inertia curve (adding clusters past it "
+                          f"gains little); its silhouette {sil:.3f} is close to the best "
+                          f"({best_sil:.3f} at k={best_k})")
+        return best_k, (f"the elbow at k={knee} separates clusters poorly (silhouette {sil:.3f}); "
+                        f"k={best_k} has the best silhouette, {best_sil:.3f}")
+    return best_k, f"no clear elbow in inertia; k={best_k} has the best silhouette, {best_sil:.3f}"

@@ -1,0 +1,239 @@
+"""Canonical column roles, auto-detection of a file's columns, and the canonical table.
+
+Column names live here and nowhere else. A raw table (whatever the file called its columns)
+becomes the *canonical* table with these columns:
+
+    customer_id  string     customer as text: leading zeros kept, Excel's 12347.0 -> 12347
+    invoice_ts   timestamp  purchase timestamp (NULL where the date did not parse)
+    invoice      string     invoice / order id (NULL when the file has none)
+    quantity     float64    NULL when the file has an amount column instead
+    price        float64    NULL when the file has an amount column instead
+    line_value   float64    quantity * price, or the mapped amount
+    product      string     stock code (NULL when unmapped)
+    country      string     (NULL when unmapped)
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from datetime import datetime
+from typing import Mapping
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from core.errors import ColumnMappingError, DataValidationError
+
+ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")
+CANONICAL = ("customer_id", "invoice_ts", "invoice", "quantity", "price", "line_value",
+             "product", "country")
+RFM_COLUMNS = ("customer_id", "recency", "frequency", "monetary")
+
+# Normalised names (lower case, no spaces/underscores/dashes/dots) each role is found under,
+# most specific first.
+_ROLE_NAMES: dict[str, tuple[str, ...]] = {
+    "customer": ("customerid", "customer", "custid", "cust", "clientid", "client",
+                 "customerno", "customernumber", "userid", "buyerid", "memberid", "accountid"),
+    "date": ("invoicedate", "orderdate", "transactiondate", "purchasedate", "saledate",
+             "date", "datetime", "timestamp", "orderdatetime", "time", "createdat"),
+    "invoice": ("invoice", "invoiceno", "invoiceid", "invoicenumber", "orderid", "orderno",
+                "ordernumber", "order", "transactionid", "receiptid", "basketid"),
+    "quantity": ("quantity", "qty", "units", "count", "itemsquantity", "quantityordered"),
+    "price": ("price", "unitprice", "priceeach", "itemprice", "unitcost", "priceperunit"),
+    "amount": ("amount", "revenue", "sales", "dollarvalue", "total", "totalamount",
+               "linetotal", "ordervalue", "value", "totalprice", "spend", "netsales"),
+    "product": ("stockcode", "sku", "productid", "productcode", "itemcode", "product",
+                "itemid", "description"),
+    "country": ("country", "countryname", "region", "market"),
+}
+_NUMERIC_ROLES = ("quantity", "price", "amount")
+
+# Text date formats tried in order when a plain cast to TIMESTAMP fails (DuckDB strptime).
+DATE_FORMATS = (
+    "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%m/%d/%y %H:%M",
+    "%d-%m-%Y %H:%M", "%d-%m-%Y", "%Y%m%d",
+)
+
+
+@ibis.udf.scalar.builtin
+def try_strptime(text: str, fmt: str) -> datetime:  # DuckDB's TRY_STRPTIME
+    ...
+
+
+def normalise(name: str) -> str:
+    """Lower case with spaces, underscores, dashes and dots removed: 'Customer ID' -> 'customerid'."""
+    return re.sub(r"[\s_\-\.]+", "", str(name)).lower()
+
+
+@dataclass(frozen=True)
+class ColumnMapping:
+    """Which source column plays each role; ``None`` where the file has none."""
+
+    customer: str | None = None
+    date: str | None = None
+    invoice: str | None = None
+    quantity: str | None = None
+    price: str | None = None
+    amount: str | None = None
+    product: str | None = None
+    country: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    def with_overrides(self, overrides: Mapping[str, str | None]) -> "ColumnMapping":
+        unknown = set(overrides) - set(ROLES)
+        if unknown:
+            raise ColumnMappingError(f"unknown column role(s) {sorted(unknown)}; roles are {list(ROLES)}")
+        return replace(self, **{k: (v or None) for k, v in overrides.items()})
+
+    def check(self, columns: list[str], source: str = "the file") -> "ColumnMapping":
+        """Raise ColumnMappingError unless every mapped column exists and the roles suffice."""
+        found = ", ".join(columns)
+        for role, column in self.as_dict().items():
+            if column is not None and column not in columns:
+                raise ColumnMappingError(
+                    f"{source}: column '{column}' mapped to {role} does not exist; "
+                    f"columns found: {found}")
+        missing = [r for r in ("customer", "date") if getattr(self, r) is None]
+        if self.amount is None and (self.quantity is None or self.price is None):
+            missing.append("amount (or quantity and price)")
+        if missing:
+            flags = " ".join(f"--{m.split()[0]} COLUMN" for m in missing)
+            raise ColumnMappingError(
+                f"{source}: cannot find the {', '.join(missing)} column; columns found: {found}; "
+                f"name them with {flags}")
+        used = [c for c in self.as_dict().values() if c is not None]
+        dupes = sorted({c for c in used if used.count(c) > 1})
+        if dupes:
+            raise ColumnMappingError(f"{source}: column(s) {dupes} are mapped to more than one role")
+        return self
+
+
+def _looks_numeric(values: list) -> bool:
+    seen = [v for v in values if v is not None and str(v).strip() != ""]
+    if not seen:
+        return True
+    ok = 0
+    for v in seen:
+        try:
+            float(str(v).replace(",", ""))
+            ok += 1
+        except ValueError:
+            pass
+    return ok >= 0.9 * len(seen)
+
+
+def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
+    """Guess each role from normalised column names, checking numeric roles on a sample.
+
+    Returns a mapping that may miss required roles: call ``ColumnMapping.check`` after
+    applying the user's overrides.
+    """
+    columns = list(table.columns)
+    sample = table.head(sample_rows).to_pyarrow().to_pydict()
+    by_norm: dict[str, str] = {}
+    for c in columns:
+        by_norm.setdefault(normalise(c), c)
+    taken: set[str] = set()
+    chosen: dict[str, str] = {}
+    for role in ROLES:
+        for candidate in _ROLE_NAMES[role]:
+            column = by_norm.get(candidate)
+            if column is None or column in taken:
+                continue
+            if role in _NUMERIC_ROLES and not (
+                table.schema()[column].is_numeric() or _looks_numeric(sample[column])
+            ):
+                continue
+            chosen[role] = column
+            taken.add(column)
+            break
+    if "quantity" in chosen and "price" in chosen:
+        chosen.pop("amount", None)  # quantity * price is the line value; an amount column is redundant
+    return ColumnMapping(**chosen)
+
+
+def _customer_text(col: ibis.Column) -> ibis.Column:
+    """Customer IDs as text; an integral float (Excel's 12347.0) loses its '.0'."""
+    if col.type().is_floating():
+        integral = col.floor() == col
+        return integral.ifelse(col.cast("int64").cast("string"), col.cast("string"))
+    if col.type().is_integer():
+        return col.cast("string")
+    text = col.cast("string").strip()
+    text = text.re_replace(r"^(\d+)\.0+$", r"\1")
+    return (text == "").ifelse(ibis.null("string"), text)
+
+
+def _number(col: ibis.Column) -> ibis.Column:
+    if col.type().is_numeric():
+        return col.cast("float64")
+    return col.cast("string").strip().re_replace(",", "").try_cast("float64")
+
+
+def _text(col: ibis.Column) -> ibis.Column:
+    if col.type().is_floating():
+        return _customer_text(col)
+    text = col.cast("string").strip()
+    return (text == "").ifelse(ibis.null("string"), text)
+
+
+def _timestamp(table: ibis.Table, column: str, source: str) -> ibis.Column:
+    """The date column as a timestamp; text is parsed with the format that fits the data best."""
+    col = table[column]
+    if col.type().is_timestamp():
+        return col.cast(dt.Timestamp())
+    if col.type().is_date():
+        return col.cast(dt.Timestamp())
+    text = col.cast("string").strip()
+    sample = table.select(v=text).filter(ibis._.v.notnull() & (ibis._.v != "")).head(1000)
+    candidates = ("cast",) + DATE_FORMATS
+    stats = sample.aggregate(
+        n=sample.v.count(),
+        **{f"p{i}": _parse(sample.v, how).count() for i, how in enumerate(candidates)})
+    row = stats.to_pyarrow().to_pylist()[0]
+    if row["n"] == 0:
+        raise DataValidationError(
+            f"{source}: date column '{column}' is empty; map another column with --date")
+    best = max(range(len(candidates)), key=lambda i: (row[f"p{i}"], -i))
+    if row[f"p{best}"] == 0:
+        example = sample.head(1).to_pyarrow().to_pydict()["v"][0]
+        raise DataValidationError(
+            f"{source}: dates in column '{column}' do not parse (e.g. '{example}'); use "
+            f"ISO dates like 2011-12-09 12:50 or map another column with --date")
+    return _parse(text, candidates[best])
+
+
+def _parse(text: ibis.Column, how: str) -> ibis.Column:
+    """Parse text with a candidate: 'cast' (ISO and the like) or a strptime format."""
+    if how == "cast":
+        return text.try_cast(dt.Timestamp())
+    return try_strptime(text, how)
+
+
+def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file") -> ibis.Table:
+    """Rename and type the mapped columns into the canonical schema (see module docstring)."""
+    mapping.check(list(table.columns), source)
+    m = mapping
+    quantity = _number(table[m.quantity]) if m.quantity else ibis.null("float64")
+    price = _number(table[m.price]) if m.price else ibis.null("float64")
+    line_value = _number(table[m.amount]) if m.amount else quantity * price
+    return table.select(
+        customer_id=_customer_text(table[m.customer]),
+        invoice_ts=_timestamp(table, m.date, source),
+        invoice=_text(table[m.invoice]) if m.invoice else ibis.null("string"),
+        quantity=quantity,
+        price=price,
+        line_value=line_value,
+        product=_text(table[m.product]) if m.product else ibis.null("string"),
+        country=_text(table[m.country]) if m.country else ibis.null("string"),
+    )
+
+
+def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
+                    source: str = "the file") -> ColumnMapping:
+    """Detected roles with the user's overrides applied, checked against the file's columns."""
+    overrides = {k: v for k, v in (overrides or {}).items() if v}
+    return detect_columns(table).with_overrides(overrides).check(list(table.columns), source)

@@ -1,0 +1,238 @@
+"""Read a transactions file (CSV/TSV/TXT, Excel .xlsx, Parquet) into DuckDB.
+
+One loader for the CLI and the dashboard. Files are read by DuckDB where they lie (CSV and
+Parquet are scanned lazily, never loaded row by row into pandas); Excel goes through
+python-calamine into an Arrow table that DuckDB queries. Uploads arrive as bytes and are
+written to a private temporary file first, so a large upload is never held twice.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import tempfile
+import uuid
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import pyarrow as pa
+
+from core.errors import InputFileError
+
+CSV_SUFFIXES = (".csv", ".tsv", ".txt")
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+SUPPORTED = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
+# Bound on the decompressed size of an .xlsx (a zip): a zip bomb is refused before reading.
+MAX_XLSX_UNCOMPRESSED_BYTES = 1 << 30
+ALL_SHEETS = "all"
+
+
+@dataclass
+class Dataset:
+    """A raw table as read from a file, with where it came from."""
+
+    table: ibis.Table
+    name: str
+    kind: str  # "csv" | "excel" | "parquet"
+    sheets: tuple[str, ...] = ()
+    sheet: str | None = None
+    # Keeps the temporary copy of an upload alive as long as the table that scans it.
+    _tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.table.columns)
+
+
+def connect() -> ibis.BaseBackend:
+    """A fresh in-process DuckDB connection."""
+    return ibis.duckdb.connect()
+
+
+def _kind(path: Path, head: bytes) -> str:
+    suffix = path.suffix.lower()
+    if head.startswith(b"PAR1"):
+        return "parquet"
+    if head.startswith(b"PK\x03\x04"):
+        return "excel"
+    if suffix in EXCEL_SUFFIXES:
+        raise InputFileError(f"{path.name}: not a valid .xlsx file (truncated or not Excel); "
+                             "save it again from Excel as .xlsx, or export CSV")
+    if suffix in PARQUET_SUFFIXES:
+        raise InputFileError(f"{path.name}: not a valid Parquet file (no PAR1 header); "
+                             "write it again or export CSV")
+    if suffix in (".xls",):
+        raise InputFileError(f"{path.name}: old .xls files are not supported; save as .xlsx or CSV")
+    if b"\x00" in head:
+        raise InputFileError(f"{path.name}: looks like a binary file, not CSV text; "
+                             f"upload one of {', '.join(SUPPORTED)}")
+    return "csv"
+
+
+def _encoding(path: Path) -> str:
+    """'utf-8' when the start of the file decodes as UTF-8 (BOM or not), else 'latin-1'."""
+    with path.open("rb") as fh:
+        head = fh.read(4 << 20)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not merely a character cut at the buffer's end
+            return "latin-1"
+    return "utf-8"
+
+
+def _read_csv(con, path: Path) -> ibis.Table:
+    # Every column as text: the roles decide the types later, and IDs keep leading zeros.
+    try:
+        return con.read_csv(str(path), all_varchar=True, header=True,
+                            encoding=_encoding(path), null_padding=True)
+    except Exception as exc:  # DuckDB's sniffer errors carry no stable type
+        raise InputFileError(f"{path.name}: cannot be read as CSV ({_first_line(exc)}); "
+                             "check it is a text file with a header row") from exc
+
+
+def _read_parquet(con, path: Path) -> ibis.Table:
+    try:
+        table = con.read_parquet(str(path))
+        table.head(1).to_pyarrow()
+    except Exception as exc:
+        raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
+                             f"({_first_line(exc)}); write it again or export CSV") from exc
+    return table
+
+
+def _open_workbook(path: Path):
+    from python_calamine import CalamineWorkbook
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            total = sum(info.file_size for info in zf.infolist())
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(f"{path.name}: not a valid .xlsx file (truncated or corrupt zip); "
+                             "save it again from Excel") from exc
+    if total > MAX_XLSX_UNCOMPRESSED_BYTES:
+        raise InputFileError(
+            f"{path.name}: the workbook unpacks to {total / 2**20:,.0f} MiB, over the "
+            f"{MAX_XLSX_UNCOMPRESSED_BYTES / 2**20:,.0f} MiB limit; export the sheet as CSV or Parquet")
+    try:
+        return CalamineWorkbook.from_path(str(path))
+    except Exception as exc:
+        raise InputFileError(f"{path.name}: not a readable .xlsx workbook ({_first_line(exc)}); "
+                             "save it again from Excel") from exc
+
+
+def _column_array(values: list) -> pa.Array:
+    """One sheet column to Arrow: timestamps, numbers, or text (mixed columns become text)."""
+    present = [v for v in values if v is not None and v != ""]
+    if present and all(isinstance(v, (_dt.datetime, _dt.date)) for v in present):
+        return pa.array([None if v in (None, "") else
+                         (v if isinstance(v, _dt.datetime) else _dt.datetime(v.year, v.month, v.day))
+                         for v in values], pa.timestamp("us"))
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return pa.array([None if v in (None, "") else float(v) for v in values], pa.float64())
+    return pa.array([None if v in (None, "") else _cell_text(v) for v in values], pa.string())
+
+
+def _cell_text(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _sheet_table(workbook, sheet: str, source: str) -> pa.Table:
+    rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
+    while rows and all(v in (None, "") for v in rows[-1]):
+        rows.pop()
+    if not rows:
+        raise InputFileError(f"{source}: sheet '{sheet}' is empty")
+    header = [(_cell_text(h).strip() if h not in (None, "") else f"column_{i + 1}")
+              for i, h in enumerate(rows[0])]
+    if len(set(header)) != len(header):
+        raise InputFileError(f"{source}: sheet '{sheet}' has repeated column names in its header row")
+    body = rows[1:]
+    arrays = [_column_array([r[i] if i < len(r) else None for r in body]) for i in range(len(header))]
+    return pa.table(arrays, names=header)
+
+
+def list_sheets(path: str | os.PathLike) -> list[str]:
+    """Names of the sheets of an .xlsx file, in workbook order."""
+    path = Path(path)
+    return list(_open_workbook(path).sheet_names)
+
+
+def _read_excel(con, path: Path, sheet: str | None) -> tuple[ibis.Table, tuple[str, ...], str]:
+    workbook = _open_workbook(path)
+    sheets = tuple(workbook.sheet_names)
+    if not sheets:
+        raise InputFileError(f"{path.name}: the workbook has no sheets")
+    if sheet is None:
+        sheet = sheets[0]
+    if sheet == ALL_SHEETS:
+        tables = [_sheet_table(workbook, s, path.name) for s in sheets]
+        first = tables[0].column_names
+        for s, t in zip(sheets, tables):
+            if t.column_names != first:
+                raise InputFileError(
+                    f"{path.name}: sheet '{s}' has columns {t.column_names}, not the first sheet's "
+                    f"{first}; read one sheet at a time with --sheet NAME")
+        arrow = pa.concat_tables(tables, promote_options="permissive")
+    elif sheet not in sheets:
+        raise InputFileError(f"{path.name}: no sheet '{sheet}'; sheets are {list(sheets)} "
+                             f"(or '{ALL_SHEETS}' to stack them)")
+    else:
+        arrow = _sheet_table(workbook, sheet, path.name)
+    name = f"sheet_{uuid.uuid4().hex}"
+    con.con.register(name, arrow)  # DuckDB scans the Arrow table in place, no copy
+    return con.table(name), sheets, sheet
+
+
+def read_transactions(source: str | os.PathLike | bytes, *, name: str | None = None,
+                      sheet: str | None = None, con: ibis.BaseBackend | None = None) -> Dataset:
+    """Read a transactions file from a path, or from bytes (an upload, with its file ``name``).
+
+    ``sheet`` picks an Excel sheet (default the first; ``"all"`` stacks sheets of the same
+    columns). Raises InputFileError for a missing, empty, corrupt or unsupported file, and for
+    a file with a header but no rows.
+    """
+    con = con or connect()
+    tempdir = None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        display = Path(name or "upload.csv").name
+        tempdir = tempfile.TemporaryDirectory(prefix="rfm-upload-")
+        path = Path(tempdir.name) / display
+        path.write_bytes(bytes(source))
+    else:
+        path = Path(source)
+        display = name or path.name
+        if not path.exists():
+            raise InputFileError(f"{path}: no such file; check the path")
+        if path.is_dir():
+            raise InputFileError(f"{path}: is a folder, not a file")
+    if path.stat().st_size == 0:
+        raise InputFileError(f"{display}: the file is empty; export the transactions again")
+    with path.open("rb") as fh:
+        head = fh.read(8192)
+    kind = _kind(Path(display), head)
+    sheets: tuple[str, ...] = ()
+    if kind == "csv":
+        table = _read_csv(con, path)
+    elif kind == "parquet":
+        table = _read_parquet(con, path)
+    else:
+        table, sheets, sheet = _read_excel(con, path, sheet)
+    if kind != "excel":
+        sheet = None
+    try:
+        empty = table.head(1).to_pyarrow().num_rows == 0
+    except Exception as exc:
+        raise InputFileError(f"{display}: cannot be read ({_first_line(exc)})") from exc
+    if empty:
+        raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
+    return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet, _tempdir=tempdir)
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__

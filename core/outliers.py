@@ -1,0 +1,65 @@
+"""IQR fences and the VIP tiers of the customers outside them.
+
+A customer is an outlier on a feature when its value lies strictly outside
+[Q1 - 1.5 IQR, Q3 + 1.5 IQR], quartiles linear-interpolated over all customers.
+Outlier on monetary and frequency -> Elite; monetary only -> High_Spender;
+frequency only -> Power_Shopper. Everyone else is clustered.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+ELITE, HIGH_SPENDER, POWER_SHOPPER = "Elite", "High_Spender", "Power_Shopper"
+TIERS = (ELITE, HIGH_SPENDER, POWER_SHOPPER)
+TIER_FEATURES = ("monetary", "frequency")
+
+
+@dataclass(frozen=True)
+class Fence:
+    """The IQR fence of one feature: values < low or > high are outliers."""
+
+    feature: str
+    q1: float
+    q3: float
+    low: float
+    high: float
+
+    def outside(self, values) -> np.ndarray:
+        values = np.asarray(values, dtype=float)
+        return (values < self.low) | (values > self.high)
+
+    def describe(self, value: float) -> str:
+        side = "above" if value > self.high else "below"
+        bound = self.high if value > self.high else self.low
+        return (f"{self.feature} {value:,.2f} is {side} the fence {bound:,.2f} "
+                f"(Q1 {self.q1:,.2f}, Q3 {self.q3:,.2f})")
+
+
+def iqr_fences(rfm: pd.DataFrame, features=TIER_FEATURES, factor: float = 1.5) -> dict[str, Fence]:
+    """One fence per feature over all customers (linear-interpolated quartiles)."""
+    fences = {}
+    for feature in features:
+        q1, q3 = np.quantile(rfm[feature].to_numpy(dtype=float), [0.25, 0.75], method="linear")
+        iqr = q3 - q1
+        fences[feature] = Fence(feature, float(q1), float(q3), float(q1 - factor * iqr),
+                                float(q3 + factor * iqr))
+    return fences
+
+
+def assign_tiers(rfm: pd.DataFrame, fences: dict[str, Fence]) -> pd.Series:
+    """The tier of each customer, or <NA> for customers inside both fences."""
+    monetary_out = fences["monetary"].outside(rfm["monetary"])
+    frequency_out = fences["frequency"].outside(rfm["frequency"])
+    tier = np.select([monetary_out & frequency_out, monetary_out, frequency_out],
+                     [ELITE, HIGH_SPENDER, POWER_SHOPPER], default="")
+    return pd.Series(tier, index=rfm.index, dtype="string").replace("", pd.NA)
+
+
+def tier_of(monetary: float, frequency: float, fences: dict[str, Fence]) -> str | None:
+    """The tier of one customer's values (scalar form of assign_tiers)."""
+    m = bool(fences["monetary"].outside([monetary])[0])
+    f = bool(fences["frequency"].outside([frequency])[0])
+    return ELITE if m and f else HIGH_SPENDER if m else POWER_SHOPPER if f else None

@@ -157,8 +157,20 @@ def _cmd_segment(args) -> int:
     else:
         model = _fit(result.rfm, args.k)
     segmented = model.segment(result.rfm)
+    _print_profiles(segmented)
     _write(segmented, args.output)
     return 0
+
+
+def _print_profiles(segmented) -> None:
+    """Customers, shares and mean R/F/M per segment, on stderr (stdout may carry the CSV)."""
+    from core.insights import segment_profiles
+
+    profile = segment_profiles(segmented)
+    columns = ["segment", "customers", "share", "revenue_share", "recency_mean",
+               "frequency_mean", "monetary_mean"]
+    print(profile[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"),
+          file=sys.stderr)
 
 
 def _cmd_score(args) -> int:

@@ -19,7 +19,7 @@ from typing import Callable, Sequence
 import numpy as np
 import pandas as pd
 from sklearn.cluster import KMeans
-from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
+from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -30,7 +30,7 @@ LAPSED, PREMIUM, REGULAR, OCCASIONAL = "Lapsed", "Premium", "Regular", "Occasion
 CLUSTER_BASE_NAMES = (PREMIUM, REGULAR, OCCASIONAL, LAPSED)
 DEFAULT_KS = tuple(range(2, 13))
 SILHOUETTE_SAMPLE = 10_000   # exact silhouette up to this many customers, else a sample
-FIT_SAMPLE = 100_000         # the sweep fits each k on at most this many customers
+FIT_SAMPLE = 50_000          # the sweep fits each k on at most this many customers
 
 
 def make_pipeline(k: int, random_state: int = 42, max_iter: int = 1000, n_init: int = 10) -> Pipeline:
@@ -120,30 +120,79 @@ def k_sweep(features: pd.DataFrame, ks: Sequence[int] = DEFAULT_KS, *, random_st
                           f"choose a smaller k range")
     fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
     sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
-    rows = []
+    rows, sample_labels = [], []
+    Z_sil = None
     for done, k in enumerate(ks, start=1):
         pipe = make_pipeline(k, random_state, max_iter, n_init)
         pipe.fit(X if fit_rows is None else X.iloc[fit_rows])
         Z = pipe.named_steps["scale"].transform(X)
         km = pipe.named_steps["kmeans"]
         labels = km.predict(Z)
-        inertia = float(((Z - km.cluster_centers_[labels]) ** 2).sum())
-        Zs, ls = (Z, labels) if sil_rows is None else (Z[sil_rows], labels[sil_rows])
-        distinct = len(np.unique(ls))
+        several = len(np.unique(labels)) > 1
         rows.append({
-            "k": k, "inertia": inertia,
-            "silhouette": float(silhouette_score(Zs, ls)) if 1 < distinct < len(ls) else float("nan"),
-            "calinski_harabasz": float(calinski_harabasz_score(Z, labels)) if len(np.unique(labels)) > 1 else float("nan"),
-            "davies_bouldin": float(davies_bouldin_score(Z, labels)) if len(np.unique(labels)) > 1 else float("nan"),
+            "k": k, "inertia": float(((Z - km.cluster_centers_[labels]) ** 2).sum()),
+            "calinski_harabasz": float(calinski_harabasz_score(Z, labels)) if several else float("nan"),
+            "davies_bouldin": float(davies_bouldin_score(Z, labels)) if several else float("nan"),
         })
+        # Silhouettes of every k come from one pass over the sample's distances (below),
+        # in the scaled space of the first fit: StandardScaler's fit on the same rows is the same.
+        Z_sil = Z if sil_rows is None else Z[sil_rows]
+        sample_labels.append(labels if sil_rows is None else labels[sil_rows])
         if progress:
             progress(done, len(ks), k)
-    table = pd.DataFrame(rows)
+    for row, sil in zip(rows, silhouettes(Z_sil, sample_labels)):
+        row["silhouette"] = sil
+    table = pd.DataFrame(rows)[["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]]
     knee = find_knee(table["k"].tolist(), table["inertia"].tolist())
     recommended, reason = recommend_k(table, knee)
     return SweepResult(table=table, knee=knee, recommended_k=recommended, reason=reason,
                        n_customers=n, fitted_on=n if fit_rows is None else len(fit_rows),
                        silhouette_on=n if sil_rows is None else len(sil_rows))
+
+
+def silhouettes(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk: int = 512) -> list[float]:
+    """Mean silhouette of each labeling of the same points, in one pass over their distances.
+
+    Same definition as sklearn's ``silhouette_score`` (a: mean distance to the own cluster,
+    b: lowest mean distance to another cluster, 0 for a point alone in its cluster), but the
+    n x n distances are computed once, chunk by chunk, and multiplied by the stacked one-hot
+    labelings, instead of once per k. NaN where a labeling has a single cluster.
+    """
+    n = len(Z)
+    offsets, onehots = [], []
+    start = 0
+    for labels in labelings:
+        k = int(labels.max()) + 1
+        onehot = np.zeros((n, k))
+        onehot[np.arange(n), labels] = 1.0
+        onehots.append(onehot)
+        offsets.append((start, start + k))
+        start += k
+    stacked = np.hstack(onehots)
+    sums = np.empty((n, stacked.shape[1]))
+    sq = (Z ** 2).sum(axis=1)
+    for lo in range(0, n, chunk):
+        block = sq[lo:lo + chunk, None] + sq[None, :] - 2.0 * Z[lo:lo + chunk] @ Z.T
+        np.maximum(block, 0.0, out=block)
+        np.sqrt(block, out=block)
+        block[np.arange(block.shape[0]), np.arange(lo, lo + block.shape[0])] = 0.0
+        sums[lo:lo + chunk] = block @ stacked
+    out = []
+    for labels, (a_col, b_col) in zip(labelings, offsets):
+        counts = np.bincount(labels, minlength=b_col - a_col).astype(float)
+        if (counts > 0).sum() < 2 or (counts > 0).sum() >= n:
+            out.append(float("nan"))
+            continue
+        per = sums[:, a_col:b_col]
+        own = counts[labels]
+        a = per[np.arange(n), labels] / np.maximum(own - 1, 1)
+        means = per / np.where(counts > 0, counts, np.nan)
+        means[np.arange(n), labels] = np.inf
+        b = np.nanmin(np.where(counts > 0, means, np.inf), axis=1)
+        s = (b - a) / np.maximum(a, b)
+        s[own <= 1] = 0.0
+        out.append(float(np.nan_to_num(s).mean()))
+    return out
 
 
 def find_knee(ks: Sequence[int], inertia: Sequence[float]) -> int | None:

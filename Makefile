@@ -14,7 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt requirements-spark.txt
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt -r requirements-spark.txt
 	touch $(STAMP)
 
+SAMPLE := data/online_retail_II_sample.xlsx
+
+# The API answers from the current saved model: train one on the sample the first time.
 run: install
+	test -f $${RFM_MODEL_DIR:-models}/current || $(PY) -m core train $(SAMPLE) --model-dir $${RFM_MODEL_DIR:-models}
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: install

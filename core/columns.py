@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
-from typing import Mapping
+from typing import Callable, Mapping
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -59,6 +59,11 @@ DATE_FORMATS = (
 @ibis.udf.scalar.builtin
 def try_strptime(text: str, fmt: str) -> datetime:  # DuckDB's TRY_STRPTIME
     ...
+
+
+# Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
+# parse(text, how) with how 'cast' or one of DATE_FORMATS. core.spark adds 'pyspark'.
+DATE_PARSERS: dict[str, Callable[[ibis.Column, str], ibis.Column]] = {}
 
 
 def normalise(name: str) -> str:
@@ -103,7 +108,7 @@ class ColumnMapping:
             flags = " ".join(f"--{m.split()[0]} COLUMN" for m in missing)
             raise ColumnMappingError(
                 f"{source}: cannot find the {', '.join(missing)} column; columns found: {found}; "
-                f"name them with {flags}")
+                f"choose the column for that role (command line: {flags})")
         used = [c for c in self.as_dict().values() if c is not None]
         dupes = sorted({c for c in used if used.count(c) > 1})
         if dupes:
@@ -163,7 +168,8 @@ def _customer_text(col: ibis.Column) -> ibis.Column:
     if col.type().is_integer():
         return col.cast("string")
     text = col.cast("string").strip()
-    text = text.re_replace(r"^(\d+)\.0+$", r"\1")
+    # No backreference in the replacement: DuckDB writes it \1, Spark $1.
+    text = text.re_search(r"^\d+\.0+$").ifelse(text.re_replace(r"\.0+$", ""), text)
     return (text == "").ifelse(ibis.null("string"), text)
 
 
@@ -208,6 +214,9 @@ def _timestamp(table: ibis.Table, column: str, source: str) -> ibis.Column:
 
 def _parse(text: ibis.Column, how: str) -> ibis.Column:
     """Parse text with a candidate: 'cast' (ISO and the like) or a strptime format."""
+    backend_parser = DATE_PARSERS.get(ibis.get_backend(text).name)
+    if backend_parser is not None:
+        return backend_parser(text, how)
     if how == "cast":
         return text.try_cast(dt.Timestamp())
     return try_strptime(text, how)
@@ -234,6 +243,9 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
 
 def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
                     source: str = "the file") -> ColumnMapping:
-    """Detected roles with the user's overrides applied, checked against the file's columns."""
-    overrides = {k: v for k, v in (overrides or {}).items() if v}
+    """Detected roles with the user's overrides applied, checked against the file's columns.
+
+    An override of None leaves the detected column; an empty string unmaps the role.
+    """
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     return detect_columns(table).with_overrides(overrides).check(list(table.columns), source)

@@ -31,6 +31,12 @@ class Fence:
         values = np.asarray(values, dtype=float)
         return (values < self.low) | (values > self.high)
 
+    def describe_range(self) -> str:
+        """'up to 4,143.51' when the low fence is below any possible value, else 'a to b'."""
+        if self.low < 0:
+            return f"up to {self.high:,.2f}"
+        return f"{self.low:,.2f} to {self.high:,.2f}"
+
     def describe(self, value: float) -> str:
         side = "above" if value > self.high else "below"
         bound = self.high if value > self.high else self.low

@@ -192,9 +192,8 @@ class SegmentationModel:
         cluster = int(dist.argmin())
         name = self.names_[cluster]
         others = sorted((d, n) for n, d in distances.items() if n != name)
-        reasons = (f"inside both IQR fences (monetary {self.fences['monetary'].low:,.2f} to "
-                   f"{self.fences['monetary'].high:,.2f}, frequency "
-                   f"{self.fences['frequency'].low:,.2f} to {self.fences['frequency'].high:,.2f})",
+        reasons = (f"inside both IQR fences (monetary {self.fences['monetary'].describe_range()}, "
+                   f"frequency {self.fences['frequency'].describe_range()})",
                    f"nearest centroid is {name} (distance {dist[cluster]:.2f} in standardised "
                    f"units); next is {others[0][1]} ({others[0][0]:.2f})" if others else
                    f"nearest centroid is {name}")

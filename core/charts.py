@@ -1,0 +1,205 @@
+"""Plotly figure builders for the dashboard and reports (no streamlit here).
+
+Every builder takes plain DataFrames and returns a ``plotly.graph_objects.Figure``. Builders
+that plot one mark per customer never plot more than ``MAX_POINTS`` customers: callers pass
+the result of ``sample_points`` and say on the page when it sampled.
+"""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from core.clustering import FEATURES, base_name
+
+MAX_POINTS = 50_000
+SAMPLE_SEED = 0
+FEATURE_LABELS = {"recency": "Recency (days)", "frequency": "Frequency (purchases)",
+                  "monetary": "Monetary (spend)"}
+# One colour per segment family, so a segment keeps its colour across charts and retrains.
+FAMILY_COLOURS = {
+    "Elite": "#6a3d9a", "High_Spender": "#e31a1c", "Power_Shopper": "#ff7f00",
+    "Premium": "#1f78b4", "Regular": "#33a02c", "Occasional": "#b2a04a", "Lapsed": "#7f7f7f",
+}
+_EXTRA = ("#a6cee3", "#b2df8a", "#fb9a99", "#fdbf6f", "#cab2d6", "#8dd3c7", "#bebada")
+
+
+def sample_points(frame: pd.DataFrame, max_points: int = MAX_POINTS,
+                  seed: int = SAMPLE_SEED) -> tuple[pd.DataFrame, bool]:
+    """At most ``max_points`` rows (a fixed-seed sample, original order) and whether it sampled."""
+    if len(frame) <= max_points:
+        return frame, False
+    rows = np.sort(np.random.default_rng(seed).choice(len(frame), size=max_points, replace=False))
+    return frame.iloc[rows], True
+
+
+def segment_colours(segments) -> dict[str, str]:
+    """A stable colour for each segment name: its family's colour, shades for 'Regular 2' etc."""
+    colours, extra = {}, iter(_EXTRA * 4)
+    for name in dict.fromkeys(segments):
+        family = FAMILY_COLOURS.get(base_name(str(name)))
+        if family and family not in colours.values():
+            colours[name] = family
+        else:
+            colours[name] = next(extra)
+    return colours
+
+
+def _values(series: pd.Series, log: bool) -> np.ndarray:
+    values = series.to_numpy(dtype=float)
+    return np.log10(1.0 + np.clip(values, 0, None)) if log else values
+
+
+def _label(feature: str, log: bool) -> str:
+    return f"log10(1 + {feature})" if log else FEATURE_LABELS[feature]
+
+
+def _layout(fig: go.Figure, height: int = 380, **kwargs) -> go.Figure:
+    fig.update_layout(height=height, margin=dict(l=40, r=20, t=50, b=40),
+                      template="plotly_white", **kwargs)
+    return fig
+
+
+def rfm_histograms(rfm: pd.DataFrame, log: bool = False, bins: int = 40) -> go.Figure:
+    """Three histograms: customers by recency, frequency and monetary."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+    for i, feature in enumerate(FEATURES, start=1):
+        fig.add_trace(go.Histogram(x=_values(rfm[feature], log), nbinsx=bins, name=feature,
+                                   marker_color="#1f6f8b", showlegend=False), row=1, col=i)
+        fig.update_yaxes(title_text="customers" if i == 1 else None, row=1, col=i)
+    return _layout(fig, title_text="Distribution of R, F, M")
+
+
+def rfm_boxes(rfm: pd.DataFrame, log: bool = False) -> go.Figure:
+    """Three box plots (with outlier points) of recency, frequency and monetary."""
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+    for i, feature in enumerate(FEATURES, start=1):
+        fig.add_trace(go.Box(y=_values(rfm[feature], log), name=feature, boxpoints="outliers",
+                             marker_color="#1f6f8b", showlegend=False), row=1, col=i)
+    return _layout(fig, title_text="Spread and outliers of R, F, M")
+
+
+def elbow_chart(table: pd.DataFrame, knee: int | None, recommended_k: int | None = None) -> go.Figure:
+    """Inertia against k, the knee marked."""
+    fig = go.Figure(go.Scatter(x=table["k"], y=table["inertia"], mode="lines+markers",
+                               name="inertia", line_color="#1f6f8b"))
+    if knee is not None and knee in set(table["k"]):
+        y = float(table.loc[table["k"] == knee, "inertia"].iloc[0])
+        fig.add_trace(go.Scatter(x=[knee], y=[y], mode="markers+text", name=f"knee (k={knee})",
+                                 text=[f"knee k={knee}"], textposition="top right",
+                                 marker=dict(size=16, color="#e31a1c", symbol="x")))
+    if recommended_k is not None and recommended_k != knee:
+        fig.add_vline(x=recommended_k, line_dash="dash", line_color="#33a02c",
+                      annotation_text=f"recommended k={recommended_k}")
+    fig.update_xaxes(title_text="k (clusters)", dtick=1)
+    fig.update_yaxes(title_text="inertia (within-cluster sum of squares)")
+    return _layout(fig, title_text="Elbow: inertia by k")
+
+
+def cluster_metric_charts(table: pd.DataFrame, recommended_k: int | None = None) -> go.Figure:
+    """Silhouette (higher is better), Calinski-Harabasz (higher), Davies-Bouldin (lower) by k."""
+    metrics = (("silhouette", "Silhouette (higher: better)"),
+               ("calinski_harabasz", "Calinski-Harabasz (higher: better)"),
+               ("davies_bouldin", "Davies-Bouldin (lower: better)"))
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in metrics])
+    for i, (column, _) in enumerate(metrics, start=1):
+        fig.add_trace(go.Scatter(x=table["k"], y=table[column], mode="lines+markers", name=column,
+                                 line_color="#1f6f8b", showlegend=False), row=1, col=i)
+        if recommended_k is not None and recommended_k in set(table["k"]):
+            y = float(table.loc[table["k"] == recommended_k, column].iloc[0])
+            fig.add_trace(go.Scatter(x=[recommended_k], y=[y], mode="markers", showlegend=False,
+                                     name="recommended", marker=dict(size=13, color="#33a02c")),
+                          row=1, col=i)
+        fig.update_xaxes(title_text="k", dtick=1, row=1, col=i)
+    return _layout(fig, title_text="Cluster quality by k (green: recommended k)")
+
+
+def segment_scatter_3d(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
+    """Customers in R/F/M space, one colour per segment (pass at most MAX_POINTS rows)."""
+    colours = segment_colours(sorted(segmented["segment"].dropna().unique(), key=_segment_order))
+    fig = go.Figure()
+    for name, colour in colours.items():
+        part = segmented[segmented["segment"] == name]
+        fig.add_trace(go.Scatter3d(
+            x=_values(part["recency"], log), y=_values(part["frequency"], log),
+            z=_values(part["monetary"], log), mode="markers", name=f"{name} ({len(part):,})",
+            marker=dict(size=3, color=colour, opacity=0.75),
+            customdata=part["customer_id"].astype(str).to_numpy(),
+            hovertemplate="customer %{customdata}<extra>" + str(name) + "</extra>"))
+    fig.update_layout(scene=dict(xaxis_title=_label("recency", log),
+                                 yaxis_title=_label("frequency", log),
+                                 zaxis_title=_label("monetary", log)))
+    return _layout(fig, height=560, title_text="Customers by segment in R/F/M space",
+                   legend=dict(itemsizing="constant"))
+
+
+def segment_violins(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
+    """Violin plots of R, F and M per segment (pass at most MAX_POINTS rows)."""
+    names = sorted(segmented["segment"].dropna().unique(), key=_segment_order)
+    colours = segment_colours(names)
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+    for i, feature in enumerate(FEATURES, start=1):
+        for name in names:
+            part = segmented[segmented["segment"] == name]
+            fig.add_trace(go.Violin(x0=str(name), y=_values(part[feature], log),
+                                    name=str(name), legendgroup=str(name), scalemode="width",
+                                    showlegend=(i == 1), line_color=colours[name], box_visible=True,
+                                    meanline_visible=True, points=False, spanmode="hard"),
+                          row=1, col=i)
+        fig.update_xaxes(showticklabels=False, row=1, col=i)
+    return _layout(fig, height=460, title_text="R, F, M per segment", violinmode="overlay")
+
+
+def segment_overview(profiles: pd.DataFrame) -> go.Figure:
+    """Per segment: customers as bars, mean recency / frequency / monetary as lines (own axes)."""
+    order = profiles.sort_values("segment", key=lambda s: s.map(_segment_order))
+    colours = segment_colours(order["segment"])
+    titles = ("Mean recency (days)", "Mean frequency (purchases)", "Mean monetary (spend)")
+    fig = make_subplots(rows=1, cols=3, subplot_titles=titles,
+                        specs=[[{"secondary_y": True}] * 3])
+    for i, (column, _) in enumerate(zip(("recency_mean", "frequency_mean", "monetary_mean"), titles),
+                                    start=1):
+        fig.add_trace(go.Bar(x=order["segment"], y=order["customers"], name="customers",
+                             marker_color=[colours[s] for s in order["segment"]], opacity=0.55,
+                             showlegend=(i == 1)), row=1, col=i, secondary_y=False)
+        fig.add_trace(go.Scatter(x=order["segment"], y=order[column], mode="lines+markers",
+                                 name="mean (right axis)", showlegend=(i == 1),
+                                 line=dict(color="#1b2631", width=2)),
+                      row=1, col=i, secondary_y=True)
+        fig.update_yaxes(title_text="customers" if i == 1 else None, row=1, col=i, secondary_y=False,
+                         rangemode="tozero")
+        fig.update_yaxes(rangemode="tozero", showgrid=False, row=1, col=i, secondary_y=True)
+    return _layout(fig, height=420, title_text="Customers (bars) and mean R, F, M (lines) per segment",
+                   legend=dict(orientation="h", y=-0.25))
+
+
+def tier_cluster_heatmap(crosstab: pd.DataFrame) -> go.Figure:
+    """Customers by tier (rows) and nearest cluster (columns), counts annotated."""
+    fig = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=[str(c) for c in crosstab.columns],
+                               y=[str(r) for r in crosstab.index], colorscale="Blues",
+                               text=crosstab.to_numpy(), texttemplate="%{text:,}",
+                               hovertemplate="%{y} x %{x}: %{z:,} customers<extra></extra>"))
+    fig.update_xaxes(title_text="nearest cluster")
+    fig.update_yaxes(title_text="tier", autorange="reversed")
+    return _layout(fig, height=340, title_text="Tier x cluster: where the VIP tiers would fall")
+
+
+def distance_bars(distances: Mapping[str, float], chosen: str | None = None) -> go.Figure:
+    """Distance (standardised units) from one customer to each cluster centroid."""
+    items = sorted(distances.items(), key=lambda kv: kv[1])
+    colours = ["#1f6f8b" if name == chosen else "#b0bec5" for name, _ in items]
+    fig = go.Figure(go.Bar(x=[d for _, d in items], y=[n for n, _ in items], orientation="h",
+                           marker_color=colours, text=[f"{d:.2f}" for _, d in items],
+                           textposition="auto"))
+    fig.update_xaxes(title_text="distance to centroid (standardised units)")
+    fig.update_yaxes(autorange="reversed")
+    return _layout(fig, height=80 + 40 * len(items), title_text="Distance to each cluster centroid")
+
+
+def _segment_order(name) -> tuple:
+    families = list(FAMILY_COLOURS)
+    family = base_name(str(name))
+    return (families.index(family) if family in families else 99, str(name))

@@ -1,0 +1,1 @@
+"""Streamlit-only helpers: session state and cached engine calls (state), rendering (render)."""

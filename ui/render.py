@@ -1,0 +1,135 @@
+"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, the customer card."""
+from __future__ import annotations
+
+import contextlib
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from core import charts
+from core.errors import SegmentationError
+from core.segmentation import Explanation
+from ui import state
+
+
+@contextlib.contextmanager
+def engine_errors(hint: str | None = None):
+    """Show an engine error as st.error (its own message, no traceback) and stop the page."""
+    try:
+        yield
+    except SegmentationError as exc:
+        st.error(str(exc))
+        if hint:
+            st.caption(hint)
+        st.stop()
+
+
+def loaded_or_stop() -> state.Loaded:
+    """The RFM of the loaded data, or an error that points to the Data page."""
+    with engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
+        with st.spinner("Computing RFM..."):
+            return state.current()
+
+
+def model_or_stop(loaded: state.Loaded) -> state.ActiveModel:
+    with engine_errors():
+        with st.spinner("Fitting the segmentation model..."):
+            return state.active_model(loaded)
+
+
+def sidebar_summary() -> None:
+    """What is loaded and which model is in use, on every page."""
+    with st.sidebar:
+        src = state.source()
+        st.caption("Loaded data")
+        sheet = state.settings().sheet
+        st.markdown(f"**{_escape(src.name)}**" + (f" · sheet *{_escape(sheet)}*" if sheet else ""))
+        try:
+            loaded = state.current()
+            active = state.active_model(loaded)
+        except SegmentationError:
+            st.caption("Not usable yet: see the Data page.")
+            return
+        st.caption(f"{len(loaded.rfm):,} customers · as of {loaded.result.as_of:%Y-%m-%d %H:%M}")
+        st.caption("Model")
+        st.markdown(f"**{active.version or 'unsaved'}** · k={active.model.config.k}")
+
+
+def plot(fig, key: str | None = None) -> None:
+    st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
+
+
+def sampled(frame: pd.DataFrame) -> pd.DataFrame:
+    """At most charts.MAX_POINTS customers for a chart, saying so on the page when sampled."""
+    points, was_sampled = charts.sample_points(frame)
+    if was_sampled:
+        st.caption(f"Charts show a random sample of {len(points):,} of {len(frame):,} customers "
+                   f"(fixed seed {charts.SAMPLE_SEED}), so the browser stays fast; tables and "
+                   "exports use every customer.")
+    return points
+
+
+def percentile(series: pd.Series, value: float) -> float:
+    """Share of customers (in %) whose value is at or below ``value``."""
+    values = series.to_numpy(dtype=float)
+    return float((values <= value).mean() * 100) if len(values) else float("nan")
+
+
+def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str | None,
+                  model_label: str) -> None:
+    """Values, percentiles, tier or cluster, why, and the next action for one customer."""
+    title = f"Customer {customer_id}" if customer_id is not None else "Typed values"
+    with st.container(border=True):
+        st.subheader(title)
+        cols = st.columns(4)
+        for col, (feature, fmt, note) in zip(cols, (
+                ("recency", "{:,.0f} days", "lower is more recent"),
+                ("frequency", "{:,.0f}", "purchases"),
+                ("monetary", "{:,.2f}", "total spend"))):
+            value = getattr(explanation, feature)
+            col.metric(feature.capitalize(), fmt.format(value))
+            col.caption(f"percentile {percentile(rfm[feature], value):.0f} ({note})")
+        cols[3].metric("Segment", explanation.segment)
+        if explanation.tier:
+            cols[3].caption(f"VIP tier {explanation.tier} (outside the IQR fences, not clustered)")
+        else:
+            cols[3].caption(f"cluster #{explanation.cluster} · model {model_label}")
+        st.markdown("**Why**")
+        for reason in explanation.reasons:
+            st.markdown(f"- {_escape(reason)}")
+        if explanation.distances:
+            plot(charts.distance_bars(explanation.distances,
+                                      None if explanation.tier else explanation.segment),
+                 key=f"distances_{customer_id}")
+        st.markdown("**Next action**")
+        for i, action in enumerate(explanation.actions, start=1):
+            st.markdown(f"{i}. {_escape(action)}")
+        if customer_id is not None:
+            st.markdown(f"[Link to this card](?customer={quote(str(customer_id))}) "
+                        "(opens it directly, also in a new browser session)")
+
+
+def _escape(text) -> str:
+    """Markdown-escape text that may come from the user's file (no HTML is ever allowed)."""
+    special = "\\`*_{}[]<>()#+-.!|$~"
+    return "".join("\\" + c if c in special else c for c in str(text))
+
+
+def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
+    """CSV and Excel download buttons; the bytes are built only when clicked."""
+    from core.export import to_csv_bytes, to_excel_bytes
+
+    left, right = st.columns(2)
+    left.download_button(f"{label} (CSV)", data=lambda: to_csv_bytes(frame_fn()),
+                         file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv",
+                         on_click="ignore", icon=":material/download:")
+    right.download_button(f"{label} (Excel)", data=lambda: to_excel_bytes(frame_fn(), stem[:31]),
+                          file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                          icon=":material/download:")
+
+
+def nan_to_none(value):
+    return None if value is None or (isinstance(value, float) and np.isnan(value)) else value

@@ -50,8 +50,10 @@ _NUMERIC_ROLES = ("quantity", "price", "amount")
 
 # Text date formats tried in order when a plain cast to TIMESTAMP fails (DuckDB strptime).
 DATE_FORMATS = (
-    "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y", "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d", "%m/%d/%y %H:%M",
+    # Two-digit years first: %Y would read '10' as the year 10, while %y refuses '2010'.
+    "%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y", "%m/%d/%Y",
+    "%d/%m/%y %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y", "%d/%m/%Y",
+    "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
     "%d-%m-%Y %H:%M", "%d-%m-%Y", "%Y%m%d",
 )
 
@@ -163,8 +165,12 @@ def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
 def _customer_text(col: ibis.Column) -> ibis.Column:
     """Customer IDs as text; an integral float (Excel's 12347.0) loses its '.0'."""
     if col.type().is_floating():
-        integral = col.floor() == col
-        return integral.ifelse(col.cast("int64").cast("string"), col.cast("string"))
+        # No floor(): ibis casts it to BIGINT, which fails on NaN even in an untaken branch.
+        as_int = col.try_cast("int64")
+        integral = as_int.cast("float64") == col
+        text = integral.ifelse(as_int.cast("string"), col.cast("string"))
+        finite = ~(col.isnan() | col.isinf())  # a NaN id (Parquet from Polars/Spark) is missing
+        return finite.ifelse(text, ibis.null("string"))
     if col.type().is_integer():
         return col.cast("string")
     text = col.cast("string").strip()
@@ -174,9 +180,13 @@ def _customer_text(col: ibis.Column) -> ibis.Column:
 
 
 def _number(col: ibis.Column) -> ibis.Column:
+    """float64; NaN and infinity (a float file's or the text 'nan') become NULL, so the cleaning
+    rules drop them instead of letting a NaN pass 'price > 0' and poison monetary."""
     if col.type().is_numeric():
-        return col.cast("float64")
-    return col.cast("string").strip().re_replace(",", "").try_cast("float64")
+        number = col.cast("float64")
+    else:
+        number = col.cast("string").strip().re_replace(",", "").try_cast("float64")
+    return (number.isnan() | number.isinf()).ifelse(ibis.null("float64"), number)
 
 
 def _text(col: ibis.Column) -> ibis.Column:
@@ -198,7 +208,7 @@ def _timestamp(table: ibis.Table, column: str, source: str) -> ibis.Column:
     candidates = ("cast",) + DATE_FORMATS
     stats = sample.aggregate(
         n=sample.v.count(),
-        **{f"p{i}": _parse(sample.v, how).count() for i, how in enumerate(candidates)})
+        **{f"p{i}": _plausible(_parse(sample.v, how)).sum() for i, how in enumerate(candidates)})
     row = stats.to_pyarrow().to_pylist()[0]
     if row["n"] == 0:
         raise DataValidationError(
@@ -210,6 +220,11 @@ def _timestamp(table: ibis.Table, column: str, source: str) -> ibis.Column:
             f"{source}: dates in column '{column}' do not parse (e.g. '{example}'); use "
             f"ISO dates like 2011-12-09 12:50 or map another column with --date")
     return _parse(text, candidates[best])
+
+
+def _plausible(parsed: ibis.Column) -> ibis.BooleanValue:
+    """A parsed date counts only with a year from 1900 to 2199 (not '12/1/09' as year 12)."""
+    return parsed.year().between(1900, 2199).fill_null(False)
 
 
 def _parse(text: ibis.Column, how: str) -> ibis.Column:

@@ -1,0 +1,278 @@
+"""RFM on Apache Spark: the engine's own ibis expressions, run by ibis's PySpark backend.
+
+``python -m core rfm --engine spark FILE`` comes here. Nothing about RFM is written twice:
+the file becomes a Spark DataFrame, ibis wraps it as a table, and ``core.rfm.compute_rfm``
+runs the same column mapping, cleaning rules and RFM expressions that it runs on DuckDB.
+The one dialect difference is date parsing of text dates: Spark has no TRY_STRPTIME, so
+this module gives ``core.columns`` a parser that reads DuckDB's formats the way DuckDB does.
+
+Where the data is read:
+- CSV/TSV and Parquet are scanned by Spark (on the cluster's executors when there is one);
+  a local path is first checked by ``core.io`` (missing, empty, corrupt; CSV dialect).
+- Excel is read on the driver by ``core.io`` (python-calamine) and handed to Spark as Arrow.
+- URIs with a scheme (hdfs://, s3a://, abfss://, gs://, ...) go straight to Spark.
+
+The session: an active one is reused (spark-submit, notebooks); otherwise the master is
+``$SPARK_MASTER`` or, by default, ``local[2]`` with few shuffle partitions, no UI and quiet
+logs. Timestamps are read and compared in UTC, like DuckDB's naive timestamps.
+
+Requires ``pip install -r requirements-spark.txt`` and Java 17.
+"""
+from __future__ import annotations
+
+import atexit
+import datetime as _dt
+import os
+import re
+import tempfile
+import uuid
+import warnings
+from pathlib import Path
+from typing import Mapping
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from core import columns
+from core.cleaning import CleaningConfig, suggest_preset
+from core.errors import ConfigError, InputFileError
+from core.io import (CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _encoding, _first_line,
+                     read_transactions as read_local)
+from core.rfm import RFMResult, compute_rfm
+
+# pyspark 4.3 warns on every import that it is not tested with pandas 3; the engine only
+# moves Arrow-backed frames through it, which the tests check value by value.
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                        category=FutureWarning)
+
+MASTER_ENV = "SPARK_MASTER"
+LOCAL_MASTER = "local[2]"
+APP_NAME = "rfm-segmentation"
+# Always: UTC so naive timestamps mean the same as on DuckDB; Arrow for results to pandas.
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.execution.arrow.pyspark.enabled": "true",
+}
+# Only when this module starts a local Spark: a laptop-sized job, no UI, no progress bars.
+LOCAL_CONF = {
+    "spark.sql.shuffle.partitions": "4",
+    "spark.default.parallelism": "4",
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+}
+# Errors only. pyspark's shell start-up compares the root level with the level of the
+# logger it starts from (under org.apache.spark) and prints a banner unless they agree.
+_LOG4J2 = """\
+rootLogger.level = error
+rootLogger.appenderRef.stderr.ref = console
+appender.console.type = Console
+appender.console.name = console
+appender.console.target = SYSTEM_ERR
+appender.console.layout.type = PatternLayout
+appender.console.layout.pattern = %d{yy/MM/dd HH:mm:ss} %p %c{1}: %m%n%ex
+logger.spark.name = org.apache.spark
+logger.spark.level = error
+"""
+
+
+# -- session ---------------------------------------------------------------------------
+def get_session(master: str | None = None):
+    """The active SparkSession, or a new one on ``master`` / $SPARK_MASTER / local[2].
+
+    Under spark-submit (or in a notebook) the active session and its master are used as
+    they are. Raises ConfigError when pyspark is missing or Spark cannot start.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigError(f"the spark engine needs pyspark: pip install -r requirements-spark.txt "
+                          f"({exc})") from None
+    active = SparkSession.getActiveSession()
+    if active is not None and master is None:
+        return active
+    master = master or os.environ.get(MASTER_ENV) or None
+    # spark-submit starts the JVM itself and passes --master through it.
+    launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if master is None and not launched_by_submit:
+        master = LOCAL_MASTER
+    builder = SparkSession.builder.appName(APP_NAME)
+    if master:
+        builder = builder.master(master)
+    conf = dict(SESSION_CONF)
+    if master and master.startswith("local") and not launched_by_submit:
+        conf.update(LOCAL_CONF)
+        conf["spark.driver.extraJavaOptions"] = f"-Dlog4j2.configurationFile={_log4j2_file()}"
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    try:
+        session = builder.getOrCreate()
+    except Exception as exc:  # Py4J / JVM start-up errors carry no stable type
+        raise ConfigError(f"cannot start Spark (master {master or 'from spark-submit'}): "
+                          f"{_first_line(exc)}; check Java 17 and ${MASTER_ENV}") from exc
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _log4j2_file() -> str:
+    """A log4j2 config that shows errors only (Spark's default prints a page of WARNs)."""
+    fd, path = tempfile.mkstemp(prefix="rfm-spark-log4j2-", suffix=".properties")
+    with os.fdopen(fd, "w") as fh:
+        fh.write(_LOG4J2)
+    atexit.register(lambda: Path(path).unlink(missing_ok=True))
+    return Path(path).as_uri()
+
+
+def connect(session=None) -> ibis.BaseBackend:
+    """An ibis PySpark backend on ``session`` (default: ``get_session()``)."""
+    return ibis.pyspark.connect(session or get_session())
+
+
+# -- reading ---------------------------------------------------------------------------
+def _is_uri(path: str) -> bool:
+    """'hdfs://...', 's3a://...', 'file:///...': read by Spark alone ('C:\\' is a local path)."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):", path)
+    return bool(match) and len(match.group(1)) > 1
+
+
+def _csv_options(path: Path) -> dict[str, str]:
+    """Spark CSV options for the dialect DuckDB's sniffer finds (delimiter, quote, escape)."""
+    import duckdb
+
+    encoding = _encoding(path)
+    with duckdb.connect() as con:
+        delimiter, quote, escape = con.execute(
+            "SELECT Delimiter, Quote, Escape FROM sniff_csv(?, encoding = ?)",
+            [str(path), encoding]).fetchone()
+    quote = "" if quote == "(empty)" else quote
+    escape = "" if escape == "(empty)" else escape
+    return {
+        "sep": delimiter,
+        "quote": quote or "\u0000",           # no quoting: a character that never occurs
+        "escape": escape or quote or "\\",    # RFC 4180 doubles the quote to escape it
+        "encoding": "UTF-8" if encoding == "utf-8" else "ISO-8859-1",
+    }
+
+
+# Every column as text (IDs keep leading zeros); quoted line breaks read as DuckDB does.
+_CSV_READ = {"header": "true", "inferSchema": "false", "multiLine": "true", "mode": "PERMISSIVE"}
+
+
+def read_transactions(path: str | os.PathLike, *, sheet: str | None = None,
+                      session=None) -> Dataset:
+    """A transactions file as a Dataset whose table lives on Spark.
+
+    A local path is checked and, for Excel, read by ``core.io`` (same errors as the DuckDB
+    engine), then CSV and Parquet are scanned by Spark. A URI is read by Spark alone: CSV
+    by its suffix, anything else as Parquet (a file or a folder of part files). Raises
+    InputFileError for an unreadable file.
+    """
+    text = os.fspath(path)
+    sheets: tuple[str, ...] = ()
+    if _is_uri(text):
+        session = session or get_session()
+        lowered = text.lower()
+        if lowered.endswith(EXCEL_SUFFIXES):
+            raise InputFileError(f"{text}: Excel files are read on the driver; copy it to a local "
+                                 "path or export the sheet as CSV or Parquet")
+        name = text.rstrip("/").rsplit("/", 1)[-1] or text
+        kind = "csv" if lowered.endswith(CSV_SUFFIXES) else "parquet"
+        options = {"sep": "\t"} if lowered.endswith(".tsv") else {}
+        frame = _spark_read(session, kind, text, name, options)
+    else:
+        local = read_local(path, sheet=sheet)  # checks the file; DuckDB scans it lazily
+        name, kind, sheets, sheet = local.name, local.kind, local.sheets, local.sheet
+        session = session or get_session()  # after the checks: a bad path fails fast
+        file = Path(text).resolve()
+        if kind == "excel":
+            frame = session.createDataFrame(local.table.to_pyarrow())
+        else:
+            options = _csv_options(file) if kind == "csv" else {}
+            frame = _spark_read(session, kind, file.as_uri(), name, options)
+    view = f"rfm_source_{uuid.uuid4().hex}"
+    frame.createOrReplaceTempView(view)
+    table = connect(session).table(view)
+    if table.head(1).to_pyarrow().num_rows == 0:
+        raise InputFileError(f"{name}: has a header but no rows; export the transactions again")
+    return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet)
+
+
+def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, str]):
+    try:
+        if kind == "csv":
+            return session.read.options(**_CSV_READ, **options).csv(uri)
+        return session.read.parquet(uri)
+    except Exception as exc:  # AnalysisException: path not found, not Parquet, ...
+        raise InputFileError(f"{name}: Spark cannot read it as {kind.upper()} "
+                             f"({_first_line(exc)}); check the path and the format") from exc
+
+
+# -- RFM -------------------------------------------------------------------------------
+def compute_rfm_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None] | None = None,
+                     sheet: str | None = None, preset: str | None = None, returns: str = "drop",
+                     as_of: _dt.datetime | str | None = None, session=None) -> RFMResult:
+    """Read, map, clean and compute RFM on Spark, exactly as the DuckDB engine does.
+
+    Same arguments and errors as the CLI's DuckDB path (``core.cli._rfm``); ``session`` is a
+    SparkSession to use (default ``get_session()``).
+    """
+    dataset = read_transactions(path, sheet=sheet, session=session)
+    mapping = columns.resolve_mapping(dataset.table, overrides, dataset.name)
+    cleaning = CleaningConfig.preset(preset or suggest_preset(mapping), returns=returns)
+    return compute_rfm(dataset, mapping, cleaning, as_of=as_of)
+
+
+# -- text dates, as DuckDB reads them ----------------------------------------------------
+# Each DuckDB strptime code: the digits it reads (greedy and never giving back, hence Java's
+# possessive quantifiers) and the Spark pattern letter for that field.
+_STRPTIME_FIELDS = {
+    "%Y": (r"(\d{1,4}+)", "y"), "%y": (r"(\d{1,2}+)", "yy"), "%m": (r"(\d{1,2}+)", "M"),
+    "%d": (r"(\d{1,2}+)", "d"), "%H": (r"(\d{1,2}+)", "H"), "%M": (r"(\d{1,2}+)", "m"),
+    "%S": (r"(\d{1,2}+)", "s"),
+}
+# What DuckDB's TRY_CAST(text AS TIMESTAMP) accepts, in the ISO shape Spark's cast reads.
+_ISO_TIMESTAMP = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?)?$"
+
+
+def strptime_to_spark(fmt: str) -> tuple[str, str, str]:
+    """A DuckDB strptime format as (regex with one group per field, replacement, Spark pattern).
+
+    The text must match the regex (so field widths are DuckDB's); the replacement lays the
+    fields out one space apart, which the Spark pattern then reads.
+    """
+    regex, letters = ["^"], []
+    for token in re.split(r"(%[A-Za-z])", fmt):
+        if token in _STRPTIME_FIELDS:
+            group, letter = _STRPTIME_FIELDS[token]
+            regex.append(group)
+            letters.append(letter)
+        elif token.startswith("%"):
+            raise ValueError(f"strptime code {token} has no Spark equivalent")
+        else:  # a literal; DuckDB lets a space match any run of whitespace
+            regex.append("".join(r"\s+" if ch == " " else re.escape(ch) for ch in token))
+    regex.append("$")
+    replacement = " ".join(f"${i + 1}" for i in range(len(letters)))
+    return "".join(regex), replacement, " ".join(letters)
+
+
+@ibis.udf.scalar.builtin
+def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # Spark's TRY_TO_TIMESTAMP
+    ...
+
+
+def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
+    """``core.columns._parse`` for Spark: 'cast' or a DuckDB strptime format, DuckDB's way."""
+    null = ibis.null(dt.Timestamp())
+    if how == "cast":
+        iso = text.re_replace(r"^(\d{4})[/ ](\d{1,2})[/ ](\d{1,2})", "$1-$2-$3")
+        # DuckDB keeps the wall-clock time of '...+01:00' or '...Z'; Spark would shift it.
+        iso = iso.re_replace(r"(:\d{1,2}(?:\.\d*)?)\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", "$1")
+        return iso.re_search(_ISO_TIMESTAMP).ifelse(iso.try_cast(dt.Timestamp()), null)
+    regex, replacement, pattern = strptime_to_spark(how)
+    fields = text.re_replace(regex, replacement)
+    parsed = try_to_timestamp(fields, pattern).cast(dt.Timestamp())
+    if "%y" in how:  # Spark reads two-digit years as 20xx; DuckDB reads 69-99 as 19xx
+        parsed = (parsed.year() >= 2069).ifelse(parsed - ibis.interval(years=100), parsed)
+    return text.re_search(regex).ifelse(parsed, null)
+
+
+columns.DATE_PARSERS["pyspark"] = parse_timestamp

@@ -14,9 +14,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import pandas as pd
 import sklearn
-from sklearn.metrics import silhouette_score
 
-from core.clustering import FEATURES, SILHOUETTE_SAMPLE, feature_frame, make_pipeline, name_clusters
+from core.clustering import (FEATURES, SILHOUETTE_SAMPLE, feature_frame, one_thread,
+                             make_pipeline, name_clusters, silhouettes)
 from core.errors import ConfigError
 from core.insights import recommended_actions, segment_profiles
 from core.outliers import Fence, assign_tiers, iqr_fences, tier_of
@@ -96,6 +96,10 @@ class SegmentationModel:
 
         Raises ConfigError when fewer customers than k remain to cluster.
         """
+        with one_thread():
+            return self._fit(rfm)
+
+    def _fit(self, rfm: pd.DataFrame) -> "SegmentationModel":
         cfg = self.config
         missing = [c for c in ("customer_id", *FEATURES) if c not in rfm.columns]
         if missing:
@@ -133,14 +137,13 @@ class SegmentationModel:
         if len(Z) > SILHOUETTE_SAMPLE:
             rows = np.sort(np.random.default_rng(self.config.random_state + 1)
                            .choice(len(Z), SILHOUETTE_SAMPLE, replace=False))
-        distinct = len(np.unique(labels[rows]))
-        sil = float(silhouette_score(Z[rows], labels[rows])) if 1 < distinct < len(rows) else None
+        sil = silhouettes(Z[rows], [labels[rows]])[0]
         return {
             "customers": int(len(rfm)),
             "clustered": int(len(X)),
             "tiers": {t: int(n) for t, n in tiers.value_counts().items()},
             "inertia": float(((Z - self.centroids_scaled_[labels]) ** 2).sum()),
-            "silhouette": sil,
+            "silhouette": None if math.isnan(sil) else sil,
         }
 
     def _require_fitted(self):

@@ -127,6 +127,13 @@ def _fit(rfm, k: int):
     return SegmentationModel(SegmentationConfig(k=k)).fit(rfm)
 
 
+def _check_k(k: int) -> None:
+    """Refuse a bad --k before any data is read (one error line, nothing else printed)."""
+    from core.segmentation import SegmentationConfig
+
+    SegmentationConfig(k=k)
+
+
 def _cmd_rfm(args) -> int:
     result = _rfm(args)
     _report(result)
@@ -137,10 +144,11 @@ def _cmd_rfm(args) -> int:
 def _cmd_train(args) -> int:
     from core.store import ModelStore
 
+    _check_k(args.k)
     result = _rfm(args)
-    _report(result)
     model = _fit(result.rfm, args.k)
     version = ModelStore(args.model_dir).save(model, data_source=str(args.file))
+    _report(result)  # after the fit: a failed run prints its error line and nothing else
     print(f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
           f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
           file=sys.stderr)
@@ -150,13 +158,15 @@ def _cmd_train(args) -> int:
 def _cmd_segment(args) -> int:
     from core.store import ModelStore
 
-    result = _rfm(args)
-    _report(result)
-    if args.model:
+    if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
+        result = _rfm(args)
     else:
+        _check_k(args.k)
+        result = _rfm(args)
         model = _fit(result.rfm, args.k)
     segmented = model.segment(result.rfm)
+    _report(result)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output)
     return 0
@@ -204,11 +214,12 @@ def _cmd_sweep(args) -> int:
     from core.clustering import k_sweep
     from core.outliers import assign_tiers, iqr_fences
 
+    ks = _parse_ks(args.ks)
     result = _rfm(args)
-    _report(result)
     rfm = result.rfm
     inside = rfm[assign_tiers(rfm, iqr_fences(rfm)).isna().to_numpy()]
-    sweep = k_sweep(inside, _parse_ks(args.ks))
+    sweep = k_sweep(inside, ks)
+    _report(result)  # after the sweep: a failed run prints its error line and nothing else
     print(sweep.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"knee: {sweep.knee}; recommended k: {sweep.recommended_k}: {sweep.reason}")
     return 0

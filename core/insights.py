@@ -25,7 +25,8 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
         "{revenue_share:.0%} of revenue.",
         "Invite them to early access and a private VIP programme; no discounts needed, they "
         "already order about {frequency_median:.0f} times and spend {monetary_median:,.0f} each.",
-        "Watch recency weekly: any of them silent past {recency_alert:.0f} days gets a personal call.",
+        "Watch recency weekly: they typically last bought {recency_median:.0f} days ago; any of "
+        "them silent past {recency_alert:.0f} days gets a personal call.",
     ),
     "High_Spender": (
         "Offer premium bundles and concierge service: the typical order value is high "
@@ -39,7 +40,8 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
         "{frequency_median:.0f} times.",
         "Raise basket size with cross-sell and volume pricing; spend per order is only about "
         "{spend_per_order:,.0f}.",
-        "Ask for reviews and referrals: they know the catalogue well.",
+        "Ask for reviews and referrals while they are active (last purchase typically "
+        "{recency_median:.0f} days ago): they know the catalogue well.",
     ),
     "Premium": (
         "Keep them close: loyalty perks and first look at new products for these "
@@ -52,12 +54,12 @@ _ACTIONS: dict[str, tuple[str, ...]] = {
         "Move them up: a loyalty programme with a reward after the next order (typical "
         "frequency {frequency_median:.0f}).",
         "Send recommendations based on past purchases every {cadence_days:.0f} days or so, "
-        "their usual rhythm.",
+        "their usual rhythm (last purchase typically {recency_median:.0f} days ago).",
         "Test a modest incentive on order value: median spend is {monetary_median:,.0f}.",
     ),
     "Occasional": (
         "Build the habit: a welcome-back series and a second-purchase offer (most have "
-        "ordered only {frequency_median:.0f} time(s)).",
+        "ordered only {frequency_median:.0f} time(s), typically {recency_median:.0f} days ago).",
         "Reach them with seasonal campaigns and bestsellers; typical spend is "
         "{monetary_median:,.0f}.",
         "Keep the cost per contact low: {customers:,} customers bring {revenue_share:.0%} of revenue.",

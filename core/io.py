@@ -15,6 +15,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import ibis
 import pyarrow as pa
 
@@ -27,6 +28,10 @@ SUPPORTED = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
 # Bound on the decompressed size of an .xlsx (a zip): a zip bomb is refused before reading.
 MAX_XLSX_UNCOMPRESSED_BYTES = 1 << 30
 ALL_SHEETS = "all"
+# DuckDB errors that mean the file's content is bad. Scans are lazy, so they can surface after
+# read_transactions returned, when a query reaches the bad row (e.g. a row with extra fields
+# past the sniffer's sample): whoever runs the scan turns them into InputFileError.
+READ_ERRORS = (duckdb.InvalidInputException, duckdb.ConversionException, duckdb.IOException)
 
 
 @dataclass

@@ -23,8 +23,8 @@ import pandas as pd
 
 from core.cleaning import CleaningAudit, CleaningConfig, failed_rule_index, is_return
 from core.columns import RFM_COLUMNS, ColumnMapping, to_canonical
-from core.errors import ConfigError, DataValidationError
-from core.io import Dataset
+from core.errors import ConfigError, DataValidationError, InputFileError
+from core.io import READ_ERRORS, Dataset, _first_line
 
 SECONDS_PER_DAY = 86_400
 
@@ -106,7 +106,11 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     canonical = to_canonical(dataset.table, mapping, dataset.name)
     agg_expr, rules = customer_aggregates(canonical, cleaning, mapping)
     # The grouped scan runs once; everything after it works on one row per customer.
-    agg = agg_expr.cache()
+    try:
+        agg = agg_expr.cache()
+    except READ_ERRORS as exc:  # the scan reached a bad row the reader's sniffing did not see
+        raise InputFileError(f"{dataset.name}: cannot be read to the end ({_first_line(exc)}); "
+                             "fix that row or export the file again") from exc
     totals = agg.aggregate(
         rows_kept=agg.kept_lines.sum(), returned=agg.returned_lines.sum(),
         customers=(agg.kept_lines > 0).sum(),

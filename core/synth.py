@@ -46,8 +46,6 @@ SCHEMA = pa.schema(
 CHUNK_LINES = 1_000_000
 ROW_GROUP_LINES = 250_000
 MEAN_LINES_PER_INVOICE = 20
-# Each chunk owns a block of this many invoice numbers, enough for its invoices.
-INVOICES_PER_CHUNK = CHUNK_LINES // MEAN_LINES_PER_INVOICE
 # Invoice numbers are six digits (100000..999999); past 900,000 invoices (about 18M
 # lines) they wrap around, as a real sequence would have to.
 FIRST_INVOICE_NUMBER = 100_000
@@ -272,11 +270,12 @@ def _chunk(
     country = np.where(
         anonymous, rng.choice(len(COUNTRIES), n_invoices, p=_COUNTRY_WEIGHTS), universe.country[customer]
     )
-    # Invoice numbers run in time order inside the chunk's own block of numbers.
+    # Invoice numbers run in time order inside the chunk's own block of numbers, which
+    # is as large as a full chunk's invoice count.
     order = np.argsort(minute, kind="stable")
     sizes, cancelled, adjustment, anonymous = sizes[order], cancelled[order], adjustment[order], anonymous[order]
     customer, minute, country = customer[order], minute[order], country[order]
-    serial = index * INVOICES_PER_CHUNK + np.arange(n_invoices)
+    serial = index * math.ceil(CHUNK_LINES / MEAN_LINES_PER_INVOICE) + np.arange(n_invoices)
     number = FIRST_INVOICE_NUMBER + serial % INVOICE_NUMBER_SPAN
     prefix = np.where(cancelled, "C", np.where(adjustment, "A", ""))
     invoice_text = pc.binary_join_element_wise(

@@ -115,7 +115,6 @@ def test_customers_are_skewed_so_iqr_outliers_exist(lines):
 
 def test_chunks_are_independent_and_never_split_an_invoice(monkeypatch):
     monkeypatch.setattr(synth, "CHUNK_LINES", 5_000)
-    monkeypatch.setattr(synth, "INVOICES_PER_CHUNK", 250)
     longer = synth.generate(12_345, 100, seed=1)
     shorter = synth.generate(10_000, 100, seed=1)
     assert longer.num_rows == 12_345

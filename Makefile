@@ -24,8 +24,10 @@ run: install
 test: install
 	$(PY) -m pytest
 
+# Benchmarks: ours vs the pandas notebook way, DuckDB and Polars, 1M and 10M lines, and the
+# k-sweep and scoring; prints the table and writes bench/out/results.md. Quick: BENCH_ARGS=--quick
 bench: install
-	$(PY) bench/run.py
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis bench/out

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import duckdb
 import ibis
+import ibis.backends.duckdb  # noqa: F401  loaded here, not lazily on the first connect()
 import pyarrow as pa
 
 from core.errors import InputFileError

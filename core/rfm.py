@@ -59,24 +59,36 @@ def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
                         mapping: ColumnMapping) -> tuple[ibis.Table, tuple]:
     """Per customer: lines removed by each rule, returns, and the kept lines' aggregates.
 
+    Two group-bys: lines -> (customer, purchase, first failed rule, returned), then -> customer.
+    Frequency is then a count of kept purchase groups, not a COUNT(DISTINCT) over every line,
+    and the audit sums run over purchases instead of lines. A purchase is the invoice, or the
+    timestamp where the file has no invoice column (or the line has no invoice).
     Returns the grouped expression and the applicable rules (in audit order).
     """
     rules = cleaning.applicable(mapping)
     failed = failed_rule_index(canonical, rules)
     returned = is_return(canonical, rules) if cleaning.returns == "net" else ibis.literal(False)
-    t = canonical.mutate(failed=failed, returned=returned)
-    kept = t.failed == 0
-    purchase_key = t.invoice if mapping.invoice else t.invoice_ts.cast("string")
-    removed = {f"removed_{i + 1}": (t.failed == i + 1) & ~t.returned for i in range(len(rules))}
-    agg = t.group_by("customer_id").aggregate(
-        kept_lines=kept.sum(),
-        returned_lines=t.returned.sum(),
-        **{name: cond.sum() for name, cond in removed.items()},
-        first_ts=t.invoice_ts.min(where=kept),
-        last_ts=t.invoice_ts.max(where=kept),
-        frequency=purchase_key.nunique(where=kept),
-        purchases_value=t.line_value.sum(where=kept),
-        returns_value=t.line_value.sum(where=t.returned),
+    timestamp_key = canonical.invoice_ts.cast("string")
+    purchase = canonical.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
+    t = canonical.mutate(failed=failed, returned=returned, purchase=purchase)
+    per_purchase = t.group_by(["customer_id", "purchase", "failed", "returned"]).aggregate(
+        lines=t.count(),
+        value=t.line_value.sum(),
+        first_ts=t.invoice_ts.min(),
+        last_ts=t.invoice_ts.max(),
+    )
+    p = per_purchase
+    kept = p.failed == 0
+    removed = {f"removed_{i + 1}": (p.failed == i + 1) & ~p.returned for i in range(len(rules))}
+    agg = p.group_by("customer_id").aggregate(
+        kept_lines=p.lines.sum(where=kept).fill_null(0),
+        returned_lines=p.lines.sum(where=p.returned).fill_null(0),
+        **{name: p.lines.sum(where=cond).fill_null(0) for name, cond in removed.items()},
+        first_ts=p.first_ts.min(where=kept),
+        last_ts=p.last_ts.max(where=kept),
+        frequency=kept.sum(),
+        purchases_value=p.value.sum(where=kept),
+        returns_value=p.value.sum(where=p.returned),
     )
     return agg, rules
 

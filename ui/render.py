@@ -83,7 +83,7 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
     title = f"Customer {customer_id}" if customer_id is not None else "Typed values"
     with st.container(border=True):
         st.subheader(title)
-        cols = st.columns(4)
+        cols = st.columns([1, 1, 1, 1.6])  # room for "Power_Shopper" at metric size
         for col, (feature, fmt, note) in zip(cols, (
                 ("recency", "{:,.0f} days", "lower is more recent"),
                 ("frequency", "{:,.0f}", "purchases"),

@@ -33,10 +33,37 @@ def synthetic_rfm(customers: int, seed: int = 0):
     })
 
 
+def agreement(rfm, fast) -> dict:
+    """The sweep's fast path (each k fitted on a fixed sample) against full K-Means fits.
+
+    For every k: adjusted Rand index between the labels of the sampled fit and of a fit on
+    all customers, both applied to all customers; and the recommended k of both sweeps.
+    """
+    from sklearn.metrics import adjusted_rand_score
+    from threadpoolctl import threadpool_limits
+
+    from core.clustering import FIT_SAMPLE, _sample_rows, feature_frame, k_sweep, make_pipeline
+
+    X = feature_frame(rfm)
+    rows = _sample_rows(len(X), FIT_SAMPLE, 42) if len(X) > FIT_SAMPLE else None
+    full = k_sweep(rfm, ks=range(2, 13), fit_sample=None)
+    ari = {}
+    with threadpool_limits(1):
+        for k in range(2, 13):
+            full_labels = make_pipeline(k).fit(X).predict(X)
+            fast_labels = make_pipeline(k).fit(X if rows is None else X.iloc[rows]).predict(X)
+            ari[k] = adjusted_rand_score(full_labels, fast_labels)
+    return {"ari_by_k": ari, "ari_at_recommended": ari[int(full.recommended_k)],
+            "recommended_k_full": int(full.recommended_k),
+            "recommended_k_fast": int(fast.recommended_k)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, required=True)
     parser.add_argument("--scores", type=int, default=2000, help="single-customer scores to time")
+    parser.add_argument("--agreement", action="store_true",
+                        help="also compare the sweep's sampled fit with full K-Means fits")
     args = parser.parse_args()
     result = {"customers": args.customers}
     try:
@@ -54,6 +81,9 @@ def main() -> None:
     result["k_sweep_s"] = time.perf_counter() - started
     result["recommended_k"] = int(sweep.recommended_k)
     result["metrics"] = [c for c in sweep.table.columns if c != "k"]
+
+    if args.agreement:
+        result.update(agreement(rfm, sweep))
 
     started = time.perf_counter()
     model = SegmentationModel(SegmentationConfig()).fit(rfm)

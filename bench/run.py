@@ -312,7 +312,10 @@ def rfm_table(rows: list[Row]) -> str:
 def measure_models(customer_counts: list[int], repeat: int) -> list[dict]:
     results = []
     for customers in customer_counts:
-        runs = [run_child(("bench/model_bench.py", "--customers", str(customers))) for _ in range(repeat)]
+        command = ("bench/model_bench.py", "--customers", str(customers))
+        if customers == min(customer_counts):  # the fast-path agreement check, once
+            command += ("--agreement",)
+        runs = [run_child(command) for _ in range(repeat)]
         failed = [r.error for r in runs if r.error]
         if failed:
             results.append({"customers": customers, "error": failed[0]})
@@ -345,6 +348,13 @@ def model_table(results: list[dict]) -> str:
             f"| {r['recommended_k']} | {r['fit_s']:.1f} | {r['score_median_ms']:.3f} "
             f"| {r['score_p99_ms']:.3f} | {r['peak_mib']:,.0f} |"
         )
+    for r in results:
+        if "ari_by_k" in r:
+            by_k = ", ".join(f"k={k}: {v:.3f}" for k, v in r["ari_by_k"].items())
+            lines.append("")
+            lines.append(f"Fast path vs full K-Means on {size_label(r['customers'])} customers: "
+                         f"recommended k {r['recommended_k_fast']} (fast) vs {r['recommended_k_full']} "
+                         f"(full); adjusted Rand index by k: {by_k}")
     return "\n".join(lines)
 
 
@@ -396,6 +406,15 @@ def targets(rows: list[Row], models: list[dict]) -> list[tuple[str, str, str]]:
         note = "" if exact else f" (indicative: measured at {size_label(chosen['customers'])} customers)"
         verdicts.append(("k-sweep k=2..12, all metrics, 1M customers < 10 s",
                          f"{chosen['k_sweep_s']:.1f} s{note}", verdict(chosen["k_sweep_s"] < 10)))
+        checked = [m for m in usable if "ari_by_k" in m]
+        if checked:
+            m = checked[0]
+            same = m["recommended_k_fast"] == m["recommended_k_full"]
+            verdicts.append((f"fast k-sweep agrees with full K-Means ({size_label(m['customers'])} "
+                             "customers): ARI >= 0.95 at the recommended k, same k",
+                             f"ARI {m['ari_at_recommended']:.3f}, k {m['recommended_k_fast']} vs "
+                             f"{m['recommended_k_full']}",
+                             verdict(m["ari_at_recommended"] >= 0.95 and same)))
         worst = max(m["score_median_ms"] for m in usable)
         verdicts.append(("score one customer < 1 ms (in core, median)",
                          f"{worst:.3f} ms ({usable[0]['score_call']})", verdict(worst < 1)))

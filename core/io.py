@@ -60,6 +60,8 @@ def connect() -> ibis.BaseBackend:
     """
     con = ibis.duckdb.connect()
     con.raw_sql("SET disabled_optimizers = 'statistics_propagation'")
+    # DuckDB draws a progress bar on stdout for long queries: it would corrupt `-o -` output.
+    con.raw_sql("SET enable_progress_bar = false")
     return con
 
 

@@ -3,7 +3,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.clustering import DEFAULT_KS
+from core.clustering import DEFAULT_KS, FIT_SAMPLE
 from core.errors import SegmentationError
 from ui import render, state
 
@@ -43,7 +43,7 @@ if run or len(features) <= AUTO_SWEEP_CUSTOMERS:
         st.dataframe(table, hide_index=True, width="stretch")
 else:
     st.info(f"{len(features):,} customers to cluster: press 'Run the k-sweep' to compute the evidence "
-            "(each k is fitted on a sample of at most 100,000 customers).")
+            f"(each k is fitted on a sample of at most {FIT_SAMPLE:,} customers).")
 
 # -- retrain -------------------------------------------------------------------------------
 st.subheader("Retrain and save")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from core.cleaning import PRESETS, CleaningConfig, suggest_preset
-from core.clustering import FEATURES, find_knee, k_sweep, recommend_k
+from core.clustering import FEATURES, SweepResult, k_sweep
 from core.columns import ROLES, ColumnMapping, detect_columns
 from core.errors import SegmentationError
 from core.io import SUPPORTED, read_transactions
@@ -170,10 +172,26 @@ def segmented(rfm_fingerprint: str, model_key: str, _model: SegmentationModel,
     return _model.segment(_rfm)
 
 
-@st.cache_data(max_entries=128, show_spinner=False)
-def sweep_row(rfm_fingerprint: str, k: int, _features: pd.DataFrame) -> dict:
-    """The k-sweep metrics of one k (k_sweep on one k gives the same row as on a range)."""
-    return k_sweep(_features, ks=[k]).table.iloc[0].to_dict()
+# The k-sweep reports progress while it runs, which st.cache_data cannot replay: its results
+# are kept here instead, shared by sessions, bounded like the other caches.
+_sweeps: OrderedDict[tuple, SweepResult] = OrderedDict()
+_sweeps_lock = threading.Lock()
+
+
+def sweep_result(rfm_fingerprint: str, ks: tuple[int, ...], features: pd.DataFrame,
+                 progress=None) -> SweepResult:
+    """The k-sweep over ``ks`` (one call: all silhouettes share one pass over the distances)."""
+    key = (rfm_fingerprint, ks)
+    with _sweeps_lock:
+        if key in _sweeps:
+            _sweeps.move_to_end(key)
+            return _sweeps[key]
+    result = k_sweep(features, ks=ks, progress=progress)
+    with _sweeps_lock:
+        _sweeps[key] = result
+        while len(_sweeps) > CACHE_ENTRIES:
+            _sweeps.popitem(last=False)
+    return result
 
 
 # -- session state ------------------------------------------------------------------------
@@ -315,15 +333,6 @@ def current_segments(loaded: Loaded, active: ActiveModel) -> pd.DataFrame:
 
 
 def sweep(loaded: Loaded, features: pd.DataFrame, ks, progress=None):
-    """k-sweep evidence over ``ks``, one cached fit per k; ``progress(done, total, k)``."""
-    fp = loaded.fingerprint
-    rows = []
-    for done, k in enumerate(ks, start=1):
-        rows.append(sweep_row(fp, int(k), features))
-        if progress:
-            progress(done, len(ks), k)
-    table = pd.DataFrame(rows)
-    table["k"] = table["k"].astype(int)
-    knee = find_knee(table["k"].tolist(), table["inertia"].tolist())
-    recommended, reason = recommend_k(table, knee)
-    return table, knee, recommended, reason
+    """k-sweep evidence over ``ks``: (table, knee, recommended k, reason); ``progress(done, total, k)``."""
+    result = sweep_result(loaded.fingerprint, tuple(int(k) for k in ks), features, progress)
+    return result.table, result.knee, result.recommended_k, result.reason

@@ -165,7 +165,12 @@ def _cmd_segment(args) -> int:
         _check_k(args.k)
         result = _rfm(args)
         model = _fit(result.rfm, args.k)
-    segmented = model.segment(result.rfm)
+    if args.engine == "spark":  # score where the data is: the model as a Spark expression
+        from core.scoring import score_table
+
+        segmented = score_table(model, result.rfm, backend="spark")
+    else:
+        segmented = model.segment(result.rfm)
     _report(result)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output)

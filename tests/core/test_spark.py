@@ -152,3 +152,19 @@ def test_cli_engine_spark_writes_the_duckdb_csv(tmp_path):
         outputs[engine] = out.read_bytes()
     assert outputs["spark"] == outputs["duckdb"]
     assert outputs["spark"].startswith(b"customer_id,recency,frequency,monetary\n")
+
+
+def test_cli_segment_on_spark_scores_with_the_model_expression(spark, exports, tmp_path, capsys):
+    """segment --engine spark: RFM and scoring on Spark give the DuckDB engine's CSV."""
+    from core.cli import main
+
+    outputs = {}
+    for engine in ("duckdb", "spark"):
+        outputs[engine] = tmp_path / f"{engine}.csv"
+        assert main(["segment", str(exports["csv"]), "--engine", engine, "-o",
+                     str(outputs[engine])]) == 0
+    spark_rows = pd.read_csv(outputs["spark"], dtype={"customer_id": str})
+    assert outputs["spark"].read_bytes() == outputs["duckdb"].read_bytes()
+    assert list(spark_rows.columns) == ["customer_id", "recency", "frequency", "monetary",
+                                        "tier", "cluster", "segment"]
+    assert set(spark_rows["segment"]) >= {"Premium", "Regular", "Occasional", "Lapsed"}

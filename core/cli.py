@@ -104,7 +104,8 @@ def _rfm(args):
     return compute_rfm(dataset, mapping, cleaning, as_of=args.as_of)
 
 
-def _report(result, out=sys.stderr) -> None:
+def _report(result) -> None:
+    out = sys.stderr  # looked up per call: a default argument would pin the stream at import
     a = result.audit
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
     print(f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "

@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from core.atomic import atomic_output
 from core.cleaning import PRESETS, CleaningConfig, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
-from core.columns import ROLES, ColumnMapping, detect_columns
+from core.columns import ColumnMapping, detect_columns
 from core.errors import SegmentationError
 from core.io import SUPPORTED, read_transactions
 from core.outliers import assign_tiers
@@ -31,6 +33,7 @@ from core.store import ModelStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "online_retail_II_sample.xlsx"
+UPLOAD_DIR = Path(tempfile.gettempdir()) / "rfm-uploads"
 DEFAULT_K = 4
 CACHE_ENTRIES = 8
 
@@ -66,21 +69,20 @@ def server_files() -> list[Path]:
 # -- what the user chose ------------------------------------------------------------------
 @dataclass(frozen=True)
 class Source:
-    """A loaded file: an upload's bytes or a server-side path, and its content hash."""
+    """A loaded file: where it is on the server (an upload is saved once), and its content hash."""
 
     name: str
     content_hash: str
-    data: bytes | None = field(default=None, repr=False)
-    path: str | None = None
+    path: str
     origin: str = "upload"  # "upload" | "server" | "sample"
 
     @property
-    def raw(self) -> bytes | str:
-        return self.data if self.data is not None else self.path
+    def raw(self) -> str:
+        return self.path
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else Path(self.path).stat().st_size
+        return Path(self.path).stat().st_size
 
 
 @dataclass(frozen=True)
@@ -206,10 +208,18 @@ def _commit(source: Source, sheet: str | None = None) -> None:
 
 
 def load_bytes(name: str, data: bytes, origin: str = "upload") -> None:
-    """Load an upload (or any bytes with a file name); the tested path for file_uploader."""
-    source = Source(name=Path(name).name, content_hash=hashlib.sha256(data).hexdigest(),
-                    data=bytes(data), origin=origin)
-    _commit(source)
+    """Load an upload (or any bytes with a file name); the tested path for file_uploader.
+
+    The bytes are written once to the server's upload folder, named by their hash: sessions
+    then hold a path, not the file, and every cached engine call scans that one copy.
+    """
+    content_hash = hashlib.sha256(data).hexdigest()
+    path = UPLOAD_DIR / f"{content_hash}{Path(name).suffix.lower()}"
+    if not path.exists():
+        UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
+        with atomic_output(path) as tmp:
+            tmp.write_bytes(data)
+    _commit(Source(name=Path(name).name, content_hash=content_hash, path=str(path), origin=origin))
 
 
 def load_path(path: str | os.PathLike, origin: str = "server") -> None:

@@ -16,6 +16,7 @@ import json
 import sys
 from typing import Sequence
 
+from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 
 EXIT_USAGE = 2
@@ -48,19 +49,19 @@ def _build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("rfm", help="RFM per customer to CSV")
     _add_data_args(p)
-    p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    p.add_argument("-o", "--output", required=True, help="output .csv or .xlsx ('-': CSV on stdout)")
 
     p = sub.add_parser("train", help="fit tiers + clusters and save a model version")
     _add_data_args(p)
-    p.add_argument("--k", type=int, default=4, help="number of clusters (default 4)")
+    p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"number of clusters (default {DEFAULTS.k})")
     p.add_argument("--model-dir", default="models", help="model store folder (default models/)")
 
     p = sub.add_parser("segment", help="segment every customer to CSV")
     _add_data_args(p)
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
-    p.add_argument("--k", type=int, default=4, help="k when fitting on FILE (default 4)")
+    p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
     p.add_argument("--model-dir", default="models")
-    p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+    p.add_argument("-o", "--output", required=True, help="output .csv or .xlsx ('-': CSV on stdout)")
 
     p = sub.add_parser("score", help="segment one customer from its R/F/M values")
     p.add_argument("--recency", required=True, help="days since last purchase")
@@ -112,14 +113,23 @@ def _report(result) -> None:
           f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}", file=out)
 
 
-def _write(frame, output: str) -> None:
-    from core.export import neutralise_formulas, write_csv
+def _check_output(args) -> None:
+    """Refuse a bad -o before any data is read (a link, a FIFO or device, the input itself)."""
+    from core.export import check_output_path
+
+    if args.output != "-":
+        check_output_path(args.output, [args.file])
+
+
+def _write(frame, output: str, inputs=()) -> None:
+    """The CSV on stdout for '-', else the file: .xlsx a workbook, any other name CSV."""
+    from core.export import to_csv_text, write_output
 
     if output == "-":
-        neutralise_formulas(frame).to_csv(sys.stdout, index=False)
+        sys.stdout.write(to_csv_text(frame))
     else:
-        write_csv(frame, output)
-        print(f"wrote {len(frame):,} rows to {output}", file=sys.stderr)
+        kind = write_output(frame, output, inputs)
+        print(f"wrote {len(frame):,} rows to {output} ({kind})", file=sys.stderr)
 
 
 def _fit(rfm, k: int):
@@ -136,9 +146,10 @@ def _check_k(k: int) -> None:
 
 
 def _cmd_rfm(args) -> int:
+    _check_output(args)
     result = _rfm(args)
     _report(result)
-    _write(result.rfm, args.output)
+    _write(result.rfm, args.output, [args.file])
     return 0
 
 
@@ -148,7 +159,7 @@ def _cmd_train(args) -> int:
     _check_k(args.k)
     result = _rfm(args)
     model = _fit(result.rfm, args.k)
-    version = ModelStore(args.model_dir).save(model, data_source=str(args.file))
+    version = ModelStore(args.model_dir).save(model, data_source=str(args.file), make_current=True)
     _report(result)  # after the fit: a failed run prints its error line and nothing else
     print(f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
           f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
@@ -159,6 +170,7 @@ def _cmd_train(args) -> int:
 def _cmd_segment(args) -> int:
     from core.store import ModelStore
 
+    _check_output(args)
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
         result = _rfm(args)
@@ -174,7 +186,7 @@ def _cmd_segment(args) -> int:
         segmented = model.segment(result.rfm)
     _report(result)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
-    _write(segmented, args.output)
+    _write(segmented, args.output, [args.file])
     return 0
 
 

@@ -25,14 +25,15 @@ from sklearn.preprocessing import StandardScaler
 
 from threadpoolctl import threadpool_limits
 
+from core.config import DEFAULTS
 from core.errors import ConfigError
 
 FEATURES = ("recency", "frequency", "monetary")
 LAPSED, PREMIUM, REGULAR, OCCASIONAL = "Lapsed", "Premium", "Regular", "Occasional"
 CLUSTER_BASE_NAMES = (PREMIUM, REGULAR, OCCASIONAL, LAPSED)
 DEFAULT_KS = tuple(range(2, 13))
-SILHOUETTE_SAMPLE = 10_000   # exact silhouette up to this many customers, else a sample
-FIT_SAMPLE = 50_000          # the sweep fits each k on at most this many customers
+SILHOUETTE_SAMPLE = DEFAULTS.silhouette_sample  # exact silhouette up to this many customers
+FIT_SAMPLE = DEFAULTS.fit_sample                # the sweep fits each k on at most this many
 
 
 def one_thread():
@@ -46,7 +47,8 @@ def one_thread():
     return threadpool_limits(limits=1)
 
 
-def make_pipeline(k: int, random_state: int = 42, max_iter: int = 1000, n_init: int = 10) -> Pipeline:
+def make_pipeline(k: int, random_state: int = DEFAULTS.random_state, max_iter: int = DEFAULTS.max_iter,
+                  n_init: int = DEFAULTS.n_init) -> Pipeline:
     """StandardScaler then KMeans, to be fitted on a DataFrame with the FEATURES columns."""
     return Pipeline([
         ("scale", StandardScaler()),
@@ -111,8 +113,9 @@ def _sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
-def k_sweep(features: pd.DataFrame, ks: Sequence[int] = DEFAULT_KS, *, random_state: int = 42,
-            max_iter: int = 1000, n_init: int = 10, silhouette_sample: int = SILHOUETTE_SAMPLE,
+def k_sweep(features: pd.DataFrame, ks: Sequence[int] = DEFAULT_KS, *,
+            random_state: int = DEFAULTS.random_state, max_iter: int = DEFAULTS.max_iter,
+            n_init: int = DEFAULTS.n_init, silhouette_sample: int = SILHOUETTE_SAMPLE,
             fit_sample: int | None = FIT_SAMPLE,
             progress: Callable[[int, int, int], None] | None = None) -> SweepResult:
     """Fit K-Means for each k and measure inertia, silhouette, Calinski-Harabasz, Davies-Bouldin.

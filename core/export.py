@@ -2,16 +2,28 @@
 
 A cell that starts with = + - @ (or a tab / carriage return) is run as a formula by Excel,
 LibreOffice and Google Sheets. Text cells starting so get a leading apostrophe; numbers are
-left alone (a negative number is data, not a formula).
+left alone (a negative number is data, not a formula). A text cell holding a line break
+(CR or LF) is quoted, so it can never start a new row of its own.
+
+``write_output`` is the one way a file is written for the user (CLI ``-o``): it refuses
+targets that are not regular files or that are one of the inputs, and writes a real
+workbook for ``.xlsx``.
 """
 from __future__ import annotations
 
+import csv
 import io
 import os
+import stat
+from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
 from core.atomic import atomic_output
+from core.errors import ConfigError
+
+EXCEL_MAX_ROWS = 1_048_576  # Excel's own sheet limit, header row included
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -31,13 +43,48 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
+    for column in frame.columns:
+        series = frame[column]
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
+            if series.astype("string").str.contains("\r", regex=False).fillna(False).any():
+                return True
+    return any("\r" in str(c) for c in frame.columns)
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """Neutralised CSV text, rows ending in LF, every field holding CR or LF quoted.
+
+    Python's csv writer quotes a field holding LF (the line terminator) but not a lone CR,
+    which spreadsheet programs also read as a line break: a frame with a CR anywhere is
+    written row by row with CRLF as the quoting terminator, each row then ended with LF.
+    """
+    safe = neutralise_formulas(frame)
+    if not _has_carriage_return(safe):
+        return safe.to_csv(index=False, lineterminator="\n")
+    buffer, row_buffer = io.StringIO(), io.StringIO()
+    writer = csv.writer(row_buffer, lineterminator="\r\n")
+    header = [str(c) for c in safe.columns]
+    for row in [header, *safe.astype(object).where(safe.notna(), "").itertuples(index=False, name=None)]:
+        row_buffer.seek(0)
+        row_buffer.truncate()
+        writer.writerow(row)
+        buffer.write(row_buffer.getvalue()[:-2] + "\n")
+    return buffer.getvalue()
+
+
 def to_csv_bytes(frame: pd.DataFrame) -> bytes:
-    return neutralise_formulas(frame).to_csv(index=False).encode("utf-8")
+    return to_csv_text(frame).encode("utf-8")
 
 
 def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "customers") -> bytes:
+    """A real .xlsx workbook; text is written as text, never as a formula or a link."""
+    if len(frame) + 1 > EXCEL_MAX_ROWS:
+        raise ConfigError(f"{len(frame):,} rows do not fit in an Excel sheet "
+                          f"({EXCEL_MAX_ROWS:,} rows at most); write a .csv instead")
     buffer = io.BytesIO()
-    with pd.ExcelWriter(buffer, engine="xlsxwriter") as writer:
+    options = {"strings_to_formulas": False, "strings_to_urls": False}
+    with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
         neutralise_formulas(frame).to_excel(writer, index=False, sheet_name=sheet_name[:31])
     return buffer.getvalue()
 
@@ -46,3 +93,43 @@ def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write a neutralised CSV atomically (temp file + rename)."""
     with atomic_output(path) as tmp:
         tmp.write_bytes(to_csv_bytes(frame))
+
+
+def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLike] = ()) -> Path:
+    """``path`` if a file may be written there, else ConfigError saying why and what to do.
+
+    Refused: a symbolic link (it would be replaced by a regular file; name its target
+    instead), anything that exists and is not a regular file (a FIFO, a device, a folder),
+    and any of ``inputs`` (the run would overwrite what it reads).
+    """
+    target = Path(path)
+    try:
+        info = os.lstat(target)
+    except FileNotFoundError:
+        info = None
+    if info is not None and stat.S_ISLNK(info.st_mode):
+        raise ConfigError(f"{target}: output is a symbolic link (to {os.readlink(target)}); "
+                          "give the real file's path as -o")
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{target}: output exists and is not a regular file (a folder, FIFO or "
+                          "device); choose a file name")
+    for source in inputs:
+        source = Path(source)
+        same = (info is not None and source.exists() and os.path.samefile(source, target)) \
+            or source.resolve() == target.resolve()
+        if same:
+            raise ConfigError(f"{target}: output is the input file {source}; choose another -o")
+    return target
+
+
+def write_output(frame: pd.DataFrame, path: str | os.PathLike,
+                 inputs: Iterable[str | os.PathLike] = (), sheet_name: str = "customers") -> str:
+    """Write ``frame`` for the user: .xlsx as a workbook, anything else as CSV; returns the kind."""
+    target = check_output_path(path, inputs)
+    if target.suffix.lower() == ".xlsx":
+        data, kind = to_excel_bytes(frame, sheet_name), "Excel workbook"
+    else:
+        data, kind = to_csv_bytes(frame), "CSV"
+    with atomic_output(target) as tmp:
+        tmp.write_bytes(data)
+    return kind

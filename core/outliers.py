@@ -55,17 +55,25 @@ def iqr_fences(rfm: pd.DataFrame, features=TIER_FEATURES, factor: float = 1.5) -
     return fences
 
 
+def tier_codes(monetary, frequency, fences: dict[str, Fence]) -> np.ndarray:
+    """The tier of each (monetary, frequency) pair, '' inside both fences: the one tier rule."""
+    monetary_out = fences["monetary"].outside(monetary)
+    frequency_out = fences["frequency"].outside(frequency)
+    return np.select([monetary_out & frequency_out, monetary_out, frequency_out],
+                     [ELITE, HIGH_SPENDER, POWER_SHOPPER], default="").astype(object)
+
+
+def inside_fences(rfm: pd.DataFrame, fences: dict[str, Fence]) -> np.ndarray:
+    """True for the customers inside both fences (the ones K-Means clusters)."""
+    return tier_codes(rfm["monetary"], rfm["frequency"], fences) == ""
+
+
 def assign_tiers(rfm: pd.DataFrame, fences: dict[str, Fence]) -> pd.Series:
     """The tier of each customer, or <NA> for customers inside both fences."""
-    monetary_out = fences["monetary"].outside(rfm["monetary"])
-    frequency_out = fences["frequency"].outside(rfm["frequency"])
-    tier = np.select([monetary_out & frequency_out, monetary_out, frequency_out],
-                     [ELITE, HIGH_SPENDER, POWER_SHOPPER], default="")
+    tier = tier_codes(rfm["monetary"], rfm["frequency"], fences)
     return pd.Series(tier, index=rfm.index, dtype="string").replace("", pd.NA)
 
 
 def tier_of(monetary: float, frequency: float, fences: dict[str, Fence]) -> str | None:
-    """The tier of one customer's values (scalar form of assign_tiers)."""
-    m = bool(fences["monetary"].outside([monetary])[0])
-    f = bool(fences["frequency"].outside([frequency])[0])
-    return ELITE if m and f else HIGH_SPENDER if m else POWER_SHOPPER if f else None
+    """The tier of one customer's values (scalar form of tier_codes), None inside both fences."""
+    return tier_codes([monetary], [frequency], fences)[0] or None

@@ -1,44 +1,35 @@
 """The fitted segmentation model: VIP tiers by IQR fences + named K-Means clusters.
 
 Fitted once (``SegmentationModel.fit``), then only applied (``segment``, ``explain``).
-Applying uses the stored scaler means/scales and centroids directly: assigning a customer
-to the nearest centroid in standardised units is exactly what the sklearn pipeline's
-``predict`` does, without its per-call overhead (a single score takes microseconds).
+The model is a handful of numbers (fences, scaler means and scales, centroids in
+standardised units) and names: ``to_dict`` / ``from_dict`` are its saved form (model.json),
+so loading a model never unpickles anything. ``apply_model`` is the one place a model is
+applied (tiers, "inside both fences", nearest centroid); ``core.scoring`` is the same
+arithmetic as an engine expression, and tests compare the two.
 """
 from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 import sklearn
 
-from core.clustering import (FEATURES, SILHOUETTE_SAMPLE, feature_frame, one_thread,
-                             make_pipeline, name_clusters, silhouettes)
+from core.clustering import FEATURES, feature_frame, one_thread, make_pipeline, name_clusters, silhouettes
+from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
-from core.insights import recommended_actions, segment_profiles
-from core.outliers import Fence, assign_tiers, iqr_fences, tier_of
+from core.insights import PROFILE_COLUMNS, recommended_actions, segment_profiles
+from core.outliers import Fence, iqr_fences, tier_codes
 
+__all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
+           "match_names", "compare_models", "validate_rfm_values", "fingerprint", "SCHEMA_VERSION"]
 
-@dataclass(frozen=True)
-class SegmentationConfig:
-    """Every knob of the method, validated once."""
-
-    k: int = 4
-    iqr_factor: float = 1.5
-    random_state: int = 42
-    max_iter: int = 1000
-    n_init: int = 10
-
-    def __post_init__(self):
-        if not isinstance(self.k, (int, np.integer)) or not 2 <= self.k <= 50:
-            raise ConfigError(f"k must be a whole number from 2 to 50, got {self.k!r}")
-        if not (isinstance(self.iqr_factor, (int, float)) and self.iqr_factor > 0):
-            raise ConfigError(f"iqr_factor must be a positive number, got {self.iqr_factor!r}")
-        if self.max_iter < 1 or self.n_init < 1:
-            raise ConfigError("max_iter and n_init must be at least 1")
+SCHEMA_VERSION = 1
+# Largest accepted inputs: far beyond any real customer, small enough that the arithmetic
+# (squared standardised distances) stays finite.
+RFM_LIMITS = {"recency": 36_525.0, "frequency": 1e9, "monetary": 1e15}
 
 
 @dataclass(frozen=True)
@@ -60,21 +51,29 @@ class Explanation:
 
 
 def validate_rfm_values(recency, frequency, monetary) -> tuple[float, float, float]:
-    """Numbers, finite and >= 0 (frequency >= 1), or ConfigError naming the value."""
+    """Numbers, finite, >= 0 (frequency >= 1) and within RFM_LIMITS, or ConfigError naming the value."""
     out = []
     for name, value in (("recency", recency), ("frequency", frequency), ("monetary", monetary)):
         try:
             number = float(value)
-        except (TypeError, ValueError):
-            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        except (TypeError, ValueError, OverflowError):
+            raise ConfigError(f"{name} must be a number, got {_shown(value)}") from None
         if isinstance(value, bool) or not math.isfinite(number):
-            raise ConfigError(f"{name} must be a finite number, got {value!r}")
+            raise ConfigError(f"{name} must be a finite number, got {_shown(value)}")
         if number < 0:
             raise ConfigError(f"{name} must be 0 or more, got {value!r}")
+        if number > RFM_LIMITS[name]:
+            raise ConfigError(f"{name} must be at most {RFM_LIMITS[name]:,.0f}, got {value!r}")
         out.append(number)
     if out[1] < 1:
         raise ConfigError(f"frequency must be at least 1 purchase, got {frequency!r}")
     return out[0], out[1], out[2]
+
+
+def _shown(value) -> str:
+    """repr of a user's value, cut short (a 5,000-digit number is not echoed back whole)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def fingerprint(rfm: pd.DataFrame) -> str:
@@ -83,66 +82,92 @@ def fingerprint(rfm: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:16]
 
 
+def apply_model(values: np.ndarray, fences: dict[str, Fence], mean: np.ndarray, scale: np.ndarray,
+                centroids_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Apply a model to rows of (recency, frequency, monetary): the one place it is done.
+
+    Returns (tier per row, '' inside both fences; cluster per row, the nearest centroid in
+    standardised units with ties to the lowest index as sklearn's predict, -1 for tiers;
+    squared distances rows x clusters).
+    """
+    values = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
+    tiers = tier_codes(values[:, 2], values[:, 1], fences)
+    z = (values - mean) / scale
+    squared = ((z[:, None, :] - centroids_scaled[None, :, :]) ** 2).sum(axis=2)
+    clusters = np.where(tiers == "", squared.argmin(axis=1), -1) if len(values) else np.zeros(0, int)
+    return tiers, clusters.astype(np.int64), squared
+
+
 class SegmentationModel:
     """Tiers + clusters + names. ``fit`` learns; ``segment`` and ``explain`` only apply."""
 
     def __init__(self, config: SegmentationConfig | None = None):
-        self.config = config or SegmentationConfig()
+        self.config = config or DEFAULTS
         self.fitted = False
+        self.segment_grid: dict | None = None  # the named RFM segment grid, saved with the model
 
     # -- learning --------------------------------------------------------------------
     def fit(self, rfm: pd.DataFrame) -> "SegmentationModel":
         """Fit fences on all customers and the pipeline on the customers inside them.
 
-        Raises ConfigError when fewer customers than k remain to cluster.
+        Learned state is computed into locals and assigned at the end: a failed refit leaves
+        the model as it was. Raises ConfigError when fewer customers than k remain to cluster.
         """
         with one_thread():
-            return self._fit(rfm)
+            learned = self._fit(rfm)
+        for name, value in learned.items():
+            setattr(self, name, value)
+        self.fitted = True
+        return self
 
-    def _fit(self, rfm: pd.DataFrame) -> "SegmentationModel":
+    def _fit(self, rfm: pd.DataFrame) -> dict:
         cfg = self.config
         missing = [c for c in ("customer_id", *FEATURES) if c not in rfm.columns]
         if missing:
             raise ConfigError(f"RFM table lacks column(s) {missing}")
-        self.fences: dict[str, Fence] = iqr_fences(rfm, factor=cfg.iqr_factor)
-        tiers = assign_tiers(rfm, self.fences)
-        rest = rfm[tiers.isna().to_numpy()]
-        if len(rest) < cfg.k:
+        fences = iqr_fences(rfm, factor=cfg.iqr_factor)
+        values = feature_frame(rfm).to_numpy()
+        inside = tier_codes(values[:, 2], values[:, 1], fences) == ""
+        if inside.sum() < cfg.k:
             raise ConfigError(
-                f"only {len(rest)} customers are left to cluster after the VIP tiers "
+                f"only {int(inside.sum())} customers are left to cluster after the VIP tiers "
                 f"({len(rfm)} in all), fewer than k={cfg.k}; choose a smaller k or use more data")
-        self.pipeline = make_pipeline(cfg.k, cfg.random_state, cfg.max_iter, cfg.n_init)
-        X = feature_frame(rest)
-        self.pipeline.fit(X)
-        scaler, kmeans = self.pipeline.named_steps["scale"], self.pipeline.named_steps["kmeans"]
-        self.mean_ = scaler.mean_.astype(float)
-        self.scale_ = scaler.scale_.astype(float)
-        self.centroids_scaled_ = kmeans.cluster_centers_.astype(float)
-        self.centroids_ = pd.DataFrame(self.centroids_scaled_ * self.scale_ + self.mean_,
-                                       columns=list(FEATURES))
-        self.names_: list[str] = name_clusters(self.centroids_scaled_)
-        self.centroids_.insert(0, "segment", self.names_)
-        self.fitted = True
-        labels = self.predict_clusters(X.to_numpy())
-        self.metrics_ = self._metrics(X.to_numpy(), labels, rfm, tiers)
-        self.training_fingerprint_ = fingerprint(rfm)
-        self.profiles_ = segment_profiles(self.segment(rfm))
-        self.library_versions_ = {"scikit-learn": sklearn.__version__, "numpy": np.__version__,
-                                  "pandas": pd.__version__}
-        return self
-
-    def _metrics(self, X: np.ndarray, labels: np.ndarray, rfm: pd.DataFrame, tiers: pd.Series) -> dict:
-        Z = (X - self.mean_) / self.scale_
-        rows = np.arange(len(Z))
-        if len(Z) > SILHOUETTE_SAMPLE:
-            rows = np.sort(np.random.default_rng(self.config.random_state + 1)
-                           .choice(len(Z), SILHOUETTE_SAMPLE, replace=False))
-        sil = silhouettes(Z[rows], [labels[rows]])[0]
+        pipeline = make_pipeline(cfg.k, cfg.random_state, cfg.max_iter, cfg.n_init)
+        X = feature_frame(rfm[inside])
+        pipeline.fit(X)
+        scaler, kmeans = pipeline.named_steps["scale"], pipeline.named_steps["kmeans"]
+        mean, scale = scaler.mean_.astype(float), scaler.scale_.astype(float)
+        centroids_scaled = kmeans.cluster_centers_.astype(float)
+        names = name_clusters(centroids_scaled)
+        tiers, clusters, squared = apply_model(values, fences, mean, scale, centroids_scaled)
+        segmented = _segmented_frame(rfm, tiers, clusters, names)
         return {
-            "customers": int(len(rfm)),
-            "clustered": int(len(X)),
-            "tiers": {t: int(n) for t, n in tiers.value_counts().items()},
-            "inertia": float(((Z - self.centroids_scaled_[labels]) ** 2).sum()),
+            "fences": fences, "pipeline": pipeline, "mean_": mean, "scale_": scale,
+            "centroids_scaled_": centroids_scaled, "names_": names,
+            "centroids_": _centroid_frame(centroids_scaled, mean, scale, names),
+            "metrics_": self._metrics((values[inside] - mean) / scale, squared[inside],
+                                      clusters[inside], len(rfm), tiers),
+            "training_fingerprint_": fingerprint(rfm),
+            "profiles_": segment_profiles(segmented),
+            "library_versions_": {"scikit-learn": sklearn.__version__, "numpy": np.__version__,
+                                  "pandas": pd.__version__},
+        }
+
+    def _metrics(self, z: np.ndarray, squared: np.ndarray, labels: np.ndarray, customers: int,
+                 tiers: np.ndarray) -> dict:
+        """Inertia and silhouette of the clustered customers (z: their standardised values)."""
+        cfg = self.config
+        rows = np.arange(len(z))
+        if len(z) > cfg.silhouette_sample:
+            rows = np.sort(np.random.default_rng(cfg.random_state + 1)
+                           .choice(len(z), cfg.silhouette_sample, replace=False))
+        sil = silhouettes(z[rows], [labels[rows]])[0]
+        names, counts = np.unique(tiers[tiers != ""].astype(str), return_counts=True)
+        return {
+            "customers": int(customers),
+            "clustered": int(len(z)),
+            "tiers": {str(t): int(n) for t, n in zip(names, counts)},
+            "inertia": float(squared[np.arange(len(labels)), labels].sum()),
             "silhouette": None if math.isnan(sil) else sil,
         }
 
@@ -151,38 +176,27 @@ class SegmentationModel:
             raise ConfigError("the segmentation model is not fitted; call fit() or load one")
 
     # -- applying --------------------------------------------------------------------
+    def _apply(self, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        self._require_fitted()
+        return apply_model(values, self.fences, self.mean_, self.scale_, self.centroids_scaled_)
+
     def predict_clusters(self, X: np.ndarray) -> np.ndarray:
         """Nearest centroid in standardised units (identical to the pipeline's predict)."""
         self._require_fitted()
-        Z = (np.asarray(X, dtype=float) - self.mean_) / self.scale_
-        d = ((Z[:, None, :] - self.centroids_scaled_[None, :, :]) ** 2).sum(axis=2)
-        return d.argmin(axis=1)
+        z = (np.asarray(X, dtype=float) - self.mean_) / self.scale_
+        return ((z[:, None, :] - self.centroids_scaled_[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
 
     def segment(self, rfm: pd.DataFrame) -> pd.DataFrame:
         """The RFM table plus tier (or <NA>), cluster (or <NA> for tiers) and segment."""
-        self._require_fitted()
-        out = rfm.loc[:, ["customer_id", *FEATURES]].copy()
-        tiers = assign_tiers(out, self.fences)
-        inside = tiers.isna().to_numpy()
-        clusters = np.full(len(out), -1, dtype=np.int64)
-        if inside.any():
-            clusters[inside] = self.predict_clusters(feature_frame(out[inside]).to_numpy())
-        names = np.array(self.names_, dtype=object)
-        out["tier"] = tiers
-        cluster_col = pd.array(clusters, dtype="Int64")
-        cluster_col[~inside] = pd.NA
-        out["cluster"] = cluster_col
-        out["segment"] = pd.array(np.where(inside, names[np.maximum(clusters, 0)],
-                                           tiers.fillna("").to_numpy()), dtype="string")
-        return out
+        tiers, clusters, _ = self._apply(feature_frame(rfm).to_numpy())
+        return _segmented_frame(rfm, tiers, clusters, self.names_)
 
     def explain(self, recency, frequency, monetary) -> Explanation:
         """Segment one customer from typed values, with the reasons and the next actions."""
         self._require_fitted()
         r, f, m = validate_rfm_values(recency, frequency, monetary)
-        tier = tier_of(m, f, self.fences)
-        z = (np.array([r, f, m]) - self.mean_) / self.scale_
-        dist = np.sqrt(((self.centroids_scaled_ - z) ** 2).sum(axis=1))
+        tiers, clusters, squared = self._apply([r, f, m])
+        tier, dist = tiers[0] or None, np.sqrt(squared[0])
         distances = {name: float(d) for name, d in zip(self.names_, dist)}
         if tier is not None:
             crossed = [fence.describe(v) for fence, v in
@@ -192,7 +206,7 @@ class SegmentationModel:
                                         f"{' and '.join(c.split()[0] for c in crossed)}: VIP tier "
                                         f"{tier}, not clustered",)
             return Explanation(r, f, m, tier, tier, None, reasons, distances, self._actions(tier))
-        cluster = int(dist.argmin())
+        cluster = int(clusters[0])
         name = self.names_[cluster]
         others = sorted((d, n) for n, d in distances.items() if n != name)
         reasons = (f"inside both IQR fences (monetary {self.fences['monetary'].describe_range()}, "
@@ -217,6 +231,23 @@ class SegmentationModel:
         return {"customers": 0, "revenue_share": 0.0, "recency_median": r, "frequency_median": f,
                 "monetary_median": m}
 
+    def with_names(self, names: list[str]) -> "SegmentationModel":
+        """A copy whose clusters carry ``names`` (one per cluster, unique); profiles follow."""
+        self._require_fitted()
+        names = [str(n) for n in names]
+        if len(names) != len(self.names_) or len(set(names)) != len(names):
+            raise ConfigError(f"need {len(self.names_)} unique cluster names, got {names}")
+        renamed = SegmentationModel.from_dict(self.to_dict())
+        renamed.pipeline = getattr(self, "pipeline", None)
+        rename = dict(zip(self.names_, names))
+        renamed.names_ = names
+        renamed.centroids_ = _centroid_frame(self.centroids_scaled_, self.mean_, self.scale_, names)
+        profiles = self.profiles_.copy()
+        profiles["segment"] = profiles["segment"].map(lambda s: rename.get(s, s))
+        renamed.profiles_ = profiles
+        return renamed
+
+    # -- saved form ------------------------------------------------------------------
     def summary(self) -> dict:
         """JSON-able description for manifests and the API."""
         self._require_fitted()
@@ -229,3 +260,174 @@ class SegmentationModel:
             "training_fingerprint": self.training_fingerprint_,
             "library_versions": self.library_versions_,
         }
+
+    def to_dict(self) -> dict:
+        """The whole fitted model as JSON-able numbers and names (model.json); floats are exact."""
+        self._require_fitted()
+        profiles = self.profiles_.loc[:, list(PROFILE_COLUMNS)].astype(object)
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "features": list(FEATURES),
+            "config": asdict(self.config),
+            "fences": {k: asdict(v) for k, v in self.fences.items()},
+            "scaler": {"mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_]},
+            "centroids_scaled": [[float(v) for v in row] for row in self.centroids_scaled_],
+            "cluster_names": list(self.names_),
+            "segment_grid": self.segment_grid,
+            "metrics": self.metrics_,
+            "profiles": profiles.where(profiles.notna(), None).to_dict(orient="records"),
+            "training_fingerprint": self.training_fingerprint_,
+            "library_versions": self.library_versions_,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SegmentationModel":
+        """A fitted model from ``to_dict``'s output; ConfigError naming the first bad field."""
+        if not isinstance(data, dict):
+            raise ConfigError("a saved model must be a JSON object")
+        if data.get("schema_version") != SCHEMA_VERSION:
+            raise ConfigError(f"saved model schema version {data.get('schema_version')!r} is not "
+                              f"{SCHEMA_VERSION}; retrain to save it in this format")
+        try:
+            if list(data["features"]) != list(FEATURES):
+                raise ConfigError(f"features {data['features']!r} are not {list(FEATURES)}")
+            known = {f.name for f in fields(SegmentationConfig)}
+            config = SegmentationConfig(**{k: v for k, v in dict(data["config"]).items() if k in known})
+            fences = {}
+            for feature in ("monetary", "frequency"):
+                raw = dict(data["fences"][feature])
+                fence = Fence(feature, *(_finite(raw[k], f"fences.{feature}.{k}")
+                                         for k in ("q1", "q3", "low", "high")))
+                if fence.low > fence.high:
+                    raise ConfigError(f"fences.{feature}: low is above high")
+                fences[feature] = fence
+            mean = _vector(data["scaler"]["mean"], "scaler.mean", len(FEATURES))
+            scale = _vector(data["scaler"]["scale"], "scaler.scale", len(FEATURES))
+            if (scale <= 0).any():
+                raise ConfigError("scaler.scale must be positive")
+            centroids = np.array([_vector(row, "centroids_scaled", len(FEATURES))
+                                  for row in data["centroids_scaled"]], dtype=float)
+            names = [str(n) for n in data["cluster_names"]]
+            if len(centroids) != config.k or len(names) != config.k or len(set(names)) != config.k:
+                raise ConfigError(f"centroids and cluster_names must be {config.k} (k), unique")
+            profiles = pd.DataFrame(list(data["profiles"]), columns=list(PROFILE_COLUMNS))
+            grid = data.get("segment_grid")
+            if grid is not None and not isinstance(grid, dict):
+                raise ConfigError("segment_grid must be an object or null")
+            model = cls(config)
+            model.fences, model.mean_, model.scale_ = fences, mean, scale
+            model.centroids_scaled_, model.names_ = centroids, names
+            model.centroids_ = _centroid_frame(centroids, mean, scale, names)
+            model.metrics_ = dict(data.get("metrics") or {})
+            model.profiles_ = profiles
+            model.training_fingerprint_ = str(data.get("training_fingerprint", ""))
+            model.library_versions_ = dict(data.get("library_versions") or {})
+            model.segment_grid = grid
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ConfigError(f"saved model is malformed ({exc.__class__.__name__}: {exc})") from None
+        model.fitted = True
+        return model
+
+
+def _finite(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ConfigError(f"{where} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _vector(values, where: str, size: int) -> np.ndarray:
+    values = list(values)
+    if len(values) != size:
+        raise ConfigError(f"{where} must hold {size} numbers, got {len(values)}")
+    return np.array([_finite(v, where) for v in values], dtype=float)
+
+
+def _centroid_frame(centroids_scaled: np.ndarray, mean: np.ndarray, scale: np.ndarray,
+                    names: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(centroids_scaled * scale + mean, columns=list(FEATURES))
+    frame.insert(0, "segment", names)
+    return frame
+
+
+def _segmented_frame(rfm: pd.DataFrame, tiers: np.ndarray, clusters: np.ndarray,
+                     names: list[str]) -> pd.DataFrame:
+    out = rfm.loc[:, ["customer_id", *FEATURES]].copy()
+    inside = tiers == ""
+    out["tier"] = pd.Series(tiers, index=out.index, dtype="string").replace("", pd.NA)
+    cluster_col = pd.array(clusters, dtype="Int64")
+    cluster_col[~inside] = pd.NA
+    out["cluster"] = cluster_col
+    label = np.array(names, dtype=object)[np.maximum(clusters, 0)] if len(out) else np.array([], object)
+    out["segment"] = pd.array(np.where(inside, label, tiers), dtype="string")
+    return out
+
+
+# -- a new model next to the one in use -------------------------------------------------
+def match_names(reference: SegmentationModel, candidate: SegmentationModel) -> SegmentationModel:
+    """``candidate`` with its clusters named after ``reference``'s nearest ones, so names carry over.
+
+    Clusters are paired by the Hungarian method on centroid distance in the reference model's
+    standardised units; a candidate cluster left without a partner (a larger k) keeps its own
+    name, numbered when the name is already taken.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    cost = _centroid_distances(reference, candidate)
+    rows, cols = linear_sum_assignment(cost)
+    names: list[str | None] = [None] * len(candidate.names_)
+    for i, j in zip(rows, cols):
+        names[i] = reference.names_[j]
+    taken = {n for n in names if n}
+    for i, name in enumerate(names):
+        if name is None:
+            own, n = candidate.names_[i], 2
+            name = own
+            while name in taken:
+                name, n = f"{own.split(' ')[0]} {n}", n + 1
+            names[i] = name
+            taken.add(name)
+    return candidate.with_names(names)
+
+
+def _centroid_distances(reference: SegmentationModel, candidate: SegmentationModel) -> np.ndarray:
+    """candidate clusters x reference clusters, in the reference's standardised units."""
+    z = (candidate.centroids_[list(FEATURES)].to_numpy(dtype=float) - reference.mean_) / reference.scale_
+    return np.sqrt(((z[:, None, :] - reference.centroids_scaled_[None, :, :]) ** 2).sum(axis=2))
+
+
+@dataclass(frozen=True)
+class ModelChange:
+    """What changes for the customers of one RFM table when ``candidate`` replaces ``reference``."""
+
+    matrix: pd.DataFrame   # rows: segment under reference, columns: under candidate, cells: customers
+    moves: pd.DataFrame    # per candidate cluster: its partner's centroid, its own, the distance
+    counts: pd.DataFrame   # segment, customers before, after, change
+    changed: int           # customers whose segment changes
+
+
+def compare_models(reference: SegmentationModel, candidate: SegmentationModel,
+                   rfm: pd.DataFrame) -> ModelChange:
+    """Segment change matrix, centroid moves and counts of ``rfm`` under both models."""
+    before = reference.segment(rfm)["segment"].astype(str).rename("before")
+    after = candidate.segment(rfm)["segment"].astype(str).rename("after")
+    matrix = pd.crosstab(before, after)
+    counts = pd.DataFrame({"before": before.value_counts(), "after": after.value_counts()}) \
+        .fillna(0).astype(int).rename_axis("segment").reset_index()
+    counts["change"] = counts["after"] - counts["before"]
+    distances = _centroid_distances(reference, candidate)
+    moves = []
+    for i, name in enumerate(candidate.names_):
+        row = {"segment": name}
+        if name in reference.names_:
+            j = reference.names_.index(name)
+            for feature in FEATURES:
+                row[f"{feature} before"] = float(reference.centroids_[feature].iloc[j])
+            row["moved (standardised)"] = float(distances[i, j])
+        else:
+            for feature in FEATURES:
+                row[f"{feature} before"] = float("nan")
+            row["moved (standardised)"] = float("nan")
+        for feature in FEATURES:
+            row[f"{feature} after"] = float(candidate.centroids_[feature].iloc[i])
+        moves.append(row)
+    return ModelChange(matrix, pd.DataFrame(moves), counts, int((before != after).sum()))

@@ -210,7 +210,7 @@ def test_tampered_model_is_refused_by_score(tmp_path, blob_model):
 
     store = ModelStore(tmp_path / "models")
     version = store.save(blob_model)
-    path = store.root / version / "model.joblib"
+    path = store.root / version / "model.json"
     data = bytearray(path.read_bytes())
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))

@@ -1,0 +1,37 @@
+"""The segmentation method's knobs, validated once: the one source of every default."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.errors import ConfigError
+
+K_RANGE = (2, 50)
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """Every knob of the method (k, IQR factor, K-Means settings, sample sizes), validated once."""
+
+    k: int = 4
+    iqr_factor: float = 1.5
+    random_state: int = 42
+    max_iter: int = 1000
+    n_init: int = 10
+    fit_sample: int = 50_000         # the k-sweep fits each k on at most this many customers
+    silhouette_sample: int = 10_000  # exact silhouette up to this many customers, else a sample
+
+    def __post_init__(self):
+        low, high = K_RANGE
+        if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or not low <= self.k <= high:
+            raise ConfigError(f"k must be a whole number from {low} to {high}, got {self.k!r}")
+        if not (isinstance(self.iqr_factor, (int, float)) and self.iqr_factor > 0):
+            raise ConfigError(f"iqr_factor must be a positive number, got {self.iqr_factor!r}")
+        for name in ("max_iter", "n_init", "fit_sample", "silhouette_sample"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ConfigError(f"{name} must be a whole number of at least 1, got {value!r}")
+
+
+DEFAULTS = SegmentationConfig()

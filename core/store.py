@@ -173,7 +173,8 @@ class ModelStore:
         if folder.is_symlink():
             raise ModelStoreError(f"{folder}: version folder is a symbolic link; refusing it")
         if not (folder / MANIFEST_FILE).exists() and not (folder / MANIFEST_FILE).is_symlink():
-            known = [v.version for v in self.versions()]
+            known = sorted((p.name for p in self.root.iterdir() if _VERSION.match(p.name)
+                            and (p / MANIFEST_FILE).is_file()), key=_number) if self.root.is_dir() else []
             raise ModelStoreError(f"no model version '{version}' in {self.root}; versions: {known or 'none'}")
         return folder
 

@@ -2,16 +2,23 @@
 
     .venv/bin/streamlit run app.py          # streamlit detects the st.App below
 
-    GET  /api/health  -> {"status": "ok", "model_version": ...}
-    POST /api/score   {"recency": R, "frequency": F, "monetary": M}
+    GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...}
+    POST /api/score   {"recency": R, "frequency": F, "monetary": M}   (Content-Type: application/json)
          -> segment, tier, cluster, explanation (reasons, distances, actions), model_version
 
 The API scores with the model store's *current* version (folder: env RFM_MODEL_DIR, default
-./models). With no current model it answers 503 and says how to train one: it never trains
-on its own, so what it answers with is always a version someone saved.
+./models), loaded from its model.json. With no current model it answers 503 and says how to
+train one: it never trains on its own. With env RFM_API_TOKEN set, /api/score needs
+``Authorization: Bearer <token>`` (401 else). Every answer is JSON, errors included: 400
+invalid or too deeply nested JSON, 401, 405 other methods, 413 body over MAX_BODY_BYTES
+(checked from Content-Length and while reading: never more is buffered), 415 a body that is
+not application/json, 422 missing, unknown, non-finite or out-of-range values, 503 no usable
+model. Answers never show server paths; the details of a model problem go to the server log.
 """
 from __future__ import annotations
 
+import functools
+import hmac
 import json
 import logging
 import os
@@ -19,7 +26,7 @@ import threading
 from pathlib import Path
 
 import streamlit as st
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -28,8 +35,24 @@ from core.store import ModelStore
 
 LOG = logging.getLogger("rfm.api")
 MAX_BODY_BYTES = 16 * 1024
+MAX_JSON_DEPTH = 8      # a score request is one flat object; deeper is refused before parsing
+MAX_INT_DIGITS = 20     # integers longer than this are out of range (and slow to convert)
+FIELDS = ("recency", "frequency", "monetary")
+EXAMPLE = '{"recency": 10, "frequency": 3, "monetary": 250.0}'
+NO_MODEL = ("no current model; train one on the dashboard's Clusters page (save a version and "
+            "make it current) or run: python -m core train FILE")
+BAD_MODEL = ("the current model cannot be loaded (details in the server log); retrain, or make "
+             "another version current on the Clusters page")
 _models: dict[tuple[str, str, str], object] = {}
 _models_lock = threading.Lock()
+
+
+class _Refused(Exception):
+    """A request refused with an HTTP status and a JSON error message."""
+
+    def __init__(self, status: int, message: str, headers: dict | None = None):
+        super().__init__(message)
+        self.status, self.message, self.headers = status, message, headers
 
 
 def _store() -> ModelStore:
@@ -41,11 +64,9 @@ def _current_model():
     store = _store()
     version = store.current()
     if version is None:
-        raise ModelStoreError(
-            f"no current model in {store.root}; train one on the dashboard's Clusters page "
-            "('Train and save a new version') or run: python -m core train FILE")
+        raise _Refused(503, NO_MODEL)
     manifest = store.manifest(version)
-    key = (str(store.root.resolve()), version, manifest.get("sha256", ""))
+    key = (str(store.root.resolve()), version, str(manifest.get("sha256", "")))
     with _models_lock:
         if key not in _models:
             _models.clear()  # only the current version is kept
@@ -53,45 +74,162 @@ def _current_model():
         return _models[key]
 
 
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-async def health(request: Request) -> JSONResponse:
-    store = _store()
-    return JSONResponse({"status": "ok", "model_version": store.current(),
-                         "model_dir": str(store.root)})
+class _JsonEndpoint:
+    """An ASGI endpoint answering every method: 405 for those it does not take, refusals with
+    their status, any bug with a JSON 500 (an ASGI app, not a function, so that Starlette
+    routes every method here instead of letting Streamlit's page answer the others)."""
+
+    def __init__(self, handler, methods: tuple[str, ...]):
+        self.handler, self.methods = handler, methods
+        functools.update_wrapper(self, handler)
+
+    async def __call__(self, scope, receive, send) -> None:
+        request = Request(scope, receive)
+        response = await self._respond(request)
+        await response(scope, receive, send)
+
+    async def _respond(self, request: Request) -> JSONResponse:
+        if request.method not in self.methods:
+            return _error(405, f"{request.method} is not allowed on {request.url.path}; use "
+                               f"{' or '.join(self.methods)}", {"Allow": ", ".join(self.methods)})
+        try:
+            return await self.handler(request)
+        except _Refused as refused:
+            return _error(refused.status, refused.message, refused.headers)
+        except ClientDisconnect:
+            return _error(400, "the client went away before the body was read")
+        except Exception:  # a bug: the traceback goes to the log, never to the client
+            LOG.exception("unexpected error answering %s %s", request.method, request.url.path)
+            return _error(500, "internal error (details in the server log)")
 
 
-async def score(request: Request) -> JSONResponse:
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        return _error(413, f"request body over {MAX_BODY_BYTES} bytes")
+def _json_endpoint(methods: tuple[str, ...]):
+    return lambda handler: _JsonEndpoint(handler, methods)
+
+
+def _check_token(request: Request) -> None:
+    """With RFM_API_TOKEN set, require 'Authorization: Bearer <token>' (constant-time compare)."""
+    token = os.environ.get("RFM_API_TOKEN", "")
+    if not token:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+        raise _Refused(401, "this API needs a token: send the header 'Authorization: Bearer <token>'",
+                       {"WWW-Authenticate": "Bearer"})
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body, refused (413) from its Content-Length or as soon as it passes MAX_BODY_BYTES."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise _Refused(400, "Content-Length is not a number")
+        if int(declared) > MAX_BODY_BYTES:
+            raise _Refused(413, f"request body over {MAX_BODY_BYTES} bytes; send one customer's {EXAMPLE}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:  # stop reading: the rest is never buffered
+            raise _Refused(413, f"request body over {MAX_BODY_BYTES} bytes; send one customer's {EXAMPLE}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def json_depth(text: str) -> int:
+    """Deepest nesting of [ and { outside strings (scanned before parsing, so no recursion)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _reject_constant(name: str):
+    raise _Refused(422, f"{name} is not a finite number; send plain numbers like {EXAMPLE}")
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_INT_DIGITS:
+        raise _Refused(422, f"a number of {len(text)} digits is out of range; send values like {EXAMPLE}")
+    return int(text)
+
+
+def _parse_payload(body: bytes) -> dict:
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, f"body is not valid JSON ({exc.__class__.__name__}: {exc}); send "
-                           '{"recency": 10, "frequency": 3, "monetary": 250.0}')
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Refused(400, f"body is not valid JSON (not UTF-8 text); send {EXAMPLE}") from None
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise _Refused(400, f"body is not valid JSON for this API (nested more than {MAX_JSON_DEPTH} "
+                            f"levels); send {EXAMPLE}")
+    try:
+        payload = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
+    except (ValueError, RecursionError) as exc:
+        raise _Refused(400, f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]}); "
+                            f"send {EXAMPLE}") from None
     if not isinstance(payload, dict):
-        return _error(400, 'body must be a JSON object like {"recency": 10, "frequency": 3, '
-                           '"monetary": 250.0}')
-    missing = [f for f in ("recency", "frequency", "monetary") if f not in payload]
+        raise _Refused(400, f"body must be a JSON object like {EXAMPLE}")
+    return payload
+
+
+@_json_endpoint(("GET", "HEAD"))
+async def health(request: Request) -> JSONResponse:
+    """ok with the current version (None: no model yet); unhealthy (503) when it cannot be loaded."""
+    try:
+        version = _store().current()
+        if version is not None:
+            _current_model()
+    except ModelStoreError as exc:
+        LOG.error("health: the current model cannot be loaded: %s", exc)
+        return JSONResponse({"status": "unhealthy", "model_version": None,
+                             "error": BAD_MODEL}, status_code=503)
+    return JSONResponse({"status": "ok", "model_version": version})
+
+
+@_json_endpoint(("POST",))
+async def score(request: Request) -> JSONResponse:
+    _check_token(request)
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise _Refused(415, f"send the body as Content-Type: application/json, not "
+                            f"{media_type[:60] or 'no content type'}")
+    payload = _parse_payload(await _read_body(request))
+    missing = [f for f in FIELDS if f not in payload]
     if missing:
-        return _error(422, f"missing field(s) {missing}; send recency (days), frequency "
-                           "(purchases) and monetary (spend)")
-    unknown = sorted(set(payload) - {"recency", "frequency", "monetary"})
+        raise _Refused(422, f"missing field(s) {missing}; send recency (days), frequency "
+                            "(purchases) and monetary (spend)")
+    unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
-        return _error(422, f"unknown field(s) {unknown}; send only recency, frequency, monetary")
+        raise _Refused(422, f"unknown field(s) {[u[:40] for u in unknown[:5]]}; send only recency, "
+                            "frequency, monetary")
     try:
         model, manifest = _current_model()
     except ModelStoreError as exc:
-        return _error(503, str(exc))
+        LOG.error("score: the current model cannot be loaded: %s", exc)
+        raise _Refused(503, BAD_MODEL) from None
     try:
         explanation = model.explain(payload["recency"], payload["frequency"], payload["monetary"])
     except ConfigError as exc:
-        return _error(422, str(exc))
+        raise _Refused(422, str(exc)) from None
     except SegmentationError as exc:
-        return _error(400, str(exc))
+        raise _Refused(400, str(exc)) from None
     result = explanation.to_dict()
     return JSONResponse({
         "segment": result["segment"],
@@ -105,6 +243,11 @@ async def score(request: Request) -> JSONResponse:
     })
 
 
+@_json_endpoint(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
+async def unknown_route(request: Request) -> JSONResponse:
+    raise _Refused(404, f"no API route {request.url.path[:80]}; there are /api/health and /api/score")
+
+
 def _script_error(exc: Exception) -> bool:
     """Any unexpected error: log the traceback on the server, show one line in the browser."""
     LOG.error("unexpected error in the dashboard", exc_info=exc)
@@ -113,9 +256,12 @@ def _script_error(exc: Exception) -> bool:
     return True
 
 
+# No methods= on the routes: Starlette would match other methods only partially and let
+# Streamlit's catch-all page answer them (200 with HTML); the endpoints answer 405 themselves.
 api_routes = [
-    Route("/api/health", health, methods=["GET"]),
-    Route("/api/score", score, methods=["POST"]),
+    Route("/api/health", health),
+    Route("/api/score", score),
+    Route("/api/{rest:path}", unknown_route),
 ]
 
 app = st.App("streamlit_app.py", routes=api_routes, on_script_error=_script_error)

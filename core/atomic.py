@@ -9,11 +9,11 @@ from typing import Iterator
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_output(path: str | os.PathLike, mode: int | None = None) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is renamed to ``path``.
 
     On any exception the temporary file is removed, so a failed run never leaves a
-    half-written output behind.
+    half-written output behind. ``mode``: the file's permissions (default: 0666 less the umask).
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -24,7 +24,7 @@ def atomic_output(path: str | os.PathLike) -> Iterator[Path]:
     os.umask(umask)
     try:
         yield tmp
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
+        os.chmod(tmp, 0o666 & ~umask if mode is None else mode)  # mkstemp makes 0600
         os.replace(tmp, target)
     finally:
         if tmp.exists():

@@ -9,10 +9,15 @@ already identifies.
 """
 from __future__ import annotations
 
+import atexit
 import hashlib
+import hmac
 import os
+import shutil
+import stat
 import tempfile
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -24,17 +29,20 @@ from core.atomic import atomic_output
 from core.cleaning import PRESETS, CleaningConfig, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
 from core.columns import ColumnMapping, detect_columns
-from core.errors import SegmentationError
+from core.config import DEFAULTS
+from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, read_transactions
-from core.outliers import assign_tiers
+from core.outliers import inside_fences
 from core.rfm import RFMResult, compute_rfm
-from core.segmentation import SegmentationConfig, SegmentationModel, fingerprint
+from core.segmentation import (ModelChange, SegmentationConfig, SegmentationModel, compare_models,
+                               fingerprint, match_names)
 from core.store import ModelStore
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "online_retail_II_sample.xlsx"
-UPLOAD_DIR = Path(tempfile.gettempdir()) / "rfm-uploads"
-DEFAULT_K = 4
+DEFAULT_K = DEFAULTS.k
+UPLOAD_MAX_AGE_HOURS = 24.0   # env RFM_UPLOAD_MAX_AGE_HOURS: uploads unused this long are deleted
+UPLOAD_MAX_MB = 2048.0        # env RFM_UPLOAD_MAX_MB: the oldest uploads go past this total
 CACHE_ENTRIES = 8
 
 
@@ -64,6 +72,74 @@ def server_files() -> list[Path]:
         return []
     return sorted(p for p in folder.iterdir()
                   if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith("."))
+
+
+# -- uploads: a private folder per server ------------------------------------------------
+_upload_dir: Path | None = None
+_upload_lock = threading.Lock()
+
+
+def _env_number(name: str, default: float) -> float:
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
+def upload_dir() -> Path:
+    """This server's upload folder, mode 0700: env RFM_UPLOAD_DIR, else a fresh temp folder.
+
+    The temp folder is made once per server process (tempfile.mkdtemp: private, unguessable)
+    and removed when the server exits; a configured folder is created 0700 and refused when
+    it is a symbolic link or belongs to another user.
+    """
+    global _upload_dir
+    with _upload_lock:
+        configured = os.environ.get("RFM_UPLOAD_DIR")
+        if configured:
+            folder = Path(configured)
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            info = os.lstat(folder)
+            if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
+                raise SegmentationError(f"RFM_UPLOAD_DIR {folder} is not a folder of this server's user; "
+                                        "point it at a private folder")
+            if stat.S_IMODE(info.st_mode) != 0o700:
+                os.chmod(folder, 0o700)
+            return folder
+        if _upload_dir is None or not _upload_dir.is_dir():
+            _upload_dir = Path(tempfile.mkdtemp(prefix="rfm-uploads-"))
+            atexit.register(shutil.rmtree, _upload_dir, True)
+        return _upload_dir
+
+
+def prune_uploads(keep: Path | None = None, now: float | None = None) -> list[str]:
+    """Delete uploads unused for RFM_UPLOAD_MAX_AGE_HOURS, then the oldest past RFM_UPLOAD_MAX_MB.
+
+    ``keep`` (the file just loaded) is never deleted. Returns the names deleted.
+    """
+    folder = upload_dir()
+    now = time.time() if now is None else now
+    max_age = _env_number("RFM_UPLOAD_MAX_AGE_HOURS", UPLOAD_MAX_AGE_HOURS) * 3600
+    max_bytes = _env_number("RFM_UPLOAD_MAX_MB", UPLOAD_MAX_MB) * (1 << 20)
+    files = []
+    for path in folder.iterdir():
+        try:
+            info = path.lstat()
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            files.append((info.st_mtime, info.st_size, path))
+    files.sort()  # oldest use first
+    deleted, total = [], sum(size for _, size, _ in files)
+    for mtime, size, path in files:
+        if keep is not None and path == keep:
+            continue
+        if now - mtime > max_age or total > max_bytes:
+            path.unlink(missing_ok=True)
+            deleted.append(path.name)
+            total -= size
+    return deleted
 
 
 # -- what the user chose ------------------------------------------------------------------
@@ -210,16 +286,30 @@ def _commit(source: Source, sheet: str | None = None) -> None:
 def load_bytes(name: str, data: bytes, origin: str = "upload") -> None:
     """Load an upload (or any bytes with a file name); the tested path for file_uploader.
 
-    The bytes are written once to the server's upload folder, named by their hash: sessions
-    then hold a path, not the file, and every cached engine call scans that one copy.
+    The bytes are written once (mode 0600) to this server's private upload folder, named by
+    their hash: sessions then hold a path, not the file, and every cached engine call scans
+    that one copy. A file that cannot be loaded is deleted at once, and the error names the
+    user's file, not the server's copy. Old uploads are pruned (``prune_uploads``).
     """
+    display = Path(name).name
     content_hash = hashlib.sha256(data).hexdigest()
-    path = UPLOAD_DIR / f"{content_hash}{Path(name).suffix.lower()}"
-    if not path.exists():
-        UPLOAD_DIR.mkdir(parents=True, exist_ok=True)
-        with atomic_output(path) as tmp:
+    path = upload_dir() / f"{content_hash}{Path(display).suffix.lower()}"
+    fresh = not path.exists()
+    if fresh:
+        with atomic_output(path, mode=0o600) as tmp:
             tmp.write_bytes(data)
-    _commit(Source(name=Path(name).name, content_hash=content_hash, path=str(path), origin=origin))
+    else:
+        os.utime(path)  # pruning goes by last use
+    try:
+        _commit(Source(name=display, content_hash=content_hash, path=str(path), origin=origin))
+    except Exception as exc:
+        if fresh:
+            path.unlink(missing_ok=True)
+        if isinstance(exc, SegmentationError):
+            message = str(exc).replace(str(path), display).replace(path.name, display)
+            raise type(exc)(message) from None
+        raise
+    prune_uploads(keep=path)
 
 
 def load_path(path: str | os.PathLike, origin: str = "server") -> None:
@@ -279,8 +369,7 @@ def current() -> Loaded:
 
 def clustered_features(rfm: pd.DataFrame, model: SegmentationModel) -> pd.DataFrame:
     """The customers inside both IQR fences (the ones K-Means sees), FEATURES only."""
-    inside = assign_tiers(rfm, model.fences).isna().to_numpy()
-    return rfm.loc[inside, list(FEATURES)]
+    return rfm.loc[inside_fences(rfm, model.fences), list(FEATURES)]
 
 
 # -- the active model ---------------------------------------------------------------------
@@ -302,7 +391,10 @@ def active_model(loaded: Loaded) -> ActiveModel:
     model_store = store()
     pinned = st.session_state.get("pinned_version")
     candidates = [pinned] if pinned else []
-    current = model_store.current()
+    try:
+        current = model_store.current()
+    except SegmentationError:  # a damaged pointer: the page still works with a fitted model
+        current = None
     if current and current not in candidates:
         candidates.append(current)
     for version in candidates:
@@ -323,19 +415,66 @@ def active_model(loaded: Loaded) -> ActiveModel:
                        "Clusters page to save a version)")
 
 
-def pin_version(version: str) -> None:
-    """Make a saved version current in the store and use it in this session."""
+# -- access: who may save versions and change the current one ------------------------------
+def admin_token_required() -> bool:
+    """True when env RFM_ADMIN_TOKEN is set: saving and changing current ask for it."""
+    return bool(os.environ.get("RFM_ADMIN_TOKEN"))
+
+
+def api_token_required() -> bool:
+    """True when env RFM_API_TOKEN is set: /api/score needs 'Authorization: Bearer <token>'."""
+    return bool(os.environ.get("RFM_API_TOKEN"))
+
+
+def check_admin_token(given: str | None) -> None:
+    """Nothing when no admin token is set or ``given`` matches it (constant-time), else ConfigError."""
+    expected = os.environ.get("RFM_ADMIN_TOKEN", "")
+    if not expected:
+        return
+    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise ConfigError("the admin token is missing or wrong: saving a version or changing the "
+                          "current one needs the server's RFM_ADMIN_TOKEN")
+
+
+# -- preview, save, make current ------------------------------------------------------------
+def preview_model(loaded: Loaded, active: ActiveModel, k: int) -> SegmentationModel:
+    """A k-cluster model fitted on the loaded data for this session only (nothing is saved).
+
+    Its clusters take the names of the model in use where they match (Hungarian pairing of
+    centroids), so a customer keeps its segment name unless the customer really moved.
+    """
+    fitted = fitted_model(loaded.fingerprint, int(k), loaded.rfm)
+    return match_names(active.model, fitted)
+
+
+def model_change(loaded: Loaded, active: ActiveModel, preview: SegmentationModel) -> ModelChange:
+    """What changes for the loaded customers if ``preview`` replaced the model in use."""
+    return _model_change(loaded.fingerprint, active.key, preview.config.k, active.model, preview,
+                         loaded.rfm)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def _model_change(rfm_fingerprint: str, active_key: str, k: int, _reference: SegmentationModel,
+                  _candidate: SegmentationModel, _rfm: pd.DataFrame) -> ModelChange:
+    return compare_models(_reference, _candidate, _rfm)
+
+
+def save_version(loaded: Loaded, model: SegmentationModel, *, make_current: bool,
+                 admin_token: str | None = None) -> str:
+    """Save ``model`` as a new version (current for everyone only if ``make_current``)."""
+    check_admin_token(admin_token)
+    version = store().save(model, data_source=source().name, make_current=make_current,
+                           extra={"as_of": loaded.result.as_of.isoformat(), "sheet": settings().sheet})
+    if make_current:
+        st.session_state["pinned_version"] = version
+    return version
+
+
+def pin_version(version: str, admin_token: str | None = None) -> None:
+    """Make a saved version current in the store (for everyone, and the API) and use it here."""
+    check_admin_token(admin_token)
     store().set_current(version)
     st.session_state["pinned_version"] = version
-
-
-def retrain(loaded: Loaded, k: int) -> str:
-    """Fit k clusters on the loaded data, save a new version, make it current; returns it."""
-    model = fitted_model(loaded.fingerprint, int(k), loaded.rfm)
-    version = store().save(model, data_source=source().name,
-                           extra={"as_of": loaded.result.as_of.isoformat(), "sheet": settings().sheet})
-    st.session_state["pinned_version"] = version
-    return version
 
 
 def current_segments(loaded: Loaded, active: ActiveModel) -> pd.DataFrame:

@@ -11,7 +11,6 @@ from core.columns import ColumnMapping
 from core.io import read_transactions
 from core.rfm import compute_rfm
 from core.segmentation import SegmentationModel
-from core.store import ModelStore
 from tests.app.conftest import charts, go, metric
 
 PAGES = ("data", "rfm", "clusters", "segments", "lookup")
@@ -81,23 +80,6 @@ def test_upload_with_unusual_columns_and_mapping_override(app):
     pd.testing.assert_frame_equal(table.reset_index()[["customer_id", "recency", "frequency", "monetary"]]
                                   .astype({"customer_id": "string"}),
                                   expected.rfm, check_dtype=False)
-
-
-def test_retrain_with_another_k_saves_a_current_version(app, model_dir):
-    go(app, "clusters")
-    assert app.success and "Recommended k" in app.success[0].value
-    app.number_input(key="retrain_k").set_value(3)
-    app.button(key="FormSubmitter:retrain-Train and save a new version").click().run()
-    assert not app.exception and not app.error
-    store = ModelStore(model_dir)
-    versions = store.versions()
-    assert len(versions) == 1 and versions[0].k == 3
-    assert store.current() == versions[0].version
-    assert any(versions[0].version in s.value for s in app.success)
-    assert app.session_state["pinned_version"] == versions[0].version
-    # every page now uses the saved model: 3 clusters + the tiers present in the sample
-    go(app, "segments")
-    assert f"**{versions[0].version}** (k=3)" in app.markdown[0].value
 
 
 def test_lookup_by_id_from_the_query_string(app, sample_rfm):

@@ -50,13 +50,20 @@ def test_upload_visit_every_page_retrain_lookup_and_score(page, server, retail_c
     page.locator(".js-plotly-plot").nth(3).wait_for()  # elbow, metrics, 3D scatter, violins
     assert page.locator(".js-plotly-plot").count() >= 4
     shot(page, "clusters", height=3000)
+    # preview (nothing saved), then save and make current
     k_input = page.get_by_label("k (clusters)")
     k_input.fill("3")
-    page.get_by_role("button", name="Train and save a new version").click()
+    page.get_by_role("button", name="Preview").click()
+    settle(page, 120)
+    page.get_by_text("customers would change segment").wait_for()
+    no_exceptions(page)
+    store = ModelStore(model_dir)
+    assert store.versions() == [] and store.current() is None
+    page.get_by_text("Also make it current for everyone").click()
+    page.get_by_role("button", name="Save the k=3 preview as a new version").click()
     settle(page, 120)
     page.get_by_text("and made it current").wait_for()
     no_exceptions(page)
-    store = ModelStore(model_dir)
     version = store.current()
     assert version is not None and store.manifest(version)["config"]["k"] == 3
 
@@ -91,7 +98,14 @@ def test_upload_visit_every_page_retrain_lookup_and_score(page, server, retail_c
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model_version"] == version and body["segment"] == shown["Segment"]
-    assert httpx.post(server + "/api/score", content=b"{oops").status_code == 400
+    json_type = {"content-type": "application/json"}
+    assert httpx.post(server + "/api/score", content=b"{oops", headers=json_type).status_code == 400
+    assert httpx.post(server + "/api/score", content=b"{oops").status_code == 415  # no JSON type
+    # on the real server too, other methods get a JSON 405, not Streamlit's page
+    for method in ("GET", "PUT", "DELETE"):
+        other = httpx.request(method, server + "/api/score")
+        assert other.status_code == 405 and "is not allowed" in other.json()["error"]
+    assert httpx.get(server + "/api/nothing").status_code == 404
     assert httpx.post(server + "/api/score",
                       json={"recency": -3, "frequency": 1, "monetary": 1}).status_code == 422
     assert httpx.get(server + "/api/health").json()["model_version"] == version

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 import pandas as pd
 import pytest
@@ -85,3 +86,80 @@ def test_atomic_output_leaves_nothing_on_failure(tmp_path):
 def test_to_csv_bytes_is_utf8():
     data = to_csv_bytes(pd.DataFrame({"customer_id": ["Café"]}))
     assert pd.read_csv(io.BytesIO(data), encoding="utf-8")["customer_id"].tolist() == ["Café"]
+
+
+# -- line breaks inside fields -----------------------------------------------------------------
+@pytest.mark.parametrize("breaker", ["\r", "\n", "\r\n"])
+def test_a_field_holding_a_line_break_is_quoted_and_no_line_starts_a_formula(breaker):
+    frame = pd.DataFrame({"customer_id": [f"A{breaker}=1+1", "B"], "monetary": [1.5, 2.0]})
+    text = to_csv_bytes(frame).decode("utf-8")
+    assert text == f'customer_id,monetary\n"A{breaker}=1+1",1.5\nB,2.0\n'
+    # read the way a spreadsheet splits rows (any CR or LF outside quotes ends a row)
+    rows, field, quoted, row = [], "", False, []
+    for ch in text:
+        if ch == '"':
+            quoted = not quoted
+        elif ch in "\r\n" and not quoted:
+            if field or row:
+                rows.append(row + [field])
+            field, row = "", []
+        elif ch == "," and not quoted:
+            row.append(field)
+            field = ""
+        else:
+            field += ch
+    assert rows == [["customer_id", "monetary"], [f"A{breaker}=1+1", "1.5"], ["B", "2.0"]]
+    assert not any(r[0].startswith("=") for r in rows)
+    back = pd.read_csv(io.BytesIO(text.encode()), keep_default_na=False)
+    assert back["customer_id"].tolist() == [f"A{breaker}=1+1", "B"]
+
+
+def test_carriage_return_in_a_header_and_missing_values(tmp_path):
+    frame = pd.DataFrame({"a\rb": ["x\ry", None], "n": pd.array([1, None], dtype="Int64")})
+    assert to_csv_bytes(frame).decode() == '"a\rb",n\n"x\ry",1\n,\n'
+
+
+# -- where outputs may go ----------------------------------------------------------------------
+def test_check_output_path_refusals(tmp_path):
+    from core.errors import ConfigError
+    from core.export import check_output_path
+
+    data = tmp_path / "in.csv"
+    data.write_text("x\n")
+    assert check_output_path(tmp_path / "new.csv", [data]) == tmp_path / "new.csv"
+    (tmp_path / "old.csv").write_text("old")
+    assert check_output_path(tmp_path / "old.csv", [data]) == tmp_path / "old.csv"  # overwrite a file: fine
+    with pytest.raises(ConfigError, match="output is the input file"):
+        check_output_path(data, [data])
+    with pytest.raises(ConfigError, match="output is the input file"):
+        check_output_path(tmp_path / "sub" / ".." / "in.csv", [data])
+    os.link(data, tmp_path / "hard.csv")
+    with pytest.raises(ConfigError, match="output is the input file"):
+        check_output_path(tmp_path / "hard.csv", [data])
+    os.symlink(tmp_path / "target.csv", tmp_path / "link.csv")
+    with pytest.raises(ConfigError, match="symbolic link"):
+        check_output_path(tmp_path / "link.csv", [data])
+    os.mkfifo(tmp_path / "pipe")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        check_output_path(tmp_path / "pipe", [data])
+    with pytest.raises(ConfigError, match="not a regular file"):
+        check_output_path("/dev/null", [data])
+    with pytest.raises(ConfigError, match="not a regular file"):
+        check_output_path(tmp_path, [data])
+
+
+def test_write_output_writes_a_real_workbook_for_xlsx(tmp_path):
+    from core.export import write_output
+
+    path = tmp_path / "segments.xlsx"
+    assert write_output(_frame(), path) == "Excel workbook"
+    assert path.read_bytes()[:2] == b"PK"  # a zip, not CSV text
+    book = CalamineWorkbook.from_path(str(path))
+    rows = book.get_sheet_by_name(book.sheet_names[0]).to_python()
+    assert rows[0] == ["customer_id", "monetary", "frequency"]
+    assert [r[0] for r in rows[1:]][:2] == ["'=1+1", "'+SUM(A1)"]
+    import zipfile
+    sheet_xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet_xml  # no formula cells at all
+    assert write_output(_frame(), tmp_path / "segments.csv") == "CSV"
+    assert (tmp_path / "segments.csv").read_bytes() == to_csv_bytes(_frame())

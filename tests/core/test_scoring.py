@@ -109,3 +109,14 @@ def test_unfitted_model_and_unknown_backend_are_refused(model, rfm):
         scoring.score_table(model, rfm, "polars")
     with pytest.raises(ConfigError, match="lacks"):
         scoring.score_table(model, rfm.drop(columns="monetary"), "duckdb")
+
+
+def test_a_model_loaded_from_model_json_scores_the_same_on_duckdb(model, rfm, tmp_path):
+    """The store's saved form (JSON numbers) drives the engine expression bit for bit."""
+    from core.store import ModelStore
+
+    store = ModelStore(tmp_path / "models")
+    loaded, _ = store.load(store.save(model))
+    assert not hasattr(loaded, "pipeline")
+    scored = scoring.score_table(loaded, rfm, "duckdb")
+    pd.testing.assert_frame_equal(scored, model.segment(rfm), check_exact=True)

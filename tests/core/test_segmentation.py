@@ -121,3 +121,103 @@ def test_fingerprint_follows_content():
     changed = NINE.copy()
     changed.loc[0, "monetary"] = 100.01
     assert fingerprint(changed) != same
+
+
+# -- fitting is all or nothing ---------------------------------------------------------------
+def test_failed_refit_leaves_the_fitted_model_as_it_was(blobs):
+    model = SegmentationModel(SegmentationConfig(k=4, n_init=2)).fit(blobs)
+    before = (model.names_, model.centroids_scaled_.copy(), model.fences, model.metrics_)
+    with pytest.raises(ConfigError, match="fewer than k=4"):
+        model.fit(blobs.head(3))
+    assert model.fitted
+    assert model.names_ == before[0] and model.fences == before[2] and model.metrics_ == before[3]
+    np.testing.assert_array_equal(model.centroids_scaled_, before[1])
+    fresh = SegmentationModel(SegmentationConfig(k=4))
+    with pytest.raises(ConfigError):
+        fresh.fit(blobs.head(3))
+    assert not fresh.fitted and not hasattr(fresh, "names_")
+
+
+def test_defaults_come_from_one_config():
+    from core import clustering
+    from core.config import DEFAULTS
+
+    assert (DEFAULTS.k, DEFAULTS.random_state, DEFAULTS.max_iter, DEFAULTS.n_init) == (4, 42, 1000, 10)
+    assert (clustering.FIT_SAMPLE, clustering.SILHOUETTE_SAMPLE) == (50_000, 10_000)
+    kmeans = clustering.make_pipeline(DEFAULTS.k).named_steps["kmeans"]
+    assert (kmeans.random_state, kmeans.max_iter, kmeans.n_init) == (42, 1000, 10)
+    assert SegmentationModel().config == DEFAULTS
+
+
+# -- the saved form ----------------------------------------------------------------------------
+def test_to_dict_from_dict_round_trip_is_exact(blob_model, blobs):
+    text = json.dumps(blob_model.to_dict())
+    loaded = SegmentationModel.from_dict(json.loads(text))
+    pd.testing.assert_frame_equal(loaded.segment(blobs), blob_model.segment(blobs), check_exact=True)
+    for values in ((40, 5, 1200), (1, 200, 1e6), (400, 1, 10)):
+        assert loaded.explain(*values).to_dict() == blob_model.explain(*values).to_dict()
+    pd.testing.assert_frame_equal(loaded.centroids_, blob_model.centroids_)
+    assert not hasattr(loaded, "pipeline")  # numbers only: nothing of sklearn travels
+
+
+def test_apply_model_matches_sklearn_and_the_fences(blob_model, blobs):
+    from core.segmentation import apply_model
+
+    values = blobs[list(FEATURES)].to_numpy(dtype=float)
+    tiers, clusters, squared = apply_model(values, blob_model.fences, blob_model.mean_,
+                                           blob_model.scale_, blob_model.centroids_scaled_)
+    assert (tiers == "").all()  # the blobs sit inside both fences
+    np.testing.assert_array_equal(clusters, blob_model.pipeline.predict(blobs[list(FEATURES)]))
+    z = blob_model.pipeline.named_steps["scale"].transform(blobs[list(FEATURES)])
+    expected = ((z[:, None, :] - blob_model.pipeline.named_steps["kmeans"].cluster_centers_[None]) ** 2).sum(axis=2)
+    np.testing.assert_allclose(squared, expected, rtol=1e-12)
+    fence_m, fence_f = blob_model.fences["monetary"], blob_model.fences["frequency"]
+    edge = np.array([[1, fence_f.high, fence_m.high], [1, fence_f.high, fence_m.high + 1],
+                     [1, fence_f.high + 1, fence_m.high], [1, fence_f.high + 1, fence_m.high + 1]])
+    tiers, clusters, _ = apply_model(edge, blob_model.fences, blob_model.mean_, blob_model.scale_,
+                                     blob_model.centroids_scaled_)
+    assert tiers.tolist() == ["", "High_Spender", "Power_Shopper", "Elite"]
+    assert clusters.tolist()[1:] == [-1, -1, -1] and clusters[0] >= 0
+
+
+# -- stable names ------------------------------------------------------------------------------
+def test_match_names_carries_names_over_a_retrain_with_more_clusters(blobs):
+    from core.segmentation import match_names
+
+    reference = SegmentationModel(SegmentationConfig(k=4)).fit(blobs)
+    five = SegmentationModel(SegmentationConfig(k=5)).fit(blobs)
+    matched = match_names(reference, five)
+    assert len(set(matched.names_)) == 5
+    assert set(reference.names_) <= set(matched.names_)
+    # each blob group keeps its name for the majority of its customers
+    segments = matched.segment(blobs)["segment"]
+    for group in blobs["group"].unique():
+        assert segments[blobs["group"] == group].value_counts().index[0] == group
+    # the profiles follow the names (actions are worded for the carried-over names)
+    assert set(matched.profiles_["segment"]) == set(segments)
+
+
+def test_match_names_is_blind_to_cluster_order(blob_model, blobs):
+    from core.segmentation import match_names
+
+    other = SegmentationModel(SegmentationConfig(k=4, random_state=7)).fit(blobs)
+    matched = match_names(blob_model, other)
+    pd.testing.assert_series_equal(matched.segment(blobs)["segment"], blob_model.segment(blobs)["segment"])
+
+
+def test_compare_models_counts_by_hand():
+    from core.segmentation import compare_models
+
+    reference = SegmentationModel(SegmentationConfig(k=2)).fit(NINE)
+    candidate = SegmentationModel(SegmentationConfig(k=3)).fit(NINE)
+    change = compare_models(reference, candidate, NINE)
+    before = reference.segment(NINE)["segment"].tolist()
+    after = candidate.segment(NINE)["segment"].tolist()
+    assert change.changed == sum(b != a for b, a in zip(before, after))
+    for (b, a) in set(zip(before, after)):
+        assert change.matrix.loc[b, a] == sum(1 for x in zip(before, after) if x == (b, a))
+    counts = change.counts.set_index("segment")
+    for name in set(before) | set(after):
+        assert counts.loc[name, "before"] == before.count(name)
+        assert counts.loc[name, "after"] == after.count(name)
+    assert list(change.moves["segment"]) == candidate.names_

@@ -230,12 +230,12 @@ def _parse_ks(text: str) -> list[int]:
 
 def _cmd_sweep(args) -> int:
     from core.clustering import k_sweep
-    from core.outliers import assign_tiers, iqr_fences
+    from core.outliers import inside_fences, iqr_fences
 
     ks = _parse_ks(args.ks)
     result = _rfm(args)
     rfm = result.rfm
-    inside = rfm[assign_tiers(rfm, iqr_fences(rfm)).isna().to_numpy()]
+    inside = rfm[inside_fences(rfm, iqr_fences(rfm))]
     sweep = k_sweep(inside, ks)
     _report(result)  # after the sweep: a failed run prints its error line and nothing else
     print(sweep.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.config import DEFAULTS
+
 ELITE, HIGH_SPENDER, POWER_SHOPPER = "Elite", "High_Spender", "Power_Shopper"
 TIERS = (ELITE, HIGH_SPENDER, POWER_SHOPPER)
 TIER_FEATURES = ("monetary", "frequency")
@@ -44,7 +46,8 @@ class Fence:
                 f"(Q1 {self.q1:,.2f}, Q3 {self.q3:,.2f})")
 
 
-def iqr_fences(rfm: pd.DataFrame, features=TIER_FEATURES, factor: float = 1.5) -> dict[str, Fence]:
+def iqr_fences(rfm: pd.DataFrame, features=TIER_FEATURES,
+               factor: float = DEFAULTS.iqr_factor) -> dict[str, Fence]:
     """One fence per feature over all customers (linear-interpolated quartiles)."""
     fences = {}
     for feature in features:

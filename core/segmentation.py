@@ -92,10 +92,17 @@ def apply_model(values: np.ndarray, fences: dict[str, Fence], mean: np.ndarray, 
     """
     values = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
     tiers = tier_codes(values[:, 2], values[:, 1], fences)
-    z = (values - mean) / scale
+    nearest, squared = nearest_centroid(values, mean, scale, centroids_scaled)
+    return tiers, np.where(tiers == "", nearest, -1).astype(np.int64), squared
+
+
+def nearest_centroid(values: np.ndarray, mean: np.ndarray, scale: np.ndarray,
+                     centroids_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(nearest centroid per row, squared distances rows x clusters) in standardised units."""
+    z = (np.asarray(values, dtype=float).reshape(-1, len(FEATURES)) - mean) / scale
     squared = ((z[:, None, :] - centroids_scaled[None, :, :]) ** 2).sum(axis=2)
-    clusters = np.where(tiers == "", squared.argmin(axis=1), -1) if len(values) else np.zeros(0, int)
-    return tiers, clusters.astype(np.int64), squared
+    nearest = squared.argmin(axis=1) if len(z) else np.zeros(0, dtype=np.int64)
+    return nearest, squared
 
 
 class SegmentationModel:
@@ -183,8 +190,7 @@ class SegmentationModel:
     def predict_clusters(self, X: np.ndarray) -> np.ndarray:
         """Nearest centroid in standardised units (identical to the pipeline's predict)."""
         self._require_fitted()
-        z = (np.asarray(X, dtype=float) - self.mean_) / self.scale_
-        return ((z[:, None, :] - self.centroids_scaled_[None, :, :]) ** 2).sum(axis=2).argmin(axis=1)
+        return nearest_centroid(X, self.mean_, self.scale_, self.centroids_scaled_)[0]
 
     def segment(self, rfm: pd.DataFrame) -> pd.DataFrame:
         """The RFM table plus tier (or <NA>), cluster (or <NA> for tiers) and segment."""

@@ -161,7 +161,8 @@ def main() -> int:
                 server.kill()
     ms = latencies * 1000
     print(f"api_load: {len(latencies):,} requests ({args.concurrency} threads, limit "
-          f"{args.requests:,} / {args.time_limit:.0f} s) in {wall:.1f} s = {len(latencies) / wall:,.0f} req/s")
+          f"{args.requests:,} / {args.time_limit:.0f} s) in {wall:.1f} s = "
+          f"{len(latencies) / wall:,.0f} req/s")
     print(f"  latency p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
           f"max {ms.max():.1f} ms; statuses {dict(statuses)}")
     print(f"  server RSS: {rss_before:.0f} MiB before, {rss_after:.0f} MiB after the load, "

@@ -31,7 +31,8 @@ import joblib
 from core.errors import ConfigError, ModelStoreError
 from core.segmentation import SegmentationModel
 
-MODEL_FILE, PIPELINE_FILE, MANIFEST_FILE, CURRENT_FILE = "model.json", "model.joblib", "manifest.json", "current"
+MODEL_FILE, PIPELINE_FILE = "model.json", "model.joblib"
+MANIFEST_FILE, CURRENT_FILE = "manifest.json", "current"
 LOCK_FILE, STAGING_PREFIX = ".lock", ".staging-"
 MAX_JSON_BYTES = 16 << 20  # a model.json is a few KB; refuse to read anything absurd
 _VERSION = re.compile(r"^v(\d{4,})-\d{8}T\d{6}Z$")

@@ -411,8 +411,8 @@ def active_model(loaded: Loaded) -> ActiveModel:
         return ActiveModel(model, version, manifest, why)
     model = fitted_model(fp, DEFAULT_K, loaded.rfm)
     return ActiveModel(model, None, None,
-                       f"fitted with k={DEFAULT_K} on the loaded data (not saved; preview and save a version on the "
-                       "Clusters page)")
+                       f"fitted with k={DEFAULT_K} on the loaded data (not saved; preview and save "
+                       "a version on the Clusters page)")
 
 
 # -- access: who may save versions and change the current one ------------------------------

@@ -49,8 +49,8 @@ def test_preview_saves_nothing_and_shows_what_would_change(app, model_dir, sampl
     names = _names_by_brute_force(in_use, fitted)
     before = in_use.segment(rfm)["segment"].to_numpy()
     labels = fitted.segment(rfm)
-    after = np.where(labels["cluster"].isna(), labels["tier"].astype(str),
-                     [names[int(c)] if c == c and c is not None else "" for c in labels["cluster"].fillna(-1)])
+    clusters = labels["cluster"].fillna(-1).astype(int)
+    after = np.where(clusters < 0, labels["tier"].astype(str), [names[c] for c in clusters])
     changed = int((before != after).sum())
     text = " ".join(m.value for m in app.markdown)
     assert f"**{changed:,} of {len(rfm):,} customers would change segment**" in text

@@ -60,7 +60,8 @@ def test_save_load_round_trip(store, blob_model, blobs):
     assert saved["centroids_scaled"] == [list(row) for row in blob_model.centroids_scaled_]
     assert saved["fences"]["monetary"]["high"] == blob_model.fences["monetary"].high
     # model.joblib is the sklearn pipeline, for notebooks (loaded here by the test, never by the store)
-    assert list(joblib.load(folder / "model.joblib").feature_names_in_) == ["recency", "frequency", "monetary"]
+    pipeline = joblib.load(folder / "model.joblib")
+    assert list(pipeline.feature_names_in_) == ["recency", "frequency", "monetary"]
 
 
 def test_segment_grid_is_saved_with_the_model(store, blob_model):

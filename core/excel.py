@@ -45,7 +45,7 @@ MAX_DECLARED_BYTES = 2 << 30  # sum of every entry's declared size (central dire
 MAX_ZIP_ENTRIES = 10_000
 MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
 
-_CHUNK = 1 << 20
+_CHUNK = 4 << 20
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?"')
 _ROOT_PREFIX = re.compile(rb"<(\w+):worksheet[\s>]")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -102,8 +102,25 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
             raise InputFileError(
                 f"{display}: sheet '{name}' has columns {table.column_names}, not the first "
                 f"sheet's {first}; read one sheet at a time with --sheet NAME")
-    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables, promote_options="permissive")
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(_as_text_where_mixed(tables),
+                                                                 promote_options="permissive")
     return table, sheets, chosen
+
+
+def _as_text_where_mixed(tables: list[pa.Table]) -> list[pa.Table]:
+    """Sheets to stack: a column that is text in one sheet and not in another becomes text in
+    all (one sheet's invoices all numbers, the next's with a 'C536379')."""
+    for index, name in enumerate(tables[0].column_names):
+        types = {t.schema.field(index).type for t in tables}
+        if len(types) > 1 and any(pa.types.is_string(ty) or pa.types.is_large_string(ty) for ty in types):
+            tables = [t.set_column(index, name, _any_text(t.column(index))) for t in tables]
+    return tables
+
+
+def _any_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        return _number_text(column)
+    return pc.cast(column, pa.string())
 
 
 def identity_as_text(table: pa.Table, columns: list[str]) -> pa.Table:
@@ -237,7 +254,7 @@ def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str
             stats = PartStats(stats.inflated_bytes, 0, stats.inflated_bytes // 8)
         else:
             stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
-                               MAX_SHEET_XML_BYTES, row_tag=b"<row", cell_tag=b"<c ",
+                               MAX_SHEET_XML_BYTES, row_tag=b"<row", cell_tag=b"<c",
                                read_dimension=True)
         _check_counts(display, f"sheet '{sheet}'", stats)
 
@@ -359,14 +376,14 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                 first = False
                 prefix = _ROOT_PREFIX.search(out[:4096])
                 if prefix and row_tag == b"<row":  # <x:worksheet>: rows are <x:row>, cells <x:c>
-                    row_tag, cell_tag = b"<" + prefix.group(1) + b":row", b"<" + prefix.group(1) + b":c "
+                    row_tag, cell_tag = b"<" + prefix.group(1) + b":row", b"<" + prefix.group(1) + b":c"
                     keep = len(row_tag) - 1
                 if read_dimension:
                     _check_dimension(display, what, out[:65536])
             if row_tag is not None:
                 window = tail + out
                 rows += window.count(row_tag)
-                cells += window.count(cell_tag)
+                cells += window.count(cell_tag)  # also counts <col> and the like: an upper bound
                 tail = window[-keep:] if keep else b""
                 if rows > MAX_ROWS or cells > MAX_CELLS:
                     break  # enough to refuse: no need to inflate the rest

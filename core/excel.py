@@ -14,9 +14,11 @@ lie about them). Over a bound, or broken, the file is refused with an InputFileE
 """
 from __future__ import annotations
 
+import os
 import posixpath
 import re
 import struct
+import threading
 import xml.etree.ElementTree as ET
 import zipfile
 import zlib
@@ -46,6 +48,12 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
 
 _CHUNK = 4 << 20
+# The last workbooks read, by (file identity, sheet): the dashboard reads one upload for its
+# columns and again for RFM, and a 1M-line sheet takes seconds to parse. Arrow tables are
+# immutable, so sharing one is safe; two entries bound the memory held.
+_RECENT: dict[tuple, tuple[pa.Table, tuple[str, ...], str]] = {}
+_RECENT_LOCK = threading.Lock()
+_RECENT_ENTRIES = 2
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?"')
 _ROOT_PREFIX = re.compile(rb"<(\w+):worksheet[\s>]")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -83,6 +91,20 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
     """
     path = Path(path)
     display = display or path.name
+    stat = path.stat()
+    key = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, sheet)
+    with _RECENT_LOCK:
+        if key in _RECENT:
+            return _RECENT[key]
+    result = _read_workbook(path, sheet, display)
+    with _RECENT_LOCK:
+        _RECENT[key] = result
+        while len(_RECENT) > _RECENT_ENTRIES:
+            _RECENT.pop(next(iter(_RECENT)))
+    return result
+
+
+def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Table, tuple[str, ...], str]:
     flavour = _check_container(path, display)
     reader = _open(path, display)
     sheets = tuple(reader.sheet_names)

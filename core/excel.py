@@ -115,7 +115,7 @@ def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Tabl
         raise InputFileError(f"{display}: no sheet '{chosen}'; sheets are {list(sheets)} "
                              f"(or '{ALL_SHEETS}' to stack them)")
     wanted = sheets if chosen == ALL_SHEETS else (chosen,)
-    if flavour in ("xlsx", "xlsb", "ods"):
+    if flavour in ("xlsx", "xlsb"):
         _check_sheet_parts(path, display, flavour, wanted)
     tables = [_load_sheet(reader, name, display) for name in wanted]
     first = tables[0].column_names
@@ -249,21 +249,21 @@ def _check_container(path: Path, display: str) -> str:
     else:
         raise InputFileError(f"{display}: a zip file but not an Excel workbook (no workbook part); "
                              "save it again from Excel as .xlsx, or export CSV")
-    if flavour == "xlsx" and "xl/sharedStrings.xml" in names:
+    strings = "xl/sharedStrings.bin" if flavour == "xlsb" else "xl/sharedStrings.xml"
+    if flavour in ("xlsx", "xlsb") and strings in names:
         # calamine reads every shared string when the workbook is opened
-        _scan_part(path, display, _info(infos, "xl/sharedStrings.xml"), "its shared strings",
+        _scan_part(path, display, _info(infos, strings), "its shared strings",
                    MAX_SHARED_STRINGS_BYTES)
+    if flavour == "ods":  # calamine parses every sheet of an .ods when it is opened
+        stats = _scan_part(path, display, _info(infos, "content.xml"), "its content",
+                           MAX_SHEET_XML_BYTES, row_tag=b"<table:table-row", cell_tag=b"<table:table-cell")
+        _check_counts(display, "the workbook", stats)
     return flavour
 
 
 def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str, ...]) -> None:
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
-    if flavour == "ods":
-        stats = _scan_part(path, display, _info(infos, "content.xml"), "its content",
-                           MAX_SHEET_XML_BYTES, row_tag=b"<table:table-row", cell_tag=b"<table:table-cell")
-        _check_counts(display, "the workbook", stats)
-        return
     parts = _sheet_parts(path, display, infos, flavour)
     for sheet in wanted:
         part = parts.get(sheet)

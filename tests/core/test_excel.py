@@ -309,3 +309,52 @@ def test_cut_off_file_and_other_kinds_are_input_errors(tmp_path, duck):
         zf.writestr("notes.txt", "hello")
     with pytest.raises(InputFileError, match="archive.xlsx: a zip file but not an Excel workbook"):
         read_transactions(archive, con=duck)
+
+
+# -- OpenDocument (.ods): the same reader, the content part bounded the same way -------------
+
+def _ods(path: Path, rows: list[tuple[str, str, float]]) -> Path:
+    """A minimal OpenDocument spreadsheet: mimetype first and stored, then content.xml."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return (f'<table:table-cell office:value-type="float" office:value="{value}">'
+                    f"<text:p>{value}</text:p></table:table-cell>")
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>"
+                   for row in [("cust", "order_date", "amount"), *rows])
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Orders">'
+        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>")
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>")
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_ods_is_read_with_ids_as_text(tmp_path, duck):
+    path = _ods(tmp_path / "orders.ods", [("00017", "2024-01-02", 12.5), ("A9", "2024-01-03", 4.0)])
+    dataset = read_transactions(path, con=duck)
+    assert dataset.kind == "excel" and dataset.sheets == ("Orders",)
+    values = _values(dataset)
+    assert values["cust"] == ["00017", "A9"]
+    assert values["order_date"] == ["2024-01-02", "2024-01-03"]
+    assert values["amount"] == [12.5, 4.0]
+
+
+def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_ROWS", 10)
+    path = _ods(tmp_path / "long.ods", [(f"C{i}", "2024-01-02", 1.0) for i in range(20)])
+    with pytest.raises(InputFileError, match="long.ods: the workbook has more than 10 rows"):
+        read_transactions(path, con=duck)

@@ -92,14 +92,15 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
     path = Path(path)
     display = display or path.name
     stat = path.stat()
-    key = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, sheet)
+    identity = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
     with _RECENT_LOCK:
-        if key in _RECENT:
-            return _RECENT[key]
+        if (identity, sheet) in _RECENT:
+            return _RECENT[(identity, sheet)]
     result = _read_workbook(path, sheet, display)
     with _RECENT_LOCK:
-        _RECENT[key] = result
-        while len(_RECENT) > _RECENT_ENTRIES:
+        # by the sheet asked for and the sheet read: None (the first) is then found by name
+        _RECENT[(identity, sheet)] = _RECENT[(identity, result[2])] = result
+        while len(_RECENT) > 2 * _RECENT_ENTRIES:
             _RECENT.pop(next(iter(_RECENT)))
     return result
 

@@ -2,33 +2,29 @@
 
 One loader for the CLI and the dashboard. Files are read by DuckDB where they lie (CSV and
 Parquet are scanned lazily, never loaded row by row into pandas); Excel goes through
-python-calamine into an Arrow table that DuckDB queries. Uploads arrive as bytes and are
+fastexcel into an Arrow table that DuckDB queries (``core.excel``). Uploads arrive as bytes and are
 written to a private temporary file first, so a large upload is never held twice.
 """
 from __future__ import annotations
 
-import datetime as _dt
 import os
 import tempfile
 import uuid
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import ibis
 import ibis.backends.duckdb  # noqa: F401  loaded here, not lazily on the first connect()
-import pyarrow as pa
 
+from core import excel
+from core.columns import detect_columns
 from core.errors import InputFileError
+from core.excel import ALL_SHEETS, EXCEL_SUFFIXES  # noqa: F401  (re-exported: pages, spark)
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 SUPPORTED = CSV_SUFFIXES + EXCEL_SUFFIXES + PARQUET_SUFFIXES
-# Bound on the decompressed size of an .xlsx (a zip): a zip bomb is refused before reading.
-MAX_XLSX_UNCOMPRESSED_BYTES = 1 << 30
-ALL_SHEETS = "all"
 # DuckDB errors that mean the file's content is bad. Scans are lazy, so they can surface after
 # read_transactions returned, when a query reaches the bad row (e.g. a row with extra fields
 # past the sniffer's sample): whoever runs the scan turns them into InputFileError.
@@ -69,16 +65,14 @@ def _kind(path: Path, head: bytes) -> str:
     suffix = path.suffix.lower()
     if head.startswith(b"PAR1"):
         return "parquet"
-    if head.startswith(b"PK\x03\x04"):
+    if excel.is_workbook(head):
         return "excel"
     if suffix in EXCEL_SUFFIXES:
-        raise InputFileError(f"{path.name}: not a valid .xlsx file (truncated or not Excel); "
+        raise InputFileError(f"{path.name}: not a valid {suffix} workbook (truncated or not Excel); "
                              "save it again from Excel as .xlsx, or export CSV")
     if suffix in PARQUET_SUFFIXES:
         raise InputFileError(f"{path.name}: not a valid Parquet file (no PAR1 header); "
                              "write it again or export CSV")
-    if suffix in (".xls",):
-        raise InputFileError(f"{path.name}: old .xls files are not supported; save as .xlsx or CSV")
     if b"\x00" in head:
         raise InputFileError(f"{path.name}: looks like a binary file, not CSV text; "
                              f"upload one of {', '.join(SUPPORTED)}")
@@ -117,88 +111,21 @@ def _read_parquet(con, path: Path) -> ibis.Table:
     return table
 
 
-def _open_workbook(path: Path):
-    from python_calamine import CalamineWorkbook
-
-    try:
-        with zipfile.ZipFile(path) as zf:
-            total = sum(info.file_size for info in zf.infolist())
-    except zipfile.BadZipFile as exc:
-        raise InputFileError(f"{path.name}: not a valid .xlsx file (truncated or corrupt zip); "
-                             "save it again from Excel") from exc
-    if total > MAX_XLSX_UNCOMPRESSED_BYTES:
-        raise InputFileError(
-            f"{path.name}: the workbook unpacks to {total / 2**20:,.0f} MiB, over the "
-            f"{MAX_XLSX_UNCOMPRESSED_BYTES / 2**20:,.0f} MiB limit; export the sheet as CSV or Parquet")
-    try:
-        return CalamineWorkbook.from_path(str(path))
-    except Exception as exc:
-        raise InputFileError(f"{path.name}: not a readable .xlsx workbook ({_first_line(exc)}); "
-                             "save it again from Excel") from exc
-
-
-def _column_array(values: list) -> pa.Array:
-    """One sheet column to Arrow: timestamps, numbers, or text (mixed columns become text)."""
-    present = [v for v in values if v is not None and v != ""]
-    if present and all(isinstance(v, (_dt.datetime, _dt.date)) for v in present):
-        return pa.array([None if v in (None, "") else
-                         (v if isinstance(v, _dt.datetime) else _dt.datetime(v.year, v.month, v.day))
-                         for v in values], pa.timestamp("us"))
-    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-        return pa.array([None if v in (None, "") else float(v) for v in values], pa.float64())
-    return pa.array([None if v in (None, "") else _cell_text(v) for v in values], pa.string())
-
-
-def _cell_text(value) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _sheet_table(workbook, sheet: str, source: str) -> pa.Table:
-    rows = workbook.get_sheet_by_name(sheet).to_python(skip_empty_area=True)
-    while rows and all(v in (None, "") for v in rows[-1]):
-        rows.pop()
-    if not rows:
-        raise InputFileError(f"{source}: sheet '{sheet}' is empty")
-    header = [(_cell_text(h).strip() if h not in (None, "") else f"column_{i + 1}")
-              for i, h in enumerate(rows[0])]
-    if len(set(header)) != len(header):
-        raise InputFileError(f"{source}: sheet '{sheet}' has repeated column names in its header row")
-    body = rows[1:]
-    arrays = [_column_array([r[i] if i < len(r) else None for r in body]) for i in range(len(header))]
-    return pa.table(arrays, names=header)
-
-
 def list_sheets(path: str | os.PathLike) -> list[str]:
-    """Names of the sheets of an .xlsx file, in workbook order."""
-    path = Path(path)
-    return list(_open_workbook(path).sheet_names)
+    """Names of the sheets of a workbook, in workbook order."""
+    return list(excel.sheet_names(path))
 
 
-def _read_excel(con, path: Path, sheet: str | None) -> tuple[ibis.Table, tuple[str, ...], str]:
-    workbook = _open_workbook(path)
-    sheets = tuple(workbook.sheet_names)
-    if not sheets:
-        raise InputFileError(f"{path.name}: the workbook has no sheets")
-    if sheet is None:
-        sheet = sheets[0]
-    if sheet == ALL_SHEETS:
-        tables = [_sheet_table(workbook, s, path.name) for s in sheets]
-        first = tables[0].column_names
-        for s, t in zip(sheets, tables):
-            if t.column_names != first:
-                raise InputFileError(
-                    f"{path.name}: sheet '{s}' has columns {t.column_names}, not the first sheet's "
-                    f"{first}; read one sheet at a time with --sheet NAME")
-        arrow = pa.concat_tables(tables, promote_options="permissive")
-    elif sheet not in sheets:
-        raise InputFileError(f"{path.name}: no sheet '{sheet}'; sheets are {list(sheets)} "
-                             f"(or '{ALL_SHEETS}' to stack them)")
-    else:
-        arrow = _sheet_table(workbook, sheet, path.name)
+def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.Table, tuple[str, ...], str]:
+    arrow, sheets, sheet = excel.read_workbook(path, sheet, display)
     name = f"sheet_{uuid.uuid4().hex}"
     con.con.register(name, arrow)  # DuckDB scans the Arrow table in place, no copy
+    detected = detect_columns(con.table(name)).as_dict()
+    identity = [detected[role] for role in ("customer", "invoice", "product") if detected[role]]
+    as_text = excel.identity_as_text(arrow, identity)
+    if as_text is not arrow:
+        con.con.unregister(name)
+        con.con.register(name, as_text)
     return con.table(name), sheets, sheet
 
 
@@ -235,7 +162,7 @@ def read_transactions(source: str | os.PathLike | bytes, *, name: str | None = N
     elif kind == "parquet":
         table = _read_parquet(con, path)
     else:
-        table, sheets, sheet = _read_excel(con, path, sheet)
+        table, sheets, sheet = _read_excel(con, path, sheet, display)
     if kind != "excel":
         sheet = None
     try:

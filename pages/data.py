@@ -7,7 +7,7 @@ import streamlit as st
 from core.cleaning import PRESETS, RETURNS_CHOICES, RULES
 from core.columns import ROLES
 from core.errors import SegmentationError
-from core.io import SUPPORTED
+from core.io import ALL_SHEETS, SUPPORTED
 from ui import render, state
 
 NONE = "(none)"
@@ -20,7 +20,7 @@ upload_tab, server_tab, sample_tab = st.tabs(["Upload a file", "Server data fold
 with upload_tab:
     limit = state.upload_limit_mb()
     uploaded = st.file_uploader(
-        f"CSV, TSV, Excel (.xlsx) or Parquet, up to {limit} MB",
+        f"CSV, TSV, Excel (.xlsx .xls .xlsb .ods) or Parquet, up to {limit} MB",
         type=[s.lstrip(".") for s in SUPPORTED], key="upload")
     st.caption(f"Uploads are limited to {limit} MB (server.maxUploadSize in "
                ".streamlit/config.toml). For larger files use the server data folder.")
@@ -81,8 +81,10 @@ with st.status("Cleaning and computing RFM...", expanded=False) as status:
         status.update(label="These settings do not give an RFM table", state="error")
 
 if info.sheets:
-    sheet = st.selectbox("Sheet", info.sheets, index=info.sheets.index(info.sheet),
-                         key=f"sheet_{gen}")
+    choices = [*info.sheets, ALL_SHEETS] if len(info.sheets) > 1 else list(info.sheets)
+    sheet = st.selectbox("Sheet", choices, index=choices.index(info.sheet), key=f"sheet_{gen}",
+                         format_func=lambda s: "All sheets (stacked)" if s == ALL_SHEETS else s,
+                         help="All sheets: the sheets stacked, when they have the same columns.")
     if sheet != info.sheet:
         with render.engine_errors():
             state.select_sheet(sheet)

@@ -161,7 +161,7 @@ def test_bundled_sample_has_both_years(sample_dataset, duck):
     ("fake.xlsx", b"cust,order_date,amount\n1,2024-01-01,3\n", "not a valid .xlsx"),
     ("fake.parquet", b"cust,order_date,amount\n1,2024-01-01,3\n", "not a valid Parquet"),
     ("corrupt.parquet", b"PAR1" + b"\x13\x37garbage" * 40, "corrupt or unreadable Parquet"),
-    ("old.xls", b"\xd0\xcf\x11\xe0 not really", ".xls files are not supported"),
+    ("old.xls", b"\xd0\xcf\x11\xe0 not really", "not a valid .xls workbook"),
 ])
 def test_unreadable_files_raise_input_file_error(tmp_path, duck, name, content, message):
     path = tmp_path / name

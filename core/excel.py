@@ -1,0 +1,431 @@
+"""Read Excel workbooks (.xlsx, .xlsm, .xlsb, .xls, .ods) into Arrow through fastexcel.
+
+fastexcel is the Rust calamine reader that writes Arrow columns directly: no Python object
+per cell. A column's type is decided from all its cells (``schema_sample_rows=None``):
+numbers become float64, Excel date cells timestamps, and a column mixing numbers and text
+(``536365`` and ``C536379``) becomes text, each number written without a spurious ``.0``.
+Text dates stay text: the column date rules of ``core.columns`` parse them.
+
+A workbook is checked before any sheet is parsed, because calamine holds a whole sheet in
+memory: the zip's central directory (entry count, declared sizes), then each part that is
+about to be read is inflated as a stream with a byte cap, counting its rows and cells and
+reading its ``<dimension ref=...>``; the declared sizes alone are not trusted (a bomb can
+lie about them). Over a bound, or broken, the file is refused with an InputFileError.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+import re
+import struct
+import threading
+import xml.etree.ElementTree as ET
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from core.errors import InputFileError
+
+EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+ALL_SHEETS = "all"  # the sheet choice that stacks every sheet (same columns required)
+
+ZIP_MAGIC = b"PK\x03\x04"
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF in an OLE2 compound file)
+
+# Bounds, checked before parsing. Excel's own sheet limit is 1,048,576 rows (header included).
+MAX_ROWS = 1_048_576
+# Cells calamine may hold at once (about 32 bytes each plus text): 1M lines of 24 columns.
+MAX_CELLS = 25_000_000
+MAX_SHEET_XML_BYTES = 1 << 30  # one inflated sheet part (a 1M-line, 8-column sheet is ~0.2 GiB)
+MAX_SHARED_STRINGS_BYTES = 512 << 20
+MAX_SMALL_PART_BYTES = 16 << 20  # workbook.xml and its relationships
+MAX_DECLARED_BYTES = 2 << 30  # sum of every entry's declared size (central directory)
+MAX_ZIP_ENTRIES = 10_000
+MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
+
+_CHUNK = 4 << 20
+# The last workbooks read, by (file identity, sheet): the dashboard reads one upload for its
+# columns and again for RFM, and a 1M-line sheet takes seconds to parse. Arrow tables are
+# immutable, so sharing one is safe; two entries bound the memory held.
+_RECENT: dict[tuple, tuple[pa.Table, tuple[str, ...], str]] = {}
+_RECENT_LOCK = threading.Lock()
+_RECENT_ENTRIES = 2
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?"')
+_ROOT_PREFIX = re.compile(rb"<(\w+):worksheet[\s>]")
+_REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+
+
+@dataclass(frozen=True)
+class PartStats:
+    """What streaming one inflated part found: its size, and its row and cell elements."""
+
+    inflated_bytes: int
+    rows: int
+    cells: int
+
+
+def is_workbook(head: bytes) -> bool:
+    """True when the first bytes are a zip (xlsx/xlsm/xlsb/ods) or an OLE2 file (xls)."""
+    return head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC)
+
+
+def sheet_names(path: str | Path, display: str | None = None) -> tuple[str, ...]:
+    """The workbook's sheet names in order; the workbook is checked first (see module doc)."""
+    path = Path(path)
+    display = display or path.name
+    _check_container(path, display)
+    return tuple(_open(path, display).sheet_names)
+
+
+def read_workbook(path: str | Path, sheet: str | None = None, display: str | None = None,
+                  ) -> tuple[pa.Table, tuple[str, ...], str]:
+    """One sheet (default the first) or ``"all"`` sheets stacked, as an Arrow table.
+
+    Returns (table, the workbook's sheet names, the sheet read). Raises InputFileError for a
+    file that is not a workbook, is broken, or exceeds a bound, for an unknown sheet, an
+    empty sheet, and sheets of different columns when stacking.
+    """
+    path = Path(path)
+    display = display or path.name
+    stat = path.stat()
+    identity = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    with _RECENT_LOCK:
+        if (identity, sheet) in _RECENT:
+            return _RECENT[(identity, sheet)]
+    result = _read_workbook(path, sheet, display)
+    with _RECENT_LOCK:
+        # by the sheet asked for and the sheet read: None (the first) is then found by name
+        _RECENT[(identity, sheet)] = _RECENT[(identity, result[2])] = result
+        while len(_RECENT) > 2 * _RECENT_ENTRIES:
+            _RECENT.pop(next(iter(_RECENT)))
+    return result
+
+
+def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Table, tuple[str, ...], str]:
+    flavour = _check_container(path, display)
+    reader = _open(path, display)
+    sheets = tuple(reader.sheet_names)
+    if not sheets:
+        raise InputFileError(f"{display}: the workbook has no sheets")
+    chosen = sheets[0] if sheet is None else sheet
+    if chosen != ALL_SHEETS and chosen not in sheets:
+        raise InputFileError(f"{display}: no sheet '{chosen}'; sheets are {list(sheets)} "
+                             f"(or '{ALL_SHEETS}' to stack them)")
+    wanted = sheets if chosen == ALL_SHEETS else (chosen,)
+    if flavour in ("xlsx", "xlsb"):
+        _check_sheet_parts(path, display, flavour, wanted)
+    tables = [_load_sheet(reader, name, display) for name in wanted]
+    first = tables[0].column_names
+    for name, table in zip(wanted, tables):
+        if table.column_names != first:
+            raise InputFileError(
+                f"{display}: sheet '{name}' has columns {table.column_names}, not the first "
+                f"sheet's {first}; read one sheet at a time with --sheet NAME")
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(_as_text_where_mixed(tables),
+                                                                 promote_options="permissive")
+    return table, sheets, chosen
+
+
+def _as_text_where_mixed(tables: list[pa.Table]) -> list[pa.Table]:
+    """Sheets to stack: a column that is text in one sheet and not in another becomes text in
+    all (one sheet's invoices all numbers, the next's with a 'C536379')."""
+    for index, name in enumerate(tables[0].column_names):
+        types = {t.schema.field(index).type for t in tables}
+        if len(types) > 1 and any(pa.types.is_string(ty) or pa.types.is_large_string(ty) for ty in types):
+            tables = [t.set_column(index, name, _any_text(t.column(index))) for t in tables]
+    return tables
+
+
+def _any_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_floating(column.type) or pa.types.is_integer(column.type):
+        return _number_text(column)
+    return pc.cast(column, pa.string())
+
+
+def identity_as_text(table: pa.Table, columns: list[str]) -> pa.Table:
+    """The named numeric columns as text, integral values without '.0' (12347.0 -> '12347').
+
+    Identity columns (customer, invoice, product) are text: an Excel sheet stores an ID as a
+    number, and a number is not an ID (no arithmetic, and '00017' must stay as written).
+    """
+    for name in columns:
+        index = table.column_names.index(name)
+        column = table.column(index)
+        if not (pa.types.is_floating(column.type) or pa.types.is_integer(column.type)):
+            continue
+        table = table.set_column(index, name, _number_text(column))
+    return table
+
+
+def _number_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_integer(column.type):
+        return pc.cast(column, pa.string())
+    finite = pc.is_finite(column)
+    integral = pc.and_(finite, pc.equal(pc.floor(column), column))
+    as_int = pc.cast(pc.if_else(integral, column, 0.0), pa.int64(), safe=False)
+    text = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(column, pa.string()))
+    return pc.if_else(finite, text, pa.scalar(None, pa.string()))
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+def _open(path: Path, display: str):
+    import fastexcel
+
+    try:
+        return fastexcel.read_excel(path)
+    except fastexcel.FastExcelError as exc:
+        raise InputFileError(f"{display}: not a readable workbook ({_reason(exc)}); "
+                             "save it again from Excel, or export CSV") from exc
+
+
+def _load_sheet(reader, name: str, display: str) -> pa.Table:
+    import fastexcel
+
+    try:
+        batch = reader.load_sheet(name, schema_sample_rows=None, dtype_coercion="coerce",
+                                  skip_whitespace_tail_rows=True, eager=True)
+    except fastexcel.FastExcelError as exc:
+        raise InputFileError(f"{display}: sheet '{name}' cannot be read ({_reason(exc)}); "
+                             "save the workbook again from Excel, or export the sheet as CSV") from exc
+    if batch.num_columns == 0 or batch.num_rows == 0:
+        raise InputFileError(f"{display}: sheet '{name}' is empty")
+    table = pa.Table.from_batches([batch])
+    names = [_header(i, c) for i, c in enumerate(table.column_names)]
+    return table.rename_columns(names)
+
+
+def _header(index: int, name: str) -> str:
+    if name.startswith("__UNNAMED__") or not name.strip():
+        return f"column_{index + 1}"
+    return name.strip()
+
+
+def _reason(exc: Exception) -> str:
+    lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
+    return lines[0][:200] if lines else type(exc).__name__
+
+
+# -- checks before parsing --------------------------------------------------------------------
+
+def _check_container(path: Path, display: str) -> str:
+    """The workbook's flavour ('xlsx', 'xlsb', 'ods', 'xls') after the container checks."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(OLE_MAGIC):
+        size = path.stat().st_size
+        if size > MAX_XLS_BYTES:
+            raise InputFileError(f"{display}: an .xls file of {size / 2**20:,.0f} MiB is over the "
+                                 f"{MAX_XLS_BYTES >> 20} MiB limit; save it as .xlsx or export CSV")
+        return "xls"
+    if not head.startswith(ZIP_MAGIC):
+        raise InputFileError(f"{display}: not an Excel workbook (truncated, or another kind of "
+                             "file); save it again from Excel as .xlsx, or export CSV")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        kind = Path(display).suffix.lower() if Path(display).suffix.lower() in EXCEL_SUFFIXES else "Excel"
+        raise InputFileError(f"{display}: not a valid {kind} file (truncated or corrupt zip); "
+                             "save it again from Excel") from exc
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise InputFileError(f"{display}: the workbook holds {len(infos):,} parts, over the "
+                             f"{MAX_ZIP_ENTRIES:,} limit; save it again from Excel or export CSV")
+    declared = sum(info.file_size for info in infos)
+    if declared > MAX_DECLARED_BYTES:
+        raise InputFileError(
+            f"{display}: the workbook unpacks to {declared / 2**20:,.0f} MiB, over the "
+            f"{MAX_DECLARED_BYTES >> 20:,} MiB limit; export the sheet as CSV or Parquet")
+    names = {info.filename for info in infos}
+    if "xl/workbook.xml" in names:
+        flavour = "xlsx"
+    elif "xl/workbook.bin" in names:
+        flavour = "xlsb"
+    elif "content.xml" in names:
+        flavour = "ods"
+    else:
+        raise InputFileError(f"{display}: a zip file but not an Excel workbook (no workbook part); "
+                             "save it again from Excel as .xlsx, or export CSV")
+    strings = "xl/sharedStrings.bin" if flavour == "xlsb" else "xl/sharedStrings.xml"
+    if flavour in ("xlsx", "xlsb") and strings in names:
+        # calamine reads every shared string when the workbook is opened
+        _scan_part(path, display, _info(infos, strings), "its shared strings",
+                   MAX_SHARED_STRINGS_BYTES)
+    if flavour == "ods":  # calamine parses every sheet of an .ods when it is opened
+        stats = _scan_part(path, display, _info(infos, "content.xml"), "its content",
+                           MAX_SHEET_XML_BYTES, row_tag=b"<table:table-row", cell_tag=b"<table:table-cell")
+        _check_counts(display, "the workbook", stats)
+    return flavour
+
+
+def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str, ...]) -> None:
+    with zipfile.ZipFile(path) as zf:
+        infos = zf.infolist()
+    parts = _sheet_parts(path, display, infos, flavour)
+    for sheet in wanted:
+        part = parts.get(sheet)
+        if part is None or part not in {i.filename for i in infos}:
+            raise InputFileError(f"{display}: sheet '{sheet}' is missing from the file (broken "
+                                 "workbook); save it again from Excel")
+        if flavour == "xlsb":  # binary records: bound the size; cells are at least 8 bytes each
+            stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
+                               MAX_SHEET_XML_BYTES, row_tag=None, cell_tag=None)
+            stats = PartStats(stats.inflated_bytes, 0, stats.inflated_bytes // 8)
+        else:
+            stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
+                               MAX_SHEET_XML_BYTES, row_tag=b"<row", cell_tag=b"<c",
+                               read_dimension=True)
+        _check_counts(display, f"sheet '{sheet}'", stats)
+
+
+def _check_counts(display: str, what: str, stats: PartStats) -> None:
+    if stats.rows > MAX_ROWS:
+        raise InputFileError(f"{display}: {what} has more than {MAX_ROWS:,} rows (Excel's own "
+                             "limit); the file is broken or hostile: export the data as CSV or Parquet")
+    if stats.cells > MAX_CELLS:
+        raise InputFileError(f"{display}: {what} has about {stats.cells:,} cells, over the "
+                             f"{MAX_CELLS:,} limit; export the data as CSV or Parquet")
+
+
+def _sheet_parts(path: Path, display: str, infos, flavour: str) -> dict[str, str]:
+    """Sheet name -> the zip part holding it, from workbook.xml and its relationships."""
+    book = "xl/workbook.bin" if flavour == "xlsb" else "xl/workbook.xml"
+    rels_name = posixpath.join(posixpath.dirname(book), "_rels", posixpath.basename(book) + ".rels")
+    rels = _small_xml(path, display, infos, rels_name)
+    targets = {}
+    for rel in rels.iter():
+        if rel.tag.endswith("Relationship") and rel.get("Id"):
+            target = rel.get("Target", "")
+            target = target.lstrip("/") if target.startswith("/") else \
+                posixpath.normpath(posixpath.join("xl", target))
+            targets[rel.get("Id")] = target
+    if flavour == "xlsb":
+        # The sheet list is in binary records; calamine names them. Map by relationship order.
+        from_reader = tuple(_open(path, display).sheet_names)
+        sheet_targets = [t for t in targets.values() if "/worksheets/" in t]
+        return dict(zip(from_reader, sheet_targets))
+    workbook = _small_xml(path, display, infos, book)
+    parts = {}
+    for node in workbook.iter():
+        if node.tag.endswith("}sheet") or node.tag == "sheet":
+            rid = node.get(f"{{{_REL_NS}}}id") or node.get("id")
+            if node.get("name") is not None and rid in targets:
+                parts[node.get("name")] = targets[rid]
+    return parts
+
+
+def _small_xml(path: Path, display: str, infos, name: str) -> ET.Element:
+    info = _info(infos, name)
+    if info is None:
+        raise InputFileError(f"{display}: the workbook has no {name} part (broken workbook); "
+                             "save it again from Excel")
+    data = bytearray()
+    _scan_part(path, display, info, name, MAX_SMALL_PART_BYTES, sink=data)
+    try:
+        return ET.fromstring(bytes(data))
+    except ET.ParseError as exc:
+        raise InputFileError(f"{display}: its {name} is broken XML ({exc}); "
+                             "save the workbook again from Excel") from exc
+
+
+def _info(infos, name: str):
+    return next((i for i in infos if i.filename == name), None)
+
+
+def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
+               row_tag: bytes | None = None, cell_tag: bytes | None = None,
+               read_dimension: bool = False, sink: bytearray | None = None) -> PartStats:
+    """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags.
+
+    The compressed data is read from the entry's local header on: neither its declared
+    compressed nor uncompressed size is trusted. A tag split across two chunks is counted
+    once (the previous chunk's last bytes are kept in front of the next).
+    """
+    if info is None:
+        raise InputFileError(f"{display}: {what} is missing from the file (broken workbook); "
+                             "save it again from Excel")
+    if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        raise InputFileError(f"{display}: {what} uses an unsupported zip compression; "
+                             "save the workbook again from Excel")
+    rows = cells = inflated = 0
+    tail = b""
+    first = True
+    keep = max(len(row_tag or b""), len(cell_tag or b""), 1) - 1
+    with path.open("rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) < 30 or not local.startswith(ZIP_MAGIC):
+            raise InputFileError(f"{display}: {what} is damaged (bad zip entry); save it again from Excel")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        fh.seek(name_len + extra_len, 1)
+        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
+        stored_left = info.compress_size
+        while True:
+            if inflater is not None:
+                if inflater.eof:
+                    break
+                data = inflater.unconsumed_tail
+                if not data:
+                    data = fh.read(_CHUNK)
+                    if not data:
+                        raise InputFileError(f"{display}: {what} is truncated (the file is cut "
+                                             "off); save it again from Excel")
+                try:
+                    out = inflater.decompress(data, _CHUNK)
+                except zlib.error as exc:
+                    raise InputFileError(f"{display}: {what} is damaged ({exc}); "
+                                         "save it again from Excel") from exc
+            else:
+                if stored_left <= 0:
+                    break
+                out = fh.read(min(_CHUNK, stored_left))
+                if not out:
+                    raise InputFileError(f"{display}: {what} is truncated; save it again from Excel")
+                stored_left -= len(out)
+            if not out:
+                continue
+            inflated += len(out)
+            if inflated > limit:
+                raise InputFileError(
+                    f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the file is "
+                    "too large or hostile: export the data as CSV or Parquet")
+            if sink is not None:
+                sink += out
+            if first and (row_tag or read_dimension):
+                first = False
+                prefix = _ROOT_PREFIX.search(out[:4096])
+                if prefix and row_tag == b"<row":  # <x:worksheet>: rows are <x:row>, cells <x:c>
+                    row_tag, cell_tag = b"<" + prefix.group(1) + b":row", b"<" + prefix.group(1) + b":c"
+                    keep = len(row_tag) - 1
+                if read_dimension:
+                    _check_dimension(display, what, out[:65536])
+            if row_tag is not None:
+                window = tail + out
+                rows += window.count(row_tag)
+                cells += window.count(cell_tag)  # also counts <col> and the like: an upper bound
+                tail = window[-keep:] if keep else b""
+                if rows > MAX_ROWS or cells > MAX_CELLS:
+                    break  # enough to refuse: no need to inflate the rest
+    return PartStats(inflated, rows, cells)
+
+
+def _check_dimension(display: str, what: str, head: bytes) -> None:
+    match = _DIMENSION.search(head)
+    if not match:
+        return
+    first_col, first_row, last_col, last_row = match.groups()
+    last_col, last_row = last_col or first_col, last_row or first_row
+    rows = int(last_row) - int(first_row) + 1
+    cols = _column_number(last_col) - _column_number(first_col) + 1
+    _check_counts(display, what, PartStats(0, max(rows, int(last_row)), max(rows, 0) * max(cols, 0)))
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for ch in letters.upper():
+        number = number * 26 + (ch - ord("A") + 1)
+    return number

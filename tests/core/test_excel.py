@@ -1,0 +1,360 @@
+"""Excel reading (core/excel.py through core/io.py): column types, identity columns as text,
+date cells and text dates, sheets, and hostile or broken workbooks refused before parsing.
+
+Workbooks are written here, cell by cell (xlsxwriter), or part by part (zipfile) where the
+test needs a file Excel would never write: a zip bomb, a broken sheet.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from core import excel
+from core.cli import main
+from core.errors import InputFileError
+from core.io import list_sheets, read_transactions
+
+ROOT = Path(__file__).resolve().parents[2]
+HEADER = ["Invoice", "StockCode", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+
+
+def _retail_workbook(path: Path, sheets: dict[str, list[tuple]]) -> Path:
+    """An Online-Retail-shaped workbook: numbers, text and date cells as Excel stores them."""
+    book = xlsxwriter.Workbook(str(path))
+    when = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    for name, rows in sheets.items():
+        sheet = book.add_worksheet(name)
+        sheet.write_row(0, 0, HEADER)
+        for r, row in enumerate(rows, start=1):
+            for c, value in enumerate(row):
+                if value is None:
+                    continue
+                if isinstance(value, dt.datetime):
+                    sheet.write_datetime(r, c, value, when)
+                elif isinstance(value, str):
+                    sheet.write_string(r, c, value)  # as text, even when it looks like a number
+                else:
+                    sheet.write_number(r, c, value)
+    book.close()
+    return path
+
+
+ROWS_2010 = [
+    (536365, "85123A", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 12347, "United Kingdom"),
+    ("C536379", "D", -1, dt.datetime(2010, 12, 1, 9, 41), 27.5, 12347, "United Kingdom"),
+    (536366, 22633, 3, dt.datetime(2010, 12, 2, 10, 0), 1.85, "00017", "France"),
+    (536367, "84879", 2, dt.datetime(2010, 12, 3, 11, 15), 1.5, None, "France"),
+]
+ROWS_2011 = [
+    (540001, "22423", 1, dt.datetime(2011, 1, 4, 9, 0), 10.0, 12347, "United Kingdom"),
+    (540002, "22423", 4, dt.datetime(2011, 1, 5, 9, 30), 10.0, 12348.0, "Norway"),
+]
+
+
+def _values(dataset) -> dict[str, list]:
+    return dataset.table.to_pyarrow().to_pydict()
+
+
+def test_mixed_identity_columns_keep_every_value_as_text(tmp_path, duck):
+    path = _retail_workbook(tmp_path / "retail.xlsx", {"2010": ROWS_2010})
+    values = _values(read_transactions(path, con=duck))
+    # a number and a text invoice in one column: both survive, the number without '.0'
+    assert values["Invoice"] == ["536365", "C536379", "536366", "536367"]
+    assert values["StockCode"] == ["85123A", "D", "22633", "84879"]
+    # text '00017' keeps its zeros; the number 12347 is '12347', not '12347.0'; blank is NULL
+    assert values["Customer ID"] == ["12347", "12347", "00017", None]
+    assert values["Quantity"] == [6.0, -1.0, 3.0, 2.0]
+    assert values["Price"] == [2.55, 27.5, 1.85, 1.5]
+
+
+def test_numeric_customer_column_is_read_as_text(tmp_path, duck):
+    path = _retail_workbook(tmp_path / "retail.xlsx", {"2011": ROWS_2011})
+    dataset = read_transactions(path, con=duck)
+    assert dataset.table.schema()["Customer ID"].is_string()
+    assert _values(dataset)["Customer ID"] == ["12347", "12348"]
+    assert _values(dataset)["Invoice"] == ["540001", "540002"]
+
+
+def test_date_cells_are_timestamps_and_text_dates_stay_text(tmp_path, duck):
+    book = xlsxwriter.Workbook(str(tmp_path / "dates.xlsx"))
+    sheet = book.add_worksheet("orders")
+    sheet.write_row(0, 0, ["cust", "order_date", "typed_date", "amount"])
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
+    rows = [("A1", dt.datetime(2024, 3, 1, 14, 30), "01.03.2024 14:30", 10.0),
+            ("A2", dt.datetime(2024, 3, 2), "02.03.2024", 20.0)]
+    for r, (cust, when_value, text, amount) in enumerate(rows, start=1):
+        sheet.write_string(r, 0, cust)
+        sheet.write_datetime(r, 1, when_value, when)
+        sheet.write_string(r, 2, text)
+        sheet.write_number(r, 3, amount)
+    book.close()
+    dataset = read_transactions(tmp_path / "dates.xlsx", con=duck)
+    assert dataset.table.schema()["order_date"].is_timestamp()
+    values = _values(dataset)
+    assert values["order_date"] == [dt.datetime(2024, 3, 1, 14, 30), dt.datetime(2024, 3, 2)]
+    assert values["typed_date"] == ["01.03.2024 14:30", "02.03.2024"]
+
+
+def test_rfm_from_an_excel_file_matches_a_hand_computation(tmp_path, capsys):
+    path = _retail_workbook(tmp_path / "retail.xlsx", {"2010": ROWS_2010, "2011": ROWS_2011})
+    out = tmp_path / "rfm.csv"
+    assert main(["rfm", str(path), "--sheet", "all", "--preset", "generic", "-o", str(out)]) == 0
+    lines = out.read_text().splitlines()
+    # generic rules: the C invoice (quantity -1) and the line without a customer are removed.
+    # As of the latest purchase, 2011-01-05 09:30.
+    # 12347: 536365 (6 * 2.55) and 540001 (1 * 10) -> F 2, M 25.30, last 2011-01-04 09:00 -> R 1
+    # 00017: 536366 (3 * 1.85) -> F 1, M 5.55, last 2010-12-02 10:00 -> R 33 (34 days less 30 min)
+    # 12348: 540002 (4 * 10) -> F 1, M 40, R 0
+    assert lines[0] == "customer_id,recency,frequency,monetary"
+    rows = {line.split(",")[0]: line.split(",")[1:] for line in lines[1:]}
+    assert set(rows) == {"12347", "00017", "12348"}
+    assert rows["12347"][:2] == ["1", "2"] and float(rows["12347"][2]) == pytest.approx(25.30)
+    assert rows["00017"][:2] == ["33", "1"] and float(rows["00017"][2]) == pytest.approx(5.55)
+    assert rows["12348"][:2] == ["0", "1"] and float(rows["12348"][2]) == pytest.approx(40.0)
+
+
+def test_sheets_one_by_name_and_all_stacked(tmp_path, duck):
+    path = _retail_workbook(tmp_path / "retail.xlsx", {"2010": ROWS_2010, "2011": ROWS_2011})
+    assert list_sheets(path) == ["2010", "2011"]
+    first = read_transactions(path, con=duck)
+    assert first.sheets == ("2010", "2011") and first.sheet == "2010"
+    assert _values(first)["Invoice"] == ["536365", "C536379", "536366", "536367"]
+    second = read_transactions(path, sheet="2011", con=duck)
+    assert _values(second)["Invoice"] == ["540001", "540002"]
+    both = read_transactions(path, sheet="all", con=duck)
+    assert both.sheet == "all"
+    assert _values(both)["Invoice"] == ["536365", "C536379", "536366", "536367", "540001", "540002"]
+    assert _values(both)["Customer ID"] == ["12347", "12347", "00017", None, "12347", "12348"]
+
+
+# -- hand-built workbooks: the parts Excel writes, with a sheet part we choose -----------------
+
+_CONTENT_TYPES = (
+    '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+    '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+    '<Default Extension="xml" ContentType="application/xml"/>'
+    '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+    '</Types>')
+_ROOT_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+    '</Relationships>')
+_WORKBOOK = (
+    '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+    'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
+    '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>')
+_WORKBOOK_RELS = (
+    '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+    '</Relationships>')
+_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><worksheet '
+               'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{dimension}<sheetData>')
+_SHEET_TAIL = "</sheetData></worksheet>"
+_HEADER_ROW = ('<row><c t="inlineStr"><is><t>cust</t></is></c><c t="inlineStr"><is><t>order_date</t></is></c>'
+               '<c t="inlineStr"><is><t>amount</t></is></c></row>')
+
+
+def _data_row(i: int) -> str:
+    return (f'<row><c t="inlineStr"><is><t>C{i % 97}</t></is></c>'
+            f'<c t="inlineStr"><is><t>2024-01-{1 + i % 28:02d}</t></is></c><c><v>{i % 50 + 1}</v></c></row>')
+
+
+def _hand_workbook(path: Path, rows: int, *, dimension: str = "", sheet_part: bool = True,
+                   cut_sheet_at: int | None = None, filler: str = "") -> Path:
+    """A minimal .xlsx whose one sheet has a header row and ``rows`` data rows, streamed into
+    the zip so that a sheet of a million rows never exists in this process's memory."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        zf.writestr("_rels/.rels", _ROOT_RELS)
+        zf.writestr("xl/workbook.xml", _WORKBOOK)
+        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        if not sheet_part:
+            return path
+        text = _SHEET_HEAD.format(dimension=dimension) + _HEADER_ROW + filler
+        if cut_sheet_at is not None:
+            body = text + "".join(_data_row(i) for i in range(rows)) + _SHEET_TAIL
+            zf.writestr("xl/worksheets/sheet1.xml", body[:cut_sheet_at])
+            return path
+        with zf.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as part:
+            part.write(text.encode())
+            block = "".join(_data_row(i) for i in range(1000)).encode()
+            for _ in range(rows // 1000):
+                part.write(block)
+            part.write("".join(_data_row(i) for i in range(rows % 1000)).encode())
+            part.write(_SHEET_TAIL.encode())
+    return path
+
+
+def test_hand_built_workbook_is_read(tmp_path, duck):
+    path = _hand_workbook(tmp_path / "small.xlsx", 3, dimension='<dimension ref="A1:C4"/>')
+    values = _values(read_transactions(path, con=duck))
+    assert values["cust"] == ["C0", "C1", "C2"]
+    assert values["order_date"] == ["2024-01-01", "2024-01-02", "2024-01-03"]
+    assert values["amount"] == [1.0, 2.0, 3.0]
+
+
+def test_declared_dimension_over_excels_row_limit_is_refused(tmp_path, duck):
+    path = _hand_workbook(tmp_path / "tall.xlsx", 2, dimension='<dimension ref="A1:C14700000"/>')
+    with pytest.raises(InputFileError, match=r"tall.xlsx: sheet 'Data' has more than 1,048,576 rows"):
+        read_transactions(path, con=duck)
+
+
+BOMB_ROWS = 1_300_000  # past Excel's 1,048,576 rows, no dimension: only streaming finds out
+
+
+@pytest.fixture(scope="module")
+def bomb(tmp_path_factory) -> Path:
+    return _hand_workbook(tmp_path_factory.mktemp("bomb") / "bomb.xlsx", BOMB_ROWS)
+
+
+def test_bomb_is_small_on_disk_and_large_inflated(bomb):
+    with zipfile.ZipFile(bomb) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    assert bomb.stat().st_size < 8 << 20 and info.file_size > 90 << 20
+
+
+def test_row_bomb_is_refused_before_parsing_with_low_memory(bomb):
+    # A fresh interpreter, so the peak RSS is this read's alone (the test process is larger).
+    script = textwrap.dedent(f"""
+        import resource, sys
+        from core.errors import InputFileError
+        from core.io import read_transactions
+        try:
+            read_transactions({str(bomb)!r})
+            print("READ")
+        except InputFileError as exc:
+            print("REFUSED", exc)
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert done.returncode == 0, done.stderr
+    verdict, peak_kib = done.stdout.strip().splitlines()
+    assert verdict.startswith("REFUSED bomb.xlsx: sheet 'Data' has more than 1,048,576 rows")
+    assert int(peak_kib) < 1 << 20  # KiB: under 1 GiB
+
+
+def test_declared_sizes_that_lie_do_not_hide_the_bomb(bomb, tmp_path, duck):
+    """The central directory says the sheet inflates to 1 KiB: the rows are counted anyway."""
+    data = bytearray(bomb.read_bytes())
+    with zipfile.ZipFile(bomb) as zf:
+        info = zf.getinfo("xl/worksheets/sheet1.xml")
+    central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"PK\x05\x06"))
+    while not data[central + 46:central + 46 + len(info.filename)] == info.filename.encode():
+        central = data.rfind(b"PK\x01\x02", 0, central)
+    data[central + 24:central + 28] = (1024).to_bytes(4, "little")  # its uncompressed size
+    liar = tmp_path / "liar.xlsx"
+    liar.write_bytes(bytes(data))
+    with zipfile.ZipFile(liar) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == 1024
+    with pytest.raises(InputFileError, match="has more than 1,048,576 rows"):
+        read_transactions(liar, con=duck)
+
+
+def test_cli_refuses_the_bomb_with_one_line(bomb, capsys):
+    assert main(["rfm", str(bomb), "-o", "-"]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1 and "bomb.xlsx" in captured.err and "1,048,576 rows" in captured.err
+
+
+def test_sheet_xml_over_the_byte_cap_is_refused(tmp_path, duck, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_SHEET_XML_BYTES", 1 << 20)
+    filler = "<!--" + "x" * (2 << 20) + "-->"  # 2 MiB of XML in a sheet of 3 rows
+    path = _hand_workbook(tmp_path / "wide.xlsx", 3, filler=filler)
+    with pytest.raises(InputFileError, match="wide.xlsx: sheet 'Data' unpacks to more than 1 MiB"):
+        read_transactions(path, con=duck)
+
+
+def test_too_many_cells_are_refused(tmp_path, duck, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
+    with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(path, con=duck)
+
+
+def test_truncated_sheet_xml_is_an_input_error(tmp_path, duck):
+    path = _hand_workbook(tmp_path / "cut.xlsx", 50, cut_sheet_at=900)
+    with pytest.raises(InputFileError, match="cut.xlsx: sheet 'Data' cannot be read"):
+        read_transactions(path, con=duck)
+
+
+def test_missing_sheet_part_is_an_input_error(tmp_path, duck):
+    path = _hand_workbook(tmp_path / "hollow.xlsx", 0, sheet_part=False)
+    with pytest.raises(InputFileError, match="hollow.xlsx: sheet 'Data' is missing from the file"):
+        read_transactions(path, con=duck)
+
+
+def test_cut_off_file_and_other_kinds_are_input_errors(tmp_path, duck):
+    good = _hand_workbook(tmp_path / "good.xlsx", 100)
+    cut = tmp_path / "cut.xlsx"
+    cut.write_bytes(good.read_bytes()[:600])
+    with pytest.raises(InputFileError, match="cut.xlsx: not a valid .xlsx file"):
+        read_transactions(cut, con=duck)
+    png = tmp_path / "picture.xlsx"
+    png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\x00" * 64)
+    with pytest.raises(InputFileError, match="picture.xlsx: not a valid .xlsx workbook"):
+        read_transactions(png, con=duck)
+    archive = tmp_path / "archive.xlsx"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("notes.txt", "hello")
+    with pytest.raises(InputFileError, match="archive.xlsx: a zip file but not an Excel workbook"):
+        read_transactions(archive, con=duck)
+
+
+# -- OpenDocument (.ods): the same reader, the content part bounded the same way -------------
+
+def _ods(path: Path, rows: list[tuple[str, str, float]]) -> Path:
+    """A minimal OpenDocument spreadsheet: mimetype first and stored, then content.xml."""
+    def cell(value) -> str:
+        if isinstance(value, float):
+            return (f'<table:table-cell office:value-type="float" office:value="{value}">'
+                    f"<text:p>{value}</text:p></table:table-cell>")
+        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+
+    body = "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>"
+                   for row in [("cust", "order_date", "amount"), *rows])
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Orders">'
+        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>")
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
+        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>")
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
+        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return path
+
+
+def test_ods_is_read_with_ids_as_text(tmp_path, duck):
+    path = _ods(tmp_path / "orders.ods", [("00017", "2024-01-02", 12.5), ("A9", "2024-01-03", 4.0)])
+    dataset = read_transactions(path, con=duck)
+    assert dataset.kind == "excel" and dataset.sheets == ("Orders",)
+    values = _values(dataset)
+    assert values["cust"] == ["00017", "A9"]
+    assert values["order_date"] == ["2024-01-02", "2024-01-03"]
+    assert values["amount"] == [12.5, 4.0]
+
+
+def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_ROWS", 10)
+    path = _ods(tmp_path / "long.ods", [(f"C{i}", "2024-01-02", 1.0) for i in range(20)])
+    with pytest.raises(InputFileError, match="long.ods: the workbook has more than 10 rows"):
+        read_transactions(path, con=duck)

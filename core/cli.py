@@ -172,10 +172,18 @@ def _cmd_segment(args) -> int:
         segmented = score_table(model, result.rfm, backend="spark")
     else:
         segmented = model.segment(result.rfm)
+    segmented = with_scores(segmented, getattr(model, "segment_grid", None))
     _report(result)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output)
     return 0
+
+
+def with_scores(segmented, grid=None):
+    """The segmented table plus r_score, f_score, m_score and rfm_segment (DESIGN.md)."""
+    from core.scores import score_table
+
+    return score_table(segmented, grid=grid)
 
 
 def _print_profiles(segmented) -> None:

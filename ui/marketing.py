@@ -14,6 +14,7 @@ import streamlit as st
 
 from core.campaign import campaign_table, customer_attributes
 from core.columns import ColumnMapping
+from core.errors import SegmentationError
 from core.io import read_transactions
 from core.money import currency_of
 from core.report import ReportInputs, build_report, movement_sizes
@@ -58,6 +59,16 @@ def scored(loaded: state.Loaded, active: state.ActiveModel) -> pd.DataFrame:
     grid = segment_grid(active)
     segmented = state.current_segments(loaded, active)
     return _scored(loaded.fingerprint, active.key, json.dumps(grid, sort_keys=True), segmented)
+
+
+def rfm_scores(loaded: state.Loaded) -> pd.DataFrame:
+    """The RFM table with scores and named segments; needs no model (the grid: the session's,
+    else the active model's saved one when a model can be had, else the default)."""
+    try:
+        grid = segment_grid(state.active_model(loaded))
+    except SegmentationError:  # e.g. too few customers to cluster: scores still work
+        grid = st.session_state.get(GRID_KEY) or default_grid()
+    return _scored(loaded.fingerprint, "rfm-only", json.dumps(grid, sort_keys=True), loaded.rfm)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)

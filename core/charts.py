@@ -184,7 +184,7 @@ def tier_cluster_heatmap(crosstab: pd.DataFrame, x_title: str = "nearest cluster
                                text=crosstab.to_numpy(), texttemplate="%{text:,}",
                                textfont=dict(size=11), showscale=False, xgap=1, ygap=1,
                                hovertemplate="%{y} x %{x}: %{z:,} customers<extra></extra>"))
-    fig.update_xaxes(title_text=x_title, tickangle=-60, automargin=True, side="bottom")
+    fig.update_xaxes(title_text=x_title, tickangle=-90, automargin=True, side="bottom")
     fig.update_yaxes(title_text=y_title, autorange="reversed", automargin=True)
     return _layout(fig, height=140 + 30 * len(crosstab.index), title_text=title,
                    margin=dict(l=10, r=10, t=50, b=10))

@@ -146,8 +146,11 @@ options = ["All customers", *[n for n in (names if by == "rfm_segment" else prof
 chosen = st.selectbox("Which customers", options, key="export_segment")
 
 
-def _export_frame() -> pd.DataFrame:
-    table = marketing.campaign(loaded, scored, tuple(picked))
+build_campaign = marketing.campaign_builder(loaded, scored, tuple(picked))
+
+
+def _export_frame(build=build_campaign, chosen=chosen, by=by) -> pd.DataFrame:
+    table = build()
     if chosen == "All customers":
         return table
     return table[table[by].astype(str) == chosen]
@@ -160,7 +163,7 @@ email = email_column(picked)
 if email is None:
     st.info("Add your file's e-mail column above to get a file for your e-mail tool.")
 else:
-    def _email_csv() -> bytes:
+    def _email_csv(email=email) -> bytes:
         frame, _ = email_tool_frame(_export_frame(), email)
         return to_csv_bytes(frame)
 
@@ -174,7 +177,7 @@ st.subheader("Report")
 st.caption("One HTML file with the summary, the grid, segments and actions, movement over time, "
            "the cleaning audit, the data fingerprint and the model version. It opens offline.")
 st.download_button("Download the report (HTML)",
-                   data=lambda: marketing.report_html(loaded, active, currency),
+                   data=marketing.report_builder(loaded, active, currency),
                    file_name=f"segments_report_{file_stem(src.name)}.html", mime="text/html",
                    on_click="ignore", key="report_html", icon=":material/description:")
 

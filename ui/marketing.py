@@ -90,13 +90,20 @@ def _attributes(content_hash: str, name: str, settings: state.Settings, columns:
     return customer_attributes(dataset, mapping, settings.cleaning, columns, as_of=as_of)
 
 
-def campaign(loaded: state.Loaded, scored_table: pd.DataFrame,
-             columns: tuple[str, ...]) -> pd.DataFrame:
-    """The campaign-ready table with the chosen customer columns of the file."""
+def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: tuple[str, ...]):
+    """A function building the campaign-ready table with the chosen customer columns.
+
+    Download buttons run it later, outside the page's run (no session state there), so
+    everything it needs is taken now.
+    """
     src, settings = state.source(), state.settings()
-    attrs = _attributes(src.content_hash, src.name, settings, tuple(columns),
-                        loaded.result.as_of, src.raw)
-    return campaign_table(scored_table, attrs)
+    columns, as_of = tuple(columns), loaded.result.as_of
+
+    def build() -> pd.DataFrame:
+        attrs = _attributes(src.content_hash, src.name, settings, columns, as_of, src.raw)
+        return campaign_table(scored_table, attrs)
+
+    return build
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -106,16 +113,24 @@ def _movement(content_hash: str, name: str, settings: state.Settings, grid_json:
     return movement_sizes(dataset, mapping, settings.cleaning, json.loads(grid_json))
 
 
-def report_html(loaded: state.Loaded, active: state.ActiveModel, currency: str | None) -> bytes:
-    """The one-file HTML report of what the Segments page shows."""
+def report_builder(loaded: state.Loaded, active: state.ActiveModel, currency: str | None):
+    """A function building the one-file HTML report of what the Segments page shows (bytes).
+
+    Like campaign_builder: everything from the session is taken now, the work runs on click.
+    """
     src, settings = state.source(), state.settings()
     grid = segment_grid(active)
-    sizes, note = _movement(src.content_hash, src.name, settings,
-                            json.dumps(grid, sort_keys=True), src.raw)
-    page = build_report(ReportInputs(
-        source_name=src.name, scored=scored(loaded, active), audit=loaded.result.audit,
-        as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.timezone.utc),
-        data_fingerprint=loaded.fingerprint, model_version=active.version,
-        model_k=active.model.config.k, grid=grid, currency=currency, movement=sizes,
-        movement_note=note, file_hash=src.content_hash))
-    return page.encode("utf-8")
+    scored_table = scored(loaded, active)
+
+    def build() -> bytes:
+        sizes, note = _movement(src.content_hash, src.name, settings,
+                                json.dumps(grid, sort_keys=True), src.raw)
+        page = build_report(ReportInputs(
+            source_name=src.name, scored=scored_table, audit=loaded.result.audit,
+            as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.timezone.utc),
+            data_fingerprint=loaded.fingerprint, model_version=active.version,
+            model_k=active.model.config.k, grid=grid, currency=currency, movement=sizes,
+            movement_note=note, file_hash=src.content_hash))
+        return page.encode("utf-8")
+
+    return build

@@ -93,7 +93,7 @@ def test_cross_tab_heatmap_labels_are_readable():
     fig = charts.tier_cluster_heatmap(crosstab, x_title="tier or cluster", y_title="segment")
     assert list(fig.data[0].x) == ["High Spender", "Regular 1"]
     assert fig.data[0].z.tolist() == [[3, 0], [1, 2]]
-    assert fig.layout.xaxis.tickangle == -60 and fig.layout.xaxis.automargin is True
+    assert fig.layout.xaxis.tickangle == -90 and fig.layout.xaxis.automargin is True
 
 
 def test_elbow_builds():

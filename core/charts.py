@@ -129,11 +129,13 @@ def segment_scatter_3d(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
             marker=dict(size=3, color=colour, opacity=0.75),
             customdata=part["customer_id"].astype(str).to_numpy(),
             hovertemplate="customer %{customdata}<extra>" + str(name) + "</extra>"))
-    fig.update_layout(scene=dict(xaxis_title=_label("recency", log),
-                                 yaxis_title=_label("frequency", log),
-                                 zaxis_title=_label("monetary", log)))
+    # short axis titles: long ones are clipped by the 3D scene at narrow widths
+    suffix = " (log)" if log else ""
+    fig.update_layout(scene=dict(xaxis_title=f"recency{suffix}", yaxis_title=f"orders{suffix}",
+                                 zaxis_title=f"spend{suffix}"))
     return _layout(fig, height=560, title_text="Customers by segment in R/F/M space",
-                   legend=dict(itemsizing="constant"))
+                   legend=dict(itemsizing="constant", orientation="h", y=-0.05),
+                   margin=dict(l=0, r=0, t=50, b=0))
 
 
 def segment_violins(segmented: pd.DataFrame, log: bool = True) -> go.Figure:

@@ -101,7 +101,7 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
         st.markdown("**Why**")
         for reason in explanation.reasons:
             st.markdown(f"- {_escape(reason)}")
-        if explanation.distances:
+        if explanation.distances and not explanation.tier:  # a VIP's reasons are its fences
             plot(charts.distance_bars(explanation.distances,
                                       None if explanation.tier else explanation.segment),
                  key=f"distances_{customer_id}")

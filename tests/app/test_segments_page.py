@@ -89,3 +89,19 @@ def test_currency_can_be_chosen(app):
     assert metric(app, "Revenue") == "£285.00"
     app.selectbox(key="currency_choice").set_value("none (plain numbers)").run()
     assert metric(app, "Revenue") == "285.00"
+
+
+def test_a_vip_card_shows_the_fences_not_centroid_distances(app, sample_rfm):
+    from core.segmentation import SegmentationModel
+
+    rfm = sample_rfm.rfm
+    segmented = SegmentationModel().fit(rfm).segment(rfm)
+    elite = segmented[segmented["tier"] == "Elite"].iloc[0]
+    app.query_params["customer"] = str(elite["customer_id"])
+    go(app, "lookup")
+    assert metric(app, "Segment") == "Elite"
+    assert app.get("plotly_chart") == []            # no distance-to-centroid chart
+    assert any("outside the IQR fence" in m.value.replace("\\", "") for m in app.markdown)
+    clustered = segmented[segmented["tier"].isna()].iloc[0]
+    app.selectbox(key="lookup_id").set_value(str(clustered["customer_id"])).run()
+    assert len(app.get("plotly_chart")) == 1         # a clustered customer keeps it

@@ -105,3 +105,27 @@ def test_a_vip_card_shows_the_fences_not_centroid_distances(app, sample_rfm):
     clustered = segmented[segmented["tier"].isna()].iloc[0]
     app.selectbox(key="lookup_id").set_value(str(clustered["customer_id"])).run()
     assert len(app.get("plotly_chart")) == 1         # a clustered customer keeps it
+
+
+def test_an_edited_grid_is_saved_with_a_new_model_version(app, model_dir):
+    from core.store import ModelStore
+
+    go(app, "segments")
+    edited = {r: list(row) for r, row in DEFAULT_GRID.items()}
+    edited["5"][4] = "Stars"
+    app.session_state["segment_grid"] = edited
+    app.run()
+    app.button(key="grid_save").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    store = ModelStore(model_dir)
+    version = store.current()
+    assert version is not None and any(version in s.value for s in app.success)
+    model, _ = store.load(version)
+    assert model.segment_grid == edited
+    assert model.config.k == 4
+    # a new session on the same data uses the saved grid
+    app.session_state["segment_grid"] = None
+    del app.session_state["segment_grid"]
+    app.run()
+    named = _named_table(app).set_index("rfm_segment")
+    assert "Stars" in named.index

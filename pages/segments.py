@@ -8,7 +8,7 @@ from core.clustering import FEATURES
 from core.columns import ColumnMapping
 from core.errors import SegmentationError
 from core.insights import named_profiles_with_actions, profiles_with_actions
-from core.scores import SCORES, grid_cells, score_cut_points, segment_names
+from core.scores import grid_cells, score_cut_points, segment_names
 from core.export import to_csv_bytes
 from ui import marketing, render, state
 
@@ -80,9 +80,7 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
                                     else "")):
     st.caption("Pick the segment of any cell. Apply to use it on every page; save it with a new "
                "model version to keep it.")
-    shown = pd.DataFrame([grid[str(r)] for r in reversed(SCORES)],
-                         index=[f"R {r}" for r in reversed(SCORES)],
-                         columns=[f"FM {f}" for f in SCORES])
+    shown = marketing.grid_table(grid)
     choices = list(dict.fromkeys([*names, *segment_names()]))
     edited = st.data_editor(
         shown, key="grid_editor", width="stretch", disabled=False, num_rows="fixed",
@@ -90,9 +88,8 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
                        for c in shown.columns})
     left, middle, right = st.columns(3)
     if left.button("Apply this grid", key="grid_apply"):
-        new_grid = {str(r): [edited.loc[f"R {r}", f"FM {f}"] for f in SCORES] for r in SCORES}
         try:
-            marketing.set_segment_grid(new_grid)
+            marketing.set_segment_grid(marketing.grid_from_table(edited))
         except SegmentationError as exc:
             st.error(str(exc))
         else:

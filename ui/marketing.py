@@ -14,11 +14,11 @@ import streamlit as st
 
 from core.campaign import campaign_table, customer_attributes
 from core.columns import ColumnMapping
-from core.errors import SegmentationError
+from core.errors import ConfigError, SegmentationError
 from core.io import read_transactions
 from core.money import currency_of
 from core.report import ReportInputs, build_report, movement_sizes
-from core.scores import default_grid, score_table, validate_grid
+from core.scores import SCORES, default_grid, score_table, validate_grid
 from ui import state
 
 GRID_KEY = "segment_grid"
@@ -45,6 +45,23 @@ def reset_segment_grid() -> None:
 
 def grid_is_edited() -> bool:
     return st.session_state.get(GRID_KEY) is not None
+
+
+def grid_table(grid) -> pd.DataFrame:
+    """The grid as the page edits it: rows 'R 5'..'R 1' (best first), columns 'FM 1'..'FM 5'."""
+    grid = validate_grid(grid)
+    return pd.DataFrame([grid[str(r)] for r in reversed(SCORES)],
+                        index=[f"R {r}" for r in reversed(SCORES)],
+                        columns=[f"FM {f}" for f in SCORES])
+
+
+def grid_from_table(table: pd.DataFrame) -> dict[str, list[str]]:
+    """The edited table back to a grid (ConfigError naming an empty or unknown cell)."""
+    try:
+        rows = {str(r): [table.loc[f"R {r}", f"FM {f}"] for f in SCORES] for r in SCORES}
+    except KeyError as exc:
+        raise ConfigError(f"the edited grid lacks {exc}; reset it and edit again") from None
+    return validate_grid(rows)
 
 
 # -- cached engine calls ---------------------------------------------------------------

@@ -129,3 +129,21 @@ def test_an_edited_grid_is_saved_with_a_new_model_version(app, model_dir):
     app.run()
     named = _named_table(app).set_index("rfm_segment")
     assert "Stars" in named.index
+
+
+def test_the_grid_editor_table_round_trips_and_names_a_bad_cell():
+    import pytest
+
+    from core.errors import ConfigError
+    from ui.marketing import grid_from_table, grid_table
+
+    table = grid_table(DEFAULT_GRID)
+    assert list(table.index) == ["R 5", "R 4", "R 3", "R 2", "R 1"]
+    assert table.loc["R 5", "FM 1"] == "New Customers" and table.loc["R 1", "FM 5"] == "Can't Lose Them"
+    assert grid_from_table(table) == DEFAULT_GRID
+    table.loc["R 3", "FM 3"] = "Champions"
+    assert grid_from_table(table)["3"] == ["About to Sleep", "About to Sleep", "Champions",
+                                          "Loyal", "Loyal"]
+    table.loc["R 2", "FM 4"] = None
+    with pytest.raises(ConfigError, match="r_score 2, fm 4 is empty"):
+        grid_from_table(table)

@@ -86,12 +86,14 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
     with st.container(border=True):
         st.subheader(title)
         cols = st.columns([1, 1, 1, 1.6])  # room for "Power_Shopper" at metric size
+        code = currency(_file_currency_or_none())
         for col, (feature, fmt, note) in zip(cols, (
                 ("recency", "{:,.0f} days", "lower is more recent"),
                 ("frequency", "{:,.0f}", "purchases"),
-                ("monetary", "{:,.2f}", "total spend"))):
+                ("monetary", None, "total spend"))):
             value = getattr(explanation, feature)
-            col.metric(feature.capitalize(), fmt.format(value))
+            col.metric(feature.capitalize(), fmt.format(value) if fmt else money(value, code),
+                       help=help_for(feature))
             col.caption(f"percentile {percentile(rfm[feature], value):.0f} ({note})")
         cols[3].metric("Segment", explanation.segment)
         if explanation.tier:
@@ -176,6 +178,7 @@ def help_for(term: str) -> str:
 
 
 CURRENCY_KEY = "currency_choice"
+CURRENCY_WIDGET = "currency_widget"
 _FROM_FILE = "from the file"
 _NONE = "none (plain numbers)"
 
@@ -191,10 +194,20 @@ def currency(detected: str | None = None) -> str | None:
 
 
 def currency_picker(detected: str | None) -> str | None:
-    """A sidebar control for the currency of money figures; returns the one in use."""
+    """A sidebar control for the currency of money figures; returns the one in use.
+
+    The choice lives under its own key, so it survives pages that do not show the control
+    (Streamlit forgets a widget's state on a run that does not draw it).
+    """
     options = [_FROM_FILE, _NONE, *CURRENCIES]
+    stored = st.session_state.get(CURRENCY_KEY, _FROM_FILE)
+
+    def keep():
+        st.session_state[CURRENCY_KEY] = st.session_state[CURRENCY_WIDGET]
+
     with st.sidebar:
-        st.selectbox("Currency of money figures", options, key=CURRENCY_KEY,
+        st.selectbox("Currency of money figures", options, key=CURRENCY_WIDGET, on_change=keep,
+                     index=options.index(stored) if stored in options else 0,
                      format_func=lambda o: (f"{o}: {detected}" if o == _FROM_FILE and detected
                                             else f"{o}: not stated" if o == _FROM_FILE else o),
                      help="Taken from the file's Currency column when it has one; choose "
@@ -214,3 +227,12 @@ def money_column(label: str, code: str | None, help: str | None = None):
     mark = symbol(code)
     fmt = f"{mark}%,.2f" if mark else ("%,.2f " + code if code else "%,.2f")
     return st.column_config.NumberColumn(label, format=fmt, help=help)
+
+
+def _file_currency_or_none() -> str | None:
+    from ui import marketing
+
+    try:
+        return marketing.file_currency()
+    except SegmentationError:
+        return None

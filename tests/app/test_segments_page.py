@@ -85,9 +85,16 @@ def test_an_edited_grid_renames_segments_on_every_page(app):
 def test_currency_can_be_chosen(app):
     _load_shop(app)
     go(app, "rfm")
-    app.selectbox(key="currency_choice").set_value("GBP").run()
+    app.selectbox(key="currency_widget").set_value("GBP").run()
     assert metric(app, "Revenue") == "£285.00"
-    app.selectbox(key="currency_choice").set_value("none (plain numbers)").run()
+    go(app, "data")                      # a page without the control: the choice is kept
+    go(app, "segments")
+    assert metric(app, "Revenue") == "£285.00"
+    app.query_params["customer"] = "c@shop.io"
+    go(app, "lookup")
+    assert metric(app, "Monetary") == "£200.00"
+    go(app, "rfm")
+    app.selectbox(key="currency_widget").set_value("none (plain numbers)").run()
     assert metric(app, "Revenue") == "285.00"
 
 

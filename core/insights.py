@@ -240,3 +240,9 @@ def named_profiles_with_actions(scored: pd.DataFrame, names, money=lambda v: f"{
     profile["actions"] = [named_segment_actions(row["rfm_segment"], row, money)
                           for _, row in profile.iterrows()]
     return profile
+
+
+def named_segment_crosstab(scored: pd.DataFrame, names) -> pd.DataFrame:
+    """Customers per named segment (rows, in ``names`` order) and VIP tier / cluster (columns)."""
+    table = pd.crosstab(scored["rfm_segment"], scored["segment"].astype(str))
+    return table.reindex([n for n in names if n in table.index])

@@ -18,7 +18,8 @@ import plotly.graph_objects as go
 
 from core import charts
 from core.cleaning import CleaningAudit
-from core.insights import named_profiles_with_actions, profiles_with_actions
+from core.insights import (named_profiles_with_actions, named_segment_crosstab,
+                           profiles_with_actions)
 from core.money import format_money
 from core.scores import grid_cells, score_cut_points, segment_names
 
@@ -207,8 +208,7 @@ def build_report(inputs: ReportInputs) -> str:
         "What to do": clusters["actions"],
     })
     parts.append('<div class="wrap">' + _table(ctable, {"What to do": _actions_html}) + "</div>")
-    crosstab = pd.crosstab(scored["rfm_segment"], scored["segment"].astype(str))
-    crosstab = crosstab.reindex([n for n in names if n in crosstab.index])
+    crosstab = named_segment_crosstab(scored, names)
     parts.append(figures.html(charts.tier_cluster_heatmap(
         crosstab, x_title="VIP tier or cluster", y_title="named segment",
         title="Named segment x VIP tier / cluster")))

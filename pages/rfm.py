@@ -15,16 +15,19 @@ rfm, result = loaded.rfm, loaded.result
 st.markdown("#### How recently, how often and how much do my customers buy?")
 c = st.columns(5)
 c[0].metric("Customers", f"{len(rfm):,}")
-c[1].metric("Revenue", render.money(rfm["monetary"].sum(), currency), help=render.help_for("monetary"))
-c[2].metric("Median recency", f"{rfm['recency'].median():,.0f} days", help=render.help_for("recency"))
-c[3].metric("Median frequency", f"{rfm['frequency'].median():,.0f}", help=render.help_for("frequency"))
+c[1].metric("Revenue", render.money(rfm["monetary"].sum(), currency),
+            help=render.help_for("monetary"))
+c[2].metric("Median recency", f"{rfm['recency'].median():,.0f} days",
+            help=render.help_for("recency"))
+c[3].metric("Median frequency", f"{rfm['frequency'].median():,.0f}",
+            help=render.help_for("frequency"))
 c[4].metric("Median monetary", render.money(rfm["monetary"].median(), currency),
             help=render.help_for("monetary"))
 st.caption(f"Counted to {result.as_of:%Y-%m-%d %H:%M}, the as-of date.",
            help=render.help_for("as_of"))
 
 log = st.toggle("Log scale: long tails become readable", value=False, key="rfm_log",
-                help="Plots log10(1 + value), so a few very large customers do not squash the rest.")
+                help="Plots log10(1 + value): a few very large customers no longer squash the rest.")
 points = render.sampled(rfm)
 st.markdown("**How are customers spread?** Most customers sit on the left of each chart: recent "
             "buyers with few orders and modest spend; the long tail on the right are the few "

@@ -7,7 +7,8 @@ from core.campaign import email_column, email_tool_frame, file_stem, suggest_att
 from core.clustering import FEATURES
 from core.columns import ColumnMapping
 from core.errors import SegmentationError
-from core.insights import named_profiles_with_actions, profiles_with_actions
+from core.insights import (named_profiles_with_actions, named_segment_crosstab,
+                           profiles_with_actions)
 from core.scores import grid_cells, score_cut_points, segment_names
 from core.export import to_csv_bytes
 from ui import marketing, render, state
@@ -55,19 +56,20 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "revenue_share": st.column_config.NumberColumn("Share of revenue", format="percent",
                                                    help=render.help_for("revenue_share")),
     "revenue": render.money_column("Revenue", currency),
-    "recency_median": st.column_config.NumberColumn("Typical days since last order",
-                                                    format="%,.0f", help=render.help_for("typical")),
+    "recency_median": st.column_config.NumberColumn(
+        "Typical days since last order", format="%,.0f", help=render.help_for("typical")),
     "frequency_median": st.column_config.NumberColumn("Typical orders", format="%,.0f",
                                                       help=render.help_for("typical")),
 })
 
 st.subheader("What to do")
 for i, row in named[named["customers"] > 0].reset_index(drop=True).iterrows():
-    with st.expander(f"{row['rfm_segment']}: {_count(int(row['customers']))}, "
-                     f"{row['revenue_share']:.0%} of revenue", expanded=(i == 0)):
-        st.caption(render._escape(row["meaning"].capitalize()))
+    with st.expander(f"{render.escape_markdown(row['rfm_segment'])}: "
+                     f"{_count(int(row['customers']))}, {row['revenue_share']:.0%} of revenue",
+                     expanded=(i == 0)):
+        st.caption(render.escape_markdown(row["meaning"].capitalize()))
         for n, action in enumerate(row["actions"], start=1):
-            st.markdown(f"{n}. {render._escape(action)}")
+            st.markdown(f"{n}. {render.escape_markdown(action)}")
 
 # -- the grid ------------------------------------------------------------------------------
 st.subheader("The R x FM grid", help=render.help_for("grid"))
@@ -110,14 +112,14 @@ st.caption("The model's own view, beside the named segments: the VIP tiers are c
            "outside the usual spend or orders; everyone else is grouped with similar customers.")
 render.plot(charts.segment_overview(profiles, currency), key="overview")
 for i, row in profiles.iterrows():
-    with st.expander(f"{row['segment'].replace('_', ' ')}: {_count(int(row['customers']))}, "
+    with st.expander(f"{render.escape_markdown(row['segment'].replace('_', ' '))}: "
+                     f"{_count(int(row['customers']))}, "
                      f"{row['revenue_share']:.0%} of revenue"):
         for n, action in enumerate(row["actions"], start=1):
-            st.markdown(f"{n}. {render._escape(action)}")
+            st.markdown(f"{n}. {render.escape_markdown(action)}")
 
 st.subheader("Named segment x VIP tier / cluster")
-crosstab = pd.crosstab(scored["rfm_segment"], scored["segment"].astype(str))
-crosstab = crosstab.reindex([n for n in names if n in crosstab.index])
+crosstab = named_segment_crosstab(scored, names)
 render.plot(charts.tier_cluster_heatmap(crosstab, x_title="VIP tier or cluster",
                                         y_title="named segment",
                                         title="Customers by named segment and tier / cluster"),

@@ -115,6 +115,11 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
                         "(opens it directly, also in a new browser session)")
 
 
+def escape_markdown(text) -> str:
+    """Markdown-escape text that may come from the user's file or an edited grid."""
+    return _escape(text)
+
+
 def _escape(text) -> str:
     """Markdown-escape text that may come from the user's file (no HTML is ever allowed)."""
     special = "\\`*_{}[]<>()#+-.!|$~"

@@ -11,7 +11,7 @@ import datetime as _dt
 import html
 import logging
 from dataclasses import dataclass, field
-from typing import Mapping, Sequence
+from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -63,27 +63,36 @@ def movement_sizes(dataset, mapping, cleaning, grid=None) -> tuple[pd.DataFrame 
 
 
 def movement_chart(sizes: pd.DataFrame) -> go.Figure:
-    """Stacked area: customers per named segment at each month end."""
+    """Stacked area: customers per named segment at each month end.
+
+    HOOK for the merge with the Movement work: when charts.segment_sizes_area (the Movement
+    page's chart) exists, the report uses it, so both show the same figure; the fallback below
+    is then dead code to delete.
+    """
     order = [n for n in segment_names() if n in set(sizes["segment"])]
     order += sorted(set(sizes["segment"]) - set(order))
     colours = charts.named_colours(order)
+    area = getattr(charts, "segment_sizes_area", None)
+    if area is not None:
+        return area(sizes, order, colours)
     wide = sizes.pivot_table(index="month_end", columns="segment", values="customers",
                              aggfunc="sum", fill_value=0)
     fig = go.Figure()
     for name in order:
         fig.add_trace(go.Scatter(x=wide.index, y=wide[name], name=name, mode="lines",
                                  stackgroup="one", line=dict(width=0.5, color=colours[name]),
-                                 hovertemplate=f"{html.escape(name)}: %{{y:,}}<extra></extra>"))
+                                 hovertemplate=f"{name}: %{{y:,}}<extra></extra>"))
     fig.update_yaxes(title_text="customers", tickformat=",")
-    return charts._layout(fig, height=440, title_text="Named segment sizes at each month end",
-                          legend=dict(orientation="h", y=-0.2))
+    fig.update_layout(height=440, template="plotly_white", title_text="Named segment sizes at "
+                      "each month end", legend=dict(orientation="h", y=-0.2))
+    return fig
 
 
 def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _table(frame: pd.DataFrame, formats: Mapping[str, callable] | None = None,
+def _table(frame: pd.DataFrame, formats: Mapping[str, Callable[[object], str]] | None = None,
            css: str = "") -> str:
     formats = formats or {}
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)

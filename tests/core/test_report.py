@@ -97,3 +97,22 @@ def test_movement_hook_without_core_movement(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_movement)
     sizes, note = movement_sizes(None, None, None)
     assert sizes is None and "not available" in note
+
+
+def test_movement_uses_the_movement_pages_chart_when_there_is_one(monkeypatch):
+    import plotly.graph_objects as go
+
+    from core import charts
+    from core.report import movement_chart
+
+    calls = []
+
+    def area(sizes, order, colours):
+        calls.append((list(order), colours["Champions"]))
+        return go.Figure()
+
+    monkeypatch.setattr(charts, "segment_sizes_area", area, raising=False)
+    sizes = pd.DataFrame({"month_end": pd.to_datetime(["2024-01-31", "2024-01-31"]),
+                          "segment": ["Hibernating", "Champions"], "customers": [1, 3]})
+    movement_chart(sizes)
+    assert calls == [(["Champions", "Hibernating"], charts.NAMED_COLOURS["Champions"])]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.test_cli_errors import run_cli
-from tests.e2e.conftest import ARGS, CHROMIUM, SAMPLE, _require_chromium
+from tests.e2e.conftest import SAMPLE, _require_chromium
 
 
 @pytest.fixture(scope="module")
@@ -17,50 +17,43 @@ def report_file(tmp_path_factory):
     return out
 
 
-def test_report_opens_offline_and_shows_its_charts(report_file):
-    from playwright.sync_api import sync_playwright
-
+def test_report_opens_offline_and_shows_its_charts(report_file, browser):
     html = report_file.read_text()
     figures = html.count("Plotly.newPlot(")
     assert figures >= 4
     blocked = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            for width in (1200, 390):
-                page = browser.new_page(viewport={"width": width, "height": 900})
+    # the session's one browser (the e2e fixture): a second Playwright loop would clash
+    for width in (1200, 390):
+        page = browser.new_page(viewport={"width": width, "height": 900})
 
-                def route(r, blocked=blocked):
-                    if r.request.url.startswith("file:"):
-                        r.continue_()
-                    else:
-                        blocked.append(r.request.url)
-                        r.abort()
+        def route(r, blocked=blocked):
+            if r.request.url.startswith("file:"):
+                r.continue_()
+            else:
+                blocked.append(r.request.url)
+                r.abort()
 
-                page.route("**/*", route)
-                errors = []
-                page.on("pageerror", lambda e: errors.append(str(e)))
-                page.goto(report_file.as_uri())
-                page.wait_for_function(
-                    f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}")
-                assert page.locator("div.js-plotly-plot").count() == figures
-                # each chart drew marks: heatmap cells or bars, not an empty frame
-                assert page.locator(".js-plotly-plot .heatmaplayer image, "
-                                    ".js-plotly-plot .bars path").count() > 0
-                # no horizontal scrolling at phone width: the page fits its viewport
-                assert page.evaluate("document.documentElement.scrollWidth") <= width
-                assert errors == []
-                page.close()
-        finally:
-            browser.close()
+        page.route("**/*", route)
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(report_file.as_uri())
+        page.wait_for_function(
+            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}")
+        assert page.locator("div.js-plotly-plot").count() == figures
+        # each chart drew marks: heatmap cells or bars, not an empty frame
+        assert page.locator(".js-plotly-plot .heatmaplayer image, "
+                            ".js-plotly-plot .bars path").count() > 0
+        # no horizontal scrolling at phone width: the page fits its viewport
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        assert errors == []
+        page.close()
     assert blocked == []  # the report asked for nothing over the network
 
 
-def test_charts_with_twelve_segments_stay_legible_at_390_px(tmp_path):
+def test_charts_with_twelve_segments_stay_legible_at_390_px(tmp_path, browser):
     """3 VIP tiers + 9 clusters (k=9): every bar and cross-tab label is drawn, none overlap."""
     _require_chromium()
     import pandas as pd
-    from playwright.sync_api import sync_playwright
 
     from core import charts
     from tests.e2e.test_segments_browser import OVERLAPS
@@ -83,16 +76,14 @@ def test_charts_with_twelve_segments_stay_legible_at_390_px(tmp_path):
         for i, f in enumerate(figures)) + "</body></html>"
     path = tmp_path / "charts.html"
     path.write_text(page_html)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 390, "height": 900})
-            page.goto(path.as_uri())
-            page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
-            labels = page.locator(".js-plotly-plot").first.locator(".ytick text").all_text_contents()
-            assert sorted(labels) == sorted(n.replace("_", " ") for n in names)  # all 12, none cut
-            xlabels = page.locator(".js-plotly-plot").nth(1).locator(".xtick text").all_text_contents()
-            assert len(xlabels) == 12
-            assert page.evaluate(OVERLAPS) == []
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2")
+        labels = page.locator(".js-plotly-plot").first.locator(".ytick text").all_text_contents()
+        assert sorted(labels) == sorted(n.replace("_", " ") for n in names)  # all 12, none cut
+        xlabels = page.locator(".js-plotly-plot").nth(1).locator(".xtick text").all_text_contents()
+        assert len(xlabels) == 12
+        assert page.evaluate(OVERLAPS) == []
+    finally:
+        page.close()

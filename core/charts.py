@@ -17,8 +17,8 @@ from core.clustering import FEATURES, base_name
 
 MAX_POINTS = 50_000
 SAMPLE_SEED = 0
-FEATURE_LABELS = {"recency": "Recency (days)", "frequency": "Frequency (purchases)",
-                  "monetary": "Monetary (spend)"}
+# Short: three side-by-side subplot titles must fit a phone's width (390 px).
+FEATURE_LABELS = {"recency": "Recency (days)", "frequency": "Orders", "monetary": "Spend"}
 # One colour per segment family, so a segment keeps its colour across charts and retrains.
 FAMILY_COLOURS = {
     "Elite": "#6a3d9a", "High_Spender": "#e31a1c", "Power_Shopper": "#ff7f00",
@@ -54,7 +54,7 @@ def _values(series: pd.Series, log: bool) -> np.ndarray:
 
 
 def _label(feature: str, log: bool) -> str:
-    return f"log10(1 + {feature})" if log else FEATURE_LABELS[feature]
+    return f"{FEATURE_LABELS[feature].split(' (')[0]} (log)" if log else FEATURE_LABELS[feature]
 
 
 def _layout(fig: go.Figure, height: int = 380, **kwargs) -> go.Figure:
@@ -132,7 +132,8 @@ def segment_scatter_3d(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
     # short axis titles: long ones are clipped by the 3D scene at narrow widths
     suffix = " (log)" if log else ""
     fig.update_layout(scene=dict(xaxis_title=f"recency{suffix}", yaxis_title=f"orders{suffix}",
-                                 zaxis_title=f"spend{suffix}"))
+                                 zaxis_title=f"spend{suffix}",
+                                 camera=dict(eye=dict(x=1.7, y=1.7, z=1.2))))
     return _layout(fig, height=560, title_text="Customers by segment in R/F/M space",
                    legend=dict(itemsizing="constant", orientation="h", y=-0.05),
                    margin=dict(l=0, r=0, t=50, b=0))
@@ -152,7 +153,8 @@ def segment_violins(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
                                     meanline_visible=True, points=False, spanmode="hard"),
                           row=1, col=i)
         fig.update_xaxes(showticklabels=False, row=1, col=i)
-    return _layout(fig, height=460, title_text="R, F, M per segment", violinmode="overlay")
+    return _layout(fig, height=520, title_text="R, F, M per segment", violinmode="overlay",
+                   legend=dict(orientation="h", y=-0.08))
 
 
 def segment_overview(profiles: pd.DataFrame, currency: str | None = None) -> go.Figure:

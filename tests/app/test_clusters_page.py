@@ -80,7 +80,7 @@ def test_save_does_not_switch_current_unless_asked(app, model_dir):
     assert not app.exception and not app.error
     assert store.current() == versions[0].version
     go(app, "segments")
-    assert f"**{versions[0].version}** (k=3)" in app.markdown[0].value
+    assert any(f"**{versions[0].version}** (k=3)" in c.value for c in app.caption)
 
 
 def test_save_and_make_current_in_one_step_keeps_names(app, model_dir, sample_rfm):

@@ -78,3 +78,31 @@ def test_profiles_with_actions_on_the_sample(sample_model, sample_rfm):
     for row in profile.itertuples():
         text = " ".join(row.actions)
         assert _contains_number(text, row.recency_median), (row.segment, text)
+
+
+def test_named_segment_profiles_and_actions_by_hand():
+    from core.insights import named_profiles_with_actions, named_segment_crosstab
+    from core.scores import SEGMENT_ORDER
+
+    # named segments given (core.scores is tested on its own): revenue 100+300+50+550 = 1000
+    scored = pd.DataFrame({
+        "customer_id": ["c1", "c2", "c3", "c4"], "recency": [1, 3, 200, 120],
+        "frequency": [5, 7, 1, 9], "monetary": [100.0, 300.0, 50.0, 550.0],
+        "segment": ["Premium", "Premium", "Lapsed", "Elite"],
+        "rfm_segment": ["Champions", "Champions", "Hibernating", "Can't Lose Them"]})
+    profile = named_profiles_with_actions(scored, SEGMENT_ORDER,
+                                          money=lambda v: f"£{v:,.2f}").set_index("rfm_segment")
+    assert list(profile.index) == list(SEGMENT_ORDER)               # empty segments listed too
+    assert profile.loc["Champions", "customers"] == 2
+    assert profile.loc["Champions", "revenue_share"] == pytest.approx(0.4)
+    assert profile.loc["Champions", "recency_median"] == 2.0        # median of 1 and 3
+    assert profile.loc["Loyal", "customers"] == 0 and profile.loc["Loyal", "share"] == 0.0
+    assert profile.loc["Loyal", "actions"] == ["No customers in this segment now (buy regularly "
+                                               "and spend well)."]
+    cant_lose = " ".join(profile.loc["Can't Lose Them", "actions"])
+    assert "£550.00 each" in cant_lose and "about 120 days" in cant_lose
+    champions = " ".join(profile.loc["Champions", "actions"])
+    assert "these 2 customers bring 40% of revenue" in champions
+    crosstab = named_segment_crosstab(scored, SEGMENT_ORDER)
+    assert list(crosstab.index) == ["Champions", "Can't Lose Them", "Hibernating"]
+    assert crosstab.loc["Champions", "Premium"] == 2 and crosstab.loc["Hibernating", "Lapsed"] == 1

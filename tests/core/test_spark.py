@@ -166,5 +166,6 @@ def test_cli_segment_on_spark_scores_with_the_model_expression(spark, exports, t
     spark_rows = pd.read_csv(outputs["spark"], dtype={"customer_id": str})
     assert outputs["spark"].read_bytes() == outputs["duckdb"].read_bytes()
     assert list(spark_rows.columns) == ["customer_id", "recency", "frequency", "monetary",
-                                        "tier", "cluster", "segment"]
+                                        "tier", "cluster", "segment", "r_score", "f_score",
+                                        "m_score", "rfm_segment"]
     assert set(spark_rows["segment"]) >= {"Premium", "Regular", "Occasional", "Lapsed"}

@@ -142,10 +142,7 @@ def migration(history: PurchaseHistory, from_date, to_date,
     ConfigError when the dates do not parse or are not in order; DataValidationError when
     nobody had bought by ``to_date``.
     """
-    start, end = _date(from_date, "from"), _date(to_date, "to")
-    if start >= end:
-        raise ConfigError(f"the from date {start:%Y-%m-%d %H:%M} must be before the to date "
-                          f"{end:%Y-%m-%d %H:%M}")
+    start, end = date_pair(from_date, to_date)
     if end < history.first_purchase:
         raise DataValidationError(
             f"{history.source}: no purchase on or before the to date {end:%Y-%m-%d %H:%M}; the "
@@ -212,7 +209,17 @@ def month_end_sizes(history: PurchaseHistory, segment_by: SegmentBy | None = Non
                                                            ignore_index=True)
 
 
-def _date(text, which: str) -> _dt.datetime:
+def date_pair(from_date, to_date) -> tuple[_dt.datetime, _dt.datetime]:
+    """Both dates parsed, the from date strictly first; ConfigError naming the bad one."""
+    start, end = parse_date(from_date, "from"), parse_date(to_date, "to")
+    if start >= end:
+        raise ConfigError(f"the from date {start:%Y-%m-%d %H:%M} must be before the to date "
+                          f"{end:%Y-%m-%d %H:%M}")
+    return start, end
+
+
+def parse_date(text, which: str) -> _dt.datetime:
+    """A from/to date like --as-of; ConfigError naming which date when it does not parse."""
     try:
         value = parse_as_of(text)
     except ConfigError:
@@ -238,5 +245,5 @@ def _naive(value) -> _dt.datetime:
     return ts.tz_localize(None).to_pydatetime() if ts.tzinfo else ts.to_pydatetime()
 
 
-__all__ = ["NOT_YET", "PurchaseHistory", "by_model", "by_named_segment", "migration",
+__all__ = ["NOT_YET", "PurchaseHistory", "by_model", "by_named_segment", "migration", "date_pair",
            "month_end_sizes", "month_ends", "movers", "segment_order", "transition_matrix"]

@@ -135,10 +135,11 @@ class PurchaseHistory:
 
 
 def migration(history: PurchaseHistory, from_date, to_date,
-              segment_by: SegmentBy | None = None) -> pd.DataFrame:
+              segment_by: SegmentBy | None = None, with_rfm: bool = False) -> pd.DataFrame:
     """customer_id, from_segment, to_segment for every customer at ``to_date``.
 
     ``from_segment`` is NOT_YET for a customer with no kept line on or before ``from_date``.
+    ``with_rfm`` adds recency, frequency, monetary as they stood at ``to_date``.
     ConfigError when the dates do not parse or are not in order; DataValidationError when
     nobody had bought by ``to_date``.
     """
@@ -156,9 +157,13 @@ def migration(history: PurchaseHistory, from_date, to_date,
         segments[when] = pd.Series(segment_by(rfm).to_numpy(), index=rfm["customer_id"])
     after = segments[end]
     before = segments[start].reindex(after.index).fillna(NOT_YET)
-    return pd.DataFrame({"customer_id": after.index.astype("string"),
-                         "from_segment": before.to_numpy(dtype=object),
-                         "to_segment": after.to_numpy(dtype=object)}).reset_index(drop=True)
+    moves = pd.DataFrame({"customer_id": after.index.astype("string"),
+                          "from_segment": before.to_numpy(dtype=object),
+                          "to_segment": after.to_numpy(dtype=object)}).reset_index(drop=True)
+    if with_rfm:
+        rfm = snapshots[snapshots["as_of"] == pd.Timestamp(end)].drop(columns="as_of")
+        moves = moves.merge(rfm, on="customer_id", how="left", validate="one_to_one")
+    return moves
 
 
 def transition_matrix(moves: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:

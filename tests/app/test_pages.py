@@ -14,7 +14,7 @@ from core.segmentation import SegmentationModel
 from core.store import ModelStore
 from tests.app.conftest import charts, go, metric
 
-PAGES = ("data", "rfm", "clusters", "segments", "lookup")
+PAGES = ("data", "rfm", "clusters", "segments", "movement", "lookup")
 
 
 def test_sample_is_loaded_on_first_run(app, sample_rfm):
@@ -112,12 +112,6 @@ def test_lookup_by_id_from_the_query_string(app, sample_rfm):
     model = SegmentationModel().fit(rfm)
     expected = model.segment(rfm).set_index("customer_id").loc[customer["customer_id"], "segment"]
     assert metric(app, "Segment") == expected
-
-
-def test_lookup_unknown_id_warns(app):
-    app.query_params["customer"] = "no-such-customer"
-    go(app, "lookup")
-    assert any("no-such-customer" in w.value for w in app.warning)
 
 
 def test_lookup_by_typed_values(app, sample_rfm):

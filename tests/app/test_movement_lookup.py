@@ -104,3 +104,35 @@ def test_vip_card_shows_the_fences_crossed_and_actions_for_one_customer(app, sam
     assert not charts(app)  # no centroid-distance chart for a VIP
     text = " ".join(m.value for m in app.markdown)
     assert "this customer" in text and "these " not in text
+
+
+# Three customers, one order each: monetary 10, 20, 30 -> quartiles 15 and 25, fences 0 and 40;
+# frequency all 1 -> fences 1 and 1 (strict): nobody is a VIP, so 3 customers can be clustered.
+TINY_CSV = (b"Customer ID,InvoiceDate,Invoice,Quantity,Price\n"
+            b"c1,2024-01-05 10:00,1001,1,10.00\n"
+            b"c2,2024-01-06 10:00,1002,2,10.00\n"
+            b"c3,2024-01-07 10:00,1003,3,10.00\n")
+
+
+def test_tiny_file_keeps_the_k_control_and_says_what_is_possible(app):
+    go(app, "data")
+    app.file_uploader(key="upload").set_value(("tiny.csv", TINY_CSV, "text/csv")).run()
+    go(app, "clusters")
+    assert any("fewer than k=4" in e.value for e in app.error)  # the default k=4 cannot fit
+    assert any("3 customers can be clustered, so k can be 2 to 3" in i.value for i in app.info)
+    control = app.number_input(key="retrain_k_small")
+    assert (control.min, control.max, control.value) == (2, 3, 3)
+    control.set_value(2)
+    app.button(key="FormSubmitter:retrain_small-Train and save a new version").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert "3 customers: 0 are VIP tiers (outside the IQR fences) and 3 are clustered" in \
+        " ".join(m.value for m in app.markdown)
+    assert app.number_input(key="retrain_k").value == 2  # the full page, k still reachable
+
+
+def test_one_customer_file_explains_why_clustering_is_not_possible(app):
+    go(app, "data")
+    one = b"Customer ID,InvoiceDate,Invoice,Quantity,Price\nc1,2024-01-05 10:00,1001,1,10.00\n"
+    app.file_uploader(key="upload").set_value(("one.csv", one, "text/csv")).run()
+    go(app, "clusters")
+    assert any("Clustering is not possible here: 1 of 1 customers" in i.value for i in app.info)

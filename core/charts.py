@@ -58,8 +58,8 @@ def _label(feature: str, log: bool) -> str:
 
 
 def _layout(fig: go.Figure, height: int = 380, **kwargs) -> go.Figure:
-    fig.update_layout(height=height, margin=dict(l=40, r=20, t=50, b=40),
-                      template="plotly_white", **kwargs)
+    kwargs.setdefault("margin", dict(l=40, r=20, t=50, b=40))
+    fig.update_layout(height=height, template="plotly_white", **kwargs)
     return fig
 
 
@@ -153,38 +153,146 @@ def segment_violins(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
     return _layout(fig, height=460, title_text="R, F, M per segment", violinmode="overlay")
 
 
-def segment_overview(profiles: pd.DataFrame) -> go.Figure:
-    """Per segment: customers as bars, mean recency / frequency / monetary as lines (own axes)."""
+def segment_overview(profiles: pd.DataFrame, currency: str | None = None) -> go.Figure:
+    """Customers per segment as horizontal bars (names never cut), revenue share as the label."""
     order = profiles.sort_values("segment", key=lambda s: s.map(_segment_order))
     colours = segment_colours(order["segment"])
-    titles = ("Mean recency (days)", "Mean frequency (purchases)", "Mean monetary (spend)")
-    fig = make_subplots(rows=1, cols=3, subplot_titles=titles,
-                        specs=[[{"secondary_y": True}] * 3])
-    for i, (column, _) in enumerate(zip(("recency_mean", "frequency_mean", "monetary_mean"), titles),
-                                    start=1):
-        fig.add_trace(go.Bar(x=order["segment"], y=order["customers"], name="customers",
-                             marker_color=[colours[s] for s in order["segment"]], opacity=0.55,
-                             showlegend=(i == 1)), row=1, col=i, secondary_y=False)
-        fig.add_trace(go.Scatter(x=order["segment"], y=order[column], mode="lines+markers",
-                                 name="mean (right axis)", showlegend=(i == 1),
-                                 line=dict(color="#1b2631", width=2)),
-                      row=1, col=i, secondary_y=True)
-        fig.update_yaxes(title_text="customers" if i == 1 else None, row=1, col=i, secondary_y=False,
-                         rangemode="tozero")
-        fig.update_yaxes(rangemode="tozero", showgrid=False, row=1, col=i, secondary_y=True)
-    return _layout(fig, height=420, title_text="Customers (bars) and mean R, F, M (lines) per segment",
-                   legend=dict(orientation="h", y=-0.25))
+    labels = [_readable(s) for s in order["segment"]]
+    text = [f"{n:,} · {share:.0%} of revenue"
+            for n, share in zip(order["customers"], order["revenue_share"])]
+    fig = go.Figure(go.Bar(
+        x=order["customers"], y=labels, orientation="h", text=text, textposition="auto",
+        marker_color=[colours[s] for s in order["segment"]], cliponaxis=False,
+        customdata=np.stack([order["revenue"], order["recency_mean"], order["frequency_mean"]],
+                            axis=1),
+        hovertemplate=("%{y}: %{x:,} customers<br>revenue " + money_hover(currency, "customdata[0]")
+                       + "<br>mean recency %{customdata[1]:,.0f} days<br>mean orders "
+                       "%{customdata[2]:,.1f}<extra></extra>")))
+    fig.update_xaxes(title_text="customers", rangemode="tozero", tickformat=",")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, height=_bar_height(len(order)), title_text="Customers per segment",
+                   margin=dict(l=10, r=10, t=50, b=40))
 
 
-def tier_cluster_heatmap(crosstab: pd.DataFrame) -> go.Figure:
-    """Customers by tier (rows) and nearest cluster (columns), counts annotated."""
-    fig = go.Figure(go.Heatmap(z=crosstab.to_numpy(), x=[str(c) for c in crosstab.columns],
-                               y=[str(r) for r in crosstab.index], colorscale="Blues",
+def tier_cluster_heatmap(crosstab: pd.DataFrame, x_title: str = "nearest cluster",
+                         y_title: str = "tier",
+                         title: str = "Tier x cluster: where the VIP tiers would fall") -> go.Figure:
+    """Customers by rows x columns of a cross-tab, counts annotated; labels angled, never cut."""
+    fig = go.Figure(go.Heatmap(z=crosstab.to_numpy(),
+                               x=[_readable(c) for c in crosstab.columns],
+                               y=[_readable(r) for r in crosstab.index], colorscale="Blues",
                                text=crosstab.to_numpy(), texttemplate="%{text:,}",
+                               textfont=dict(size=11), showscale=False, xgap=1, ygap=1,
                                hovertemplate="%{y} x %{x}: %{z:,} customers<extra></extra>"))
-    fig.update_xaxes(title_text="nearest cluster")
-    fig.update_yaxes(title_text="tier", autorange="reversed")
-    return _layout(fig, height=340, title_text="Tier x cluster: where the VIP tiers would fall")
+    fig.update_xaxes(title_text=x_title, tickangle=-60, automargin=True, side="bottom")
+    fig.update_yaxes(title_text=y_title, autorange="reversed", automargin=True)
+    return _layout(fig, height=140 + 30 * len(crosstab.index), title_text=title,
+                   margin=dict(l=10, r=10, t=50, b=10))
+
+
+# -- named RFM segments --------------------------------------------------------------------
+NAMED_COLOURS = {
+    "Champions": "#1b7837", "Loyal": "#5aae61", "Potential Loyalist": "#a6dba0",
+    "New Customers": "#2166ac", "Promising": "#92c5de", "Need Attention": "#fee08b",
+    "About to Sleep": "#fdae61", "At Risk": "#f46d43", "Can't Lose Them": "#b2182b",
+    "Hibernating": "#8c8c8c",
+}
+
+
+def named_colours(names) -> dict[str, str]:
+    """A fixed colour per named segment; names from an edited grid get spare colours."""
+    extra = iter(_EXTRA * 4)
+    return {name: NAMED_COLOURS.get(name) or next(extra) for name in dict.fromkeys(names)}
+
+
+def money_hover(currency: str | None, field: str = "x") -> str:
+    """A plotly hover placeholder for money: '£%{x:,.2f}' (or with the code after)."""
+    from core.money import symbol
+
+    mark = symbol(currency)
+    if mark:
+        return f"{mark}%{{{field}:,.2f}}"
+    return f"%{{{field}:,.2f}}" + (f" {currency}" if currency else "")
+
+
+def _compact_money(value: float, currency: str | None) -> str:
+    from core.money import symbol
+
+    mark = symbol(currency)
+    for size, suffix in ((1e9, "bn"), (1e6, "m"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{mark}{value / size:,.1f}{suffix}"
+    return f"{mark}{value:,.0f}"
+
+
+def rfm_grid_chart(cells: pd.DataFrame, currency: str | None = None) -> go.Figure:
+    """The 5x5 R x FM grid: each cell coloured by its named segment, customers and revenue in it.
+
+    ``cells`` comes from core.scores.grid_cells (r_score, fm, rfm_segment, customers, revenue).
+    Segment names are in the legend and the hover, so cells stay legible at phone width.
+    """
+    names = list(dict.fromkeys(cells["rfm_segment"]))
+    from core.scores import SEGMENT_ORDER
+
+    names.sort(key=lambda n: (SEGMENT_ORDER.index(n) if n in SEGMENT_ORDER else 99, n))
+    colours = named_colours(names)
+    n = len(names)
+    index = {name: i for i, name in enumerate(names)}
+    scale = []
+    for i, name in enumerate(names):
+        scale += [[i / n, colours[name]], [(i + 1) / n, colours[name]]]
+    grid = cells.pivot(index="r_score", columns="fm", values="rfm_segment").sort_index()
+    customers = cells.pivot(index="r_score", columns="fm", values="customers").sort_index()
+    revenue = cells.pivot(index="r_score", columns="fm", values="revenue").sort_index()
+    z = grid.apply(lambda col: col.map(lambda s: (index[s] + 0.5) / n)).to_numpy(dtype=float)
+    text = [[f"{c:,}<br>{_compact_money(r, currency)}" if c else "0"
+             for c, r in zip(crow, rrow)]
+            for crow, rrow in zip(customers.to_numpy(), revenue.to_numpy())]
+    custom = np.dstack([grid.to_numpy(dtype=object), customers.to_numpy(dtype=object),
+                        revenue.to_numpy(dtype=object)])
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(c) for c in grid.columns], y=[str(r) for r in grid.index],
+        zmin=0, zmax=1, colorscale=scale, showscale=False, xgap=2, ygap=2,
+        text=text, texttemplate="%{text}", textfont=dict(size=11), customdata=custom,
+        hovertemplate=("R %{y}, FM %{x}: <b>%{customdata[0]}</b><br>%{customdata[1]:,} "
+                       "customers<br>revenue " + money_hover(currency, "customdata[2]")
+                       + "<extra></extra>")))
+    for name in names:  # legend entries: one coloured square per segment
+        fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", name=name,
+                                 marker=dict(size=12, symbol="square", color=colours[name])))
+    fig.update_xaxes(title_text="FM score (orders and spend: 5 = most)", type="category")
+    fig.update_yaxes(title_text="R score (5 = bought most recently)", type="category",
+                     automargin=True)
+    return _layout(fig, height=560, title_text="Customers and revenue by R and FM score",
+                   legend=dict(orientation="h", y=-0.18, x=0, font=dict(size=11)),
+                   margin=dict(l=10, r=10, t=50, b=10))
+
+
+def named_segment_bars(profiles: pd.DataFrame, currency: str | None = None) -> go.Figure:
+    """Customers per named segment (best to worst), with each one's share of revenue."""
+    colours = named_colours(profiles["rfm_segment"])
+    text = [f"{n:,} · {share:.0%} of revenue"
+            for n, share in zip(profiles["customers"], profiles["revenue_share"])]
+    fig = go.Figure(go.Bar(
+        x=profiles["customers"], y=profiles["rfm_segment"], orientation="h", text=text,
+        textposition="auto", cliponaxis=False,
+        marker_color=[colours[s] for s in profiles["rfm_segment"]],
+        customdata=profiles[["revenue"]].to_numpy(),
+        hovertemplate=("%{y}: %{x:,} customers<br>revenue " + money_hover(currency, "customdata[0]")
+                       + "<extra></extra>")))
+    fig.update_xaxes(title_text="customers", rangemode="tozero", tickformat=",")
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _layout(fig, height=_bar_height(len(profiles)), title_text="Customers per named segment",
+                   margin=dict(l=10, r=10, t=50, b=40))
+
+
+def _bar_height(bars: int) -> int:
+    return 110 + 34 * max(bars, 1)
+
+
+def _readable(name) -> str:
+    """'High_Spender' -> 'High Spender': underscores make long unbreakable labels."""
+    return str(name).replace("_", " ")
 
 
 def distance_bars(distances: Mapping[str, float], chosen: str | None = None) -> go.Figure:

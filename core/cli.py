@@ -3,6 +3,7 @@
     rfm FILE [mapping] [--preset P] [--as-of DATE] -o OUT.csv
     train FILE [mapping] [--k K] [--model-dir models]
     segment FILE [mapping] [--model VERSION | --k K] -o OUT.csv
+    report FILE [mapping] [--model VERSION | --k K] [--currency CODE] -o REPORT.html
     score --recency R --frequency F --monetary M [--model VERSION] [--json]
     sweep FILE [mapping] [--ks 2-12]
     migration FILE [mapping] --from DATE --to DATE [--model VERSION] -o OUT.csv
@@ -62,6 +63,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, default=4, help="k when fitting on FILE (default 4)")
     p.add_argument("--model-dir", default="models")
     p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
+
+    p = sub.add_parser("report", help="one self-contained HTML report (opens offline)")
+    _add_data_args(p)
+    p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
+    p.add_argument("--k", type=int, default=4, help="k when fitting on FILE (default 4)")
+    p.add_argument("--model-dir", default="models")
+    p.add_argument("--currency", metavar="CODE",
+                   help="currency of the money figures, e.g. GBP (default: the file's Currency "
+                        "column, else none)")
+    p.add_argument("-o", "--output", required=True, help="output HTML file")
 
     p = sub.add_parser("score", help="segment one customer from its R/F/M values")
     p.add_argument("--recency", required=True, help="days since last purchase")
@@ -189,10 +200,73 @@ def _cmd_segment(args) -> int:
         segmented = score_table(model, result.rfm, backend="spark")
     else:
         segmented = model.segment(result.rfm)
+    segmented = with_scores(segmented, getattr(model, "segment_grid", None))
     _report(result)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output)
     return 0
+
+
+def with_scores(segmented, grid=None):
+    """The segmented table plus r_score, f_score, m_score and rfm_segment (DESIGN.md)."""
+    from core.scores import score_table
+
+    return score_table(segmented, grid=grid)
+
+
+def _cmd_report(args) -> int:
+    import datetime as dt
+    import hashlib
+
+    from core.atomic import atomic_output
+    from core.money import currency_of
+    from core.report import ReportInputs, build_report, movement_sizes
+    from core.segmentation import fingerprint
+    from core.store import ModelStore
+
+    if args.engine == "spark":
+        raise ConfigError("report runs on DuckDB only; leave out --engine spark")
+    currency = _currency_code(args.currency)
+    if args.model:  # load first: an unknown version fails before the file is read
+        model, manifest = ModelStore(args.model_dir).load(args.model)
+        version = manifest["version"]
+    else:
+        _check_k(args.k)
+        model, version = None, None
+    overrides = {r: getattr(args, r) for r in
+                 ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")}
+    dataset, mapping, cleaning = _prepared(args, overrides)
+    from core.rfm import compute_rfm
+
+    result = compute_rfm(dataset, mapping, cleaning, as_of=args.as_of)
+    model = model or _fit(result.rfm, args.k)
+    grid = getattr(model, "segment_grid", None)
+    scored = with_scores(model.segment(result.rfm), grid)
+    sizes, note = movement_sizes(dataset, mapping, cleaning, grid)
+    digest = hashlib.sha256()
+    with open(args.file, "rb") as fh:
+        for block in iter(lambda: fh.read(8 << 20), b""):
+            digest.update(block)
+    page = build_report(ReportInputs(
+        source_name=dataset.name, scored=scored, audit=result.audit, as_of=result.as_of,
+        generated_at=dt.datetime.now(dt.timezone.utc), data_fingerprint=fingerprint(result.rfm),
+        model_version=version, model_k=model.config.k, grid=grid,
+        currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
+        file_hash=digest.hexdigest()))
+    _report(result)
+    with atomic_output(args.output) as tmp:
+        tmp.write_text(page, encoding="utf-8")
+    print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _currency_code(text: str | None) -> str | None:
+    if text is None:
+        return None
+    code = text.strip().upper()
+    if len(code) != 3 or not code.isalpha():
+        raise ConfigError(f"--currency '{text}' is not a three-letter code like GBP, EUR or USD")
+    return code
 
 
 def _print_profiles(segmented) -> None:
@@ -284,6 +358,7 @@ def _cmd_synth(args) -> int:
 
 
 COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "score": _cmd_score,
+            "report": _cmd_report,
             "sweep": _cmd_sweep, "synth": _cmd_synth, "migration": _cmd_migration}
 
 

@@ -254,11 +254,13 @@ def _parse(text: ibis.Column, how: str) -> ibis.Column:
     return try_strptime(text, how)
 
 
-def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file") -> ibis.Table:
+def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
+                 carry: tuple[str, ...] = ()) -> ibis.Table:
     """Rename and type the mapped columns into the canonical schema (see module docstring).
 
     Two projections: the first trims and casts each source column once, the second derives
-    from those columns, so no cast or trim is written (and run) twice per line.
+    from those columns, so no cast or trim is written (and run) twice per line. ``carry``:
+    source columns passed through as text (trimmed, '' as NULL) named carry_0, carry_1, ...
     """
     mapping.check(list(table.columns), source)
     m = mapping
@@ -272,6 +274,7 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         amount=_number(_trimmed(table[m.amount])) if m.amount else null_number,
         product=_trimmed(table[m.product]) if m.product else null_text,
         country=_trimmed(table[m.country]) if m.country else null_text,
+        **{f"carry_{i}": _trimmed(_text(table[c])) for i, c in enumerate(carry)},
     )
     quantity, price = _finite(typed.quantity), _finite(typed.price)
     return typed.select(
@@ -283,6 +286,7 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         line_value=_finite(typed.amount) if m.amount else quantity * price,
         product=_text(typed.product),
         country=_text(typed.country),
+        **{f"carry_{i}": typed[f"carry_{i}"] for i in range(len(carry))},
     )
 
 

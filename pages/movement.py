@@ -26,8 +26,7 @@ order = movement.segment_order() if lens == moves_ui.NAMED else None
 with render.engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
     with st.spinner("Segmenting every month end..."):
         sizes, first, last = moves_ui.current_month_ends(lens, active.model)
-colours = (charts.named_colours(order) if lens == moves_ui.NAMED and hasattr(charts, "named_colours")
-           else None)
+colours = charts.named_colours(order) if lens == moves_ui.NAMED else None
 
 left, right = st.columns(2)
 to_day = right.date_input("To (later date)", value=last.date(), min_value=first.date(),

@@ -1,4 +1,5 @@
-"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, the customer card."""
+"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, the customer card,
+glossary tooltips and money in the file's currency."""
 from __future__ import annotations
 
 import contextlib
@@ -11,6 +12,7 @@ import streamlit as st
 from core import charts
 from core.errors import SegmentationError
 from core.lookup import customer_actions, fences_crossed
+from core.money import CURRENCIES, format_money
 from core.segmentation import Explanation
 from ui import state
 
@@ -143,3 +145,82 @@ def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
 
 def nan_to_none(value):
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
+
+
+# -- plain language ---------------------------------------------------------------------
+GLOSSARY: dict[str, str] = {
+    "recency": "Days since the customer's last purchase, counted to the as-of date. "
+               "Lower is better: they bought recently.",
+    "frequency": "How many separate orders (invoices) the customer placed.",
+    "monetary": "How much the customer spent in total (cancelled and non-product lines removed).",
+    "as_of": "The date the figures are counted to; by default the latest purchase in the file.",
+    "r_score": "Recency score 1-5: customers are split into five equal-sized groups by days "
+               "since the last order; 5 = the most recent fifth.",
+    "f_score": "Frequency score 1-5: five equal-sized groups by number of orders; 5 = the "
+               "customers who order most often.",
+    "m_score": "Monetary score 1-5: five equal-sized groups by total spend; 5 = the biggest "
+               "spenders.",
+    "fm": "FM score: the average of the F and M scores, rounded half up (1-5).",
+    "named_segment": "A group named after how recently, how often and how much customers buy "
+                     "(Champions, At Risk, ...), read from the R x FM grid.",
+    "grid": "The 5 x 5 table that names the segment of each (R score, FM score) pair. You can "
+            "edit it; it is saved with the model.",
+    "vip_tier": "Customers far outside the usual range of spend or orders (beyond the IQR "
+                "fences): Elite (both), High Spender (spend), Power Shopper (orders).",
+    "iqr_fence": "A statistical limit: 1.5 times the spread of the middle half of customers "
+                 "above the upper quartile. Customers past it are VIP tiers.",
+    "cluster": "A group of customers with similar recency, orders and spend, found by K-Means "
+               "among the customers inside the fences, and named by what it looks like.",
+    "revenue_share": "The segment's part of all revenue in the file.",
+    "typical": "The median: half of the segment's customers are above, half below.",
+    "aov": "Average order value: revenue divided by the number of orders.",
+    "percentile": "The cut points are the 20th, 40th, 60th and 80th percentiles: the values "
+                  "below which 20%, 40%, 60% and 80% of customers fall.",
+    "fingerprint": "A short hash of the RFM table: the same data gives the same fingerprint.",
+}
+
+
+def help_for(term: str) -> str:
+    """The plain-language explanation of a term (for ``help=`` tooltips)."""
+    return GLOSSARY[term]
+
+
+CURRENCY_KEY = "currency_choice"
+_FROM_FILE = "from the file"
+_NONE = "none (plain numbers)"
+
+
+def currency(detected: str | None = None) -> str | None:
+    """The currency to show money in: the user's choice, else the file's, else None."""
+    choice = st.session_state.get(CURRENCY_KEY)
+    if choice and choice not in (_FROM_FILE, _NONE):
+        return choice
+    if choice == _NONE:
+        return None
+    return detected
+
+
+def currency_picker(detected: str | None) -> str | None:
+    """A sidebar control for the currency of money figures; returns the one in use."""
+    options = [_FROM_FILE, _NONE, *CURRENCIES]
+    with st.sidebar:
+        st.selectbox("Currency of money figures", options, key=CURRENCY_KEY,
+                     format_func=lambda o: (f"{o}: {detected}" if o == _FROM_FILE and detected
+                                            else f"{o}: not stated" if o == _FROM_FILE else o),
+                     help="Taken from the file's Currency column when it has one; choose "
+                          "another to relabel the figures (no conversion is made).")
+    return currency(detected)
+
+
+def money(value, code: str | None) -> str:
+    """A money figure with the currency mark and thousands separators."""
+    return format_money(value, code)
+
+
+def money_column(label: str, code: str | None, help: str | None = None):
+    """A dataframe column config for money: '£1,234.50' (or the code after the number)."""
+    from core.money import symbol
+
+    mark = symbol(code)
+    fmt = f"{mark}%,.2f" if mark else ("%,.2f " + code if code else "%,.2f")
+    return st.column_config.NumberColumn(label, format=fmt, help=help)

@@ -332,6 +332,8 @@ def pin_version(version: str) -> None:
 def retrain(loaded: Loaded, k: int) -> str:
     """Fit k clusters on the loaded data, save a new version, make it current; returns it."""
     model = fitted_model(loaded.fingerprint, int(k), loaded.rfm)
+    if st.session_state.get("segment_grid") is not None:  # an edited grid is saved with it
+        model.segment_grid = st.session_state["segment_grid"]
     version = store().save(model, data_source=source().name,
                            extra={"as_of": loaded.result.as_of.isoformat(), "sheet": settings().sheet})
     st.session_state["pinned_version"] = version

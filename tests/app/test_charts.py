@@ -50,10 +50,53 @@ def test_segment_colours_are_stable_and_distinct():
     assert len(set(colours.values())) == 4
 
 
-def test_overview_and_elbow_build():
-    seg = _segmented(500)
-    fig = charts.segment_overview(segment_profiles(seg))
-    assert [t.type for t in fig.data].count("bar") == 3
+def test_overview_is_one_bar_per_segment_with_names_never_cut():
+    # five customers: Elite 1 (100), Regular 1 2 (10 + 30), Lapsed 2 (20 + 40); revenue 200
+    seg = pd.DataFrame({"customer_id": list("abcde"), "recency": [1, 2, 3, 200, 300],
+                        "frequency": [9, 2, 3, 1, 1], "monetary": [100.0, 10.0, 30.0, 20.0, 40.0],
+                        "tier": ["High_Spender", None, None, None, None],
+                        "segment": ["High_Spender", "Regular 1", "Regular 1", "Lapsed", "Lapsed"]})
+    fig = charts.segment_overview(segment_profiles(seg), currency="GBP")
+    assert [t.type for t in fig.data] == ["bar"]
+    bar = fig.data[0]
+    assert bar.orientation == "h"
+    assert list(bar.y) == ["High Spender", "Regular 1", "Lapsed"]  # families' order, '_' gone
+    assert list(bar.x) == [1, 2, 2]
+    assert list(bar.text) == ["1 · 50% of revenue", "2 · 20% of revenue", "2 · 30% of revenue"]
+    assert "£%{customdata[0]:,.2f}" in bar.hovertemplate
+    assert fig.layout.yaxis.automargin is True
+    assert not any(getattr(fig.layout, f"yaxis{i}", None) for i in (2, 3, 4))  # no right axes
+
+
+def test_rfm_grid_chart_colours_cells_by_segment():
+    from core.scores import grid_cells, score_table
+
+    # the seven-customer table of tests/core/test_scores.py: A (5,5) Champions 50,
+    # E (3,5) Loyal 300, G (1,5) Can't Lose Them 2000, B (5,1) New Customers 15, ...
+    table = pd.DataFrame({"customer_id": list("ABCDEFG"), "recency": [0, 0, 10, 30, 30, 100, 200],
+                          "frequency": [6, 1, 2, 2, 4, 1, 9],
+                          "monetary": [50.0, 15.0, 40.0, 40.0, 300.0, 25.0, 2000.0]})
+    fig = charts.rfm_grid_chart(grid_cells(score_table(table)), currency="USD")
+    heat = fig.data[0]
+    assert heat.type == "heatmap" and list(heat.y) == ["1", "2", "3", "4", "5"]
+    text = {(r + 1, f + 1): heat.text[r][f] for r in range(5) for f in range(5)}
+    assert text[(1, 5)] == "1<br>$2.0k" and text[(5, 5)] == "1<br>$50" and text[(2, 2)] == "0"
+    # cells of one segment share a colour value; the legend lists the ten segments
+    assert heat.z[0][0] == heat.z[1][1]            # (1,1) and (2,2): Hibernating
+    assert heat.z[4][4] != heat.z[2][4]            # Champions vs Loyal
+    assert [t.name for t in fig.data[1:]] == list(charts.NAMED_COLOURS)
+
+
+def test_cross_tab_heatmap_labels_are_readable():
+    crosstab = pd.DataFrame([[3, 0], [1, 2]], index=["Champions", "Hibernating"],
+                            columns=["High_Spender", "Regular 1"])
+    fig = charts.tier_cluster_heatmap(crosstab, x_title="tier or cluster", y_title="segment")
+    assert list(fig.data[0].x) == ["High Spender", "Regular 1"]
+    assert fig.data[0].z.tolist() == [[3, 0], [1, 2]]
+    assert fig.layout.xaxis.tickangle == -60 and fig.layout.xaxis.automargin is True
+
+
+def test_elbow_builds():
     table = pd.DataFrame({"k": [2, 3, 4, 5], "inertia": [100.0, 60.0, 45.0, 40.0],
                           "silhouette": [0.4, 0.45, 0.42, 0.41],
                           "calinski_harabasz": [90.0, 100.0, 95.0, 93.0],

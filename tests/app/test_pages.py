@@ -97,7 +97,7 @@ def test_retrain_with_another_k_saves_a_current_version(app, model_dir):
     assert app.session_state["pinned_version"] == versions[0].version
     # every page now uses the saved model: 3 clusters + the tiers present in the sample
     go(app, "segments")
-    assert f"**{versions[0].version}** (k=3)" in app.markdown[0].value
+    assert any(f"**{versions[0].version}** (k=3)" in c.value for c in app.caption)
 
 
 def test_lookup_by_id_from_the_query_string(app, sample_rfm):
@@ -145,8 +145,9 @@ def test_engine_error_is_shown_and_the_page_stays_usable(app, sample_rfm):
 def test_segments_exports_and_sheet_switch(app):
     go(app, "segments")
     labels = [b.label for b in app.get("download_button")]
-    assert "All customers with their segment (CSV)" in labels
-    assert any(label.endswith("customers (Excel)") for label in labels)
+    assert "All customers: campaign table (CSV)" in labels
+    assert "All customers: campaign table (Excel)" in labels
+    assert "Download the report (HTML)" in labels
     go(app, "data")
     gen = app.session_state["generation"]
     app.selectbox(key=f"sheet_{gen}").set_value("Year 2010-2011").run()

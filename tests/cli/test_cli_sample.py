@@ -106,9 +106,10 @@ def test_segment_fits_on_the_file(sample_runs, sample_rfm, sample_model):
     # the per-segment profile is printed on stderr
     assert all(name in result.stderr for name in sample_model.names_)
     assert out.read_text().splitlines()[0] == \
-        "customer_id,recency,frequency,monetary,tier,cluster,segment"
+        "customer_id,recency,frequency,monetary,tier,cluster,segment,r_score,f_score,m_score,rfm_segment"
     written = _read_output(out)
     assert len(written) == len(sample_rfm) and written.customer_id.is_unique
+    assert written[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
     tiers = written[written.tier.notna()]
     assert (tiers.segment == tiers.tier).all() and tiers.cluster.isna().all()
     assert set(tiers.tier) <= set(TIERS)
@@ -117,6 +118,36 @@ def test_segment_fits_on_the_file(sample_runs, sample_rfm, sample_model):
     # the same default model in-process gives the same segments
     expected = sample_model.segment(sample_rfm)
     assert written.segment.tolist() == expected.segment.astype(str).tolist()
+
+
+def test_segment_writes_scores_and_named_segments_computed_by_hand(tmp_path):
+    source = tmp_path / "orders.csv"
+    source.write_text(
+        "cust,invoice,order_date,amount\n"
+        "A,1,2024-03-10,10\nA,2,2024-03-10,30\n"
+        "B,3,2024-03-05,20\n"
+        "C,4,2024-03-01,100\nC,5,2024-03-08,50\nC,6,2024-03-09,50\n"
+        "D,7,2024-01-10,5\n"
+        "E,8,2024-02-09,20\n")
+    out = tmp_path / "segments.csv"
+    _ok(run_cli("segment", source, "--k", "2", "-o", out))
+    written = _read_output(out).set_index("customer_id")
+    # as of 2024-03-10: recency A 0, B 5, C 1, D 60 (2024 is a leap year), E 30
+    # five customers: percentile p sits at position 4p of the sorted values
+    # recency 0 1 5 30 60 -> cuts 0.8, 3.4, 15, 36 -> r = 5 - #cuts below:
+    #   A 5, B 3, C 4, D 1, E 2
+    # frequency 1 1 1 2 3 (A 2, C 3) -> cuts 1, 1, 1.4, 2.2 -> f: A 4, B 1, C 5, D 1, E 1
+    # monetary 5 20 20 40 200 (A 40, B 20, C 200, D 5, E 20) -> cuts 17, 20, 28, 72
+    #   -> m: A 4, B 2, C 5, D 1, E 2
+    # fm = floor((f + m) / 2 + 0.5): A floor(4.5) = 4, B floor(2.0) = 2, C 5, D 1, E 2
+    assert written["r_score"].to_dict() == dict(A=5, B=3, C=4, D=1, E=2)
+    assert written["f_score"].to_dict() == dict(A=4, B=1, C=5, D=1, E=1)
+    assert written["m_score"].to_dict() == dict(A=4, B=2, C=5, D=1, E=2)
+    assert written["rfm_segment"].to_dict() == {
+        "A": "Champions", "B": "About to Sleep", "C": "Loyal", "D": "Hibernating",
+        "E": "Hibernating"}
+    # the named segments stand beside the VIP tiers: C (200 > the fence 70) is a High_Spender
+    assert written.loc["C", "segment"] == "High_Spender"
 
 
 def test_segment_with_a_saved_model(tmp_path, sample_model, sample_rfm):

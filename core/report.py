@@ -1,0 +1,259 @@
+"""The one-file HTML report: summary, the R x FM grid, named segments and actions, VIP tiers and
+clusters, movement, the cleaning audit, the data fingerprint and the model version.
+
+The file is self-contained and opens offline: plotly.js is embedded once (inline, with the
+first figure) and every other figure reuses it. Everything that comes from the user's file
+(file name, segment and column names) is HTML-escaped; no remote resource is referenced.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import logging
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from core import charts
+from core.cleaning import CleaningAudit
+from core.insights import named_profiles_with_actions, profiles_with_actions
+from core.money import format_money
+from core.scores import grid_cells, score_cut_points, segment_names
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report shows. ``scored``: the segmented table with scores (one row per customer)."""
+
+    source_name: str
+    scored: pd.DataFrame
+    audit: CleaningAudit
+    as_of: _dt.datetime
+    generated_at: _dt.datetime
+    data_fingerprint: str
+    model_version: str | None
+    model_k: int
+    grid: Mapping | None = None
+    currency: str | None = None
+    # month_end, segment, customers (core.movement.month_end_sizes); None: not available
+    movement: pd.DataFrame | None = None
+    movement_note: str = ""
+    file_hash: str | None = None
+    extra_facts: Sequence[tuple[str, str]] = field(default_factory=tuple)
+
+
+def movement_sizes(dataset, mapping, cleaning, grid=None) -> tuple[pd.DataFrame | None, str]:
+    """HOOK to core.movement: named-segment sizes at each month end, or (None, why not).
+
+    Uses core.movement (PurchaseHistory.from_dataset, month_end_sizes, by_named_segment) when
+    the module is present; the report then shows a stacked area of segment sizes.
+    """
+    try:
+        from core import movement
+    except ImportError:
+        return None, "Movement over time is not available in this build (core.movement is missing)."
+    history = movement.PurchaseHistory.from_dataset(dataset, mapping, cleaning)
+    sizes = movement.month_end_sizes(history, movement.by_named_segment(grid))
+    return sizes, "Customers in each named segment at every month end, as the data stood then."
+
+
+def movement_chart(sizes: pd.DataFrame) -> go.Figure:
+    """Stacked area: customers per named segment at each month end."""
+    order = [n for n in segment_names() if n in set(sizes["segment"])]
+    order += sorted(set(sizes["segment"]) - set(order))
+    colours = charts.named_colours(order)
+    wide = sizes.pivot_table(index="month_end", columns="segment", values="customers",
+                             aggfunc="sum", fill_value=0)
+    fig = go.Figure()
+    for name in order:
+        fig.add_trace(go.Scatter(x=wide.index, y=wide[name], name=name, mode="lines",
+                                 stackgroup="one", line=dict(width=0.5, color=colours[name]),
+                                 hovertemplate=f"{html.escape(name)}: %{{y:,}}<extra></extra>"))
+    fig.update_yaxes(title_text="customers", tickformat=",")
+    return charts._layout(fig, height=440, title_text="Named segment sizes at each month end",
+                          legend=dict(orientation="h", y=-0.2))
+
+
+def _e(value) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _table(frame: pd.DataFrame, formats: Mapping[str, callable] | None = None,
+           css: str = "") -> str:
+    formats = formats or {}
+    head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
+    rows = []
+    for _, row in frame.iterrows():
+        cells = []
+        for column in frame.columns:
+            value = row[column]
+            if column in formats:
+                cells.append(f"<td>{formats[column](value)}</td>")  # formatter escapes itself
+            else:
+                cells.append(f"<td>{_e('' if pd.isna(value) else value)}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
+
+
+def _actions_html(actions) -> str:
+    return "<ul>" + "".join(f"<li>{_e(a)}</li>" for a in actions) + "</ul>"
+
+
+class _Figures:
+    """Figure HTML; plotly.js is inlined with the first figure only."""
+
+    def __init__(self):
+        self.count = 0
+
+    def html(self, fig: go.Figure) -> str:
+        first = self.count == 0
+        self.count += 1
+        return fig.to_html(full_html=False, include_plotlyjs=True if first else False,
+                           config={"displaylogo": False, "responsive": True},
+                           default_width="100%")
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;
+max-width:1100px;padding:16px;color:#1b2631;line-height:1.45;overflow-wrap:anywhere}
+h1{font-size:1.6rem}h2{font-size:1.25rem;margin-top:2rem;border-bottom:1px solid #d5dbdb}
+.meta{color:#566573;font-size:.9rem}
+.figures{display:grid;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));gap:10px}
+.figure{border:1px solid #d5dbdb;border-radius:6px;padding:8px}
+.figure b{display:block;font-size:1.3rem}
+table{border-collapse:collapse;width:100%;font-size:.9rem;margin:8px 0}
+th,td{border-bottom:1px solid #e5e8e8;padding:4px 6px;text-align:left;vertical-align:top}
+td ul{margin:0;padding-left:1.1rem}
+.wrap{overflow-x:auto}
+"""
+
+
+def build_report(inputs: ReportInputs) -> str:
+    """The report as one HTML document (str)."""
+    scored, currency = inputs.scored, inputs.currency
+
+    def money(value) -> str:
+        return _e(format_money(value, currency))
+
+    names = segment_names(inputs.grid)
+    named = named_profiles_with_actions(scored, names, money=lambda v: format_money(v, currency))
+    clusters = profiles_with_actions(scored)
+    figures = _Figures()
+    total_revenue = float(scored["monetary"].sum())
+    best = named[named["customers"] > 0].head(1)
+    parts = [
+        "<!doctype html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>Customer segments: {_e(inputs.source_name)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>Customer segments: {_e(inputs.source_name)}</h1>",
+        f'<p class="meta">As of {inputs.as_of:%Y-%m-%d %H:%M} · model '
+        f"{_e(inputs.model_version or 'unsaved (fitted on this file)')} · generated "
+        f"{inputs.generated_at:%Y-%m-%d %H:%M} UTC</p>",
+        "<h2>Summary</h2>",
+        '<div class="figures">',
+        _figure("Customers", f"{len(scored):,}"),
+        _figure("Revenue", money(total_revenue)),
+        _figure("Median days since last order", f"{scored['recency'].median():,.0f}"
+                if len(scored) else "-"),
+        _figure("Median orders per customer", f"{scored['frequency'].median():,.0f}"
+                if len(scored) else "-"),
+        "</div>",
+    ]
+    if not best.empty:
+        row = best.iloc[0]
+        parts.append(f"<p>Best customers: <b>{_e(row['rfm_segment'])}</b>, {row['customers']:,} "
+                     f"customers bringing {row['revenue_share']:.0%} of revenue.</p>")
+    slipping = named[named["rfm_segment"].isin(["At Risk", "Can't Lose Them"])]
+    if slipping["customers"].sum():
+        n = int(slipping["customers"].sum())
+        parts.append(f"<p>Slipping away: {n:,} customer{'s' if n != 1 else ''} "
+                     f"(At Risk and Can't Lose Them) who brought "
+                     f"{money(float(slipping['revenue'].sum()))}.</p>")
+
+    parts += ["<h2>Customers by R and FM score</h2>",
+              "<p>Each cell: customers and revenue; the colour is the named segment. R = how "
+              "recently they bought, FM = how often and how much (5 = best).</p>",
+              figures.html(charts.rfm_grid_chart(grid_cells(scored, inputs.grid), currency))]
+
+    parts += ["<h2>Named segments and what to do</h2>",
+              figures.html(charts.named_segment_bars(named, currency))]
+    table = pd.DataFrame({
+        "Segment": named["rfm_segment"],
+        "Who they are": named["meaning"],
+        "Customers": [f"{n:,}" for n in named["customers"]],
+        "Revenue share": [f"{s:.1%}" for s in named["revenue_share"]],
+        "Typical days since last order": [_num(v) for v in named["recency_median"]],
+        "Typical orders": [_num(v) for v in named["frequency_median"]],
+        "What to do": named["actions"],
+    })
+    parts.append('<div class="wrap">' + _table(table, {"What to do": _actions_html}) + "</div>")
+
+    parts += ["<h2>VIP tiers and clusters</h2>",
+              f"<p>The model ({inputs.model_k} clusters) splits off the statistical outliers as "
+              "VIP tiers and groups everyone else by similar recency, orders and spend.</p>",
+              figures.html(charts.segment_overview(clusters, currency))]
+    ctable = pd.DataFrame({
+        "Segment": clusters["segment"],
+        "Customers": [f"{n:,}" for n in clusters["customers"]],
+        "Revenue share": [f"{s:.1%}" for s in clusters["revenue_share"]],
+        "Typical days since last order": [_num(v) for v in clusters["recency_median"]],
+        "Typical orders": [_num(v) for v in clusters["frequency_median"]],
+        "What to do": clusters["actions"],
+    })
+    parts.append('<div class="wrap">' + _table(ctable, {"What to do": _actions_html}) + "</div>")
+    crosstab = pd.crosstab(scored["rfm_segment"], scored["segment"].astype(str))
+    crosstab = crosstab.reindex([n for n in names if n in crosstab.index])
+    parts.append(figures.html(charts.tier_cluster_heatmap(
+        crosstab, x_title="VIP tier or cluster", y_title="named segment",
+        title="Named segment x VIP tier / cluster")))
+
+    parts.append("<h2>Movement over time</h2>")
+    if inputs.movement is not None and not inputs.movement.empty:
+        parts.append(f"<p>{_e(inputs.movement_note)}</p>")
+        parts.append(figures.html(movement_chart(inputs.movement)))
+    else:
+        parts.append(f"<p>{_e(inputs.movement_note or 'Not available.')}</p>")
+
+    parts += ["<h2>How this was computed</h2>",
+              "<h3>Cleaning audit</h3>", _table(_audit_frame(inputs.audit))]
+    cuts = score_cut_points(scored) if len(scored) else {}
+    if cuts:
+        cut_rows = pd.DataFrame([(k, *[f"{v:,.2f}" for v in vals]) for k, vals in cuts.items()],
+                                columns=["value", "20th", "40th", "60th", "80th"])
+        parts += ["<h3>Score cut points (percentiles over all customers)</h3>",
+                  "<p>F and M score = 1 + number of cut points below the value; R score = 5 - "
+                  "number of cut points below the days since the last order.</p>",
+                  _table(cut_rows)]
+    facts = [("File", inputs.source_name), ("As of", f"{inputs.as_of:%Y-%m-%d %H:%M}"),
+             ("Model version", inputs.model_version or "unsaved (fitted on this file)"),
+             ("Clusters (k)", str(inputs.model_k)),
+             ("RFM data fingerprint", inputs.data_fingerprint)]
+    if inputs.file_hash:
+        facts.append(("File sha256", inputs.file_hash))
+    if inputs.currency:
+        facts.append(("Currency", inputs.currency))
+    facts += list(inputs.extra_facts)
+    parts += ["<h3>Data and model</h3>",
+              _table(pd.DataFrame(facts, columns=["", "value"]))]
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def _figure(label: str, value: str) -> str:
+    return f'<div class="figure">{_e(label)}<b>{value}</b></div>'
+
+
+def _num(value) -> str:
+    return "-" if pd.isna(value) else f"{float(value):,.0f}"
+
+
+def _audit_frame(audit: CleaningAudit) -> pd.DataFrame:
+    frame = audit.to_frame()[["description", "rows"]]
+    frame["rows"] = [f"{n:,}" for n in frame["rows"]]
+    return frame.rename(columns={"description": "step"})

@@ -1,0 +1,91 @@
+"""Segments and RFM pages on a Shopify-style upload: named segments worked out by hand, the
+file's currency on money figures, an edited grid, campaign exports with the e-mail column."""
+from __future__ import annotations
+
+from core.scores import DEFAULT_GRID
+from tests.app.conftest import go, metric
+
+# Five customers (e-mail = customer): as of 2024-03-10, recency A 0, B 5, C 1, D 60, E 30;
+# orders A 2, B 1, C 3, D 1, E 1; spend A 40, B 20, C 200, D 5, E 20 (total 285).
+# Scores by hand (see tests/cli/test_cli_sample.py): r A5 B3 C4 D1 E2, f A4 B1 C5 D1 E1,
+# m A4 B2 C5 D1 E2 -> fm A4 B2 C5 D1 E2 -> A Champions, B About to Sleep, C Loyal,
+# D Hibernating, E Hibernating.
+SHOP = b"""Name,Email,Currency,Total,Created at,Lineitem quantity,Lineitem name,Lineitem price,Billing Name
+#1,a@shop.io,EUR,10,2024-03-10,1,Mug,10,Ann
+#2,a@shop.io,EUR,30,2024-03-10,1,Pot,30,Ann
+#3,b@shop.io,EUR,20,2024-03-05,2,Card,10,Bob
+#4,c@shop.io,EUR,100,2024-03-01,1,Lamp,100,Cyd
+#5,c@shop.io,EUR,50,2024-03-08,1,Vase,50,Cyd
+#6,c@shop.io,EUR,50,2024-03-09,1,Vase,50,Cyd
+#7,d@shop.io,EUR,5,2024-01-10,1,Pen,5,Dee
+#8,e@shop.io,EUR,20,2024-02-09,1,Soap,20,
+"""
+
+
+def _load_shop(app):
+    go(app, "data")
+    app.file_uploader(key="upload").set_value(("orders_export.csv", SHOP, "text/csv")).run()
+    gen = app.session_state["generation"]
+    app.selectbox(key=f"map_customer_{gen}").set_value("Email")
+    app.selectbox(key=f"map_invoice_{gen}").set_value("Name")
+    app.button(key="FormSubmitter:settings_form-Apply").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+
+
+def _named_table(app):
+    return next(d.value for d in app.dataframe if "rfm_segment" in d.value.columns)
+
+
+def test_named_segments_currency_and_exports_by_hand(app):
+    _load_shop(app)
+    go(app, "segments")
+    assert not app.error, [e.value for e in app.error]
+    assert metric(app, "Champions") == "1"
+    assert metric(app, "Slipping away") == "0"
+    assert metric(app, "Revenue") == "€285.00"   # the file's Currency column
+    named = _named_table(app).set_index("rfm_segment")
+    assert named["customers"].to_dict() == {
+        "Champions": 1, "Loyal": 1, "Potential Loyalist": 0, "New Customers": 0, "Promising": 0,
+        "Need Attention": 0, "About to Sleep": 1, "At Risk": 0, "Can't Lose Them": 0,
+        "Hibernating": 2}
+    # Loyal is C alone: 200 of 285
+    assert round(named.loc["Loyal", "revenue_share"], 4) == round(200 / 285, 4)
+    assert named.loc["Hibernating", "revenue"] == 25.0
+    # exports: the e-mail column is suggested, and the e-mail-tool file is offered
+    assert app.multiselect(key="export_columns").value == ["Email", "Billing Name"]
+    labels = [b.label for b in app.get("download_button")]
+    assert "All customers: for your e-mail tool (CSV, Email first)" in labels
+    app.selectbox(key="export_segment").set_value("Hibernating").run()
+    labels = [b.label for b in app.get("download_button")]
+    assert "Hibernating: campaign table (CSV)" in labels
+
+
+def test_an_edited_grid_renames_segments_on_every_page(app):
+    _load_shop(app)
+    go(app, "segments")
+    edited = {r: list(row) for r, row in DEFAULT_GRID.items()}
+    edited["1"][0] = "Gone"        # D sits at (r 1, fm 1)
+    app.session_state["segment_grid"] = edited
+    app.run()
+    assert not app.exception
+    named = _named_table(app).set_index("rfm_segment")
+    assert named.loc["Gone", "customers"] == 1 and named.loc["Hibernating", "customers"] == 1
+    go(app, "rfm")
+    table = app.dataframe[0].value.set_index("customer_id")
+    assert table.loc["d@shop.io", "rfm_segment"] == "Gone"
+    assert table.loc["a@shop.io", ["r_score", "f_score", "m_score"]].tolist() == [5, 4, 4]
+    assert metric(app, "Revenue") == "€285.00"
+    # back to the standard grid
+    go(app, "segments")
+    app.button(key="grid_reset").click().run()
+    assert "segment_grid" not in app.session_state
+    assert _named_table(app).set_index("rfm_segment").loc["Hibernating", "customers"] == 2
+
+
+def test_currency_can_be_chosen(app):
+    _load_shop(app)
+    go(app, "rfm")
+    app.selectbox(key="currency_choice").set_value("GBP").run()
+    assert metric(app, "Revenue") == "£285.00"
+    app.selectbox(key="currency_choice").set_value("none (plain numbers)").run()
+    assert metric(app, "Revenue") == "285.00"

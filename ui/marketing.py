@@ -1,0 +1,121 @@
+"""Session state and cached engine calls for named segments, campaign exports and the report.
+
+Kept apart from ui/state.py: the segment grid the user edited (session), the scored table
+under that grid, the file's customer attributes and its stated currency (cached by the file's
+content hash and the settings, like the other engine calls).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core.campaign import campaign_table, customer_attributes
+from core.columns import ColumnMapping
+from core.errors import SegmentationError
+from core.io import read_transactions
+from core.money import currency_of
+from core.report import ReportInputs, build_report, movement_sizes
+from core.scores import default_grid, score_table, validate_grid
+from ui import state
+
+GRID_KEY = "segment_grid"
+
+
+# -- the segment grid ------------------------------------------------------------------
+def segment_grid(active: state.ActiveModel) -> dict[str, list[str]]:
+    """The grid in use: edited in this session, else the model's saved one, else the default."""
+    edited = st.session_state.get(GRID_KEY)
+    if edited is not None:
+        return edited
+    saved = getattr(active.model, "segment_grid", None)
+    return validate_grid(saved) if saved else default_grid()
+
+
+def set_segment_grid(grid) -> None:
+    """Keep an edited grid for this session (ConfigError naming the cell if it is not valid)."""
+    st.session_state[GRID_KEY] = validate_grid(grid)
+
+
+def reset_segment_grid() -> None:
+    st.session_state.pop(GRID_KEY, None)
+
+
+def grid_is_edited() -> bool:
+    return st.session_state.get(GRID_KEY) is not None
+
+
+# -- cached engine calls ---------------------------------------------------------------
+@st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)
+def _scored(rfm_fingerprint: str, model_key: str, grid_json: str,
+            _segmented: pd.DataFrame) -> pd.DataFrame:
+    return score_table(_segmented, grid=json.loads(grid_json))
+
+
+def scored(loaded: state.Loaded, active: state.ActiveModel) -> pd.DataFrame:
+    """Every customer with tier, cluster, segment, R/F/M scores and the named segment."""
+    grid = segment_grid(active)
+    segmented = state.current_segments(loaded, active)
+    return _scored(loaded.fingerprint, active.key, json.dumps(grid, sort_keys=True), segmented)
+
+
+def rfm_scores(loaded: state.Loaded) -> pd.DataFrame:
+    """The RFM table with scores and named segments; needs no model (the grid: the session's,
+    else the active model's saved one when a model can be had, else the default)."""
+    try:
+        grid = segment_grid(state.active_model(loaded))
+    except SegmentationError:  # e.g. too few customers to cluster: scores still work
+        grid = st.session_state.get(GRID_KEY) or default_grid()
+    return _scored(loaded.fingerprint, "rfm-only", json.dumps(grid, sort_keys=True), loaded.rfm)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _file_currency(content_hash: str, name: str, sheet: str | None, _raw) -> str | None:
+    return currency_of(read_transactions(_raw, name=name, sheet=sheet).table)
+
+
+def file_currency() -> str | None:
+    """The currency the loaded file states (its Currency column), else None."""
+    src = state.source()
+    return _file_currency(src.content_hash, src.name, state.settings().sheet, src.raw)
+
+
+@st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)
+def _attributes(content_hash: str, name: str, settings: state.Settings, columns: tuple[str, ...],
+                as_of: dt.datetime, _raw) -> pd.DataFrame:
+    dataset = read_transactions(_raw, name=name, sheet=settings.sheet)
+    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
+    return customer_attributes(dataset, mapping, settings.cleaning, columns, as_of=as_of)
+
+
+def campaign(loaded: state.Loaded, scored_table: pd.DataFrame,
+             columns: tuple[str, ...]) -> pd.DataFrame:
+    """The campaign-ready table with the chosen customer columns of the file."""
+    src, settings = state.source(), state.settings()
+    attrs = _attributes(src.content_hash, src.name, settings, tuple(columns),
+                        loaded.result.as_of, src.raw)
+    return campaign_table(scored_table, attrs)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _movement(content_hash: str, name: str, settings: state.Settings, grid_json: str, _raw):
+    dataset = read_transactions(_raw, name=name, sheet=settings.sheet)
+    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
+    return movement_sizes(dataset, mapping, settings.cleaning, json.loads(grid_json))
+
+
+def report_html(loaded: state.Loaded, active: state.ActiveModel, currency: str | None) -> bytes:
+    """The one-file HTML report of what the Segments page shows."""
+    src, settings = state.source(), state.settings()
+    grid = segment_grid(active)
+    sizes, note = _movement(src.content_hash, src.name, settings,
+                            json.dumps(grid, sort_keys=True), src.raw)
+    page = build_report(ReportInputs(
+        source_name=src.name, scored=scored(loaded, active), audit=loaded.result.audit,
+        as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.timezone.utc),
+        data_fingerprint=loaded.fingerprint, model_version=active.version,
+        model_k=active.model.config.k, grid=grid, currency=currency, movement=sizes,
+        movement_note=note, file_hash=src.content_hash))
+    return page.encode("utf-8")

@@ -328,7 +328,7 @@ def transition_heatmap(matrix: pd.DataFrame, from_label: str, to_label: str) -> 
     fig.update_xaxes(title_text=f"segment on {to_label}", tickangle=-30, automargin=True)
     fig.update_yaxes(title_text=f"segment on {from_label}", autorange="reversed", automargin=True)
     return _layout(fig, height=140 + 34 * len(matrix.index),
-                   title_text=f"Who moved where: {from_label} (rows) to {to_label} (columns)")
+                   title_text=f"Moves: {from_label} → {to_label}")
 
 
 def migration_sankey(matrix: pd.DataFrame, from_label: str, to_label: str,
@@ -347,14 +347,14 @@ def migration_sankey(matrix: pd.DataFrame, from_label: str, to_label: str,
     link_colours = [_transparent(node_colours[s]) for s in sources]
     fig = go.Figure(go.Sankey(
         arrangement="snap",
-        node=dict(label=[*froms, *tos], color=node_colours, pad=12, thickness=14,
+        node=dict(label=[*froms, *tos], color=node_colours, pad=16, thickness=14,
                   customdata=[from_label] * len(froms) + [to_label] * len(tos),
                   hovertemplate="%{label} on %{customdata}: %{value:,} customers<extra></extra>"),
         link=dict(source=sources, target=targets, value=values, color=link_colours,
                   hovertemplate="%{source.label} -> %{target.label}: %{value:,} customers"
                                 "<extra></extra>")))
-    return _layout(fig, height=max(380, 28 * max(len(froms), len(tos)) + 120),
-                   title_text=f"Flows between segments: {from_label} (left) to {to_label} (right)")
+    return _layout(fig, height=max(420, 40 * max(len(froms), len(tos)) + 100),
+                   title_text=f"Flows: {from_label} → {to_label}")
 
 
 def segment_sizes_area(sizes: pd.DataFrame, order: list[str] | None = None,
@@ -373,7 +373,7 @@ def segment_sizes_area(sizes: pd.DataFrame, order: list[str] | None = None,
             hovertemplate=f"{name}: %{{y:,}} customers on %{{x|%Y-%m-%d}}<extra></extra>"))
     fig.update_xaxes(title_text="month end")
     fig.update_yaxes(title_text="customers", rangemode="tozero", tickformat=",")
-    return _layout(fig, height=420, title_text="Customers in each segment at every month end",
+    return _layout(fig, height=420, title_text="Customers per segment, month ends",
                    legend=dict(orientation="h", y=-0.2), hovermode="x unified")
 
 

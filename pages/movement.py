@@ -6,8 +6,8 @@ import streamlit as st
 
 from core import charts, movement
 from core.export import to_csv_bytes
+from ui import marketing, render
 from ui import movement as moves_ui
-from ui import render
 
 DEFAULT_DAYS_BACK = 90
 
@@ -22,10 +22,11 @@ lenses = {moves_ui.NAMED: "Named RFM segments (Champions, At Risk, ...)",
           active.key: f"VIP tiers and clusters of the model in use ({active.version or 'unsaved'})"}
 lens = st.radio("Group customers by", list(lenses), format_func=lenses.get, horizontal=True,
                 key="movement_lens")
-order = movement.segment_order() if lens == moves_ui.NAMED else None
+grid = marketing.segment_grid(active)  # the named-segment grid in use (edited on Segments)
+order = movement.segment_order(grid) if lens == moves_ui.NAMED else None
 with render.engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
     with st.spinner("Segmenting every month end..."):
-        sizes, first, last = moves_ui.current_month_ends(lens, active.model)
+        sizes, first, last = moves_ui.current_month_ends(lens, grid, active.model)
 colours = charts.named_colours(order) if lens == moves_ui.NAMED else None
 
 left, right = st.columns(2)
@@ -43,7 +44,7 @@ from_at = dt.datetime.combine(from_day, dt.time(23, 59, 59))
 to_at = dt.datetime.combine(to_day, dt.time(23, 59, 59))
 with render.engine_errors():
     with st.spinner("Comparing the two dates..."):
-        moves = moves_ui.current_migration(lens, active.model, from_at, to_at)
+        moves = moves_ui.current_migration(lens, grid, active.model, from_at, to_at)
 
 new = int((moves["from_segment"] == movement.NOT_YET).sum())
 changed = int((moves["from_segment"] != moves["to_segment"]).sum()) - new

@@ -7,6 +7,7 @@ a date recomputes the migration only, and the month-end sizes are computed once 
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pandas as pd
 import streamlit as st
@@ -26,34 +27,40 @@ def _history(name: str, settings: state.Settings, raw) -> movement.PurchaseHisto
     return movement.PurchaseHistory.from_dataset(dataset, mapping, settings.cleaning)
 
 
-def _segment_by(lens_key: str, model) -> movement.SegmentBy:
-    return movement.by_named_segment() if lens_key == NAMED else movement.by_model(model)
+def _segment_by(lens_key: str, grid_json: str, model) -> movement.SegmentBy:
+    if lens_key == NAMED:
+        return movement.by_named_segment(json.loads(grid_json))
+    return movement.by_model(model)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def month_end_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
-                   _raw, _model) -> tuple[pd.DataFrame, dt.datetime, dt.datetime]:
+                   grid_json: str, _raw, _model) -> tuple[pd.DataFrame, dt.datetime, dt.datetime]:
     """(segment sizes at each month end, first purchase, last purchase)."""
     history = _history(name, settings, _raw)
-    sizes = movement.month_end_sizes(history, _segment_by(lens_key, _model))
+    sizes = movement.month_end_sizes(history, _segment_by(lens_key, grid_json, _model))
     return sizes, history.first_purchase, history.last_purchase
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def migration_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
-                   from_date: dt.datetime, to_date: dt.datetime, _raw, _model) -> pd.DataFrame:
+                   grid_json: str, from_date: dt.datetime, to_date: dt.datetime, _raw,
+                   _model) -> pd.DataFrame:
     """customer_id, from_segment, to_segment and R/F/M at ``to_date`` (core.movement.migration)."""
     history = _history(name, settings, _raw)
-    return movement.migration(history, from_date, to_date, _segment_by(lens_key, _model),
-                              with_rfm=True)
+    return movement.migration(history, from_date, to_date,
+                              _segment_by(lens_key, grid_json, _model), with_rfm=True)
 
 
-def current_month_ends(lens_key: str, model):
+def current_month_ends(lens_key: str, grid: dict, model):
+    """Month-end sizes under the lens: NAMED (with this grid) or a model's key."""
     src = state.source()
-    return month_end_view(src.content_hash, src.name, state.settings(), lens_key, src.raw, model)
+    return month_end_view(src.content_hash, src.name, state.settings(), lens_key,
+                          json.dumps(grid, sort_keys=True), src.raw, model)
 
 
-def current_migration(lens_key: str, model, from_date: dt.datetime, to_date: dt.datetime):
+def current_migration(lens_key: str, grid: dict, model, from_date: dt.datetime,
+                      to_date: dt.datetime):
     src = state.source()
-    return migration_view(src.content_hash, src.name, state.settings(), lens_key, from_date,
-                          to_date, src.raw, model)
+    return migration_view(src.content_hash, src.name, state.settings(), lens_key,
+                          json.dumps(grid, sort_keys=True), from_date, to_date, src.raw, model)

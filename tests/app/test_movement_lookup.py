@@ -136,3 +136,15 @@ def test_one_customer_file_explains_why_clustering_is_not_possible(app):
     app.file_uploader(key="upload").set_value(("one.csv", one, "text/csv")).run()
     go(app, "clusters")
     assert any("Clustering is not possible here: 1 of 1 customers" in i.value for i in app.info)
+
+
+def test_movement_uses_the_grid_edited_on_the_segments_page(app):
+    from core.scores import default_grid
+
+    grid = default_grid()
+    grid["5"] = ["Fresh"] * 5  # every r_score 5 customer is 'Fresh' under this grid
+    app.session_state["segment_grid"] = grid
+    go(app, "movement")
+    assert not app.error, [e.value for e in app.error]
+    names = set(app.selectbox(key="movement_pick_to").options)
+    assert "Fresh" in names and "Champions" not in names and "New Customers" not in names

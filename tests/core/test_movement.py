@@ -9,6 +9,8 @@ import datetime as dt
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core import movement
 from core.cleaning import CleaningConfig, suggest_preset
@@ -17,6 +19,7 @@ from core.errors import ConfigError, DataValidationError
 from core.io import read_transactions
 from core.rfm import compute_rfm
 from core.scores import score_table
+from tests.core.test_rfm_properties import BASE, SETTINGS, _write_csv, online_retail_lines
 
 # Online Retail II shape. Kept lines by customer (value = quantity x price):
 #   A 100001 2011-01-10 10:00  2 x  5.00 = 10.00
@@ -182,3 +185,30 @@ def test_bad_dates_are_refused_with_a_clear_message(history):
 def test_a_from_date_before_any_purchase_makes_everyone_new(history):
     moves = movement.migration(history, "2010-01-01", "2011-02-01", segment_by=_by_recency)
     assert moves.set_index("customer_id")["from_segment"].to_dict() == {"A": "(none)", "B": "(none)"}
+
+
+# -- property: one grouped pass equals one compute_rfm per date, on generated files ------------
+
+@SETTINGS
+@given(lines=online_retail_lines, at_minutes=st.lists(st.integers(-60, 60 * 24 * 95), min_size=1,
+                                                       max_size=3),
+       returns=st.sampled_from(["drop", "net"]))
+def test_rfm_at_equals_compute_rfm_at_each_date(tmp_path_factory, duck, lines, at_minutes, returns):
+    path = _write_csv(tmp_path_factory.mktemp("movement"), lines)
+    prepared = _prepared(path, duck, returns)
+    try:
+        history = movement.PurchaseHistory.from_dataset(*prepared)
+    except DataValidationError:  # nothing kept at all: compute_rfm refuses the file too
+        with pytest.raises(DataValidationError):
+            compute_rfm(*prepared)
+        return
+    dates = [BASE + dt.timedelta(minutes=m) for m in at_minutes]
+    snapshots = history.rfm_at(dates)
+    for when in dates:
+        got = snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
+        try:
+            expected = compute_rfm(*prepared, as_of=when).rfm
+        except DataValidationError:  # nobody had bought by then
+            assert got.empty
+            continue
+        pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)

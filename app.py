@@ -269,6 +269,8 @@ app = st.App("streamlit_app.py", routes=api_routes, on_script_error=_script_erro
 # Until some session calls st.navigation, Streamlit treats pages/ as a v1 multipage folder, so a
 # server's very first request for /lookup would run pages/lookup.py without the router. The
 # router always calls st.navigation: say so up front (the flag st.navigation itself sets).
+# Streamlit has no public switch for this; tests/e2e/test_deep_link_and_movement.py fails if
+# an upgrade breaks it (fresh server, first request /lookup?customer=ID, router's sidebar).
 try:
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -12,6 +12,7 @@ PAGES = [
     st.Page("pages/rfm.py", title="RFM", url_path="rfm"),
     st.Page("pages/clusters.py", title="Clusters", url_path="clusters"),
     st.Page("pages/segments.py", title="Segments", url_path="segments"),
+    st.Page("pages/movement.py", title="Movement", url_path="movement"),
     st.Page("pages/lookup.py", title="Customer lookup", url_path="lookup"),
 ]
 

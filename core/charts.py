@@ -315,3 +315,72 @@ def _segment_order(name) -> tuple:
     families = list(FAMILY_COLOURS)
     family = base_name(str(name))
     return (families.index(family) if family in families else 99, str(name))
+
+
+# -- movement between dates (core.movement) ---------------------------------------------------
+NOT_YET_COLOUR = "#d9d9d9"
+
+
+def transition_heatmap(matrix: pd.DataFrame, from_label: str, to_label: str) -> go.Figure:
+    """Customers per (segment at the earlier date, segment at the later date), counts annotated."""
+    z = matrix.to_numpy()
+    fig = go.Figure(go.Heatmap(
+        z=z, x=[str(c) for c in matrix.columns], y=[str(r) for r in matrix.index],
+        colorscale="Blues", text=z, texttemplate="%{text:,}", showscale=False,
+        hovertemplate=f"%{{y}} on {from_label} -> %{{x}} on {to_label}: %{{z:,}} customers"
+                      "<extra></extra>"))
+    fig.update_xaxes(title_text=f"segment on {to_label}", tickangle=-30, automargin=True)
+    fig.update_yaxes(title_text=f"segment on {from_label}", autorange="reversed", automargin=True)
+    return _layout(fig, height=140 + 34 * len(matrix.index),
+                   title_text=f"Moves: {from_label} → {to_label}")
+
+
+def migration_sankey(matrix: pd.DataFrame, from_label: str, to_label: str,
+                     colours: Mapping[str, str] | None = None) -> go.Figure:
+    """Flows from each segment at the earlier date (left) to each at the later date (right)."""
+    froms, tos = [str(r) for r in matrix.index], [str(c) for c in matrix.columns]
+    colours = dict(colours or segment_colours([*froms, *tos]))
+    node_colours = [colours.get(name, NOT_YET_COLOUR) for name in [*froms, *tos]]
+    sources, targets, values = [], [], []
+    for i, row in enumerate(matrix.to_numpy()):
+        for j, count in enumerate(row):
+            if count > 0:
+                sources.append(i)
+                targets.append(len(froms) + j)
+                values.append(int(count))
+    link_colours = [_transparent(node_colours[s]) for s in sources]
+    fig = go.Figure(go.Sankey(
+        arrangement="snap",
+        node=dict(label=[*froms, *tos], color=node_colours, pad=16, thickness=14,
+                  customdata=[from_label] * len(froms) + [to_label] * len(tos),
+                  hovertemplate="%{label} on %{customdata}: %{value:,} customers<extra></extra>"),
+        link=dict(source=sources, target=targets, value=values, color=link_colours,
+                  hovertemplate="%{source.label} -> %{target.label}: %{value:,} customers"
+                                "<extra></extra>")))
+    return _layout(fig, height=max(420, 40 * max(len(froms), len(tos)) + 100),
+                   title_text=f"Flows: {from_label} → {to_label}")
+
+
+def segment_sizes_area(sizes: pd.DataFrame, order: list[str] | None = None,
+                       colours: Mapping[str, str] | None = None) -> go.Figure:
+    """Customers per segment at each month end, stacked (columns month_end, segment, customers)."""
+    wide = sizes.pivot_table(index="month_end", columns="segment", values="customers",
+                             aggfunc="sum", fill_value=0).sort_index()
+    present = [str(c) for c in wide.columns]
+    names = [n for n in (order or []) if n in present] + sorted(set(present) - set(order or []))
+    colours = dict(colours or segment_colours(names))
+    fig = go.Figure()
+    for name in names:
+        fig.add_trace(go.Scatter(
+            x=wide.index, y=wide[name], name=name, mode="lines", stackgroup="customers",
+            line=dict(width=0.5, color=colours.get(name, NOT_YET_COLOUR)),
+            hovertemplate=f"{name}: %{{y:,}} customers on %{{x|%Y-%m-%d}}<extra></extra>"))
+    fig.update_xaxes(title_text="month end")
+    fig.update_yaxes(title_text="customers", rangemode="tozero", tickformat=",")
+    return _layout(fig, height=420, title_text="Customers per segment, month ends",
+                   legend=dict(orientation="h", y=-0.2), hovermode="x unified")
+
+
+def _transparent(hex_colour: str, alpha: float = 0.45) -> str:
+    red, green, blue = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({red},{green},{blue},{alpha})"

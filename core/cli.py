@@ -6,6 +6,7 @@
     report FILE [mapping] [--model VERSION | --k K] [--currency CODE] -o REPORT.html
     score --recency R --frequency F --monetary M [--model VERSION] [--json]
     sweep FILE [mapping] [--ks 2-12]
+    migration FILE [mapping] --from DATE --to DATE [--model VERSION] -o OUT.csv
     synth --lines N --customers C --seed S -o FILE.parquet|csv
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
@@ -85,6 +86,16 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sweep", help="k-sweep evidence: inertia, silhouette, CH, DB, knee")
     _add_data_args(p)
     p.add_argument("--ks", default="2-12", help="k range, e.g. 2-12 (default)")
+
+    p = sub.add_parser("migration", help="each customer's segment at two dates, to CSV")
+    _add_data_args(p)
+    p.add_argument("--from", dest="from_date", required=True, metavar="DATE",
+                   help="earlier date: the data as it stood then (YYYY-MM-DD = its midnight)")
+    p.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="later date")
+    p.add_argument("--model", help="segment by this saved model's tiers and clusters "
+                                   "(default: the named RFM segments)")
+    p.add_argument("--model-dir", default="models")
+    p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
 
     p = sub.add_parser("synth", help="write deterministic synthetic Online-Retail-like lines")
     p.add_argument("--lines", type=int, required=True)
@@ -323,6 +334,31 @@ def _cmd_sweep(args) -> int:
     return 0
 
 
+def _cmd_migration(args) -> int:
+    from core import movement
+    from core.store import ModelStore
+
+    if args.engine == "spark":
+        raise ConfigError("migration runs on DuckDB only; leave out --engine spark")
+    if args.as_of:
+        raise ConfigError("migration takes --from and --to, not --as-of")
+    segment_by = None
+    if args.model:  # load first: an unknown version fails before the file is read
+        model, _ = ModelStore(args.model_dir).load(args.model)
+        segment_by = movement.by_model(model)
+    overrides = {r: getattr(args, r) for r in
+                 ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")}
+    movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
+    history = movement.PurchaseHistory.from_dataset(*_prepared(args, overrides))
+    moves = movement.migration(history, args.from_date, args.to_date, segment_by)
+    moved = int((moves["from_segment"] != moves["to_segment"]).sum())
+    new = int((moves["from_segment"] == movement.NOT_YET).sum())
+    print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
+          f"{moved - new:,} changed segment", file=sys.stderr)
+    _write(moves, args.output)
+    return 0
+
+
 def _cmd_synth(args) -> int:
     from core.synth import write_synthetic
 
@@ -335,7 +371,7 @@ def _cmd_synth(args) -> int:
 
 COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "score": _cmd_score,
             "report": _cmd_report,
-            "sweep": _cmd_sweep, "synth": _cmd_synth}
+            "sweep": _cmd_sweep, "synth": _cmd_synth, "migration": _cmd_migration}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -107,15 +107,20 @@ def rfm_from_aggregates(agg: ibis.Table, as_of: _dt.datetime) -> ibis.Table:
 
 
 def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConfig | None = None,
-                as_of: _dt.datetime | str | None = None) -> RFMResult:
+                as_of: _dt.datetime | str | None = None, *,
+                _lines_until: _dt.datetime | None = None) -> RFMResult:
     """Clean the dataset and compute RFM per customer.
 
-    Raises DataValidationError when no line survives cleaning (naming the rule that removed
-    the most), ConfigError when ``as_of`` is before the latest kept purchase.
+    An ``as_of`` before the latest kept purchase means "as the data stood then": only the
+    lines with timestamp <= as_of are cleaned and counted (the audit too); a date alone means
+    its midnight. Raises DataValidationError when no line survives cleaning (naming the rule
+    that removed the most, or the as-of date when nothing had been bought by then).
     """
     cleaning = cleaning or CleaningConfig()
     as_of = parse_as_of(as_of)
     canonical = to_canonical(dataset.table, mapping, dataset.name)
+    if _lines_until is not None:
+        canonical = canonical.filter(canonical.invoice_ts <= ibis.literal(_lines_until))
     agg_expr, rules = customer_aggregates(canonical, cleaning, mapping)
     # The grouped scan runs once; everything after it works on one row per customer.
     try:
@@ -136,6 +141,9 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     audit = CleaningAudit(rows_in=rows_out + returned + sum(n for *_, n in removed),
                           removed=removed, rows_out=rows_out,
                           customers_out=int(totals["customers"] or 0), returns_netted=returned)
+    if rows_out == 0 and _lines_until is not None:
+        raise DataValidationError(f"{dataset.name}: no purchase on or before the as-of date "
+                                  f"{_lines_until:%Y-%m-%d %H:%M}; give a later as-of date")
     if rows_out == 0:
         label, n = audit.dominant_rule() or ("(no rule)", 0)
         raise DataValidationError(
@@ -144,9 +152,8 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     last = _naive(totals["last"])
     if as_of is None:
         as_of = last
-    elif as_of < last:
-        raise ConfigError(f"as-of date {as_of:%Y-%m-%d %H:%M} is before the latest purchase "
-                          f"{last:%Y-%m-%d %H:%M} in {dataset.name}; give a date on or after it")
+    elif as_of < last:  # as the data stood then: clean and count only the lines up to as_of
+        return compute_rfm(dataset, mapping, cleaning, as_of, _lines_until=as_of)
     rfm = rfm_from_aggregates(agg, as_of).to_pandas()
     rfm = rfm.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
                       "monetary": "float64"})[list(RFM_COLUMNS)].reset_index(drop=True)

@@ -5,13 +5,37 @@ import streamlit as st
 from core import charts
 from core.clustering import DEFAULT_KS, FIT_SAMPLE
 from core.errors import SegmentationError
+from core.outliers import assign_tiers, iqr_fences
 from ui import render, state
 
 AUTO_SWEEP_CUSTOMERS = 50_000  # above this the sweep waits for the button
 
 st.title("Clusters")
 loaded = render.loaded_or_stop()
-active = render.model_or_stop(loaded)
+try:
+    active = state.active_model(loaded)
+except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep k reachable
+    st.error(str(exc))
+    to_cluster = int(assign_tiers(loaded.rfm, iqr_fences(loaded.rfm)).isna().sum())
+    if to_cluster < 2:
+        st.info(f"Clustering is not possible here: {to_cluster} of {len(loaded.rfm):,} customers "
+                "are inside the IQR fences, and K-Means needs at least 2. The VIP tiers, the "
+                "named segments and the lookup still work; load more data to cluster.")
+        st.stop()
+    st.info(f"{to_cluster} customers can be clustered, so k can be 2 to {min(to_cluster, 50)}"
+            + ("; the k-sweep needs at least 3 customers." if to_cluster < 3 else
+               f"; the k-sweep can compare k from 2 to {to_cluster - 1}.") + " Pick k and train:")
+    with st.form("retrain_small"):
+        k = st.number_input("k (clusters)", min_value=2, max_value=min(to_cluster, 50),
+                            value=min(state.DEFAULT_K, to_cluster), step=1, key="retrain_k_small")
+        token = (st.text_input("Admin token", type="password", key="small_token")
+                 if state.admin_token_required() else None)
+        if st.form_submit_button("Train and save a version for this session", type="primary",
+                                 icon=":material/save:"):
+            with st.spinner(f"Training k={k} and saving..."), render.engine_errors():
+                state.save_new_fit(loaded, int(k), admin_token=token)
+            st.rerun()
+    st.stop()
 in_use_k = active.model.config.k
 features = state.clustered_features(loaded.rfm, active.model)
 st.write(f"{len(loaded.rfm):,} customers: {len(loaded.rfm) - len(features):,} are VIP tiers "
@@ -31,14 +55,16 @@ st.caption(
 # -- evidence for k ----------------------------------------------------------------------
 st.subheader("Choosing k")
 max_k = min(max(DEFAULT_KS), len(features) - 1)
-if max_k < 3:
-    st.error(f"Only {len(features)} customers are left to cluster; load more data.")
-    st.stop()
-with st.form("sweep"):
-    low, high = st.slider("k range", 2, max(max_k, 3), (2, max_k), key="sweep_range")
-    run = st.form_submit_button("Run the k-sweep", icon=":material/play_arrow:")
-ks = list(range(low, high + 1))
-if run or len(features) <= AUTO_SWEEP_CUSTOMERS:
+run = False
+if max_k < 2:  # the sweep compares k = 2.. n-1: not possible, but retraining below still is
+    st.info(f"Only {len(features)} customers are left to cluster: the k-sweep needs at least 3. "
+            f"You can still retrain below with k from 2 to {len(features)}.")
+else:
+    with st.form("sweep"):
+        low, high = st.slider("k range", 2, max(max_k, 3), (2, max_k), key="sweep_range")
+        run = st.form_submit_button("Run the k-sweep", icon=":material/play_arrow:")
+    ks = list(range(low, high + 1))
+if max_k >= 2 and (run or len(features) <= AUTO_SWEEP_CUSTOMERS):
     bar = st.progress(0.0, text="k-sweep...")
     with render.engine_errors():
         table, knee, recommended, reason = state.sweep(
@@ -56,7 +82,7 @@ if run or len(features) <= AUTO_SWEEP_CUSTOMERS:
                    f"preview k={recommended} below to see what would change before saving it.")
     with st.expander("Sweep table"):
         st.dataframe(table, hide_index=True, width="stretch")
-else:
+elif max_k >= 2:
     st.info(f"{len(features):,} customers to cluster: press 'Run the k-sweep' to compute the evidence "
             f"(each k is fitted on a sample of at most {FIT_SAMPLE:,} customers).")
 
@@ -65,8 +91,9 @@ st.subheader("Preview another k")
 st.caption("A preview is fitted for you only: nothing is saved and nobody else's model changes. "
            "Its clusters keep the names of the matching clusters in the model in use.")
 with st.form("preview"):
-    k = st.number_input("k (clusters)", min_value=2, max_value=max(2, min(50, len(features) - 1)),
-                        value=int(st.session_state.get("recommended_k", in_use_k)), step=1,
+    k_max = max(2, min(50, len(features)))  # K-Means fits any k up to the customers it clusters
+    k = st.number_input("k (clusters)", min_value=2, max_value=k_max,
+                        value=min(k_max, int(st.session_state.get("recommended_k", in_use_k))), step=1,
                         key="preview_k_input")
     if st.form_submit_button("Preview", icon=":material/visibility:"):
         st.session_state["preview_k"] = int(k)

@@ -2,6 +2,7 @@
 import streamlit as st
 
 from core.errors import SegmentationError
+from core.lookup import closest_ids
 from ui import render, state
 
 SELECTBOX_LIMIT = 20_000  # above this many customers, type-ahead uses a text box
@@ -13,28 +14,50 @@ with render.engine_errors():
 model_label = active.version or "unsaved"
 ids = seg["customer_id"].astype(str)
 wanted = st.query_params.get("customer")
+unknown = bool(wanted) and not (ids == wanted).any()
+
+
+def _choose(customer_id: str) -> None:
+    st.session_state["lookup_id"] = customer_id
+    st.session_state["lookup_text"] = customer_id
+    st.query_params["customer"] = customer_id
+
 
 by_id, by_values = st.tabs(["By customer ID", "By typed R/F/M values"])
 with by_id:
+    if unknown:  # a link to an ID the data does not have: say so, show no other card
+        st.error(f"No customer '{wanted}' in the loaded data ({len(ids):,} customers). "
+                 "Check the ID, or pick one of the closest IDs or any customer below.")
+        suggestions = closest_ids(wanted, ids)
+        if suggestions:
+            st.caption("Closest IDs")
+            for column, suggestion in zip(st.columns(len(suggestions)), suggestions):
+                column.button(suggestion, key=f"closest_{suggestion}", on_click=_choose,
+                              args=(suggestion,), width="stretch")
+        else:
+            st.caption("No ID in the data looks like it.")
     if len(ids) <= SELECTBOX_LIMIT:
         options = ids.tolist()
         if st.session_state.get("lookup_id") not in options:  # first visit: the link's customer
-            st.session_state["lookup_id"] = wanted if wanted in options else options[0]
-        customer = st.selectbox("Customer ID (type to search)", options, key="lookup_id")
+            st.session_state["lookup_id"] = wanted if wanted in options else \
+                None if unknown else options[0]
+        customer = st.selectbox("Customer ID (type to search)", options, key="lookup_id",
+                                placeholder="Choose a customer")
     else:
         typed = st.text_input("Customer ID", value=wanted or "", key="lookup_text",
                               placeholder="Type the start of an ID")
         matches = ids[ids.str.startswith(typed)].head(20).tolist() if typed else []
-        customer = st.selectbox("Matches", matches, key="lookup_match") if matches else None
-    if wanted and wanted not in set(ids):
-        st.warning(f"No customer '{wanted}' in the loaded data.")
+        customer = st.selectbox("Matches", matches, key="lookup_match",
+                                index=matches.index(typed) if typed in matches else None,
+                                placeholder="Choose a match") if matches else None
     if customer:
         if st.query_params.get("customer") != customer:
             st.query_params["customer"] = customer
         row = seg[ids == customer].iloc[0]
         with render.engine_errors():
             explanation = active.model.explain(row["recency"], row["frequency"], row["monetary"])
-        render.customer_card(explanation, loaded.rfm, customer, model_label)
+        render.customer_card(explanation, loaded.rfm, customer, model_label,
+                             fences=active.model.fences)
 
 with by_values:
     with st.form("typed"):
@@ -50,4 +73,5 @@ with by_values:
         except SegmentationError as exc:
             st.error(str(exc))
         else:
-            render.customer_card(explanation, loaded.rfm, None, model_label)
+            render.customer_card(explanation, loaded.rfm, None, model_label,
+                                 fences=active.model.fences)

@@ -107,8 +107,8 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
                     help="Fits the same k on this data and saves it with this grid; make it "
                          "current for everyone on the Clusters page."):
         with render.engine_errors():
-            version = state.save_grid_version(loaded, active.model.config.k,
-                                              marketing.segment_grid(active), admin_token=token)
+            version = state.save_new_fit(loaded, active.model.config.k,
+                                         grid=marketing.segment_grid(active), admin_token=token)
         st.success(f"Saved model {version} with this grid; this session uses it.")
 
 # -- VIP tiers and clusters ----------------------------------------------------------------

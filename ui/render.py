@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import charts
 from core.errors import SegmentationError
+from core.lookup import customer_actions, fences_crossed
 from core.money import CURRENCIES, format_money
 from core.segmentation import Explanation
 from ui import state
@@ -80,8 +81,12 @@ def percentile(series: pd.Series, value: float) -> float:
 
 
 def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str | None,
-                  model_label: str) -> None:
-    """Values, percentiles, tier or cluster, why, and the next action for one customer."""
+                  model_label: str, fences=None) -> None:
+    """Values, percentiles, tier or cluster, why, and the next action for one customer.
+
+    A VIP tier shows the IQR fences it crossed (``fences``: the model's), a clustered
+    customer the distance to each cluster centre.
+    """
     title = f"Customer {customer_id}" if customer_id is not None else "Typed values"
     with st.container(border=True):
         st.subheader(title)
@@ -103,12 +108,17 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
         st.markdown("**Why**")
         for reason in explanation.reasons:
             st.markdown(f"- {_escape(reason)}")
-        if explanation.distances and not explanation.tier:  # a VIP's reasons are its fences
-            plot(charts.distance_bars(explanation.distances,
-                                      None if explanation.tier else explanation.segment),
+        if explanation.tier and fences:
+            st.markdown("**Fences crossed** (a VIP is outside the usual range of customers)")
+            st.dataframe(fences_crossed(fences, explanation.frequency, explanation.monetary),
+                         hide_index=True, width="stretch")
+        elif explanation.distances and not explanation.tier:
+            plot(charts.distance_bars(explanation.distances, explanation.segment),
                  key=f"distances_{customer_id}")
-        st.markdown("**Next action**")
-        for i, action in enumerate(explanation.actions, start=1):
+        st.markdown("**Next action for this customer**")
+        for i, action in enumerate(customer_actions(explanation.segment, explanation.recency,
+                                                    explanation.frequency, explanation.monetary),
+                                   start=1):
             st.markdown(f"{i}. {_escape(action)}")
         if customer_id is not None:
             st.markdown(f"[Link to this card](?customer={quote(str(customer_id))}) "

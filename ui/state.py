@@ -478,14 +478,16 @@ def pin_version(version: str, admin_token: str | None = None) -> None:
     st.session_state["pinned_version"] = version
 
 
-def save_grid_version(loaded: Loaded, k: int, grid: dict, admin_token: str | None = None) -> str:
-    """Fit k clusters on the loaded data and save them with the edited named-segment ``grid``.
+def save_new_fit(loaded: Loaded, k: int, *, grid: dict | None = None,
+                 admin_token: str | None = None) -> str:
+    """Fit k clusters on the loaded data and save them (with an edited named-segment ``grid``).
 
     The new version is used in this session; it becomes current for everyone only from the
     Clusters page ("Make current"), like any other saved version.
     """
     model = copy.copy(fitted_model(loaded.fingerprint, int(k), loaded.rfm))  # the cached one stays
-    model.segment_grid = grid
+    if grid is not None:
+        model.segment_grid = grid
     version = save_version(loaded, model, make_current=False, admin_token=admin_token)
     st.session_state["pinned_version"] = version
     return version

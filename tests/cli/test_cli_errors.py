@@ -83,9 +83,9 @@ CASES = [
                ["late.csv", "cannot be read to the end", "Line: 25002"]),
     _file_case("as-of not a date", "good.csv", GOOD_CSV, ["'last tuesday' is not a date"],
                extra=["--as-of", "last tuesday"]),
-    _file_case("as-of before latest purchase", "good.csv", GOOD_CSV,
-               ["2010-12-01 00:00 is before the latest purchase 2010-12-09 12:50"],
-               extra=["--as-of", "2010-12-01"]),
+    _file_case("as-of before the first purchase", "good.csv", GOOD_CSV,
+               ["good.csv", "no purchase on or before the as-of date 2010-11-01 00:00"],
+               extra=["--as-of", "2010-11-01"]),
     _file_case("bad sheet", "book.xlsx", SAMPLE_XLSX.read_bytes(),
                ["no sheet 'Year 1999'", "'Year 2009-2010', 'Year 2010-2011'"], extra=["--sheet", "Year 1999"]),
     # fewer customers than k

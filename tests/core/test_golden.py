@@ -11,7 +11,7 @@ import xlsxwriter
 
 from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import ColumnMapping, resolve_mapping
-from core.errors import ConfigError
+from core.errors import ConfigError, DataValidationError
 from core.io import read_transactions
 from core.rfm import compute_rfm
 
@@ -141,9 +141,38 @@ def test_as_of_with_time_and_as_date_object(golden_csv, duck):
     assert _by_customer(as_date.rfm)["12347"][0] == 1
 
 
-def test_as_of_before_latest_purchase_or_not_a_date_is_refused(golden_csv, duck):
-    with pytest.raises(ConfigError, match="before the latest purchase"):
-        _rfm(golden_csv, as_of="2010-12-09 12:49", duck=duck)
+def test_as_of_before_latest_purchase_counts_only_lines_up_to_it(golden_csv, duck):
+    # 2010-12-05 10:00 (inclusive): lines 1, 2, 3 (00017) and 10 (12348); every other line is
+    # later, and line 11 has no date, so 4 lines are read and all 4 kept.
+    result = _rfm(golden_csv, as_of="2010-12-05 10:00", duck=duck)
+    assert result.as_of == dt.datetime(2010, 12, 5, 10, 0)
+    assert result.last_purchase == dt.datetime(2010, 12, 5, 10, 0)
+    assert _by_customer(result.rfm) == {
+        "00017": (0, 2, 37.30),   # 536370 at the as-of itself; 15.30 + 7.00 + 15.00
+        "12348": (15, 1, 12.75),  # 11-20 09:00 -> 12-05 10:00 = 15 d 1 h -> 15
+    }
+    assert result.audit.rows_in == 4 and result.audit.rows_out == 4
+    assert all(n == 0 for _, _, n in result.audit.removed)
+
+
+def test_as_of_date_alone_is_its_midnight_and_the_audit_counts_lines_up_to_it(golden_csv, duck):
+    # 2010-12-09 means 00:00, before 12347's only kept purchase (12:50): 12347 is not a customer
+    # yet. Lines up to it: 1, 2, 3, 10 kept; 4 (12-06, quantity), 6 (12-07, no customer),
+    # 7 (12-08, price), 8 (12-08, invoice) removed; 5, 9 are later; 11 has no date.
+    result = _rfm(golden_csv, as_of=dt.date(2010, 12, 9), duck=duck)
+    assert _by_customer(result.rfm) == {
+        "00017": (3, 2, 37.30),   # 12-05 10:00 -> 12-09 00:00 = 3 d 14 h -> 3
+        "12348": (18, 1, 12.75),  # 11-20 09:00 -> 12-09 00:00 = 18 d 15 h -> 18
+    }
+    audit = result.audit
+    assert audit.rows_in == 8 and audit.rows_out == 4 and audit.customers_out == 2
+    assert [n for _, _, n in audit.removed] == [1, 0, 1, 1, 0, 1, 0]
+
+
+def test_as_of_before_the_first_purchase_or_not_a_date_is_refused(golden_csv, duck):
+    with pytest.raises(DataValidationError,
+                       match="no purchase on or before the as-of date 2010-11-20 08:59"):
+        _rfm(golden_csv, as_of="2010-11-20 08:59", duck=duck)
     with pytest.raises(ConfigError, match="not a date"):
         _rfm(golden_csv, as_of="yesterday", duck=duck)
 

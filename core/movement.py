@@ -1,0 +1,254 @@
+"""Movement over time: RFM as the data stood at several dates, from one grouped pass.
+
+"As the data stood at D" is DESIGN.md's point-in-time as-of: only the lines with timestamp
+<= D count (the same cleaning rules, per line), and recency is measured to D. Instead of one
+scan per date, the file is scanned once into one row per (customer, purchase, timestamp)
+of the lines that can move RFM; that small table is joined with the dates (timestamp <= date)
+and grouped by (date, customer): last purchase, orders, revenue. The segments are then
+computed per date over the customers of that date: named segments (scores re-cut at each
+date) by default, or a fitted model's tiers and clusters.
+
+    history = PurchaseHistory.from_dataset(dataset, mapping, cleaning)
+    moves = migration(history, "2011-09-01", "2011-12-01")       # customer_id, from, to
+    sizes = month_end_sizes(history)                             # month_end, segment, customers
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+from dataclasses import dataclass
+from typing import Callable, Mapping, Sequence
+
+import ibis
+import pandas as pd
+
+from core.cleaning import CleaningConfig, failed_rule_index, is_return
+from core.columns import ColumnMapping, to_canonical
+from core.errors import ConfigError, DataValidationError, InputFileError
+from core.io import READ_ERRORS, Dataset, _first_line
+from core.rfm import SECONDS_PER_DAY, parse_as_of
+
+NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
+SegmentBy = Callable[[pd.DataFrame], pd.Series]
+
+
+def by_named_segment(grid: Mapping | None = None) -> SegmentBy:
+    """Named RFM segments, the scores cut over the customers of each date."""
+    from core.scores import score_table
+
+    def segment(rfm: pd.DataFrame) -> pd.Series:
+        return score_table(rfm, grid)["rfm_segment"].astype("string")
+    return segment
+
+
+def by_model(model) -> SegmentBy:
+    """A fitted SegmentationModel's tiers and clusters (its fences and centroids, unchanged)."""
+    def segment(rfm: pd.DataFrame) -> pd.Series:
+        return model.segment(rfm)["segment"].astype("string")
+    return segment
+
+
+def segment_order(grid: Mapping | None = None) -> list[str]:
+    """Named segments best to worst (the order tables and charts list them in)."""
+    from core.scores import segment_names
+
+    return segment_names(grid)
+
+
+@dataclass(frozen=True)
+class PurchaseHistory:
+    """The lines that move RFM, one row per (customer, purchase, timestamp), kept in DuckDB.
+
+    Columns: customer_id, purchase, invoice_ts, kept (bool), returned (bool), lines, value.
+    """
+
+    purchases: ibis.Table
+    first_purchase: _dt.datetime
+    last_purchase: _dt.datetime
+    source: str
+
+    @classmethod
+    def from_dataset(cls, dataset: Dataset, mapping: ColumnMapping,
+                     cleaning: CleaningConfig | None = None) -> "PurchaseHistory":
+        """Scan the file once; DataValidationError when no line survives cleaning."""
+        cleaning = cleaning or CleaningConfig()
+        canonical = to_canonical(dataset.table, mapping, dataset.name)
+        rules = cleaning.applicable(mapping)
+        failed = failed_rule_index(canonical, rules)
+        returned = is_return(canonical, rules) if cleaning.returns == "net" else ibis.literal(False)
+        # The purchase key of core.rfm.customer_aggregates: the invoice, else the timestamp.
+        timestamp_key = canonical.invoice_ts.cast("string")
+        purchase = canonical.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
+        t = canonical.mutate(kept=failed == 0, returned=returned, purchase=purchase)
+        t = t.filter(t.kept | t.returned)  # removed lines never move R, F or M
+        grouped = t.group_by(["customer_id", "purchase", "invoice_ts", "kept", "returned"]).aggregate(
+            lines=t.count(), value=t.line_value.sum())
+        try:
+            purchases = grouped.cache()
+        except READ_ERRORS as exc:
+            raise InputFileError(f"{dataset.name}: cannot be read to the end "
+                                 f"({_first_line(exc)}); fix that row or export the file again"
+                                 ) from exc
+        span = purchases.aggregate(first=purchases.invoice_ts.min(where=purchases.kept),
+                                   last=purchases.invoice_ts.max(where=purchases.kept)
+                                   ).to_pyarrow().to_pylist()[0]
+        if span["last"] is None:
+            raise DataValidationError(f"{dataset.name}: no valid rows left after cleaning; "
+                                      "check the column mapping or the cleaning rules")
+        return cls(purchases, _naive(span["first"]), _naive(span["last"]), dataset.name)
+
+    def rfm_at(self, dates: Sequence) -> pd.DataFrame:
+        """RFM per customer at each date: columns as_of, customer_id, recency, frequency, monetary.
+
+        A customer appears at a date once they have a kept line on or before it; rows are
+        ordered by (as_of, customer_id). Dates are parsed like --as-of (a date alone: 00:00).
+        """
+        as_ofs = sorted({parse_as_of(d) for d in dates})
+        if not as_ofs:
+            return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[us]"),
+                                 **_empty_rfm()})
+        p = self.purchases
+        when = ibis.memtable(pd.DataFrame({"as_of": pd.to_datetime(as_ofs)}))
+        joined = p.join(when, p.invoice_ts <= when.as_of)
+        agg = joined.group_by(["as_of", "customer_id"]).aggregate(
+            kept_lines=joined.lines.sum(where=joined.kept),
+            last_ts=joined.invoice_ts.max(where=joined.kept),
+            frequency=joined.purchase.nunique(where=joined.kept),
+            purchases_value=joined.value.sum(where=joined.kept),
+            returns_value=joined.value.sum(where=joined.returned),
+        )
+        buyers = agg.filter(agg.kept_lines > 0)
+        seconds = buyers.as_of.delta(buyers.last_ts, unit="second")
+        monetary = buyers.purchases_value + buyers.returns_value.fill_null(0)
+        # The same arithmetic as core.rfm.rfm_from_aggregates, per (date, customer).
+        expr = buyers.select(
+            as_of=buyers.as_of,
+            customer_id=buyers.customer_id,
+            recency=(seconds // SECONDS_PER_DAY).cast("int64"),
+            frequency=buyers.frequency.cast("int64"),
+            monetary=ibis.greatest(monetary, 0.0).cast("float64").round(2),
+        ).order_by(["as_of", "customer_id"])
+        frame = expr.to_pandas()
+        frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.tz_localize(None)
+        return frame.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
+                             "monetary": "float64"}).reset_index(drop=True)
+
+
+def migration(history: PurchaseHistory, from_date, to_date,
+              segment_by: SegmentBy | None = None, with_rfm: bool = False) -> pd.DataFrame:
+    """customer_id, from_segment, to_segment for every customer at ``to_date``.
+
+    ``from_segment`` is NOT_YET for a customer with no kept line on or before ``from_date``.
+    ``with_rfm`` adds recency, frequency, monetary as they stood at ``to_date``.
+    ConfigError when the dates do not parse or are not in order; DataValidationError when
+    nobody had bought by ``to_date``.
+    """
+    start, end = date_pair(from_date, to_date)
+    if end < history.first_purchase:
+        raise DataValidationError(
+            f"{history.source}: no purchase on or before the to date {end:%Y-%m-%d %H:%M}; the "
+            f"first purchase is {history.first_purchase:%Y-%m-%d %H:%M}")
+    segment_by = segment_by or by_named_segment()
+    snapshots = history.rfm_at([start, end])
+    segments = {}
+    for when in (start, end):
+        rfm = snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
+        rfm = rfm.reset_index(drop=True)
+        segments[when] = pd.Series(segment_by(rfm).to_numpy(), index=rfm["customer_id"])
+    after = segments[end]
+    before = segments[start].reindex(after.index).fillna(NOT_YET)
+    moves = pd.DataFrame({"customer_id": after.index.astype("string"),
+                          "from_segment": before.to_numpy(dtype=object),
+                          "to_segment": after.to_numpy(dtype=object)}).reset_index(drop=True)
+    if with_rfm:
+        rfm = snapshots[snapshots["as_of"] == pd.Timestamp(end)].drop(columns="as_of")
+        moves = moves.merge(rfm, on="customer_id", how="left", validate="one_to_one")
+    return moves
+
+
+def transition_matrix(moves: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
+    """Customers per (from_segment row, to_segment column); NOT_YET first, then ``order``."""
+    rows = _ordered(moves["from_segment"], [NOT_YET, *(order or [])])
+    cols = _ordered(moves["to_segment"], list(order or []))
+    table = pd.crosstab(moves["from_segment"], moves["to_segment"])
+    return table.reindex(index=rows, columns=cols, fill_value=0).astype("int64")
+
+
+def movers(moves: pd.DataFrame, from_segment: str, to_segment: str) -> pd.Series:
+    """The customer IDs that moved from ``from_segment`` to ``to_segment``."""
+    chosen = (moves["from_segment"] == from_segment) & (moves["to_segment"] == to_segment)
+    return moves.loc[chosen, "customer_id"].reset_index(drop=True)
+
+
+def month_ends(first: _dt.datetime, last: _dt.datetime) -> list[_dt.datetime]:
+    """The last instant (23:59:59) of each month from ``first``'s month to ``last``'s."""
+    out, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        day = calendar.monthrange(year, month)[1]
+        out.append(_dt.datetime(year, month, day, 23, 59, 59))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
+
+
+def month_end_sizes(history: PurchaseHistory, segment_by: SegmentBy | None = None,
+                    dates: Sequence[_dt.datetime] | None = None) -> pd.DataFrame:
+    """Customers per segment at each month end: columns month_end, segment, customers.
+
+    One grouped pass for every month end (PurchaseHistory.rfm_at); segments per date.
+    """
+    segment_by = segment_by or by_named_segment()
+    dates = list(dates) if dates is not None else month_ends(history.first_purchase,
+                                                              history.last_purchase)
+    snapshots = history.rfm_at(dates)
+    parts = []
+    for when, rfm in snapshots.groupby("as_of", sort=True):
+        labels = segment_by(rfm.drop(columns="as_of").reset_index(drop=True))
+        counts = labels.value_counts()
+        parts.append(pd.DataFrame({"month_end": when, "segment": counts.index.astype(str),
+                                   "customers": counts.to_numpy(dtype="int64")}))
+    if not parts:
+        return pd.DataFrame({"month_end": pd.Series(dtype="datetime64[us]"),
+                             "segment": pd.Series(dtype="object"),
+                             "customers": pd.Series(dtype="int64")})
+    return pd.concat(parts, ignore_index=True).sort_values(["month_end", "segment"],
+                                                           ignore_index=True)
+
+
+def date_pair(from_date, to_date) -> tuple[_dt.datetime, _dt.datetime]:
+    """Both dates parsed, the from date strictly first; ConfigError naming the bad one."""
+    start, end = parse_date(from_date, "from"), parse_date(to_date, "to")
+    if start >= end:
+        raise ConfigError(f"the from date {start:%Y-%m-%d %H:%M} must be before the to date "
+                          f"{end:%Y-%m-%d %H:%M}")
+    return start, end
+
+
+def parse_date(text, which: str) -> _dt.datetime:
+    """A from/to date like --as-of; ConfigError naming which date when it does not parse."""
+    try:
+        value = parse_as_of(text)
+    except ConfigError:
+        raise ConfigError(f"the {which} date '{text}' is not a date; write it as YYYY-MM-DD "
+                          "or 'YYYY-MM-DD HH:MM'") from None
+    if value is None:
+        raise ConfigError(f"give a {which} date (YYYY-MM-DD)")
+    return value
+
+
+def _ordered(values: pd.Series, order: list[str]) -> list[str]:
+    present = set(values.astype(str))
+    return [v for v in order if v in present] + sorted(present - set(order))
+
+
+def _empty_rfm() -> dict:
+    return {"customer_id": pd.Series(dtype="string"), "recency": pd.Series(dtype="int64"),
+            "frequency": pd.Series(dtype="int64"), "monetary": pd.Series(dtype="float64")}
+
+
+def _naive(value) -> _dt.datetime:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize(None).to_pydatetime() if ts.tzinfo else ts.to_pydatetime()
+
+
+__all__ = ["NOT_YET", "PurchaseHistory", "by_model", "by_named_segment", "migration", "date_pair",
+           "month_end_sizes", "month_ends", "movers", "segment_order", "transition_matrix"]

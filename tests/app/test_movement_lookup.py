@@ -1,0 +1,150 @@
+"""Movement page and the customer lookup's not-found and VIP card, under AppTest."""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.cleaning import CleaningConfig, suggest_preset
+from core.columns import resolve_mapping
+from core.io import read_transactions
+from core.rfm import compute_rfm
+from core.scores import score_table
+from core.segmentation import SegmentationModel
+from tests.app.conftest import SAMPLE, charts, go, metric
+from ui.state import DEFAULT_K
+
+
+@pytest.fixture(scope="module")
+def sample():
+    dataset = read_transactions(SAMPLE)
+    mapping = resolve_mapping(dataset.table, {}, dataset.name)
+    return dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))
+
+
+def _named(sample, when: dt.datetime) -> pd.Series:
+    rfm = compute_rfm(*sample, as_of=when).rfm
+    return pd.Series(score_table(rfm)["rfm_segment"].to_numpy(), index=rfm["customer_id"])
+
+
+def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_time_runs(app, sample):
+    go(app, "movement")
+    assert not app.error, [e.value for e in app.error]
+    last = compute_rfm(*sample).last_purchase  # the sample's latest purchase: 2010-12-09
+    assert app.date_input(key="movement_to").value == last.date()
+    assert app.date_input(key="movement_from").value == last.date() - dt.timedelta(days=90)
+    end_of = lambda day: dt.datetime.combine(day, dt.time(23, 59, 59))  # noqa: E731
+    before = _named(sample, end_of(last.date() - dt.timedelta(days=90)))
+    after = _named(sample, end_of(last.date()))
+    new = int((~after.index.isin(before.index)).sum())
+    moved = int((before.reindex(after.index).dropna() != after[after.index.isin(before.index)]).sum())
+    assert metric(app, "New customers") == f"{new:,}"
+    assert metric(app, "Moved to another segment") == f"{moved:,}"
+    assert metric(app, "Stayed in their segment") == f"{len(after) - new - moved:,}"
+    kinds = [c.proto.spec for c in charts(app)]
+    assert any('"type":"sankey"' in spec.replace(" ", "") for spec in kinds)
+    # the customers of the move chosen in the two boxes
+    app.selectbox(key="movement_pick_from").set_value("(none)")
+    app.selectbox(key="movement_pick_to").set_value(after[~after.index.isin(before.index)].iloc[0])
+    app.run()
+    wanted = after[~after.index.isin(before.index)]
+    wanted = sorted(wanted[wanted == wanted.iloc[0]].index)
+    table = app.dataframe[0].value
+    assert sorted(table["customer_id"]) == wanted
+
+
+def test_movement_dates_in_the_wrong_order_say_so_next_to_the_control(app):
+    go(app, "movement")
+    app.date_input(key="movement_from").set_value(dt.date(2010, 12, 9)).run()
+    assert not app.exception
+    assert any("before the 'to' date" in e.value for e in app.error)
+
+
+def test_movement_by_clusters_uses_the_model_in_use(app, sample):
+    go(app, "movement")
+    app.radio(key="movement_lens").set_value(f"fitted-k{DEFAULT_K}").run()  # the unsaved model
+    assert not app.exception and not app.error
+    model = SegmentationModel().fit(compute_rfm(*sample).rfm)
+    names = set(model.names_) | {"Elite", "High_Spender", "Power_Shopper", "(none)"}
+    assert set(app.selectbox(key="movement_pick_from").options) <= names
+
+
+def test_unknown_customer_link_shows_not_found_and_the_closest_ids_and_no_card(app, sample_rfm):
+    real = sorted(sample_rfm.rfm["customer_id"])[0]
+    wanted = real + "9"  # not in the data, one character off a real ID
+    app.query_params["customer"] = wanted
+    go(app, "lookup")
+    assert any(f"No customer '{wanted}'" in e.value for e in app.error)
+    labels = [b.label for b in app.button]
+    assert real in labels
+    assert not [m for m in app.metric if m.label == "Segment"]  # nobody else's card
+    assert app.query_params["customer"] == [wanted] or app.query_params["customer"] == wanted
+    # a suggestion opens that customer's card and links to it
+    next(b for b in app.button if b.label == real).click().run()
+    assert not app.exception
+    row = sample_rfm.rfm.set_index("customer_id").loc[real]
+    assert metric(app, "Monetary") == f"{row['monetary']:,.2f}"
+
+
+def test_vip_card_shows_the_fences_crossed_and_actions_for_one_customer(app, sample_rfm):
+    rfm = sample_rfm.rfm
+    segmented = SegmentationModel().fit(rfm).segment(rfm)
+    vip = segmented[segmented["tier"].notna()].sort_values("monetary").iloc[-1]
+    app.query_params["customer"] = vip["customer_id"]
+    go(app, "lookup")
+    assert metric(app, "Segment") == vip["tier"]
+    # fences by hand: Q1/Q3 (linear) -/+ 1.5 IQR over every customer
+    q1, q3 = np.quantile(rfm["monetary"], [0.25, 0.75])
+    fences = app.dataframe[0].value.set_index("measure")
+    assert fences.loc["monetary", "upper fence"] == pytest.approx(q3 + 1.5 * (q3 - q1))
+    assert fences.loc["monetary", "this customer"] == pytest.approx(vip["monetary"])
+    assert fences.loc["monetary", "crossed"] == "above the upper fence"
+    assert not charts(app)  # no centroid-distance chart for a VIP
+    text = " ".join(m.value for m in app.markdown)
+    assert "this customer" in text and "these " not in text
+
+
+# Three customers, one order each: monetary 10, 20, 30 -> quartiles 15 and 25, fences 0 and 40;
+# frequency all 1 -> fences 1 and 1 (strict): nobody is a VIP, so 3 customers can be clustered.
+TINY_CSV = (b"Customer ID,InvoiceDate,Invoice,Quantity,Price\n"
+            b"c1,2024-01-05 10:00,1001,1,10.00\n"
+            b"c2,2024-01-06 10:00,1002,2,10.00\n"
+            b"c3,2024-01-07 10:00,1003,3,10.00\n")
+
+
+def test_tiny_file_keeps_the_k_control_and_says_what_is_possible(app):
+    go(app, "data")
+    app.file_uploader(key="upload").set_value(("tiny.csv", TINY_CSV, "text/csv")).run()
+    go(app, "clusters")
+    assert any("fewer than k=4" in e.value for e in app.error)  # the default k=4 cannot fit
+    assert any("3 customers can be clustered, so k can be 2 to 3" in i.value for i in app.info)
+    control = app.number_input(key="retrain_k_small")
+    assert (control.min, control.max, control.value) == (2, 3, 3)
+    control.set_value(2)
+    app.button(key="FormSubmitter:retrain_small-Train and save a version for this session").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    assert "3 customers: 0 are VIP tiers (outside the IQR fences) and 3 are clustered" in \
+        " ".join(m.value for m in app.markdown)
+    assert app.number_input(key="preview_k_input").value == 2  # the full page, k still reachable
+
+
+def test_one_customer_file_explains_why_clustering_is_not_possible(app):
+    go(app, "data")
+    one = b"Customer ID,InvoiceDate,Invoice,Quantity,Price\nc1,2024-01-05 10:00,1001,1,10.00\n"
+    app.file_uploader(key="upload").set_value(("one.csv", one, "text/csv")).run()
+    go(app, "clusters")
+    assert any("Clustering is not possible here: 1 of 1 customers" in i.value for i in app.info)
+
+
+def test_movement_uses_the_grid_edited_on_the_segments_page(app):
+    from core.scores import default_grid
+
+    grid = default_grid()
+    grid["5"] = ["Fresh"] * 5  # every r_score 5 customer is 'Fresh' under this grid
+    app.session_state["segment_grid"] = grid
+    go(app, "movement")
+    assert not app.error, [e.value for e in app.error]
+    names = set(app.selectbox(key="movement_pick_to").options)
+    assert "Fresh" in names and "Champions" not in names and "New Customers" not in names

@@ -1,0 +1,66 @@
+"""Cached movement computations for the Movement page (core.movement under st.cache_data).
+
+Each call scans the loaded file once through core.movement.PurchaseHistory; results are
+keyed by the file's content hash, the analysis settings, the dates and the lens, so changing
+a date recomputes the migration only, and the month-end sizes are computed once per lens.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core import movement
+from core.columns import ColumnMapping
+from core.io import read_transactions
+from ui import state
+
+NAMED = "named"
+CACHE_ENTRIES = 8
+
+
+def _history(name: str, settings: state.Settings, raw) -> movement.PurchaseHistory:
+    dataset = read_transactions(raw, name=name, sheet=settings.sheet)
+    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
+    return movement.PurchaseHistory.from_dataset(dataset, mapping, settings.cleaning)
+
+
+def _segment_by(lens_key: str, grid_json: str, model) -> movement.SegmentBy:
+    if lens_key == NAMED:
+        return movement.by_named_segment(json.loads(grid_json))
+    return movement.by_model(model)
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def month_end_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
+                   grid_json: str, _raw, _model) -> tuple[pd.DataFrame, dt.datetime, dt.datetime]:
+    """(segment sizes at each month end, first purchase, last purchase)."""
+    history = _history(name, settings, _raw)
+    sizes = movement.month_end_sizes(history, _segment_by(lens_key, grid_json, _model))
+    return sizes, history.first_purchase, history.last_purchase
+
+
+@st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
+def migration_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
+                   grid_json: str, from_date: dt.datetime, to_date: dt.datetime, _raw,
+                   _model) -> pd.DataFrame:
+    """customer_id, from_segment, to_segment and R/F/M at ``to_date`` (core.movement.migration)."""
+    history = _history(name, settings, _raw)
+    return movement.migration(history, from_date, to_date,
+                              _segment_by(lens_key, grid_json, _model), with_rfm=True)
+
+
+def current_month_ends(lens_key: str, grid: dict, model):
+    """Month-end sizes under the lens: NAMED (with this grid) or a model's key."""
+    src = state.source()
+    return month_end_view(src.content_hash, src.name, state.settings(), lens_key,
+                          json.dumps(grid, sort_keys=True), src.raw, model)
+
+
+def current_migration(lens_key: str, grid: dict, model, from_date: dt.datetime,
+                      to_date: dt.datetime):
+    src = state.source()
+    return migration_view(src.content_hash, src.name, state.settings(), lens_key,
+                          json.dumps(grid, sort_keys=True), from_date, to_date, src.raw, model)

@@ -81,7 +81,7 @@ def first_failed_rule(line) -> str | None:
     cust, minutes, invoice, stock, qty, price = line
     checks = (bool(cust), minutes is not None, qty > 0, float(price) > 0, qty * float(price) > 0,
               re.fullmatch(r"\d{6}", invoice) is not None,
-              re.fullmatch(r"\d{5}[A-Za-z]?", stock) is not None)
+              re.fullmatch(r"\d{5}[A-Za-z]*", stock) is not None)
     return next((rule for rule, ok in zip(RULE_ORDER, checks) if not ok), None)
 
 

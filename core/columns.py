@@ -17,7 +17,8 @@ becomes the *canonical* table with these columns:
     order_line   boolean    a blank amount on a line of an order whose amount is given
 
 Order-level fields (customer, date, status, country) that an export leaves blank on an
-order's later lines (Shopify) are taken from the order's line that has them.
+order's later lines (Shopify) are taken from the order's lines that have them, when those
+agree on one value.
 """
 from __future__ import annotations
 
@@ -148,7 +149,9 @@ class ColumnMapping:
 
 def _looks_numeric(sample: list) -> bool:
     """Nine in ten of the sample's non-blank values are numbers as people write them."""
-    seen = [str(v).strip() for v in sample if v is not None and str(v).strip() != ""]
+    missing = re.compile(r"(?i)^[+-]?(nan|inf|infinity|n/?a|null|none|-+)$")  # placeholders
+    seen = [str(v).strip() for v in sample
+            if v is not None and str(v).strip() != "" and not missing.match(str(v).strip())]
     if not seen:
         return True
     shape = re.compile(r"^[(+\-]*[\d.,]*\d[\d.,]*[)\-]*$")
@@ -306,8 +309,9 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
                             ("status", typed.status.isnull()), ("country", typed.country.isnull())):
             if name in ("status", "country") and getattr(m, name) is None:
                 continue
+            # Only when the order's lines agree on one value: an order is one customer.
             from_order = typed[name].max().over(order)
-            take = in_order & blank & from_order.notnull()
+            take = in_order & blank & (from_order == typed[name].min().over(order)).fill_null(False)
             fills[name] = take.ifelse(from_order, typed[name])
             filled |= take
         if m.amount:

@@ -76,9 +76,29 @@ PRESETS: dict[str, tuple[str, ...]] = {
 }
 
 
-def suggest_preset(mapping: ColumnMapping) -> str:
-    """'online-retail' when the file has the invoice + stock code shape, else 'generic'."""
-    return "online-retail" if mapping.invoice and mapping.product else "generic"
+def suggest_preset(mapping: ColumnMapping, table: ibis.Table | None = None,
+                   sample_rows: int = 1000) -> str:
+    """'online-retail' when the file has invoice and stock-code columns, else 'generic'.
+
+    Given the ``table``, its values must have the shape too (on the first ``sample_rows``
+    lines): nine in ten invoices six digits (C/A prefixes allowed) and half the products
+    five digits first, so a Stripe 'Invoice ID' + 'Description' is not taken for it.
+    """
+    if not (mapping.invoice and mapping.product):
+        return "generic"
+    if table is None:
+        return "online-retail"
+    sample = table.select(invoice=table[mapping.invoice].cast("string"),
+                          product=table[mapping.product].cast("string")).head(sample_rows)
+    row = sample.aggregate(
+        n_invoice=sample.invoice.count(),
+        retail_invoice=sample.invoice.re_search(r"^[CA]?\d{6}(\.0)?$").sum(),
+        n_product=sample["product"].count(),
+        retail_product=sample["product"].re_search(r"^\d{5}").sum(),
+    ).to_pyarrow().to_pylist()[0]
+    shaped = (row["retail_invoice"] or 0) >= 0.9 * row["n_invoice"] and \
+        (row["retail_product"] or 0) >= 0.5 * row["n_product"]
+    return "online-retail" if shaped and row["n_invoice"] else "generic"
 
 
 def normalise_status(value: str) -> str:

@@ -225,7 +225,8 @@ def rfm_from_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None
     mapping = resolve_mapping(dataset.table, overrides, dataset.name)
     loaded_on = loaded_on or _dt.date.today()  # the edge: the engine below never reads the clock
     if cleaning is None:
-        cleaning = CleaningConfig.preset(preset or suggest_preset(mapping), returns=returns,
+        cleaning = CleaningConfig.preset(preset or suggest_preset(mapping, dataset.table),
+                                         returns=returns,
                                          loaded_on=loaded_on)
     elif cleaning.loaded_on is None:
         cleaning = replace(cleaning, loaded_on=loaded_on)

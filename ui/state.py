@@ -21,13 +21,13 @@ import pandas as pd
 import streamlit as st
 
 from core.atomic import atomic_output
-from core.cleaning import PRESETS, CleaningConfig, suggest_preset
+from core.cleaning import NOT_COMPLETED, PRESETS, CleaningConfig, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
-from core.columns import ColumnMapping, detect_columns
+from core.columns import detect_columns
 from core.errors import SegmentationError
 from core.io import SUPPORTED, read_transactions
 from core.outliers import assign_tiers
-from core.rfm import RFMResult, compute_rfm
+from core.rfm import RFMResult, rfm_from_file
 from core.segmentation import SegmentationConfig, SegmentationModel, fingerprint
 from core.store import ModelStore
 
@@ -87,13 +87,18 @@ class Source:
 
 @dataclass(frozen=True)
 class Settings:
-    """Sheet, column mapping, cleaning rules, returns and as-of date (None: latest purchase)."""
+    """Sheet, column mapping, cleaning rules, returns, as-of date (None: latest purchase), and
+    how values are read: decimal mark and date order (None: decided from the file), and the
+    status values that are not a sale."""
 
     sheet: str | None
     mapping: tuple[tuple[str, str | None], ...]
     rules: tuple[str, ...]
     returns: str = "drop"
     as_of: str | None = None
+    decimal: str | None = None
+    date_format: str | None = None
+    not_completed: tuple[str, ...] = NOT_COMPLETED
 
     @property
     def mapping_dict(self) -> dict[str, str | None]:
@@ -101,7 +106,8 @@ class Settings:
 
     @property
     def cleaning(self) -> CleaningConfig:
-        return CleaningConfig(rules=self.rules, returns=self.returns)
+        return CleaningConfig(rules=self.rules, returns=self.returns,
+                              not_completed=self.not_completed)
 
 
 @dataclass(frozen=True)
@@ -131,7 +137,8 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo
     dataset = read_transactions(_raw, name=name, sheet=sheet)
     detected = detect_columns(dataset.table)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
-                    dataset.sheet, tuple(detected.as_dict().items()), suggest_preset(detected))
+                    dataset.sheet, tuple(detected.as_dict().items()),
+                    suggest_preset(detected, dataset.table))
 
 
 @dataclass(frozen=True)
@@ -149,9 +156,11 @@ class Loaded:
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def rfm_result(content_hash: str, name: str, settings: Settings, _raw) -> Loaded:
     """RFM and its cleaning audit for a file and settings (raises SegmentationError)."""
-    dataset = read_transactions(_raw, name=name, sheet=settings.sheet)
-    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
-    result = compute_rfm(dataset, mapping, settings.cleaning, as_of=settings.as_of)
+    # Every role as the settings say: an unmapped role is '' (not the detected column).
+    overrides = {role: column or "" for role, column in settings.mapping}
+    result = rfm_from_file(_raw, name=name, sheet=settings.sheet, overrides=overrides,
+                           cleaning=settings.cleaning, as_of=settings.as_of,
+                           decimal=settings.decimal, date_format=settings.date_format)
     return Loaded(result, fingerprint(result.rfm))
 
 

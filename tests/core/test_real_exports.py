@@ -89,6 +89,7 @@ def test_typo_years_are_out_of_range_and_counted(folder, duck):
     export = exports.typo_year(folder)
     result = rfm_from_file(export.path, con=duck)
     assert _removed(result)["date_out_of_range"] == 2
-    # k1's last order 06-20 09:30 is the as-of; k2's 06-18 16:00 -> 1 day 17.5 h -> 1
+    # k1's last order 06-20 09:30 is the as-of; k2's 06-18 16:00 -> 1 day 17.5 h -> 1;
+    # k3's 05-02 12:00 -> 06-20 09:30 is 48 days 21.5 h -> 48 (the 1899 line does not count)
     assert _by_customer(result.rfm) == {"k1": (0, 2, 42.00), "k2": (1, 1, 45.50),
-                                        "k3": (49, 1, 7.25)}
+                                        "k3": (48, 1, 7.25)}

@@ -177,23 +177,43 @@ def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, str]:
                              delim=dialect.delimiter, quote='"', escape='"',
                              columns={c: "VARCHAR" for c in dialect.columns})
     except Exception as exc:  # DuckDB's reader errors carry no stable type
-        raise InputFileError(read_error_message(display, exc)) from exc
+        raise InputFileError(read_error_message(display, exc, path, dialect.delimiter)) from exc
     return table, dialect.delimiter
 
 
-def read_error_message(name: str, exc: Exception) -> str:
-    """A DuckDB CSV error as one line naming the file and the real line: what is wrong, what to do."""
+def read_error_message(name: str, exc: Exception, path: str | os.PathLike | None = None,
+                       delimiter: str = ",") -> str:
+    """A DuckDB CSV error as one line naming the file and the line: what is wrong, what to do.
+
+    DuckDB counts records; with the file's ``path`` the record is turned into the line an
+    editor shows (quoted fields with line breaks make the two differ).
+    """
     text = str(exc)
-    line = re.search(r"CSV Error on Line: (\d+)", text)
-    if line is None:
+    record = re.search(r"CSV Error on Line: (\d+)", text)
+    if record is None:
         return f"{name}: cannot be read ({_first_line(exc)}); check it is a text file with a header row"
+    line = int(record.group(1))
+    if path is not None:
+        line = _physical_line(Path(path), line, delimiter)
     original = re.search(r"Original Line: ?(.*)", text)
     problem = re.search(r"(Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote)",
                         text)
     what = problem.group(1) if problem else _first_line(exc)
     shown = f" '{original.group(1)[:80]}'" if original and original.group(1) else ""
-    return (f"{name}: line {line.group(1)}{shown} is broken ({what}); fix that line or export "
+    return (f"{name}: line {line}{shown} is broken ({what}); fix that line or export "
             "the file again")
+
+
+def _physical_line(path: Path, record: int, delimiter: str) -> int:
+    """The line on which the ``record``-th record (1 = the header) of a UTF-8 CSV starts."""
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for _ in range(record - 1):
+                next(reader)
+        except (StopIteration, csv.Error):
+            return record
+        return reader.line_num + 1
 
 
 def _read_parquet(con, path: Path) -> ibis.Table:
@@ -334,7 +354,8 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     try:
         empty = table.head(1).to_pyarrow().num_rows == 0
     except Exception as exc:
-        raise InputFileError(read_error_message(display, exc)) from exc
+        raise InputFileError(read_error_message(display, exc, scanned if kind == "csv" else None,
+                                                delimiter or ",")) from exc
     if empty:
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,

@@ -145,7 +145,9 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         agg = agg_expr.cache()
         statuses = (_status_counts(canonical, cleaning) if mapping.status else ())
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
-        raise InputFileError(read_error_message(dataset.name, exc)) from exc
+        raise InputFileError(read_error_message(dataset.name, exc, dataset.path if
+                                                dataset.kind == "csv" else None,
+                                                dataset.delimiter or ",")) from exc
     totals = agg.aggregate(
         rows_kept=agg.kept_lines.sum(), returned=agg.returned_lines.sum(),
         filled=agg.filled_lines.sum(),

@@ -305,3 +305,21 @@ def test_float_ids_that_are_not_whole_numbers_are_kept_as_written(tmp_path, duck
     result = _rfm(path, duck=duck)
     assert _by_customer(result.rfm) == {"12347": (1, 1, 1.00), "12348.5": (0, 1, 2.00)}
     assert result.audit.removed[0][2] == 1  # the null id
+
+
+@pytest.mark.parametrize("code,is_product", [
+    ("85123A", True), ("15056BL", True), ("15056bl", True), ("79323LP", True), ("22728", True),
+    ("POST", False), ("M", False), ("C2", False), ("DCGS0003", False), ("BANK CHARGES", False),
+    ("D", False), ("DOT", False), ("1505BL", False), ("150566", False),
+])
+def test_stock_codes_five_digits_then_any_letters(tmp_path, duck, code, is_product):
+    # One customer buying the code (kept or dropped) and a plain product on another invoice.
+    path = tmp_path / "codes.csv"
+    path.write_text("Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
+                    f"536365,{code},2,2010-12-01 08:00,1.50,12347\n"
+                    "536366,22728,1,2010-12-02 08:00,4.00,12347\n")
+    result = _rfm(path, duck=duck)
+    dropped = dict((n, k) for n, _, k in result.audit.removed)["stock_code_not_product"]
+    assert dropped == (0 if is_product else 1)
+    # kept: 2 x 1.50 + 4.00 over two invoices; dropped: 4.00 on one
+    assert _by_customer(result.rfm)["12347"] == ((0, 2, 7.00) if is_product else (0, 1, 4.00))

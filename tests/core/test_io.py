@@ -198,3 +198,52 @@ def test_bad_row_past_the_sniffed_sample_is_an_input_error(tmp_path, duck):
     with pytest.raises(InputFileError, match=r"late.csv: line 25002 'c1,2024-01-02,3,EXTRA' is "
                                               r"broken \(Expected Number of Columns: 3 Found: 4\)"):
         compute_rfm(dataset, resolve_mapping(dataset.table))
+
+
+# -- text files as exports write them (issue 8) ------------------------------------------------
+def test_quoted_line_breaks_crlf_and_doubled_quotes(tmp_path, duck):
+    # RFC 4180: a quoted field may hold a line break and a doubled quote; lines end in CRLF.
+    path = tmp_path / "shop.csv"
+    path.write_bytes(b'cust,order_date,item,amount\r\n'
+                     b'a,2024-01-01,"Gift set\r\n(3 pieces)",10.00\r\n'
+                     b'b,2024-01-02,"12"" plate",4.50\r\n')
+    values = _values(read_transactions(path, con=duck))
+    assert values["item"] == ["Gift set\r\n(3 pieces)", '12" plate']
+    assert values["cust"] == ["a", "b"] and values["amount"] == ["10.00", "4.50"]
+
+
+def test_utf16_unicode_text_from_excel(tmp_path, duck):
+    # Excel's "Unicode Text": UTF-16 with a BOM, tab-separated, CRLF.
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(_delimited("\t").replace("\n", "\r\n").encode("utf-16"))
+    dataset = read_transactions(path, con=duck)
+    assert dataset.columns == HEADER and dataset.delimiter == "\t" and dataset.encoding == "utf-16"
+    assert _values(dataset)["Customer ID"] == ["00017", "00017", "Café Müller"]
+
+
+def test_cp1252_euro_sign_is_decoded(tmp_path, duck):
+    path = tmp_path / "de.csv"
+    path.write_bytes("Kunde;Datum;Betrag\nMüller;03.01.2024;€ 12,50\n".encode("cp1252"))
+    dataset = read_transactions(path, con=duck)
+    assert dataset.encoding == "cp1252" and dataset.delimiter == ";"
+    assert _values(dataset) == {"Kunde": ["Müller"], "Datum": ["03.01.2024"], "Betrag": ["€ 12,50"]}
+
+
+@pytest.mark.parametrize("bad_line,problem", [
+    ("c9,2024-01-09,1.00,EXTRA", "Expected Number of Columns: 3 Found: 4"),
+    ("c9,2024-01-09", "Expected Number of Columns: 3 Found: 2"),
+    ('c9,"2024-01-09,1.00', "unterminated quote"),
+])
+def test_a_broken_line_is_named_by_its_real_line_number(tmp_path, duck, bad_line, problem):
+    rows = [f"c{i},2024-01-{1 + i:02d},{i}.50" for i in range(8)]
+    # line 1 is the header; the quoted line break on line 3 makes line numbers differ from rows
+    rows[1] = 'c1,2024-01-02,"1\n.50"'
+    path = tmp_path / "broken.csv"
+    path.write_text("cust,order_date,amount\n" + "\n".join(rows[:5] + [bad_line] + rows[5:]) + "\n")
+    with pytest.raises(InputFileError) as info:
+        read_transactions(path, con=duck).table.to_pyarrow()
+    message = str(info.value)
+    assert message.startswith("broken.csv: line ") and problem in message
+    assert "fix that line or export the file again" in message
+    # header (line 1), five rows before it, one of them over two lines: the editor's line 8
+    assert message.startswith("broken.csv: line 8 ")

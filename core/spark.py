@@ -243,7 +243,7 @@ def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # Spark's TRY_TO_TIM
 
 
 def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
-    """``core.values._parse`` for Spark: 'cast' or a DuckDB strptime format, DuckDB's way.
+    """``core.values.parse_format`` for Spark: 'cast' or a DuckDB strptime format, DuckDB's way.
 
     'cast' converts a timestamp with an offset (Z, +01:00, +0100) to UTC as DuckDB does; a
     format Spark cannot mirror (%z, %I, %p) raises ValueError and is left out."""

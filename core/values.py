@@ -266,6 +266,12 @@ def _decide_date(column: str, row: Mapping[str, int], forced: str | None, comma_
 
 
 _ORDER_NAMES = {"dayfirst": "day-first", "monthfirst": "month-first"}
+# Every strptime format a decision can choose (for tests and other backends' parsers).
+DATE_FORMATS = tuple(dict.fromkeys(
+    _ISO_WITH_OFFSET + ("%Y%m%d",)
+    + tuple(f"%Y{s}%m{s}%d{t}" for s in "/." for t in _TIMES)
+    + tuple(f"{a}{s}{b}{s}{y}{t}" for a, b in (("%d", "%m"), ("%m", "%d")) for s in "/.-"
+            for t in _TIMES for y in ("%y", "%Y"))))
 
 
 # -- the expressions -----------------------------------------------------------------------
@@ -281,7 +287,8 @@ def parse_number(text: ibis.Column, decimal: str) -> ibis.Column:
 
 def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
     """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit."""
-    parsed = [_plausible(p) for p in (_parse(text, how) for how in reading.formats) if p is not None]
+    parsed = [_plausible(p) for p in (parse_format(text, how) for how in reading.formats)
+              if p is not None]
     return ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
 
 
@@ -290,7 +297,9 @@ def _plausible(parsed: ibis.Column) -> ibis.Column:
     return parsed.year().between(1000, 2999).ifelse(parsed, ibis.null(dt.Timestamp()))
 
 
-def _parse(text: ibis.Column, how: str) -> ibis.Column | None:
+def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
+    """Text parsed by one candidate: 'cast' (ISO, offsets to UTC) or a strptime format; None
+    when the backend cannot read that format."""
     backend_parser = DATE_PARSERS.get(ibis.get_backend(text).name)
     if backend_parser is not None:
         try:

@@ -109,6 +109,15 @@ _SHOPIFY_MARKS = ("financialstatus", "lineitemname", "lineitemquantity")
 _NUMERIC_ROLES = ("quantity", "price", "amount")
 
 
+class MissingRoleError(ColumnMappingError):
+    """A required role has no column; ``roles`` names them (for the control that fixes it)."""
+
+    def __init__(self, message: str, *, roles: tuple[str, ...], source: str):
+        super().__init__(message)
+        self.roles = roles
+        self.source = source
+
+
 def normalise(name: str) -> str:
     """Lower case without accents, blanks or punctuation: 'Customer ID' -> 'customerid',
     'Numéro de facture' -> 'numerodefacture', 'Created (UTC)' -> 'createdutc'."""
@@ -152,9 +161,10 @@ class ColumnMapping:
             missing.append("amount (or quantity and price)")
         if missing:
             flags = " ".join(f"--{m.split()[0]} COLUMN" for m in missing)
-            raise ColumnMappingError(
+            raise MissingRoleError(
                 f"{source}: cannot find the {', '.join(missing)} column; columns found: {found}; "
-                f"choose the column for that role (command line: {flags})")
+                f"choose the column for that role (command line: {flags})",
+                roles=tuple(m.split()[0] for m in missing), source=source)
         used = [c for c in self.as_dict().values() if c is not None]
         dupes = sorted({c for c in used if used.count(c) > 1})
         if dupes:

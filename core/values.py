@@ -94,6 +94,17 @@ def trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list
 DATE_PARSERS: dict[str, Callable[[ibis.Column, str], ibis.Column]] = {}
 
 
+class ReadingError(DataValidationError):
+    """A column's values cannot be read as the role needs: ``control`` is the choice that fixes
+    it ('decimal' or 'date'), ``column`` the column, ``reason`` the message without advice."""
+
+    def __init__(self, message: str, *, column: str, control: str, reason: str):
+        super().__init__(message)
+        self.column = column
+        self.control = control
+        self.reason = reason
+
+
 # -- the decisions ---------------------------------------------------------------------------
 @dataclass(frozen=True)
 class NumberReading:
@@ -209,10 +220,11 @@ def _decide_decimal(column: str, votes: Mapping[str, int], forced: str | None,
         return NumberReading(column, forced, "forced")
     comma, point = votes[","], votes["."]
     if comma and point:
-        raise DataValidationError(
-            f"{source}: column '{column}' writes numbers both ways ({comma:,} values read as "
-            f"decimal comma, {point:,} as decimal point); choose the decimal mark (command "
-            "line: --decimal , or --decimal .)")
+        reason = (f"column '{column}' writes numbers both ways ({comma:,} values read as "
+                  f"decimal comma, {point:,} as decimal point)")
+        raise ReadingError(f"{source}: {reason}; choose the decimal mark (command line: "
+                           "--decimal , or --decimal .)", column=column, control="decimal",
+                           reason=reason)
     if comma or point:
         mark = "," if comma else "."
         return NumberReading(column, mark, f"{max(comma, point):,} values show it")
@@ -225,16 +237,18 @@ def _decide_date(column: str, row: Mapping[str, int], forced: str | None, comma_
                  source: str) -> DateReading:
     n = row["d_values"]
     if n == 0:
-        raise DataValidationError(f"{source}: date column '{column}' is empty; map another column "
-                                  "as the date")
+        raise ReadingError(f"{source}: date column '{column}' is empty; map another column as "
+                           "the date", column=column, control="date",
+                           reason=f"date column '{column}' is empty")
     dmy = max(_SEPARATORS, key=lambda s: row[f"d_{s}"])
     shapes = {"iso": row["d_iso"], "year_first": row["d_year_first"], "compact": row["d_compact"],
               "day_month": row[f"d_{dmy}"]}
     best = max(shapes, key=lambda s: shapes[s])
     if shapes[best] == 0:
-        raise DataValidationError(
-            f"{source}: dates in column '{column}' do not parse (no value looks like a date such "
-            "as 2011-12-09, 09/12/2011 or 09.12.2011 14:30); map another column as the date")
+        reason = (f"dates in column '{column}' do not parse (no value looks like a date such "
+                  "as 2011-12-09, 09/12/2011 or 09.12.2011 14:30)")
+        raise ReadingError(f"{source}: {reason}; map another column as the date",
+                           column=column, control="date", reason=reason)
     if best == "iso":
         return DateReading(column, "year-first", ("cast",) + _ISO_WITH_OFFSET, False,
                            f"ISO dates, {shapes[best]:,} of {n:,} values")

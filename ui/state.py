@@ -141,6 +141,21 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo
                     suggest_preset(detected, dataset.table))
 
 
+PREVIEW_ROWS = 20
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def preview(content_hash: str, name: str, sheet: str | None, _raw) -> pd.DataFrame:
+    """The file's first rows as read (text as written), for the Data page."""
+    dataset = read_transactions(_raw, name=name, sheet=sheet)
+    return dataset.table.head(PREVIEW_ROWS).to_pandas()
+
+
+def current_preview() -> pd.DataFrame:
+    src, s = source(), settings()
+    return preview(src.content_hash, src.name, s.sheet, src.raw)
+
+
 @dataclass(frozen=True)
 class Loaded:
     """The RFM result of the loaded file and settings, with the RFM table's fingerprint."""

@@ -23,6 +23,7 @@ stay as they are.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Mapping, Sequence
@@ -51,6 +52,7 @@ NUMBER_SHAPES: dict[str, tuple[str, str | None]] = {
     "comma_thousands_dot_decimal": (r"^\d{1,3}(,\d{3})+\.\d*$", "."),
     "comma_thousands": (r"^\d{1,3}(,\d{3}){2,}$", "."),
 }
+_SIMPLE = {".": r"^-?\d+(\.\d+)?$", ",": r"^-?\d+(,\d+)?$"}
 # What a number may look like once its decimal mark is known.
 _VALID = {".": r"^(\d+|\d{1,3}(,\d{3})+)?(\.\d+)?$", ",": r"^(\d+|\d{1,3}(\.\d{3})+)?(,\d+)?$"}
 
@@ -69,6 +71,7 @@ DATE_SHAPES: dict[str, str] = {
 _SEPARATORS = {"dmy_slash": "/", "dmy_dot": ".", "dmy_dash": "-"}
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+_OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
 _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z",
                     "%Y-%m-%dT%H:%M:%S.%f%z")
 
@@ -296,19 +299,54 @@ def parse_number(text: ibis.Column, decimal: str) -> ibis.Column:
     plain = body.replace(",", "") if decimal == "." else body.replace(".", "").replace(",", ".")
     value = plain.try_cast("float64")
     signed = text.re_search(_NEGATIVE).ifelse(-value, value)
-    return valid.ifelse(signed, ibis.null("float64"))
+    written = valid.ifelse(signed, ibis.null("float64"))
+    # Most values are plain ('12.50', '-3'): one regex and a cast, not the whole path above.
+    simple = text.re_search(_SIMPLE[decimal])
+    direct = (text if decimal == "." else text.replace(",", ".")).try_cast("float64")
+    return simple.ifelse(direct, written)
 
 
 def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
-    """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit."""
-    parsed = [_plausible(p) for p in (parse_format(text, how) for how in reading.formats)
-              if p is not None]
-    return ibis.coalesce(*parsed) if len(parsed) > 1 else parsed[0]
+    """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit.
+
+    Each format is tried only on the values of its shape (a CASE on cheap regexes): COALESCE
+    over the formats would run every strptime on every value.
+    """
+    branches, fallback = [], ibis.null(dt.Timestamp())
+    for how in reading.formats:
+        parsed = parse_format(text, how)
+        if parsed is None:
+            continue
+        if how == "cast":
+            fallback = parsed
+        else:
+            branches.append((text.re_search(format_shape(how)), parsed))
+    return _plausible(ibis.cases(*branches, else_=fallback) if branches else fallback)
+
+
+_SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}",
+           "%S": r"\d{1,2}", "%I": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}",
+           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}:?\d{2}", "%f": r"\d+"}
+
+
+def format_shape(fmt: str) -> str:
+    """An anchored regex of the text a strptime format reads ('%d/%m/%Y' -> two digits, ...)."""
+    out = ["^"]
+    for token in re.split(r"(%[A-Za-z])", fmt):
+        if token in _SHAPES:
+            out.append(_SHAPES[token])
+        elif token:
+            out.append("".join(r"\s+" if ch == " " else re.escape(ch) for ch in token))
+    return "".join(out) + "$"
+
+
+_FIRST_PLAUSIBLE, _AFTER_PLAUSIBLE = datetime(1000, 1, 1), datetime(3000, 1, 1)
 
 
 def _plausible(parsed: ibis.Column) -> ibis.Column:
     """Only years 1000-2999: '12/1/09' read with %Y is the year 9, not a date."""
-    return parsed.year().between(1000, 2999).ifelse(parsed, ibis.null(dt.Timestamp()))
+    plausible = (parsed >= _FIRST_PLAUSIBLE) & (parsed < _AFTER_PLAUSIBLE)
+    return plausible.ifelse(parsed, ibis.null(dt.Timestamp()))
 
 
 def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
@@ -320,8 +358,11 @@ def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
             return backend_parser(text, how)
         except ValueError:  # a format this backend cannot read
             return None
-    if how == "cast":  # via TIMESTAMPTZ: an offset converts to UTC, naive text stays as it is
-        return text.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp())
+    if how == "cast":  # an offset converts to UTC (via TIMESTAMPTZ, only where there is one:
+        # that cast is slow, and a plain TIMESTAMP cast would drop the offset)
+        with_offset = text.re_search(_OFFSET)
+        return with_offset.ifelse(text.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
+                                  text.try_cast(dt.Timestamp()))
     if "%z" in how:
         return try_strptime_tz(text, how).cast(dt.Timestamp())
     return try_strptime(text, how)

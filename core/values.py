@@ -187,15 +187,24 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     date_is_text = date_column is not None and not (
         schema[date_column].is_timestamp() or schema[date_column].is_date())
     counts: dict[str, ibis.Value] = {}
+    # Each regex runs only where it can matter (CASE is lazy): values without a mark cast no
+    # vote, and an ISO date is not tested for the other shapes.
     for i, column in enumerate(text_numbers):
-        body = number_body(trim(table[column].cast("string")))
-        for shape, (pattern, _) in NUMBER_SHAPES.items():
-            counts[f"n{i}_{shape}"] = body.re_search(pattern).sum()
+        text = trim(table[column].cast("string"))
+        plain = text.re_search(r"^-?[\d.,]+$")
+        body = plain.ifelse(text.re_replace(r"^-", ""), number_body(text))
+        has_mark = text.re_search(r"[.,]")
+        for mark in DECIMAL_CHOICES:
+            pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
+            counts[f"n{i}_{mark}"] = has_mark.ifelse(body.re_search(pattern), False).sum()
     if date_is_text:
         text = trim(table[date_column].cast("string")).nullif("")
         counts["d_values"] = text.count()
+        iso = text.re_search(DATE_SHAPES["iso"])
+        counts["d_iso"] = iso.sum()
         for shape, pattern in DATE_SHAPES.items():
-            counts[f"d_{shape}"] = text.re_search(pattern).sum()
+            if shape != "iso":
+                counts[f"d_{shape}"] = iso.ifelse(False, text.re_search(pattern)).sum()
     row = {k: int(v or 0) for k, v in
            (table.aggregate(**counts).to_pyarrow().to_pylist()[0] if counts else {}).items()}
 
@@ -204,9 +213,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         if column not in text_numbers:
             numbers.append(NumberReading(column, None, "numbers as stored"))
             continue
-        votes = {",": 0, ".": 0}
-        for shape, (_, mark) in NUMBER_SHAPES.items():
-            votes[mark] += row[f"n{text_numbers.index(column)}_{shape}"]
+        votes = {mark: row[f"n{text_numbers.index(column)}_{mark}"] for mark in DECIMAL_CHOICES}
         numbers.append(_decide_decimal(column, votes, decimal, delimiter, source))
     comma_hint = delimiter == ";" or any(n.decimal == "," and "forced" not in n.reason
                                          for n in numbers)

@@ -60,7 +60,7 @@ def email_column(columns: Iterable[str]) -> str | None:
 
 def customer_attributes(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConfig,
                         attributes: Sequence[str] = (),
-                        as_of: _dt.datetime | None = None) -> pd.DataFrame:
+                        as_of: _dt.datetime | None = None, readings=None) -> pd.DataFrame:
     """Per customer: first_purchase, last_purchase and the latest non-empty value of each column.
 
     One grouped query over the file. Lines after ``as_of`` are not read (the data as it stood
@@ -71,7 +71,7 @@ def customer_attributes(dataset: Dataset, mapping: ColumnMapping, cleaning: Clea
     if missing:
         raise ColumnMappingError(f"{dataset.name}: no column '{missing[0]}' to export; "
                                  f"the file has {', '.join(dataset.columns)}")
-    canonical = to_canonical(dataset.table, mapping, dataset.name, carry=attributes)
+    canonical = to_canonical(dataset.table, mapping, dataset.name, readings, carry=attributes)
     kept = failed_rule_index(canonical, cleaning.applicable(mapping)) == 0
     t = canonical.mutate(kept=kept, ts_text=canonical.invoice_ts.strftime(_TS_FORMAT))
     dated = t.customer_id.notnull() & t.invoice_ts.notnull()

@@ -29,12 +29,22 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message} (see --help)")
 
 
+_ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
+          "country")
+
+
 def _add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", help="transactions file: .csv/.tsv/.txt, .xlsx, .parquet")
     g = p.add_argument_group("column mapping (auto-detected; override by column name)")
-    for role in ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country"):
+    for role in _ROLES:
         g.add_argument(f"--{role}", metavar="COLUMN", help=f"column holding the {role}")
     g.add_argument("--sheet", help="Excel sheet name (default: the first; 'all' stacks sheets)")
+    g = p.add_argument_group("reading values (decided from the whole column; force them here)")
+    g.add_argument("--decimal", choices=(",", "."),
+                   help="decimal mark of text numbers (default: decided per column)")
+    g.add_argument("--date-format", dest="date_format", choices=("dayfirst", "monthfirst"),
+                   help="order of dates that fit both (default: the file's locale hint, "
+                        "else monthfirst)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
     p.add_argument("--returns", choices=("drop", "net"), default="drop",
@@ -107,30 +117,21 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _rfm(args):
     """Read, map, clean and compute RFM as the arguments say; returns the RFMResult."""
-    overrides = {r: getattr(args, r) for r in
-                 ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")}
-    if args.engine == "spark":
-        try:
-            from core import spark
-        except ImportError as exc:
-            raise ConfigError(f"--engine spark needs pyspark: pip install -r requirements-spark.txt ({exc})")
-        return spark.compute_rfm_file(args.file, overrides=overrides, sheet=args.sheet,
-                                      preset=args.preset, returns=args.returns, as_of=args.as_of)
-    from core.rfm import compute_rfm
+    from core.rfm import rfm_from_file
 
-    return compute_rfm(*_prepared(args, overrides), as_of=args.as_of)
+    overrides = {role: getattr(args, role) for role in _ROLES}
+    return rfm_from_file(args.file, overrides=overrides, sheet=args.sheet, preset=args.preset,
+                         returns=args.returns, as_of=args.as_of, decimal=args.decimal,
+                         date_format=args.date_format, engine=args.engine)
 
 
-def _prepared(args, overrides):
-    """(dataset, mapping, cleaning) as the arguments say, on DuckDB."""
-    from core.cleaning import CleaningConfig, suggest_preset
-    from core.columns import resolve_mapping
-    from core.io import read_transactions
+def _prepared(args):
+    """The file read and mapped with its cleaning rules, as the arguments say (core.rfm.Source)."""
+    from core.rfm import open_source
 
-    dataset = read_transactions(args.file, sheet=args.sheet)
-    mapping = resolve_mapping(dataset.table, overrides, dataset.name)
-    cleaning = CleaningConfig.preset(args.preset or suggest_preset(mapping), returns=args.returns)
-    return dataset, mapping, cleaning
+    overrides = {role: getattr(args, role) for role in _ROLES}
+    return open_source(args.file, overrides=overrides, sheet=args.sheet, preset=args.preset,
+                       returns=args.returns, decimal=args.decimal, date_format=args.date_format)
 
 
 def _report(result) -> None:
@@ -139,6 +140,9 @@ def _report(result) -> None:
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
     print(f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "
           f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}", file=out)
+    notes = a.notes()
+    if notes:
+        print("; ".join(notes), file=out)
 
 
 def _check_output(args) -> None:
@@ -245,16 +249,13 @@ def _cmd_report(args) -> int:
     else:
         _check_k(args.k)
         model, version = None, None
-    overrides = {r: getattr(args, r) for r in
-                 ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")}
-    dataset, mapping, cleaning = _prepared(args, overrides)
-    from core.rfm import compute_rfm
-
-    result = compute_rfm(dataset, mapping, cleaning, as_of=args.as_of)
+    src = _prepared(args)
+    dataset, mapping, cleaning = src.dataset, src.mapping, src.cleaning
+    result = src.rfm(args.as_of)
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
-    sizes, note = movement_sizes(dataset, mapping, cleaning, grid)
+    sizes, note = movement_sizes(dataset, mapping, cleaning, grid, src.readings())
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
         for block in iter(lambda: fh.read(8 << 20), b""):
@@ -346,10 +347,10 @@ def _cmd_migration(args) -> int:
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
         segment_by = movement.by_model(model)
-    overrides = {r: getattr(args, r) for r in
-                 ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")}
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
-    history = movement.PurchaseHistory.from_dataset(*_prepared(args, overrides))
+    src = _prepared(args)
+    history = movement.PurchaseHistory.from_dataset(src.dataset, src.mapping, src.cleaning,
+                                                    src.readings())
     moves = movement.migration(history, args.from_date, args.to_date, segment_by)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())

@@ -8,74 +8,121 @@ becomes the *canonical* table with these columns:
     invoice      string     invoice / order id (NULL when the file has none)
     quantity     float64    NULL when the file has an amount column instead
     price        float64    NULL when the file has an amount column instead
-    line_value   float64    quantity * price, or the mapped amount
+    line_value   float64    the mapped amount (it wins), else quantity * price
     product      string     stock code (NULL when unmapped)
     country      string     (NULL when unmapped)
+    status       string     payment / order status as written (NULL when unmapped)
+    bad_number   boolean    a mapped amount/price/quantity has text that is not a number
+    filled       boolean    an order-level field was blank here and taken from the order
+    order_line   boolean    a blank amount on a line of an order whose amount is given
+
+Order-level fields (customer, date, status, country) that an export leaves blank on an
+order's later lines (Shopify) are taken from the order's lines that have them, when those
+agree on one value.
 """
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
-from typing import Callable, Mapping
+from typing import Mapping
 
 import ibis
 import ibis.expr.datatypes as dt
 
-from core.errors import ColumnMappingError, DataValidationError
+from core import values
+from core.errors import ColumnMappingError
 
-ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "product", "country")
+ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
+         "country")
 CANONICAL = ("customer_id", "invoice_ts", "invoice", "quantity", "price", "line_value",
-             "product", "country")
+             "product", "country", "status", "bad_number", "filled", "order_line")
 RFM_COLUMNS = ("customer_id", "recency", "frequency", "monetary")
 
-# Normalised names (lower case, no spaces/underscores/dashes/dots) each role is found under,
-# most specific first.
+# Normalised names (lower case; blanks, punctuation and accents removed) each role is found
+# under, most specific first: English, platform exports (Shopify, Stripe, WooCommerce, Square,
+# Etsy, Amazon Seller, Lightspeed), German (DATEV/SAP), French, Spanish, Dutch. A bare 'id'
+# (a row or payment id) is never any role.
 _ROLE_NAMES: dict[str, tuple[str, ...]] = {
-    "customer": ("customerid", "customer", "custid", "cust", "clientid", "client",
-                 "customerno", "customernumber", "userid", "buyerid", "memberid", "accountid"),
-    "date": ("invoicedate", "orderdate", "transactiondate", "purchasedate", "saledate",
-             "date", "datetime", "timestamp", "orderdatetime", "time", "createdat"),
+    "customer": (
+        # customer-ID columns first ...
+        "customerid", "custid", "clientid", "customerno", "customernumber", "customercode",
+        "customeruserid", "userid", "buyerid", "buyeruserid", "memberid", "accountid",
+        "kundennummer", "kundennr", "kundenid", "debitorennummer", "debitor", "numeroclient",
+        "numerodeclient", "nclient", "idclient", "codeclient", "refclient", "idcliente",
+        "numerocliente", "numerodecliente", "nocliente", "codigocliente", "nifcliente",
+        "klantnummer",
+        "klantid", "klantnr", "debiteurnummer",
+        # ... then columns named for the customer ...
+        "customer", "cust", "client", "kunde", "auftraggeber", "cliente", "contacto", "klant",
+        "debiteur", "contactname",
+        # ... and with no customer column, the e-mail identifies the customer
+        "email", "customeremail", "billingemail", "billingemailaddress", "emailaddress",
+        "buyeremail", "contactemail", "fromemailaddress", "mail", "courriel", "correo",
+        "correoelectronico", "emailadres"),
+    "date": ("invoicedate", "orderdate", "transactiondate", "purchasedate", "saledate", "date",
+             "datetime", "timestamp", "orderdatetime", "createdat", "createdutc",
+             "created", "createddate", "datecreated", "creationdate", "dateutc", "dateofsale",
+             "day", "paidat", "datum", "rechnungsdatum", "belegdatum", "buchungsdatum",
+             "bestelldatum", "fakturadatum", "verkaufsdatum", "datefacture", "datedefacture",
+             "datecommande", "datedecommande", "fecha", "fechafactura", "fechadefactura",
+             "fechapedido", "fechadepedido", "fechadeventa", "factuurdatum", "orderdatum",
+             "besteldatum", "transactiedatum", "time"),
     "invoice": ("invoice", "invoiceno", "invoiceid", "invoicenumber", "orderid", "orderno",
-                "ordernumber", "order", "transactionid", "receiptid", "basketid"),
-    "quantity": ("quantity", "qty", "units", "count", "itemsquantity", "quantityordered"),
-    "price": ("price", "unitprice", "priceeach", "itemprice", "unitcost", "priceperunit"),
-    "amount": ("amount", "revenue", "sales", "dollarvalue", "total", "totalamount",
-               "linetotal", "ordervalue", "value", "totalprice", "spend", "netsales"),
-    "product": ("stockcode", "sku", "productid", "productcode", "itemcode", "product",
-                "itemid", "description"),
-    "country": ("country", "countryname", "region", "market"),
+                "ordernumber", "order", "orderreference", "transactionid", "receiptid",
+                "basketid", "saleid", "receiptnumber", "amazonorderid", "rechnungsnummer",
+                "rechnungsnr", "rechnung", "belegnummer", "belegnr", "bestellnummer",
+                "auftragsnummer", "verkaufsbeleg", "faktura", "facture", "numerofacture",
+                "numerodefacture", "nfacture", "npiece", "numeropiece", "commande",
+                "numerocommande", "numerodecommande", "factura", "nfactura", "nofactura",
+                "numerofactura",
+                "numerodefactura", "pedido", "idpedido", "nopedido", "numeropedido",
+                "numerodepedido",
+                "factuur", "factuurnummer", "factuurnr", "bestelling", "bestelnummer",
+                "ordernummer"),
+    "quantity": ("quantity", "qty", "units", "count", "itemsquantity", "quantityordered",
+                 "lineitemquantity", "quantitypurchased", "quantityrefund", "productqty",
+                 "itemssold", "numberofitems", "menge", "auftragsmenge", "anzahl", "stuckzahl",
+                 "quantite", "qte", "cantidad", "unidades", "aantal", "hoeveelheid"),
+    "price": ("price", "unitprice", "priceeach", "itemprice", "unitcost", "priceperunit",
+              "lineitemprice", "itemcost", "productunitprice", "salesprice", "unitamount",
+              "einzelpreis", "stuckpreis", "preis", "prixunitaire", "prix", "preciounitario",
+              "precio", "stukprijs", "prijs", "eenheidsprijs"),
+    "amount": ("amount", "revenue", "sales", "dollarvalue", "total", "totalamount", "linetotal",
+               "ordervalue", "value", "totalprice", "spend", "netsales", "ordertotal",
+               "ordertotalamount", "ordertotalinctax", "grandtotalpurchased", "grandtotal",
+               "grosssales", "gross", "totalcollected", "amountpaid", "itemtotal", "betrag",
+               "gesamtbetrag", "betragbrutto", "bruttobetrag", "umsatz", "nettobetrag",
+               "nettowert", "rechnungsbetrag", "montant", "montantttc", "montantht", "totalttc",
+               "importe", "importetotal", "bedrag", "totaalbedrag", "totaal"),
+    "status": ("financialstatus", "paymentstatus", "orderstatus", "status", "transactionstatus",
+               "statut", "etat", "estado", "estadodelpedido", "zahlungsstatus"),
+    "product": ("stockcode", "sku", "productid", "productcode", "productsku", "itemcode",
+                "lineitemsku", "inventoryitemcode", "product", "itemid", "asin",
+                "artikelnummer", "artikelnr", "artikelcode", "artikel", "material",
+                "codigoarticulo", "reference", "referencia", "articulo", "description"),
+    "country": ("country", "countryname", "region", "market", "billingcountry",
+                "shippingcountry", "shipcountry", "land", "lieferland", "pays", "pais"),
 }
+# Shopify's orders export calls the order number 'Name'; only there is 'Name' the invoice.
+_SHOPIFY_MARKS = ("financialstatus", "lineitemname", "lineitemquantity")
 _NUMERIC_ROLES = ("quantity", "price", "amount")
 
-# Text date formats tried in order when a plain cast to TIMESTAMP fails (DuckDB strptime).
-DATE_FORMATS = (
-    # Two-digit years first: %Y would read '10' as the year 10, while %y refuses '2010'.
-    "%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%y", "%m/%d/%Y",
-    "%d/%m/%y %H:%M", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d/%m/%y", "%d/%m/%Y",
-    "%d.%m.%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d",
-    "%d-%m-%Y %H:%M", "%d-%m-%Y", "%Y%m%d",
-)
 
+class MissingRoleError(ColumnMappingError):
+    """A required role has no column; ``roles`` names them (for the control that fixes it)."""
 
-@ibis.udf.scalar.builtin
-def try_strptime(text: str, fmt: str) -> datetime:  # DuckDB's TRY_STRPTIME
-    ...
-
-
-# Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
-# parse(text, how) with how 'cast' or one of DATE_FORMATS. core.spark adds 'pyspark'.
-DATE_PARSERS: dict[str, Callable[[ibis.Column, str], ibis.Column]] = {}
-
-
-@ibis.udf.scalar.builtin(name="trim")
-def _trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
-    ...
+    def __init__(self, message: str, *, roles: tuple[str, ...], source: str):
+        super().__init__(message)
+        self.roles = roles
+        self.source = source
 
 
 def normalise(name: str) -> str:
-    """Lower case with spaces, underscores, dashes and dots removed: 'Customer ID' -> 'customerid'."""
-    return re.sub(r"[\s_\-\.]+", "", str(name)).lower()
+    """Lower case without accents, blanks or punctuation: 'Customer ID' -> 'customerid',
+    'Numéro de facture' -> 'numerodefacture', 'Created (UTC)' -> 'createdutc'."""
+    plain = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^0-9a-z]+", "", plain.lower())
 
 
 @dataclass(frozen=True)
@@ -88,6 +135,7 @@ class ColumnMapping:
     quantity: str | None = None
     price: str | None = None
     amount: str | None = None
+    status: str | None = None
     product: str | None = None
     country: str | None = None
 
@@ -113,9 +161,10 @@ class ColumnMapping:
             missing.append("amount (or quantity and price)")
         if missing:
             flags = " ".join(f"--{m.split()[0]} COLUMN" for m in missing)
-            raise ColumnMappingError(
+            raise MissingRoleError(
                 f"{source}: cannot find the {', '.join(missing)} column; columns found: {found}; "
-                f"choose the column for that role (command line: {flags})")
+                f"choose the column for that role (command line: {flags})",
+                roles=tuple(m.split()[0] for m in missing), source=source)
         used = [c for c in self.as_dict().values() if c is not None]
         dupes = sorted({c for c in used if used.count(c) > 1})
         if dupes:
@@ -123,17 +172,16 @@ class ColumnMapping:
         return self
 
 
-def _looks_numeric(values: list) -> bool:
-    seen = [v for v in values if v is not None and str(v).strip() != ""]
+def _looks_numeric(sample: list) -> bool:
+    """Nine in ten of the sample's non-blank values are numbers as people write them."""
+    missing = re.compile(r"(?i)^[+-]?(nan|inf|infinity|n/?a|null|none|-+)$")  # placeholders
+    seen = [str(v).strip() for v in sample
+            if v is not None and str(v).strip() != "" and not missing.match(str(v).strip())]
     if not seen:
         return True
-    ok = 0
-    for v in seen:
-        try:
-            float(str(v).replace(",", ""))
-            ok += 1
-        except ValueError:
-            pass
+    shape = re.compile(r"^[(+\-]*[\d.,]*\d[\d.,]*[)\-]*$")
+    noise = re.compile(r"(?i)\b(" + "|".join(values.CURRENCY_CODES) + r")\b|[€$£¥₹\s\u00a0\u202f'’]")
+    ok = sum(1 for v in seen if shape.match(noise.sub("", v)))
     return ok >= 0.9 * len(seen)
 
 
@@ -141,7 +189,8 @@ def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
     """Guess each role from normalised column names, checking numeric roles on a sample.
 
     Returns a mapping that may miss required roles: call ``ColumnMapping.check`` after
-    applying the user's overrides.
+    applying the user's overrides. Both an amount and quantity + price may be found: the
+    amount wins (DESIGN.md), the others stay mapped for their cleaning rules.
     """
     columns = list(table.columns)
     sample = table.head(sample_rows).to_pyarrow().to_pydict()
@@ -150,7 +199,12 @@ def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
         by_norm.setdefault(normalise(c), c)
     taken: set[str] = set()
     chosen: dict[str, str] = {}
+    if any(mark in by_norm for mark in _SHOPIFY_MARKS) and "name" in by_norm:
+        chosen["invoice"] = by_norm["name"]
+        taken.add(by_norm["name"])
     for role in ROLES:
+        if role in chosen:
+            continue
         for candidate in _ROLE_NAMES[role]:
             column = by_norm.get(candidate)
             if column is None or column in taken:
@@ -162,8 +216,6 @@ def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
             chosen[role] = column
             taken.add(column)
             break
-    if "quantity" in chosen and "price" in chosen:
-        chosen.pop("amount", None)  # quantity * price is the line value; an amount column is redundant
     return ColumnMapping(**chosen)
 
 
@@ -191,14 +243,15 @@ def _trimmed(col: ibis.Column) -> ibis.Column:
     """Text without surrounding blanks, '' as NULL; numbers and timestamps as they are."""
     if not col.type().is_string():
         return col
-    return _trim(col).nullif("")
+    return values.trim(col).nullif("")
 
 
-def _number(col: ibis.Column) -> ibis.Column:
-    """float64 from a number or text ('1,234.5' too); NULL where it is not a number."""
+def _number(col: ibis.Column, reading: values.NumberReading) -> ibis.Column:
+    """float64 from a number, or from text read with the column's decimal mark; NULL where
+    the text is not a number (see core.values)."""
     if col.type().is_numeric():
         return col.cast("float64")
-    return col.replace(",", "").try_cast("float64")
+    return values.parse_number(col.cast("string"), reading.decimal or ".")
 
 
 def _finite(col: ibis.Column) -> ibis.Column:
@@ -213,79 +266,104 @@ def _text(col: ibis.Column) -> ibis.Column:
     return col.cast("string")
 
 
-def _timestamp(table: ibis.Table, column: str, source: str) -> ibis.Column:
-    """The date column as a timestamp; text is parsed with the format that fits the data best."""
-    col = table[column]
-    if col.type().is_timestamp():
+def _timestamp(col: ibis.Column, reading: values.DateReading) -> ibis.Column:
+    """The date column as a naive timestamp (UTC where the value had an offset)."""
+    if col.type().is_timestamp() or col.type().is_date():
         return col.cast(dt.Timestamp())
-    if col.type().is_date():
-        return col.cast(dt.Timestamp())
-    text = _trim(col.cast("string"))
-    sample = table.select(v=text).filter(ibis._.v.notnull() & (ibis._.v != "")).head(1000)
-    candidates = ("cast",) + DATE_FORMATS
-    stats = sample.aggregate(
-        n=sample.v.count(),
-        **{f"p{i}": _plausible(_parse(sample.v, how)).sum() for i, how in enumerate(candidates)})
-    row = stats.to_pyarrow().to_pylist()[0]
-    if row["n"] == 0:
-        raise DataValidationError(
-            f"{source}: date column '{column}' is empty; map another column with --date")
-    best = max(range(len(candidates)), key=lambda i: (row[f"p{i}"], -i))
-    if row[f"p{best}"] == 0:
-        example = sample.head(1).to_pyarrow().to_pydict()["v"][0]
-        raise DataValidationError(
-            f"{source}: dates in column '{column}' do not parse (e.g. '{example}'); use "
-            f"ISO dates like 2011-12-09 12:50 or map another column with --date")
-    return _parse(text, candidates[best])
+    return values.parse_date(col.cast("string"), reading)
 
 
-def _plausible(parsed: ibis.Column) -> ibis.BooleanValue:
-    """A parsed date counts only with a year from 1900 to 2199 (not '12/1/09' as year 12)."""
-    return parsed.year().between(1900, 2199).fill_null(False)
+def numeric_columns(mapping: ColumnMapping) -> list[str]:
+    """The source columns mapped to quantity, price and amount, in that order."""
+    return [c for c in (mapping.quantity, mapping.price, mapping.amount) if c is not None]
 
 
-def _parse(text: ibis.Column, how: str) -> ibis.Column:
-    """Parse text with a candidate: 'cast' (ISO and the like) or a strptime format."""
-    backend_parser = DATE_PARSERS.get(ibis.get_backend(text).name)
-    if backend_parser is not None:
-        return backend_parser(text, how)
-    if how == "cast":
-        return text.try_cast(dt.Timestamp())
-    return try_strptime(text, how)
+def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "the file", *,
+                    delimiter: str | None = None, decimal: str | None = None,
+                    date_format: str | None = None) -> values.Readings:
+    """How the mapped number and date columns are read (core.values.decide, one pass)."""
+    return values.decide(table, numeric_columns(mapping), mapping.date, source=source,
+                         delimiter=delimiter, decimal=decimal, date_format=date_format)
 
 
 def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
-                 carry: tuple[str, ...] = ()) -> ibis.Table:
+                 readings: values.Readings | None = None, carry: tuple[str, ...] = ()) -> ibis.Table:
     """Rename and type the mapped columns into the canonical schema (see module docstring).
 
-    Two projections: the first trims and casts each source column once, the second derives
-    from those columns, so no cast or trim is written (and run) twice per line. ``carry``:
+    ``readings`` says how numbers and dates are read (default: decided from the values).
+    Projections in steps: trim and cast each source column once; with an invoice column,
+    fill order-level blanks from the order (a window per invoice); then derive. ``carry``:
     source columns passed through as text (trimmed, '' as NULL) named carry_0, carry_1, ...
     """
     mapping.check(list(table.columns), source)
     m = mapping
+    if readings is None:
+        readings = decide_readings(table, m, source)
     null_text, null_number = ibis.null("string"), ibis.null("float64")
+
+    def number(column: str | None):
+        if column is None:
+            return null_number, ibis.literal(False)
+        raw = _trimmed(table[column])
+        parsed = _number(raw, readings.number(column))
+        return parsed, raw.notnull() & parsed.isnull()
+
+    quantity, bad_quantity = number(m.quantity)
+    price, bad_price = number(m.price)
+    amount, bad_amount = number(m.amount)
     typed = table.select(
         customer=_trimmed(table[m.customer]),
-        invoice_ts=_timestamp(table, m.date, source),
+        invoice_ts=_timestamp(_trimmed(table[m.date]), readings.date),
+        date_blank=_trimmed(table[m.date]).isnull(),
         invoice=_trimmed(table[m.invoice]) if m.invoice else null_text,
-        quantity=_number(_trimmed(table[m.quantity])) if m.quantity else null_number,
-        price=_number(_trimmed(table[m.price])) if m.price else null_number,
-        amount=_number(_trimmed(table[m.amount])) if m.amount else null_number,
+        quantity=quantity,
+        price=price,
+        amount=amount,
+        amount_blank=_trimmed(table[m.amount]).isnull() if m.amount else ibis.literal(True),
+        bad_number=bad_quantity | bad_price | bad_amount,
+        status=_trimmed(table[m.status]).cast("string") if m.status else null_text,
         product=_trimmed(table[m.product]) if m.product else null_text,
         country=_trimmed(table[m.country]) if m.country else null_text,
         **{f"carry_{i}": _trimmed(_text(table[c])) for i, c in enumerate(carry)},
     )
+    filled = ibis.literal(False)
+    order_line = ibis.literal(False)
+    if m.invoice:
+        in_order = typed.invoice.notnull()
+        order = ibis.window(group_by=typed.invoice)
+        fills = {}
+        for name, blank in (("customer", typed.customer.isnull()), ("invoice_ts", typed.date_blank),
+                            ("status", typed.status.isnull()), ("country", typed.country.isnull())):
+            if name in ("status", "country") and getattr(m, name) is None:
+                continue
+            # Only when the order's lines agree on one value: an order is one customer.
+            from_order = typed[name].max().over(order)
+            take = in_order & blank & (from_order == typed[name].min().over(order)).fill_null(False)
+            fills[name] = take.ifelse(from_order, typed[name])
+            filled |= take
+        if m.amount:
+            order_line = in_order & typed.amount_blank & typed.amount.max().over(order).notnull()
+        typed = typed.mutate(filled=filled, order_line=order_line, **fills)
+        filled, order_line = typed.filled, typed.order_line
     quantity, price = _finite(typed.quantity), _finite(typed.price)
+    if m.amount:  # the amount wins; a blank amount inside an order is part of that order
+        line_value = typed.order_line.ifelse(0.0, _finite(typed.amount)) if m.invoice \
+            else _finite(typed.amount)
+    else:
+        line_value = quantity * price
     return typed.select(
         customer_id=_customer_text(typed.customer),
         invoice_ts=typed.invoice_ts,
         invoice=_text(typed.invoice),
         quantity=quantity,
         price=price,
-        line_value=_finite(typed.amount) if m.amount else quantity * price,
+        line_value=line_value,
         product=_text(typed.product),
         country=_text(typed.country),
+        status=typed.status,
+        bad_number=typed.bad_number,
+        filled=filled,
+        order_line=order_line,
         **{f"carry_{i}": typed[f"carry_{i}"] for i in range(len(carry))},
     )
 

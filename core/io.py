@@ -2,12 +2,15 @@
 
 One loader for the CLI and the dashboard. Files are read by DuckDB where they lie (CSV and
 Parquet are scanned lazily, never loaded row by row into pandas); Excel goes through
-fastexcel into an Arrow table that DuckDB queries (``core.excel``). Uploads arrive as bytes and are
-written to a private temporary file first, so a large upload is never held twice.
+fastexcel into an Arrow table that DuckDB queries (``core.excel``). Text that is not UTF-8 (UTF-16,
+cp1252, latin-1) is read through a streamed UTF-8 copy in a private temporary folder.
 """
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -40,7 +43,10 @@ class Dataset:
     kind: str  # "csv" | "excel" | "parquet"
     sheets: tuple[str, ...] = ()
     sheet: str | None = None
-    # Keeps the temporary copy of an upload alive as long as the table that scans it.
+    path: str | None = None       # the file the table scans (a UTF-8 copy of a re-encoded text)
+    delimiter: str | None = None  # a text file's delimiter: ';' hints at decimal commas, day-first
+    encoding: str | None = None   # a text file's encoding as read
+    # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
     _tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
@@ -58,6 +64,8 @@ def connect() -> ibis.BaseBackend:
     con.raw_sql("SET disabled_optimizers = 'statistics_propagation'")
     # DuckDB draws a progress bar on stdout for long queries: it would corrupt `-o -` output.
     con.raw_sql("SET enable_progress_bar = false")
+    # Timestamps with an offset are converted to UTC (core.values); naive ones stay as they are.
+    con.raw_sql("SET TimeZone = 'UTC'")
     return con
 
 
@@ -79,26 +87,127 @@ def _kind(path: Path, head: bytes) -> str:
     return "csv"
 
 
+# Delimiters a text export uses; the header line decides which one (see ``_csv_dialect``).
+DELIMITERS = (",", ";", "\t", "|")
+_HEAD_BYTES = 4 << 20
+
+
 def _encoding(path: Path) -> str:
-    """'utf-8' when the start of the file decodes as UTF-8 (BOM or not), else 'latin-1'."""
+    """'utf-16' (BOM), 'utf-8' when the start of the file decodes as UTF-8 (BOM or not), else
+    'cp1252' (Windows Western: Excel's 'CSV' on a German or French PC), or 'latin-1' when the
+    bytes are not cp1252 either."""
     with path.open("rb") as fh:
-        head = fh.read(4 << 20)
+        head = fh.read(_HEAD_BYTES)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
         if exc.start < len(head) - 4:  # not merely a character cut at the buffer's end
-            return "latin-1"
+            try:
+                head.decode("cp1252")
+                return "cp1252"
+            except UnicodeDecodeError:
+                return "latin-1"
     return "utf-8"
 
 
-def _read_csv(con, path: Path) -> ibis.Table:
-    # Every column as text: the roles decide the types later, and IDs keep leading zeros.
+def _utf8_copy(path: Path, encoding: str, tempdir: tempfile.TemporaryDirectory) -> Path:
+    """The file re-encoded as UTF-8 (streamed), for DuckDB, which reads UTF-8 only here."""
+    target = Path(tempdir.name) / (path.stem + ".utf8.csv")
+    with path.open("r", encoding=encoding, errors="strict", newline="") as src, \
+            target.open("w", encoding="utf-8", newline="") as dst:
+        try:
+            for block in iter(lambda: src.read(1 << 20), ""):
+                dst.write(block)
+        except UnicodeDecodeError as exc:
+            raise InputFileError(f"{path.name}: is not valid {encoding} text ({exc.reason}); "
+                                 "export it again as UTF-8 CSV") from exc
+    return target
+
+
+@dataclass(frozen=True)
+class CsvDialect:
+    delimiter: str
+    columns: tuple[str, ...]
+
+
+def csv_dialect(path: Path, display: str) -> CsvDialect:
+    """Delimiter and column names from the header line (of a UTF-8 file).
+
+    The delimiter is the candidate that splits the header into the most fields (quotes
+    respected), so one broken data line can never change how the whole file is read.
+    """
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        head = fh.read(1 << 16)
+    if not head.strip():
+        raise InputFileError(f"{display}: the file is empty; export the transactions again")
+    best: list[str] = []
+    delimiter = ","
+    for candidate in DELIMITERS:
+        try:
+            header = next(csv.reader(io.StringIO(head), delimiter=candidate))
+        except (csv.Error, StopIteration):
+            continue
+        if len(header) > len(best):
+            best, delimiter = header, candidate
+    names = [h.strip() or f"column_{i + 1}" for i, h in enumerate(best)]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputFileError(f"{display}: the header row repeats the column name(s) {dupes}; "
+                             "rename them so each column has its own name")
+    return CsvDialect(delimiter, tuple(names))
+
+
+def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, str]:
+    """Every column as text (the roles decide the types later; IDs keep leading zeros).
+
+    The dialect is fixed from the header (no sniffing): quoted fields may hold line breaks
+    (RFC 4180), and a line with too many or too few fields is an error naming its line.
+    """
+    dialect = csv_dialect(path, display)
     try:
-        return con.read_csv(str(path), all_varchar=True, header=True,
-                            encoding=_encoding(path), null_padding=True)
-    except Exception as exc:  # DuckDB's sniffer errors carry no stable type
-        raise InputFileError(f"{path.name}: cannot be read as CSV ({_first_line(exc)}); "
-                             "check it is a text file with a header row") from exc
+        table = con.read_csv(str(path), auto_detect=False, header=True,
+                             delim=dialect.delimiter, quote='"', escape='"',
+                             columns={c: "VARCHAR" for c in dialect.columns})
+    except Exception as exc:  # DuckDB's reader errors carry no stable type
+        raise InputFileError(read_error_message(display, exc, path, dialect.delimiter)) from exc
+    return table, dialect.delimiter
+
+
+def read_error_message(name: str, exc: Exception, path: str | os.PathLike | None = None,
+                       delimiter: str = ",") -> str:
+    """A DuckDB CSV error as one line naming the file and the line: what is wrong, what to do.
+
+    DuckDB counts records; with the file's ``path`` the record is turned into the line an
+    editor shows (quoted fields with line breaks make the two differ).
+    """
+    text = str(exc)
+    record = re.search(r"CSV Error on Line: (\d+)", text)
+    if record is None:
+        return f"{name}: cannot be read ({_first_line(exc)}); check it is a text file with a header row"
+    line = int(record.group(1))
+    if path is not None:
+        line = _physical_line(Path(path), line, delimiter)
+    original = re.search(r"Original Line: ?(.*)", text)
+    problem = re.search(r"(Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote)",
+                        text)
+    what = problem.group(1) if problem else _first_line(exc)
+    shown = f" '{original.group(1)[:80]}'" if original and original.group(1) else ""
+    return (f"{name}: line {line}{shown} is broken ({what}); fix that line or export "
+            "the file again")
+
+
+def _physical_line(path: Path, record: int, delimiter: str) -> int:
+    """The line on which the ``record``-th record (1 = the header) of a UTF-8 CSV starts."""
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delimiter)
+        try:
+            for _ in range(record - 1):
+                next(reader)
+        except (StopIteration, csv.Error):
+            return record
+        return reader.line_num + 1
 
 
 def _read_parquet(con, path: Path) -> ibis.Table:
@@ -129,36 +238,40 @@ def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.
     return con.table(name), sheets, sheet
 
 
-def read_transactions(source: str | os.PathLike | bytes, *, name: str | None = None,
+def read_transactions(source: str | os.PathLike, *, name: str | None = None,
                       sheet: str | None = None, con: ibis.BaseBackend | None = None) -> Dataset:
-    """Read a transactions file from a path, or from bytes (an upload, with its file ``name``).
+    """Read a transactions file from a path (``name``: how messages call it, default its name).
 
     ``sheet`` picks an Excel sheet (default the first; ``"all"`` stacks sheets of the same
-    columns). Raises InputFileError for a missing, empty, corrupt or unsupported file, and for
-    a file with a header but no rows.
+    columns). Text files in UTF-16, cp1252 or latin-1 are read through a UTF-8 copy. Raises
+    InputFileError for a missing, empty, corrupt or unsupported file, and for a file with a
+    header but no rows.
     """
     con = con or connect()
-    tempdir = None
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        display = Path(name or "upload.csv").name
-        tempdir = tempfile.TemporaryDirectory(prefix="rfm-upload-")
-        path = Path(tempdir.name) / display
-        path.write_bytes(bytes(source))
-    else:
-        path = Path(source)
-        display = name or path.name
-        if not path.exists():
-            raise InputFileError(f"{path}: no such file; check the path")
-        if path.is_dir():
-            raise InputFileError(f"{path}: is a folder, not a file")
+    path = Path(source)
+    display = Path(name).name if name else path.name
+    if not path.exists():
+        raise InputFileError(f"{path}: no such file; check the path")
+    if path.is_dir():
+        raise InputFileError(f"{path}: is a folder, not a file")
     if path.stat().st_size == 0:
         raise InputFileError(f"{display}: the file is empty; export the transactions again")
     with path.open("rb") as fh:
         head = fh.read(8192)
-    kind = _kind(Path(display), head)
+    encoding = None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 ("Unicode Text" from Excel)
+        encoding = "utf-16"
+    kind = "csv" if encoding else _kind(Path(display), head)
     sheets: tuple[str, ...] = ()
+    tempdir = None
+    delimiter = None
+    scanned = path
     if kind == "csv":
-        table = _read_csv(con, path)
+        encoding = encoding or _encoding(path)
+        if encoding != "utf-8":
+            tempdir = tempfile.TemporaryDirectory(prefix="rfm-text-")
+            scanned = _utf8_copy(path, encoding, tempdir)
+        table, delimiter = _read_csv(con, scanned, display)
     elif kind == "parquet":
         table = _read_parquet(con, path)
     else:
@@ -168,10 +281,12 @@ def read_transactions(source: str | os.PathLike | bytes, *, name: str | None = N
     try:
         empty = table.head(1).to_pyarrow().num_rows == 0
     except Exception as exc:
-        raise InputFileError(f"{display}: cannot be read ({_first_line(exc)})") from exc
+        raise InputFileError(read_error_message(display, exc, scanned if kind == "csv" else None,
+                                                delimiter or ",")) from exc
     if empty:
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
-    return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet, _tempdir=tempdir)
+    return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
+                   path=str(scanned), delimiter=delimiter, encoding=encoding, _tempdir=tempdir)
 
 
 def _first_line(exc: Exception) -> str:

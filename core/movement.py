@@ -27,6 +27,7 @@ from core.columns import ColumnMapping, to_canonical
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, _first_line
 from core.rfm import SECONDS_PER_DAY, parse_as_of
+from core.values import Readings
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
 SegmentBy = Callable[[pd.DataFrame], pd.Series]
@@ -69,10 +70,14 @@ class PurchaseHistory:
 
     @classmethod
     def from_dataset(cls, dataset: Dataset, mapping: ColumnMapping,
-                     cleaning: CleaningConfig | None = None) -> "PurchaseHistory":
-        """Scan the file once; DataValidationError when no line survives cleaning."""
+                     cleaning: CleaningConfig | None = None,
+                     readings: Readings | None = None) -> "PurchaseHistory":
+        """Scan the file once; DataValidationError when no line survives cleaning.
+
+        ``readings``: how numbers and dates read (core.rfm.Source.readings(); default decided
+        from the values)."""
         cleaning = cleaning or CleaningConfig()
-        canonical = to_canonical(dataset.table, mapping, dataset.name)
+        canonical = to_canonical(dataset.table, mapping, dataset.name, readings)
         rules = cleaning.applicable(mapping)
         failed = failed_rule_index(canonical, rules)
         returned = is_return(canonical, rules) if cleaning.returns == "net" else ibis.literal(False)

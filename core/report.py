@@ -47,7 +47,8 @@ class ReportInputs:
     extra_facts: Sequence[tuple[str, str]] = field(default_factory=tuple)
 
 
-def movement_sizes(dataset, mapping, cleaning, grid=None) -> tuple[pd.DataFrame | None, str]:
+def movement_sizes(dataset, mapping, cleaning, grid=None,
+                   readings=None) -> tuple[pd.DataFrame | None, str]:
     """HOOK to core.movement: named-segment sizes at each month end, or (None, why not).
 
     Uses core.movement (PurchaseHistory.from_dataset, month_end_sizes, by_named_segment) when
@@ -57,7 +58,7 @@ def movement_sizes(dataset, mapping, cleaning, grid=None) -> tuple[pd.DataFrame 
         from core import movement
     except ImportError:
         return None, "Movement over time is not available in this build (core.movement is missing)."
-    history = movement.PurchaseHistory.from_dataset(dataset, mapping, cleaning)
+    history = movement.PurchaseHistory.from_dataset(dataset, mapping, cleaning, readings)
     sizes = movement.month_end_sizes(history, movement.by_named_segment(grid))
     return sizes, "Customers in each named segment at every month end, as the data stood then."
 

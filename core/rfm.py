@@ -16,15 +16,20 @@ through ibis's PySpark backend.
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
+from typing import Mapping
 
 import ibis
 import pandas as pd
 
-from core.cleaning import CleaningAudit, CleaningConfig, failed_rule_index, is_return
-from core.columns import RFM_COLUMNS, ColumnMapping, to_canonical
+from core import values
+from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, failed_rule_index,
+                           is_return, normalise_status, suggest_preset)
+from core.columns import (RFM_COLUMNS, ColumnMapping, decide_readings, resolve_mapping,
+                          to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
-from core.io import READ_ERRORS, Dataset, _first_line
+from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 
 SECONDS_PER_DAY = 86_400
 
@@ -38,21 +43,29 @@ class RFMResult:
     as_of: _dt.datetime
     first_purchase: _dt.datetime
     last_purchase: _dt.datetime
+    readings: values.Readings | None = None  # how numbers and dates were read
+    mapping: ColumnMapping | None = None       # the columns used
 
 
 def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
-    """'2011-12-09' or '2011-12-09 12:50' (or a date) to a datetime; ConfigError otherwise."""
+    """'2011-12-09', '2011-12-09 12:50', '2011-12-09T12:50+01:00' or '...Z' (or a date) to a
+    naive datetime, UTC where an offset was given (as timestamps are read); ConfigError otherwise."""
     if text is None or text == "":
         return None
     if isinstance(text, _dt.datetime):
-        return text.replace(tzinfo=None)
-    if isinstance(text, _dt.date):
+        value = text
+    elif isinstance(text, _dt.date):
         return _dt.datetime(text.year, text.month, text.day)
-    try:
-        return _dt.datetime.fromisoformat(str(text).strip())
-    except ValueError:
-        raise ConfigError(f"as-of date '{text}' is not a date; write it as YYYY-MM-DD "
-                          "or 'YYYY-MM-DD HH:MM'") from None
+    else:
+        try:
+            value = _dt.datetime.fromisoformat(str(text).strip())
+        except ValueError:
+            raise ConfigError(f"as-of date '{text}' is not a date; write it as YYYY-MM-DD, "
+                              "'YYYY-MM-DD HH:MM' or with an offset like 2011-12-09T12:50+01:00"
+                              ) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
@@ -66,13 +79,15 @@ def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
     Returns the grouped expression and the applicable rules (in audit order).
     """
     rules = cleaning.applicable(mapping)
-    failed = failed_rule_index(canonical, rules)
-    returned = is_return(canonical, rules) if cleaning.returns == "net" else ibis.literal(False)
+    failed = failed_rule_index(canonical, rules, cleaning)
+    returned = (is_return(canonical, rules, cleaning) if cleaning.returns == "net"
+                else ibis.literal(False))
     timestamp_key = canonical.invoice_ts.cast("string")
     purchase = canonical.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
     t = canonical.mutate(failed=failed, returned=returned, purchase=purchase)
     per_purchase = t.group_by(["customer_id", "purchase", "failed", "returned"]).aggregate(
         lines=t.count(),
+        filled=t.filled.sum(),
         value=t.line_value.sum(),
         first_ts=t.invoice_ts.min(),
         last_ts=t.invoice_ts.max(),
@@ -82,6 +97,7 @@ def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
     removed = {f"removed_{i + 1}": (p.failed == i + 1) & ~p.returned for i in range(len(rules))}
     agg = p.group_by("customer_id").aggregate(
         kept_lines=p.lines.sum(where=kept).fill_null(0),
+        filled_lines=p.filled.sum().fill_null(0),
         returned_lines=p.lines.sum(where=p.returned).fill_null(0),
         **{name: p.lines.sum(where=cond).fill_null(0) for name, cond in removed.items()},
         first_ts=p.first_ts.min(where=kept),
@@ -107,29 +123,38 @@ def rfm_from_aggregates(agg: ibis.Table, as_of: _dt.datetime) -> ibis.Table:
 
 
 def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConfig | None = None,
-                as_of: _dt.datetime | str | None = None, *,
-                _lines_until: _dt.datetime | None = None) -> RFMResult:
-    """Clean the dataset and compute RFM per customer.
+                as_of: _dt.datetime | str | None = None, *, decimal: str | None = None,
+                date_format: str | None = None, _lines_until: _dt.datetime | None = None) -> RFMResult:
+    """Clean the dataset and compute RFM per customer (the step under ``rfm_from_file``).
 
-    An ``as_of`` before the latest kept purchase means "as the data stood then": only the
-    lines with timestamp <= as_of are cleaned and counted (the audit too); a date alone means
-    its midnight. Raises DataValidationError when no line survives cleaning (naming the rule
-    that removed the most, or the as-of date when nothing had been bought by then).
+    ``decimal`` (',' or '.') and ``date_format`` ('dayfirst' / 'monthfirst') override how
+    numbers and ambiguous dates are read (core.values). An ``as_of`` before the latest kept
+    purchase means "as the data stood then": only the lines with timestamp <= as_of are
+    cleaned and counted (the audit too); a date alone means its midnight. Raises
+    DataValidationError when no line survives cleaning (naming the rule that removed the
+    most, or the as-of date when nothing had been bought by then).
     """
     cleaning = cleaning or CleaningConfig()
     as_of = parse_as_of(as_of)
-    canonical = to_canonical(dataset.table, mapping, dataset.name)
-    if _lines_until is not None:
-        canonical = canonical.filter(canonical.invoice_ts <= ibis.literal(_lines_until))
-    agg_expr, rules = customer_aggregates(canonical, cleaning, mapping)
-    # The grouped scan runs once; everything after it works on one row per customer.
+    mapping.check(dataset.columns, dataset.name)
     try:
+        readings = decide_readings(dataset.table, mapping, dataset.name,
+                                   delimiter=dataset.delimiter, decimal=decimal,
+                                   date_format=date_format)
+        canonical = to_canonical(dataset.table, mapping, dataset.name, readings)
+        if _lines_until is not None:
+            canonical = canonical.filter(canonical.invoice_ts <= ibis.literal(_lines_until))
+        agg_expr, rules = customer_aggregates(canonical, cleaning, mapping)
+        # The grouped scan runs once; everything after it works on one row per customer.
         agg = agg_expr.cache()
-    except READ_ERRORS as exc:  # the scan reached a bad row the reader's sniffing did not see
-        raise InputFileError(f"{dataset.name}: cannot be read to the end ({_first_line(exc)}); "
-                             "fix that row or export the file again") from exc
+        statuses = (_status_counts(canonical, cleaning) if mapping.status else ())
+    except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
+        raise InputFileError(read_error_message(dataset.name, exc, dataset.path if
+                                                dataset.kind == "csv" else None,
+                                                dataset.delimiter or ",")) from exc
     totals = agg.aggregate(
         rows_kept=agg.kept_lines.sum(), returned=agg.returned_lines.sum(),
+        filled=agg.filled_lines.sum(),
         customers=(agg.kept_lines > 0).sum(),
         first=agg.first_ts.min(), last=agg.last_ts.max(),
         **{f"removed_{i + 1}": agg[f"removed_{i + 1}"].sum() for i in range(len(rules))},
@@ -138,9 +163,13 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
                     for i, r in enumerate(rules))
     rows_out = int(totals["rows_kept"] or 0)
     returned = int(totals["returned"] or 0)
+    line_value = (f"amount column '{mapping.amount}'" if mapping.amount
+                  else f"quantity x price ('{mapping.quantity}' x '{mapping.price}')")
     audit = CleaningAudit(rows_in=rows_out + returned + sum(n for *_, n in removed),
                           removed=removed, rows_out=rows_out,
-                          customers_out=int(totals["customers"] or 0), returns_netted=returned)
+                          customers_out=int(totals["customers"] or 0), returns_netted=returned,
+                          filled_from_order=int(totals["filled"] or 0), status_values=statuses,
+                          readings=tuple(readings.lines()), line_value=line_value)
     if rows_out == 0 and _lines_until is not None:
         raise DataValidationError(f"{dataset.name}: no purchase on or before the as-of date "
                                   f"{_lines_until:%Y-%m-%d %H:%M}; give a later as-of date")
@@ -153,12 +182,104 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     if as_of is None:
         as_of = last
     elif as_of < last:  # as the data stood then: clean and count only the lines up to as_of
-        return compute_rfm(dataset, mapping, cleaning, as_of, _lines_until=as_of)
+        return compute_rfm(dataset, mapping, cleaning, as_of, decimal=decimal,
+                           date_format=date_format, _lines_until=as_of)
     rfm = rfm_from_aggregates(agg, as_of).to_pandas()
     rfm = rfm.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
                       "monetary": "float64"})[list(RFM_COLUMNS)].reset_index(drop=True)
     return RFMResult(rfm=rfm, audit=audit, as_of=as_of, first_purchase=_naive(totals["first"]),
-                     last_purchase=last)
+                     last_purchase=last, readings=readings, mapping=mapping)
+
+
+def _status_counts(canonical: ibis.Table, cleaning: CleaningConfig) -> tuple:
+    """Each status value as written, its lines, and whether it counts as a sale."""
+    rows = (canonical.group_by("status").aggregate(lines=canonical.count())
+            .order_by(ibis.desc("lines")).to_pyarrow().to_pylist())
+    out = []
+    for row in rows:
+        if row["status"] is None:
+            continue
+        key = normalise_status(row["status"])
+        verdict = ("not a sale" if key in cleaning.not_completed else
+                   "counts" if key in COMPLETED else "unknown: kept")
+        out.append((row["status"], int(row["lines"]), verdict))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file read and mapped, with the cleaning rules and how its values are to be read.
+
+    What every consumer of a file starts from (RFM, movement over time, campaign exports,
+    the report), so the file is read, mapped and configured one way only.
+    """
+
+    dataset: Dataset
+    mapping: ColumnMapping
+    cleaning: CleaningConfig
+    decimal: str | None = None
+    date_format: str | None = None
+
+    def readings(self) -> values.Readings:
+        """How numbers and dates of the mapped columns read (decided over whole columns)."""
+        return decide_readings(self.dataset.table, self.mapping, self.dataset.name,
+                               delimiter=self.dataset.delimiter, decimal=self.decimal,
+                               date_format=self.date_format)
+
+    def rfm(self, as_of: _dt.datetime | str | None = None) -> RFMResult:
+        """RFM per customer at ``as_of`` (compute_rfm on this source)."""
+        return compute_rfm(self.dataset, self.mapping, self.cleaning, as_of=as_of,
+                           decimal=self.decimal, date_format=self.date_format)
+
+
+def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] | None = None,
+                sheet: str | None = None, preset: str | None = None, returns: str = "drop",
+                decimal: str | None = None, date_format: str | None = None,
+                engine: str = "duckdb", cleaning: CleaningConfig | None = None,
+                loaded_on: _dt.date | None = None, name: str | None = None,
+                con: ibis.BaseBackend | None = None, session=None) -> Source:
+    """Read and map a file and settle its cleaning rules (the first half of rfm_from_file)."""
+    values.check_choices(decimal, date_format)
+    if engine == "spark":
+        from core import spark
+
+        dataset = spark.read_transactions(path, sheet=sheet, session=session)
+    elif engine == "duckdb":
+        dataset = read_transactions(path, name=name, sheet=sheet, con=con)
+    else:
+        raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
+    mapping = resolve_mapping(dataset.table, overrides, dataset.name)
+    loaded_on = loaded_on or _dt.date.today()  # the edge: the engine below never reads the clock
+    if cleaning is None:
+        cleaning = CleaningConfig.preset(preset or suggest_preset(mapping, dataset.table),
+                                         returns=returns,
+                                         loaded_on=loaded_on)
+    elif cleaning.loaded_on is None:
+        cleaning = replace(cleaning, loaded_on=loaded_on)
+    return Source(dataset, mapping, cleaning, decimal, date_format)
+
+
+def rfm_from_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None] | None = None,
+                  sheet: str | None = None, preset: str | None = None, returns: str = "drop",
+                  as_of: _dt.datetime | str | None = None, decimal: str | None = None,
+                  date_format: str | None = None, engine: str = "duckdb",
+                  cleaning: CleaningConfig | None = None, loaded_on: _dt.date | None = None,
+                  name: str | None = None, con: ibis.BaseBackend | None = None,
+                  session=None) -> RFMResult:
+    """The one path from a file to RFM: read, map, decide how values read, clean, compute.
+
+    ``overrides``: role -> column (None keeps the detected column, '' unmaps the role);
+    ``preset`` (default: suggested from the mapping) and ``returns`` pick the cleaning rules,
+    or ``cleaning`` gives them whole; ``loaded_on`` is the day the data is loaded (default
+    today: dates after the next day are out of range); ``engine`` 'duckdb' or 'spark'
+    (``session``: a SparkSession). ``name``: how messages call the file. Raises the errors
+    of core.errors.
+    """
+    src = open_source(path, overrides=overrides, sheet=sheet, preset=preset, returns=returns,
+                      decimal=decimal, date_format=date_format, engine=engine,
+                      cleaning=cleaning, loaded_on=loaded_on, name=name, con=con,
+                      session=session)
+    return src.rfm(as_of)
 
 
 def _naive(value) -> _dt.datetime:

@@ -1,8 +1,9 @@
 """RFM on Apache Spark: the engine's own ibis expressions, run by ibis's PySpark backend.
 
-``python -m core rfm --engine spark FILE`` comes here. Nothing about RFM is written twice:
-the file becomes a Spark DataFrame, ibis wraps it as a table, and ``core.rfm.compute_rfm``
-runs the same column mapping, cleaning rules and RFM expressions that it runs on DuckDB.
+``core.rfm.rfm_from_file(..., engine="spark")`` (``python -m core rfm --engine spark FILE``)
+reads the file here. Nothing about RFM is written twice: the file becomes a Spark DataFrame,
+ibis wraps it as a table, and ``core.rfm.compute_rfm`` runs the same column mapping, value
+reading, cleaning rules and RFM expressions that it runs on DuckDB.
 The one dialect difference is date parsing of text dates: Spark has no TRY_STRPTIME, so
 this module gives ``core.columns`` a parser that reads DuckDB's formats the way DuckDB does.
 
@@ -33,12 +34,11 @@ from typing import Mapping
 import ibis
 import ibis.expr.datatypes as dt
 
-from core import columns
-from core.cleaning import CleaningConfig, suggest_preset
+from core import values
 from core.errors import ConfigError, InputFileError
-from core.io import (CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _encoding, _first_line,
+from core.io import (CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line,
                      read_transactions as read_local)
-from core.rfm import RFMResult, compute_rfm
+from core.rfm import RFMResult, rfm_from_file
 
 # pyspark 4.3 warns on every import that it is not tested with pandas 3; the engine only
 # moves Arrow-backed frames through it, which the tests check value by value.
@@ -134,23 +134,10 @@ def _is_uri(path: str) -> bool:
     return bool(match) and len(match.group(1)) > 1
 
 
-def _csv_options(path: Path) -> dict[str, str]:
-    """Spark CSV options for the dialect DuckDB's sniffer finds (delimiter, quote, escape)."""
-    import duckdb
-
-    encoding = _encoding(path)
-    with duckdb.connect() as con:
-        delimiter, quote, escape = con.execute(
-            "SELECT Delimiter, Quote, Escape FROM sniff_csv(?, encoding = ?)",
-            [str(path), encoding]).fetchone()
-    quote = "" if quote == "(empty)" else quote
-    escape = "" if escape == "(empty)" else escape
-    return {
-        "sep": delimiter,
-        "quote": quote or "\u0000",           # no quoting: a character that never occurs
-        "escape": escape or quote or "\\",    # RFC 4180 doubles the quote to escape it
-        "encoding": "UTF-8" if encoding == "utf-8" else "ISO-8859-1",
-    }
+def _csv_options(delimiter: str) -> dict[str, str]:
+    """Spark CSV options for the dialect core.io reads: UTF-8 (core.io re-encodes other text),
+    the header's delimiter, RFC 4180 quotes (a doubled quote escapes one)."""
+    return {"sep": delimiter, "quote": '"', "escape": '"', "encoding": "UTF-8"}
 
 
 # Every column as text (IDs keep leading zeros); quoted line breaks read as DuckDB does.
@@ -182,18 +169,22 @@ def read_transactions(path: str | os.PathLike, *, sheet: str | None = None,
         local = read_local(path, sheet=sheet)  # checks the file; DuckDB scans it lazily
         name, kind, sheets, sheet = local.name, local.kind, local.sheets, local.sheet
         session = session or get_session()  # after the checks: a bad path fails fast
-        file = Path(text).resolve()
+        file = Path(local.path or text).resolve()  # a re-encoded text: its UTF-8 copy
         if kind == "excel":
             frame = session.createDataFrame(local.table.to_pyarrow())
         else:
-            options = _csv_options(file) if kind == "csv" else {}
+            options = _csv_options(local.delimiter) if kind == "csv" else {}
             frame = _spark_read(session, kind, file.as_uri(), name, options)
     view = f"rfm_source_{uuid.uuid4().hex}"
     frame.createOrReplaceTempView(view)
     table = connect(session).table(view)
     if table.head(1).to_pyarrow().num_rows == 0:
         raise InputFileError(f"{name}: has a header but no rows; export the transactions again")
-    return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet)
+    if _is_uri(text):
+        return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet)
+    return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet,
+                   path=local.path, delimiter=local.delimiter, encoding=local.encoding,
+                   _tempdir=local._tempdir)
 
 
 def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, str]):
@@ -207,18 +198,9 @@ def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, s
 
 
 # -- RFM -------------------------------------------------------------------------------
-def compute_rfm_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None] | None = None,
-                     sheet: str | None = None, preset: str | None = None, returns: str = "drop",
-                     as_of: _dt.datetime | str | None = None, session=None) -> RFMResult:
-    """Read, map, clean and compute RFM on Spark, exactly as the DuckDB engine does.
-
-    Same arguments and errors as the CLI's DuckDB path (``core.cli._rfm``); ``session`` is a
-    SparkSession to use (default ``get_session()``).
-    """
-    dataset = read_transactions(path, sheet=sheet, session=session)
-    mapping = columns.resolve_mapping(dataset.table, overrides, dataset.name)
-    cleaning = CleaningConfig.preset(preset or suggest_preset(mapping), returns=returns)
-    return compute_rfm(dataset, mapping, cleaning, as_of=as_of)
+def compute_rfm_file(path: str | os.PathLike, *, session=None, **options) -> RFMResult:
+    """``core.rfm.rfm_from_file(path, engine="spark", ...)``: RFM of a file on Spark."""
+    return rfm_from_file(path, engine="spark", session=session, **options)
 
 
 # -- text dates, as DuckDB reads them ----------------------------------------------------
@@ -230,7 +212,8 @@ _STRPTIME_FIELDS = {
     "%S": (r"(\d{1,2}+)", "s"),
 }
 # What DuckDB's TRY_CAST(text AS TIMESTAMP) accepts, in the ISO shape Spark's cast reads.
-_ISO_TIMESTAMP = r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?)?$"
+_ISO_TIMESTAMP = (r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?"
+                  r"(?:Z|[+-]\d{2}:\d{2})?)?$")
 
 
 def strptime_to_spark(fmt: str) -> tuple[str, str, str]:
@@ -260,12 +243,15 @@ def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # Spark's TRY_TO_TIM
 
 
 def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
-    """``core.columns._parse`` for Spark: 'cast' or a DuckDB strptime format, DuckDB's way."""
+    """``core.values.parse_format`` for Spark: 'cast' or a DuckDB strptime format, DuckDB's way.
+
+    'cast' converts a timestamp with an offset (Z, +01:00, +0100) to UTC as DuckDB does; a
+    format Spark cannot mirror (%z, %I, %p) raises ValueError and is left out."""
     null = ibis.null(dt.Timestamp())
     if how == "cast":
         iso = text.re_replace(r"^(\d{4})[/ ](\d{1,2})[/ ](\d{1,2})", "$1-$2-$3")
-        # DuckDB keeps the wall-clock time of '...+01:00' or '...Z'; Spark would shift it.
-        iso = iso.re_replace(r"(:\d{1,2}(?:\.\d*)?)\s*(?:Z|UTC|[+-]\d{2}(?::?\d{2})?)$", "$1")
+        # '+0100' as '+01:00', which Spark's cast reads (and converts to the session's UTC).
+        iso = iso.re_replace(r"\s*([+-]\d{2}):?(\d{2})$", "$1:$2").re_replace(r"\s*(Z|UTC)$", "Z")
         return iso.re_search(_ISO_TIMESTAMP).ifelse(iso.try_cast(dt.Timestamp()), null)
     regex, replacement, pattern = strptime_to_spark(how)
     fields = text.re_replace(regex, replacement)
@@ -275,4 +261,4 @@ def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
     return text.re_search(regex).ifelse(parsed, null)
 
 
-columns.DATE_PARSERS["pyspark"] = parse_timestamp
+values.DATE_PARSERS["pyspark"] = parse_timestamp

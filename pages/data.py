@@ -4,13 +4,21 @@ from datetime import date
 
 import streamlit as st
 
-from core.cleaning import PRESETS, RETURNS_CHOICES, RULES
-from core.columns import ROLES
+from core.cleaning import NOT_COMPLETED, PRESETS, RETURNS_CHOICES, RULES, normalise_status
+from core.columns import ROLES, MissingRoleError
 from core.errors import SegmentationError
 from core.io import ALL_SHEETS, SUPPORTED
+from core.values import ReadingError
 from ui import render, state
 
 NONE = "(none)"
+AUTO = "auto"
+DECIMALS = {AUTO: "decided from the file", ",": "comma: 12,50", ".": "point: 12.50"}
+DATE_ORDERS = {AUTO: "decided from the file", "dayfirst": "day-first: 31/12/2024",
+               "monthfirst": "month-first: 12/31/2024"}
+ROLE_HELP = {"customer": "the column that identifies the customer (an ID, else an e-mail)",
+             "date": "the purchase date", "amount": "what the customer paid per line or order "
+             "(or map both quantity and price)"}
 st.title("Data")
 st.write("Load transactions (one line per purchased item), check how the columns were "
          "understood and which rows the cleaning rules remove.")
@@ -25,15 +33,18 @@ with upload_tab:
     st.caption(f"Uploads are limited to {limit} MB (server.maxUploadSize in "
                ".streamlit/config.toml). For larger files use the server data folder.")
     if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
+        upload_error = None
         with st.status(f"Loading {uploaded.name}...", expanded=False) as status:
             try:
                 state.load_bytes(uploaded.name, uploaded.getvalue())
                 st.session_state["uploaded_id"] = uploaded.file_id
                 status.update(label=f"Loaded {uploaded.name}", state="complete")
-                st.rerun()  # the sidebar and the widgets below follow the new file
             except SegmentationError as exc:
-                status.update(label="Could not load the file", state="error")
-                st.error(str(exc))
+                upload_error = exc
+                status.update(label=f"Could not load {uploaded.name}", state="error")
+        if upload_error is None:
+            st.rerun()  # the sidebar and the widgets below follow the new file
+        st.error(str(upload_error))  # the reason, in view (not folded inside the status)
 
 with server_tab:
     folder = state.data_dir()
@@ -44,14 +55,17 @@ with server_tab:
         with st.form("server_file"):
             chosen = st.selectbox("File", [p.name for p in files])
             if st.form_submit_button("Open", icon=":material/folder_open:"):
+                open_error = None
                 with st.status(f"Opening {chosen}...", expanded=False) as status:
                     try:
                         state.load_path(folder / chosen)
                         status.update(label=f"Opened {chosen}", state="complete")
-                        st.rerun()
                     except SegmentationError as exc:
-                        status.update(label="Could not open the file", state="error")
-                        st.error(str(exc))
+                        open_error = exc
+                        status.update(label=f"Could not open {chosen}", state="error")
+                if open_error is None:
+                    st.rerun()
+                st.error(str(open_error))
     else:
         st.info(f"No {', '.join(SUPPORTED)} files in `{folder}`.")
 
@@ -108,18 +122,84 @@ st.selectbox("Cleaning preset", list(PRESETS), key=f"preset_{gen}", on_change=_a
              help=f"Suggested for this file: {info.preset}. 'online-retail' adds the invoice and "
                   "stock-code rules for files shaped like the UCI Online Retail data.")
 
+missing_roles = error.roles if isinstance(error, MissingRoleError) else ()
+reading_error = error if isinstance(error, ReadingError) else None
+readings = loaded.result.readings if loaded is not None else None
+
+
+def _role_problem(role: str) -> str | None:
+    """What is wrong with a role's column, said next to its selectbox."""
+    if role in missing_roles:
+        return f"{src.name}: cannot find the {role} column; choose {ROLE_HELP.get(role, 'its column')}."
+    if reading_error is not None and reading_error.control == "date" and role == "date":
+        return reading_error.reason[0].upper() + reading_error.reason[1:] + ": choose another column."
+    return None
+
+
 with st.form("settings_form"):
-    st.markdown("**Column mapping** (detected; override any role)")
-    options = [NONE, *info.columns]
-    mapping = settings.mapping_dict
-    cols = st.columns(4)
-    chosen = {}
-    for i, role in enumerate(ROLES):
-        key = f"map_{role}_{gen}"
-        _init(key, mapping.get(role) if mapping.get(role) in info.columns else NONE)
-        required = " (required)" if role in ("customer", "date") else ""
-        chosen[role] = cols[i % 4].selectbox(f"{role}{required}", options, key=key)
-    st.caption("Line value = quantity x price, or the amount column when quantity/price are unmapped.")
+    map_side, preview_side = st.columns([3, 2])
+    with map_side:
+        st.markdown("**Column mapping** (detected; override any role)")
+        options = [NONE, *info.columns]
+        mapping = settings.mapping_dict
+        cols = st.columns(3)
+        chosen = {}
+        for i, role in enumerate(ROLES):
+            key = f"map_{role}_{gen}"
+            _init(key, mapping.get(role) if mapping.get(role) in info.columns else NONE)
+            required = " (required)" if role in ("customer", "date") else ""
+            with cols[i % 3]:
+                chosen[role] = st.selectbox(f"{role}{required}", options, key=key)
+                problem = _role_problem(role)
+                if problem:
+                    st.error(problem)
+        if loaded is not None:
+            a = loaded.result.audit
+            both = mapping.get("amount") and mapping.get("quantity") and mapping.get("price")
+            st.caption(f"Line value: {a.line_value}"
+                       + (" (the amount wins over quantity x price)" if both else ""))
+        else:
+            st.caption("Line value: the amount column when mapped (it wins), else quantity x price.")
+    with preview_side:
+        st.markdown(f"**First rows of {src.name}**")
+        with render.engine_errors():
+            st.dataframe(state.current_preview(), hide_index=True, height=320)
+
+    st.markdown("**Reading values** (decided over each whole column; choose to override)")
+    dec_col, date_col = st.columns(2)
+    _init(f"decimal_{gen}", settings.decimal or AUTO)
+    decimal = dec_col.selectbox("Decimal mark of text numbers", list(DECIMALS),
+                                format_func=DECIMALS.get, key=f"decimal_{gen}")
+    if reading_error is not None and reading_error.control == "decimal":
+        dec_col.error(reading_error.reason[0].upper() + reading_error.reason[1:]
+                      + ": choose the decimal mark here.")
+    elif readings is not None:
+        for n in readings.numbers:
+            dec_col.caption(n.describe())
+    _init(f"date_format_{gen}", settings.date_format or AUTO)
+    date_format = date_col.selectbox("Order of dates that fit both (03/04/2024)", list(DATE_ORDERS),
+                                     format_func=DATE_ORDERS.get, key=f"date_format_{gen}")
+    if readings is not None and readings.date is not None:
+        if readings.date.ambiguous:
+            date_col.warning(readings.date.describe())
+        else:
+            date_col.caption(readings.date.describe())
+
+    status_values = loaded.result.audit.status_values if loaded is not None else ()
+    not_completed = settings.not_completed
+    if mapping.get("status"):
+        st.markdown(f"**Status values** (column '{mapping['status']}'): which ones are not a sale")
+        known = [normalise_status(v) for v, _, _ in status_values]
+        choices = list(dict.fromkeys([*NOT_COMPLETED, *settings.not_completed, *known]))
+        _init(f"not_completed_{gen}", [v for v in settings.not_completed if v in choices])
+        not_completed = tuple(st.multiselect(
+            "Removed as 'not a completed sale'", choices, key=f"not_completed_{gen}",
+            help="Compared in lower case. Values not listed here are kept."))
+        if status_values:
+            st.dataframe(
+                [{"status": v, "lines": n, "counts as a sale": verdict != "not a sale",
+                  "note": verdict} for v, n, verdict in status_values],
+                hide_index=True)
 
     st.markdown("**Cleaning rules** (run in order; each row is counted against the first rule it fails)")
     rule_cols = st.columns(2)
@@ -149,14 +229,20 @@ if submitted:
     new = replace(settings,
                   mapping=tuple((role, None if chosen[role] == NONE else chosen[role]) for role in ROLES),
                   rules=tuple(enabled), returns=returns,
-                  as_of=None if use_latest or as_of is None else as_of.isoformat())
+                  as_of=None if use_latest or as_of is None else as_of.isoformat(),
+                  decimal=None if decimal == AUTO else decimal,
+                  date_format=None if date_format == AUTO else date_format,
+                  not_completed=not_completed)
     state.set_settings(new)
     st.rerun()
 
 # -- the result of the settings ------------------------------------------------------------
 if loaded is None:
-    st.error(str(error))
-    st.caption("Change the mapping or the rules above and press Apply.")
+    if missing_roles or reading_error is not None:
+        st.error("These settings do not give an RFM table yet: see the control marked above.")
+    else:
+        st.error(str(error))
+    st.caption("Change the mapping, the reading choices or the rules above and press Apply.")
     st.stop()
 
 result = loaded.result
@@ -170,3 +256,5 @@ st.caption(f"Purchases from {result.first_purchase:%Y-%m-%d} to {result.last_pur
            f"as-of is {'the latest purchase (default)' if state.settings().as_of is None else 'your date'}.")
 st.markdown("**Cleaning audit** (rows removed by each rule)")
 st.dataframe(audit.to_frame(), hide_index=True, width="stretch")
+for note in audit.notes():
+    st.caption(note)

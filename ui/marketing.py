@@ -13,7 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from core.campaign import campaign_table, customer_attributes
-from core.columns import ColumnMapping
 from core.errors import ConfigError, SegmentationError
 from core.io import read_transactions
 from core.money import currency_of
@@ -102,9 +101,9 @@ def file_currency() -> str | None:
 @st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)
 def _attributes(content_hash: str, name: str, settings: state.Settings, columns: tuple[str, ...],
                 as_of: dt.datetime, _raw) -> pd.DataFrame:
-    dataset = read_transactions(_raw, name=name, sheet=settings.sheet)
-    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
-    return customer_attributes(dataset, mapping, settings.cleaning, columns, as_of=as_of)
+    src = state.open_file(name, settings, _raw)
+    return customer_attributes(src.dataset, src.mapping, src.cleaning, columns, as_of=as_of,
+                               readings=src.readings())
 
 
 def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: tuple[str, ...]):
@@ -125,9 +124,9 @@ def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: 
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _movement(content_hash: str, name: str, settings: state.Settings, grid_json: str, _raw):
-    dataset = read_transactions(_raw, name=name, sheet=settings.sheet)
-    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
-    return movement_sizes(dataset, mapping, settings.cleaning, json.loads(grid_json))
+    src = state.open_file(name, settings, _raw)
+    return movement_sizes(src.dataset, src.mapping, src.cleaning, json.loads(grid_json),
+                          src.readings())
 
 
 def report_builder(loaded: state.Loaded, active: state.ActiveModel, currency: str | None):

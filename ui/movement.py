@@ -13,8 +13,6 @@ import pandas as pd
 import streamlit as st
 
 from core import movement
-from core.columns import ColumnMapping
-from core.io import read_transactions
 from ui import state
 
 NAMED = "named"
@@ -22,9 +20,9 @@ CACHE_ENTRIES = 8
 
 
 def _history(name: str, settings: state.Settings, raw) -> movement.PurchaseHistory:
-    dataset = read_transactions(raw, name=name, sheet=settings.sheet)
-    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
-    return movement.PurchaseHistory.from_dataset(dataset, mapping, settings.cleaning)
+    src = state.open_file(name, settings, raw)
+    return movement.PurchaseHistory.from_dataset(src.dataset, src.mapping, src.cleaning,
+                                                 src.readings())
 
 
 def _segment_by(lens_key: str, grid_json: str, model) -> movement.SegmentBy:

@@ -27,14 +27,15 @@ import pandas as pd
 import streamlit as st
 
 from core.atomic import atomic_output
-from core.cleaning import PRESETS, CleaningConfig, suggest_preset
+from core.cleaning import NOT_COMPLETED, PRESETS, CleaningConfig, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
-from core.columns import ColumnMapping, detect_columns
+from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, read_transactions
 from core.outliers import inside_fences
-from core.rfm import RFMResult, compute_rfm
+from core.rfm import RFMResult, open_source
+from core.rfm import Source as FileSource
 from core.segmentation import (ModelChange, SegmentationConfig, SegmentationModel, compare_models,
                                fingerprint, match_names)
 from core.store import ModelStore
@@ -164,13 +165,18 @@ class Source:
 
 @dataclass(frozen=True)
 class Settings:
-    """Sheet, column mapping, cleaning rules, returns and as-of date (None: latest purchase)."""
+    """Sheet, column mapping, cleaning rules, returns, as-of date (None: latest purchase), and
+    how values are read: decimal mark and date order (None: decided from the file), and the
+    status values that are not a sale."""
 
     sheet: str | None
     mapping: tuple[tuple[str, str | None], ...]
     rules: tuple[str, ...]
     returns: str = "drop"
     as_of: str | None = None
+    decimal: str | None = None
+    date_format: str | None = None
+    not_completed: tuple[str, ...] = NOT_COMPLETED
 
     @property
     def mapping_dict(self) -> dict[str, str | None]:
@@ -178,7 +184,8 @@ class Settings:
 
     @property
     def cleaning(self) -> CleaningConfig:
-        return CleaningConfig(rules=self.rules, returns=self.returns)
+        return CleaningConfig(rules=self.rules, returns=self.returns,
+                              not_completed=self.not_completed)
 
 
 @dataclass(frozen=True)
@@ -208,7 +215,23 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo
     dataset = read_transactions(_raw, name=name, sheet=sheet)
     detected = detect_columns(dataset.table)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
-                    dataset.sheet, tuple(detected.as_dict().items()), suggest_preset(detected))
+                    dataset.sheet, tuple(detected.as_dict().items()),
+                    suggest_preset(detected, dataset.table))
+
+
+PREVIEW_ROWS = 20
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def preview(content_hash: str, name: str, sheet: str | None, _raw) -> pd.DataFrame:
+    """The file's first rows as read (text as written), for the Data page."""
+    dataset = read_transactions(_raw, name=name, sheet=sheet)
+    return dataset.table.head(PREVIEW_ROWS).to_pandas()
+
+
+def current_preview() -> pd.DataFrame:
+    src, s = source(), settings()
+    return preview(src.content_hash, src.name, s.sheet, src.raw)
 
 
 @dataclass(frozen=True)
@@ -226,10 +249,17 @@ class Loaded:
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def rfm_result(content_hash: str, name: str, settings: Settings, _raw) -> Loaded:
     """RFM and its cleaning audit for a file and settings (raises SegmentationError)."""
-    dataset = read_transactions(_raw, name=name, sheet=settings.sheet)
-    mapping = ColumnMapping(**settings.mapping_dict).check(dataset.columns, dataset.name)
-    result = compute_rfm(dataset, mapping, settings.cleaning, as_of=settings.as_of)
+    result = open_file(name, settings, _raw).rfm(settings.as_of)
     return Loaded(result, fingerprint(result.rfm))
+
+
+def open_file(name: str, settings: Settings, raw) -> FileSource:
+    """The file read and mapped with the settings' rules and readings (core.rfm.open_source)."""
+    # Every role as the settings say: an unmapped role is '' (not the detected column).
+    overrides = {role: column or "" for role, column in settings.mapping}
+    return open_source(raw, name=name, sheet=settings.sheet, overrides=overrides,
+                       cleaning=settings.cleaning, decimal=settings.decimal,
+                       date_format=settings.date_format)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -21,7 +21,7 @@ def test_sample_is_loaded_on_first_run(app, sample_rfm):
     assert metric(app, "Customers") == f"{len(sample_rfm.rfm):,}"
     assert metric(app, "Rows read") == f"{sample_rfm.audit.rows_in:,}"
     assert not app.error
-    audit = app.dataframe[0].value
+    audit = next(d.value for d in app.dataframe if "step" in d.value.columns)  # after the preview
     removed = dict(zip(audit["step"], audit["rows"]))
     assert removed["stock_code_not_product"] == -dict(
         (n, c) for n, _, c in sample_rfm.audit.removed)["stock_code_not_product"]
@@ -48,7 +48,7 @@ def test_rfm_page_figures_match_core(app, sample_rfm):
     assert not app.exception and len(charts(app)) == 2
 
 
-def test_upload_with_unusual_columns_and_mapping_override(app):
+def test_upload_with_unusual_columns_and_mapping_override(app, tmp_path):
     csv = ("Client Ref;Order Stamp;Basket;Units;Each;Paid\n"
            "00017;2024-01-05 10:00;A1;2;5.00;10.00\n"
            "00017;2024-02-01 09:30;A2;1;7.50;7.50\n"
@@ -69,7 +69,9 @@ def test_upload_with_unusual_columns_and_mapping_override(app):
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
 
-    dataset = read_transactions(csv, name="shop.csv")
+    path = tmp_path / "shop.csv"
+    path.write_bytes(csv)
+    dataset = read_transactions(path)
     expected = compute_rfm(dataset, ColumnMapping(**overrides).check(dataset.columns),
                            CleaningConfig(rules=app.session_state["analysis_settings"].rules))
     assert metric(app, "Customers") == f"{len(expected.rfm):,}" == "3"

@@ -80,7 +80,8 @@ CASES = [
                "cust,order_date,amount\n"
                + "".join(f"c{i % 50},2024-01-{1 + i % 28:02d},1.50\n" for i in range(25_000))
                + "c1,2024-01-02,3,EXTRA\n",
-               ["late.csv", "cannot be read to the end", "Line: 25002"]),
+               ["late.csv: line 25002 'c1,2024-01-02,3,EXTRA' is broken",
+                "Expected Number of Columns: 3 Found: 4", "fix that line"]),
     _file_case("as-of not a date", "good.csv", GOOD_CSV, ["'last tuesday' is not a date"],
                extra=["--as-of", "last tuesday"]),
     _file_case("as-of before the first purchase", "good.csv", GOOD_CSV,
@@ -131,6 +132,19 @@ IN_PROCESS_CASES = [
     Case("score missing value", ["score", "--recency", "3", "--frequency", "2", "--model-dir", "MODELS"],
          ["the following arguments are required: --monetary"]),
 
+    # values that cannot be decided or read (issue 8)
+    _file_case("numbers written both ways", "mixed.csv",
+               'cust,order_date,amount\na,2024-01-01,"12,50"\nb,2024-01-02,3.75\n',
+               ["mixed.csv: column 'amount' writes numbers both ways", "--decimal"]),
+    _file_case("broken line", "broken.csv",
+               "cust,order_date,amount\na,2024-01-01,1.00\nb,2024-01-02\nc,2024-01-03,2.00\n",
+               ["broken.csv: line 3 'b,2024-01-02' is broken", "Found: 2"]),
+    _file_case("utf-16 not really", "fake16.txt", b"\xff\xfe" + "a,b\n1,2\n".encode("utf-8")[:7],
+               ["fake16.txt"]),
+    Case("decimal not a mark", ["rfm", "@good.csv", "--decimal", ";", "-o", "@out.csv"],
+         ["--decimal", "invalid choice"], {"good.csv": GOOD_CSV}),
+    Case("date format unknown", ["rfm", "@good.csv", "--date-format", "yearfirst", "-o", "@out.csv"],
+         ["--date-format", "invalid choice"], {"good.csv": GOOD_CSV}),
     # usage errors
     Case("no command", [], ["required"]),
     Case("no file", ["rfm", "-o", "@out.csv"], ["required", "file"]),

@@ -45,10 +45,12 @@ def test_cust_order_date_amount_maps(tmp_path, duck):
     assert mapping == ColumnMapping(customer="cust", date="order_date", amount="amount")
 
 
-def test_amount_column_dropped_when_quantity_and_price_exist(tmp_path, duck):
+def test_amount_is_mapped_beside_quantity_and_price(tmp_path, duck):
+    # DESIGN.md: the amount (what the customer paid) wins over quantity x price; quantity and
+    # price stay mapped for their own rules.
     table = _table(tmp_path, duck, "customer_id,date,qty,unit_price,total\n1,2024-01-01,2,3.0,6.0\n")
     mapping = detect_columns(table)
-    assert (mapping.quantity, mapping.price, mapping.amount) == ("qty", "unit_price", None)
+    assert (mapping.quantity, mapping.price, mapping.amount) == ("qty", "unit_price", "total")
 
 
 def test_numeric_role_needs_numeric_values(tmp_path, duck):

@@ -89,6 +89,8 @@ def test_golden_audit_counts_each_rule_in_order(golden_csv, duck):
     assert audit.removed == (
         ("missing_customer", "Missing customer ID", 1),       # line 6
         ("unparseable_date", "Unparseable date", 1),          # line 11
+        ("date_out_of_range", "Date out of range", 0),        # all dates 2010
+        ("unparseable_number", "Unparseable amount/price/quantity", 0),
         ("quantity_not_positive", "Quantity <= 0", 1),        # line 4 (C536379)
         ("price_not_positive", "Price <= 0", 1),              # line 7 (also fails amount)
         ("amount_not_positive", "Amount <= 0", 0),            # nothing left for it
@@ -99,15 +101,15 @@ def test_golden_audit_counts_each_rule_in_order(golden_csv, duck):
     assert audit.customers_out == 3  # 00017, 12347, 12348
     assert audit.returns_netted == 0
     frame = audit.to_frame()
-    assert frame["rows"].tolist() == [11, -1, -1, -1, -1, 0, -1, -1, 5, 3]
+    assert frame["rows"].tolist() == [11, -1, -1, 0, 0, -1, -1, 0, -1, -1, 5, 3]
     assert audit.dominant_rule() == ("Missing customer ID", 1)  # ties: the first rule
 
 
 def test_generic_preset_keeps_postage_and_adjustments(golden_csv, duck):
     result = _rfm(golden_csv, preset="generic", duck=duck)
     assert [name for name, _, _ in result.audit.removed] == [
-        "missing_customer", "unparseable_date", "quantity_not_positive", "price_not_positive",
-        "amount_not_positive"]
+        "missing_customer", "unparseable_date", "date_out_of_range", "unparseable_number",
+        "quantity_not_positive", "price_not_positive", "amount_not_positive"]
     # Lines 5 (POST, 12349) and 8 (A563185, 12347) now count:
     #  12349: 1 x 18.00 at 2010-12-10 10:00, now the latest purchase and so the as-of.
     #  12347: 12.50 + 1 x 11062.06 = 11074.56 over invoices 536383 and A563185;
@@ -166,7 +168,10 @@ def test_as_of_date_alone_is_its_midnight_and_the_audit_counts_lines_up_to_it(go
     }
     audit = result.audit
     assert audit.rows_in == 8 and audit.rows_out == 4 and audit.customers_out == 2
-    assert [n for _, _, n in audit.removed] == [1, 0, 1, 1, 0, 1, 0]
+    assert {name: n for name, _, n in audit.removed} == {
+        "missing_customer": 1, "unparseable_date": 0, "date_out_of_range": 0,
+        "unparseable_number": 0, "quantity_not_positive": 1, "price_not_positive": 1,
+        "amount_not_positive": 0, "invoice_not_six_digits": 1, "stock_code_not_product": 0}
 
 
 def test_as_of_before_the_first_purchase_or_not_a_date_is_refused(golden_csv, duck):
@@ -304,20 +309,21 @@ def test_mapping_object_is_what_detection_found(golden_csv, duck):
 
 
 def test_nan_and_infinite_numbers_are_dropped_not_summed(tmp_path, duck):
-    # Text 'NaN' / 'inf' parse as floats; they must count as missing values, not pass '> 0'
-    # (NaN compares above every number in DuckDB) and turn monetary into NaN or infinity.
+    # Text 'NaN' / 'inf' are not numbers as people write them: counted as unparseable, never
+    # passing '> 0' (NaN compares above every number in DuckDB) into monetary.
     path = tmp_path / "nan.csv"
     path.write_text(
         "cust,order_date,qty,price\n"
-        "a,2024-01-01,1,NaN\n"        # price missing -> Price <= 0
-        "a,2024-01-02,2,inf\n"        # price infinite -> Price <= 0
-        "b,2024-01-03,nan,2\n"        # quantity missing -> Quantity <= 0
+        "a,2024-01-01,1,NaN\n"        # unparseable price
+        "a,2024-01-02,2,inf\n"        # unparseable price
+        "b,2024-01-03,nan,2\n"        # unparseable quantity
         "b,2024-01-03,1,2\n"          # kept: 1 x 2 = 2.00
-        "c,2024-01-03,1,-Infinity\n")  # Price <= 0
+        "c,2024-01-03,1,-Infinity\n")  # unparseable price
     result = _rfm(path, duck=duck)
     assert dict((name, n) for name, _, n in result.audit.removed) == {
-        "missing_customer": 0, "unparseable_date": 0, "quantity_not_positive": 1,
-        "price_not_positive": 3, "amount_not_positive": 0}
+        "missing_customer": 0, "unparseable_date": 0, "date_out_of_range": 0,
+        "unparseable_number": 4, "quantity_not_positive": 0, "price_not_positive": 0,
+        "amount_not_positive": 0}
     assert _by_customer(result.rfm) == {"b": (0, 1, 2.00)}
 
 
@@ -331,3 +337,21 @@ def test_float_ids_that_are_not_whole_numbers_are_kept_as_written(tmp_path, duck
     result = _rfm(path, duck=duck)
     assert _by_customer(result.rfm) == {"12347": (1, 1, 1.00), "12348.5": (0, 1, 2.00)}
     assert result.audit.removed[0][2] == 1  # the null id
+
+
+@pytest.mark.parametrize("code,is_product", [
+    ("85123A", True), ("15056BL", True), ("15056bl", True), ("79323LP", True), ("22728", True),
+    ("POST", False), ("M", False), ("C2", False), ("DCGS0003", False), ("BANK CHARGES", False),
+    ("D", False), ("DOT", False), ("1505BL", False), ("150566", False),
+])
+def test_stock_codes_five_digits_then_any_letters(tmp_path, duck, code, is_product):
+    # One customer buying the code (kept or dropped) and a plain product on another invoice.
+    path = tmp_path / "codes.csv"
+    path.write_text("Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
+                    f"536365,{code},2,2010-12-01 08:00,1.50,12347\n"
+                    "536366,22728,1,2010-12-02 08:00,4.00,12347\n")
+    result = _rfm(path, duck=duck)
+    dropped = dict((n, k) for n, _, k in result.audit.removed)["stock_code_not_product"]
+    assert dropped == (0 if is_product else 1)
+    # kept: 2 x 1.50 + 4.00 over two invoices; dropped: 4.00 on one
+    assert _by_customer(result.rfm)["12347"] == ((0, 2, 7.00) if is_product else (0, 1, 4.00))

@@ -1,5 +1,6 @@
 """core.io: one loader for CSV/TSV (any delimiter, UTF-8 with or without BOM, latin-1),
-Excel (sheet choice, stacking), Parquet, from a path or from bytes; clear errors otherwise."""
+Excel (sheet choice, stacking), Parquet, from a path (called by a given name); clear errors
+otherwise."""
 from __future__ import annotations
 
 import datetime as dt
@@ -63,23 +64,24 @@ def test_latin1_file_is_decoded(tmp_path, duck):
     assert (cafe.recency, cafe.frequency, cafe.monetary) == (1, 1, 4.00)
 
 
-def test_bytes_input_uses_the_given_name(duck):
-    dataset = read_transactions(_delimited(",").encode("utf-8"), name="upload/x.csv", con=duck)
+def test_a_saved_upload_is_called_by_the_given_name(tmp_path, duck):
+    # The app saves an upload under its content hash; messages must name the user's file.
+    path = tmp_path / "3f2a9c.bin"
+    path.write_text(_delimited(","), encoding="utf-8")
+    dataset = read_transactions(path, name="upload/x.csv", con=duck)
     assert dataset.name == "x.csv" and dataset.kind == "csv"
     assert _values(dataset)["amount"] == ["1.50", "2.25", "4.00"]
 
 
-def test_parquet_from_path_and_from_bytes(tmp_path, duck):
+def test_parquet_from_path(tmp_path, duck):
     frame = pd.DataFrame({"cust": ["a", "b"], "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
                           "amount": [1.5, 2.0]})
     path = tmp_path / "orders.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-    from_path = read_transactions(path, con=duck)
-    from_bytes = read_transactions(path.read_bytes(), name="orders.parquet", con=duck)
-    for dataset in (from_path, from_bytes):
-        assert dataset.kind == "parquet"
-        assert _values(dataset)["amount"] == [1.5, 2.0]
-        assert _values(dataset)["cust"] == ["a", "b"]
+    dataset = read_transactions(path, con=duck)
+    assert dataset.kind == "parquet"
+    assert _values(dataset)["amount"] == [1.5, 2.0]
+    assert _values(dataset)["cust"] == ["a", "b"]
 
 
 def _two_sheet_workbook(path, second_header=None):
@@ -140,9 +142,9 @@ def test_excel_bad_sheet_name_lists_the_sheets(tmp_path, duck):
     assert "['2010', '2011']" in str(info.value)
 
 
-def test_excel_from_bytes(tmp_path, duck):
-    path = _two_sheet_workbook(tmp_path / "book.xlsx")
-    dataset = read_transactions(path.read_bytes(), name="book.xlsx", sheet="2011", con=duck)
+def test_excel_saved_under_another_name(tmp_path, duck):
+    path = _two_sheet_workbook(tmp_path / "book.xlsx").rename(tmp_path / "3f2a9c.bin")
+    dataset = read_transactions(path, name="book.xlsx", sheet="2011", con=duck)
     assert dataset.kind == "excel" and _values(dataset)["amount"] == [20.0]
 
 
@@ -193,5 +195,55 @@ def test_bad_row_past_the_sniffed_sample_is_an_input_error(tmp_path, duck):
     path = tmp_path / "late.csv"
     path.write_text("cust,order_date,amount\n" + "\n".join(rows) + "\nc1,2024-01-02,3,EXTRA\n")
     dataset = read_transactions(path, con=duck)
-    with pytest.raises(InputFileError, match=r"late.csv: cannot be read to the end .*Line: 25002"):
+    with pytest.raises(InputFileError, match=r"late.csv: line 25002 'c1,2024-01-02,3,EXTRA' is "
+                                              r"broken \(Expected Number of Columns: 3 Found: 4\)"):
         compute_rfm(dataset, resolve_mapping(dataset.table))
+
+
+# -- text files as exports write them (issue 8) ------------------------------------------------
+def test_quoted_line_breaks_crlf_and_doubled_quotes(tmp_path, duck):
+    # RFC 4180: a quoted field may hold a line break and a doubled quote; lines end in CRLF.
+    path = tmp_path / "shop.csv"
+    path.write_bytes(b'cust,order_date,item,amount\r\n'
+                     b'a,2024-01-01,"Gift set\r\n(3 pieces)",10.00\r\n'
+                     b'b,2024-01-02,"12"" plate",4.50\r\n')
+    values = _values(read_transactions(path, con=duck))
+    assert values["item"] == ["Gift set\r\n(3 pieces)", '12" plate']
+    assert values["cust"] == ["a", "b"] and values["amount"] == ["10.00", "4.50"]
+
+
+def test_utf16_unicode_text_from_excel(tmp_path, duck):
+    # Excel's "Unicode Text": UTF-16 with a BOM, tab-separated, CRLF.
+    path = tmp_path / "unicode.txt"
+    path.write_bytes(_delimited("\t").replace("\n", "\r\n").encode("utf-16"))
+    dataset = read_transactions(path, con=duck)
+    assert dataset.columns == HEADER and dataset.delimiter == "\t" and dataset.encoding == "utf-16"
+    assert _values(dataset)["Customer ID"] == ["00017", "00017", "Café Müller"]
+
+
+def test_cp1252_euro_sign_is_decoded(tmp_path, duck):
+    path = tmp_path / "de.csv"
+    path.write_bytes("Kunde;Datum;Betrag\nMüller;03.01.2024;€ 12,50\n".encode("cp1252"))
+    dataset = read_transactions(path, con=duck)
+    assert dataset.encoding == "cp1252" and dataset.delimiter == ";"
+    assert _values(dataset) == {"Kunde": ["Müller"], "Datum": ["03.01.2024"], "Betrag": ["€ 12,50"]}
+
+
+@pytest.mark.parametrize("bad_line,problem", [
+    ("c9,2024-01-09,1.00,EXTRA", "Expected Number of Columns: 3 Found: 4"),
+    ("c9,2024-01-09", "Expected Number of Columns: 3 Found: 2"),
+    ('c9,"2024-01-09,1.00', "unterminated quote"),
+])
+def test_a_broken_line_is_named_by_its_real_line_number(tmp_path, duck, bad_line, problem):
+    rows = [f"c{i},2024-01-{1 + i:02d},{i}.50" for i in range(8)]
+    # line 1 is the header; the quoted line break on line 3 makes line numbers differ from rows
+    rows[1] = 'c1,2024-01-02,"1\n.50"'
+    path = tmp_path / "broken.csv"
+    path.write_text("cust,order_date,amount\n" + "\n".join(rows[:5] + [bad_line] + rows[5:]) + "\n")
+    with pytest.raises(InputFileError) as info:
+        read_transactions(path, con=duck).table.to_pyarrow()
+    message = str(info.value)
+    assert message.startswith("broken.csv: line ") and problem in message
+    assert "fix that line or export the file again" in message
+    # header (line 1), five rows before it, one of them over two lines: the editor's line 8
+    assert message.startswith("broken.csv: line 8 ")

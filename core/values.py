@@ -1,0 +1,375 @@
+"""Reading numbers and dates as people write them, decided per column over the whole column.
+
+Numbers: `1,234.50`, `1.234,50`, `12,50`, `€12,50`, `$1,234.50`, `USD 10`, `(12.00)` (= -12),
+`12,50-`. A column's decimal mark is decided from all its values in one aggregate pass that
+counts the values of each shape:
+- both marks present: the last one is the decimal (`1.234,50` -> comma);
+- one mark followed by other than three digits is a decimal (`12,50`, `3.5`), as is a mark
+  after a lone 0 (`0,500`); repeated marks are thousands (`1,234,567` -> point);
+- only `1,234`-like values: the file's hint decides (a `;` delimiter means comma), else point.
+A column whose values point both ways is refused (DataValidationError) unless the user forces
+the mark. Text that does not fit the decided shape is NULL and counted by the cleaning rule
+"unparseable amount/price/quantity": it is never read as a different number.
+
+Dates: the order (year-first, day-first, month-first) and the separator are decided from the
+shapes of all the column's values: a value whose first field is above 12 can only be
+day-first, one whose second field is above 12 only month-first. The order that reads the most
+values wins; a column that fits both (every value has both fields <= 12) is *ambiguous*: it is
+read as the user says (``date_format``), else by the file's locale hint (a `;` delimiter or a
+decimal comma: day-first), else month-first, and the reading says so. Values with and without
+a time of day are read in the same order. Timestamps with an offset (`+01:00`, `+0100`, `Z`)
+are converted to UTC (the connection's time zone is UTC, see core.io.connect); naive ones
+stay as they are.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable, Mapping, Sequence
+
+import ibis
+import ibis.expr.datatypes as dt
+
+from core.errors import ConfigError, DataValidationError
+
+DECIMAL_CHOICES = (",", ".")
+DATE_FORMAT_CHOICES = ("dayfirst", "monthfirst")
+CURRENCY_CODES = ("USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
+                  "PLN", "CZK", "HUF", "INR", "CNY", "BRL", "MXN", "ZAR")
+# Currency marks and codes, blanks (also the no-break spaces and apostrophes used as thousands
+# separators) are dropped before the shape of a number is looked at.
+_NOISE = r"(?i)(\b(" + "|".join(CURRENCY_CODES) + r")\b|[€$£¥₹\s\x{00A0}\x{202F}'’])"
+_NEGATIVE = r"^\(.*\)$|^-|-$"
+_SIGNS = r"^[(+\-]+|[)\-]+$"
+
+# Shapes of a number's text (after _NOISE and _SIGNS are removed), and which mark they mean.
+NUMBER_SHAPES: dict[str, tuple[str, str | None]] = {
+    "comma_decimal": (r"^\d*,(\d{1,2}|\d{4,})$|^0,\d+$", ","),
+    "dot_thousands_comma_decimal": (r"^\d{1,3}(\.\d{3})+,\d*$", ","),
+    "dot_thousands": (r"^\d{1,3}(\.\d{3}){2,}$", ","),
+    "dot_decimal": (r"^\d*\.(\d{1,2}|\d{4,})$|^0\.\d+$", "."),
+    "comma_thousands_dot_decimal": (r"^\d{1,3}(,\d{3})+\.\d*$", "."),
+    "comma_thousands": (r"^\d{1,3}(,\d{3}){2,}$", "."),
+}
+_SIMPLE = {".": r"^-?\d+(\.\d+)?$", ",": r"^-?\d+(,\d+)?$"}
+# What a number may look like once its decimal mark is known.
+_VALID = {".": r"^(\d+|\d{1,3}(,\d{3})+)?(\.\d+)?$", ",": r"^(\d+|\d{1,3}(\.\d{3})+)?(,\d+)?$"}
+
+# Date shapes: how the text starts. Day/month fields above 12 tell the order apart.
+_FIELD_GT12 = r"(1[3-9]|2\d|3[01])"
+DATE_SHAPES: dict[str, str] = {
+    "iso": r"^\d{4}-\d{1,2}-\d{1,2}([ T]|$)",
+    "year_first": r"^\d{4}[/.]\d{1,2}[/.]\d{1,2}(\s|$)",
+    "compact": r"^\d{8}$",
+    "dmy_slash": r"^\d{1,2}/\d{1,2}/\d{2,4}(\s|$)",
+    "dmy_dot": r"^\d{1,2}\.\d{1,2}\.\d{2,4}(\s|$)",
+    "dmy_dash": r"^\d{1,2}-\d{1,2}-\d{2,4}(\s|$)",
+    "day_only": r"^" + _FIELD_GT12 + r"[/.\-]\d{1,2}[/.\-]\d{2,4}(\s|$)",
+    "month_only": r"^\d{1,2}[/.\-]" + _FIELD_GT12 + r"[/.\-]\d{2,4}(\s|$)",
+}
+_SEPARATORS = {"dmy_slash": "/", "dmy_dot": ".", "dmy_dash": "-"}
+# Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
+_TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
+_OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
+_ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z",
+                    "%Y-%m-%dT%H:%M:%S.%f%z")
+
+
+@ibis.udf.scalar.builtin
+def try_strptime(text: str, fmt: str) -> datetime:  # DuckDB's TRY_STRPTIME
+    ...
+
+
+@ibis.udf.scalar.builtin(name="try_strptime")
+def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # with %z: TIMESTAMPTZ
+    ...
+
+
+@ibis.udf.scalar.builtin(name="trim")
+def trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
+    ...
+
+
+# Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
+# parse(text, how) with how 'cast' or a strptime format. core.spark adds 'pyspark'; a
+# format the backend cannot read raises ValueError and is left out.
+DATE_PARSERS: dict[str, Callable[[ibis.Column, str], ibis.Column]] = {}
+
+
+class ReadingError(DataValidationError):
+    """A column's values cannot be read as the role needs: ``control`` is the choice that fixes
+    it ('decimal' or 'date'), ``column`` the column, ``reason`` the message without advice."""
+
+    def __init__(self, message: str, *, column: str, control: str, reason: str):
+        super().__init__(message)
+        self.column = column
+        self.control = control
+        self.reason = reason
+
+
+# -- the decisions ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class NumberReading:
+    """How one numeric column is read: its decimal mark and why."""
+
+    column: str
+    decimal: str | None  # None: the column is already numeric
+    reason: str
+
+    def describe(self) -> str:
+        if self.decimal is None:
+            return f"'{self.column}': numbers as stored"
+        mark = "comma" if self.decimal == "," else "point"
+        return f"'{self.column}': decimal {mark} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class DateReading:
+    """How the date column is read: order ('as stored', 'year-first', 'day-first',
+    'month-first'), the strptime formats tried, and whether day/month was ambiguous."""
+
+    column: str
+    order: str
+    formats: tuple[str, ...]
+    ambiguous: bool
+    reason: str
+
+    def describe(self) -> str:
+        return f"'{self.column}': dates {self.order} ({self.reason})"
+
+
+@dataclass(frozen=True)
+class Readings:
+    """The per-column reading decisions of one file, for the audit and the Data page."""
+
+    numbers: tuple[NumberReading, ...]
+    date: DateReading | None
+    locale_hint: str | None  # 'comma' (a ';' file or decimal commas) or None
+
+    def number(self, column: str) -> NumberReading | None:
+        return next((n for n in self.numbers if n.column == column), None)
+
+    def lines(self) -> list[str]:
+        out = [n.describe() for n in self.numbers]
+        if self.date is not None:
+            out.append(self.date.describe())
+        return out
+
+
+def check_choices(decimal: str | None, date_format: str | None) -> None:
+    """ConfigError naming the bad value of ``decimal`` or ``date_format``."""
+    if decimal not in (None, *DECIMAL_CHOICES):
+        raise ConfigError(f"decimal mark must be ',' or '.', not '{decimal}'")
+    if date_format not in (None, *DATE_FORMAT_CHOICES):
+        raise ConfigError(f"date format must be 'dayfirst' or 'monthfirst', not '{date_format}'")
+
+
+def number_body(text: ibis.Column) -> ibis.Column:
+    """The digits and marks of a number's text: currency, blanks and signs removed."""
+    return text.re_replace(_NOISE, "").re_replace(_SIGNS, "")
+
+
+def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str | None,
+           *, source: str = "the file", delimiter: str | None = None,
+           decimal: str | None = None, date_format: str | None = None) -> Readings:
+    """Decide how each numeric column and the date column are read, from all their values.
+
+    One aggregate pass counts, per text column, the values of each shape. ``decimal`` (',' or
+    '.') and ``date_format`` ('dayfirst' / 'monthfirst') are the user's choices: ``decimal``
+    forces every text number column, ``date_format`` decides an ambiguous date column.
+    Raises DataValidationError for a number column that mixes both decimal marks (unless
+    forced) and for a date column none of whose values is a date.
+    """
+    check_choices(decimal, date_format)
+    schema = table.schema()
+    text_numbers = [c for c in numeric_columns if not schema[c].is_numeric()]
+    date_is_text = date_column is not None and not (
+        schema[date_column].is_timestamp() or schema[date_column].is_date())
+    counts: dict[str, ibis.Value] = {}
+    # Each regex runs only where it can matter (CASE is lazy): values without a mark cast no
+    # vote, and an ISO date is not tested for the other shapes.
+    for i, column in enumerate(text_numbers):
+        text = trim(table[column].cast("string"))
+        plain = text.re_search(r"^-?[\d.,]+$")
+        body = plain.ifelse(text.re_replace(r"^-", ""), number_body(text))
+        has_mark = text.re_search(r"[.,]")
+        for mark in DECIMAL_CHOICES:
+            pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
+            counts[f"n{i}_{mark}"] = has_mark.ifelse(body.re_search(pattern), False).sum()
+    if date_is_text:
+        text = trim(table[date_column].cast("string")).nullif("")
+        counts["d_values"] = text.count()
+        iso = text.re_search(DATE_SHAPES["iso"])
+        counts["d_iso"] = iso.sum()
+        for shape, pattern in DATE_SHAPES.items():
+            if shape != "iso":
+                counts[f"d_{shape}"] = iso.ifelse(False, text.re_search(pattern)).sum()
+    row = {k: int(v or 0) for k, v in
+           (table.aggregate(**counts).to_pyarrow().to_pylist()[0] if counts else {}).items()}
+
+    numbers = []
+    for i, column in enumerate(numeric_columns):
+        if column not in text_numbers:
+            numbers.append(NumberReading(column, None, "numbers as stored"))
+            continue
+        votes = {mark: row[f"n{text_numbers.index(column)}_{mark}"] for mark in DECIMAL_CHOICES}
+        numbers.append(_decide_decimal(column, votes, decimal, delimiter, source))
+    comma_hint = delimiter == ";" or any(n.decimal == "," and "forced" not in n.reason
+                                         for n in numbers)
+    date = None
+    if date_column is not None:
+        date = (_decide_date(date_column, row, date_format, comma_hint, source) if date_is_text
+                else DateReading(date_column, "as stored", (), False, "a date column"))
+    return Readings(tuple(numbers), date, "comma" if comma_hint else None)
+
+
+def _decide_decimal(column: str, votes: Mapping[str, int], forced: str | None,
+                    delimiter: str | None, source: str) -> NumberReading:
+    if forced is not None:
+        return NumberReading(column, forced, "forced")
+    comma, point = votes[","], votes["."]
+    if comma and point:
+        reason = (f"column '{column}' writes numbers both ways ({comma:,} values read as "
+                  f"decimal comma, {point:,} as decimal point)")
+        raise ReadingError(f"{source}: {reason}; choose the decimal mark (command line: "
+                           "--decimal , or --decimal .)", column=column, control="decimal",
+                           reason=reason)
+    if comma or point:
+        mark = "," if comma else "."
+        return NumberReading(column, mark, f"{max(comma, point):,} values show it")
+    if delimiter == ";":
+        return NumberReading(column, ",", "no value shows it; the file's ';' delimiter means comma")
+    return NumberReading(column, ".", "no value shows it; point by default")
+
+
+def _decide_date(column: str, row: Mapping[str, int], forced: str | None, comma_hint: bool,
+                 source: str) -> DateReading:
+    n = row["d_values"]
+    if n == 0:
+        raise ReadingError(f"{source}: date column '{column}' is empty; map another column as "
+                           "the date", column=column, control="date",
+                           reason=f"date column '{column}' is empty")
+    dmy = max(_SEPARATORS, key=lambda s: row[f"d_{s}"])
+    shapes = {"iso": row["d_iso"], "year_first": row["d_year_first"], "compact": row["d_compact"],
+              "day_month": row[f"d_{dmy}"]}
+    best = max(shapes, key=lambda s: shapes[s])
+    if shapes[best] == 0:
+        reason = (f"dates in column '{column}' do not parse (no value looks like a date such "
+                  "as 2011-12-09, 09/12/2011 or 09.12.2011 14:30)")
+        raise ReadingError(f"{source}: {reason}; map another column as the date",
+                           column=column, control="date", reason=reason)
+    if best == "iso":
+        return DateReading(column, "year-first", ("cast",) + _ISO_WITH_OFFSET, False,
+                           f"ISO dates, {shapes[best]:,} of {n:,} values")
+    if best == "year_first":
+        formats = tuple(f"%Y{s}%m{s}%d{t}" for s in "/." for t in _TIMES)
+        return DateReading(column, "year-first", formats, False, f"{shapes[best]:,} of {n:,} values")
+    if best == "compact":
+        return DateReading(column, "year-first", ("%Y%m%d",), False, f"{shapes[best]:,} of {n:,} values")
+    day_only, month_only = row["d_day_only"], row["d_month_only"]
+    ambiguous = day_only == month_only
+    if forced is not None:
+        order = forced
+        reason = "chosen" + (" (both orders fit every value)" if ambiguous else
+                             f"; {day_only:,} values fit only day-first, {month_only:,} only month-first")
+    elif not ambiguous:
+        order = "dayfirst" if day_only > month_only else "monthfirst"
+        reason = (f"{max(day_only, month_only):,} values fit only {_ORDER_NAMES[order]}"
+                  + (f", {min(day_only, month_only):,} only the other" if min(day_only, month_only) else ""))
+    else:
+        order = "dayfirst" if comma_hint else "monthfirst"
+        reason = ("ambiguous: every value fits day-first and month-first; read "
+                  + ("day-first from the file's locale (';' delimiter or decimal comma)"
+                     if comma_hint else "month-first by default")
+                  + "; choose the date format to change it")
+    first, second = ("%d", "%m") if order == "dayfirst" else ("%m", "%d")
+    sep = _SEPARATORS[dmy]
+    formats = tuple(f"{first}{sep}{second}{sep}{year}{t}" for t in _TIMES for year in ("%y", "%Y"))
+    return DateReading(column, _ORDER_NAMES[order], formats, ambiguous, reason)
+
+
+_ORDER_NAMES = {"dayfirst": "day-first", "monthfirst": "month-first"}
+# Every strptime format a decision can choose (for tests and other backends' parsers).
+DATE_FORMATS = tuple(dict.fromkeys(
+    _ISO_WITH_OFFSET + ("%Y%m%d",)
+    + tuple(f"%Y{s}%m{s}%d{t}" for s in "/." for t in _TIMES)
+    + tuple(f"{a}{s}{b}{s}{y}{t}" for a, b in (("%d", "%m"), ("%m", "%d")) for s in "/.-"
+            for t in _TIMES for y in ("%y", "%Y"))))
+
+
+# -- the expressions -----------------------------------------------------------------------
+def parse_number(text: ibis.Column, decimal: str) -> ibis.Column:
+    """float64 from trimmed text with the given decimal mark; NULL where it does not fit."""
+    body = number_body(text)
+    valid = body.re_search(_VALID[decimal]) & body.re_search(r"\d")
+    plain = body.replace(",", "") if decimal == "." else body.replace(".", "").replace(",", ".")
+    value = plain.try_cast("float64")
+    signed = text.re_search(_NEGATIVE).ifelse(-value, value)
+    written = valid.ifelse(signed, ibis.null("float64"))
+    # Most values are plain ('12.50', '-3'): one regex and a cast, not the whole path above.
+    simple = text.re_search(_SIMPLE[decimal])
+    direct = (text if decimal == "." else text.replace(",", ".")).try_cast("float64")
+    return simple.ifelse(direct, written)
+
+
+def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
+    """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit.
+
+    Each format is tried only on the values of its shape (a CASE on cheap regexes): COALESCE
+    over the formats would run every strptime on every value.
+    """
+    branches, fallback = [], ibis.null(dt.Timestamp())
+    for how in reading.formats:
+        parsed = parse_format(text, how)
+        if parsed is None:
+            continue
+        if how == "cast":
+            fallback = parsed
+        else:
+            branches.append((text.re_search(format_shape(how)), parsed))
+    return _plausible(ibis.cases(*branches, else_=fallback) if branches else fallback)
+
+
+_SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}",
+           "%S": r"\d{1,2}", "%I": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}",
+           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}:?\d{2}", "%f": r"\d+"}
+
+
+def format_shape(fmt: str) -> str:
+    """An anchored regex of the text a strptime format reads ('%d/%m/%Y' -> two digits, ...)."""
+    out = ["^"]
+    for token in re.split(r"(%[A-Za-z])", fmt):
+        if token in _SHAPES:
+            out.append(_SHAPES[token])
+        elif token:
+            out.append("".join(r"\s+" if ch == " " else re.escape(ch) for ch in token))
+    return "".join(out) + "$"
+
+
+_FIRST_PLAUSIBLE, _AFTER_PLAUSIBLE = datetime(1000, 1, 1), datetime(3000, 1, 1)
+
+
+def _plausible(parsed: ibis.Column) -> ibis.Column:
+    """Only years 1000-2999: '12/1/09' read with %Y is the year 9, not a date."""
+    plausible = (parsed >= _FIRST_PLAUSIBLE) & (parsed < _AFTER_PLAUSIBLE)
+    return plausible.ifelse(parsed, ibis.null(dt.Timestamp()))
+
+
+def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
+    """Text parsed by one candidate: 'cast' (ISO, offsets to UTC) or a strptime format; None
+    when the backend cannot read that format."""
+    backend_parser = DATE_PARSERS.get(ibis.get_backend(text).name)
+    if backend_parser is not None:
+        try:
+            return backend_parser(text, how)
+        except ValueError:  # a format this backend cannot read
+            return None
+    if how == "cast":  # an offset converts to UTC (via TIMESTAMPTZ, only where there is one:
+        # that cast is slow, and a plain TIMESTAMP cast would drop the offset)
+        with_offset = text.re_search(_OFFSET)
+        return with_offset.ifelse(text.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
+                                  text.try_cast(dt.Timestamp()))
+    if "%z" in how:
+        return try_strptime_tz(text, how).cast(dt.Timestamp())
+    return try_strptime(text, how)

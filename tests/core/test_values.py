@@ -1,0 +1,126 @@
+"""core.values: numbers and dates as people write them, decided over the whole column."""
+from __future__ import annotations
+
+import datetime as dt
+
+import ibis
+import pandas as pd
+import pytest
+
+from core import values
+from core.errors import ConfigError, DataValidationError
+from core.rfm import parse_as_of, rfm_from_file
+
+
+def _numbers(duck, texts, decimal):
+    t = ibis.memtable({"v": texts})
+    return duck.execute(t.select(x=values.parse_number(t.v, decimal)))["x"].tolist()
+
+
+@pytest.mark.parametrize("text,decimal,number", [
+    ("1,234.50", ".", 1234.50), ("1.234,50", ",", 1234.50), ("12,50", ",", 12.50),
+    ("€12,50", ",", 12.50), ("12,50 €", ",", 12.50), ("$1,234.50", ".", 1234.50),
+    ("USD 10", ".", 10.0), ("£3.99", ".", 3.99), ("(12.00)", ".", -12.0), ("12,50-", ",", -12.50),
+    ("-7", ".", -7.0), ("1 249,00", ",", 1249.0), ("1'249.00", ".", 1249.0),
+    ("1.234.567", ",", 1234567.0), ("1,234,567", ".", 1234567.0), (".5", ".", 0.5),
+])
+def test_numbers_as_people_write_them(duck, text, decimal, number):
+    assert _numbers(duck, [text], decimal) == [pytest.approx(number)]
+
+
+@pytest.mark.parametrize("text,decimal", [
+    ("1,234.50", ","),  # a point after a comma cannot be a comma-decimal number
+    ("12.5", ","), ("12,5", "."), ("lots", "."), ("€", "."), ("1.2.3", "."), ("NaN", "."),
+    ("inf", "."), ("12abc", "."),
+])
+def test_text_that_is_not_a_number_is_null_never_another_number(duck, text, decimal):
+    [got] = _numbers(duck, [text], decimal)
+    assert pd.isna(got)
+
+
+def _decide(duck, column, **kw):
+    t = ibis.memtable({"v": column})
+    return values.decide(t, ["v"], None, source="f.csv", **kw).numbers[0]
+
+
+@pytest.mark.parametrize("column,mark", [
+    (["12,50", "3"], ","), (["1.234,50", "7"], ","), (["1.234.567"], ","),
+    (["12.50", "3"], "."), (["1,234.50"], "."), (["1,234,567"], "."), (["0,500"], ","),
+    # a thousands-looking value early and a decimal one late: all values decide
+    (["1,234"] * 999 + ["5,5"], ","),
+])
+def test_decimal_mark_decided_from_all_values(duck, column, mark):
+    assert _decide(duck, column).decimal == mark
+
+
+def test_only_thousands_like_values_follow_the_delimiter_hint(duck):
+    assert _decide(duck, ["1,234", "5"]).decimal == "."
+    assert _decide(duck, ["1.234", "5"], delimiter=";").decimal == ","
+
+
+def test_a_column_with_both_marks_is_refused_unless_forced(duck):
+    with pytest.raises(DataValidationError, match=r"f.csv: column 'v' writes numbers both ways.*--decimal"):
+        _decide(duck, ["12,50", "3.75"])
+    assert _decide(duck, ["12,50", "3.75"], decimal=",").decimal == ","
+
+
+def test_bad_choices_are_config_errors():
+    with pytest.raises(ConfigError, match="decimal mark must be"):
+        values.check_choices(";", None)
+    with pytest.raises(ConfigError, match="date format must be"):
+        values.check_choices(None, "yearfirst")
+
+
+def _date_reading(duck, column, **kw):
+    t = ibis.memtable({"d": column})
+    return values.decide(t, [], "d", source="f.csv", **kw).date
+
+
+def test_date_order_from_values_that_fit_one_order_only(duck):
+    assert _date_reading(duck, ["03/04/2024"] * 5 + ["25/04/2024"]).order == "day-first"
+    assert _date_reading(duck, ["03/04/2024"] * 5 + ["04/25/2024"]).order == "month-first"
+
+
+def test_ambiguous_dates_are_reported_and_read_as_chosen(duck):
+    reading = _date_reading(duck, ["03/04/2024", "05/06/2024 10:00"])
+    assert reading.ambiguous and reading.order == "month-first" and "ambiguous" in reading.reason
+    assert _date_reading(duck, ["03/04/2024"], date_format="dayfirst").order == "day-first"
+    assert _date_reading(duck, ["03/04/2024"], delimiter=";").order == "day-first"  # locale hint
+
+
+def test_dates_with_and_without_time_and_offsets(duck):
+    rows = ["03.01.2022", "04.01.2022 18:49", "13.01.2022 07:05:09"]
+    t = ibis.memtable({"d": rows})
+    reading = values.decide(t, [], "d").date
+    got = duck.execute(t.select(x=values.parse_date(t.d, reading)))["x"].tolist()
+    assert got == [dt.datetime(2022, 1, 3), dt.datetime(2022, 1, 4, 18, 49),
+                   dt.datetime(2022, 1, 13, 7, 5, 9)]
+    iso = ["2024-01-05 10:00:00 +0100", "2024-01-05T10:00:00Z", "2024-01-05T10:00:00-05:00",
+           "2024-01-05 10:00"]
+    t = ibis.memtable({"d": iso})
+    reading = values.decide(t, [], "d").date
+    got = duck.execute(t.select(x=values.parse_date(t.d, reading)))["x"].tolist()
+    assert got == [dt.datetime(2024, 1, 5, 9), dt.datetime(2024, 1, 5, 10),
+                   dt.datetime(2024, 1, 5, 15), dt.datetime(2024, 1, 5, 10)]
+
+
+def test_as_of_with_an_offset_is_utc():
+    assert parse_as_of("2024-01-05T10:00:00+01:00") == dt.datetime(2024, 1, 5, 9)
+    assert parse_as_of("2024-01-05T10:00:00Z") == dt.datetime(2024, 1, 5, 10)
+
+
+def test_a_non_date_column_is_refused(duck):
+    with pytest.raises(DataValidationError, match="f.csv: dates in column 'd' do not parse"):
+        _date_reading(duck, ["tomorrow", "someday"])
+
+
+def test_forced_date_format_and_decimal_change_the_numbers(tmp_path, duck):
+    path = tmp_path / "ambiguous.csv"
+    path.write_text("customer,date,amount\na,01/02/2024,\"1,500\"\na,03/02/2024,\"2,000\"\n")
+    default = rfm_from_file(path, con=duck)  # month-first: Jan 2 and Mar 2; 1,500 = 1500
+    assert default.readings.date.ambiguous
+    assert default.rfm.iloc[0][["recency", "frequency", "monetary"]].tolist() == [0, 2, 3500.0]
+    assert default.as_of == dt.datetime(2024, 3, 2)
+    forced = rfm_from_file(path, con=duck, date_format="dayfirst", decimal=",")
+    assert forced.as_of == dt.datetime(2024, 2, 3)  # day-first: Feb 1 and Feb 3
+    assert forced.rfm.iloc[0][["recency", "frequency", "monetary"]].tolist() == [0, 2, 3.5]

@@ -125,8 +125,8 @@ def test_tiny_file_keeps_the_k_control_and_says_what_is_possible(app):
     control.set_value(2)
     app.button(key="FormSubmitter:retrain_small-Train and save a version for this session").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    assert "3 customers: 0 are VIP tiers (outside the IQR fences) and 3 are clustered" in \
-        " ".join(m.value for m in app.markdown)
+    assert "3 customers: 0 are VIP tiers (far outside the usual range, kept apart) and 3 are " \
+        "clustered into **2 groups**" in " ".join(m.value for m in app.markdown)
     assert app.number_input(key="preview_k_input").value == 2  # the full page, k still reachable
 
 

@@ -299,6 +299,8 @@ audit = loaded.result.audit
 st.markdown("**Rows left out, by rule** (each row is counted against the first rule it fails)",
             help=render.help_for("cleaning_rule"))
 st.dataframe(audit.to_frame(), hide_index=True, width="stretch",
-             column_config={"rows": st.column_config.NumberColumn("rows", format="%,d")})
+             column_order=("description", "rows"),  # the step key is for the CSV/CLI audit
+             column_config={"description": st.column_config.TextColumn("What"),
+                            "rows": st.column_config.NumberColumn("Rows", format="%,d")})
 for note in audit.notes():
     st.caption(note)

@@ -114,7 +114,8 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
                                                     explanation.frequency, explanation.monetary),
                                    start=1):
             st.markdown(f"{i}. {_escape(action)}")
-        st.markdown("**Why this segment**")
+        st.markdown("**Why this segment**", help=help_for("iqr_fence") + " "
+                    + help_for("centroid") + " " + help_for("standardised"))
         for reason in explanation.reasons:
             st.markdown(f"- {_escape(reason)}")
         if explanation.tier and fences:
@@ -311,8 +312,8 @@ def segment_summary_columns(code: str | None) -> dict:
     return {
         "segment": st.column_config.TextColumn("Group"),
         "customers": st.column_config.NumberColumn("Customers", format="%,d"),
-        "share": st.column_config.ProgressColumn("Share of customers", format="%.0f%%",
-                                                 min_value=0, max_value=100),
+        "share": st.column_config.NumberColumn("Share", format="%.0f%%",
+                                               help="Share of all customers."),
         "revenue": money_column("Revenue", code, help=help_for("monetary")),
         "recency": st.column_config.NumberColumn("Typical recency (days)", format="%,.0f",
                                                  help=help_for("typical")),

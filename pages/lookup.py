@@ -11,7 +11,7 @@ loaded = render.loaded_or_stop()
 active = render.model_or_stop(loaded)
 with render.engine_errors():
     seg = state.current_segments(loaded, active)
-code = render.currency_picker(render.file_currency_or_none())
+code = render.currency(render.file_currency_or_none())  # chosen on the RFM/Segments pages
 st.markdown("#### Who is this customer, and what should I do?")
 st.caption("Pick a customer (or type R/F/M values): their segment, what to do next with them and "
            "why they are in that segment.", help=render.help_for("named_segment"))

@@ -1,4 +1,4 @@
-"""Clusters: choose k from evidence, preview a model, save it, make a version current."""
+"""Clusters: how many groups, and is that a good number? Preview a k, save it, make it current."""
 import pandas as pd
 import streamlit as st
 
@@ -22,12 +22,14 @@ except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep
                 "are inside the IQR fences, and K-Means needs at least 2. The VIP tiers, the "
                 "named segments and the lookup still work; load more data to cluster.")
         st.stop()
+    st.markdown("#### How many groups, and is that a good number?")
     st.info(f"{to_cluster} customers can be clustered, so k can be 2 to {min(to_cluster, 50)}"
             + ("; the k-sweep needs at least 3 customers." if to_cluster < 3 else
                f"; the k-sweep can compare k from 2 to {to_cluster - 1}.") + " Pick k and train:")
     with st.form("retrain_small"):
         k = st.number_input("k (clusters)", min_value=2, max_value=min(to_cluster, 50),
-                            value=min(state.DEFAULT_K, to_cluster), step=1, key="retrain_k_small")
+                            value=min(state.DEFAULT_K, to_cluster), step=1, key="retrain_k_small",
+                            help=render.help_for("k"))
         token = (st.text_input("Admin token", type="password", key="small_token")
                  if state.admin_token_required() else None)
         if st.form_submit_button("Train and save a version for this session", type="primary",
@@ -38,11 +40,19 @@ except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep
     st.stop()
 in_use_k = active.model.config.k
 features = state.clustered_features(loaded.rfm, active.model)
-st.write(f"{len(loaded.rfm):,} customers: {len(loaded.rfm) - len(features):,} are VIP tiers "
-         f"(outside the IQR fences) and {len(features):,} are clustered with K-Means on "
-         "standardised recency, frequency and monetary.")
+with render.engine_errors():
+    code = render.currency_picker(render.file_currency_or_none())
+    seg = state.current_segments(loaded, active)
+
+st.markdown("#### How many groups, and is that a good number?")
+st.markdown(f"{len(loaded.rfm):,} customers: {len(loaded.rfm) - len(features):,} are VIP tiers "
+            f"(far outside the usual range, kept apart) and {len(features):,} are clustered into "
+            f"**{in_use_k} groups** of customers who buy alike.", help=render.help_for("cluster"))
 st.info(f"**Model in use: {active.version or 'unsaved model'} (k={in_use_k})**, {active.why}.",
         icon=":material/model_training:")
+st.markdown("**The groups now**: who is in each one and how they typically buy")
+st.dataframe(render.segment_summary(seg), hide_index=True, width="stretch",
+             column_config=render.segment_summary_columns(code))
 st.caption(
     ("API: protected (`/api/score` needs the RFM_API_TOKEN bearer token). " if state.api_token_required()
      else "API: open (anyone who can reach this server can call `/api/score`; set RFM_API_TOKEN to "
@@ -53,15 +63,16 @@ st.caption(
             "RFM_ADMIN_TOKEN to protect it)."))
 
 # -- evidence for k ----------------------------------------------------------------------
-st.subheader("Choosing k")
+st.subheader("Is that a good number of groups?")
 max_k = min(max(DEFAULT_KS), len(features) - 1)
 run = False
 if max_k < 2:  # the sweep compares k = 2.. n-1: not possible, but retraining below still is
-    st.info(f"Only {len(features)} customers are left to cluster: the k-sweep needs at least 3. "
-            f"You can still retrain below with k from 2 to {len(features)}.")
+    st.info(f"Only {len(features)} customers are left to cluster: comparing numbers of groups needs "
+            f"at least 3. You can still preview k from 2 to {len(features)} below.")
 else:
     with st.form("sweep"):
-        low, high = st.slider("k range", 2, max(max_k, 3), (2, max_k), key="sweep_range")
+        low, high = st.slider("Numbers of groups to compare (k range)", 2, max(max_k, 3),
+                              (2, max_k), key="sweep_range", help=render.help_for("k"))
         run = st.form_submit_button("Run the k-sweep", icon=":material/play_arrow:")
     ks = list(range(low, high + 1))
 if max_k >= 2 and (run or len(features) <= AUTO_SWEEP_CUSTOMERS):
@@ -73,28 +84,41 @@ if max_k >= 2 and (run or len(features) <= AUTO_SWEEP_CUSTOMERS):
                                                                               f"({done}/{total})"))
     bar.empty()
     st.session_state["recommended_k"] = recommended
-    render.plot(charts.elbow_chart(table, knee, recommended), key="elbow")
-    render.plot(charts.cluster_metric_charts(table, recommended), key="metrics")
     if recommended == in_use_k:
-        st.success(f"Recommended k = {recommended}: {reason}. The model in use already has k={in_use_k}.")
+        st.success(f"Suggested: {recommended} groups. The model in use already has k={in_use_k}: "
+                   "a good number for this data.")
     else:
-        st.success(f"Recommended k = {recommended}: {reason}. The model in use has k={in_use_k}: "
+        st.success(f"Suggested: {recommended} groups. The model in use has k={in_use_k}: "
                    f"preview k={recommended} below to see what would change before saving it.")
-    with st.expander("Sweep table"):
+    st.caption(f"Compared k from {ks[0]} to {ks[-1]}: the suggestion is the number past which "
+               "more groups stop making the customers much more alike, while keeping the groups "
+               "clearly apart.")
+    with st.expander("How this was computed"):
+        st.markdown(f"Recommended k = {recommended}: {reason}.")
+        st.caption("Elbow: inertia by k.", help=render.help_for("inertia"))
+        render.plot(charts.elbow_chart(table, knee, recommended), key="elbow")
+        st.caption("Silhouette, Calinski-Harabasz and Davies-Bouldin by k.",
+                   help=" ".join(render.help_for(t) for t in
+                                 ("silhouette", "calinski_harabasz", "davies_bouldin")))
+        render.plot(charts.cluster_metric_charts(table, recommended), key="metrics")
+        st.caption("Sweep table", help=render.help_for("elbow"))
         st.dataframe(table, hide_index=True, width="stretch")
+        st.caption(f"Each k is fitted with K-Means on standardised recency, frequency and "
+                   f"monetary (on a sample of at most {FIT_SAMPLE:,} customers).",
+                   help=render.help_for("standardised"))
 elif max_k >= 2:
-    st.info(f"{len(features):,} customers to cluster: press 'Run the k-sweep' to compute the evidence "
-            f"(each k is fitted on a sample of at most {FIT_SAMPLE:,} customers).")
+    st.info(f"{len(features):,} customers to cluster: press 'Run the k-sweep' to compare numbers "
+            f"of groups (each k is fitted on a sample of at most {FIT_SAMPLE:,} customers).")
 
 # -- 1. preview (this session only) -----------------------------------------------------------
-st.subheader("Preview another k")
+st.subheader("Preview another number of groups")
 st.caption("A preview is fitted for you only: nothing is saved and nobody else's model changes. "
            "Its clusters keep the names of the matching clusters in the model in use.")
 with st.form("preview"):
     k_max = max(2, min(50, len(features)))  # K-Means fits any k up to the customers it clusters
     k = st.number_input("k (clusters)", min_value=2, max_value=k_max,
                         value=min(k_max, int(st.session_state.get("recommended_k", in_use_k))), step=1,
-                        key="preview_k_input")
+                        key="preview_k_input", help=render.help_for("k"))
     if st.form_submit_button("Preview", icon=":material/visibility:"):
         st.session_state["preview_k"] = int(k)
 preview = None
@@ -103,8 +127,7 @@ if "preview_k" in st.session_state:
         preview = state.preview_model(loaded, active, st.session_state["preview_k"])
         change = state.model_change(loaded, active, preview)
     silhouette = preview.metrics_.get("silhouette")
-    st.markdown(f"**Preview: k={preview.config.k}** ({', '.join(preview.names_)}); silhouette "
-                f"{'n/a' if silhouette is None else f'{silhouette:.3f}'}. "
+    st.markdown(f"**Preview: k={preview.config.k}** ({render.escape_markdown(', '.join(preview.names_))}). "
                 f"**{change.changed:,} of {len(loaded.rfm):,} customers would change segment** "
                 f"compared with the model in use ({active.version or 'unsaved'}, k={in_use_k}).")
     left, right = st.columns(2)
@@ -112,11 +135,15 @@ if "preview_k" in st.session_state:
     left.dataframe(change.counts, hide_index=True, width="stretch")
     right.markdown("Who moves where (rows: now, columns: preview)")
     right.dataframe(change.matrix, width="stretch")
-    st.markdown("Centroid moves (original units; distance in the model in use's standardised units)")
-    st.dataframe(change.moves.round(2), hide_index=True, width="stretch")
+    with st.expander("How this was computed"):
+        st.caption(f"Preview silhouette: {'n/a' if silhouette is None else f'{silhouette:.3f}'}.",
+                   help=render.help_for("silhouette"))
+        st.markdown("Centroid moves (original units; distance in the model in use's "
+                    "standardised units)", help=render.help_for("centroid_move"))
+        st.dataframe(change.moves.round(2), hide_index=True, width="stretch")
 
 # -- 2. save, 3. make current ---------------------------------------------------------------
-st.subheader("Save and make current")
+st.subheader("Save and make current", help=render.help_for("version"))
 if st.session_state.get("clusters_flash"):
     st.success(st.session_state.pop("clusters_flash"))
 if preview is not None:
@@ -155,7 +182,8 @@ if versions:
              "trained on this data": v.manifest.get("training_fingerprint") == loaded.fingerprint,
              "current": v.version == current} for v in reversed(versions)]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
-                 column_config={"silhouette": st.column_config.NumberColumn(format="%.3f")})
+                 column_config={"silhouette": st.column_config.NumberColumn(
+                     format="%.3f", help=render.help_for("silhouette"))})
     with st.form("switch"):
         names = [r["version"] for r in rows]
         chosen = st.selectbox("Version", names, index=names.index(current) if current in names else 0)
@@ -170,16 +198,17 @@ if versions:
                 st.session_state["clusters_flash"] = f"{chosen} is now the current version for everyone."
                 st.rerun()
 else:
-    st.caption(f"No saved versions yet in {state.model_dir()}.")
+    st.caption("No saved versions yet.")
 
 # -- the segments in R/F/M space ----------------------------------------------------------
-st.subheader("Segments in R/F/M space")
-st.caption(f"Under the model in use ({active.version or 'unsaved'}, k={in_use_k}).")
-with render.engine_errors():
-    seg = state.current_segments(loaded, active)
+st.subheader("Where the groups sit")
+st.caption(f"Each dot is a customer, coloured by group, under the model in use "
+           f"({active.version or 'unsaved'}, k={in_use_k}).")
 log = st.toggle("Log scale", value=True, key="clusters_log")
 points = render.sampled(seg)
 render.plot(charts.segment_scatter_3d(points, log=log), key="scatter3d")
 render.plot(charts.segment_violins(points, log=log), key="violins")
-st.markdown("**Centroids** (original units)")
-st.dataframe(active.model.centroids_.round(2), hide_index=True, width="stretch")
+with st.expander("How this was computed"):
+    st.markdown("**Centroids** (original units: days, orders, spend)", help=render.help_for("centroid"))
+    st.dataframe(active.model.centroids_.round(2), hide_index=True, width="stretch",
+                 column_config={"monetary": render.money_column("monetary", code)})

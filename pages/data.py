@@ -1,4 +1,4 @@
-"""Data: load a file, map its columns, choose the cleaning rules and the as-of date."""
+"""Data: is my file read right? Load a file, see the decisions in plain words, change any of them."""
 from dataclasses import replace
 from datetime import date
 
@@ -20,8 +20,9 @@ ROLE_HELP = {"customer": "the column that identifies the customer (an ID, else a
              "date": "the purchase date", "amount": "what the customer paid per line or order "
              "(or map both quantity and price)"}
 st.title("Data")
-st.write("Load transactions (one line per purchased item), check how the columns were "
-         "understood and which rows the cleaning rules remove.")
+st.write("Load transactions (one line per purchased item), then check that they were read right: "
+         "who the customers are, when they bought, what each line is worth and which rows were left "
+         "out.")
 
 # -- where the data comes from -----------------------------------------------------------
 upload_tab, server_tab, sample_tab = st.tabs(["Upload a file", "Server data folder", "Sample data"])
@@ -94,6 +95,53 @@ with st.status("Cleaning and computing RFM...", expanded=False) as status:
         loaded, error = None, exc
         status.update(label="These settings do not give an RFM table", state="error")
 
+code = render.currency_picker(render.file_currency_or_none())
+missing_roles = error.roles if isinstance(error, MissingRoleError) else ()
+reading_error = error if isinstance(error, ReadingError) else None
+readings = loaded.result.readings if loaded is not None else None
+
+# -- the question first: is my file read right? ----------------------------------------------
+st.markdown("#### Is my file read right?")
+if loaded is None:
+    st.error("Not yet: these settings do not give customers to analyse. "
+             + ("See the control marked in red below." if missing_roles or reading_error is not None
+                else str(error)))
+else:
+    result, audit = loaded.result, loaded.result.audit
+    c = st.columns(5)
+    c[0].metric("Rows read", f"{audit.rows_in:,}")
+    c[1].metric("Rows kept", f"{audit.rows_out:,}", help=render.help_for("cleaning_rule"))
+    c[2].metric("Customers", f"{audit.customers_out:,}")
+    c[3].metric("Revenue", render.money(loaded.rfm["monetary"].sum(), code),
+                help=render.help_for("monetary"))
+    c[4].metric("As of", f"{result.as_of:%Y-%m-%d}", help=render.help_for("as_of"))
+    used = settings.mapping_dict
+    esc = render.escape_markdown
+    removed = [(row["description"].removeprefix("removed: "), -int(row["rows"]))
+               for _, row in audit.to_frame().iterrows()
+               if str(row["description"]).startswith("removed") and row["rows"] < 0]
+    dropped = audit.rows_in - audit.rows_out
+    lines = [
+        f"- **Customers** are told apart by the column *{esc(used.get('customer'))}*.",
+        f"- **Purchase dates** come from *{esc(used.get('date'))}*: from "
+        f"{result.first_purchase:%Y-%m-%d} to {result.last_purchase:%Y-%m-%d}."
+        + (f" {esc(readings.date.describe())}." if readings is not None and readings.date else ""),
+        f"- **Each line is worth** {esc(audit.line_value)}"
+        + (f", in {esc(code)}." if code else " (no currency stated: choose one in the sidebar)."),
+        (f"- **Orders** are counted by the invoice column *{esc(used['invoice'])}*."
+         if used.get("invoice") else
+         "- **Orders** are counted by purchase time (no invoice column is mapped)."),
+        (f"- **Left out**: {dropped:,} of {audit.rows_in:,} rows "
+         f"({dropped / max(audit.rows_in, 1):.0%}): "
+         + "; ".join(f"{n:,} {esc(what.lower())}" for what, n in removed) + "."
+         if removed else "- **Left out**: no rows; every row is a usable sale."),
+        f"- **Figures are counted to** {result.as_of:%Y-%m-%d %H:%M}"
+        + (" (the latest purchase)." if settings.as_of is None else " (your date)."),
+    ]
+    st.markdown("\n".join(lines))
+    st.caption("Something wrong? Change it below and press Apply.")
+
+st.subheader("Change how the file is read")
 if info.sheets:
     choices = [*info.sheets, ALL_SHEETS] if len(info.sheets) > 1 else list(info.sheets)
     sheet = st.selectbox("Sheet", choices, index=choices.index(info.sheet), key=f"sheet_{gen}",
@@ -119,12 +167,9 @@ def _apply_preset():
 preset_guess = next((p for p, rules in PRESETS.items() if set(rules) == set(settings.rules)), None)
 _init(f"preset_{gen}", preset_guess or info.preset)
 st.selectbox("Cleaning preset", list(PRESETS), key=f"preset_{gen}", on_change=_apply_preset,
-             help=f"Suggested for this file: {info.preset}. 'online-retail' adds the invoice and "
-                  "stock-code rules for files shaped like the UCI Online Retail data.")
-
-missing_roles = error.roles if isinstance(error, MissingRoleError) else ()
-reading_error = error if isinstance(error, ReadingError) else None
-readings = loaded.result.readings if loaded is not None else None
+             help=render.help_for("preset") + f" Suggested for this file: {info.preset}. "
+                  "'online-retail' adds the invoice and stock-code rules for files shaped like "
+                  "the UCI Online Retail data.")
 
 
 def _role_problem(role: str) -> str | None:
@@ -157,9 +202,11 @@ with st.form("settings_form"):
             a = loaded.result.audit
             both = mapping.get("amount") and mapping.get("quantity") and mapping.get("price")
             st.caption(f"Line value: {a.line_value}"
-                       + (" (the amount wins over quantity x price)" if both else ""))
+                       + (" (the amount wins over quantity x price)" if both else ""),
+                       help=render.help_for("line_value"))
         else:
-            st.caption("Line value: the amount column when mapped (it wins), else quantity x price.")
+            st.caption("Line value: the amount column when mapped (it wins), else quantity x price.",
+                       help=render.help_for("line_value"))
     with preview_side:
         st.markdown(f"**First rows of {src.name}**")
         with render.engine_errors():
@@ -169,7 +216,8 @@ with st.form("settings_form"):
     dec_col, date_col = st.columns(2)
     _init(f"decimal_{gen}", settings.decimal or AUTO)
     decimal = dec_col.selectbox("Decimal mark of text numbers", list(DECIMALS),
-                                format_func=DECIMALS.get, key=f"decimal_{gen}")
+                                format_func=DECIMALS.get, key=f"decimal_{gen}",
+                                help=render.help_for("decimal_mark"))
     if reading_error is not None and reading_error.control == "decimal":
         dec_col.error(reading_error.reason[0].upper() + reading_error.reason[1:]
                       + ": choose the decimal mark here.")
@@ -178,7 +226,8 @@ with st.form("settings_form"):
             dec_col.caption(n.describe())
     _init(f"date_format_{gen}", settings.date_format or AUTO)
     date_format = date_col.selectbox("Order of dates that fit both (03/04/2024)", list(DATE_ORDERS),
-                                     format_func=DATE_ORDERS.get, key=f"date_format_{gen}")
+                                     format_func=DATE_ORDERS.get, key=f"date_format_{gen}",
+                                     help=render.help_for("date_order"))
     if readings is not None and readings.date is not None:
         if readings.date.ambiguous:
             date_col.warning(readings.date.describe())
@@ -214,12 +263,13 @@ with st.form("settings_form"):
     left, right = st.columns(2)
     _init(f"returns_{gen}", settings.returns)
     returns = left.radio("Returns", RETURNS_CHOICES, key=f"returns_{gen}", horizontal=True,
-                         format_func={"drop": "dropped", "net": "netted against monetary"}.get)
+                         format_func={"drop": "dropped", "net": "netted against monetary"}.get,
+                         help=render.help_for("returns"))
     latest = loaded.result.last_purchase if loaded is not None else None
     _init(f"as_of_latest_{gen}", settings.as_of is None)
     use_latest = right.checkbox(
         "As of the latest purchase" + (f" ({latest:%Y-%m-%d %H:%M})" if latest else ""),
-        key=f"as_of_latest_{gen}", help="Recency is counted to the as-of date.")
+        key=f"as_of_latest_{gen}", help=render.help_for("as_of"))
     _init(f"as_of_{gen}", date.fromisoformat(settings.as_of[:10]) if settings.as_of
           else latest.date() if latest else None)
     as_of = right.date_input("or as of this date (from its midnight)", key=f"as_of_{gen}")
@@ -245,16 +295,12 @@ if loaded is None:
     st.caption("Change the mapping, the reading choices or the rules above and press Apply.")
     st.stop()
 
-result = loaded.result
-audit = result.audit
-c = st.columns(4)
-c[0].metric("Rows read", f"{audit.rows_in:,}")
-c[1].metric("Rows kept", f"{audit.rows_out:,}")
-c[2].metric("Customers", f"{audit.customers_out:,}")
-c[3].metric("As of", f"{result.as_of:%Y-%m-%d}", help=f"{result.as_of:%Y-%m-%d %H:%M}")
-st.caption(f"Purchases from {result.first_purchase:%Y-%m-%d} to {result.last_purchase:%Y-%m-%d}; "
-           f"as-of is {'the latest purchase (default)' if state.settings().as_of is None else 'your date'}.")
-st.markdown("**Cleaning audit** (rows removed by each rule)")
-st.dataframe(audit.to_frame(), hide_index=True, width="stretch")
+audit = loaded.result.audit
+st.markdown("**Rows left out, by rule** (each row is counted against the first rule it fails)",
+            help=render.help_for("cleaning_rule"))
+st.dataframe(audit.to_frame(), hide_index=True, width="stretch",
+             column_order=("description", "rows"),  # the step key is for the CSV/CLI audit
+             column_config={"description": st.column_config.TextColumn("What"),
+                            "rows": st.column_config.NumberColumn("Rows", format="%,d")})
 for note in audit.notes():
     st.caption(note)

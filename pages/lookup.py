@@ -1,4 +1,4 @@
-"""Customer lookup: one customer's values, percentiles, segment, why, and the next action."""
+"""Customer lookup: who is this customer and what should I do? Values, segment, action, why."""
 import streamlit as st
 
 from core.errors import SegmentationError
@@ -11,6 +11,10 @@ loaded = render.loaded_or_stop()
 active = render.model_or_stop(loaded)
 with render.engine_errors():
     seg = state.current_segments(loaded, active)
+code = render.currency(render.file_currency_or_none())  # chosen on the RFM/Segments pages
+st.markdown("#### Who is this customer, and what should I do?")
+st.caption("Pick a customer (or type R/F/M values): their segment, what to do next with them and "
+           "why they are in that segment.", help=render.help_for("named_segment"))
 model_label = active.version or "unsaved"
 ids = seg["customer_id"].astype(str)
 wanted = st.query_params.get("customer")
@@ -62,9 +66,13 @@ with by_id:
 with by_values:
     with st.form("typed"):
         c = st.columns(3)
-        r = c[0].number_input("Recency (days)", min_value=0.0, value=30.0, step=1.0, key="typed_r")
-        f = c[1].number_input("Frequency (purchases)", min_value=1.0, value=2.0, step=1.0, key="typed_f")
-        m = c[2].number_input("Monetary (spend)", min_value=0.0, value=500.0, step=10.0, key="typed_m")
+        r = c[0].number_input("Recency (days)", min_value=0.0, value=30.0, step=1.0, key="typed_r",
+                              help=render.help_for("recency"))
+        f = c[1].number_input("Frequency (orders)", min_value=1.0, value=2.0, step=1.0, key="typed_f",
+                              help=render.help_for("frequency"))
+        m = c[2].number_input(f"Monetary (spend{', ' + code if code else ''})", min_value=0.0,
+                              value=500.0, step=10.0, key="typed_m", format="%.2f",
+                              help=render.help_for("monetary"))
         submitted = st.form_submit_button("Score", type="primary", icon=":material/calculate:")
     if submitted or st.session_state.get("typed_done"):
         st.session_state["typed_done"] = True

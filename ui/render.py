@@ -94,32 +94,42 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
         code = currency(_file_currency_or_none())
         for col, (feature, fmt, note) in zip(cols, (
                 ("recency", "{:,.0f} days", "lower is more recent"),
-                ("frequency", "{:,.0f}", "purchases"),
+                ("frequency", "{:,.0f}", "orders"),
                 ("monetary", None, "total spend"))):
             value = getattr(explanation, feature)
             col.metric(feature.capitalize(), fmt.format(value) if fmt else money(value, code),
                        help=help_for(feature))
-            col.caption(f"percentile {percentile(rfm[feature], value):.0f} ({note})")
-        cols[3].metric("Segment", explanation.segment)
+            col.caption(f"percentile {percentile(rfm[feature], value):.0f} ({note})",
+                        help=help_for("customer_percentile"))
+        cols[3].metric("Segment", explanation.segment,
+                       help=help_for("vip_tier" if explanation.tier else "cluster"))
         if explanation.tier:
-            cols[3].caption(f"VIP tier {explanation.tier} (outside the IQR fences, not clustered)")
+            cols[3].caption(f"VIP tier {explanation.tier}: far outside the usual range of "
+                            "customers (kept out of the clusters)", help=help_for("iqr_fence"))
         else:
-            cols[3].caption(f"cluster #{explanation.cluster} · model {model_label}")
-        st.markdown("**Why**")
-        for reason in explanation.reasons:
-            st.markdown(f"- {_escape(reason)}")
-        if explanation.tier and fences:
-            st.markdown("**Fences crossed** (a VIP is outside the usual range of customers)")
-            st.dataframe(fences_crossed(fences, explanation.frequency, explanation.monetary),
-                         hide_index=True, width="stretch")
-        elif explanation.distances and not explanation.tier:
-            plot(charts.distance_bars(explanation.distances, explanation.segment),
-                 key=f"distances_{customer_id}")
-        st.markdown("**Next action for this customer**")
+            cols[3].caption(f"cluster #{explanation.cluster} · model {model_label}",
+                            help=help_for("cluster"))
+        st.markdown("**What to do with this customer**")
         for i, action in enumerate(customer_actions(explanation.segment, explanation.recency,
                                                     explanation.frequency, explanation.monetary),
                                    start=1):
             st.markdown(f"{i}. {_escape(action)}")
+        st.markdown("**Why this segment**", help=help_for("iqr_fence") + " "
+                    + help_for("centroid") + " " + help_for("standardised"))
+        for reason in explanation.reasons:
+            st.markdown(f"- {_escape(reason)}")
+        if explanation.tier and fences:
+            st.markdown("**Fences crossed** (a VIP is outside the usual range of customers)",
+                        help=help_for("iqr_fence"))
+            st.dataframe(fences_crossed(fences, explanation.frequency, explanation.monetary),
+                         hide_index=True, width="stretch")
+        elif explanation.distances and not explanation.tier:
+            with st.expander("How this was computed"):
+                st.caption("The customer joins the cluster whose centre is nearest, measured in "
+                           "standardised units (each of R, F, M rescaled so they weigh the same).",
+                           help=help_for("standardised"))
+                plot(charts.distance_bars(explanation.distances, explanation.segment),
+                     key=f"distances_{customer_id}")
         if customer_id is not None:
             st.markdown(f"[Link to this card](?customer={quote(str(customer_id))}) "
                         "(opens it directly, also in a new browser session)")
@@ -184,6 +194,40 @@ GLOSSARY: dict[str, str] = {
     "percentile": "The cut points are the 20th, 40th, 60th and 80th percentiles: the values "
                   "below which 20%, 40%, 60% and 80% of customers fall.",
     "fingerprint": "A short hash of the RFM table: the same data gives the same fingerprint.",
+    "customer_percentile": "The share of customers with this value or lower: percentile 90 "
+                           "means 90% of customers are at or below this customer.",
+    "k": "The number of groups (clusters) K-Means splits the customers inside the fences into.",
+    "kmeans": "K-Means: a standard method that puts customers into k groups so that each "
+              "customer is close to the centre of its own group.",
+    "standardised": "Standardised units: recency, frequency and monetary each rescaled to "
+                    "mean 0 and spread 1, so days, orders and money weigh the same.",
+    "centroid": "The centre of a cluster: its average recency, frequency and monetary.",
+    "centroid_move": "How far a cluster's centre moves between the model in use and the "
+                     "preview, in standardised units (0 = same place).",
+    "inertia": "Inertia: the sum of squared distances from each customer to its cluster "
+               "centre. It always falls as k grows; the bend (elbow) is where more groups "
+               "stop helping much.",
+    "elbow": "The elbow (knee): the k where the inertia curve bends, after which extra groups "
+             "add little.",
+    "silhouette": "Silhouette (-1 to 1): how much closer customers are to their own group than "
+                  "to the next one. Higher is better; above 0.5 is clear separation.",
+    "calinski_harabasz": "Calinski-Harabasz: spread between groups divided by spread within "
+                         "them. Higher is better.",
+    "davies_bouldin": "Davies-Bouldin: how much each group overlaps its most similar group. "
+                      "Lower is better (0 = no overlap).",
+    "preview": "A model fitted for you only: nothing is saved and nobody else's model changes.",
+    "version": "A saved model. The current version is the one every visitor and the API use.",
+    "preset": "A set of cleaning rules chosen for a kind of file.",
+    "cleaning_rule": "A rule that removes rows that are not real sales (cancellations, "
+                     "missing customer, zero price, ...). Each removed row is counted once.",
+    "line_value": "What one line of the file is worth: the amount column when mapped, "
+                  "else quantity x price.",
+    "decimal_mark": "Whether numbers written as text use a comma (12,50) or a point (12.50) "
+                    "before the cents.",
+    "date_order": "For dates like 03/04/2024 that fit both: day first (3 April) or month first "
+                  "(4 March).",
+    "returns": "Dropped: return lines are removed. Netted: returns are subtracted from the "
+               "customer's spend.",
 }
 
 
@@ -242,6 +286,41 @@ def money_column(label: str, code: str | None, help: str | None = None):
     mark = symbol(code)
     fmt = f"{mark}%,.2f" if mark else ("%,.2f " + code if code else "%,.2f")
     return st.column_config.NumberColumn(label, format=fmt, help=help)
+
+
+def file_currency_or_none() -> str | None:
+    """The currency stated in the loaded file, or None (also when the file cannot be read)."""
+    return _file_currency_or_none()
+
+
+def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: customers, share of customers and revenue, typical recency/orders/spend."""
+    grouped = seg.groupby("segment", observed=True, sort=False)
+    table = pd.DataFrame({
+        "customers": grouped.size(),
+        "share": grouped.size() / max(len(seg), 1) * 100,
+        "revenue": grouped["monetary"].sum(),
+        "recency": grouped["recency"].median(),
+        "frequency": grouped["frequency"].median(),
+        "monetary": grouped["monetary"].median(),
+    }).sort_values("revenue", ascending=False)
+    return table.rename_axis("segment").reset_index()
+
+
+def segment_summary_columns(code: str | None) -> dict:
+    """Column configs for ``segment_summary`` with money in ``code`` and glossary help."""
+    return {
+        "segment": st.column_config.TextColumn("Group"),
+        "customers": st.column_config.NumberColumn("Customers", format="%,d"),
+        "share": st.column_config.NumberColumn("Share", format="%.0f%%",
+                                               help="Share of all customers."),
+        "revenue": money_column("Revenue", code, help=help_for("monetary")),
+        "recency": st.column_config.NumberColumn("Typical recency (days)", format="%,.0f",
+                                                 help=help_for("typical")),
+        "frequency": st.column_config.NumberColumn("Typical orders", format="%,.0f",
+                                                   help=help_for("typical")),
+        "monetary": money_column("Typical spend", code, help=help_for("typical")),
+    }
 
 
 def _file_currency_or_none() -> str | None:

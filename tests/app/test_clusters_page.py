@@ -4,6 +4,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from core.clustering import FEATURES
 from core.segmentation import SegmentationConfig, SegmentationModel
@@ -126,3 +127,34 @@ def test_page_says_open_when_no_token_is_set(app, monkeypatch):
     caption = " ".join(c.value for c in app.caption)
     assert "API: open" in caption and "open to every visitor" in caption
     assert "Model in use: unsaved model (k=4)" in app.info[0].value
+
+
+def _page_text(app) -> str:
+    parts = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning")
+             for e in getattr(app, kind)]
+    return " ".join(str(p) for p in parts)
+
+
+def test_empty_store_says_no_versions_without_the_server_path(app, model_dir):
+    go(app, "clusters")
+    assert not app.error, [e.value for e in app.error]
+    assert any(c.value == "No saved versions yet." for c in app.caption)
+    assert str(model_dir) not in _page_text(app)
+
+
+def test_the_groups_table_leads_with_counts_revenue_and_typical_values(app, sample_rfm):
+    rfm = sample_rfm.rfm
+    labels = SegmentationModel(SegmentationConfig(k=4)).fit(rfm).segment(rfm)
+    go(app, "clusters")
+    assert "How many groups, and is that a good number?" in _page_text(app)
+    table = next(d.value for d in app.dataframe
+                 if list(d.value.columns)[:3] == ["segment", "customers", "share"]).set_index("segment")
+    assert int(table["customers"].sum()) == len(rfm)
+    for name, group in labels.groupby("segment"):
+        assert table.loc[name, "customers"] == len(group)
+        assert table.loc[name, "revenue"] == pytest.approx(group["monetary"].sum())
+        assert table.loc[name, "recency"] == pytest.approx(np.median(group["recency"].to_numpy()))
+    # the statistics are behind "How this was computed", not on the first screen
+    assert not any(word in s.value for s in app.success for word in ("inertia", "silhouette"))
+    how = [e for e in app.expander if e.label == "How this was computed"]
+    assert any("inertia" in m.value for e in how for m in e.markdown)

@@ -67,3 +67,26 @@ def test_missing_customer_is_marked_at_its_selectbox_and_a_failed_upload_says_wh
     empty.write_text("")
     _upload(app, empty)
     assert any("empty.csv: the file is empty" in e.value for e in app.error)
+
+
+def test_the_page_leads_with_the_reading_decisions_in_plain_words(app, tmp_path):
+    path = tmp_path / "shop.csv"
+    path.write_text("Customer,Order,Date,Quantity,Price,Currency\n"
+                    "c1,1001,2024-03-01,2,10.00,EUR\n"
+                    "c1,1002,2024-03-05,1,1500.00,EUR\n"
+                    "c2,1003,2024-03-10,0,99.00,EUR\n"      # quantity 0: left out
+                    "c2,1004,2024-03-11,3,5.00,EUR\n")
+    _upload(app, path)
+    assert not app.error, [e.value for e in app.error]
+    # by hand: c1 = 2*10 + 1500 = 1520, c2 = 3*5 = 15; 4 rows read, 3 kept, 2 customers
+    assert metric(app, "Rows read") == "4" and metric(app, "Rows kept") == "3"
+    assert metric(app, "Customers") == "2"
+    assert metric(app, "Revenue") == "€1,535.00"
+    lead = next(m.value for m in app.markdown if m.value.startswith("- **Customers**"))
+    text = lead.replace("\\", "")
+    assert "told apart by the column *Customer*" in text
+    assert "from 2024-03-01 to 2024-03-11" in text
+    assert "counted by the invoice column *Order*" in text
+    assert "1 of 4 rows (25%): 1 quantity <= 0" in text
+    assert "in EUR" in text
+    assert "IQR" not in text and "standardised" not in text

@@ -125,8 +125,8 @@ def test_tiny_file_keeps_the_k_control_and_says_what_is_possible(app):
     control.set_value(2)
     app.button(key="FormSubmitter:retrain_small-Train and save a version for this session").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    assert "3 customers: 0 are VIP tiers (outside the IQR fences) and 3 are clustered" in \
-        " ".join(m.value for m in app.markdown)
+    assert "3 customers: 0 are VIP tiers (far outside the usual range, kept apart) and 3 are " \
+        "clustered into **2 groups**" in " ".join(m.value for m in app.markdown)
     assert app.number_input(key="preview_k_input").value == 2  # the full page, k still reachable
 
 
@@ -148,3 +148,18 @@ def test_movement_uses_the_grid_edited_on_the_segments_page(app):
     assert not app.error, [e.value for e in app.error]
     names = set(app.selectbox(key="movement_pick_to").options)
     assert "Fresh" in names and "Champions" not in names and "New Customers" not in names
+
+
+def test_lookup_leads_with_the_question_and_the_action_before_the_statistics(app, sample_rfm):
+    rfm = sample_rfm.rfm
+    segmented = SegmentationModel().fit(rfm).segment(rfm)
+    clustered = segmented[segmented["tier"].isna()].iloc[0]
+    app.query_params["customer"] = str(clustered["customer_id"])
+    go(app, "lookup")
+    assert not app.error, [e.value for e in app.error]
+    texts = [m.value for m in app.markdown]
+    assert "#### Who is this customer, and what should I do?" in texts
+    assert texts.index("**What to do with this customer**") < texts.index("**Why this segment**")
+    assert metric(app, "Segment") == clustered["segment"]
+    how = [e for e in app.expander if e.label == "How this was computed"]
+    assert len(how) == 1 and len(how[0].get("plotly_chart")) == 1  # distances folded away

@@ -47,11 +47,12 @@ def test_upload_visit_every_page_retrain_lookup_and_score(page, server, retail_c
 
     nav(page, "Clusters")
     no_exceptions(page)
+    page.get_by_text("How this was computed").first.click()  # the k-sweep's statistics
     page.locator(".js-plotly-plot").nth(3).wait_for()  # elbow, metrics, 3D scatter, violins
     assert page.locator(".js-plotly-plot").count() >= 4
     shot(page, "clusters", height=3000)
     # preview (nothing saved), then save and make current
-    k_input = page.get_by_label("k (clusters)")
+    k_input = page.get_by_label("k (clusters)", exact=True)
     k_input.fill("3")
     page.get_by_role("button", name="Preview").click()
     settle(page, 120)

@@ -51,12 +51,16 @@ def sidebar_summary() -> None:
         st.markdown(f"**{_escape(src.name)}**" + (f" · sheet *{_escape(sheet)}*" if sheet else ""))
         try:
             loaded = state.current()
-            active = state.active_model(loaded)
         except SegmentationError:
             st.caption("Not usable yet: see the Data page.")
             return
         st.caption(f"{len(loaded.rfm):,} customers · as of {loaded.result.as_of:%Y-%m-%d %H:%M}")
         st.caption("Model")
+        try:
+            active = state.active_model(loaded)
+        except SegmentationError:  # e.g. too few customers for k clusters: RFM still holds
+            st.markdown("None yet: too few customers for the default k (see Clusters)")
+            return
         st.markdown(f"**{active.version or 'unsaved'}** · k={active.model.config.k}")
 
 

@@ -50,6 +50,10 @@ def test_export_uploaded_gives_the_hand_computed_rfm(page, server, tmp_path, sha
     revenue = round(sum(m for _, _, m in expected.values()), 2)
     assert _amount(shown["Revenue"]) == pytest.approx(revenue, abs=0.005)
     assert f"Counted to {export.as_of:%Y-%m-%d %H:%M}" in page.inner_text('[data-testid="stApp"]')
+    # the shared sidebar says what is loaded, also when the file is too small for k=4 clusters
+    sidebar = page.inner_text('[data-testid="stSidebar"]')
+    assert f"{len(expected):,} customers · as of {export.as_of:%Y-%m-%d %H:%M}" in sidebar
+    assert "Not usable yet" not in sidebar
 
     with page.expect_download() as info:
         page.get_by_role("button", name="Download RFM table with scores (CSV)").click()

@@ -127,7 +127,9 @@ else:
         f"{result.first_purchase:%Y-%m-%d} to {result.last_purchase:%Y-%m-%d}."
         + (f" {esc(readings.date.describe())}." if readings is not None and readings.date else ""),
         f"- **Each line is worth** {esc(audit.line_value)}"
-        + (f", in {esc(code)}." if code else " (no currency stated: choose one in the sidebar)."),
+        + (f", in {esc(code)}." if code else " (no currency stated: choose one in the sidebar).")
+        + "".join(f" {esc(n.describe())}." for n in (readings.numbers if readings else ())
+                  if n.decimal is not None),  # text numbers: say which mark was decided
         (f"- **Orders** are counted by the invoice column *{esc(used['invoice'])}*."
          if used.get("invoice") else
          "- **Orders** are counted by purchase time (no invoice column is mapped)."),

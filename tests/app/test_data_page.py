@@ -90,3 +90,18 @@ def test_the_page_leads_with_the_reading_decisions_in_plain_words(app, tmp_path)
     assert "1 of 4 rows (25%): 1 quantity <= 0" in text
     assert "in EUR" in text
     assert "IQR" not in text and "standardised" not in text
+
+
+def test_the_lead_names_the_decimal_mark_decided_for_text_numbers(app, tmp_path):
+    path = tmp_path / "erp.csv"
+    path.write_text("Kundennummer;Datum;Betrag\n"
+                    "K1;03.01.2024;12,50\n"
+                    "K2;15.01.2024;1.249,00\n", encoding="cp1252")
+    _upload(app, path)
+    assert not app.error, [e.value for e in app.error]
+    # by hand: 12,50 + 1.249,00 read with a decimal comma = 1,261.50
+    assert metric(app, "Revenue") == "1,261.50"
+    lead = next(m.value for m in app.markdown if m.value.startswith("- **Customers**"))
+    text = lead.replace("\\", "")
+    assert "'Betrag': decimal comma" in text
+    assert "'Datum': dates day-first" in text

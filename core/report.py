@@ -49,44 +49,19 @@ class ReportInputs:
 
 def movement_sizes(dataset, mapping, cleaning, grid=None,
                    readings=None) -> tuple[pd.DataFrame | None, str]:
-    """HOOK to core.movement: named-segment sizes at each month end, or (None, why not).
+    """Named-segment sizes at each month end (core.movement), with the sentence that says so."""
+    from core import movement
 
-    Uses core.movement (PurchaseHistory.from_dataset, month_end_sizes, by_named_segment) when
-    the module is present; the report then shows a stacked area of segment sizes.
-    """
-    try:
-        from core import movement
-    except ImportError:
-        return None, "Movement over time is not available in this build (core.movement is missing)."
     history = movement.PurchaseHistory.from_dataset(dataset, mapping, cleaning, readings)
     sizes = movement.month_end_sizes(history, movement.by_named_segment(grid))
     return sizes, "Customers in each named segment at every month end, as the data stood then."
 
 
 def movement_chart(sizes: pd.DataFrame) -> go.Figure:
-    """Stacked area: customers per named segment at each month end.
-
-    HOOK for the merge with the Movement work: when charts.segment_sizes_area (the Movement
-    page's chart) exists, the report uses it, so both show the same figure; the fallback below
-    is then dead code to delete.
-    """
+    """Stacked area of customers per named segment at each month end (the Movement page's chart)."""
     order = [n for n in segment_names() if n in set(sizes["segment"])]
     order += sorted(set(sizes["segment"]) - set(order))
-    colours = charts.named_colours(order)
-    area = getattr(charts, "segment_sizes_area", None)
-    if area is not None:
-        return area(sizes, order, colours)
-    wide = sizes.pivot_table(index="month_end", columns="segment", values="customers",
-                             aggfunc="sum", fill_value=0)
-    fig = go.Figure()
-    for name in order:
-        fig.add_trace(go.Scatter(x=wide.index, y=wide[name], name=name, mode="lines",
-                                 stackgroup="one", line=dict(width=0.5, color=colours[name]),
-                                 hovertemplate=f"{name}: %{{y:,}}<extra></extra>"))
-    fig.update_yaxes(title_text="customers", tickformat=",")
-    fig.update_layout(height=440, template="plotly_white", title_text="Named segment sizes at "
-                      "each month end", legend=dict(orientation="h", y=-0.2))
-    return fig
+    return charts.segment_sizes_area(sizes, order, charts.named_colours(order))
 
 
 def _e(value) -> str:

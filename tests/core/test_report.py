@@ -84,21 +84,6 @@ def test_movement_sizes_become_a_fifth_figure():
     assert "sizes at month ends" in page
 
 
-def test_movement_hook_without_core_movement(monkeypatch):
-    import builtins
-
-    real_import = builtins.__import__
-
-    def no_movement(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "core" and fromlist and "movement" in fromlist:
-            raise ImportError("no core.movement")
-        return real_import(name, globals, locals, fromlist, level)
-
-    monkeypatch.setattr(builtins, "__import__", no_movement)
-    sizes, note = movement_sizes(None, None, None)
-    assert sizes is None and "not available" in note
-
-
 def test_movement_uses_the_movement_pages_chart_when_there_is_one(monkeypatch):
     import plotly.graph_objects as go
 

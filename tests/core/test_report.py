@@ -7,7 +7,7 @@ import re
 import pandas as pd
 
 from core.cleaning import CleaningAudit
-from core.report import ReportInputs, build_report, movement_sizes
+from core.report import ReportInputs, build_report
 from core.scores import score_table
 
 PLOTLY_BANNER = "* plotly.js v"

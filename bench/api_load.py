@@ -12,6 +12,7 @@ before, after the load and after the big body. Only the server it started is sto
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import subprocess
@@ -129,6 +130,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--big-mb", type=int, default=300)
+    parser.add_argument("--json", action="store_true", help="also print one JSON line last (for bench/run.py)")
     args = parser.parse_args()
 
     port = _free_port()
@@ -169,6 +171,13 @@ def main() -> int:
           f"{rss_big:.0f} MiB after a {args.big_mb} MB chunked body (status {big_status}, "
           f"client sent {big_sent / (1 << 20):.0f} MB before the answer)")
     ok = statuses.get(200, 0) == len(latencies) and big_status in (413, None) and rss_big - rss_after < 100
+    if args.json:
+        print(json.dumps({
+            "requests": len(latencies), "concurrency": args.concurrency, "wall_s": round(wall, 3),
+            "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
+            "ok_200": statuses.get(200, 0), "rss_before_mib": round(rss_before, 1),
+            "rss_after_mib": round(rss_after, 1), "rss_big_mib": round(rss_big, 1),
+            "big_status": big_status, "big_mb": args.big_mb, "ok": ok}))
     return 0 if ok else 1
 
 

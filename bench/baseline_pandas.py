@@ -31,7 +31,7 @@ def main() -> None:
     df = df.dropna(subset=["Customer ID", "InvoiceDate"])
     df = df[(df["Quantity"] > 0) & (df["Price"] > 0)]
     df = df[df["Invoice"].astype(str).str.match(r"^\d{6}$")]
-    df = df[df["StockCode"].astype(str).str.match(r"^\d{5}[A-Za-z]?$")]
+    df = df[df["StockCode"].astype(str).str.match(r"^\d{5}[A-Za-z]*$")]
     df["customer_id"] = df["Customer ID"].astype("int64").astype(str)
     df["line_value"] = df["Quantity"] * df["Price"]
 

@@ -21,7 +21,7 @@ WITH kept AS (
     WHERE "Customer ID" IS NOT NULL AND InvoiceDate IS NOT NULL
       AND Quantity > 0 AND Price > 0
       AND regexp_full_match(Invoice, '\d{{6}}')
-      AND regexp_full_match(StockCode, '\d{{5}}[A-Za-z]?')
+      AND regexp_full_match(StockCode, '\d{{5}}[A-Za-z]*')
 ), per_customer AS (
     SELECT customer_id, max(InvoiceDate) AS last_purchase,
            count(DISTINCT Invoice) AS frequency, sum(line_value) AS monetary

@@ -26,7 +26,7 @@ def rfm_query(path: str) -> pl.LazyFrame:
         & (pl.col("Quantity") > 0)
         & (pl.col("Price") > 0)
         & pl.col("Invoice").str.contains(r"^\d{6}$")
-        & pl.col("StockCode").str.contains(r"^\d{5}[A-Za-z]?$")
+        & pl.col("StockCode").str.contains(r"^\d{5}[A-Za-z]*$")
     )
     per_customer = kept.group_by(
         pl.col("Customer ID").cast(pl.Int64).cast(pl.String).alias("customer_id")

@@ -99,15 +99,17 @@ def main() -> None:
     parser.add_argument("--migration-lines", type=int, default=10_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--no-naive", action="store_true", help="skip the one-scan-per-month run")
+    parser.add_argument("--snapshot-file", type=Path, help="use this Parquet file for the month ends")
+    parser.add_argument("--migration-file", type=Path, help="use this Parquet file for the migration")
     args = parser.parse_args()
     report = {
         "snapshot_lines": args.snapshot_lines,
-        "month_end_sizes": month_ends(synthetic_file(args.snapshot_lines), args.repeats,
+        "month_end_sizes": month_ends(args.snapshot_file or synthetic_file(args.snapshot_lines), args.repeats,
                                       naive=not args.no_naive),
         "migration_lines": args.migration_lines,
-        "migration": migration(synthetic_file(args.migration_lines), args.repeats),
+        "migration": migration(args.migration_file or synthetic_file(args.migration_lines), args.repeats),
     }
-    print(json.dumps(report, indent=1))
+    print(json.dumps(report))
 
 
 if __name__ == "__main__":

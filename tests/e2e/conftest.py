@@ -5,6 +5,7 @@ Never downloads a browser.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import os
@@ -49,12 +50,10 @@ def model_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("models")
 
 
-@pytest.fixture(scope="session")
-def server(model_dir, tmp_path_factory):
-    """`streamlit run app.py` on a free port with a temporary model store; yields its URL."""
-    _require_chromium()
+@contextlib.contextmanager
+def streamlit_server(model_dir: Path, log: Path):
+    """`streamlit run app.py` on a free port with the model store ``model_dir``; yields its URL."""
     port = _free_port()
-    log = tmp_path_factory.mktemp("server") / "server.log"
     env = {**os.environ, "RFM_MODEL_DIR": str(model_dir)}
     with log.open("w") as out:
         proc = subprocess.Popen(RUN_COMMAND + [f"--server.port={port}", "--server.headless=true"],
@@ -62,7 +61,7 @@ def server(model_dir, tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60
-        while True:
+        while True:  # /api/health is a plain HTTP route: it starts no Streamlit session
             try:
                 if httpx.get(url + "/api/health", timeout=2).status_code == 200:
                     break
@@ -78,8 +77,20 @@ def server(model_dir, tmp_path_factory):
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(model_dir, tmp_path_factory):
+    """The shared server of the browser tests, with a temporary model store; yields its URL."""
+    _require_chromium()
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    try:
+        with streamlit_server(model_dir, log) as url:
+            yield url
+    finally:
         ARTIFACTS.mkdir(exist_ok=True)
-        (ARTIFACTS / "server.log").write_text(log.read_text())
+        if log.exists():
+            (ARTIFACTS / "server.log").write_text(log.read_text())
 
 
 @pytest.fixture(scope="session")

@@ -10,19 +10,14 @@ it fails if an upgrade renames or drops the flag.
 """
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import time
 
-import httpx
 import pytest
 
 from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
 from core.rfm import compute_rfm
-from tests.e2e.conftest import ROOT, RUN_COMMAND, SAMPLE, no_exceptions, settle, shot
+from tests.e2e.conftest import SAMPLE, no_exceptions, settle, shot, streamlit_server
 
 # The router's navigation, in its order (streamlit_app.py PAGES titles).
 NAV_TITLES = ["Data", "RFM", "Clusters", "Segments", "Movement", "Customer lookup"]
@@ -37,33 +32,8 @@ def _sample_rfm():
 
 @pytest.fixture
 def fresh_server(tmp_path, server):  # `server`: its Chromium check (skip or fail in CI)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "RFM_MODEL_DIR": str(tmp_path / "models")}
-    log = tmp_path / "fresh_server.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(RUN_COMMAND + [f"--server.port={port}", "--server.headless=true"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:  # /api/health is a plain HTTP route: it starts no Streamlit session
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"server did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
+    with streamlit_server(tmp_path / "models", tmp_path / "fresh_server.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
 
 
 def test_first_request_of_a_fresh_server_is_a_deep_link_and_gets_the_router(browser, fresh_server):

@@ -24,9 +24,9 @@ import pandas as pd
 
 from core.cleaning import CleaningConfig, failed_rule_index, is_return
 from core.columns import ColumnMapping, to_canonical
-from core.errors import ConfigError, DataValidationError, InputFileError
-from core.io import READ_ERRORS, Dataset, _first_line
-from core.rfm import SECONDS_PER_DAY, parse_as_of
+from core.errors import ConfigError, DataValidationError
+from core.io import READ_ERRORS, Dataset
+from core.rfm import SECONDS_PER_DAY, naive_utc, parse_as_of, purchase_key, scan_error
 from core.values import Readings
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
@@ -81,26 +81,22 @@ class PurchaseHistory:
         rules = cleaning.applicable(mapping)
         failed = failed_rule_index(canonical, rules)
         returned = is_return(canonical, rules) if cleaning.returns == "net" else ibis.literal(False)
-        # The purchase key of core.rfm.customer_aggregates: the invoice, else the timestamp.
-        timestamp_key = canonical.invoice_ts.cast("string")
-        purchase = canonical.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
-        t = canonical.mutate(kept=failed == 0, returned=returned, purchase=purchase)
+        t = canonical.mutate(kept=failed == 0, returned=returned,
+                             purchase=purchase_key(canonical, mapping))
         t = t.filter(t.kept | t.returned)  # removed lines never move R, F or M
         grouped = t.group_by(["customer_id", "purchase", "invoice_ts", "kept", "returned"]).aggregate(
             lines=t.count(), value=t.line_value.sum())
         try:
             purchases = grouped.cache()
         except READ_ERRORS as exc:
-            raise InputFileError(f"{dataset.name}: cannot be read to the end "
-                                 f"({_first_line(exc)}); fix that row or export the file again"
-                                 ) from exc
+            raise scan_error(dataset, exc) from exc
         span = purchases.aggregate(first=purchases.invoice_ts.min(where=purchases.kept),
                                    last=purchases.invoice_ts.max(where=purchases.kept)
                                    ).to_pyarrow().to_pylist()[0]
         if span["last"] is None:
             raise DataValidationError(f"{dataset.name}: no valid rows left after cleaning; "
                                       "check the column mapping or the cleaning rules")
-        return cls(purchases, _naive(span["first"]), _naive(span["last"]), dataset.name)
+        return cls(purchases, naive_utc(span["first"]), naive_utc(span["last"]), dataset.name)
 
     def rfm_at(self, dates: Sequence) -> pd.DataFrame:
         """RFM per customer at each date: columns as_of, customer_id, recency, frequency, monetary.
@@ -248,11 +244,6 @@ def _ordered(values: pd.Series, order: list[str]) -> list[str]:
 def _empty_rfm() -> dict:
     return {"customer_id": pd.Series(dtype="string"), "recency": pd.Series(dtype="int64"),
             "frequency": pd.Series(dtype="int64"), "monetary": pd.Series(dtype="float64")}
-
-
-def _naive(value) -> _dt.datetime:
-    ts = pd.Timestamp(value)
-    return ts.tz_localize(None).to_pydatetime() if ts.tzinfo else ts.to_pydatetime()
 
 
 __all__ = ["NOT_YET", "PurchaseHistory", "by_model", "by_named_segment", "migration", "date_pair",

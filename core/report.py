@@ -64,6 +64,22 @@ def movement_chart(sizes: pd.DataFrame) -> go.Figure:
     return charts.segment_sizes_area(sizes, order, charts.named_colours(order))
 
 
+def _segments_table(profiles: pd.DataFrame, name_column: str, meaning=None) -> str:
+    """One row per segment: name, (who they are), customers, revenue share, typical R and F, actions."""
+    columns = {"Segment": profiles[name_column]}
+    if meaning is not None:
+        columns["Who they are"] = meaning
+    columns.update({
+        "Customers": [f"{n:,}" for n in profiles["customers"]],
+        "Revenue share": [f"{s:.1%}" for s in profiles["revenue_share"]],
+        "Typical days since last order": [_num(v) for v in profiles["recency_median"]],
+        "Typical orders": [_num(v) for v in profiles["frequency_median"]],
+        "What to do": profiles["actions"],
+    })
+    return ('<div class="wrap">' + _table(pd.DataFrame(columns), {"What to do": _actions_html})
+            + "</div>")
+
+
 def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
@@ -169,30 +185,13 @@ def build_report(inputs: ReportInputs) -> str:
 
     parts += ["<h2>Named segments and what to do</h2>",
               figures.html(charts.named_segment_bars(named, currency))]
-    table = pd.DataFrame({
-        "Segment": named["rfm_segment"],
-        "Who they are": named["meaning"],
-        "Customers": [f"{n:,}" for n in named["customers"]],
-        "Revenue share": [f"{s:.1%}" for s in named["revenue_share"]],
-        "Typical days since last order": [_num(v) for v in named["recency_median"]],
-        "Typical orders": [_num(v) for v in named["frequency_median"]],
-        "What to do": named["actions"],
-    })
-    parts.append('<div class="wrap">' + _table(table, {"What to do": _actions_html}) + "</div>")
+    parts.append(_segments_table(named, "rfm_segment", meaning=named["meaning"]))
 
     parts += ["<h2>VIP tiers and clusters</h2>",
               f"<p>The model ({inputs.model_k} clusters) splits off the statistical outliers as "
               "VIP tiers and groups everyone else by similar recency, orders and spend.</p>",
               figures.html(charts.segment_overview(clusters, currency))]
-    ctable = pd.DataFrame({
-        "Segment": clusters["segment"],
-        "Customers": [f"{n:,}" for n in clusters["customers"]],
-        "Revenue share": [f"{s:.1%}" for s in clusters["revenue_share"]],
-        "Typical days since last order": [_num(v) for v in clusters["recency_median"]],
-        "Typical orders": [_num(v) for v in clusters["frequency_median"]],
-        "What to do": clusters["actions"],
-    })
-    parts.append('<div class="wrap">' + _table(ctable, {"What to do": _actions_html}) + "</div>")
+    parts.append(_segments_table(clusters, "segment"))
     crosstab = named_segment_crosstab(scored, names)
     parts.append(figures.html(charts.tier_cluster_heatmap(
         crosstab, x_title="VIP tier or cluster", y_title="named segment",

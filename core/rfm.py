@@ -82,9 +82,7 @@ def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
     failed = failed_rule_index(canonical, rules, cleaning)
     returned = (is_return(canonical, rules, cleaning) if cleaning.returns == "net"
                 else ibis.literal(False))
-    timestamp_key = canonical.invoice_ts.cast("string")
-    purchase = canonical.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
-    t = canonical.mutate(failed=failed, returned=returned, purchase=purchase)
+    t = canonical.mutate(failed=failed, returned=returned, purchase=purchase_key(canonical, mapping))
     per_purchase = t.group_by(["customer_id", "purchase", "failed", "returned"]).aggregate(
         lines=t.count(),
         filled=t.filled.sum(),
@@ -149,9 +147,7 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         agg = agg_expr.cache()
         statuses = (_status_counts(canonical, cleaning) if mapping.status else ())
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
-        raise InputFileError(read_error_message(dataset.name, exc, dataset.path if
-                                                dataset.kind == "csv" else None,
-                                                dataset.delimiter or ",")) from exc
+        raise scan_error(dataset, exc) from exc
     totals = agg.aggregate(
         rows_kept=agg.kept_lines.sum(), returned=agg.returned_lines.sum(),
         filled=agg.filled_lines.sum(),
@@ -178,7 +174,7 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         raise DataValidationError(
             f"{dataset.name}: no valid rows left after cleaning; '{label}' removed {n:,} of "
             f"{audit.rows_in:,} rows; check the column mapping or switch that rule off")
-    last = _naive(totals["last"])
+    last = naive_utc(totals["last"])
     if as_of is None:
         as_of = last
     elif as_of < last:  # as the data stood then: clean and count only the lines up to as_of
@@ -187,7 +183,7 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     rfm = rfm_from_aggregates(agg, as_of).to_pandas()
     rfm = rfm.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
                       "monetary": "float64"})[list(RFM_COLUMNS)].reset_index(drop=True)
-    return RFMResult(rfm=rfm, audit=audit, as_of=as_of, first_purchase=_naive(totals["first"]),
+    return RFMResult(rfm=rfm, audit=audit, as_of=as_of, first_purchase=naive_utc(totals["first"]),
                      last_purchase=last, readings=readings, mapping=mapping)
 
 
@@ -282,6 +278,20 @@ def rfm_from_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None
     return src.rfm(as_of)
 
 
-def _naive(value) -> _dt.datetime:
+def purchase_key(canonical: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
+    """What one purchase is: the invoice, else (no invoice column or none on the line) the timestamp."""
+    timestamp_key = canonical.invoice_ts.cast("string")
+    return canonical.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
+
+
+def scan_error(dataset: Dataset, exc: Exception) -> InputFileError:
+    """The InputFileError for a scan that reached a row the reader's first look did not see."""
+    return InputFileError(read_error_message(dataset.name, exc, dataset.path if
+                                             dataset.kind == "csv" else None,
+                                             dataset.delimiter or ","))
+
+
+def naive_utc(value) -> _dt.datetime:
+    """A timestamp from the engine as a naive datetime (engine timestamps are UTC)."""
     ts = pd.Timestamp(value)
     return ts.tz_localize(None).to_pydatetime() if ts.tzinfo else ts.to_pydatetime()

@@ -232,3 +232,10 @@ def test_tampered_model_is_refused_by_score(tmp_path, blob_model):
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
         line for line in result.stderr.strip().splitlines() if "does not match the manifest" in line]
+
+
+def test_the_cli_mapping_flags_are_the_column_roles():
+    from core.cli import _ROLES
+    from core.columns import ROLES
+
+    assert _ROLES == ROLES

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import ibis
-import pandas as pd
 
+from core import query
 from core.columns import ColumnMapping
 from core.errors import ConfigError
 
@@ -90,12 +90,12 @@ def suggest_preset(mapping: ColumnMapping, table: ibis.Table | None = None,
         return "online-retail"
     sample = table.select(invoice=table[mapping.invoice].cast("string"),
                           product=table[mapping.product].cast("string")).head(sample_rows)
-    row = sample.aggregate(
+    row = query.first_row(sample.aggregate(
         n_invoice=sample.invoice.count(),
         retail_invoice=sample.invoice.re_search(r"^[CA]?\d{6}(\.0)?$").sum(),
         n_product=sample["product"].count(),
         retail_product=sample["product"].re_search(r"^\d{5}").sum(),
-    ).to_pyarrow().to_pylist()[0]
+    ))
     shaped = (row["retail_invoice"] or 0) >= 0.9 * row["n_invoice"] and \
         (row["retail_product"] or 0) >= 0.5 * row["n_product"]
     return "online-retail" if shaped and row["n_invoice"] else "generic"
@@ -196,7 +196,9 @@ class CleaningAudit:
     readings: tuple[str, ...] = ()  # how numbers and dates were read (core.values)
     line_value: str = ""  # which column(s) the line value came from
 
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self) -> "pd.DataFrame":
+        import pandas as pd
+
         rows = [("rows_in", "Rows read", self.rows_in)]
         rows += [(name, f"removed: {label}", -n) for name, label, n in self.removed]
         if self.returns_netted:

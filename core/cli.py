@@ -178,7 +178,7 @@ def _cmd_rfm(args) -> int:
     _check_output(args)
     result = _rfm(args)
     _report(result)
-    _write(result.rfm, args.output, [args.file])
+    _write(result.table, args.output, [args.file])  # Arrow: the command imports no pandas
     return 0
 
 

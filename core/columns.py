@@ -30,7 +30,7 @@ from typing import Mapping
 import ibis
 import ibis.expr.datatypes as dt
 
-from core import values
+from core import query, values
 from core.errors import ColumnMappingError
 
 ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
@@ -193,7 +193,7 @@ def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
     amount wins (DESIGN.md), the others stay mapped for their cleaning rules.
     """
     columns = list(table.columns)
-    sample = table.head(sample_rows).to_pyarrow().to_pydict()
+    sample = query.arrow(table.head(sample_rows)).to_pydict()
     by_norm: dict[str, str] = {}
     for c in columns:
         by_norm.setdefault(normalise(c), c)

@@ -16,9 +16,9 @@ import io
 import os
 import stat
 from pathlib import Path
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable, Union
 
-import pandas as pd
+import pyarrow as pa
 
 from core.atomic import atomic_output
 from core.errors import ConfigError
@@ -27,9 +27,16 @@ EXCEL_MAX_ROWS = 1_048_576  # Excel's own sheet limit, header row included
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
+if TYPE_CHECKING:
+    import pandas as pd
+# What can be written: a pandas DataFrame, or an Arrow table (the CLI's RFM: no pandas import).
+Frame = Union["pd.DataFrame", pa.Table]
 
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+
+def neutralise_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
     """A copy whose text cells cannot be read as spreadsheet formulas."""
+    import pandas as pd
+
     out = frame.copy()
     for column in out.columns:
         series = out[column]
@@ -43,7 +50,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _has_carriage_return(frame: pd.DataFrame) -> bool:
+def _safe_cell(value):
+    """One cell as ``neutralise_formulas`` writes it."""
+    return "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
+
+
+def _has_carriage_return(frame: "pd.DataFrame") -> bool:
+    import pandas as pd
+
     for column in frame.columns:
         series = frame[column]
         if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)):
@@ -52,20 +66,35 @@ def _has_carriage_return(frame: pd.DataFrame) -> bool:
     return any("\r" in str(c) for c in frame.columns)
 
 
-def to_csv_text(frame: pd.DataFrame) -> str:
+def to_csv_text(frame: Frame) -> str:
     """Neutralised CSV text, rows ending in LF, every field holding CR or LF quoted.
 
     Python's csv writer quotes a field holding LF (the line terminator) but not a lone CR,
     which spreadsheet programs also read as a line break: a frame with a CR anywhere is
     written row by row with CRLF as the quoting terminator, each row then ended with LF.
     """
+    if isinstance(frame, pa.Table):
+        header = [_safe_cell(str(c)) for c in frame.column_names]
+        columns = [[_safe_cell(v) for v in column.to_pylist()] for column in frame.columns]
+        rows = [header, *zip(*columns)] if columns else [header]
+        return _rows_text(rows, any("\r" in v for row in rows for v in row if isinstance(v, str)))
     safe = neutralise_formulas(frame)
     if not _has_carriage_return(safe):
         return safe.to_csv(index=False, lineterminator="\n")
-    buffer, row_buffer = io.StringIO(), io.StringIO()
-    writer = csv.writer(row_buffer, lineterminator="\r\n")
     header = [str(c) for c in safe.columns]
-    for row in [header, *safe.astype(object).where(safe.notna(), "").itertuples(index=False, name=None)]:
+    return _rows_text([header, *safe.astype(object).where(safe.notna(), "")
+                       .itertuples(index=False, name=None)], True)
+
+
+def _rows_text(rows, carriage_return: bool) -> str:
+    """CSV text of ``rows`` (None as empty), each row ended with LF; see ``to_csv_text``."""
+    buffer = io.StringIO()
+    if not carriage_return:
+        csv.writer(buffer, lineterminator="\n").writerows(rows)
+        return buffer.getvalue()
+    row_buffer = io.StringIO()
+    writer = csv.writer(row_buffer, lineterminator="\r\n")
+    for row in rows:
         row_buffer.seek(0)
         row_buffer.truncate()
         writer.writerow(row)
@@ -73,12 +102,16 @@ def to_csv_text(frame: pd.DataFrame) -> str:
     return buffer.getvalue()
 
 
-def to_csv_bytes(frame: pd.DataFrame) -> bytes:
+def to_csv_bytes(frame: Frame) -> bytes:
     return to_csv_text(frame).encode("utf-8")
 
 
-def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "customers") -> bytes:
+def to_excel_bytes(frame: Frame, sheet_name: str = "customers") -> bytes:
     """A real .xlsx workbook; text is written as text, never as a formula or a link."""
+    import pandas as pd
+
+    if isinstance(frame, pa.Table):
+        frame = frame.to_pandas()
     if len(frame) + 1 > EXCEL_MAX_ROWS:
         raise ConfigError(f"{len(frame):,} rows do not fit in an Excel sheet "
                           f"({EXCEL_MAX_ROWS:,} rows at most); write a .csv instead")
@@ -89,7 +122,7 @@ def to_excel_bytes(frame: pd.DataFrame, sheet_name: str = "customers") -> bytes:
     return buffer.getvalue()
 
 
-def write_csv(frame: pd.DataFrame, path: str | os.PathLike) -> None:
+def write_csv(frame: Frame, path: str | os.PathLike) -> None:
     """Write a neutralised CSV atomically (temp file + rename)."""
     with atomic_output(path) as tmp:
         tmp.write_bytes(to_csv_bytes(frame))
@@ -122,7 +155,7 @@ def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     return target
 
 
-def write_output(frame: pd.DataFrame, path: str | os.PathLike,
+def write_output(frame: Frame, path: str | os.PathLike,
                  inputs: Iterable[str | os.PathLike] = (), sheet_name: str = "customers") -> str:
     """Write ``frame`` for the user: .xlsx as a workbook, anything else as CSV; returns the kind."""
     target = check_output_path(path, inputs)

@@ -20,7 +20,7 @@ import duckdb
 import ibis
 import ibis.backends.duckdb  # noqa: F401  loaded here, not lazily on the first connect()
 
-from core import excel
+from core import excel, query
 from core.columns import detect_columns
 from core.errors import InputFileError
 from core.excel import ALL_SHEETS, EXCEL_SUFFIXES  # noqa: F401  (re-exported: pages, spark)
@@ -213,7 +213,7 @@ def _physical_line(path: Path, record: int, delimiter: str) -> int:
 def _read_parquet(con, path: Path) -> ibis.Table:
     try:
         table = con.read_parquet(str(path))
-        table.head(1).to_pyarrow()
+        query.arrow(table.head(1))
     except Exception as exc:
         raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
                              f"({_first_line(exc)}); write it again or export CSV") from exc
@@ -279,7 +279,7 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     if kind != "excel":
         sheet = None
     try:
-        empty = table.head(1).to_pyarrow().num_rows == 0
+        empty = query.arrow(table.head(1)).num_rows == 0
     except Exception as exc:
         raise InputFileError(read_error_message(display, exc, scanned if kind == "csv" else None,
                                                 delimiter or ",")) from exc

@@ -20,10 +20,12 @@ import os
 from dataclasses import dataclass, replace
 from typing import Mapping
 
-import ibis
-import pandas as pd
+import functools
 
-from core import values
+import ibis
+import pyarrow as pa
+
+from core import query, values
 from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, failed_rule_index,
                            is_return, normalise_status, suggest_preset)
 from core.columns import (RFM_COLUMNS, ColumnMapping, decide_readings, resolve_mapping,
@@ -36,15 +38,28 @@ SECONDS_PER_DAY = 86_400
 
 @dataclass(frozen=True)
 class RFMResult:
-    """One row per customer (customer_id, recency, frequency, monetary), with its audit."""
+    """One row per customer (customer_id, recency, frequency, monetary), with its audit.
 
-    rfm: pd.DataFrame
+    ``table`` is the result as Arrow; ``rfm`` the same as a pandas DataFrame (made on first
+    use: the command line writes the Arrow table and never imports pandas).
+    """
+
+    table: pa.Table
     audit: CleaningAudit
     as_of: _dt.datetime
     first_purchase: _dt.datetime
     last_purchase: _dt.datetime
     readings: values.Readings | None = None  # how numbers and dates were read
     mapping: ColumnMapping | None = None       # the columns used
+
+    @functools.cached_property
+    def rfm(self):
+        """customer_id (string), recency, frequency (int64), monetary (float64), a pandas frame."""
+        import pandas as pd
+
+        frame = self.table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
+        return frame.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
+                             "monetary": "float64"})[list(RFM_COLUMNS)].reset_index(drop=True)
 
 
 def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
@@ -154,7 +169,8 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         customers=(agg.kept_lines > 0).sum(),
         first=agg.first_ts.min(), last=agg.last_ts.max(),
         **{f"removed_{i + 1}": agg[f"removed_{i + 1}"].sum() for i in range(len(rules))},
-    ).to_pyarrow().to_pylist()[0]
+    )
+    totals = query.first_row(totals)
     removed = tuple((r.name, r.label, int(totals[f"removed_{i + 1}"] or 0))
                     for i, r in enumerate(rules))
     rows_out = int(totals["rows_kept"] or 0)
@@ -180,17 +196,15 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     elif as_of < last:  # as the data stood then: clean and count only the lines up to as_of
         return compute_rfm(dataset, mapping, cleaning, as_of, decimal=decimal,
                            date_format=date_format, _lines_until=as_of)
-    rfm = rfm_from_aggregates(agg, as_of).to_pandas()
-    rfm = rfm.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
-                      "monetary": "float64"})[list(RFM_COLUMNS)].reset_index(drop=True)
-    return RFMResult(rfm=rfm, audit=audit, as_of=as_of, first_purchase=naive_utc(totals["first"]),
+    table = query.arrow(rfm_from_aggregates(agg, as_of).select(*RFM_COLUMNS))
+    return RFMResult(table=table, audit=audit, as_of=as_of, first_purchase=naive_utc(totals["first"]),
                      last_purchase=last, readings=readings, mapping=mapping)
 
 
 def _status_counts(canonical: ibis.Table, cleaning: CleaningConfig) -> tuple:
     """Each status value as written, its lines, and whether it counts as a sale."""
-    rows = (canonical.group_by("status").aggregate(lines=canonical.count())
-            .order_by(ibis.desc("lines")).to_pyarrow().to_pylist())
+    rows = query.rows(canonical.group_by("status").aggregate(lines=canonical.count())
+                      .order_by(ibis.desc("lines")))
     out = []
     for row in rows:
         if row["status"] is None:
@@ -293,5 +307,8 @@ def scan_error(dataset: Dataset, exc: Exception) -> InputFileError:
 
 def naive_utc(value) -> _dt.datetime:
     """A timestamp from the engine as a naive datetime (engine timestamps are UTC)."""
-    ts = pd.Timestamp(value)
-    return ts.tz_localize(None).to_pydatetime() if ts.tzinfo else ts.to_pydatetime()
+    if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
+        value = value.to_pydatetime()
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return value

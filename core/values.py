@@ -31,6 +31,7 @@ from typing import Callable, Mapping, Sequence
 import ibis
 import ibis.expr.datatypes as dt
 
+from core import query
 from core.errors import ConfigError, DataValidationError
 
 DECIMAL_CHOICES = (",", ".")
@@ -206,7 +207,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
             if shape != "iso":
                 counts[f"d_{shape}"] = iso.ifelse(False, text.re_search(pattern)).sum()
     row = {k: int(v or 0) for k, v in
-           (table.aggregate(**counts).to_pyarrow().to_pylist()[0] if counts else {}).items()}
+           (query.first_row(table.aggregate(**counts)) if counts else {}).items()}
 
     numbers = []
     for i, column in enumerate(numeric_columns):

@@ -163,3 +163,19 @@ def test_write_output_writes_a_real_workbook_for_xlsx(tmp_path):
     assert "<f>" not in sheet_xml  # no formula cells at all
     assert write_output(_frame(), tmp_path / "segments.csv") == "CSV"
     assert (tmp_path / "segments.csv").read_bytes() == to_csv_bytes(_frame())
+
+
+# -- Arrow tables (the CLI's RFM result) are written exactly like frames ------------------------
+@pytest.mark.parametrize("frame", [
+    pd.DataFrame({"customer_id": ["=1+1", "00017", None, "safe"], "recency": [0, 3, 5, 7],
+                  "monetary": [-5.5, 10.0, 0.01, 1234.5]}),
+    pd.DataFrame({"=id": ["A\r=1", "B"], "monetary": [1.5, 2.0]}),   # CR: the row-by-row path
+    pd.DataFrame({"customer_id": ["x\ny", "@z"], "n": [1, 2]}),
+], ids=["plain", "carriage-return", "line-feed"])
+def test_an_arrow_table_is_written_byte_for_byte_like_the_same_frame(frame):
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    assert to_csv_bytes(table) == to_csv_bytes(frame)
+    first = to_csv_bytes(table).decode().splitlines()[1]
+    assert not first.startswith(("=", "@", '"='))

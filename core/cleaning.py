@@ -37,31 +37,36 @@ class Rule:
     description: str
     keep: Callable[[ibis.Table, "CleaningConfig"], ibis.BooleanValue]
     needs: str | None = None  # the column role the rule reads; skipped when unmapped
+    # Reads only what a whole order shares (customer, date, status, invoice, the order's
+    # amount) and the sign of the line value: core.rfm evaluates it once per order, after
+    # the order's blanks are filled. Other rules read each line's own fields.
+    order_level: bool = False
 
 
 RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("missing_customer", "Missing customer ID", "lines with no customer ID",
-         lambda t, c: t.customer_id.notnull()),
+         lambda t, c: t.customer_id.notnull(), order_level=True),
     Rule("unparseable_date", "Unparseable date", "lines whose date is empty or does not parse",
-         lambda t, c: t.invoice_ts.notnull()),
+         lambda t, c: t.invoice_ts.notnull(), order_level=True),
     Rule("date_out_of_range", "Date out of range",
          "dates before 1990 or after the day the data was loaded plus one (typos like 2999)",
-         lambda t, c: _in_date_range(t, c)),
+         lambda t, c: _in_date_range(t, c), order_level=True),
     Rule("unparseable_number", "Unparseable amount/price/quantity",
          "lines whose amount, price or quantity is text that is not a number",
          lambda t, c: ~t.bad_number),
     Rule("not_completed_sale", "Not a completed sale",
          "refunded, failed, pending, voided, cancelled, declined or expired (status column)",
-         lambda t, c: ~normalised_status(t.status).isin(list(c.not_completed)), needs="status"),
+         lambda t, c: ~normalised_status(t.status).isin(list(c.not_completed)), needs="status",
+         order_level=True),
     Rule("quantity_not_positive", "Quantity <= 0", "returns and zero-quantity lines",
          lambda t, c: t.quantity > 0, needs="quantity"),
     Rule("price_not_positive", "Price <= 0", "free items and price corrections",
          lambda t, c: t.price > 0, needs="price"),
     Rule("amount_not_positive", "Amount <= 0", "lines whose value is zero, negative or missing",
-         lambda t, c: (t.line_value > 0) | t.order_line),
+         lambda t, c: (t.line_value > 0) | t.order_line, order_level=True),
     Rule("invoice_not_six_digits", "Invoice not six digits",
          "cancellations (C...) and adjustments (A...)",
-         lambda t, c: t.invoice.re_search(INVOICE_PATTERN), needs="invoice"),
+         lambda t, c: t.invoice.re_search(INVOICE_PATTERN), needs="invoice", order_level=True),
     Rule("stock_code_not_product", "Stock code not a product",
          "postage, manual, discount, bank charges and other non-product codes",
          lambda t, c: t.product.re_search(STOCK_CODE_PATTERN), needs="product"),

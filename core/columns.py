@@ -219,7 +219,7 @@ def detect_columns(table: ibis.Table, sample_rows: int = 200) -> ColumnMapping:
     return ColumnMapping(**chosen)
 
 
-def _customer_text(col: ibis.Column) -> ibis.Column:
+def customer_text(col: ibis.Column) -> ibis.Column:
     """Customer IDs as text; an integral float (Excel's 12347.0) loses its '.0'.
 
     Text input is expected already trimmed with '' as NULL (see ``_trimmed``).
@@ -262,7 +262,7 @@ def _finite(col: ibis.Column) -> ibis.Column:
 
 def _text(col: ibis.Column) -> ibis.Column:
     if col.type().is_floating():
-        return _customer_text(col)
+        return customer_text(col)
     return col.cast("string")
 
 
@@ -287,13 +287,18 @@ def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "th
 
 
 def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
-                 readings: values.Readings | None = None, carry: tuple[str, ...] = ()) -> ibis.Table:
+                 readings: values.Readings | None = None, carry: tuple[str, ...] = (), *,
+                 fill: bool = True) -> ibis.Table:
     """Rename and type the mapped columns into the canonical schema (see module docstring).
 
     ``readings`` says how numbers and dates are read (default: decided from the values).
     Projections in steps: trim and cast each source column once; with an invoice column,
     fill order-level blanks from the order (a window per invoice); then derive. ``carry``:
     source columns passed through as text (trimmed, '' as NULL) named carry_0, carry_1, ...
+    ``fill=False`` leaves the blanks (filled and order_line are false), has the customer as
+    read (``customer``, trimmed; ``customer_text`` makes customer_id of it) instead of
+    customer_id, and adds what filling needs: date_blank, amount (finite) and amount_blank.
+    core.rfm fills and converts per order instead of per line.
     """
     mapping.check(list(table.columns), source)
     m = mapping
@@ -328,7 +333,7 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
     )
     filled = ibis.literal(False)
     order_line = ibis.literal(False)
-    if m.invoice:
+    if m.invoice and fill:
         in_order = typed.invoice.notnull()
         order = ibis.window(group_by=typed.invoice)
         fills = {}
@@ -347,12 +352,14 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         filled, order_line = typed.filled, typed.order_line
     quantity, price = _finite(typed.quantity), _finite(typed.price)
     if m.amount:  # the amount wins; a blank amount inside an order is part of that order
-        line_value = typed.order_line.ifelse(0.0, _finite(typed.amount)) if m.invoice \
+        line_value = typed.order_line.ifelse(0.0, _finite(typed.amount)) if m.invoice and fill \
             else _finite(typed.amount)
     else:
         line_value = quantity * price
+    customer = ({"customer_id": customer_text(typed.customer)} if fill
+                else {"customer": typed.customer})
     return typed.select(
-        customer_id=_customer_text(typed.customer),
+        **customer,
         invoice_ts=typed.invoice_ts,
         invoice=_text(typed.invoice),
         quantity=quantity,
@@ -365,6 +372,8 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         filled=filled,
         order_line=order_line,
         **{f"carry_{i}": typed[f"carry_{i}"] for i in range(len(carry))},
+        **({} if fill else {"date_blank": typed.date_blank, "amount": _finite(typed.amount),
+                            "amount_blank": typed.amount_blank}),
     )
 
 

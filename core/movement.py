@@ -22,11 +22,12 @@ from typing import Callable, Mapping, Sequence
 import ibis
 import pandas as pd
 
-from core.cleaning import CleaningConfig, failed_rule_index, is_return
+from core import query
+from core.cleaning import CleaningConfig
 from core.columns import ColumnMapping, to_canonical
 from core.errors import ConfigError, DataValidationError
 from core.io import READ_ERRORS, Dataset
-from core.rfm import SECONDS_PER_DAY, naive_utc, parse_as_of, purchase_key, scan_error
+from core.rfm import SECONDS_PER_DAY, naive_utc, order_groups, parse_as_of, scan_error
 from core.values import Readings
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
@@ -77,22 +78,18 @@ class PurchaseHistory:
         ``readings``: how numbers and dates read (core.rfm.Source.readings(); default decided
         from the values)."""
         cleaning = cleaning or CleaningConfig()
-        canonical = to_canonical(dataset.table, mapping, dataset.name, readings)
-        rules = cleaning.applicable(mapping)
-        failed = failed_rule_index(canonical, rules)
-        returned = is_return(canonical, rules) if cleaning.returns == "net" else ibis.literal(False)
-        t = canonical.mutate(kept=failed == 0, returned=returned,
-                             purchase=purchase_key(canonical, mapping))
-        t = t.filter(t.kept | t.returned)  # removed lines never move R, F or M
-        grouped = t.group_by(["customer_id", "purchase", "invoice_ts", "kept", "returned"]).aggregate(
-            lines=t.count(), value=t.line_value.sum())
-        try:
-            purchases = grouped.cache()
+        lines = to_canonical(dataset.table, mapping, dataset.name, readings, fill=False)
+        try:  # the same groups, rules and order-level fills as core.rfm.compute_rfm
+            groups, _ = order_groups(lines, cleaning, mapping)
+            t = groups.mutate(kept=groups.failed == 0)
+            t = t.filter(t.kept | t.returned)  # removed lines never move R, F or M
+            purchases = t.group_by(["customer_id", "purchase", "invoice_ts", "kept", "returned"]
+                                   ).aggregate(lines=t.lines.sum(), value=t.value.sum()).cache()
         except READ_ERRORS as exc:
             raise scan_error(dataset, exc) from exc
-        span = purchases.aggregate(first=purchases.invoice_ts.min(where=purchases.kept),
-                                   last=purchases.invoice_ts.max(where=purchases.kept)
-                                   ).to_pyarrow().to_pylist()[0]
+        span = query.first_row(purchases.aggregate(
+            first=purchases.invoice_ts.min(where=purchases.kept),
+            last=purchases.invoice_ts.max(where=purchases.kept)))
         if span["last"] is None:
             raise DataValidationError(f"{dataset.name}: no valid rows left after cleaning; "
                                       "check the column mapping or the cleaning rules")

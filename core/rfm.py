@@ -26,10 +26,10 @@ import ibis
 import pyarrow as pa
 
 from core import query, values
-from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, failed_rule_index,
-                           is_return, normalise_status, suggest_preset)
-from core.columns import (RFM_COLUMNS, ColumnMapping, decide_readings, resolve_mapping,
-                          to_canonical)
+from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, is_return, normalise_status,
+                           suggest_preset)
+from core.columns import (RFM_COLUMNS, ColumnMapping, customer_text, decide_readings,
+                          resolve_mapping, to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 
@@ -83,32 +83,97 @@ def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
     return value
 
 
-def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
-                        mapping: ColumnMapping) -> tuple[ibis.Table, tuple]:
+def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMapping,
+                 until: _dt.datetime | None = None) -> tuple[ibis.Table, tuple]:
+    """The lines grouped to what the rules and RFM need, order-level blanks filled per order.
+
+    ``lines``: the canonical lines unfilled (``to_canonical(..., fill=False)``). One group per
+    (invoice, customer as read, timestamp, status, blank flags, the first line-level rule
+    failed, return candidate, sign of the line value): usually one or two per order; the
+    customer becomes customer_id text per group, not per line. An
+    order's blanks (customer, date, status, country; a blank amount on a line of an order
+    whose amount is given) are then filled over these groups (a window per invoice over
+    groups, not over every line) when the order's values agree on one, the order-level
+    rules (Rule.order_level) run on the filled groups, and each group gets ``failed`` (the
+    1-based first rule failed, 0 for kept) and ``returned``, exactly as per line.
+    ``until``: only the lines with a timestamp (after filling) up to it.
+    Returns the groups (customer_id, invoice, invoice_ts, status, purchase, failed, returned,
+    lines, filled_lines, value) and the applicable rules in audit order.
+    """
+    rules = cleaning.applicable(mapping)
+    t = lines
+    line_rules = [(i + 1, r) for i, r in enumerate(rules) if not r.order_level]
+    failed_line = (ibis.cases(*[(~r.keep(t, cleaning).fill_null(False), i) for i, r in line_rules],
+                              else_=0) if line_rules else ibis.literal(0))
+    net = cleaning.returns == "net"
+    keys = dict(
+        invoice=t.invoice, customer=t.customer, invoice_ts=t.invoice_ts,
+        date_blank=t.date_blank, status=t.status, country_blank=t.country.isnull(),
+        amount_blank=t.amount_blank, failed_line=failed_line,
+        # the line-level half of a return (core.cleaning.is_return); the order-level half below
+        return_line=(is_return(t, [r for _, r in line_rules], cleaning) if net
+                     else ibis.literal(False)),
+        line_value=t.line_value.sign(),  # what the rules read of it: its sign
+    )
+    aggregates = dict(lines=t.count(), value=t.line_value.sum(), amount_max=t.amount.max())
+    if mapping.country:  # only to count the lines whose blank country the order fills
+        aggregates.update(country_hi=t.country.max(), country_lo=t.country.min())
+    # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
+    g = t.group_by(**keys).aggregate(**aggregates).cache()
+    filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
+    if mapping.invoice:
+        order = ibis.window(group_by=g.invoice)
+        in_order = g.invoice.notnull()
+        blanks = {"customer": (g.customer.isnull(), g.customer, g.customer),
+                  "invoice_ts": (g.date_blank, g.invoice_ts, g.invoice_ts)}
+        if mapping.status:
+            blanks["status"] = (g.status.isnull(), g.status, g.status)
+        if mapping.country:
+            blanks["country"] = (g.country_blank, g.country_hi, g.country_lo)
+        for name, (blank, hi, lo) in blanks.items():
+            # Only when the order's lines agree on one value: an order is one customer.
+            from_order = hi.max().over(order)
+            take = in_order & blank & (from_order == lo.min().over(order)).fill_null(False)
+            if name != "country":
+                fills[name] = take.ifelse(from_order, g[name])
+            filled |= take
+        if mapping.amount:
+            order_line = in_order & g.amount_blank & g.amount_max.max().over(order).notnull()
+    g = g.mutate(filled=filled, order_line=order_line, **fills)
+    g = g.mutate(customer_id=customer_text(g.customer))
+    if until is not None:
+        g = g.filter(g.invoice_ts <= ibis.literal(until))
+    order_rules = [r for r in rules if r.order_level]
+    failed = ibis.cases(*[((~r.keep(g, cleaning).fill_null(False)) if r.order_level
+                           else g.failed_line == i + 1, i + 1) for i, r in enumerate(rules)],
+                        else_=0) if rules else ibis.literal(0)
+    returned = (g.return_line & is_return(g, order_rules, cleaning)) if net else ibis.literal(False)
+    g = g.mutate(failed=failed, returned=returned, purchase=purchase_key(g, mapping),
+                 filled_lines=g.filled.ifelse(g.lines, 0),
+                 value=g.order_line.ifelse(0.0, g.value))
+    return g, rules
+
+
+def customer_aggregates(groups: ibis.Table, rules: tuple) -> ibis.Table:
     """Per customer: lines removed by each rule, returns, and the kept lines' aggregates.
 
-    Two group-bys: lines -> (customer, purchase, first failed rule, returned), then -> customer.
+    From ``order_groups``: -> (customer, purchase, first failed rule, returned) -> customer.
     Frequency is then a count of kept purchase groups, not a COUNT(DISTINCT) over every line,
     and the audit sums run over purchases instead of lines. A purchase is the invoice, or the
     timestamp where the file has no invoice column (or the line has no invoice).
-    Returns the grouped expression and the applicable rules (in audit order).
     """
-    rules = cleaning.applicable(mapping)
-    failed = failed_rule_index(canonical, rules, cleaning)
-    returned = (is_return(canonical, rules, cleaning) if cleaning.returns == "net"
-                else ibis.literal(False))
-    t = canonical.mutate(failed=failed, returned=returned, purchase=purchase_key(canonical, mapping))
+    t = groups
     per_purchase = t.group_by(["customer_id", "purchase", "failed", "returned"]).aggregate(
-        lines=t.count(),
-        filled=t.filled.sum(),
-        value=t.line_value.sum(),
+        lines=t.lines.sum(),
+        filled=t.filled_lines.sum(),
+        value=t.value.sum(),
         first_ts=t.invoice_ts.min(),
         last_ts=t.invoice_ts.max(),
     )
     p = per_purchase
     kept = p.failed == 0
     removed = {f"removed_{i + 1}": (p.failed == i + 1) & ~p.returned for i in range(len(rules))}
-    agg = p.group_by("customer_id").aggregate(
+    return p.group_by("customer_id").aggregate(
         kept_lines=p.lines.sum(where=kept).fill_null(0),
         filled_lines=p.filled.sum().fill_null(0),
         returned_lines=p.lines.sum(where=p.returned).fill_null(0),
@@ -119,7 +184,6 @@ def customer_aggregates(canonical: ibis.Table, cleaning: CleaningConfig,
         purchases_value=p.value.sum(where=kept),
         returns_value=p.value.sum(where=p.returned),
     )
-    return agg, rules
 
 
 def rfm_from_aggregates(agg: ibis.Table, as_of: _dt.datetime) -> ibis.Table:
@@ -154,13 +218,12 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         readings = decide_readings(dataset.table, mapping, dataset.name,
                                    delimiter=dataset.delimiter, decimal=decimal,
                                    date_format=date_format)
-        canonical = to_canonical(dataset.table, mapping, dataset.name, readings)
-        if _lines_until is not None:
-            canonical = canonical.filter(canonical.invoice_ts <= ibis.literal(_lines_until))
-        agg_expr, rules = customer_aggregates(canonical, cleaning, mapping)
-        # The grouped scan runs once; everything after it works on one row per customer.
-        agg = agg_expr.cache()
-        statuses = (_status_counts(canonical, cleaning) if mapping.status else ())
+        lines = to_canonical(dataset.table, mapping, dataset.name, readings, fill=False)
+        groups, rules = order_groups(lines, cleaning, mapping, _lines_until)
+        # The line scan runs once (in order_groups); the rest works on the (few) groups.
+        groups = groups.cache()
+        agg = customer_aggregates(groups, rules).cache()
+        statuses = (_status_counts(groups, cleaning) if mapping.status else ())
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
     totals = agg.aggregate(
@@ -201,9 +264,9 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
                      last_purchase=last, readings=readings, mapping=mapping)
 
 
-def _status_counts(canonical: ibis.Table, cleaning: CleaningConfig) -> tuple:
+def _status_counts(groups: ibis.Table, cleaning: CleaningConfig) -> tuple:
     """Each status value as written, its lines, and whether it counts as a sale."""
-    rows = query.rows(canonical.group_by("status").aggregate(lines=canonical.count())
+    rows = query.rows(groups.group_by("status").aggregate(lines=groups.lines.sum())
                       .order_by(ibis.desc("lines")))
     out = []
     for row in rows:

@@ -1,0 +1,139 @@
+"""RFM groups the lines per order before filling an order's blanks and running the order-level
+rules (core.rfm.order_groups). The definition is per line: every line gets its order's blank
+fields, then the first rule it fails. This checks, on generated order exports with blanks
+everywhere (customer, date, status, country, amount), that the per-order evaluation gives
+exactly what the per-line definition gives, audit included, with the definition written out
+per line here in plain Python."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import defaultdict
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.cleaning import CleaningConfig
+from core.errors import DataValidationError
+from core.rfm import rfm_from_file
+
+SETTINGS = settings(max_examples=40, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BASE = dt.datetime(2024, 3, 1)
+LOADED_ON = dt.date(2024, 6, 1)
+ROLES = {"invoice": "Name", "customer": "Email", "date": "Created at", "status": "Financial Status",
+         "country": "Billing Country", "amount": "Total"}
+
+# One order's shared fields, then each line leaves any of them blank (continuation lines).
+orders = st.fixed_dictionaries({
+    "order": st.sampled_from(["#1001", "#1002", "#1003", "#1004"]),
+    "email": st.sampled_from(["a@x.com", "b@x.com", "c@x.com"]),
+    "day": st.integers(0, 40),
+    "status": st.sampled_from(["paid", "refunded", "pending", "paid"]),
+    "country": st.sampled_from(["DE", "FR"]),
+})
+lines = st.lists(st.tuples(
+    st.sampled_from(["#1001", "#1002", "#1003", "#1004", ""]),   # "" : a line with no order
+    # email, date, status, country: the order's, blank, or (email, status) another value
+    st.sampled_from(["order", "blank", "other"]), st.booleans(),
+    st.sampled_from(["order", "blank", "other"]), st.booleans(),
+    st.sampled_from(["12.50", "0.00", "-3.00", "", "abc", "7.25"]),  # the line's amount
+    st.sampled_from(["a@x.com", "b@x.com", "c@x.com"]),          # who, when the line has no order
+), min_size=1, max_size=30)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return tmp_path_factory.mktemp("orders")
+
+
+def _rows(order_fields, generated):
+    """The file's rows as written: (order, email, date, status, country, amount)."""
+    by_order = {o["order"]: o for o in order_fields}
+    rows = []
+    for order, email, no_date, status, no_country, amount, who in generated:
+        o = by_order.get(order)
+        if o is None:  # no order on the line (or an order the generator did not describe)
+            rows.append((order, who, (BASE + dt.timedelta(days=3)).strftime("%Y-%m-%d %H:%M"),
+                         "paid", "DE", amount))
+            continue
+        rows.append((order, {"order": o["email"], "blank": "", "other": who}[email],
+                     "" if no_date else (BASE + dt.timedelta(days=o["day"])).strftime("%Y-%m-%d %H:%M"),
+                     {"order": o["status"], "blank": "", "other": "paid"}[status],
+                     "" if no_country else o["country"], amount))
+    return rows
+
+
+def _expected(rows, rules):
+    """The per-line definition, in Python: fill, then the first rule failed; RFM of the kept."""
+    shared = defaultdict(lambda: defaultdict(set))
+    for order, *fields, _ in rows:
+        if order:
+            for name, value in zip(("email", "date", "status", "country"), fields):
+                if value:
+                    shared[order][name].add(value)
+    amount_given = {order for order, *_, amount in rows if order and amount not in ("", "abc")}
+    removed = dict.fromkeys(rules, 0)
+    filled, kept = 0, []
+    for order, email, date, status, country, amount in rows:
+        line = {"email": email, "date": date, "status": status, "country": country}
+        took = False
+        for name, value in line.items():
+            if order and not value and len(shared[order][name]) == 1:
+                line[name] = next(iter(shared[order][name]))
+                took = True
+        filled += took
+        order_line = bool(order) and not amount and order in amount_given
+        value = 0.0 if order_line else (float(amount) if amount not in ("", "abc") else None)
+        checks = {
+            "missing_customer": bool(line["email"]),
+            "unparseable_date": bool(line["date"]),
+            "date_out_of_range": True,
+            "unparseable_number": amount != "abc",
+            # a status left blank (not filled) is not known to be a sale: removed, like NULLs
+            "not_completed_sale": line["status"] not in ("refunded", "pending", ""),
+            "amount_not_positive": order_line or (value is not None and value > 0),
+        }
+        failed = next((r for r in rules if not checks[r]), None)
+        if failed:
+            removed[failed] += 1
+        else:
+            kept.append((line["email"], dt.datetime.strptime(line["date"], "%Y-%m-%d %H:%M"),
+                         order or line["date"], value))
+    return removed, filled, kept
+
+
+@SETTINGS
+@given(order_fields=st.lists(orders, min_size=1, max_size=4, unique_by=lambda o: o["order"]),
+       generated=lines)
+def test_per_order_evaluation_equals_the_per_line_definition(order_fields, generated, workdir):
+    rows = _rows(order_fields, generated)
+    path = workdir / f"{uuid.uuid4().hex}.csv"
+    path.write_text("Name,Email,Created at,Financial Status,Billing Country,Total\n"
+                    + "".join(",".join(r) + "\n" for r in rows))
+    cleaning = CleaningConfig.preset("generic", loaded_on=LOADED_ON)
+    rules = [r for r in cleaning.rules if r not in ("quantity_not_positive", "price_not_positive")]
+    removed, filled, kept = _expected(rows, rules)
+    if not kept:
+        with pytest.raises(DataValidationError) as refused:
+            rfm_from_file(path, cleaning=cleaning, overrides=ROLES)
+        said = "date column 'Created at' is empty" if not any(r[2] for r in rows) \
+            else "no valid rows left"
+        assert said in str(refused.value), str(refused.value)
+        return
+    result = rfm_from_file(path, cleaning=cleaning, overrides=ROLES)
+    audit = result.audit
+    assert {name: n for name, _, n in audit.removed} == removed
+    assert audit.filled_from_order == filled
+    assert audit.rows_out == len(kept) and audit.rows_in == len(rows)
+    as_of = max(ts for _, ts, _, _ in kept)
+    expected = {}
+    for who in sorted({w for w, *_ in kept}):
+        mine = [k for k in kept if k[0] == who]
+        last = max(ts for _, ts, _, _ in mine)
+        expected[who] = ((as_of - last).days, len({p for *_, p, _ in mine}),
+                         round(sum(v for *_, v in mine), 2))
+    got = {r["customer_id"]: (r["recency"], r["frequency"], r["monetary"])
+           for r in result.table.to_pylist()}
+    assert got == expected

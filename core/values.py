@@ -69,6 +69,16 @@ DATE_SHAPES: dict[str, str] = {
     "month_only": r"^\d{1,2}[/.\-]" + _FIELD_GT12 + r"[/.\-]\d{2,4}(\s|$)",
 }
 _SEPARATORS = {"dmy_slash": "/", "dmy_dot": ".", "dmy_dash": "-"}
+# A character test each shape needs (cheaper than its regex, which runs only where it holds).
+_DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
+    "year_first": lambda t: t.contains("/") | t.contains("."),
+    "compact": lambda t: t.length() == 8,
+    "dmy_slash": lambda t: t.contains("/"),
+    "dmy_dot": lambda t: t.contains("."),
+    "dmy_dash": lambda t: t.contains("-"),
+    "day_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
+    "month_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
+}
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 _OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
@@ -187,16 +197,19 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     date_is_text = date_column is not None and not (
         schema[date_column].is_timestamp() or schema[date_column].is_date())
     counts: dict[str, ibis.Value] = {}
-    # Each regex runs only where it can matter (CASE is lazy): values without a mark cast no
-    # vote, and an ISO date is not tested for the other shapes.
+    # Each regex runs only where it can matter (CASE is lazy), behind a cheap test of a
+    # character the shape needs: a value casts a comma vote only with a ',' or two '.'
+    # (1.234.567), a point vote only with a '.' or two ','; an ISO date is not tested for the
+    # other shapes, and a day/month shape needs its separator.
     for i, column in enumerate(text_numbers):
         text = trim(table[column].cast("string"))
         plain = text.re_search(r"^-?[\d.,]+$")
-        body = plain.ifelse(text.re_replace(r"^-", ""), number_body(text))
-        has_mark = text.re_search(r"[.,]")
-        for mark in DECIMAL_CHOICES:
+        unsigned = text.startswith("-").ifelse(text.substr(1), text)
+        body = plain.ifelse(unsigned, number_body(text))
+        for mark, other in ((",", "."), (".", ",")):
             pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
-            counts[f"n{i}_{mark}"] = has_mark.ifelse(body.re_search(pattern), False).sum()
+            could = text.contains(mark) | text.like(f"%{other}%{other}%")
+            counts[f"n{i}_{mark}"] = could.ifelse(body.re_search(pattern), False).sum()
     if date_is_text:
         text = trim(table[date_column].cast("string")).nullif("")
         counts["d_values"] = text.count()
@@ -204,7 +217,9 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         counts["d_iso"] = iso.sum()
         for shape, pattern in DATE_SHAPES.items():
             if shape != "iso":
-                counts[f"d_{shape}"] = iso.ifelse(False, text.re_search(pattern)).sum()
+                could = _DATE_SHAPE_NEEDS[shape](text)
+                counts[f"d_{shape}"] = iso.ifelse(False, could.ifelse(text.re_search(pattern),
+                                                                      False)).sum()
     row = {k: int(v or 0) for k, v in
            (table.aggregate(**counts).to_pyarrow().to_pylist()[0] if counts else {}).items()}
 
@@ -316,8 +331,12 @@ def parse_number(text: ibis.Column, decimal: str) -> ibis.Column:
 def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
     """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit.
 
-    Each format is tried only on the values of its shape (a CASE on cheap regexes): COALESCE
-    over the formats would run every strptime on every value.
+    The formats are tried in order and each format's own strptime says whether a value has its
+    shape (a CASE is lazy: a value stops at the first format that reads it; COALESCE over the
+    formats would run every strptime on every value, and a regex shape test per format cost
+    more than the strptime); where strptime reads more than the shape (see _LAX_CODES) the
+    shape is tested too. An ISO reading first sends the values that cannot carry an offset
+    straight to the timestamp cast, which is what they would reach after the offset formats.
     """
     branches, fallback = [], ibis.null(dt.Timestamp())
     for how in reading.formats:
@@ -326,14 +345,37 @@ def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
             continue
         if how == "cast":
             fallback = parsed
+        elif any(code in how for code in _LAX_CODES):  # the shape test only where it parsed
+            branches.append((parsed.notnull().ifelse(text.re_search(format_shape(how)), False),
+                             parsed))
         else:
-            branches.append((text.re_search(format_shape(how)), parsed))
-    return _plausible(ibis.cases(*branches, else_=fallback) if branches else fallback)
+            branches.append((parsed.notnull(), parsed))
+    parsed = ibis.cases(*branches, else_=fallback) if branches else fallback
+    if "cast" in reading.formats:
+        parsed = _without_offset(text).ifelse(_cast_naive(text), parsed)
+    return _plausible(parsed)
+
+
+def _without_offset(text: ibis.Column) -> ibis.Column:
+    """True where the text cannot end in an offset: an offset (+01:00, -0500, +01) puts its sign
+    in the last six characters, and Z / UTC end the text (see _OFFSET and the %z formats)."""
+    tail = text.right(6)
+    return ~(tail.contains("+") | tail.contains("-") | text.endswith("Z") | text.endswith("UTC"))
+
+
+def _cast_naive(text: ibis.Column) -> ibis.Column:
+    """The timestamp cast of text without an offset (parse_format's 'cast' past its offset test)."""
+    backend_parser = DATE_PARSERS.get(ibis.get_backend(text).name)
+    if backend_parser is not None:
+        return backend_parser(text, "cast")
+    return text.try_cast(dt.Timestamp())
 
 
 _SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}",
            "%S": r"\d{1,2}", "%I": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}",
            "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}:?\d{2}", "%f": r"\d+"}
+# Codes whose strptime reads text their shape refuses: %y a one-digit year ('1/2/5'), %p 'Am'.
+_LAX_CODES = ("%y", "%p")
 
 
 def format_shape(fmt: str) -> str:

@@ -82,6 +82,7 @@ _DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 _OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
+_ISO_COMMON = "%Y-%m-%d %H:%M:%S"
 _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z",
                     "%Y-%m-%dT%H:%M:%S.%f%z")
 
@@ -201,15 +202,17 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     # character the shape needs: a value casts a comma vote only with a ',' or two '.'
     # (1.234.567), a point vote only with a '.' or two ','; an ISO date is not tested for the
     # other shapes, and a day/month shape needs its separator.
+    # A plain value (digits, marks, a leading '-') is matched as written, by the shapes with an
+    # optional sign; only the others are cleaned first (number_body).
     for i, column in enumerate(text_numbers):
         text = trim(table[column].cast("string"))
         plain = text.re_search(r"^-?[\d.,]+$")
-        unsigned = text.startswith("-").ifelse(text.substr(1), text)
-        body = plain.ifelse(unsigned, number_body(text))
         for mark, other in ((",", "."), (".", ",")):
             pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
+            vote = ibis.cases((text.re_search(pattern.replace("^", "^-?")), True), (plain, False),
+                              else_=number_body(text).re_search(pattern))
             could = text.contains(mark) | text.like(f"%{other}%{other}%")
-            counts[f"n{i}_{mark}"] = could.ifelse(body.re_search(pattern), False).sum()
+            counts[f"n{i}_{mark}"] = could.ifelse(vote, False).sum()
     if date_is_text:
         text = trim(table[date_column].cast("string")).nullif("")
         counts["d_values"] = text.count()
@@ -336,7 +339,8 @@ def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
     formats would run every strptime on every value, and a regex shape test per format cost
     more than the strptime); where strptime reads more than the shape (see _LAX_CODES) the
     shape is tested too. An ISO reading first sends the values that cannot carry an offset
-    straight to the timestamp cast, which is what they would reach after the offset formats.
+    straight to the timestamp cast, which is what they would reach after the offset formats
+    (and before that, the commonest ISO shape to one strict strptime).
     """
     branches, fallback = [], ibis.null(dt.Timestamp())
     for how in reading.formats:
@@ -353,6 +357,11 @@ def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
     parsed = ibis.cases(*branches, else_=fallback) if branches else fallback
     if "cast" in reading.formats:
         parsed = _without_offset(text).ifelse(_cast_naive(text), parsed)
+        # The commonest ISO text (what pandas and databases write) by one strict strptime,
+        # cheaper than the offset test and the cast; it reads these values as the cast does.
+        common = parse_format(text, _ISO_COMMON)
+        if common is not None:
+            parsed = common.notnull().ifelse(common, parsed)
     return _plausible(parsed)
 
 

@@ -198,6 +198,29 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     date_is_text = date_column is not None and not (
         schema[date_column].is_timestamp() or schema[date_column].is_date())
     counts: dict[str, ibis.Value] = {}
+    texts = text_numbers + ([date_column] if date_is_text else [])
+    rows, lines = table, ibis.literal(1)
+
+    def text_of(i: int) -> ibis.Column:
+        return table[texts[i]].cast("string")
+
+    if texts and _values_repeat(table, texts):
+        # The shapes are tested once per distinct text of each column, and each count weighs
+        # a text by its number of lines: one scan and one grouping, then the regexes run on
+        # the few thousand texts of repeated prices, quantities and timestamps, not every line.
+        fields = ibis.array([ibis.struct({"k": ibis.literal(i, "int16"),
+                                          "v": table[c].cast("string")})
+                             for i, c in enumerate(texts)])
+        long = table.select(f=fields.unnest()).unpack("f")
+        rows = long.group_by(["k", "v"]).aggregate(n=long.count())
+        lines = rows.n
+
+        def text_of(i: int) -> ibis.Column:
+            return (rows.k == i).ifelse(rows.v, ibis.null("string"))
+
+    def count(where: ibis.Column) -> ibis.Value:
+        return where.ifelse(lines, 0).sum()
+
     # Each regex runs only where it can matter (CASE is lazy), behind a cheap test of a
     # character the shape needs: a value casts a comma vote only with a ',' or two '.'
     # (1.234.567), a point vote only with a '.' or two ','; an ISO date is not tested for the
@@ -205,26 +228,26 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     # A plain value (digits, marks, a leading '-') is matched as written, by the shapes with an
     # optional sign; only the others are cleaned first (number_body).
     for i, column in enumerate(text_numbers):
-        text = trim(table[column].cast("string"))
+        text = trim(text_of(i))
         plain = text.re_search(r"^-?[\d.,]+$")
         for mark, other in ((",", "."), (".", ",")):
             pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
             vote = ibis.cases((text.re_search(pattern.replace("^", "^-?")), True), (plain, False),
                               else_=number_body(text).re_search(pattern))
             could = text.contains(mark) | text.like(f"%{other}%{other}%")
-            counts[f"n{i}_{mark}"] = could.ifelse(vote, False).sum()
+            counts[f"n{i}_{mark}"] = count(could.ifelse(vote, False))
     if date_is_text:
-        text = trim(table[date_column].cast("string")).nullif("")
-        counts["d_values"] = text.count()
+        text = trim(text_of(len(text_numbers))).nullif("")
+        counts["d_values"] = count(text.notnull())
         iso = text.re_search(DATE_SHAPES["iso"])
-        counts["d_iso"] = iso.sum()
+        counts["d_iso"] = count(iso)
         for shape, pattern in DATE_SHAPES.items():
             if shape != "iso":
                 could = _DATE_SHAPE_NEEDS[shape](text)
-                counts[f"d_{shape}"] = iso.ifelse(False, could.ifelse(text.re_search(pattern),
-                                                                      False)).sum()
+                counts[f"d_{shape}"] = count(iso.ifelse(False, could.ifelse(
+                    text.re_search(pattern), False)))
     row = {k: int(v or 0) for k, v in
-           (table.aggregate(**counts).to_pyarrow().to_pylist()[0] if counts else {}).items()}
+           (rows.aggregate(**counts).to_pyarrow().to_pylist()[0] if counts else {}).items()}
 
     numbers = []
     for i, column in enumerate(numeric_columns):
@@ -240,6 +263,21 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         date = (_decide_date(date_column, row, date_format, comma_hint, source) if date_is_text
                 else DateReading(date_column, "as stored", (), False, "a date column"))
     return Readings(tuple(numbers), date, "comma" if comma_hint else None)
+
+
+# Texts of the first lines looked at to choose how decide() counts (never what it decides):
+# when few of them are distinct, counting distinct texts is cheaper than testing every line.
+_REPEAT_SAMPLE_LINES = 5000
+_REPEAT_SHARE = 0.25
+
+
+def _values_repeat(table: ibis.Table, columns: Sequence[str]) -> bool:
+    """True when the first lines of ``columns`` hold at most _REPEAT_SHARE distinct texts."""
+    sample = table.head(_REPEAT_SAMPLE_LINES).select(*columns).to_pyarrow()
+    if sample.num_rows == 0:
+        return False
+    distinct = sum(len(sample[c].unique()) for c in columns)
+    return distinct <= _REPEAT_SHARE * sample.num_rows * len(columns)
 
 
 def _decide_decimal(column: str, votes: Mapping[str, int], forced: str | None,

@@ -166,3 +166,22 @@ def test_day_first_dates_read_by_the_first_format_that_fits_them(duck):
 ])
 def test_signed_and_marked_values_vote_for_their_mark(duck, column, mark):
     assert _decide(duck, column).decimal == mark
+
+
+@pytest.mark.parametrize("repeated", [True, False])
+def test_counts_weigh_every_line_whether_texts_repeat_or_not(duck, repeated):
+    # Repeated texts are counted once per distinct text, weighed by their lines; all-distinct
+    # texts line by line: the counts in the messages are lines either way.
+    if repeated:
+        commas, points = ["12,50"] * 600, ["3.75"] * 400
+        dates = ["2024-01-05 10:00:00"] * 700 + ["2024-01-06"] * 299 + ["soon"]
+    else:
+        commas = [f"{i},50" for i in range(600)]
+        points = [f"{i}.75" for i in range(400)]
+        dates = [f"2024-01-05 10:{i // 60:02d}:{i % 60:02d}" for i in range(999)] + ["soon"]
+    t = ibis.memtable({"v": commas + points, "d": dates})
+    with pytest.raises(DataValidationError, match=r"600 values read as decimal comma, 400 as "
+                                                  r"decimal point"):
+        values.decide(t, ["v"], "d")
+    reading = values.decide(t, ["v"], "d", decimal=",").date
+    assert reading.reason == "ISO dates, 999 of 1,000 values"

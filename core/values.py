@@ -82,7 +82,6 @@ _DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 _OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
-_ISO_COMMON = "%Y-%m-%d %H:%M:%S"
 _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z",
                     "%Y-%m-%dT%H:%M:%S.%f%z")
 
@@ -372,13 +371,12 @@ def parse_number(text: ibis.Column, decimal: str) -> ibis.Column:
 def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
     """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit.
 
-    The formats are tried in order and each format's own strptime says whether a value has its
-    shape (a CASE is lazy: a value stops at the first format that reads it; COALESCE over the
-    formats would run every strptime on every value, and a regex shape test per format cost
-    more than the strptime); where strptime reads more than the shape (see _LAX_CODES) the
-    shape is tested too. An ISO reading first sends the values that cannot carry an offset
-    straight to the timestamp cast, which is what they would reach after the offset formats
-    (and before that, the commonest ISO shape to one strict strptime).
+    Each format is tried only on the values of its shape (a CASE on regexes, each behind a
+    cheap test for ':', which a shape with a time of day needs and one without refuses; the
+    shapes do not overlap, so one value fits at most one format). COALESCE over the formats
+    would run every strptime on every value, and a strptime that fails is far dearer than a
+    regex. An ISO reading first sends the values that cannot carry an offset straight to the
+    timestamp cast, which is what they would reach after the offset formats.
     """
     branches, fallback = [], ibis.null(dt.Timestamp())
     for how in reading.formats:
@@ -387,19 +385,13 @@ def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
             continue
         if how == "cast":
             fallback = parsed
-        elif any(code in how for code in _LAX_CODES):  # the shape test only where it parsed
-            branches.append((parsed.notnull().ifelse(text.re_search(format_shape(how)), False),
-                             parsed))
         else:
-            branches.append((parsed.notnull(), parsed))
+            timed = "%H" in how or "%I" in how
+            could = text.contains(":") if timed else ~text.contains(":")
+            branches.append((could.ifelse(text.re_search(format_shape(how)), False), parsed))
     parsed = ibis.cases(*branches, else_=fallback) if branches else fallback
     if "cast" in reading.formats:
         parsed = _without_offset(text).ifelse(_cast_naive(text), parsed)
-        # The commonest ISO text (what pandas and databases write) by one strict strptime,
-        # cheaper than the offset test and the cast; it reads these values as the cast does.
-        common = parse_format(text, _ISO_COMMON)
-        if common is not None:
-            parsed = common.notnull().ifelse(common, parsed)
     return _plausible(parsed)
 
 
@@ -420,9 +412,7 @@ def _cast_naive(text: ibis.Column) -> ibis.Column:
 
 _SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}",
            "%S": r"\d{1,2}", "%I": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}",
-           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}:?\d{2}", "%f": r"\d+"}
-# Codes whose strptime reads text their shape refuses: %y a one-digit year ('1/2/5'), %p 'Am'.
-_LAX_CODES = ("%y", "%p")
+           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}(:?\d{2})?", "%f": r"\d+"}
 
 
 def format_shape(fmt: str) -> str:

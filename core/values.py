@@ -70,6 +70,16 @@ DATE_SHAPES: dict[str, str] = {
     "month_only": r"^\d{1,2}[/.\-]" + _FIELD_GT12 + r"[/.\-]\d{2,4}(\s|$)",
 }
 _SEPARATORS = {"dmy_slash": "/", "dmy_dot": ".", "dmy_dash": "-"}
+# A character test each shape needs (cheaper than its regex, which runs only where it holds).
+_DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
+    "year_first": lambda t: t.contains("/") | t.contains("."),
+    "compact": lambda t: t.length() == 8,
+    "dmy_slash": lambda t: t.contains("/"),
+    "dmy_dot": lambda t: t.contains("."),
+    "dmy_dash": lambda t: t.contains("-"),
+    "day_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
+    "month_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
+}
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 _OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
@@ -188,26 +198,56 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     date_is_text = date_column is not None and not (
         schema[date_column].is_timestamp() or schema[date_column].is_date())
     counts: dict[str, ibis.Value] = {}
-    # Each regex runs only where it can matter (CASE is lazy): values without a mark cast no
-    # vote, and an ISO date is not tested for the other shapes.
+    texts = text_numbers + ([date_column] if date_is_text else [])
+    rows, lines = table, ibis.literal(1)
+
+    def text_of(i: int) -> ibis.Column:
+        return table[texts[i]].cast("string")
+
+    if texts and _values_repeat(table, texts):
+        # The shapes are tested once per distinct text of each column, and each count weighs
+        # a text by its number of lines: one scan and one grouping, then the regexes run on
+        # the few thousand texts of repeated prices, quantities and timestamps, not every line.
+        fields = ibis.array([ibis.struct({"k": ibis.literal(i, "int16"),
+                                          "v": table[c].cast("string")})
+                             for i, c in enumerate(texts)])
+        long = table.select(f=fields.unnest()).unpack("f")
+        rows = long.group_by(["k", "v"]).aggregate(n=long.count())
+        lines = rows.n
+
+        def text_of(i: int) -> ibis.Column:
+            return (rows.k == i).ifelse(rows.v, ibis.null("string"))
+
+    def count(where: ibis.Column) -> ibis.Value:
+        return where.ifelse(lines, 0).sum()
+
+    # Each regex runs only where it can matter (CASE is lazy), behind a cheap test of a
+    # character the shape needs: a value casts a comma vote only with a ',' or two '.'
+    # (1.234.567), a point vote only with a '.' or two ','; an ISO date is not tested for the
+    # other shapes, and a day/month shape needs its separator.
+    # A plain value (digits, marks, a leading '-') is matched as written, by the shapes with an
+    # optional sign; only the others are cleaned first (number_body).
     for i, column in enumerate(text_numbers):
-        text = trim(table[column].cast("string"))
+        text = trim(text_of(i))
         plain = text.re_search(r"^-?[\d.,]+$")
-        body = plain.ifelse(text.re_replace(r"^-", ""), number_body(text))
-        has_mark = text.re_search(r"[.,]")
-        for mark in DECIMAL_CHOICES:
+        for mark, other in ((",", "."), (".", ",")):
             pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
-            counts[f"n{i}_{mark}"] = has_mark.ifelse(body.re_search(pattern), False).sum()
+            vote = ibis.cases((text.re_search(pattern.replace("^", "^-?")), True), (plain, False),
+                              else_=number_body(text).re_search(pattern))
+            could = text.contains(mark) | text.like(f"%{other}%{other}%")
+            counts[f"n{i}_{mark}"] = count(could.ifelse(vote, False))
     if date_is_text:
-        text = trim(table[date_column].cast("string")).nullif("")
-        counts["d_values"] = text.count()
+        text = trim(text_of(len(text_numbers))).nullif("")
+        counts["d_values"] = count(text.notnull())
         iso = text.re_search(DATE_SHAPES["iso"])
-        counts["d_iso"] = iso.sum()
+        counts["d_iso"] = count(iso)
         for shape, pattern in DATE_SHAPES.items():
             if shape != "iso":
-                counts[f"d_{shape}"] = iso.ifelse(False, text.re_search(pattern)).sum()
+                could = _DATE_SHAPE_NEEDS[shape](text)
+                counts[f"d_{shape}"] = count(iso.ifelse(False, could.ifelse(
+                    text.re_search(pattern), False)))
     row = {k: int(v or 0) for k, v in
-           (query.first_row(table.aggregate(**counts)) if counts else {}).items()}
+           (query.first_row(rows.aggregate(**counts)) if counts else {}).items()}
 
     numbers = []
     for i, column in enumerate(numeric_columns):
@@ -223,6 +263,21 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         date = (_decide_date(date_column, row, date_format, comma_hint, source) if date_is_text
                 else DateReading(date_column, "as stored", (), False, "a date column"))
     return Readings(tuple(numbers), date, "comma" if comma_hint else None)
+
+
+# Texts of the first lines looked at to choose how decide() counts (never what it decides):
+# when few of them are distinct, counting distinct texts is cheaper than testing every line.
+_REPEAT_SAMPLE_LINES = 5000
+_REPEAT_SHARE = 0.25
+
+
+def _values_repeat(table: ibis.Table, columns: Sequence[str]) -> bool:
+    """True when the first lines of ``columns`` hold at most _REPEAT_SHARE distinct texts."""
+    sample = table.head(_REPEAT_SAMPLE_LINES).select(*columns).to_pyarrow()
+    if sample.num_rows == 0:
+        return False
+    distinct = sum(len(sample[c].unique()) for c in columns)
+    return distinct <= _REPEAT_SHARE * sample.num_rows * len(columns)
 
 
 def _decide_decimal(column: str, votes: Mapping[str, int], forced: str | None,
@@ -317,8 +372,12 @@ def parse_number(text: ibis.Column, decimal: str) -> ibis.Column:
 def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
     """A timestamp (UTC where the text had an offset) from trimmed text; NULL where it does not fit.
 
-    Each format is tried only on the values of its shape (a CASE on cheap regexes): COALESCE
-    over the formats would run every strptime on every value.
+    Each format is tried only on the values of its shape (a CASE on regexes, each behind a
+    cheap test for ':', which a shape with a time of day needs and one without refuses; the
+    shapes do not overlap, so one value fits at most one format). COALESCE over the formats
+    would run every strptime on every value, and a strptime that fails is far dearer than a
+    regex. An ISO reading first sends the values that cannot carry an offset straight to the
+    timestamp cast, which is what they would reach after the offset formats.
     """
     branches, fallback = [], ibis.null(dt.Timestamp())
     for how in reading.formats:
@@ -328,13 +387,33 @@ def parse_date(text: ibis.Column, reading: DateReading) -> ibis.Column:
         if how == "cast":
             fallback = parsed
         else:
-            branches.append((text.re_search(format_shape(how)), parsed))
-    return _plausible(ibis.cases(*branches, else_=fallback) if branches else fallback)
+            timed = "%H" in how or "%I" in how
+            could = text.contains(":") if timed else ~text.contains(":")
+            branches.append((could.ifelse(text.re_search(format_shape(how)), False), parsed))
+    parsed = ibis.cases(*branches, else_=fallback) if branches else fallback
+    if "cast" in reading.formats:
+        parsed = _without_offset(text).ifelse(_cast_naive(text), parsed)
+    return _plausible(parsed)
+
+
+def _without_offset(text: ibis.Column) -> ibis.Column:
+    """True where the text cannot end in an offset: an offset (+01:00, -0500, +01) puts its sign
+    in the last six characters, and Z / UTC end the text (see _OFFSET and the %z formats)."""
+    tail = text.right(6)
+    return ~(tail.contains("+") | tail.contains("-") | text.endswith("Z") | text.endswith("UTC"))
+
+
+def _cast_naive(text: ibis.Column) -> ibis.Column:
+    """The timestamp cast of text without an offset (parse_format's 'cast' past its offset test)."""
+    backend_parser = DATE_PARSERS.get(ibis.get_backend(text).name)
+    if backend_parser is not None:
+        return backend_parser(text, "cast")
+    return text.try_cast(dt.Timestamp())
 
 
 _SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}",
            "%S": r"\d{1,2}", "%I": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}",
-           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}:?\d{2}", "%f": r"\d+"}
+           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}(:?\d{2})?", "%f": r"\d+"}
 
 
 def format_shape(fmt: str) -> str:

@@ -124,3 +124,64 @@ def test_forced_date_format_and_decimal_change_the_numbers(tmp_path, duck):
     forced = rfm_from_file(path, con=duck, date_format="dayfirst", decimal=",")
     assert forced.as_of == dt.datetime(2024, 2, 3)  # day-first: Feb 1 and Feb 3
     assert forced.rfm.iloc[0][["recency", "frequency", "monetary"]].tolist() == [0, 2, 3.5]
+
+
+def _read_dates(duck, rows, **kw):
+    t = ibis.memtable({"d": rows})
+    reading = values.decide(t, [], "d", **kw).date
+    return reading, duck.execute(t.select(x=values.parse_date(t.d, reading)))["x"].tolist()
+
+
+def test_iso_dates_with_and_without_an_offset_side_by_side(duck):
+    # Without an offset a value goes straight to the timestamp cast; with one (sign in the last
+    # six characters, or Z / UTC) it is converted to UTC: both kinds in one column.
+    rows = ["2024-01-05 10:00:00", "2024-01-05T10:00", "2024-01-05", "2024-1-5 8:05",
+            "2024-01-05 10:00:00+01:00", "2024-01-05 10:00:00 +0100", "2024-01-05 10:00 -05",
+            "2024-1-5T8:0:0+01", "2024-01-05T10:00:00Z", "2024-01-05 10:00:00 UTC",
+            "2024-01-05 10:00:00.250", "2024-13-05 10:00:00", "2024-01-05 10:00:00 +01:00 x"]
+    reading, got = _read_dates(duck, rows)
+    assert reading.order == "year-first"
+    d = dt.datetime
+    assert got[:11] == [d(2024, 1, 5, 10), d(2024, 1, 5, 10), d(2024, 1, 5), d(2024, 1, 5, 8, 5),
+                        d(2024, 1, 5, 9), d(2024, 1, 5, 9), d(2024, 1, 5, 15), d(2024, 1, 5, 7),
+                        d(2024, 1, 5, 10), d(2024, 1, 5, 10), d(2024, 1, 5, 10, 0, 0, 250000)]
+    assert pd.isna(got[11]) and pd.isna(got[12])  # month 13; text after the offset
+
+
+def test_day_first_dates_read_by_the_first_format_that_fits_them(duck):
+    rows = ["25/04/2024", "05/04/24", "5/4/2024 7:45", "05/04/2024 07:45:10", "5/4/24 7:45 PM",
+            "05/04/2024 07:45:10 am", "5/4/4", "05/04/2024 7:45 Pm", "05-04-2024", "31/02/2024"]
+    reading, got = _read_dates(duck, rows)
+    assert reading.order == "day-first"
+    d = dt.datetime
+    assert got[:6] == [d(2024, 4, 25), d(2024, 4, 5), d(2024, 4, 5, 7, 45),
+                       d(2024, 4, 5, 7, 45, 10), d(2024, 4, 5, 19, 45), d(2024, 4, 5, 7, 45, 10)]
+    # a one-digit year, 'Pm', another separator, February 31st: not dates of this column
+    assert all(pd.isna(v) for v in got[6:])
+
+
+@pytest.mark.parametrize("column,mark", [
+    (["-0,5"], ","), (["(1.234,50)"], ","), (["-12.50"], "."), (["USD 1,234,567"], "."),
+    (["1.234.567-"], ","), (["€ 12", "-3,25"], ","),
+])
+def test_signed_and_marked_values_vote_for_their_mark(duck, column, mark):
+    assert _decide(duck, column).decimal == mark
+
+
+@pytest.mark.parametrize("repeated", [True, False])
+def test_counts_weigh_every_line_whether_texts_repeat_or_not(duck, repeated):
+    # Repeated texts are counted once per distinct text, weighed by their lines; all-distinct
+    # texts line by line: the counts in the messages are lines either way.
+    if repeated:
+        commas, points = ["12,50"] * 600, ["3.75"] * 400
+        dates = ["2024-01-05 10:00:00"] * 700 + ["2024-01-06"] * 299 + ["soon"]
+    else:
+        commas = [f"{i},50" for i in range(600)]
+        points = [f"{i}.75" for i in range(400)]
+        dates = [f"2024-01-05 10:{i // 60:02d}:{i % 60:02d}" for i in range(999)] + ["soon"]
+    t = ibis.memtable({"v": commas + points, "d": dates})
+    with pytest.raises(DataValidationError, match=r"600 values read as decimal comma, 400 as "
+                                                  r"decimal point"):
+        values.decide(t, ["v"], "d")
+    reading = values.decide(t, ["v"], "d", decimal=",").date
+    assert reading.reason == "ISO dates, 999 of 1,000 values"

@@ -21,12 +21,14 @@ import struct
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
-import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from core.errors import InputFileError
 
@@ -342,8 +344,9 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
     """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags.
 
     The compressed data is read from the entry's local header on: neither its declared
-    compressed nor uncompressed size is trusted. A tag split across two chunks is counted
-    once (the previous chunk's last bytes are kept in front of the next).
+    compressed nor uncompressed size is trusted. The next chunk is inflated in a helper
+    thread while this one is counted (ISA-L inflates with the GIL released). A tag split
+    across two chunks is counted once, from the bytes around the seam.
     """
     if info is None:
         raise InputFileError(f"{display}: {what} is missing from the file (broken workbook); "
@@ -352,65 +355,77 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
         raise InputFileError(f"{display}: {what} uses an unsupported zip compression; "
                              "save the workbook again from Excel")
     rows = cells = inflated = 0
-    tail = b""
+    previous = b""
     first = True
-    keep = max(len(row_tag or b""), len(cell_tag or b""), 1) - 1
     with path.open("rb") as fh:
-        fh.seek(info.header_offset)
-        local = fh.read(30)
-        if len(local) < 30 or not local.startswith(ZIP_MAGIC):
-            raise InputFileError(f"{display}: {what} is damaged (bad zip entry); save it again from Excel")
-        name_len, extra_len = struct.unpack("<HH", local[26:30])
-        fh.seek(name_len + extra_len, 1)
-        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-        stored_left = info.compress_size
-        while True:
-            if inflater is not None:
-                if inflater.eof:
-                    break
-                data = inflater.unconsumed_tail
-                if not data:
-                    data = fh.read(_CHUNK)
-                    if not data:
-                        raise InputFileError(f"{display}: {what} is truncated (the file is cut "
-                                             "off); save it again from Excel")
-                try:
-                    out = inflater.decompress(data, _CHUNK)
-                except zlib.error as exc:
-                    raise InputFileError(f"{display}: {what} is damaged ({exc}); "
-                                         "save it again from Excel") from exc
-            else:
-                if stored_left <= 0:
-                    break
-                out = fh.read(min(_CHUNK, stored_left))
-                if not out:
-                    raise InputFileError(f"{display}: {what} is truncated; save it again from Excel")
-                stored_left -= len(out)
-            if not out:
-                continue
-            inflated += len(out)
-            if inflated > limit:
-                raise InputFileError(
-                    f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the file is "
-                    "too large or hostile: export the data as CSV or Parquet")
-            if sink is not None:
-                sink += out
-            if first and (row_tag or read_dimension):
-                first = False
-                prefix = _ROOT_PREFIX.search(out[:4096])
-                if prefix and row_tag == b"<row":  # <x:worksheet>: rows are <x:row>, cells <x:c>
-                    row_tag, cell_tag = b"<" + prefix.group(1) + b":row", b"<" + prefix.group(1) + b":c"
-                    keep = len(row_tag) - 1
-                if read_dimension:
-                    _check_dimension(display, what, out[:65536])
-            if row_tag is not None:
-                window = tail + out
-                rows += window.count(row_tag)
-                cells += window.count(cell_tag)  # also counts <col> and the like: an upper bound
-                tail = window[-keep:] if keep else b""
-                if rows > MAX_ROWS or cells > MAX_CELLS:
-                    break  # enough to refuse: no need to inflate the rest
+        chunks = _inflated_chunks(fh, info, display, what)
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as pool:
+                pending = pool.submit(next, chunks, None)
+                while (out := pending.result()) is not None:
+                    pending = pool.submit(next, chunks, None)
+                    inflated += len(out)
+                    if inflated > limit:
+                        raise InputFileError(
+                            f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the "
+                            "file is too large or hostile: export the data as CSV or Parquet")
+                    if sink is not None:
+                        sink += out
+                    if first and (row_tag or read_dimension):
+                        first = False
+                        prefix = _ROOT_PREFIX.search(out[:4096])
+                        if prefix and row_tag == b"<row":  # <x:worksheet>: <x:row>, <x:c>
+                            row_tag = b"<" + prefix.group(1) + b":row"
+                            cell_tag = b"<" + prefix.group(1) + b":c"
+                        if read_dimension:
+                            _check_dimension(display, what, out[:65536])
+                    if row_tag is not None:
+                        rows += _count(row_tag, previous, out)
+                        cells += _count(cell_tag, previous, out)  # also <col> etc.: an upper bound
+                        previous = out
+                        if rows > MAX_ROWS or cells > MAX_CELLS:
+                            break  # enough to refuse: no need to inflate the rest
+        finally:
+            chunks.close()
     return PartStats(inflated, rows, cells)
+
+
+def _count(tag: bytes, previous: bytes, out: bytes) -> int:
+    """Occurrences of ``tag`` in ``out`` plus those that start in ``previous`` and end in it."""
+    seam = len(tag) - 1
+    return out.count(tag) + ((previous[-seam:] + out[:seam]).count(tag) if previous else 0)
+
+
+def _inflated_chunks(fh, info, display: str, what: str) -> Iterator[bytes]:
+    """The entry's content in chunks of at most _CHUNK bytes (fh: the zip file, opened)."""
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) < 30 or not local.startswith(ZIP_MAGIC):
+        raise InputFileError(f"{display}: {what} is damaged (bad zip entry); save it again from Excel")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    fh.seek(name_len + extra_len, 1)
+    if info.compress_type == zipfile.ZIP_STORED:
+        left = info.compress_size
+        while left > 0:
+            out = fh.read(min(_CHUNK, left))
+            if not out:
+                raise InputFileError(f"{display}: {what} is truncated; save it again from Excel")
+            left -= len(out)
+            yield out
+        return
+    inflater = isal_zlib.decompressobj(-15)  # raw deflate, as zip entries hold it
+    while not inflater.eof:
+        data = inflater.unconsumed_tail or fh.read(_CHUNK)
+        if not data:
+            raise InputFileError(f"{display}: {what} is truncated (the file is cut off); "
+                                 "save it again from Excel")
+        try:
+            out = inflater.decompress(data, _CHUNK)
+        except isal_zlib.error as exc:
+            raise InputFileError(f"{display}: {what} is damaged ({exc}); "
+                                 "save it again from Excel") from exc
+        if out:
+            yield out
 
 
 def _check_dimension(display: str, what: str, head: bytes) -> None:

@@ -8,9 +8,10 @@ Text dates stay text: the column date rules of ``core.columns`` parse them.
 
 A workbook is checked before any sheet is parsed, because calamine holds a whole sheet in
 memory: the zip's central directory (entry count, declared sizes), then each part that is
-about to be read is inflated as a stream with a byte cap, counting its rows and cells and
-reading its ``<dimension ref=...>``; the declared sizes alone are not trusted (a bomb can
-lie about them). Over a bound, or broken, the file is refused with an InputFileError.
+about to be read is inflated as a stream with a byte cap, counting its rows (and its cells,
+where its size leaves room for more than the bound) and reading its ``<dimension ref=...>``;
+the declared sizes alone are not trusted (a bomb can lie about them). Over a bound, or
+broken, the file is refused with an InputFileError.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import struct
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF in an OLE2 compoun
 MAX_ROWS = 1_048_576
 # Cells calamine may hold at once (about 32 bytes each plus text): 1M lines of 24 columns.
 MAX_CELLS = 25_000_000
+MIN_XML_CELL_BYTES = 14  # <c><v>1</></c>: the shortest XML of a cell with a value
 MAX_SHEET_XML_BYTES = 1 << 30  # one inflated sheet part (a 1M-line, 8-column sheet is ~0.2 GiB)
 MAX_SHARED_STRINGS_BYTES = 512 << 20
 MAX_SMALL_PART_BYTES = 16 << 20  # workbook.xml and its relationships
@@ -50,9 +52,10 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
 
 _CHUNK = 4 << 20
-# The last workbooks read, by (file identity, sheet): the dashboard reads one upload for its
-# columns and again for RFM, and a 1M-line sheet takes seconds to parse. Arrow tables are
-# immutable, so sharing one is safe; two entries bound the memory held.
+# The last workbooks read, by (file identity, sheet), with their identity columns as text: the
+# dashboard reads one upload for its columns, its preview and RFM, and a 1M-line sheet takes
+# seconds to parse. Arrow tables are immutable, so sharing one is safe; two entries bound the
+# memory held.
 _RECENT: dict[tuple, tuple[pa.Table, tuple[str, ...], str]] = {}
 _RECENT_LOCK = threading.Lock()
 _RECENT_ENTRIES = 2
@@ -84,10 +87,13 @@ def sheet_names(path: str | Path, display: str | None = None) -> tuple[str, ...]
 
 
 def read_workbook(path: str | Path, sheet: str | None = None, display: str | None = None,
+                  text_columns: Callable[[pa.Table], Iterable[str]] | None = None,
                   ) -> tuple[pa.Table, tuple[str, ...], str]:
     """One sheet (default the first) or ``"all"`` sheets stacked, as an Arrow table.
 
-    Returns (table, the workbook's sheet names, the sheet read). Raises InputFileError for a
+    ``text_columns(table)`` names the identity columns to read as text (``identity_as_text``).
+    Returns (table, the workbook's sheet names, the sheet read); the last reads are kept, so
+    reading the same file again returns the same table at once. Raises InputFileError for a
     file that is not a workbook, is broken, or exceeds a bound, for an unknown sheet, an
     empty sheet, and sheets of different columns when stacking.
     """
@@ -98,7 +104,10 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
     with _RECENT_LOCK:
         if (identity, sheet) in _RECENT:
             return _RECENT[(identity, sheet)]
-    result = _read_workbook(path, sheet, display)
+    table, sheets, chosen = _read_workbook(path, sheet, display)
+    if text_columns is not None:
+        table = identity_as_text(table, list(text_columns(table)))
+    result = (table, sheets, chosen)
     with _RECENT_LOCK:
         # by the sheet asked for and the sheet read: None (the first) is then found by name
         _RECENT[(identity, sheet)] = _RECENT[(identity, result[2])] = result
@@ -278,10 +287,25 @@ def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str
                                MAX_SHEET_XML_BYTES, row_tag=None, cell_tag=None)
             stats = PartStats(stats.inflated_bytes, 0, stats.inflated_bytes // 8)
         else:
-            stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
-                               MAX_SHEET_XML_BYTES, row_tag=b"<row", cell_tag=b"<c",
-                               read_dimension=True)
+            stats = _scan_sheet_xml(path, display, _info(infos, part), f"sheet '{sheet}'")
         _check_counts(display, f"sheet '{sheet}'", stats)
+
+
+def _scan_sheet_xml(path: Path, display: str, info, what: str) -> PartStats:
+    """Rows and cells of a sheet part. A cell calamine keeps holds a value, at least
+    MIN_XML_CELL_BYTES of XML (``<c><v>1</v></c>``), so a part of at most
+    MIN_XML_CELL_BYTES * MAX_CELLS bytes cannot exceed MAX_CELLS: its cells are counted only
+    when its declared size is larger, or when it turns out larger than declared."""
+    small = MIN_XML_CELL_BYTES * MAX_CELLS
+    count_cells = info is None or info.file_size > small
+    stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
+                       cell_tag=b"<c" if count_cells else None, read_dimension=True)
+    if count_cells or stats.rows > MAX_ROWS:
+        return stats
+    if stats.inflated_bytes > small:  # the zip directory understated the size: count them
+        return _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
+                          cell_tag=b"<c", read_dimension=True)
+    return PartStats(stats.inflated_bytes, stats.rows, stats.inflated_bytes // MIN_XML_CELL_BYTES)
 
 
 def _check_counts(display: str, what: str, stats: PartStats) -> None:
@@ -376,12 +400,13 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                         prefix = _ROOT_PREFIX.search(out[:4096])
                         if prefix and row_tag == b"<row":  # <x:worksheet>: <x:row>, <x:c>
                             row_tag = b"<" + prefix.group(1) + b":row"
-                            cell_tag = b"<" + prefix.group(1) + b":c"
+                            cell_tag = cell_tag and b"<" + prefix.group(1) + b":c"
                         if read_dimension:
                             _check_dimension(display, what, out[:65536])
                     if row_tag is not None:
                         rows += _count(row_tag, previous, out)
-                        cells += _count(cell_tag, previous, out)  # also <col> etc.: an upper bound
+                        if cell_tag is not None:  # also counts <col> etc.: an upper bound
+                            cells += _count(cell_tag, previous, out)
                         previous = out
                         if rows > MAX_ROWS or cells > MAX_CELLS:
                             break  # enough to refuse: no need to inflate the rest

@@ -81,6 +81,8 @@ def test_numeric_customer_column_is_read_as_text(tmp_path, duck):
     assert dataset.table.schema()["Customer ID"].is_string()
     assert _values(dataset)["Customer ID"] == ["12347", "12348"]
     assert _values(dataset)["Invoice"] == ["540001", "540002"]
+    again = read_transactions(path, con=duck)  # the kept table: identity columns still text
+    assert _values(again)["Customer ID"] == ["12347", "12348"]
 
 
 def test_date_cells_are_timestamps_and_text_dates_stay_text(tmp_path, duck):
@@ -243,19 +245,24 @@ def test_row_bomb_is_refused_before_parsing_with_low_memory(bomb):
     assert int(peak_kib) < 1 << 20  # KiB: under 1 GiB
 
 
-def test_declared_sizes_that_lie_do_not_hide_the_bomb(bomb, tmp_path, duck):
-    """The central directory says the sheet inflates to 1 KiB: the rows are counted anyway."""
-    data = bytearray(bomb.read_bytes())
-    with zipfile.ZipFile(bomb) as zf:
+def _understated(workbook: Path, target: Path, size: int) -> Path:
+    """A copy of ``workbook`` whose central directory says the sheet part inflates to ``size``."""
+    data = bytearray(workbook.read_bytes())
+    with zipfile.ZipFile(workbook) as zf:
         info = zf.getinfo("xl/worksheets/sheet1.xml")
     central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"PK\x05\x06"))
     while not data[central + 46:central + 46 + len(info.filename)] == info.filename.encode():
         central = data.rfind(b"PK\x01\x02", 0, central)
-    data[central + 24:central + 28] = (1024).to_bytes(4, "little")  # its uncompressed size
-    liar = tmp_path / "liar.xlsx"
-    liar.write_bytes(bytes(data))
-    with zipfile.ZipFile(liar) as zf:
-        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == 1024
+    data[central + 24:central + 28] = size.to_bytes(4, "little")  # its uncompressed size
+    target.write_bytes(bytes(data))
+    with zipfile.ZipFile(target) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == size
+    return target
+
+
+def test_declared_sizes_that_lie_do_not_hide_the_bomb(bomb, tmp_path, duck):
+    """The central directory says the sheet inflates to 1 KiB: the rows are counted anyway."""
+    liar = _understated(bomb, tmp_path / "liar.xlsx", 1024)
     with pytest.raises(InputFileError, match="has more than 1,048,576 rows"):
         read_transactions(liar, con=duck)
 
@@ -280,6 +287,18 @@ def test_too_many_cells_are_refused(tmp_path, duck, monkeypatch):
     path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
     with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
         read_transactions(path, con=duck)
+
+
+def test_too_many_cells_are_counted_when_the_declared_size_lies(tmp_path, duck, monkeypatch):
+    # 100 cells of at least 14 bytes fit in 1,400 bytes: a sheet declared that small is not
+    # counted cell by cell, unless it inflates to more, as this one (about 4 KiB) does.
+    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    honest = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
+    with zipfile.ZipFile(honest) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 14 * 100
+    liar = _understated(honest, tmp_path / "small.xlsx", 1000)
+    with pytest.raises(InputFileError, match="small.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(liar, con=duck)
 
 
 def test_truncated_sheet_xml_is_an_input_error(tmp_path, duck):

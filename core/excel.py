@@ -23,7 +23,7 @@ import threading
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -59,6 +59,7 @@ _CHUNK = 4 << 20
 _RECENT: dict[tuple, tuple[pa.Table, tuple[str, ...], str]] = {}
 _RECENT_LOCK = threading.Lock()
 _RECENT_ENTRIES = 2
+_AHEAD: dict[tuple, Future] = {}  # reads started by read_ahead, by (file identity, sheet, display)
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?"')
 _ROOT_PREFIX = re.compile(rb"<(\w+):worksheet[\s>]")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -99,12 +100,12 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
     """
     path = Path(path)
     display = display or path.name
-    stat = path.stat()
-    identity = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    identity = _identity(path)
     with _RECENT_LOCK:
         if (identity, sheet) in _RECENT:
             return _RECENT[(identity, sheet)]
-    table, sheets, chosen = _read_workbook(path, sheet, display)
+        ahead = _AHEAD.pop((identity, sheet, display), None)
+    table, sheets, chosen = ahead.result() if ahead else _read_workbook(path, sheet, display)
     if text_columns is not None:
         table = identity_as_text(table, list(text_columns(table)))
     result = (table, sheets, chosen)
@@ -114,6 +115,40 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
         while len(_RECENT) > 2 * _RECENT_ENTRIES:
             _RECENT.pop(next(iter(_RECENT)))
     return result
+
+
+def read_ahead(path: str | Path, sheet: str | None = None, display: str | None = None) -> None:
+    """Start reading a workbook in a background thread, for the next ``read_workbook`` of the
+    same file, sheet and display name, which then waits for it (and raises its errors).
+
+    The Rust reader releases the GIL: the command line starts the read before importing the
+    engine, so the two overlap. Not a workbook (by its first bytes), or unreadable: nothing.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            if not is_workbook(fh.read(8)):
+                return
+        key = (_identity(path), sheet, display or path.name)
+    except OSError:
+        return
+    future: Future = Future()
+
+    def read() -> None:
+        try:
+            future.set_result(_read_workbook(path, sheet, key[2]))
+        except BaseException as exc:  # handed to the reader that waits for it
+            future.set_exception(exc)
+
+    with _RECENT_LOCK:
+        _AHEAD[key] = future
+    threading.Thread(target=read, name="read-ahead", daemon=True).start()
+
+
+def _identity(path: Path) -> tuple:
+    """What tells one version of a file from another: its real path, inode, size and mtime."""
+    stat = path.stat()
+    return (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Table, tuple[str, ...], str]:

@@ -377,3 +377,31 @@ def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
     path = _ods(tmp_path / "long.ods", [(f"C{i}", "2024-01-02", 1.0) for i in range(20)])
     with pytest.raises(InputFileError, match="long.ods: the workbook has more than 10 rows"):
         read_transactions(path, con=duck)
+
+
+# -- read ahead: the command line starts the read before importing the engine --------------
+
+def test_a_read_started_ahead_gives_the_same_table(tmp_path, duck):
+    path = _retail_workbook(tmp_path / "ahead.xlsx", {"2010": ROWS_2010, "2011": ROWS_2011})
+    excel.read_ahead(path, "2011")
+    values = _values(read_transactions(path, sheet="2011", con=duck))
+    assert values["Invoice"] == ["540001", "540002"]
+    assert values["Customer ID"] == ["12347", "12348"]
+    assert values["Quantity"] == [1.0, 4.0]
+
+
+def test_a_read_ahead_refusal_is_raised_by_the_read(tmp_path, duck, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 123 cells
+    excel.read_ahead(path)
+    with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(path, con=duck)
+
+
+def test_read_ahead_of_a_file_that_is_not_a_workbook_does_nothing(tmp_path, duck):
+    text = tmp_path / "orders.xlsx"
+    text.write_text("cust,order_date,amount\nA,2024-01-02,1\n")
+    excel.read_ahead(text)
+    excel.read_ahead(tmp_path / "missing.xlsx")
+    with pytest.raises(InputFileError, match="orders.xlsx: not a valid .xlsx workbook"):
+        read_transactions(text, con=duck)

@@ -327,10 +327,10 @@ def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str
 
 
 def _scan_sheet_xml(path: Path, display: str, info, what: str) -> PartStats:
-    """Rows and cells of a sheet part. A cell calamine keeps holds a value, at least
-    MIN_XML_CELL_BYTES of XML (``<c><v>1</v></c>``), so a part of at most
-    MIN_XML_CELL_BYTES * MAX_CELLS bytes cannot exceed MAX_CELLS: its cells are counted only
-    when its declared size is larger, or when it turns out larger than declared."""
+    """Rows and cells of a sheet part. calamine keeps only the cells that hold a value, each
+    at least MIN_XML_CELL_BYTES of XML, so a part of at most MIN_XML_CELL_BYTES * MAX_CELLS
+    bytes cannot exceed MAX_CELLS: its cells are counted only when its declared size is
+    larger, or when it turns out larger than declared (a second pass, for a lying zip)."""
     small = MIN_XML_CELL_BYTES * MAX_CELLS
     count_cells = info is None or info.file_size > small
     stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",

@@ -442,7 +442,8 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                         rows += _count(row_tag, previous, out)
                         if cell_tag is not None:  # also counts <col> etc.: an upper bound
                             cells += _count(cell_tag, previous, out)
-                        previous = out
+                        # what a tag cut by the next seam may start in (a short chunk too)
+                        previous = out if len(out) >= 16 else previous[-16:] + out
                         if rows > MAX_ROWS or cells > MAX_CELLS:
                             break  # enough to refuse: no need to inflate the rest
         finally:

@@ -301,6 +301,28 @@ def test_too_many_cells_are_counted_when_the_declared_size_lies(tmp_path, duck, 
         read_transactions(liar, con=duck)
 
 
+@pytest.mark.parametrize("chunk", [5, 7, 64])
+def test_tags_cut_between_chunks_are_counted_once(tmp_path, duck, monkeypatch, chunk):
+    # 41 rows of 3 cells, inflated a few bytes at a time: every <row and <c crosses a seam
+    # somewhere, and the counts must still be exact (one more than the bound is refused).
+    monkeypatch.setattr(excel, "_CHUNK", chunk)
+    path = _hand_workbook(tmp_path / "seams.xlsx", 40)
+    monkeypatch.setattr(excel, "MAX_ROWS", 41)
+    monkeypatch.setattr(excel, "MAX_CELLS", 123)
+    assert _values(read_transactions(path, con=duck))["amount"][:2] == [1.0, 2.0]
+    monkeypatch.setattr(excel, "MAX_ROWS", 40)
+    again = tmp_path / "again.xlsx"  # another file: the first read is kept for its own
+    again.write_bytes(path.read_bytes())
+    with pytest.raises(InputFileError, match="again.xlsx: sheet 'Data' has more than 40 rows"):
+        read_transactions(again, con=duck)
+    monkeypatch.setattr(excel, "MAX_ROWS", 41)
+    monkeypatch.setattr(excel, "MAX_CELLS", 122)
+    third = tmp_path / "third.xlsx"
+    third.write_bytes(path.read_bytes())
+    with pytest.raises(InputFileError, match="third.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(third, con=duck)
+
+
 def test_truncated_sheet_xml_is_an_input_error(tmp_path, duck):
     path = _hand_workbook(tmp_path / "cut.xlsx", 50, cut_sheet_at=900)
     with pytest.raises(InputFileError, match="cut.xlsx: sheet 'Data' cannot be read"):

@@ -8,9 +8,10 @@ Text dates stay text: the column date rules of ``core.columns`` parse them.
 
 A workbook is checked before any sheet is parsed, because calamine holds a whole sheet in
 memory: the zip's central directory (entry count, declared sizes), then each part that is
-about to be read is inflated as a stream with a byte cap, counting its rows and cells and
-reading its ``<dimension ref=...>``; the declared sizes alone are not trusted (a bomb can
-lie about them). Over a bound, or broken, the file is refused with an InputFileError.
+about to be read is inflated as a stream with a byte cap, counting its rows (and its cells,
+where its size leaves room for more than the bound) and reading its ``<dimension ref=...>``;
+the declared sizes alone are not trusted (a bomb can lie about them). Over a bound, or
+broken, the file is refused with an InputFileError.
 """
 from __future__ import annotations
 
@@ -21,12 +22,14 @@ import struct
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
-import zlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from isal import isal_zlib
 
 from core.errors import InputFileError
 
@@ -40,6 +43,7 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (BIFF in an OLE2 compoun
 MAX_ROWS = 1_048_576
 # Cells calamine may hold at once (about 32 bytes each plus text): 1M lines of 24 columns.
 MAX_CELLS = 25_000_000
+MIN_XML_CELL_BYTES = 14  # <c><v>1</></c>: the shortest XML of a cell with a value
 MAX_SHEET_XML_BYTES = 1 << 30  # one inflated sheet part (a 1M-line, 8-column sheet is ~0.2 GiB)
 MAX_SHARED_STRINGS_BYTES = 512 << 20
 MAX_SMALL_PART_BYTES = 16 << 20  # workbook.xml and its relationships
@@ -48,12 +52,14 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
 
 _CHUNK = 4 << 20
-# The last workbooks read, by (file identity, sheet): the dashboard reads one upload for its
-# columns and again for RFM, and a 1M-line sheet takes seconds to parse. Arrow tables are
-# immutable, so sharing one is safe; two entries bound the memory held.
+# The last workbooks read, by (file identity, sheet), with their identity columns as text: the
+# dashboard reads one upload for its columns, its preview and RFM, and a 1M-line sheet takes
+# seconds to parse. Arrow tables are immutable, so sharing one is safe; two entries bound the
+# memory held.
 _RECENT: dict[tuple, tuple[pa.Table, tuple[str, ...], str]] = {}
 _RECENT_LOCK = threading.Lock()
 _RECENT_ENTRIES = 2
+_AHEAD: dict[tuple, Future] = {}  # reads started by read_ahead, by (file identity, sheet, display)
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?"')
 _ROOT_PREFIX = re.compile(rb"<(\w+):worksheet[\s>]")
 _REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -82,27 +88,67 @@ def sheet_names(path: str | Path, display: str | None = None) -> tuple[str, ...]
 
 
 def read_workbook(path: str | Path, sheet: str | None = None, display: str | None = None,
+                  text_columns: Callable[[pa.Table], Iterable[str]] | None = None,
                   ) -> tuple[pa.Table, tuple[str, ...], str]:
     """One sheet (default the first) or ``"all"`` sheets stacked, as an Arrow table.
 
-    Returns (table, the workbook's sheet names, the sheet read). Raises InputFileError for a
+    ``text_columns(table)`` names the identity columns to read as text (``identity_as_text``).
+    Returns (table, the workbook's sheet names, the sheet read); the last reads are kept, so
+    reading the same file again returns the same table at once. Raises InputFileError for a
     file that is not a workbook, is broken, or exceeds a bound, for an unknown sheet, an
     empty sheet, and sheets of different columns when stacking.
     """
     path = Path(path)
     display = display or path.name
-    stat = path.stat()
-    identity = (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    identity = _identity(path)
     with _RECENT_LOCK:
         if (identity, sheet) in _RECENT:
             return _RECENT[(identity, sheet)]
-    result = _read_workbook(path, sheet, display)
+        ahead = _AHEAD.pop((identity, sheet, display), None)
+    table, sheets, chosen = ahead.result() if ahead else _read_workbook(path, sheet, display)
+    if text_columns is not None:
+        table = identity_as_text(table, list(text_columns(table)))
+    result = (table, sheets, chosen)
     with _RECENT_LOCK:
         # by the sheet asked for and the sheet read: None (the first) is then found by name
         _RECENT[(identity, sheet)] = _RECENT[(identity, result[2])] = result
         while len(_RECENT) > 2 * _RECENT_ENTRIES:
             _RECENT.pop(next(iter(_RECENT)))
     return result
+
+
+def read_ahead(path: str | Path, sheet: str | None = None, display: str | None = None) -> None:
+    """Start reading a workbook in a background thread, for the next ``read_workbook`` of the
+    same file, sheet and display name, which then waits for it (and raises its errors).
+
+    The Rust reader releases the GIL: the command line starts the read before importing the
+    engine, so the two overlap. Not a workbook (by its first bytes), or unreadable: nothing.
+    """
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            if not is_workbook(fh.read(8)):
+                return
+        key = (_identity(path), sheet, display or path.name)
+    except OSError:
+        return
+    future: Future = Future()
+
+    def read() -> None:
+        try:
+            future.set_result(_read_workbook(path, sheet, key[2]))
+        except BaseException as exc:  # handed to the reader that waits for it
+            future.set_exception(exc)
+
+    with _RECENT_LOCK:
+        _AHEAD[key] = future
+    threading.Thread(target=read, name="read-ahead", daemon=True).start()
+
+
+def _identity(path: Path) -> tuple:
+    """What tells one version of a file from another: its real path, inode, size and mtime."""
+    stat = path.stat()
+    return (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
 
 
 def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Table, tuple[str, ...], str]:
@@ -276,10 +322,25 @@ def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str
                                MAX_SHEET_XML_BYTES, row_tag=None, cell_tag=None)
             stats = PartStats(stats.inflated_bytes, 0, stats.inflated_bytes // 8)
         else:
-            stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
-                               MAX_SHEET_XML_BYTES, row_tag=b"<row", cell_tag=b"<c",
-                               read_dimension=True)
+            stats = _scan_sheet_xml(path, display, _info(infos, part), f"sheet '{sheet}'")
         _check_counts(display, f"sheet '{sheet}'", stats)
+
+
+def _scan_sheet_xml(path: Path, display: str, info, what: str) -> PartStats:
+    """Rows and cells of a sheet part. calamine keeps only the cells that hold a value, each
+    at least MIN_XML_CELL_BYTES of XML, so a part of at most MIN_XML_CELL_BYTES * MAX_CELLS
+    bytes cannot exceed MAX_CELLS: its cells are counted only when its declared size is
+    larger, or when it turns out larger than declared (a second pass, for a lying zip)."""
+    small = MIN_XML_CELL_BYTES * MAX_CELLS
+    count_cells = info is None or info.file_size > small
+    stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
+                       cell_tag=b"<c" if count_cells else None, read_dimension=True)
+    if count_cells or stats.rows > MAX_ROWS:
+        return stats
+    if stats.inflated_bytes > small:  # the zip directory understated the size: count them
+        return _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
+                          cell_tag=b"<c", read_dimension=True)
+    return PartStats(stats.inflated_bytes, stats.rows, stats.inflated_bytes // MIN_XML_CELL_BYTES)
 
 
 def _check_counts(display: str, what: str, stats: PartStats) -> None:
@@ -342,8 +403,9 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
     """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags.
 
     The compressed data is read from the entry's local header on: neither its declared
-    compressed nor uncompressed size is trusted. A tag split across two chunks is counted
-    once (the previous chunk's last bytes are kept in front of the next).
+    compressed nor uncompressed size is trusted. The next chunk is inflated in a helper
+    thread while this one is counted (ISA-L inflates with the GIL released). A tag split
+    across two chunks is counted once, from the bytes around the seam.
     """
     if info is None:
         raise InputFileError(f"{display}: {what} is missing from the file (broken workbook); "
@@ -352,65 +414,79 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
         raise InputFileError(f"{display}: {what} uses an unsupported zip compression; "
                              "save the workbook again from Excel")
     rows = cells = inflated = 0
-    tail = b""
+    previous = b""
     first = True
-    keep = max(len(row_tag or b""), len(cell_tag or b""), 1) - 1
     with path.open("rb") as fh:
-        fh.seek(info.header_offset)
-        local = fh.read(30)
-        if len(local) < 30 or not local.startswith(ZIP_MAGIC):
-            raise InputFileError(f"{display}: {what} is damaged (bad zip entry); save it again from Excel")
-        name_len, extra_len = struct.unpack("<HH", local[26:30])
-        fh.seek(name_len + extra_len, 1)
-        inflater = zlib.decompressobj(-15) if info.compress_type == zipfile.ZIP_DEFLATED else None
-        stored_left = info.compress_size
-        while True:
-            if inflater is not None:
-                if inflater.eof:
-                    break
-                data = inflater.unconsumed_tail
-                if not data:
-                    data = fh.read(_CHUNK)
-                    if not data:
-                        raise InputFileError(f"{display}: {what} is truncated (the file is cut "
-                                             "off); save it again from Excel")
-                try:
-                    out = inflater.decompress(data, _CHUNK)
-                except zlib.error as exc:
-                    raise InputFileError(f"{display}: {what} is damaged ({exc}); "
-                                         "save it again from Excel") from exc
-            else:
-                if stored_left <= 0:
-                    break
-                out = fh.read(min(_CHUNK, stored_left))
-                if not out:
-                    raise InputFileError(f"{display}: {what} is truncated; save it again from Excel")
-                stored_left -= len(out)
-            if not out:
-                continue
-            inflated += len(out)
-            if inflated > limit:
-                raise InputFileError(
-                    f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the file is "
-                    "too large or hostile: export the data as CSV or Parquet")
-            if sink is not None:
-                sink += out
-            if first and (row_tag or read_dimension):
-                first = False
-                prefix = _ROOT_PREFIX.search(out[:4096])
-                if prefix and row_tag == b"<row":  # <x:worksheet>: rows are <x:row>, cells <x:c>
-                    row_tag, cell_tag = b"<" + prefix.group(1) + b":row", b"<" + prefix.group(1) + b":c"
-                    keep = len(row_tag) - 1
-                if read_dimension:
-                    _check_dimension(display, what, out[:65536])
-            if row_tag is not None:
-                window = tail + out
-                rows += window.count(row_tag)
-                cells += window.count(cell_tag)  # also counts <col> and the like: an upper bound
-                tail = window[-keep:] if keep else b""
-                if rows > MAX_ROWS or cells > MAX_CELLS:
-                    break  # enough to refuse: no need to inflate the rest
+        chunks = _inflated_chunks(fh, info, display, what)
+        try:
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="inflate") as pool:
+                pending = pool.submit(next, chunks, None)
+                while (out := pending.result()) is not None:
+                    pending = pool.submit(next, chunks, None)
+                    inflated += len(out)
+                    if inflated > limit:
+                        raise InputFileError(
+                            f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the "
+                            "file is too large or hostile: export the data as CSV or Parquet")
+                    if sink is not None:
+                        sink += out
+                    if first and (row_tag or read_dimension):
+                        first = False
+                        prefix = _ROOT_PREFIX.search(out[:4096])
+                        if prefix and row_tag == b"<row":  # <x:worksheet>: <x:row>, <x:c>
+                            row_tag = b"<" + prefix.group(1) + b":row"
+                            cell_tag = cell_tag and b"<" + prefix.group(1) + b":c"
+                        if read_dimension:
+                            _check_dimension(display, what, out[:65536])
+                    if row_tag is not None:
+                        rows += _count(row_tag, previous, out)
+                        if cell_tag is not None:  # also counts <col> etc.: an upper bound
+                            cells += _count(cell_tag, previous, out)
+                        # what a tag cut by the next seam may start in (a short chunk too)
+                        previous = out if len(out) >= 16 else previous[-16:] + out
+                        if rows > MAX_ROWS or cells > MAX_CELLS:
+                            break  # enough to refuse: no need to inflate the rest
+        finally:
+            chunks.close()
     return PartStats(inflated, rows, cells)
+
+
+def _count(tag: bytes, previous: bytes, out: bytes) -> int:
+    """Occurrences of ``tag`` in ``out`` plus those that start in ``previous`` and end in it."""
+    seam = len(tag) - 1
+    return out.count(tag) + ((previous[-seam:] + out[:seam]).count(tag) if previous else 0)
+
+
+def _inflated_chunks(fh, info, display: str, what: str) -> Iterator[bytes]:
+    """The entry's content in chunks of at most _CHUNK bytes (fh: the zip file, opened)."""
+    fh.seek(info.header_offset)
+    local = fh.read(30)
+    if len(local) < 30 or not local.startswith(ZIP_MAGIC):
+        raise InputFileError(f"{display}: {what} is damaged (bad zip entry); save it again from Excel")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    fh.seek(name_len + extra_len, 1)
+    if info.compress_type == zipfile.ZIP_STORED:
+        left = info.compress_size
+        while left > 0:
+            out = fh.read(min(_CHUNK, left))
+            if not out:
+                raise InputFileError(f"{display}: {what} is truncated; save it again from Excel")
+            left -= len(out)
+            yield out
+        return
+    inflater = isal_zlib.decompressobj(-15)  # raw deflate, as zip entries hold it
+    while not inflater.eof:
+        data = inflater.unconsumed_tail or fh.read(_CHUNK)
+        if not data:
+            raise InputFileError(f"{display}: {what} is truncated (the file is cut off); "
+                                 "save it again from Excel")
+        try:
+            out = inflater.decompress(data, _CHUNK)
+        except isal_zlib.error as exc:
+            raise InputFileError(f"{display}: {what} is damaged ({exc}); "
+                                 "save it again from Excel") from exc
+        if out:
+            yield out
 
 
 def _check_dimension(display: str, what: str, head: bytes) -> None:

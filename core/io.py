@@ -226,16 +226,21 @@ def list_sheets(path: str | os.PathLike) -> list[str]:
 
 
 def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.Table, tuple[str, ...], str]:
-    arrow, sheets, sheet = excel.read_workbook(path, sheet, display)
+    def identity_columns(arrow) -> list[str]:  # run once per file read (core.excel keeps it)
+        raw = _registered(con, arrow)
+        detected = detect_columns(raw).as_dict()
+        con.con.unregister(raw.get_name())
+        return [detected[role] for role in ("customer", "invoice", "product") if detected[role]]
+
+    arrow, sheets, sheet = excel.read_workbook(path, sheet, display, identity_columns)
+    return _registered(con, arrow), sheets, sheet
+
+
+def _registered(con, arrow) -> ibis.Table:
+    """An Arrow table as a DuckDB view: DuckDB scans it in place, no copy."""
     name = f"sheet_{uuid.uuid4().hex}"
-    con.con.register(name, arrow)  # DuckDB scans the Arrow table in place, no copy
-    detected = detect_columns(con.table(name)).as_dict()
-    identity = [detected[role] for role in ("customer", "invoice", "product") if detected[role]]
-    as_text = excel.identity_as_text(arrow, identity)
-    if as_text is not arrow:
-        con.con.unregister(name)
-        con.con.register(name, as_text)
-    return con.table(name), sheets, sheet
+    con.con.register(name, arrow)
+    return con.table(name)
 
 
 def read_transactions(source: str | os.PathLike, *, name: str | None = None,

@@ -14,8 +14,6 @@ import streamlit as st
 
 from core.campaign import campaign_table, customer_attributes
 from core.errors import ConfigError, SegmentationError
-from core.io import read_transactions
-from core.money import currency_of
 from core.report import ReportInputs, build_report, movement_sizes
 from core.scores import SCORES, default_grid, score_table, validate_grid
 from ui import state
@@ -87,15 +85,9 @@ def rfm_scores(loaded: state.Loaded) -> pd.DataFrame:
     return _scored(loaded.fingerprint, "rfm-only", json.dumps(grid, sort_keys=True), loaded.rfm)
 
 
-@st.cache_data(max_entries=16, show_spinner=False)
-def _file_currency(content_hash: str, name: str, sheet: str | None, _raw) -> str | None:
-    return currency_of(read_transactions(_raw, name=name, sheet=sheet).table)
-
-
 def file_currency() -> str | None:
     """The currency the loaded file states (its Currency column), else None."""
-    src = state.source()
-    return _file_currency(src.content_hash, src.name, state.settings().sheet, src.raw)
+    return state.current_info().currency
 
 
 @st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)

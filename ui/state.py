@@ -33,6 +33,7 @@ from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, read_transactions
+from core.money import currency_of
 from core.outliers import inside_fences
 from core.rfm import RFMResult, open_source
 from core.rfm import Source as FileSource
@@ -190,6 +191,8 @@ class Settings:
 
 @dataclass(frozen=True)
 class FileInfo:
+    """What one read of a file (one sheet of a workbook) shows before any setting is applied."""
+
     name: str
     kind: str
     columns: tuple[str, ...]
@@ -197,6 +200,11 @@ class FileInfo:
     sheet: str | None
     detected: tuple[tuple[str, str | None], ...]
     preset: str
+    preview: pd.DataFrame  # the first PREVIEW_ROWS rows as read (text as written)
+    currency: str | None   # the currency the file states in a Currency column, else None
+
+
+PREVIEW_ROWS = 20
 
 
 # -- cached engine calls ------------------------------------------------------------------
@@ -211,27 +219,19 @@ def _path_hash(path: str, size: int, mtime_ns: int) -> str:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo:
-    """Columns, sheets and the detected mapping of a file (one sheet of a workbook)."""
+    """Columns, sheets, detected mapping, first rows and stated currency of a file (one sheet
+    of a workbook): everything the pages show of a file before RFM, from one read."""
     dataset = read_transactions(_raw, name=name, sheet=sheet)
     detected = detect_columns(dataset.table)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
                     dataset.sheet, tuple(detected.as_dict().items()),
-                    suggest_preset(detected, dataset.table))
-
-
-PREVIEW_ROWS = 20
-
-
-@st.cache_data(max_entries=16, show_spinner=False)
-def preview(content_hash: str, name: str, sheet: str | None, _raw) -> pd.DataFrame:
-    """The file's first rows as read (text as written), for the Data page."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet)
-    return dataset.table.head(PREVIEW_ROWS).to_pandas()
+                    suggest_preset(detected, dataset.table),
+                    dataset.table.head(PREVIEW_ROWS).to_pandas(), currency_of(dataset.table))
 
 
 def current_preview() -> pd.DataFrame:
-    src, s = source(), settings()
-    return preview(src.content_hash, src.name, s.sheet, src.raw)
+    """The loaded file's first rows as read, for the Data page."""
+    return current_info().preview
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,8 @@ def test_numeric_customer_column_is_read_as_text(tmp_path, duck):
     assert dataset.table.schema()["Customer ID"].is_string()
     assert _values(dataset)["Customer ID"] == ["12347", "12348"]
     assert _values(dataset)["Invoice"] == ["540001", "540002"]
+    again = read_transactions(path, con=duck)  # the kept table: identity columns still text
+    assert _values(again)["Customer ID"] == ["12347", "12348"]
 
 
 def test_date_cells_are_timestamps_and_text_dates_stay_text(tmp_path, duck):
@@ -243,19 +245,24 @@ def test_row_bomb_is_refused_before_parsing_with_low_memory(bomb):
     assert int(peak_kib) < 1 << 20  # KiB: under 1 GiB
 
 
-def test_declared_sizes_that_lie_do_not_hide_the_bomb(bomb, tmp_path, duck):
-    """The central directory says the sheet inflates to 1 KiB: the rows are counted anyway."""
-    data = bytearray(bomb.read_bytes())
-    with zipfile.ZipFile(bomb) as zf:
+def _understated(workbook: Path, target: Path, size: int) -> Path:
+    """A copy of ``workbook`` whose central directory says the sheet part inflates to ``size``."""
+    data = bytearray(workbook.read_bytes())
+    with zipfile.ZipFile(workbook) as zf:
         info = zf.getinfo("xl/worksheets/sheet1.xml")
     central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"PK\x05\x06"))
     while not data[central + 46:central + 46 + len(info.filename)] == info.filename.encode():
         central = data.rfind(b"PK\x01\x02", 0, central)
-    data[central + 24:central + 28] = (1024).to_bytes(4, "little")  # its uncompressed size
-    liar = tmp_path / "liar.xlsx"
-    liar.write_bytes(bytes(data))
-    with zipfile.ZipFile(liar) as zf:
-        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == 1024
+    data[central + 24:central + 28] = size.to_bytes(4, "little")  # its uncompressed size
+    target.write_bytes(bytes(data))
+    with zipfile.ZipFile(target) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == size
+    return target
+
+
+def test_declared_sizes_that_lie_do_not_hide_the_bomb(bomb, tmp_path, duck):
+    """The central directory says the sheet inflates to 1 KiB: the rows are counted anyway."""
+    liar = _understated(bomb, tmp_path / "liar.xlsx", 1024)
     with pytest.raises(InputFileError, match="has more than 1,048,576 rows"):
         read_transactions(liar, con=duck)
 
@@ -280,6 +287,40 @@ def test_too_many_cells_are_refused(tmp_path, duck, monkeypatch):
     path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
     with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
         read_transactions(path, con=duck)
+
+
+def test_too_many_cells_are_counted_when_the_declared_size_lies(tmp_path, duck, monkeypatch):
+    # 100 cells of at least 14 bytes fit in 1,400 bytes: a sheet declared that small is not
+    # counted cell by cell, unless it inflates to more, as this one (about 4 KiB) does.
+    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    honest = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
+    with zipfile.ZipFile(honest) as zf:
+        assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 14 * 100
+    liar = _understated(honest, tmp_path / "small.xlsx", 1000)
+    with pytest.raises(InputFileError, match="small.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(liar, con=duck)
+
+
+@pytest.mark.parametrize("chunk", [5, 7, 64])
+def test_tags_cut_between_chunks_are_counted_once(tmp_path, duck, monkeypatch, chunk):
+    # 41 rows of 3 cells, inflated a few bytes at a time: every <row and <c crosses a seam
+    # somewhere, and the counts must still be exact (one more than the bound is refused).
+    monkeypatch.setattr(excel, "_CHUNK", chunk)
+    path = _hand_workbook(tmp_path / "seams.xlsx", 40)
+    monkeypatch.setattr(excel, "MAX_ROWS", 41)
+    monkeypatch.setattr(excel, "MAX_CELLS", 123)
+    assert _values(read_transactions(path, con=duck))["amount"][:2] == [1.0, 2.0]
+    monkeypatch.setattr(excel, "MAX_ROWS", 40)
+    again = tmp_path / "again.xlsx"  # another file: the first read is kept for its own
+    again.write_bytes(path.read_bytes())
+    with pytest.raises(InputFileError, match="again.xlsx: sheet 'Data' has more than 40 rows"):
+        read_transactions(again, con=duck)
+    monkeypatch.setattr(excel, "MAX_ROWS", 41)
+    monkeypatch.setattr(excel, "MAX_CELLS", 122)
+    third = tmp_path / "third.xlsx"
+    third.write_bytes(path.read_bytes())
+    with pytest.raises(InputFileError, match="third.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(third, con=duck)
 
 
 def test_truncated_sheet_xml_is_an_input_error(tmp_path, duck):
@@ -358,3 +399,31 @@ def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
     path = _ods(tmp_path / "long.ods", [(f"C{i}", "2024-01-02", 1.0) for i in range(20)])
     with pytest.raises(InputFileError, match="long.ods: the workbook has more than 10 rows"):
         read_transactions(path, con=duck)
+
+
+# -- read ahead: the command line starts the read before importing the engine --------------
+
+def test_a_read_started_ahead_gives_the_same_table(tmp_path, duck):
+    path = _retail_workbook(tmp_path / "ahead.xlsx", {"2010": ROWS_2010, "2011": ROWS_2011})
+    excel.read_ahead(path, "2011")
+    values = _values(read_transactions(path, sheet="2011", con=duck))
+    assert values["Invoice"] == ["540001", "540002"]
+    assert values["Customer ID"] == ["12347", "12348"]
+    assert values["Quantity"] == [1.0, 4.0]
+
+
+def test_a_read_ahead_refusal_is_raised_by_the_read(tmp_path, duck, monkeypatch):
+    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 123 cells
+    excel.read_ahead(path)
+    with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
+        read_transactions(path, con=duck)
+
+
+def test_read_ahead_of_a_file_that_is_not_a_workbook_does_nothing(tmp_path, duck):
+    text = tmp_path / "orders.xlsx"
+    text.write_text("cust,order_date,amount\nA,2024-01-02,1\n")
+    excel.read_ahead(text)
+    excel.read_ahead(tmp_path / "missing.xlsx")
+    with pytest.raises(InputFileError, match="orders.xlsx: not a valid .xlsx workbook"):
+        read_transactions(text, con=duck)

@@ -122,6 +122,10 @@ def _rfm(args):
 
 def _prepared(args):
     """The file read and mapped with its cleaning rules, as the arguments say (core.rfm.Source)."""
+    if args.engine == "duckdb":  # a workbook's read starts now and overlaps the engine's imports
+        from core import excel
+
+        excel.read_ahead(args.file, args.sheet)
     from core.rfm import open_source
 
     # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)

@@ -27,7 +27,7 @@ from core.cleaning import CleaningConfig
 from core.columns import ColumnMapping, to_canonical
 from core.errors import ConfigError, DataValidationError
 from core.io import READ_ERRORS, Dataset
-from core.rfm import SECONDS_PER_DAY, naive_utc, order_groups, parse_as_of, scan_error
+from core.rfm import SECONDS_PER_DAY, money, naive_utc, order_groups, parse_as_of, scan_error
 from core.values import Readings
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
@@ -124,7 +124,7 @@ class PurchaseHistory:
             customer_id=buyers.customer_id,
             recency=(seconds // SECONDS_PER_DAY).cast("int64"),
             frequency=buyers.frequency.cast("int64"),
-            monetary=ibis.greatest(monetary, 0.0).cast("float64").round(2),
+            monetary=money(monetary),
         ).order_by(["as_of", "customer_id"])
         frame = expr.to_pandas()
         frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.tz_localize(None)

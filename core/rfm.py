@@ -23,6 +23,7 @@ from typing import Mapping
 import functools
 
 import ibis
+import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from core import query, values
@@ -34,6 +35,9 @@ from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 
 SECONDS_PER_DAY = 86_400
+# Line values are summed as exact decimals (to a millionth): float sums in parallel depend on
+# the order the threads add them in, and a total on a half cent would round either way.
+VALUE = dt.Decimal(38, 6)
 
 
 @dataclass(frozen=True)
@@ -115,7 +119,8 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
                      else ibis.literal(False)),
         line_value=t.line_value.sign(),  # what the rules read of it: its sign
     )
-    aggregates = dict(lines=t.count(), value=t.line_value.sum(), amount_max=t.amount.max())
+    aggregates = dict(lines=t.count(), value=t.line_value.try_cast(VALUE).sum(),
+                      amount_max=t.amount.max())
     if mapping.country:  # only to count the lines whose blank country the order fills
         aggregates.update(country_hi=t.country.max(), country_lo=t.country.min())
     # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
@@ -150,7 +155,7 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     returned = (g.return_line & is_return(g, order_rules, cleaning)) if net else ibis.literal(False)
     g = g.mutate(failed=failed, returned=returned, purchase=purchase_key(g, mapping),
                  filled_lines=g.filled.ifelse(g.lines, 0),
-                 value=g.order_line.ifelse(0.0, g.value))
+                 value=g.order_line.ifelse(ibis.literal(0, VALUE), g.value))
     return g, rules
 
 
@@ -186,6 +191,12 @@ def customer_aggregates(groups: ibis.Table, rules: tuple) -> ibis.Table:
     )
 
 
+def money(total: ibis.Value) -> ibis.Value:
+    """A customer's exact total as monetary: rounded to cents (half away from zero) in
+    decimal, floored at 0, as float64."""
+    return ibis.greatest(total.round(2), 0).cast("float64")
+
+
 def rfm_from_aggregates(agg: ibis.Table, as_of: _dt.datetime) -> ibis.Table:
     """The RFM expression over customer aggregates, for customers with a kept line."""
     buyers = agg.filter(agg.kept_lines > 0)
@@ -195,7 +206,7 @@ def rfm_from_aggregates(agg: ibis.Table, as_of: _dt.datetime) -> ibis.Table:
         customer_id=buyers.customer_id,
         recency=(seconds // SECONDS_PER_DAY).cast("int64"),
         frequency=buyers.frequency.cast("int64"),
-        monetary=ibis.greatest(monetary, 0.0).cast("float64").round(2),  # currency: cents
+        monetary=money(monetary),
     ).order_by("customer_id")
 
 

@@ -10,7 +10,7 @@ this module gives ``core.columns`` a parser that reads DuckDB's formats the way 
 Where the data is read:
 - CSV/TSV and Parquet are scanned by Spark (on the cluster's executors when there is one);
   a local path is first checked by ``core.io`` (missing, empty, corrupt; CSV dialect).
-- Excel is read on the driver by ``core.io`` (python-calamine) and handed to Spark as Arrow.
+- Excel is read on the driver by ``core.io`` (fastexcel, core.excel) and handed to Spark as Arrow.
 - URIs with a scheme (hdfs://, s3a://, abfss://, gs://, ...) go straight to Spark.
 
 The session: an active one is reused (spark-submit, notebooks); otherwise the master is

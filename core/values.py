@@ -273,7 +273,7 @@ _REPEAT_SHARE = 0.25
 
 def _values_repeat(table: ibis.Table, columns: Sequence[str]) -> bool:
     """True when the first lines of ``columns`` hold at most _REPEAT_SHARE distinct texts."""
-    sample = table.head(_REPEAT_SAMPLE_LINES).select(*columns).to_pyarrow()
+    sample = query.arrow(table.head(_REPEAT_SAMPLE_LINES).select(*columns))
     if sample.num_rows == 0:
         return False
     distinct = sum(len(sample[c].unique()) for c in columns)

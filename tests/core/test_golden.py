@@ -355,3 +355,23 @@ def test_stock_codes_five_digits_then_any_letters(tmp_path, duck, code, is_produ
     assert dropped == (0 if is_product else 1)
     # kept: 2 x 1.50 + 4.00 over two invoices; dropped: 4.00 on one
     assert _by_customer(result.rfm)["12347"] == ((0, 2, 7.00) if is_product else (0, 1, 4.00))
+
+
+def test_monetary_is_the_exact_total_rounded_half_away_from_zero(tmp_path):
+    # Prices with a third and fourth decimal (wholesale price lists). 1.005 is 1.00499999...
+    # as a float, so float arithmetic rounds it down; the written total is 1.005 -> 1.01.
+    # Customer 2's 400 lines of 0.0125 total exactly 5.00 and customer 3's 0.3333 x 3 lines
+    # total 0.9999 -> 1.00. Totals by hand from the written values.
+    lines = ["Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID",
+             "536365,85123A,1,2010-12-01 08:26,1.005,1"]
+    lines += [f"5364{i // 100:02d},22633,1,2010-12-02 09:00,0.0125,2" for i in range(400)]
+    lines += ["536500,22728,1,2010-12-03 10:00,0.3333,3"] * 3
+    path = tmp_path / "prices.csv"
+    path.write_text("\n".join(lines) + "\n")
+    dataset = read_transactions(path)
+    mapping = resolve_mapping(dataset.table)
+    firsts = [compute_rfm(dataset, mapping, CleaningConfig.preset("online-retail")).rfm
+              for _ in range(3)]
+    for rfm in firsts:  # the same figures on every run, whatever order threads add in
+        assert dict(zip(rfm.customer_id, rfm.monetary)) == {"1": 1.01, "2": 5.0, "3": 1.0}
+    assert dict(zip(firsts[0].customer_id, firsts[0].frequency)) == {"1": 1, "2": 4, "3": 1}

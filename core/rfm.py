@@ -110,21 +110,28 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     failed_line = (ibis.cases(*[(~r.keep(t, cleaning).fill_null(False), i) for i, r in line_rules],
                               else_=0) if line_rules else ibis.literal(0))
     net = cleaning.returns == "net"
-    keys = dict(
-        invoice=t.invoice, customer=t.customer, invoice_ts=t.invoice_ts,
-        date_blank=t.date_blank, status=t.status, country_blank=t.country.isnull(),
-        amount_blank=t.amount_blank, failed_line=failed_line,
-        # the line-level half of a return (core.cleaning.is_return); the order-level half below
-        return_line=(is_return(t, [r for _, r in line_rules], cleaning) if net
-                     else ibis.literal(False)),
-        line_value=t.line_value.sign(),  # what the rules read of it: its sign
-    )
-    aggregates = dict(lines=t.count(), value=t.line_value.try_cast(VALUE).sum(),
-                      amount_max=t.amount.max())
+    keys = dict(invoice=t.invoice, customer=t.customer, invoice_ts=t.invoice_ts,
+                date_blank=t.date_blank, failed_line=failed_line,
+                line_value=t.line_value.sign())  # what the rules read of it: its sign
+    # What an unmapped role or a rule not in use would make constant is no key: it is added after.
+    constants = dict(status=ibis.null("string"), country_blank=ibis.literal(True),
+                     amount_blank=ibis.literal(True), return_line=ibis.literal(False))
+    if mapping.status:
+        keys["status"] = t.status
+    if mapping.country:
+        keys["country_blank"] = t.country.isnull()
+    if mapping.amount:
+        keys["amount_blank"] = t.amount_blank
+    if net:  # the line-level half of a return (core.cleaning.is_return); the order-level below
+        keys["return_line"] = is_return(t, [r for _, r in line_rules], cleaning)
+    aggregates = dict(lines=t.count(), value=t.line_value.try_cast(VALUE).sum())
+    if mapping.amount:
+        aggregates["amount_max"] = t.amount.max()
     if mapping.country:  # only to count the lines whose blank country the order fills
         aggregates.update(country_hi=t.country.max(), country_lo=t.country.min())
     # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
     g = t.group_by(**keys).aggregate(**aggregates).cache()
+    g = g.mutate(**{name: value for name, value in constants.items() if name not in keys})
     filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
     if mapping.invoice:
         order = ibis.window(group_by=g.invoice)
@@ -160,34 +167,22 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
 
 
 def customer_aggregates(groups: ibis.Table, rules: tuple) -> ibis.Table:
-    """Per customer: lines removed by each rule, returns, and the kept lines' aggregates.
-
-    From ``order_groups``: -> (customer, purchase, first failed rule, returned) -> customer.
-    Frequency is then a count of kept purchase groups, not a COUNT(DISTINCT) over every line,
-    and the audit sums run over purchases instead of lines. A purchase is the invoice, or the
-    timestamp where the file has no invoice column (or the line has no invoice).
-    """
-    t = groups
-    per_purchase = t.group_by(["customer_id", "purchase", "failed", "returned"]).aggregate(
-        lines=t.lines.sum(),
-        filled=t.filled_lines.sum(),
-        value=t.value.sum(),
-        first_ts=t.invoice_ts.min(),
-        last_ts=t.invoice_ts.max(),
-    )
-    p = per_purchase
-    kept = p.failed == 0
-    removed = {f"removed_{i + 1}": (p.failed == i + 1) & ~p.returned for i in range(len(rules))}
-    return p.group_by("customer_id").aggregate(
-        kept_lines=p.lines.sum(where=kept).fill_null(0),
-        filled_lines=p.filled.sum().fill_null(0),
-        returned_lines=p.lines.sum(where=p.returned).fill_null(0),
-        **{name: p.lines.sum(where=cond).fill_null(0) for name, cond in removed.items()},
-        first_ts=p.first_ts.min(where=kept),
-        last_ts=p.last_ts.max(where=kept),
-        frequency=kept.sum(),
-        purchases_value=p.value.sum(where=kept),
-        returns_value=p.value.sum(where=p.returned),
+    """Per customer, from ``order_groups``: lines removed by each rule, returns, and the kept
+    lines' aggregates. Frequency counts distinct kept purchases: the invoice, or the
+    timestamp where the file has no invoice column (or the line has no invoice)."""
+    g = groups
+    kept = g.failed == 0
+    removed = {f"removed_{i + 1}": (g.failed == i + 1) & ~g.returned for i in range(len(rules))}
+    return g.group_by("customer_id").aggregate(
+        kept_lines=g.lines.sum(where=kept).fill_null(0),
+        filled_lines=g.filled_lines.sum().fill_null(0),
+        returned_lines=g.lines.sum(where=g.returned).fill_null(0),
+        **{name: g.lines.sum(where=cond).fill_null(0) for name, cond in removed.items()},
+        first_ts=g.invoice_ts.min(where=kept),
+        last_ts=g.invoice_ts.max(where=kept),
+        frequency=g.purchase.nunique(where=kept),
+        purchases_value=g.value.sum(where=kept),
+        returns_value=g.value.sum(where=g.returned),
     )
 
 
@@ -232,7 +227,6 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         lines = to_canonical(dataset.table, mapping, dataset.name, readings, fill=False)
         groups, rules = order_groups(lines, cleaning, mapping, _lines_until)
         # The line scan runs once (in order_groups); the rest works on the (few) groups.
-        groups = groups.cache()
         agg = customer_aggregates(groups, rules).cache()
         statuses = (_status_counts(groups, cleaning) if mapping.status else ())
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see

@@ -424,16 +424,17 @@ def _ours_at(rows: list[Row], fmt: str, wanted: int) -> tuple[Row | None, str]:
 
 # What was tried, printed beside a MISS (see bench/README.md, "Targets").
 TRIED = {
-    "duckdb": "imports are most of the gap: ibis + its DuckDB backend load every SQL dialect's "
-              "compiler and pandas on the first query (about 1 s before any work, DuckDB alone "
-              "0.3 s); core.cli imports lazily already",
-    "notebook": "the pandas notebook pays 0.5 s of imports; ours pays ibis's (see above) on a "
-                "query that takes 0.2-0.5 s; for CSV, parsing the mapped columns once into DuckDB "
-                "memory (so the value decisions and the grouped scan do not each parse the file) "
-                "cost more CPU than the second parse it saved (user 8.8-9.1 s vs 6.9-7.1 s at 1M "
-                "lines under load 8-10), so it was not kept",
-    "xlsx": "fastexcel (Rust calamine to Arrow) replaced a Python object per cell; the "
-            "pre-parse bomb check inflates the sheet once more (about 0.5 s per 100 MB of XML)",
+    "duckdb": "order-level fill per order group instead of per line, rules on order fields per "
+              "group, customer IDs as text per group, results as Arrow without pandas; left: "
+              "ibis + its DuckDB backend import every SQL dialect's compiler (0.8-1.2 s before "
+              "any work, DuckDB alone 0.24 s), and the audit/rules scan (about 1.6 s at 10M)",
+    "notebook": "no pandas import on the command line, cheaper CSV value readers (decide 0.39x, "
+                "scan 0.74x); our run time is at or under the notebook's, the ibis imports are "
+                "the gap; not kept: parsing the CSV columns once into DuckDB memory (more CPU "
+                "than the second parse it saves)",
+    "xlsx": "fastexcel to Arrow, ISA-L inflating the pre-parse check in a helper thread, the "
+            "read started before the engine's imports, one read per upload in the app; "
+            "fastexcel's own read is most of it (the floor row)",
 }
 
 

@@ -72,7 +72,7 @@ def customer_attributes(dataset: Dataset, mapping: ColumnMapping, cleaning: Clea
         raise ColumnMappingError(f"{dataset.name}: no column '{missing[0]}' to export; "
                                  f"the file has {', '.join(dataset.columns)}")
     canonical = to_canonical(dataset.table, mapping, dataset.name, readings, carry=attributes)
-    kept = failed_rule_index(canonical, cleaning.applicable(mapping)) == 0
+    kept = failed_rule_index(canonical, cleaning.applicable(mapping), cleaning) == 0
     t = canonical.mutate(kept=kept, ts_text=canonical.invoice_ts.strftime(_TS_FORMAT))
     dated = t.customer_id.notnull() & t.invoice_ts.notnull()
     if as_of is not None:

@@ -76,6 +76,17 @@ def test_latest_non_empty_attribute_and_kept_purchase_dates(shopify):
     assert rows.loc["bob@example.com", "last_purchase"] == pd.Timestamp("2024-03-07 08:00:00")
 
 
+def test_purchase_dates_follow_the_cleaning_rules_given(shopify):
+    # Loaded on 03-05: dates from 03-07 00:00 on are out of range (typos), so Bob's 03-07 order
+    # and Dee's 03-08 one are not purchases; the rules given are the ones applied.
+    dataset, mapping, _ = shopify
+    cleaning = CleaningConfig.preset("generic", loaded_on=dt.date(2024, 3, 5))
+    rows = customer_attributes(dataset, mapping, cleaning).set_index("customer_id")
+    assert rows.loc["bob@example.com", "last_purchase"] == pd.Timestamp("2024-03-02 09:30:00")
+    assert rows.loc["ann@example.com", "last_purchase"] == pd.Timestamp("2024-03-05 18:00:00")
+    assert pd.isna(rows.loc["=cmd@evil.example", "last_purchase"])
+
+
 def test_as_of_reads_only_the_lines_up_to_it(shopify):
     dataset, mapping, cleaning = shopify
     attrs = customer_attributes(dataset, mapping, cleaning, ["Billing Name"],

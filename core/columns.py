@@ -286,6 +286,32 @@ def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "th
                          delimiter=delimiter, decimal=decimal, date_format=date_format)
 
 
+def fill_from_order(table: ibis.Table, blanks: Mapping[str, tuple],
+                    amount: tuple | None = None) -> tuple[dict, ibis.Value, ibis.Value]:
+    """An order's blank fields taken from the order's other rows (a window per invoice).
+
+    ``table`` has an ``invoice`` column; its rows are lines, or groups of lines of one order.
+    ``blanks``: field -> (blank, highest, lowest): whether the row's field is blank, and the
+    field's largest and smallest value on the row (the field itself for a line). A blank is
+    taken only when the order's values agree on one: an order is one customer. ``amount``:
+    (blank, value) of a mapped amount: a blank amount on a row of an order whose amount is
+    given is an order line. Returns the filled fields that are columns of ``table``, whether
+    the row took any field, and whether it is an order line.
+    """
+    order = ibis.window(group_by=table.invoice)
+    in_order = table.invoice.notnull()
+    fills, filled = {}, ibis.literal(False)
+    for name, (blank, highest, lowest) in blanks.items():
+        from_order = highest.max().over(order)
+        take = in_order & blank & (from_order == lowest.min().over(order)).fill_null(False)
+        if name in table.columns:
+            fills[name] = take.ifelse(from_order, table[name])
+        filled |= take
+    order_line = (ibis.literal(False) if amount is None
+                  else in_order & amount[0] & amount[1].max().over(order).notnull())
+    return fills, filled, order_line
+
+
 def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
                  readings: values.Readings | None = None, carry: tuple[str, ...] = (), *,
                  fill: bool = True) -> ibis.Table:
@@ -334,20 +360,13 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
     filled = ibis.literal(False)
     order_line = ibis.literal(False)
     if m.invoice and fill:
-        in_order = typed.invoice.notnull()
-        order = ibis.window(group_by=typed.invoice)
-        fills = {}
-        for name, blank in (("customer", typed.customer.isnull()), ("invoice_ts", typed.date_blank),
-                            ("status", typed.status.isnull()), ("country", typed.country.isnull())):
-            if name in ("status", "country") and getattr(m, name) is None:
-                continue
-            # Only when the order's lines agree on one value: an order is one customer.
-            from_order = typed[name].max().over(order)
-            take = in_order & blank & (from_order == typed[name].min().over(order)).fill_null(False)
-            fills[name] = take.ifelse(from_order, typed[name])
-            filled |= take
-        if m.amount:
-            order_line = in_order & typed.amount_blank & typed.amount.max().over(order).notnull()
+        blanks = {"customer": (typed.customer.isnull(), typed.customer, typed.customer),
+                  "invoice_ts": (typed.date_blank, typed.invoice_ts, typed.invoice_ts)}
+        for name in ("status", "country"):
+            if getattr(m, name):
+                blanks[name] = (typed[name].isnull(), typed[name], typed[name])
+        fills, filled, order_line = fill_from_order(
+            typed, blanks, (typed.amount_blank, typed.amount) if m.amount else None)
         typed = typed.mutate(filled=filled, order_line=order_line, **fills)
         filled, order_line = typed.filled, typed.order_line
     quantity, price = _finite(typed.quantity), _finite(typed.price)

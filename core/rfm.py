@@ -16,11 +16,10 @@ through ibis's PySpark backend.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import os
 from dataclasses import dataclass, replace
 from typing import Mapping
-
-import functools
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -30,7 +29,7 @@ from core import query, values
 from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, is_return, normalise_status,
                            suggest_preset)
 from core.columns import (RFM_COLUMNS, ColumnMapping, customer_text, decide_readings,
-                          resolve_mapping, to_canonical)
+                          fill_from_order, resolve_mapping, to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 
@@ -133,24 +132,15 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     g = t.group_by(**keys).aggregate(**aggregates).cache()
     g = g.mutate(**{name: value for name, value in constants.items() if name not in keys})
     filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
-    if mapping.invoice:
-        order = ibis.window(group_by=g.invoice)
-        in_order = g.invoice.notnull()
+    if mapping.invoice:  # country is only counted: the groups keep no country column
         blanks = {"customer": (g.customer.isnull(), g.customer, g.customer),
                   "invoice_ts": (g.date_blank, g.invoice_ts, g.invoice_ts)}
         if mapping.status:
             blanks["status"] = (g.status.isnull(), g.status, g.status)
         if mapping.country:
             blanks["country"] = (g.country_blank, g.country_hi, g.country_lo)
-        for name, (blank, hi, lo) in blanks.items():
-            # Only when the order's lines agree on one value: an order is one customer.
-            from_order = hi.max().over(order)
-            take = in_order & blank & (from_order == lo.min().over(order)).fill_null(False)
-            if name != "country":
-                fills[name] = take.ifelse(from_order, g[name])
-            filled |= take
-        if mapping.amount:
-            order_line = in_order & g.amount_blank & g.amount_max.max().over(order).notnull()
+        fills, filled, order_line = fill_from_order(
+            g, blanks, (g.amount_blank, g.amount_max) if mapping.amount else None)
     g = g.mutate(filled=filled, order_line=order_line, **fills)
     g = g.mutate(customer_id=customer_text(g.customer))
     if until is not None:
@@ -227,18 +217,19 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         lines = to_canonical(dataset.table, mapping, dataset.name, readings, fill=False)
         groups, rules = order_groups(lines, cleaning, mapping, _lines_until)
         # The line scan runs once (in order_groups); the rest works on the (few) groups.
+        if mapping.status:  # read twice (status counts): the window runs once
+            groups = groups.cache()
         agg = customer_aggregates(groups, rules).cache()
         statuses = (_status_counts(groups, cleaning) if mapping.status else ())
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
-    totals = agg.aggregate(
+    totals = query.first_row(agg.aggregate(
         rows_kept=agg.kept_lines.sum(), returned=agg.returned_lines.sum(),
         filled=agg.filled_lines.sum(),
         customers=(agg.kept_lines > 0).sum(),
         first=agg.first_ts.min(), last=agg.last_ts.max(),
         **{f"removed_{i + 1}": agg[f"removed_{i + 1}"].sum() for i in range(len(rules))},
-    )
-    totals = query.first_row(totals)
+    ))
     removed = tuple((r.name, r.label, int(totals[f"removed_{i + 1}"] or 0))
                     for i, r in enumerate(rules))
     rows_out = int(totals["rows_kept"] or 0)
@@ -265,8 +256,9 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         return compute_rfm(dataset, mapping, cleaning, as_of, decimal=decimal,
                            date_format=date_format, _lines_until=as_of)
     table = query.arrow(rfm_from_aggregates(agg, as_of).select(*RFM_COLUMNS))
-    return RFMResult(table=table, audit=audit, as_of=as_of, first_purchase=naive_utc(totals["first"]),
-                     last_purchase=last, readings=readings, mapping=mapping)
+    return RFMResult(table=table, audit=audit, as_of=as_of,
+                     first_purchase=naive_utc(totals["first"]), last_purchase=last,
+                     readings=readings, mapping=mapping)
 
 
 def _status_counts(groups: ibis.Table, cleaning: CleaningConfig) -> tuple:

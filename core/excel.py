@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import shutil
 import struct
+import tempfile
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
@@ -52,6 +54,9 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
 
 _CHUNK = 4 << 20
+# A sheet part this large (inflated) is parsed in pieces, one per core, in parallel (see
+# _Pieces): calamine parses a sheet on one core, and 1M lines take seconds.
+SPLIT_MIN_BYTES = 48 << 20
 # The last workbooks read, by (file identity, sheet), with their identity columns as text: the
 # dashboard reads one upload for its columns, its preview and RFM, and a 1M-line sheet takes
 # seconds to parse. Arrow tables are immutable, so sharing one is safe; two entries bound the
@@ -162,9 +167,16 @@ def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Tabl
         raise InputFileError(f"{display}: no sheet '{chosen}'; sheets are {list(sheets)} "
                              f"(or '{ALL_SHEETS}' to stack them)")
     wanted = sheets if chosen == ALL_SHEETS else (chosen,)
-    if flavour in ("xlsx", "xlsb"):
-        _check_sheet_parts(path, display, flavour, wanted)
-    tables = [_load_sheet(reader, name, display) for name in wanted]
+    pool = ThreadPoolExecutor(max_workers=_workers(), thread_name_prefix="sheet-piece")
+    try:
+        with tempfile.TemporaryDirectory(prefix="rfm-sheet-") as scratch:
+            split = {}
+            if flavour in ("xlsx", "xlsb"):
+                split = _check_sheet_parts(path, display, flavour, wanted, Path(scratch), pool)
+            tables = [(name in split and split[name].finish()) or _load_sheet(reader, name, display)
+                      for name in wanted]
+    finally:  # a refused sheet does not wait for a piece being parsed
+        pool.shutdown(wait=False, cancel_futures=True)
     first = tables[0].column_names
     for name, table in zip(wanted, tables):
         if table.column_names != first:
@@ -213,7 +225,9 @@ def _number_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
     finite = pc.is_finite(column)
     integral = pc.and_(finite, pc.equal(pc.floor(column), column))
     as_int = pc.cast(pc.if_else(integral, column, 0.0), pa.int64(), safe=False)
-    text = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(column, pa.string()))
+    text = pc.cast(as_int, pa.string())
+    if pc.all(pc.or_(integral, pc.invert(finite))).as_py() is False:  # some have a fraction
+        text = pc.if_else(integral, text, pc.cast(column, pa.string()))
     return pc.if_else(finite, text, pa.scalar(None, pa.string()))
 
 
@@ -233,16 +247,24 @@ def _load_sheet(reader, name: str, display: str) -> pa.Table:
     import fastexcel
 
     try:
-        batch = reader.load_sheet(name, schema_sample_rows=None, dtype_coercion="coerce",
-                                  skip_whitespace_tail_rows=True, eager=True)
+        batch = _parse_sheet(reader, name, last=True)
     except fastexcel.FastExcelError as exc:
         raise InputFileError(f"{display}: sheet '{name}' cannot be read ({_reason(exc)}); "
                              "save the workbook again from Excel, or export the sheet as CSV") from exc
     if batch.num_columns == 0 or batch.num_rows == 0:
         raise InputFileError(f"{display}: sheet '{name}' is empty")
-    table = pa.Table.from_batches([batch])
-    names = [_header(i, c) for i, c in enumerate(table.column_names)]
-    return table.rename_columns(names)
+    return _named(pa.Table.from_batches([batch]))
+
+
+def _parse_sheet(reader, name: str, *, last: bool) -> pa.RecordBatch:
+    """The sheet as Arrow: each column's type from all its cells; whitespace-only rows at the
+    end dropped (``last``: only at the sheet's real end, not at the end of a piece)."""
+    return reader.load_sheet(name, schema_sample_rows=None, dtype_coercion="coerce",
+                             skip_whitespace_tail_rows=last, eager=True)
+
+
+def _named(table: pa.Table) -> pa.Table:
+    return table.rename_columns([_header(i, c) for i, c in enumerate(table.column_names)])
 
 
 def _header(index: int, name: str) -> str:
@@ -254,6 +276,284 @@ def _header(index: int, name: str) -> str:
 def _reason(exc: Exception) -> str:
     lines = [ln.strip() for ln in str(exc).strip().splitlines() if ln.strip()]
     return lines[0][:200] if lines else type(exc).__name__
+
+
+# -- a large sheet parsed in pieces -----------------------------------------------------------
+#
+# calamine parses one sheet on one core. A large .xlsx sheet is cut between two rows into one
+# piece per core while the pre-parse check inflates it: each piece is a small uncompressed
+# workbook (the original's parts, the sheet's rows from the cut on, and a copy of its header
+# row numbered just above them), parsed as soon as it is complete, in parallel (fastexcel
+# releases the GIL). The result is the same table as one parse, or none: the sheet is then
+# parsed whole. To be the same table: a cut falls only between two rows numbered one after
+# the other (so no empty row is lost at a seam); each piece's table must have exactly the
+# rows between its cuts (rows out of order would stretch it); the pieces' column names must
+# agree, and their types (a column's type is decided from all its cells in each piece: the
+# same in every piece means the same over the whole sheet; a piece where the column has no
+# value takes the others' type).
+
+_SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
+_ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
+_CELL_REF = re.compile(rb'(<(?:\w+:)?c\b[^>]*?\sr=")([A-Za-z]{1,3})\d+(")')
+_DIMENSION_ELEMENT = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
+_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns='
+                b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+# Parts a piece never needs (pictures, embedded files, printer settings): not copied.
+_UNNEEDED = ("xl/media/", "xl/embeddings/", "xl/printerSettings/", "docProps/thumbnail")
+_MAX_COPIED_BYTES = 64 << 20  # what a piece may copy besides the sheet and its shared strings
+_HOLD = 512  # bytes held back at a chunk's end: a row's start tag may continue in the next
+_MAX_CUT_SEARCH = 16 << 20  # past its target, a cut not found by then is given up
+
+
+def _workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _splits(info, infos, sheet_parts: Iterable[str], scratch: Path) -> bool:
+    """Whether a sheet part is large enough to parse in pieces, with the cores and the disk,
+    and the parts each piece copies (all but the sheets and the unneeded) are small."""
+    if info is None or info.file_size < SPLIT_MIN_BYTES or _workers() < 2:
+        return False
+    sheet_parts = set(sheet_parts)
+    copied = sum(i.file_size for i in infos if i.filename not in sheet_parts
+                 and not i.filename.startswith(_UNNEEDED)
+                 and not i.filename.endswith("sharedStrings.xml"))
+    return copied <= _MAX_COPIED_BYTES and shutil.disk_usage(scratch).free > 2 * info.file_size
+
+
+class _Pieces:
+    """Receives a sheet part's XML as the check inflates it (``extend``) and writes it into
+    piece workbooks, each parsed in ``pool`` once complete. ``early_bytes``: a piece at most
+    this large may be parsed before the check of the whole part is over (its cells are then
+    bounded by its size); the others wait for ``finish``."""
+
+    def __init__(self, path: Path, sheet: str, part: str, sheet_parts: Iterable[str],
+                 scratch: Path, count: int, declared: int, early_bytes: int,
+                 pool: ThreadPoolExecutor, name: str = "piece"):
+        self.path, self.sheet, self.part, self.scratch, self.name = path, sheet, part, scratch, name
+        self.sheet_parts = set(sheet_parts)
+        self.targets = [declared * k // count for k in range(1, count)]
+        self.early_bytes, self.pool = early_bytes, pool
+        self.failed = False
+        self.head = self.header = self.row_tag = self.close = None
+        self.offset = 0       # where ``carry`` starts in the sheet XML
+        self.carry = b""      # received, not written yet
+        self.last_row = None  # the number of the last complete row start tag written
+        self.pieces: list[tuple[Path, int, Future | None]] = []  # file, first row, parse
+        self.waiting: list[int] = []  # pieces complete, to parse after the check
+        self.zip = self.entry = None
+        self.first_row = self.piece_bytes = 0
+
+    # receiving --------------------------------------------------------------------------
+    def extend(self, data: bytes) -> None:
+        if self.failed:
+            return
+        try:
+            if self.head is None:
+                data = self._start(data)
+                if data is None:
+                    return self.fail()
+            self._advance(self.carry + data)
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile):
+            self.fail()  # the scratch disk, or a part not copied: the sheet is parsed whole
+
+    def _start(self, data: bytes) -> bytes | None:
+        """Piece 0 opened with the sheet's start; the rest of ``data``, or None to give up."""
+        opened = _SHEET_DATA.search(data, 0, _SPLIT_HEAD)
+        if opened is None or opened.group(2):
+            return None
+        prefix = opened.group(1) or b""
+        root = _ROOT_PREFIX.search(data, 0, 4096)
+        self.row_tag = b"<" + prefix + b"row"
+        end_tag = b"</" + prefix + b"row>"
+        header_end = data.find(end_tag, opened.end(), _SPLIT_HEAD)
+        if not data.startswith(self.row_tag, opened.end()) or header_end < 0:
+            return None  # the first row is empty (self-closing), or too long
+        header_end += len(end_tag)
+        self.header = data[opened.end():header_end]
+        number = _row_number(self.header, 0, self.row_tag)
+        if number is None:
+            return None
+        self.head = _DIMENSION_ELEMENT.sub(b"", data[:opened.end()])
+        self.close = (b"</" + prefix + b"sheetData></" + (root.group(1) + b":" if root else b"")
+                      + b"worksheet>")
+        self._open(self.header, number + 1)
+        self.last_row, self.offset = number, header_end
+        return data[header_end:]
+
+    def _advance(self, buf: bytes) -> None:
+        while len(self.pieces) <= len(self.targets) and self.offset + len(buf) > self.target:
+            cut = self._find_cut(buf, max(0, self.target - self.offset))
+            if cut is None:
+                if self.offset + len(buf) - self.target > _MAX_CUT_SEARCH:
+                    return self.fail()
+                break
+            position, number = cut
+            self._write(buf[:position])
+            self._complete(last=False)
+            self._open(_numbered(self.header, number - 1), number)
+            buf, self.offset = buf[position:], self.offset + position
+        keep = min(len(buf), _HOLD)
+        self._write(buf[:len(buf) - keep])
+        self.offset += len(buf) - keep
+        self.carry = buf[len(buf) - keep:]
+
+    @property
+    def target(self) -> int:
+        return self.targets[len(self.pieces) - 1]
+
+    def _find_cut(self, buf: bytes, start: int) -> tuple[int, int] | None:
+        """The first complete row start tag at or after ``start`` numbered one after the row
+        before it: (its offset in buf, its number)."""
+        before = buf.rfind(self.row_tag, 0, start)
+        previous = _row_number(buf, before, self.row_tag) if before >= 0 else self.last_row
+        position = buf.find(self.row_tag, start)
+        while position >= 0 and buf.find(b">", position) >= 0:
+            number = _row_number(buf, position, self.row_tag)
+            if number is not None and previous is not None and number == previous + 1:
+                return position, number
+            previous = number
+            position = buf.find(self.row_tag, position + 1)
+        return None
+
+    def _write(self, data: bytes) -> None:
+        if not data:
+            return
+        self.entry.write(data)
+        self.piece_bytes += len(data)
+        at = data.rfind(self.row_tag)
+        while at >= 0 and data.find(b">", at) < 0:  # a start tag cut at the end: the one before
+            at = data.rfind(self.row_tag, 0, at)
+        if at >= 0:
+            self.last_row = _row_number(data, at, self.row_tag)
+
+    # pieces -----------------------------------------------------------------------------
+    def _open(self, header: bytes, first_row: int) -> None:
+        index = len(self.pieces)
+        piece = self.scratch / f"{self.name}-{index}.xlsx"
+        self.zip = zipfile.ZipFile(piece, "w", zipfile.ZIP_STORED, allowZip64=True)
+        with zipfile.ZipFile(self.path) as source:
+            for info in source.infolist():
+                name = info.filename
+                if name == self.part or info.is_dir() or name.startswith(_UNNEEDED):
+                    continue
+                if name in self.sheet_parts:
+                    self.zip.writestr(name, _EMPTY_SHEET)
+                    continue
+                with source.open(info) as src, self.zip.open(name, "w", force_zip64=True) as dst:
+                    shutil.copyfileobj(src, dst, _CHUNK)
+        self.entry = self.zip.open(self.part, "w", force_zip64=True)
+        self.entry.write(self.head)
+        self.entry.write(header)
+        self.pieces.append((piece, first_row, None))
+        self.piece_bytes = 0
+
+    def _complete(self, last: bool) -> None:
+        self.entry.write(b"" if last else self.close)
+        self.entry.close()
+        self.zip.close()
+        index = len(self.pieces) - 1
+        if not last and self.piece_bytes <= self.early_bytes:
+            self._parse(index, last)
+        else:
+            self.waiting.append(index)
+
+    def _parse(self, index: int, last: bool) -> None:
+        piece, first_row, _ = self.pieces[index]
+        self.pieces[index] = (piece, first_row, self.pool.submit(_parse_piece, piece, self.sheet, last))
+
+    def fail(self) -> None:
+        self.failed = True
+        for closing in (self.entry, self.zip):
+            try:
+                if closing is not None:
+                    closing.close()
+            except (OSError, ValueError, zipfile.BadZipFile):
+                pass
+
+    def finish(self) -> pa.Table | None:
+        """After the check passed: the last piece completed, every piece parsed, and the
+        pieces as one table (None: parse the sheet whole)."""
+        if self.failed or self.head is None:
+            self.fail()
+            return None
+        try:
+            self._write(self.carry)
+            self._complete(last=True)
+        except (OSError, ValueError):
+            self.fail()
+            return None
+        for index in self.waiting:
+            self._parse(index, index == len(self.pieces) - 1)
+        import fastexcel
+
+        batches = []
+        for index, (piece, first_row, parse) in enumerate(self.pieces):
+            try:
+                batch = parse.result()
+            except fastexcel.FastExcelError:
+                return None  # parsed whole instead, which reports the error as it is
+            finally:
+                piece.unlink(missing_ok=True)
+            following = (self.pieces[index + 1][1] if index + 1 < len(self.pieces)
+                         else self.last_row + 1)
+            if batch.num_rows != following - first_row:
+                return None  # rows out of order, or empty rows at a piece's end
+            batches.append(batch)
+        return _combine(batches)
+
+
+_SPLIT_HEAD = 4 << 20  # the sheet's start (up to its first row) must be in its first chunk
+
+
+def _parse_piece(piece: Path, sheet: str, last: bool) -> pa.RecordBatch:
+    import fastexcel
+
+    return _parse_sheet(fastexcel.read_excel(piece), sheet, last=last)
+
+
+def _row_number(data: bytes, position: int, row_tag: bytes) -> int | None:
+    """The r="N" of the row start tag at ``position`` (None: not a row tag, or no number)."""
+    after = position + len(row_tag)
+    if data[after:after + 1] not in (b" ", b"\t", b"\n", b"\r"):
+        return None
+    end = data.find(b">", after)
+    match = _ROW_NUMBER.search(data, after, end) if end >= 0 else None
+    return int(match.group(1)) if match else None
+
+
+def _numbered(header: bytes, row: int) -> bytes:
+    """The header row element moved to row ``row`` (its r and its cells' references)."""
+    number = str(row).encode()
+    header = _ROW_NUMBER.sub(b' r="' + number + b'"', header, count=1)
+    return _CELL_REF.sub(lambda m: m.group(1) + m.group(2) + number + m.group(3), header)
+
+
+def _combine(batches: list[pa.RecordBatch]) -> pa.Table | None:
+    """The pieces as one table, or None when their columns disagree: names, or types (a
+    column with no value in a piece, which the reader types as text, takes the others' type)."""
+    names = batches[0].schema.names
+    if any(b.schema.names != names for b in batches):
+        return None
+    batches = [b for b in batches if b.num_rows]  # a piece of no row has no say in the types
+    if not batches:
+        return None
+    fields = []
+    for index, name in enumerate(names):
+        valued = [b for b in batches if b.column(index).null_count < b.num_rows]
+        types = {b.schema.field(index).type for b in valued or batches}
+        if len(types) > 1:
+            return None
+        column_type = types.pop()
+        nullable = any(b.schema.field(index).nullable or b.schema.field(index).type != column_type
+                       for b in batches)
+        fields.append(pa.field(name, column_type, nullable=nullable))
+    schema = pa.schema(fields)
+    tables = [pa.Table.from_batches([b]).cast(schema) for b in batches]
+    return _named(pa.concat_tables(tables))
 
 
 # -- checks before parsing --------------------------------------------------------------------
@@ -308,10 +608,26 @@ def _check_container(path: Path, display: str) -> str:
     return flavour
 
 
-def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str, ...]) -> None:
+def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str, ...],
+                       scratch: Path, pool: ThreadPoolExecutor) -> dict[str, _Pieces]:
+    """Check each wanted sheet's part (rows, cells, size); returns the sheets cut into pieces
+    on the way (SPLIT_MIN_BYTES, in ``scratch``, parsed in ``pool``)."""
     with zipfile.ZipFile(path) as zf:
         infos = zf.infolist()
     parts = _sheet_parts(path, display, infos, flavour)
+    split: dict[str, _Pieces] = {}
+    try:
+        _check_each_sheet(path, display, flavour, wanted, infos, parts, scratch, pool, split)
+    except BaseException:
+        for pieces in split.values():
+            pieces.fail()
+        raise
+    return split
+
+
+def _check_each_sheet(path: Path, display: str, flavour: str, wanted: tuple[str, ...], infos,
+                      parts: dict[str, str], scratch: Path, pool: ThreadPoolExecutor,
+                      split: dict[str, _Pieces]) -> None:
     for sheet in wanted:
         part = parts.get(sheet)
         if part is None or part not in {i.filename for i in infos}:
@@ -321,23 +637,37 @@ def _check_sheet_parts(path: Path, display: str, flavour: str, wanted: tuple[str
             stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
                                MAX_SHEET_XML_BYTES, row_tag=None, cell_tag=None)
             stats = PartStats(stats.inflated_bytes, 0, stats.inflated_bytes // 8)
+        elif flavour == "xlsx" and _splits(_info(infos, part), infos, parts.values(), scratch):
+            info = _info(infos, part)
+            # cells are counted as the part is read when its size allows more than the bound;
+            # otherwise its size bounds them, up to the size the zip declares
+            small = MIN_XML_CELL_BYTES * MAX_CELLS
+            pieces = _Pieces(path, sheet, part, parts.values(), scratch, _workers(),
+                             info.file_size, MAX_SHEET_XML_BYTES if info.file_size > small
+                             else small, pool, name=f"sheet{len(split)}")
+            split[sheet] = pieces
+            stats = _scan_sheet_xml(path, display, info, f"sheet '{sheet}'", pieces)
         else:
             stats = _scan_sheet_xml(path, display, _info(infos, part), f"sheet '{sheet}'")
         _check_counts(display, f"sheet '{sheet}'", stats)
 
 
-def _scan_sheet_xml(path: Path, display: str, info, what: str) -> PartStats:
+def _scan_sheet_xml(path: Path, display: str, info, what: str,
+                    pieces: _Pieces | None = None) -> PartStats:
     """Rows and cells of a sheet part. calamine keeps only the cells that hold a value, each
     at least MIN_XML_CELL_BYTES of XML, so a part of at most MIN_XML_CELL_BYTES * MAX_CELLS
     bytes cannot exceed MAX_CELLS: its cells are counted only when its declared size is
-    larger, or when it turns out larger than declared (a second pass, for a lying zip)."""
+    larger, or when it turns out larger than declared (a second pass, for a lying zip).
+    ``pieces`` receives the part as it is inflated (not on a second pass: it then gives up)."""
     small = MIN_XML_CELL_BYTES * MAX_CELLS
     count_cells = info is None or info.file_size > small
     stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
-                       cell_tag=b"<c" if count_cells else None, read_dimension=True)
+                       cell_tag=b"<c" if count_cells else None, read_dimension=True, sink=pieces)
     if count_cells or stats.rows > MAX_ROWS:
         return stats
     if stats.inflated_bytes > small:  # the zip directory understated the size: count them
+        if pieces is not None:
+            pieces.fail()
         return _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
                           cell_tag=b"<c", read_dimension=True)
     return PartStats(stats.inflated_bytes, stats.rows, stats.inflated_bytes // MIN_XML_CELL_BYTES)
@@ -399,8 +729,9 @@ def _info(infos, name: str):
 
 def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                row_tag: bytes | None = None, cell_tag: bytes | None = None,
-               read_dimension: bool = False, sink: bytearray | None = None) -> PartStats:
-    """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags.
+               read_dimension: bool = False, sink: bytearray | _Pieces | None = None) -> PartStats:
+    """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags; ``sink`` (a
+    bytearray, or _Pieces) receives the inflated bytes.
 
     The compressed data is read from the entry's local header on: neither its declared
     compressed nor uncompressed size is trusted. The next chunk is inflated in a helper
@@ -429,7 +760,7 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                             f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the "
                             "file is too large or hostile: export the data as CSV or Parquet")
                     if sink is not None:
-                        sink += out
+                        sink.extend(out)
                     if first and (row_tag or read_dimension):
                         first = False
                         prefix = _ROOT_PREFIX.search(out[:4096])

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core import excel
 from core.cli import main
@@ -427,3 +429,225 @@ def test_read_ahead_of_a_file_that_is_not_a_workbook_does_nothing(tmp_path, duck
     excel.read_ahead(tmp_path / "missing.xlsx")
     with pytest.raises(InputFileError, match="orders.xlsx: not a valid .xlsx workbook"):
         read_transactions(text, con=duck)
+
+
+# -- a large sheet parsed in pieces, one per core ---------------------------------------------
+
+@pytest.fixture
+def in_pieces(monkeypatch):
+    """Every .xlsx sheet is parsed in pieces (as a large one on a machine of ``n`` cores); the
+    returned list records each piece-wise read's table, or None where it parsed whole."""
+    monkeypatch.setattr(excel, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(excel, "_workers", lambda: 2)
+    outcomes = []
+    real = excel._Pieces.finish
+
+    def spy(self):
+        outcomes.append(real(self))
+        return outcomes[-1]
+
+    monkeypatch.setattr(excel._Pieces, "finish", spy)
+    return outcomes
+
+
+def _whole(path: Path, sheet: str | None = None):
+    """The sheet parsed in one piece: the reference the pieces must equal."""
+    saved = excel.SPLIT_MIN_BYTES
+    excel.SPLIT_MIN_BYTES = 1 << 60
+    try:
+        return excel._read_workbook(path, sheet, path.name)[0]
+    finally:
+        excel.SPLIT_MIN_BYTES = saved
+
+
+def _many_retail_rows(n: int) -> list[tuple]:
+    rows = []
+    for i in range(n):
+        invoice = f"C{540000 + i}" if i % 7 == 3 else 540000 + i
+        customer = None if i % 5 == 4 else ("00017" if i % 11 == 0 else 12000 + i % 13)
+        rows.append((invoice, "85123A" if i % 2 else 22633, i % 9 + 1,
+                     dt.datetime(2011, 1, 1, 8, 0) + dt.timedelta(hours=i), 1.25 + i % 4,
+                     customer, "France" if i % 3 else "United Kingdom"))
+    return rows
+
+
+def test_a_large_sheet_read_in_pieces_has_every_record(tmp_path, in_pieces):
+    rows = _many_retail_rows(400)
+    path = _retail_workbook(tmp_path / "retail.xlsx", {"Online Retail": rows})
+    table, sheets, chosen = excel.read_workbook(path, text_columns=lambda t: ["Invoice", "Customer ID"])
+    assert len(in_pieces) == 1 and in_pieces[0] is not None  # it was read in pieces
+    got = table.to_pydict()
+    assert table.num_rows == 400
+    assert got["Invoice"] == [str(r[0]) for r in rows]
+    assert got["Customer ID"] == [None if r[5] is None else str(r[5]) for r in rows]
+    assert got["InvoiceDate"] == [r[3] for r in rows]
+    assert got["Quantity"] == [float(r[2]) for r in rows]
+    assert got["Price"] == [r[4] for r in rows]
+    assert got["Country"] == [r[6] for r in rows]
+    assert table.equals(_whole(path))
+
+
+def test_pieces_that_disagree_on_a_column_type_are_read_whole(tmp_path, in_pieces):
+    # Invoices are numbers in the first piece (the cut falls near row 200) and some text in
+    # the second: only the whole sheet knows the column is text.
+    rows = [(540000 + i if i < 350 else f"C{540000 + i}",) + r[1:]
+            for i, r in enumerate(_many_retail_rows(400))]
+    rows = [(r[0], r[1], r[2], r[3], r[4], 12347, r[6]) for r in rows]
+    path = _retail_workbook(tmp_path / "mixed.xlsx", {"Online Retail": rows})
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert in_pieces == [None]
+    assert table.column("Invoice").type == "string"
+    assert table.column("Invoice").to_pylist()[348:352] == ["540348", "540349", "C540350", "C540351"]
+    assert table.equals(_whole(path))
+
+
+def test_a_column_empty_in_one_piece_takes_the_others_type(tmp_path, in_pieces):
+    rows = [r[:5] + ((None if i < 250 else 12347.0),) + r[6:]
+            for i, r in enumerate(_many_retail_rows(400))]
+    path = _retail_workbook(tmp_path / "late.xlsx", {"Online Retail": rows})
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert in_pieces[0] is not None
+    assert table.column("Customer ID").to_pylist() == [None] * 250 + [12347.0] * 150
+    assert table.equals(_whole(path))
+
+
+def test_an_empty_row_at_the_cut_is_kept(tmp_path, in_pieces):
+    # Rows 2-401 with rows 150-260 empty except one: the cut moves to two rows that follow
+    # each other, so the blank rows stay blank rows of the table, where they were.
+    rows = _many_retail_rows(400)
+    rows = [r if not 150 <= i <= 260 or i == 200 else (None,) * 7 for i, r in enumerate(rows)]
+    path = _retail_workbook(tmp_path / "gaps.xlsx", {"Online Retail": rows})
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert in_pieces[0] is not None
+    invoices = table.column("Invoice").to_pylist()
+    assert len(invoices) == 400
+    assert [i for i, v in enumerate(invoices) if v is None] == [i for i in range(150, 261) if i != 200]
+    assert table.equals(_whole(path))
+
+
+def test_blank_text_rows_at_the_cut_are_kept(tmp_path, in_pieces):
+    # Rows of blanks ('  ') around the cut and at the end are rows of the table, as read whole.
+    rows = _many_retail_rows(400)
+    rows = [("  ",) * 7 if 150 <= i <= 260 or i >= 395 else r for i, r in enumerate(rows)]
+    path = _retail_workbook(tmp_path / "blanks.xlsx", {"Online Retail": rows})
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert in_pieces[0] is not None
+    assert table.num_rows == 400
+    assert table.column("Country").to_pylist()[148:152] == [rows[148][6], rows[149][6], "  ", "  "]
+    assert table.column("Country").to_pylist()[394:] == [rows[394][6]] + ["  "] * 5
+    assert table.equals(_whole(path))
+
+
+def test_all_sheets_are_stacked_from_pieces(tmp_path, in_pieces):
+    rows = _many_retail_rows(300)
+    path = _retail_workbook(tmp_path / "two.xlsx", {"2010": rows[:140], "2011": rows[140:]})
+    table = excel._read_workbook(path, excel.ALL_SHEETS, path.name)[0]
+    assert len(in_pieces) == 2 and all(t is not None for t in in_pieces)
+    assert table.num_rows == 300
+    assert table.column("Country").to_pylist() == [r[6] for r in rows]
+    saved = excel.SPLIT_MIN_BYTES
+    excel.SPLIT_MIN_BYTES = 1 << 60
+    try:
+        assert table.equals(excel._read_workbook(path, excel.ALL_SHEETS, path.name)[0])
+    finally:
+        excel.SPLIT_MIN_BYTES = saved
+
+
+def test_a_prefixed_sheet_with_rows_and_refs_is_read_in_pieces(tmp_path, in_pieces):
+    # A sheet written with a namespace prefix (<x:row r="2"><x:c r="A2">): the pieces' header
+    # rows are renumbered in the same markup.
+    def cell(ref: str, value) -> str:
+        if isinstance(value, str):
+            return f'<x:c r="{ref}" t="inlineStr"><x:is><x:t>{value}</x:t></x:is></x:c>'
+        return f'<x:c r="{ref}"><x:v>{value}</x:v></x:c>'
+
+    body = ['<x:row r="1">' + cell("A1", "cust") + cell("B1", "amount") + "</x:row>"]
+    for r in range(2, 302):
+        body.append(f'<x:row r="{r}">' + cell(f"A{r}", f"K{r % 17}") + cell(f"B{r}", r * 0.5) + "</x:row>")
+    sheet = ('<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.'
+             'openxmlformats.org/spreadsheetml/2006/main"><x:dimension ref="A1:B301"/><x:sheetData>'
+             + "".join(body) + "</x:sheetData></x:worksheet>")
+    path = tmp_path / "prefixed.xlsx"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
+        zf.writestr("_rels/.rels", _ROOT_RELS)
+        zf.writestr("xl/workbook.xml", _WORKBOOK)
+        zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
+        zf.writestr("xl/worksheets/sheet1.xml", sheet)
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert in_pieces[0] is not None
+    assert table.to_pydict() == {"cust": [f"K{r % 17}" for r in range(2, 302)],
+                                 "amount": [r * 0.5 for r in range(2, 302)]}
+
+
+_CELLS = {
+    "number": st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(-1e9, 1e9, allow_nan=False)),
+    "text": st.one_of(st.none(), st.sampled_from(["C536379", "85123A", "  ", "00017", "x y"])),
+    "date": st.one_of(st.none(), st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2030, 1, 1))
+                      .map(lambda d: d.replace(microsecond=0))),
+}
+
+
+@st.composite
+def _sheets(draw):
+    kinds = draw(st.lists(st.sampled_from(["number", "text", "date", "mixed"]), min_size=1, max_size=4))
+    cell = {k: _CELLS[k] if k != "mixed" else st.one_of(_CELLS["number"], _CELLS["text"]) for k in kinds}
+    rows = draw(st.lists(st.tuples(*[cell[k] for k in kinds]), min_size=2, max_size=80))
+    return [f"col{i}" for i in range(len(kinds))], rows
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sheet=_sheets(), workers=st.integers(2, 4), inline=st.booleans())
+def test_pieces_equal_the_whole_sheet(tmp_path, monkeypatch, sheet, workers, inline):
+    # Any sheet: numbers, text, dates, blanks and empty rows anywhere, shared or inline
+    # strings, 2-4 pieces: read in pieces (or, where they disagree, whole) it is the same table
+    # as read whole.
+    header, rows = sheet
+    path = tmp_path / f"any-{workers}-{inline}.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": inline})
+    page = book.add_worksheet("Data")
+    when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    page.write_row(0, 0, header)
+    for r, row in enumerate(rows, start=1):
+        for c, value in enumerate(row):
+            if isinstance(value, dt.datetime):
+                page.write_datetime(r, c, value, when)
+            elif isinstance(value, str):
+                page.write_string(r, c, value)
+            elif value is not None:
+                page.write_number(r, c, value)
+    book.close()
+
+    def read():
+        try:
+            return excel._read_workbook(path, None, path.name)[0]
+        except InputFileError as exc:
+            return str(exc)
+
+    whole = read()
+    monkeypatch.setattr(excel, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(excel, "_workers", lambda: workers)
+    pieces = read()
+    monkeypatch.undo()
+    assert pieces == whole if isinstance(whole, str) else pieces.equals(whole)
+
+
+def test_a_sheet_over_the_row_bound_is_refused_while_cut_into_pieces(tmp_path, in_pieces, monkeypatch):
+    path = _retail_workbook(tmp_path / "long.xlsx", {"Online Retail": _many_retail_rows(400)})
+    monkeypatch.setattr(excel, "MAX_ROWS", 300)
+    with pytest.raises(InputFileError, match="more than 300 rows"):
+        excel.read_workbook(path)
+    assert in_pieces == []  # refused by the check, nothing stacked
+
+
+@pytest.mark.parametrize("values, text", [
+    ([12347.0, 12347.5, None, float("nan"), float("inf"), -3.0],
+     ["12347", "12347.5", None, None, None, "-3"]),
+    ([12347.0, None, 17.0], ["12347", None, "17"]),  # all whole: no fraction written
+    ([None, None], [None, None]),
+])
+def test_numeric_ids_as_text(values, text):
+    import pyarrow as pa
+
+    table = excel.identity_as_text(pa.table({"id": pa.array(values, pa.float64())}), ["id"])
+    assert table.column("id").to_pylist() == text

@@ -305,6 +305,19 @@ _HOLD = 512  # bytes held back at a chunk's end: a row's start tag may continue 
 _MAX_CUT_SEARCH = 16 << 20  # past its target, a cut not found by then is given up
 
 
+# Inflating and cutting a part takes about this share of the time parsing it takes (1.1 s
+# against 5.6 s for 1M lines): the earlier pieces start parsing while the check goes on.
+_CHECK_SHARE = 0.2
+
+
+def _shares(count: int) -> list[float]:
+    """Each piece's share of the sheet, so that the pieces finish together: piece k starts
+    when the check has read it (the last when the check ends), on a core of its own."""
+    q = 1 / (1 + _CHECK_SHARE)
+    total = (1 + _CHECK_SHARE) / (1 + sum(q ** k for k in range(1, count)))
+    return [total * q ** (k + 1) for k in range(count - 1)] + [total - _CHECK_SHARE]
+
+
 def _workers() -> int:
     try:
         return len(os.sched_getaffinity(0))
@@ -335,7 +348,10 @@ class _Pieces:
                  pool: ThreadPoolExecutor, name: str = "piece"):
         self.path, self.sheet, self.part, self.scratch, self.name = path, sheet, part, scratch, name
         self.sheet_parts = set(sheet_parts)
-        self.targets = [declared * k // count for k in range(1, count)]
+        cut, self.targets = 0.0, []
+        for share in _shares(count)[:-1]:
+            cut += share
+            self.targets.append(int(declared * cut))
         self.early_bytes, self.pool = early_bytes, pool
         self.failed = False
         self.head = self.header = self.row_tag = self.close = None

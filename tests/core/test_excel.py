@@ -651,3 +651,17 @@ def test_numeric_ids_as_text(values, text):
 
     table = excel.identity_as_text(pa.table({"id": pa.array(values, pa.float64())}), ["id"])
     assert table.column("id").to_pylist() == text
+
+
+@pytest.mark.parametrize("count", [1, 2, 3, 4, 8])
+def test_piece_shares_cover_the_sheet_and_finish_together(count):
+    shares = excel._shares(count)
+    assert len(shares) == count and sum(shares) == pytest.approx(1)
+    # piece k starts parsing once the check read it (the last when the check ends): each
+    # then takes its share of the parse; all end at the same time
+    check, started = excel._CHECK_SHARE, 0.0
+    ends = []
+    for k, share in enumerate(shares):
+        started += share
+        ends.append((check * started if k < count - 1 else check) + share)
+    assert ends == pytest.approx([ends[0]] * count)

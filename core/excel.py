@@ -337,6 +337,54 @@ def _splits(info, infos, sheet_parts: Iterable[str], scratch: Path) -> bool:
     return copied <= _MAX_COPIED_BYTES and shutil.disk_usage(scratch).free > 2 * info.file_size
 
 
+class _StoredZip:
+    """A zip of uncompressed entries, written as a stream (a piece): each entry's CRC is
+    computed by ISA-L as it is written, then set in its local header. Entries and the file
+    stay under 4 GiB (a sheet part is at most MAX_SHEET_XML_BYTES): no ZIP64."""
+
+    _LOCAL = struct.Struct("<IHHHHHIIIHH")
+    _CENTRAL = struct.Struct("<IHHHHHHIIIHHHHHII")
+    _END = struct.Struct("<IHHHHIIH")
+    _DATE = 0x21  # 1980-01-01
+
+    def __init__(self, path: Path):
+        self.fh = path.open("wb")
+        self.entries: list[tuple[bytes, int, int, int]] = []  # name, offset, crc, size
+        self.name, self.start, self.crc, self.size = b"", 0, 0, 0
+
+    def begin(self, name: str) -> None:
+        self.name, self.start, self.crc, self.size = name.encode(), self.fh.tell(), 0, 0
+        self.fh.write(self._LOCAL.pack(0x04034B50, 20, 0x800, 0, 0, self._DATE, 0, 0, 0,
+                                       len(self.name), 0) + self.name)
+
+    def write(self, data) -> None:
+        self.crc = isal_zlib.crc32(data, self.crc)
+        self.size += len(data)
+        self.fh.write(data)
+
+    def end(self) -> None:
+        if self.start + self.size >= 1 << 32:
+            raise OSError("a piece over 4 GiB")
+        end = self.fh.tell()
+        self.fh.seek(self.start + 14)
+        self.fh.write(struct.pack("<III", self.crc, self.size, self.size))
+        self.fh.seek(end)
+        self.entries.append((self.name, self.start, self.crc, self.size))
+
+    def close(self) -> None:
+        if self.fh.closed:
+            return
+        try:
+            directory = self.fh.tell()
+            for name, offset, crc, size in self.entries:
+                self.fh.write(self._CENTRAL.pack(0x02014B50, 20, 20, 0x800, 0, 0, self._DATE, crc,
+                                                 size, size, len(name), 0, 0, 0, 0, 0, offset) + name)
+            self.fh.write(self._END.pack(0x06054B50, 0, 0, len(self.entries), len(self.entries),
+                                         self.fh.tell() - directory, directory, 0))
+        finally:
+            self.fh.close()
+
+
 class _Pieces:
     """Receives a sheet part's XML as the check inflates it (``extend``) and writes it into
     piece workbooks, each parsed in ``pool`` once complete. ``early_bytes``: a piece at most
@@ -355,12 +403,12 @@ class _Pieces:
         self.early_bytes, self.pool = early_bytes, pool
         self.failed = False
         self.head = self.header = self.row_tag = self.close = None
-        self.offset = 0       # where ``carry`` starts in the sheet XML
+        self.offset = 0       # the sheet XML written so far: where ``carry`` starts
         self.carry = b""      # received, not written yet
         self.last_row = None  # the number of the last complete row start tag written
         self.pieces: list[tuple[Path, int, Future | None]] = []  # file, first row, parse
         self.waiting: list[int] = []  # pieces complete, to parse after the check
-        self.zip = self.entry = None
+        self.zip: _StoredZip | None = None
         self.first_row = self.piece_bytes = 0
 
     # receiving --------------------------------------------------------------------------
@@ -368,16 +416,18 @@ class _Pieces:
         if self.failed:
             return
         try:
+            at = 0
             if self.head is None:
-                data = self._start(data)
-                if data is None:
+                at = self._start(data)
+                if at is None:
                     return self.fail()
-            self._advance(self.carry + data)
+            self._advance(data, at)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             self.fail()  # the scratch disk, or a part not copied: the sheet is parsed whole
 
-    def _start(self, data: bytes) -> bytes | None:
-        """Piece 0 opened with the sheet's start; the rest of ``data``, or None to give up."""
+    def _start(self, data: bytes) -> int | None:
+        """Piece 0 opened with the sheet's start up to its first row (the header); where the
+        rest of ``data`` starts, or None to give up."""
         opened = _SHEET_DATA.search(data, 0, _SPLIT_HEAD)
         if opened is None or opened.group(2):
             return None
@@ -398,24 +448,36 @@ class _Pieces:
                       + b"worksheet>")
         self._open(self.header, number + 1)
         self.last_row, self.offset = number, header_end
-        return data[header_end:]
+        return header_end
 
-    def _advance(self, buf: bytes) -> None:
-        while len(self.pieces) <= len(self.targets) and self.offset + len(buf) > self.target:
-            cut = self._find_cut(buf, max(0, self.target - self.offset))
+    def _advance(self, data: bytes, at: int) -> None:
+        """Write ``data[at:]`` (after what is carried), cutting where a target is passed. Bytes
+        are written from ``data`` itself (no copies), except near a cut."""
+        buf = data
+        if self.carry:
+            if self._due(len(self.carry) + len(data) - at):
+                buf, at = self.carry + data[at:], 0  # a cut may fall on the seam
+            else:
+                self._write(self.carry, 0, len(self.carry))
+        self.carry = b""
+        while self._due(len(buf) - at):
+            cut = self._find_cut(buf, at + max(0, self.target - self.offset))
             if cut is None:
-                if self.offset + len(buf) - self.target > _MAX_CUT_SEARCH:
+                if self.offset + len(buf) - at - self.target > _MAX_CUT_SEARCH:
                     return self.fail()
                 break
             position, number = cut
-            self._write(buf[:position])
+            self._write(buf, at, position)
+            at = position
             self._complete(last=False)
             self._open(_numbered(self.header, number - 1), number)
-            buf, self.offset = buf[position:], self.offset + position
-        keep = min(len(buf), _HOLD)
-        self._write(buf[:len(buf) - keep])
-        self.offset += len(buf) - keep
-        self.carry = buf[len(buf) - keep:]
+        end = max(at, len(buf) - _HOLD)
+        self._write(buf, at, end)
+        self.carry = buf[end:]
+
+    def _due(self, pending: int) -> bool:
+        """Whether the ``pending`` bytes from ``offset`` on pass the next cut's target."""
+        return len(self.pieces) <= len(self.targets) and self.offset + pending > self.target
 
     @property
     def target(self) -> int:
@@ -435,41 +497,47 @@ class _Pieces:
             position = buf.find(self.row_tag, position + 1)
         return None
 
-    def _write(self, data: bytes) -> None:
-        if not data:
+    def _write(self, buf: bytes, start: int, end: int) -> None:
+        """``buf[start:end]`` into the open piece; the last complete row start tag in it is
+        noted (``last_row``)."""
+        if end <= start:
             return
-        self.entry.write(data)
-        self.piece_bytes += len(data)
-        at = data.rfind(self.row_tag)
-        while at >= 0 and data.find(b">", at) < 0:  # a start tag cut at the end: the one before
-            at = data.rfind(self.row_tag, 0, at)
-        if at >= 0:
-            self.last_row = _row_number(data, at, self.row_tag)
+        self.zip.write(memoryview(buf)[start:end])
+        self.piece_bytes += end - start
+        self.offset += end - start
+        tag = buf.rfind(self.row_tag, start, end)
+        while tag >= 0 and buf.find(b">", tag, end) < 0:  # cut at the end: the one before
+            tag = buf.rfind(self.row_tag, start, tag)
+        if tag >= 0:
+            self.last_row = _row_number(buf, tag, self.row_tag)
 
     # pieces -----------------------------------------------------------------------------
     def _open(self, header: bytes, first_row: int) -> None:
         index = len(self.pieces)
         piece = self.scratch / f"{self.name}-{index}.xlsx"
-        self.zip = zipfile.ZipFile(piece, "w", zipfile.ZIP_STORED, allowZip64=True)
+        self.zip = _StoredZip(piece)
         with zipfile.ZipFile(self.path) as source:
             for info in source.infolist():
                 name = info.filename
                 if name == self.part or info.is_dir() or name.startswith(_UNNEEDED):
                     continue
+                self.zip.begin(name)
                 if name in self.sheet_parts:
-                    self.zip.writestr(name, _EMPTY_SHEET)
-                    continue
-                with source.open(info) as src, self.zip.open(name, "w", force_zip64=True) as dst:
-                    shutil.copyfileobj(src, dst, _CHUNK)
-        self.entry = self.zip.open(self.part, "w", force_zip64=True)
-        self.entry.write(self.head)
-        self.entry.write(header)
+                    self.zip.write(_EMPTY_SHEET)
+                else:
+                    with source.open(info) as src:
+                        while chunk := src.read(_CHUNK):
+                            self.zip.write(chunk)
+                self.zip.end()
+        self.zip.begin(self.part)
+        self.zip.write(self.head)
+        self.zip.write(header)
         self.pieces.append((piece, first_row, None))
         self.piece_bytes = 0
 
     def _complete(self, last: bool) -> None:
-        self.entry.write(b"" if last else self.close)
-        self.entry.close()
+        self.zip.write(b"" if last else self.close)
+        self.zip.end()
         self.zip.close()
         index = len(self.pieces) - 1
         if not last and self.piece_bytes <= self.early_bytes:
@@ -483,12 +551,8 @@ class _Pieces:
 
     def fail(self) -> None:
         self.failed = True
-        for closing in (self.entry, self.zip):
-            try:
-                if closing is not None:
-                    closing.close()
-            except (OSError, ValueError, zipfile.BadZipFile):
-                pass
+        if self.zip is not None:
+            self.zip.close()
 
     def finish(self) -> pa.Table | None:
         """After the check passed: the last piece completed, every piece parsed, and the
@@ -497,7 +561,7 @@ class _Pieces:
             self.fail()
             return None
         try:
-            self._write(self.carry)
+            self._write(self.carry, 0, len(self.carry))
             self._complete(last=True)
         except (OSError, ValueError):
             self.fail()

@@ -665,3 +665,23 @@ def test_piece_shares_cover_the_sheet_and_finish_together(count):
         started += share
         ends.append((check * started if k < count - 1 else check) + share)
     assert ends == pytest.approx([ends[0]] * count)
+
+
+def test_a_stored_zip_written_as_a_stream_reads_back(tmp_path):
+    # The pieces' writer: entries of any size (one empty, one in many writes, a non-ASCII
+    # name), read back by Python's zipfile with their CRCs checked.
+    import zipfile as zf_module
+
+    entries = {"xl/workbook.xml": b"<workbook/>", "empty.xml": b"",
+               "xl/worksheets/sheet1.xml": bytes(range(256)) * 40_000, "feuille é.xml": "é".encode()}
+    writer = excel._StoredZip(tmp_path / "piece.xlsx")
+    for name, data in entries.items():
+        writer.begin(name)
+        for at in range(0, len(data), 65_536):
+            writer.write(memoryview(data)[at:at + 65_536])
+        writer.end()
+    writer.close()
+    with zf_module.ZipFile(tmp_path / "piece.xlsx") as back:
+        assert back.testzip() is None
+        assert {i.filename: (i.compress_type, back.read(i)) for i in back.infolist()} == \
+            {name: (zf_module.ZIP_STORED, data) for name, data in entries.items()}

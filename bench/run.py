@@ -432,9 +432,10 @@ TRIED = {
                 "scan 0.74x); our run time is at or under the notebook's, the ibis imports are "
                 "the gap; not kept: parsing the CSV columns once into DuckDB memory (more CPU "
                 "than the second parse it saves)",
-    "xlsx": "fastexcel to Arrow, ISA-L inflating the pre-parse check in a helper thread, the "
-            "read started before the engine's imports, one read per upload in the app; "
-            "fastexcel's own read is most of it (the floor row)",
+    "xlsx": "fastexcel to Arrow; a large sheet cut into one piece per core while the "
+            "pre-parse check inflates it (ISA-L), each piece parsed as soon as it is complete; "
+            "the read started before the engine's imports; one read per upload in the app; "
+            "the parse itself is most of it",
 }
 
 

@@ -286,11 +286,12 @@ def _reason(exc: Exception) -> str:
 # row numbered just above them), parsed as soon as it is complete, in parallel (fastexcel
 # releases the GIL). The result is the same table as one parse, or none: the sheet is then
 # parsed whole. To be the same table: a cut falls only between two rows numbered one after
-# the other (so no empty row is lost at a seam); each piece's table must have exactly the
-# rows between its cuts (rows out of order would stretch it); the pieces' column names must
-# agree, and their types (a column's type is decided from all its cells in each piece: the
-# same in every piece means the same over the whole sheet; a piece where the column has no
-# value takes the others' type).
+# the other; a piece's table has at most the rows between its cuts (rows out of order would
+# stretch it), and where its last rows hold no value (formatted empty cells) they are added
+# as empty rows, as the whole sheet has them; the pieces' column names must agree, and their
+# types (a column's type is decided from all its cells in each piece: the same in every
+# piece means the same over the whole sheet; a piece where the column has no value takes
+# the others' type).
 
 _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
@@ -409,7 +410,7 @@ class _Pieces:
         self.pieces: list[tuple[Path, int, Future | None]] = []  # file, first row, parse
         self.waiting: list[int] = []  # pieces complete, to parse after the check
         self.zip: _StoredZip | None = None
-        self.first_row = self.piece_bytes = 0
+        self.piece_bytes = 0
 
     # receiving --------------------------------------------------------------------------
     def extend(self, data: bytes) -> None:
@@ -578,10 +579,12 @@ class _Pieces:
                 return None  # parsed whole instead, which reports the error as it is
             finally:
                 piece.unlink(missing_ok=True)
-            following = (self.pieces[index + 1][1] if index + 1 < len(self.pieces)
-                         else self.last_row + 1)
-            if batch.num_rows != following - first_row:
-                return None  # rows out of order, or empty rows at a piece's end
+            last = index == len(self.pieces) - 1
+            rows = (self.last_row + 1 if last else self.pieces[index + 1][1]) - first_row
+            if batch.num_rows > rows or (index and not batch.num_rows):
+                return None  # rows out of order; or a piece after the first with no value
+            if batch.num_rows < rows and not last:  # its last rows hold no value (a row
+                batch = _with_empty_rows(batch, rows - batch.num_rows)  # with a later one)
             batches.append(batch)
         return _combine(batches)
 
@@ -603,6 +606,14 @@ def _row_number(data: bytes, position: int, row_tag: bytes) -> int | None:
     end = data.find(b">", after)
     match = _ROW_NUMBER.search(data, after, end) if end >= 0 else None
     return int(match.group(1)) if match else None
+
+
+def _with_empty_rows(batch: pa.RecordBatch, count: int) -> pa.RecordBatch:
+    """``batch`` and ``count`` rows of nulls: a piece's last rows that hold no value, which
+    the whole sheet has as empty rows (a later row holds values)."""
+    columns = [pa.concat_arrays([column, pa.nulls(count, column.type)]) for column in batch.columns]
+    schema = pa.schema([field.with_nullable(True) for field in batch.schema])
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
 
 
 def _numbered(header: bytes, row: int) -> bytes:

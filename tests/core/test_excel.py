@@ -525,6 +525,50 @@ def test_an_empty_row_at_the_cut_is_kept(tmp_path, in_pieces):
     assert table.equals(_whole(path))
 
 
+def _styled_blanks(path: Path, rows: list[tuple], blank_rows: range) -> Path:
+    """A retail workbook whose ``blank_rows`` hold only formatted empty cells (as a sheet whose
+    columns were formatted down past the data): row elements without a value."""
+    book = xlsxwriter.Workbook(str(path))
+    sheet = book.add_worksheet("Online Retail")
+    when = book.add_format({"num_format": "dd/mm/yyyy hh:mm"})
+    bold = book.add_format({"bold": True})
+    sheet.write_row(0, 0, HEADER)
+    for r, row in enumerate(rows, start=1):
+        if r - 1 in blank_rows:
+            for c in range(len(HEADER)):
+                sheet.write_blank(r, c, None, bold)
+            continue
+        for c, value in enumerate(row):
+            if isinstance(value, dt.datetime):
+                sheet.write_datetime(r, c, value, when)
+            elif value is not None:
+                sheet.write(r, c, value)
+    book.close()
+    return path
+
+
+def test_formatted_empty_rows_before_a_cut_are_empty_rows(tmp_path, in_pieces):
+    rows = _many_retail_rows(400)
+    path = _styled_blanks(tmp_path / "styled.xlsx", rows, range(150, 300))
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert in_pieces[0] is not None
+    assert table.num_rows == 400
+    countries = table.column("Country").to_pylist()
+    assert countries[:150] == [r[6] for r in rows[:150]] and countries[300:] == [r[6] for r in rows[300:]]
+    assert countries[150:300] == [None] * 150
+    assert table.equals(_whole(path))
+
+
+def test_formatted_empty_rows_at_the_end_are_not_rows(tmp_path, in_pieces):
+    # Everything after the cut is formatted but empty: the sheet ends with its last value.
+    rows = _many_retail_rows(400)
+    path = _styled_blanks(tmp_path / "tail.xlsx", rows, range(120, 400))
+    table = excel._read_workbook(path, None, path.name)[0]
+    assert table.num_rows == 120
+    assert table.column("Country").to_pylist() == [r[6] for r in rows[:120]]
+    assert table.equals(_whole(path))
+
+
 def test_blank_text_rows_at_the_cut_are_kept(tmp_path, in_pieces):
     # Rows of blanks ('  ') around the cut and at the end are rows of the table, as read whole.
     rows = _many_retail_rows(400)
@@ -585,13 +629,15 @@ _CELLS = {
     "text": st.one_of(st.none(), st.sampled_from(["C536379", "85123A", "  ", "00017", "x y"])),
     "date": st.one_of(st.none(), st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2030, 1, 1))
                       .map(lambda d: d.replace(microsecond=0))),
+    "formatted": st.just(Ellipsis),  # a formatted cell with no value
 }
 
 
 @st.composite
 def _sheets(draw):
     kinds = draw(st.lists(st.sampled_from(["number", "text", "date", "mixed"]), min_size=1, max_size=4))
-    cell = {k: _CELLS[k] if k != "mixed" else st.one_of(_CELLS["number"], _CELLS["text"]) for k in kinds}
+    cell = {k: st.one_of(_CELLS["formatted"], _CELLS[k] if k != "mixed"
+                         else st.one_of(_CELLS["number"], _CELLS["text"])) for k in kinds}
     rows = draw(st.lists(st.tuples(*[cell[k] for k in kinds]), min_size=2, max_size=80))
     return [f"col{i}" for i in range(len(kinds))], rows
 
@@ -607,10 +653,13 @@ def test_pieces_equal_the_whole_sheet(tmp_path, monkeypatch, sheet, workers, inl
     book = xlsxwriter.Workbook(str(path), {"constant_memory": inline})
     page = book.add_worksheet("Data")
     when = book.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    bold = book.add_format({"bold": True})
     page.write_row(0, 0, header)
     for r, row in enumerate(rows, start=1):
         for c, value in enumerate(row):
-            if isinstance(value, dt.datetime):
+            if value is Ellipsis:
+                page.write_blank(r, c, None, bold)
+            elif isinstance(value, dt.datetime):
                 page.write_datetime(r, c, value, when)
             elif isinstance(value, str):
                 page.write_string(r, c, value)

@@ -46,21 +46,26 @@ def _wait_for_server(url: str, proc: subprocess.Popen) -> None:
     raise RuntimeError("the server did not answer within 120 s")
 
 
-def _idle(page) -> bool:
-    return (page.locator('[data-test-script-state="running"]').count() == 0
-            and page.locator('[data-testid="stStatusWidget"]').count() == 0)
+# Checked inside the page every 50 ms (one evaluation, no round trip to this process per
+# check: a poll from here costs the browser and the server CPU that a user's browser does not).
+_READY_JS = """([text, heading, selector]) => {
+    if (document.querySelector('[data-testid="stException"]')) return "exception";
+    if (document.querySelector('[data-test-script-state="running"], [data-testid="stStatusWidget"]'))
+        return false;
+    if (text && !document.body.textContent.includes(text)) return false;
+    if (heading && ![...document.querySelectorAll("h1")].some(h => h.textContent.includes(heading)))
+        return false;
+    return !selector || document.querySelector(selector) !== null;
+}"""
 
 
-def _wait(page, ready, what: str) -> None:
-    """Poll every 50 ms until ``ready()`` holds and the script has stopped running."""
-    end = time.time() + TIMEOUT_S
-    while time.time() < end:
-        if page.locator('[data-testid="stException"]').count():
-            raise RuntimeError(f"{what}: the page shows an exception")
-        if ready() and _idle(page):
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{what}: not ready after {TIMEOUT_S} s")
+def _wait(page, what: str, *, text: str = "", heading: str = "", selector: str = "") -> None:
+    """Until the page holds ``text``, an h1 with ``heading`` and an element matching
+    ``selector`` (each when given), and the script has stopped running."""
+    handle = page.wait_for_function(_READY_JS, arg=[text, heading, selector], polling=50,
+                                    timeout=TIMEOUT_S * 1000)
+    if handle.json_value() == "exception":
+        raise RuntimeError(f"{what}: the page shows an exception")
 
 
 def _metric(page, label: str) -> str | None:
@@ -86,22 +91,21 @@ def measure(file: Path, port: int) -> dict:
                 browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
                 page = browser.new_page(viewport={"width": 1400, "height": 1000})
                 page.goto(url)
-                _wait(page, lambda: page.locator('input[type="file"]').count() > 0, "the Data page")
+                _wait(page, "the Data page", selector='input[type="file"]')
                 started = time.perf_counter()
                 page.locator('input[type="file"]').first.set_input_files(str(file))
-                _wait(page, lambda: page.get_by_text(f"Loaded: {file.name}").count() > 0,
-                      "the upload")
+                _wait(page, "the upload", text=f"Loaded: {file.name}")
                 loaded_s = time.perf_counter() - started
                 page.locator(NAV).filter(has_text="RFM").first.click()
-                _wait(page, lambda: page.locator("h1").filter(has_text="RFM").count() > 0
-                      and _metric(page, "Customers") is not None, "the RFM page")
+                _wait(page, "the RFM page", heading="RFM", selector='[data-testid="stMetricValue"]')
                 to_rfm_s = time.perf_counter() - started
                 customers = _metric(page, "Customers")
+                if customers is None:
+                    raise RuntimeError("the RFM page shows no Customers figure")
                 page.locator(NAV).filter(has_text="Segments").first.click()
                 before = time.perf_counter()
-                _wait(page, lambda: page.locator("h1").filter(has_text="Segments").count() > 0
-                      and page.locator('[data-testid="stPlotlyChart"], [data-testid="stMetricValue"]').count() > 0,
-                      "the Segments page")
+                _wait(page, "the Segments page", heading="Segments",
+                      selector='[data-testid="stPlotlyChart"], [data-testid="stMetricValue"]')
                 segments_s = time.perf_counter() - before
                 browser.close()
         finally:

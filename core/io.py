@@ -18,7 +18,6 @@ from pathlib import Path
 
 import duckdb
 import ibis
-import ibis.backends.duckdb  # noqa: F401  loaded here, not lazily on the first connect()
 
 from core import excel, query
 from core.columns import detect_columns

@@ -139,8 +139,9 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
             blanks["status"] = (g.status.isnull(), g.status, g.status)
         if mapping.country:
             blanks["country"] = (g.country_blank, g.country_hi, g.country_lo)
-        fills, filled, order_line = fill_from_order(
-            g, blanks, (g.amount_blank, g.amount_max) if mapping.amount else None)
+        amount = (g.amount_blank, g.amount_max) if mapping.amount else None
+        if _may_fill(g, blanks, amount):  # else the window would change nothing: skipped
+            fills, filled, order_line = fill_from_order(g, blanks, amount)
     g = g.mutate(filled=filled, order_line=order_line, **fills)
     g = g.mutate(customer_id=customer_text(g.customer))
     if until is not None:
@@ -154,6 +155,24 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
                  filled_lines=g.filled.ifelse(g.lines, 0),
                  value=g.order_line.ifelse(ibis.literal(0, VALUE), g.value))
     return g, rules
+
+
+def _may_fill(groups: ibis.Table, blanks: Mapping[str, tuple], amount: tuple | None) -> bool:
+    """Whether ``fill_from_order`` over ``groups`` could fill anything (one query over the groups).
+
+    A blank is filled only from a value of its order, and an order line needs an order whose
+    amount is given: with no order holding both a blank field and a value of that field (or a
+    blank amount and a given amount), every field stays as it is and no row is filled or an
+    order line. Online Retail exports leave whole invoices without a customer, so this is
+    false there and the window per invoice (a group-by and a join back) is not run.
+    """
+    g = groups.filter(groups.invoice.notnull())
+    pairs = [(blank, highest.notnull()) for blank, highest, _ in blanks.values()]
+    if amount is not None:
+        pairs.append((amount[0], amount[1].notnull()))
+    per_order = g.group_by("invoice").aggregate(
+        may=functools.reduce(lambda a, b: a | b, [blank.any() & given.any() for blank, given in pairs]))
+    return bool(query.first_row(per_order.aggregate(any=per_order.may.any()))["any"])
 
 
 def customer_aggregates(groups: ibis.Table, rules: tuple) -> ibis.Table:

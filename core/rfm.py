@@ -126,22 +126,28 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     aggregates = dict(lines=t.count(), value=t.line_value.try_cast(VALUE).sum())
     if mapping.amount:
         aggregates["amount_max"] = t.amount.max()
-    if mapping.country:  # only to count the lines whose blank country the order fills
-        aggregates.update(country_hi=t.country.max(), country_lo=t.country.min())
-    # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
-    g = t.group_by(**keys).aggregate(**aggregates).cache()
-    g = g.mutate(**{name: value for name, value in constants.items() if name not in keys})
+
+    def grouped(**more) -> ibis.Table:
+        # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
+        out = t.group_by(**keys).aggregate(**aggregates, **more).cache()
+        return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
+
+    g = grouped()
     filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
-    if mapping.invoice:  # country is only counted: the groups keep no country column
+    if mapping.invoice and _may_fill(g, mapping):  # else the window would change nothing
+        if mapping.country:
+            # A country is only counted (the groups keep no country column), and the lines'
+            # highest and lowest country per group cost a fifth of the line scan: they are
+            # aggregated only here, when some order may take a blank's value (a second scan).
+            g = grouped(country_hi=t.country.max(), country_lo=t.country.min())
         blanks = {"customer": (g.customer.isnull(), g.customer, g.customer),
                   "invoice_ts": (g.date_blank, g.invoice_ts, g.invoice_ts)}
         if mapping.status:
             blanks["status"] = (g.status.isnull(), g.status, g.status)
         if mapping.country:
             blanks["country"] = (g.country_blank, g.country_hi, g.country_lo)
-        amount = (g.amount_blank, g.amount_max) if mapping.amount else None
-        if _may_fill(g, blanks, amount):  # else the window would change nothing: skipped
-            fills, filled, order_line = fill_from_order(g, blanks, amount)
+        fills, filled, order_line = fill_from_order(
+            g, blanks, (g.amount_blank, g.amount_max) if mapping.amount else None)
     g = g.mutate(filled=filled, order_line=order_line, **fills)
     g = g.mutate(customer_id=customer_text(g.customer))
     if until is not None:
@@ -157,19 +163,25 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     return g, rules
 
 
-def _may_fill(groups: ibis.Table, blanks: Mapping[str, tuple], amount: tuple | None) -> bool:
-    """Whether ``fill_from_order`` over ``groups`` could fill anything (one query over the groups).
+def _may_fill(groups: ibis.Table, mapping: ColumnMapping) -> bool:
+    """Whether ``fill_from_order`` over the groups could fill anything (one query over them).
 
-    A blank is filled only from a value of its order, and an order line needs an order whose
-    amount is given: with no order holding both a blank field and a value of that field (or a
-    blank amount and a given amount), every field stays as it is and no row is filled or an
-    order line. Online Retail exports leave whole invoices without a customer, so this is
-    false there and the window per invoice (a group-by and a join back) is not run.
+    A blank field is filled only from a value of its order, and an order line needs an order
+    whose amount is given: with no order holding both a blank and a value of one field
+    (customer, date, status, country) or both a blank and a given amount, every field stays as
+    it is and no row is filled or an order line. Online Retail exports leave whole invoices
+    without a customer, so this is false there and the window per invoice (a group-by and a
+    join back) is not run.
     """
     g = groups.filter(groups.invoice.notnull())
-    pairs = [(blank, highest.notnull()) for blank, highest, _ in blanks.values()]
-    if amount is not None:
-        pairs.append((amount[0], amount[1].notnull()))
+    pairs = [(g.customer.isnull(), g.customer.notnull()),
+             (g.date_blank, g.invoice_ts.notnull())]
+    if mapping.status:
+        pairs.append((g.status.isnull(), g.status.notnull()))
+    if mapping.country:  # country_blank: the group's lines have no country, or all have one
+        pairs.append((g.country_blank, ~g.country_blank))
+    if mapping.amount:
+        pairs.append((g.amount_blank, g.amount_max.notnull()))
     per_order = g.group_by("invoice").aggregate(
         may=functools.reduce(lambda a, b: a | b, [blank.any() & given.any() for blank, given in pairs]))
     return bool(query.first_row(per_order.aggregate(any=per_order.may.any()))["any"])

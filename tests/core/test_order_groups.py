@@ -206,3 +206,17 @@ def test_a_blank_amount_on_an_order_with_its_total_is_an_order_line(tmp_path, mo
     # the order line is kept with value 0 (the order's total is on its first line)
     assert (result.audit.rows_in, result.audit.rows_out) == (3, 3)
     assert _by_customer(result) == {"a@x.com": (1, 1, 30.0), "b@x.com": (0, 1, 5.0)}
+
+
+def test_a_blank_country_alone_is_counted_as_filled_from_its_invoice(tmp_path, monkeypatch):
+    # Only the country is blank (on 536366's second line): the countries are aggregated then.
+    path = tmp_path / "retail.csv"
+    path.write_text(RETAIL_HEADER +
+                    "536366,22633,4,2010-12-02 09:00,1.85,17852,France\n"
+                    "536366,85123A,1,2010-12-02 09:00,2.55,17852,\n"
+                    "536367,22633,3,2010-12-03 10:00,2.00,17851,\n")
+    result, fills = _rfm_counting_fills(path, monkeypatch, preset="online-retail")
+    assert fills == 1
+    assert result.audit.filled_from_order == 1  # 536367 has no country to take
+    assert (result.audit.rows_in, result.audit.rows_out) == (3, 3)
+    assert _by_customer(result) == {"17851": (0, 1, 6.0), "17852": (1, 1, 9.95)}

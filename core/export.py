@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import stat
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Union
 
@@ -114,15 +115,17 @@ def _arrow_rows_text(table: pa.Table) -> str | None:
             text = pc.cast(column, pa.string())
         elif pa.types.is_float64(kind):
             size = pc.abs(column)
-            fixed = pc.or_(pc.equal(size, 0.0), pc.and_(pc.greater_equal(size, _FIXED_LOW),
-                                                       pc.less(size, _FIXED_HIGH)))
+            fixed = pc.or_(pc.equal(size, _scalar(0.0)),
+                           pc.and_(pc.greater_equal(size, _scalar(_FIXED_LOW)),
+                                   pc.less(size, _scalar(_FIXED_HIGH))))
             if not pc.all(fixed).as_py() in (True, None):  # NaN and infinity are not fixed
                 return None
             text = pc.cast(column, pa.string())
             if pc.any(pc.match_substring(text, "e")).as_py():
                 return None
             whole = pc.invert(pc.match_substring(text, "."))  # '30' is repr's '30.0'
-            text = pc.if_else(whole, pc.binary_join_element_wise(text, ".0", ""), text)
+            text = pc.if_else(whole, pc.binary_join_element_wise(text, _scalar(".0"), _scalar("")),
+                              text)
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = column.cast(pa.string())
             for mark in _QUOTED:
@@ -131,12 +134,24 @@ def _arrow_rows_text(table: pa.Table) -> str | None:
             risky = pc.starts_with(text, FORMULA_PREFIXES[0])
             for prefix in FORMULA_PREFIXES[1:]:
                 risky = pc.or_(risky, pc.starts_with(text, prefix))
-            text = pc.if_else(risky, pc.binary_join_element_wise("'", text, ""), text)
+            text = pc.if_else(risky, pc.binary_join_element_wise(_scalar("'"), text, _scalar("")),
+                              text)
         else:
             return None
-        cells.append(pc.fill_null(text, ""))
-    rows = pc.binary_join_element_wise(*cells, ",").to_pylist()
+        cells.append(pc.fill_null(text, _scalar("")))
+    rows = pc.binary_join_element_wise(*cells, _scalar(",")).to_pylist()
     return "\n".join(rows) + "\n" if rows else ""
+
+
+def _scalar(value: str | float) -> pa.Scalar:
+    """A string or float64 scalar built from its bytes: pyarrow imports pandas to convert a
+    Python value (pa.scalar, or a str or float handed to pyarrow.compute), and the rfm command
+    imports no pandas (a third of its time)."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        buffers = [None, pa.py_buffer(struct.pack("<ii", 0, len(data))), pa.py_buffer(data)]
+        return pa.Array.from_buffers(pa.string(), 1, buffers)[0]
+    return pa.Array.from_buffers(pa.float64(), 1, [None, pa.py_buffer(struct.pack("<d", value))])[0]
 
 
 def _rows_text(rows, carriage_return: bool) -> str:

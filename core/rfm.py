@@ -96,7 +96,8 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     customer becomes customer_id text per group, not per line. An
     order's blanks (customer, date, status, country; a blank amount on a line of an order
     whose amount is given) are then filled over these groups (a window per invoice over
-    groups, not over every line) when the order's values agree on one, the order-level
+    groups, not over every line, and only when some order holds a blank and a value of one
+    field: ``_may_fill``) when the order's values agree on one, the order-level
     rules (Rule.order_level) run on the filled groups, and each group gets ``failed`` (the
     1-based first rule failed, 0 for kept) and ``returned``, exactly as per line.
     ``until``: only the lines with a timestamp (after filling) up to it.

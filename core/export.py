@@ -15,6 +15,7 @@ import csv
 import io
 import os
 import stat
+import struct
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Union
 
@@ -75,6 +76,9 @@ def to_csv_text(frame: Frame) -> str:
     """
     if isinstance(frame, pa.Table):
         header = [_safe_cell(str(c)) for c in frame.column_names]
+        fast = _arrow_rows_text(frame)
+        if fast is not None:
+            return _rows_text([header], any("\r" in c for c in header)) + fast
         columns = [[_safe_cell(v) for v in column.to_pylist()] for column in frame.columns]
         rows = [header, *zip(*columns)] if columns else [header]
         return _rows_text(rows, any("\r" in v for row in rows for v in row if isinstance(v, str)))
@@ -84,6 +88,70 @@ def to_csv_text(frame: Frame) -> str:
     header = [str(c) for c in safe.columns]
     return _rows_text([header, *safe.astype(object).where(safe.notna(), "")
                        .itertuples(index=False, name=None)], True)
+
+
+# Arrow writes a float64 with the same shortest round-trip digits as Python's repr; the two
+# differ only in layout (Arrow: '30', '1e+15', '1e-7'; repr: '30.0', '1000000000000000.0',
+# '1e-07'). repr writes digits without an exponent from 1e-4 up to (not including) 1e16.
+_FIXED_LOW, _FIXED_HIGH = 1e-4, 1e16
+_QUOTED = ("\r", "\n", ",", '"')  # what the csv writer quotes (or cannot write plainly)
+
+
+def _arrow_rows_text(table: pa.Table) -> str | None:
+    """The data rows as ``_rows_text`` writes them, built column by column with Arrow, or None
+    when a cell needs what only the row-by-row path does: quoting, a line break, a float
+    outside repr's fixed-point range or that Arrow writes with an exponent, a column of another
+    type than text, whole numbers or float64, or a single column (the csv writer quotes a lone
+    empty field). 40,000 customers: a hundredth of a second instead of a tenth.
+    """
+    import pyarrow.compute as pc
+
+    if table.num_columns < 2:
+        return None
+    cells = []
+    for column in table.columns:
+        kind = column.type
+        if pa.types.is_integer(kind):
+            text = pc.cast(column, pa.string())
+        elif pa.types.is_float64(kind):
+            size = pc.abs(column)
+            fixed = pc.or_(pc.equal(size, _scalar(0.0)),
+                           pc.and_(pc.greater_equal(size, _scalar(_FIXED_LOW)),
+                                   pc.less(size, _scalar(_FIXED_HIGH))))
+            if not pc.all(fixed).as_py() in (True, None):  # NaN and infinity are not fixed
+                return None
+            text = pc.cast(column, pa.string())
+            if pc.any(pc.match_substring(text, "e")).as_py():
+                return None
+            whole = pc.invert(pc.match_substring(text, "."))  # '30' is repr's '30.0'
+            text = pc.if_else(whole, pc.binary_join_element_wise(text, _scalar(".0"), _scalar("")),
+                              text)
+        elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+            text = column.cast(pa.string())
+            for mark in _QUOTED:
+                if pc.any(pc.match_substring(text, mark)).as_py():
+                    return None
+            risky = pc.starts_with(text, FORMULA_PREFIXES[0])
+            for prefix in FORMULA_PREFIXES[1:]:
+                risky = pc.or_(risky, pc.starts_with(text, prefix))
+            text = pc.if_else(risky, pc.binary_join_element_wise(_scalar("'"), text, _scalar("")),
+                              text)
+        else:
+            return None
+        cells.append(pc.fill_null(text, _scalar("")))
+    rows = pc.binary_join_element_wise(*cells, _scalar(",")).to_pylist()
+    return "\n".join(rows) + "\n" if rows else ""
+
+
+def _scalar(value: str | float) -> pa.Scalar:
+    """A string or float64 scalar built from its bytes: pyarrow imports pandas to convert a
+    Python value (pa.scalar, or a str or float handed to pyarrow.compute), and the rfm command
+    imports no pandas (a third of its time)."""
+    if isinstance(value, str):
+        data = value.encode("utf-8")
+        buffers = [None, pa.py_buffer(struct.pack("<ii", 0, len(data))), pa.py_buffer(data)]
+        return pa.Array.from_buffers(pa.string(), 1, buffers)[0]
+    return pa.Array.from_buffers(pa.float64(), 1, [None, pa.py_buffer(struct.pack("<d", value))])[0]
 
 
 def _rows_text(rows, carriage_return: bool) -> str:

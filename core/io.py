@@ -18,7 +18,6 @@ from pathlib import Path
 
 import duckdb
 import ibis
-import ibis.backends.duckdb  # noqa: F401  loaded here, not lazily on the first connect()
 
 from core import excel, query
 from core.columns import detect_columns
@@ -210,14 +209,15 @@ def _physical_line(path: Path, record: int, delimiter: str) -> int:
         return reader.line_num + 1
 
 
-def _read_parquet(con, path: Path) -> ibis.Table:
+def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
+    """The file's table, and whether it has no rows (its first row is read: a corrupt file fails here)."""
     try:
         table = con.read_parquet(str(path))
-        query.arrow(table.head(1))
+        empty = query.arrow(table.head(1)).num_rows == 0
     except Exception as exc:
         raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
                              f"({_first_line(exc)}); write it again or export CSV") from exc
-    return table
+    return table, empty
 
 
 def list_sheets(path: str | os.PathLike) -> list[str]:
@@ -278,16 +278,17 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
             scanned = _utf8_copy(path, encoding, tempdir)
         table, delimiter = _read_csv(con, scanned, display)
     elif kind == "parquet":
-        table = _read_parquet(con, path)
+        table, empty = _read_parquet(con, path)
     else:
         table, sheets, sheet = _read_excel(con, path, sheet, display)
     if kind != "excel":
         sheet = None
-    try:
-        empty = query.arrow(table.head(1)).num_rows == 0
-    except Exception as exc:
-        raise InputFileError(read_error_message(display, exc, scanned if kind == "csv" else None,
-                                                delimiter or ",")) from exc
+    if kind != "parquet":  # (a Parquet file's first row was read above)
+        try:
+            empty = query.arrow(table.head(1)).num_rows == 0
+        except Exception as exc:
+            raise InputFileError(read_error_message(display, exc, scanned if kind == "csv" else None,
+                                                    delimiter or ",")) from exc
     if empty:
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,

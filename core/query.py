@@ -10,6 +10,8 @@ from __future__ import annotations
 import ibis
 import pyarrow as pa
 
+import core.ibis_setup  # noqa: F401  first: ibis's compilers load lazily (see there)
+
 
 def arrow(expr: ibis.Expr) -> pa.Table:
     """The expression's result as an Arrow table with the expression's schema."""

@@ -96,7 +96,8 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     customer becomes customer_id text per group, not per line. An
     order's blanks (customer, date, status, country; a blank amount on a line of an order
     whose amount is given) are then filled over these groups (a window per invoice over
-    groups, not over every line) when the order's values agree on one, the order-level
+    groups, not over every line, and only when some order holds a blank and a value of one
+    field: ``_may_fill``) when the order's values agree on one, the order-level
     rules (Rule.order_level) run on the filled groups, and each group gets ``failed`` (the
     1-based first rule failed, 0 for kept) and ``returned``, exactly as per line.
     ``until``: only the lines with a timestamp (after filling) up to it.
@@ -126,13 +127,20 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     aggregates = dict(lines=t.count(), value=t.line_value.try_cast(VALUE).sum())
     if mapping.amount:
         aggregates["amount_max"] = t.amount.max()
-    if mapping.country:  # only to count the lines whose blank country the order fills
-        aggregates.update(country_hi=t.country.max(), country_lo=t.country.min())
-    # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
-    g = t.group_by(**keys).aggregate(**aggregates).cache()
-    g = g.mutate(**{name: value for name, value in constants.items() if name not in keys})
+
+    def grouped(**more) -> ibis.Table:
+        # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
+        out = t.group_by(**keys).aggregate(**aggregates, **more).cache()
+        return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
+
+    g = grouped()
     filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
-    if mapping.invoice:  # country is only counted: the groups keep no country column
+    if mapping.invoice and _may_fill(g, mapping):  # else the window would change nothing
+        if mapping.country:
+            # A country is only counted (the groups keep no country column), and the lines'
+            # highest and lowest country per group cost a fifth of the line scan: they are
+            # aggregated only here, when some order may take a blank's value (a second scan).
+            g = grouped(country_hi=t.country.max(), country_lo=t.country.min())
         blanks = {"customer": (g.customer.isnull(), g.customer, g.customer),
                   "invoice_ts": (g.date_blank, g.invoice_ts, g.invoice_ts)}
         if mapping.status:
@@ -154,6 +162,30 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
                  filled_lines=g.filled.ifelse(g.lines, 0),
                  value=g.order_line.ifelse(ibis.literal(0, VALUE), g.value))
     return g, rules
+
+
+def _may_fill(groups: ibis.Table, mapping: ColumnMapping) -> bool:
+    """Whether ``fill_from_order`` over the groups could fill anything (one query over them).
+
+    A blank field is filled only from a value of its order, and an order line needs an order
+    whose amount is given: with no order holding both a blank and a value of one field
+    (customer, date, status, country) or both a blank and a given amount, every field stays as
+    it is and no row is filled or an order line. Online Retail exports leave whole invoices
+    without a customer, so this is false there and the window per invoice (a group-by and a
+    join back) is not run.
+    """
+    g = groups.filter(groups.invoice.notnull())
+    pairs = [(g.customer.isnull(), g.customer.notnull()),
+             (g.date_blank, g.invoice_ts.notnull())]
+    if mapping.status:
+        pairs.append((g.status.isnull(), g.status.notnull()))
+    if mapping.country:  # country_blank: the group's lines have no country, or all have one
+        pairs.append((g.country_blank, ~g.country_blank))
+    if mapping.amount:
+        pairs.append((g.amount_blank, g.amount_max.notnull()))
+    per_order = g.group_by("invoice").aggregate(
+        may=functools.reduce(lambda a, b: a | b, [blank.any() & given.any() for blank, given in pairs]))
+    return bool(query.first_row(per_order.aggregate(any=per_order.may.any()))["any"])
 
 
 def customer_aggregates(groups: ibis.Table, rules: tuple) -> ibis.Table:

@@ -101,3 +101,29 @@ def test_carriage_return_in_a_customer_id_cannot_start_a_row(tmp_path, capsys):
     assert not any(line.startswith("=") for line in outside.replace("\r", "\n").split("\n"))
     back = pd.read_csv(out, dtype={"customer_id": str})
     assert sorted(back["customer_id"]) == ["C2", "X\r=1+1"]
+
+
+def test_python_m_core_writes_the_csv_and_leaves_no_temporary_copy(tmp_path):
+    # `python -m core` freezes what is left before exiting (core/__main__.py): the output is
+    # complete, the exit status is 0, and the UTF-8 copy made of a cp1252 file (in TMPDIR) is
+    # gone afterwards.
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    data = tmp_path / "ventes.csv"
+    data.write_bytes(("\n".join(LINES).replace("United Kingdom", "Côte d'Ivoire") + "\n")
+                     .encode("cp1252"))
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = tmp_path / "rfm.csv"
+    result = subprocess.run([sys.executable, "-m", "core", "rfm", str(data), "-o", str(out)],
+                            cwd=REPO, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "TMPDIR": str(temp)})
+    assert result.returncode == 0, result.stderr
+    # C1: 2 x 2.50 + 3 x 1.00 over two invoices, last on 01-09 (the as-of); C2: 4.00 on 01-05
+    assert out.read_text().splitlines() == ["customer_id,recency,frequency,monetary",
+                                            "C1,0,2,8.0", "C2,4,1,4.0"]
+    assert result.stderr.splitlines()[-1] == f"wrote 2 rows to {out} (CSV)"
+    assert list(temp.iterdir()) == []

@@ -137,3 +137,86 @@ def test_per_order_evaluation_equals_the_per_line_definition(order_fields, gener
     got = {r["customer_id"]: (r["recency"], r["frequency"], r["monetary"])
            for r in result.table.to_pylist()}
     assert got == expected
+
+
+# The window that fills an order's blanks runs only when some order could take a value
+# (core.rfm._may_fill); these files take each branch, with the figures worked out by hand.
+RETAIL_HEADER = "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+
+
+def _rfm_counting_fills(path, monkeypatch, **kwargs):
+    import core.rfm
+
+    calls = []
+    real = core.rfm.fill_from_order
+    monkeypatch.setattr(core.rfm, "fill_from_order",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    result = rfm_from_file(path, loaded_on=dt.date(2011, 1, 1), **kwargs)
+    return result, len(calls)
+
+
+def _by_customer(result):
+    return {r["customer_id"]: (r["recency"], r["frequency"], r["monetary"])
+            for r in result.table.to_pylist()}
+
+
+def test_whole_invoices_without_a_customer_are_removed_without_the_fill_window(tmp_path, monkeypatch):
+    path = tmp_path / "retail.csv"
+    path.write_text(RETAIL_HEADER +
+                    "536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
+                    "536365,22633,2,2010-12-01 08:26,1.85,17850,United Kingdom\n"
+                    "536366,22633,4,2010-12-02 09:00,1.85,,United Kingdom\n"
+                    "536366,85123A,1,2010-12-02 09:00,2.55,,United Kingdom\n"
+                    "536367,22633,3,2010-12-03 10:00,2.00,17851,France\n")
+    result, fills = _rfm_counting_fills(path, monkeypatch, preset="online-retail")
+    assert fills == 0
+    assert result.audit.filled_from_order == 0
+    assert dict((name, n) for name, _, n in result.audit.removed)["missing_customer"] == 2
+    assert (result.audit.rows_in, result.audit.rows_out) == (5, 3)
+    # 17850: 6 x 2.55 + 2 x 1.85 = 19.00, 2 days 1:34 before the as-of (2010-12-03 10:00)
+    assert _by_customer(result) == {"17850": (2, 1, 19.0), "17851": (0, 1, 6.0)}
+
+
+def test_a_blank_customer_on_an_invoice_with_one_customer_is_filled(tmp_path, monkeypatch):
+    path = tmp_path / "retail.csv"
+    path.write_text(RETAIL_HEADER +
+                    "536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
+                    "536366,22633,4,2010-12-02 09:00,1.85,17852,United Kingdom\n"
+                    "536366,85123A,1,2010-12-02 09:00,2.55,,United Kingdom\n"
+                    "536367,22633,3,2010-12-03 10:00,2.00,17851,France\n")
+    result, fills = _rfm_counting_fills(path, monkeypatch, preset="online-retail")
+    assert fills == 1
+    assert result.audit.filled_from_order == 1
+    assert (result.audit.rows_in, result.audit.rows_out) == (4, 4)
+    # 17852: 4 x 1.85 + 1 x 2.55 (the line filled from its invoice) = 9.95, 1 day 1:00 before
+    assert _by_customer(result) == {"17850": (2, 1, 15.3), "17851": (0, 1, 6.0),
+                                    "17852": (1, 1, 9.95)}
+
+
+def test_a_blank_amount_on_an_order_with_its_total_is_an_order_line(tmp_path, monkeypatch):
+    # No field is blank, only the amount of an order's second line: the window still runs.
+    path = tmp_path / "orders.csv"
+    path.write_text("Name,Email,Created at,Total\n"
+                    "#1001,a@x.com,2010-12-01 10:00,30.00\n"
+                    "#1001,a@x.com,2010-12-01 10:00,\n"
+                    "#1002,b@x.com,2010-12-02 10:00,5.00\n")
+    result, fills = _rfm_counting_fills(path, monkeypatch, preset="generic",
+                                        overrides={"invoice": "Name"})
+    assert fills == 1
+    # the order line is kept with value 0 (the order's total is on its first line)
+    assert (result.audit.rows_in, result.audit.rows_out) == (3, 3)
+    assert _by_customer(result) == {"a@x.com": (1, 1, 30.0), "b@x.com": (0, 1, 5.0)}
+
+
+def test_a_blank_country_alone_is_counted_as_filled_from_its_invoice(tmp_path, monkeypatch):
+    # Only the country is blank (on 536366's second line): the countries are aggregated then.
+    path = tmp_path / "retail.csv"
+    path.write_text(RETAIL_HEADER +
+                    "536366,22633,4,2010-12-02 09:00,1.85,17852,France\n"
+                    "536366,85123A,1,2010-12-02 09:00,2.55,17852,\n"
+                    "536367,22633,3,2010-12-03 10:00,2.00,17851,\n")
+    result, fills = _rfm_counting_fills(path, monkeypatch, preset="online-retail")
+    assert fills == 1
+    assert result.audit.filled_from_order == 1  # 536367 has no country to take
+    assert (result.audit.rows_in, result.audit.rows_out) == (3, 3)
+    assert _by_customer(result) == {"17851": (0, 1, 6.0), "17852": (1, 1, 9.95)}

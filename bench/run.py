@@ -424,14 +424,17 @@ def _ours_at(rows: list[Row], fmt: str, wanted: int) -> tuple[Row | None, str]:
 
 # What was tried, printed beside a MISS (see bench/README.md, "Targets").
 TRIED = {
-    "duckdb": "order-level fill per order group instead of per line, rules on order fields per "
-              "group, customer IDs as text per group, results as Arrow without pandas; left: "
-              "ibis + its DuckDB backend import every SQL dialect's compiler (0.8-1.2 s before "
-              "any work, DuckDB alone 0.24 s), and the audit/rules scan (about 1.6 s at 10M)",
-    "notebook": "no pandas import on the command line, cheaper CSV value readers (decide 0.39x, "
-                "scan 0.74x); our run time is at or under the notebook's, the ibis imports are "
-                "the gap; not kept: parsing the CSV columns once into DuckDB memory (more CPU "
-                "than the second parse it saves)",
+    "duckdb": "one scan grouping lines per order, rules on order fields per group, IDs as "
+              "text per group, Arrow results without pandas, only ibis's DuckDB compiler "
+              "loaded, the fill window and country aggregates only when some order can take "
+              "a value, a column-wise CSV writer, gc.freeze() at exit; left: the per-line "
+              "audit and rules (stock-code regex about 0.5 s CPU and three trims about 0.15 s "
+              "CPU each at 10M; DuckDB's trim also strips U+00A0, so no cheaper exact form) "
+              "and ibis itself (0.36 s import, about 0.1 s compiling the queries)",
+    "notebook": "imports cut (only ibis's DuckDB compiler), no pandas on the command line, "
+                "cheaper value readers; for CSV the text is parsed twice, for the value-reading "
+                "decision over every value and for the scan; parsing the mapped columns once "
+                "into DuckDB memory costs what the second parse saves (0.68 s vs 0.66 s at 1M)",
     "xlsx": "fastexcel to Arrow; a large sheet cut into one piece per core while the "
             "pre-parse check inflates it (ISA-L), each piece parsed as soon as it is complete; "
             "the read started before the engine's imports; one read per upload in the app; "

@@ -112,8 +112,8 @@ else:
     c[0].metric("Rows read", f"{audit.rows_in:,}")
     c[1].metric("Rows kept", f"{audit.rows_out:,}", help=render.help_for("cleaning_rule"))
     c[2].metric("Customers", f"{audit.customers_out:,}")
-    c[3].metric("Revenue", render.money(loaded.rfm["monetary"].sum(), code),
-                help=render.help_for("monetary"))
+    render.money_metric(c[3], "Revenue", loaded.rfm["monetary"].sum(), code,
+                        help=render.help_for("monetary"))
     c[4].metric("As of", f"{result.as_of:%Y-%m-%d}", help=render.help_for("as_of"))
     used = settings.mapping_dict
     esc = render.escape_markdown

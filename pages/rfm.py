@@ -15,14 +15,14 @@ rfm, result = loaded.rfm, loaded.result
 st.markdown("#### How recently, how often and how much do my customers buy?")
 c = st.columns(5)
 c[0].metric("Customers", f"{len(rfm):,}")
-c[1].metric("Revenue", render.money(rfm["monetary"].sum(), currency),
-            help=render.help_for("monetary"))
+render.money_metric(c[1], "Revenue", rfm["monetary"].sum(), currency,
+                    help=render.help_for("monetary"))
 c[2].metric("Median recency", f"{rfm['recency'].median():,.0f} days",
             help=render.help_for("recency"))
 c[3].metric("Median frequency", f"{rfm['frequency'].median():,.0f}",
             help=render.help_for("frequency"))
-c[4].metric("Median monetary", render.money(rfm["monetary"].median(), currency),
-            help=render.help_for("monetary"))
+render.money_metric(c[4], "Median monetary", rfm["monetary"].median(), currency,
+                    help=render.help_for("monetary"))
 st.caption(f"Counted to {result.as_of:%Y-%m-%d %H:%M}, the as-of date.",
            help=render.help_for("as_of"))
 

@@ -39,8 +39,8 @@ c[0].caption(f"{float(best['revenue_share'].sum()):.0%} of revenue")
 c[1].metric("Slipping away", f"{int(slipping['customers'].sum()):,}",
             help="At Risk and Can't Lose Them: good customers who have not bought for a while.")
 c[1].caption(f"{render.money(float(slipping['revenue'].sum()), currency)} of past revenue")
-c[2].metric("Revenue", render.money(float(scored["monetary"].sum()), currency),
-            help=render.help_for("monetary"))
+render.money_metric(c[2], "Revenue", float(scored["monetary"].sum()), currency,
+                    help=render.help_for("monetary"))
 st.caption(f"{len(scored):,} customers as of {loaded.result.as_of:%Y-%m-%d %H:%M}, model "
            f"**{active.version or 'unsaved'}** (k={active.model.config.k}).")
 

@@ -283,6 +283,31 @@ def money(value, code: str | None) -> str:
     return format_money(value, code)
 
 
+# A metric shows about this many characters in a fifth of a 1400-px page; Streamlit cuts a
+# longer value with an ellipsis ("43,659,5..."), so a longer money figure is shown short.
+METRIC_CHARS = 10
+
+
+def money_metric(where, label: str, value, code: str | None, help: str | None = None) -> None:
+    """A money figure as a metric (in ``where``, a column) that is never cut off: exact when
+    it fits, else in thousands, millions or billions to two decimals, the exact figure under it."""
+    exact = money(value, code)
+    if len(exact) <= METRIC_CHARS:
+        where.metric(label, exact, help=help)
+        return
+    amount = float(value)
+    scale, suffix = next((s for s in ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if abs(amount) >= s[0]),
+                         (1.0, ""))
+    short = money(amount / scale, code)
+    tail = f" {code.upper()}" if code else ""
+    if tail and short.endswith(tail):  # '43.66 CHF' -> '43.66m CHF'
+        short = short[:-len(tail)] + suffix + tail
+    else:
+        short += suffix
+    where.metric(label, short, help=help)
+    where.caption(f"{exact} exactly")
+
+
 def money_column(label: str, code: str | None, help: str | None = None):
     """A dataframe column config for money: '£1,234.50' (or the code after the number)."""
     from core.money import symbol

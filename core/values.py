@@ -98,33 +98,8 @@ def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # wit
 
 
 @ibis.udf.scalar.builtin(name="trim")
-def _trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
+def trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
     ...
-
-
-@ibis.udf.scalar.builtin(name="strlen")
-def _strlen(text: str) -> int:  # DuckDB: a string's length in bytes
-    ...
-
-
-def trim(text: ibis.StringValue) -> ibis.StringValue:
-    """The text without the blanks around it (the backend's TRIM).
-
-    DuckDB's TRIM strips 17 code points: the space, U+00A0, U+1680, U+2000-U+200A, U+202F,
-    U+205F and U+3000 (not tabs or line breaks), and copies every value longer than 12 bytes:
-    0.13 s per million 19-character dates. Text that is all ASCII (as many bytes as
-    characters) without a space at either end cannot change, so on DuckDB it skips the call
-    (a test checks the space is the only ASCII character TRIM strips).
-    """
-    stripped = _trim(text)
-    try:
-        backend = ibis.get_backend(text).name
-    except Exception:  # no table under it (a literal): nothing to gain
-        return stripped
-    if backend != "duckdb":
-        return stripped
-    unchanged = ~(text.startswith(" ") | text.endswith(" ")) & (_strlen(text) == text.length())
-    return unchanged.ifelse(text, stripped)
 
 
 # Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:

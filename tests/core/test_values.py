@@ -6,8 +6,6 @@ import datetime as dt
 import ibis
 import pandas as pd
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from core import values
 from core.errors import ConfigError, DataValidationError
@@ -187,29 +185,3 @@ def test_counts_weigh_every_line_whether_texts_repeat_or_not(duck, repeated):
         values.decide(t, ["v"], "d")
     reading = values.decide(t, ["v"], "d", decimal=",").date
     assert reading.reason == "ISO dates, 999 of 1,000 values"
-
-
-# -- trimming ---------------------------------------------------------------------------------
-
-# What DuckDB's TRIM strips (read from DuckDB below): the space and 16 non-ASCII blanks.
-_TRIMMED = " \u00a0\u1680" + "".join(chr(c) for c in range(0x2000, 0x200B)) + "\u202f\u205f\u3000"
-
-
-def test_trim_strips_the_space_and_no_other_ascii_character(duck):
-    # values.trim skips TRIM for ASCII text without a space at either end: that is exact only
-    # while the space is the one ASCII character TRIM strips. Every code point, asked of DuckDB.
-    stripped = duck.raw_sql(
-        "SELECT list(c ORDER BY c) FROM range(0, 1114112) t(c) WHERE (c < 55296 OR c > 57343) "
-        "AND trim(chr(c::INTEGER) || 'x') <> chr(c::INTEGER) || 'x'").fetchone()[0]
-    assert "".join(chr(c) for c in stripped) == _TRIMMED
-
-
-@settings(max_examples=60, deadline=None)
-@given(st.lists(st.one_of(st.none(), st.text(alphabet=" \t\n\r\u00a0\u3000\u2009ab1é-:.", max_size=8)),
-                min_size=1, max_size=30))
-def test_trim_is_the_text_without_the_blanks_around_it(duck, texts):
-    table = duck.create_table("trim_cases", ibis.memtable({"t": pd.Series(texts, dtype="object")},
-                                                          schema={"t": "string"}), overwrite=True)
-    got = duck.execute(table.select(v=values.trim(table.t)))["v"].tolist()
-    assert [None if g is None or g is pd.NA or g != g else g for g in got] == \
-        [None if t is None else t.strip(_TRIMMED) for t in texts]

@@ -24,11 +24,12 @@ def symbol(currency: str | None) -> str:
     return SYMBOLS.get((currency or "").upper(), "")
 
 
-def format_money(value, currency: str | None = None, decimals: int = 2) -> str:
-    """'£1,234.50', '1,234.50 CHF' (no symbol known), '1,234.50' (no currency); '-' for none."""
+def format_money(value, currency: str | None = None, decimals: int = 2, unit: str = "") -> str:
+    """'£1,234.50', '1,234.50 CHF' (no symbol known), '1,234.50' (no currency); '-' for none.
+    ``unit`` follows the number: '£43.66m', '43.66m CHF'."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    number = f"{abs(float(value)):,.{decimals}f}"
+    number = f"{abs(float(value)):,.{decimals}f}{unit}"
     sign = "-" if float(value) < 0 else ""
     mark = symbol(currency)
     if mark:

@@ -296,15 +296,9 @@ def money_metric(where, label: str, value, code: str | None, help: str | None = 
         where.metric(label, exact, help=help)
         return
     amount = float(value)
-    scale, suffix = next((s for s in ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if abs(amount) >= s[0]),
-                         (1.0, ""))
-    short = money(amount / scale, code)
-    tail = f" {code.upper()}" if code else ""
-    if tail and short.endswith(tail):  # '43.66 CHF' -> '43.66m CHF'
-        short = short[:-len(tail)] + suffix + tail
-    else:
-        short += suffix
-    where.metric(label, short, help=help)
+    scale, unit = next((s for s in ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if abs(amount) >= s[0]),
+                       (1.0, ""))
+    where.metric(label, format_money(amount / scale, code, unit=unit), help=help)
     where.caption(f"{exact} exactly")
 
 

@@ -141,12 +141,8 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
             # highest and lowest country per group cost a fifth of the line scan: they are
             # aggregated only here, when some order may take a blank's value (a second scan).
             g = grouped(country_hi=t.country.max(), country_lo=t.country.min())
-        blanks = {"customer": (g.customer.isnull(), g.customer, g.customer),
-                  "invoice_ts": (g.date_blank, g.invoice_ts, g.invoice_ts)}
-        if mapping.status:
-            blanks["status"] = (g.status.isnull(), g.status, g.status)
-        if mapping.country:
-            blanks["country"] = (g.country_blank, g.country_hi, g.country_lo)
+        blanks = {name: (blank, g.country_hi, g.country_lo) if name == "country"
+                  else (blank, g[name], g[name]) for name, blank in _blanks(g, mapping).items()}
         fills, filled, order_line = fill_from_order(
             g, blanks, (g.amount_blank, g.amount_max) if mapping.amount else None)
     g = g.mutate(filled=filled, order_line=order_line, **fills)
@@ -164,6 +160,17 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     return g, rules
 
 
+def _blanks(groups: ibis.Table, mapping: ColumnMapping) -> dict[str, ibis.Value]:
+    """Per group, whether each order-level field an order's rows fill is blank (customer,
+    date, status and country where mapped), by the groups' column of that field."""
+    blanks = {"customer": groups.customer.isnull(), "invoice_ts": groups.date_blank}
+    if mapping.status:
+        blanks["status"] = groups.status.isnull()
+    if mapping.country:  # country_blank: the group's lines have no country, or all have one
+        blanks["country"] = groups.country_blank
+    return blanks
+
+
 def _may_fill(groups: ibis.Table, mapping: ColumnMapping) -> bool:
     """Whether ``fill_from_order`` over the groups could fill anything (one query over them).
 
@@ -175,12 +182,7 @@ def _may_fill(groups: ibis.Table, mapping: ColumnMapping) -> bool:
     join back) is not run.
     """
     g = groups.filter(groups.invoice.notnull())
-    pairs = [(g.customer.isnull(), g.customer.notnull()),
-             (g.date_blank, g.invoice_ts.notnull())]
-    if mapping.status:
-        pairs.append((g.status.isnull(), g.status.notnull()))
-    if mapping.country:  # country_blank: the group's lines have no country, or all have one
-        pairs.append((g.country_blank, ~g.country_blank))
+    pairs = [(blank, ~blank) for blank in _blanks(g, mapping).values()]
     if mapping.amount:
         pairs.append((g.amount_blank, g.amount_max.notnull()))
     per_order = g.group_by("invoice").aggregate(

@@ -721,47 +721,52 @@ def _check_each_sheet(path: Path, display: str, flavour: str, wanted: tuple[str,
                       split: dict[str, _Pieces]) -> None:
     for sheet in wanted:
         part = parts.get(sheet)
-        if part is None or part not in {i.filename for i in infos}:
+        info = _info(infos, part) if part is not None else None
+        if info is None:
             raise InputFileError(f"{display}: sheet '{sheet}' is missing from the file (broken "
                                  "workbook); save it again from Excel")
         if flavour == "xlsb":  # binary records: bound the size; cells are at least 8 bytes each
-            stats = _scan_part(path, display, _info(infos, part), f"sheet '{sheet}'",
+            stats = _scan_part(path, display, info, f"sheet '{sheet}'",
                                MAX_SHEET_XML_BYTES, row_tag=None, cell_tag=None)
             stats = PartStats(stats.inflated_bytes, 0, stats.inflated_bytes // 8)
-        elif flavour == "xlsx" and _splits(_info(infos, part), infos, parts.values(), scratch):
-            info = _info(infos, part)
+        elif flavour == "xlsx" and _splits(info, infos, parts.values(), scratch):
             # cells are counted as the part is read when its size allows more than the bound;
             # otherwise its size bounds them, up to the size the zip declares
-            small = MIN_XML_CELL_BYTES * MAX_CELLS
+            bounded = _cell_bounded_bytes()
+            early = MAX_SHEET_XML_BYTES if info.file_size > bounded else bounded
             pieces = _Pieces(path, sheet, part, parts.values(), scratch, _workers(),
-                             info.file_size, MAX_SHEET_XML_BYTES if info.file_size > small
-                             else small, pool, name=f"sheet{len(split)}")
+                             info.file_size, early, pool, name=f"sheet{len(split)}")
             split[sheet] = pieces
             stats = _scan_sheet_xml(path, display, info, f"sheet '{sheet}'", pieces)
         else:
-            stats = _scan_sheet_xml(path, display, _info(infos, part), f"sheet '{sheet}'")
+            stats = _scan_sheet_xml(path, display, info, f"sheet '{sheet}'")
         _check_counts(display, f"sheet '{sheet}'", stats)
 
 
 def _scan_sheet_xml(path: Path, display: str, info, what: str,
                     pieces: _Pieces | None = None) -> PartStats:
     """Rows and cells of a sheet part. calamine keeps only the cells that hold a value, each
-    at least MIN_XML_CELL_BYTES of XML, so a part of at most MIN_XML_CELL_BYTES * MAX_CELLS
-    bytes cannot exceed MAX_CELLS: its cells are counted only when its declared size is
+    at least MIN_XML_CELL_BYTES of XML, so a part of at most _cell_bounded_bytes() cannot
+    exceed MAX_CELLS: its cells are counted only when its declared size is
     larger, or when it turns out larger than declared (a second pass, for a lying zip).
     ``pieces`` receives the part as it is inflated (not on a second pass: it then gives up)."""
-    small = MIN_XML_CELL_BYTES * MAX_CELLS
-    count_cells = info is None or info.file_size > small
+    bounded = _cell_bounded_bytes()
+    count_cells = info is None or info.file_size > bounded
     stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
                        cell_tag=b"<c" if count_cells else None, read_dimension=True, sink=pieces)
     if count_cells or stats.rows > MAX_ROWS:
         return stats
-    if stats.inflated_bytes > small:  # the zip directory understated the size: count them
+    if stats.inflated_bytes > bounded:  # the zip directory understated the size: count them
         if pieces is not None:
             pieces.fail()
         return _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
                           cell_tag=b"<c", read_dimension=True)
     return PartStats(stats.inflated_bytes, stats.rows, stats.inflated_bytes // MIN_XML_CELL_BYTES)
+
+
+def _cell_bounded_bytes() -> int:
+    """A sheet part at most this large cannot hold more than MAX_CELLS cells with a value."""
+    return MIN_XML_CELL_BYTES * MAX_CELLS
 
 
 def _check_counts(display: str, what: str, stats: PartStats) -> None:

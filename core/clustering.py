@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from threadpoolctl import threadpool_limits
 
+from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS
 from core.errors import ConfigError
 
@@ -59,6 +60,34 @@ def make_pipeline(k: int, random_state: int = DEFAULTS.random_state, max_iter: i
 def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
     """The clustering features, named and in one fixed order."""
     return rfm.loc[:, list(FEATURES)].astype("float64")
+
+
+def nearest_centroid(features: Sequence, mean: Sequence[float], scale: Sequence[float],
+                     centroids_scaled: np.ndarray, ops: ColumnOps = NUMPY) -> tuple:
+    """The one nearest-centroid rule, on numpy arrays (default) or engine columns (``core.scoring``).
+
+    ``features``: one column per FEATURES entry, in that order. Each value is standardised,
+    z = (x - mean) / scale, and compared with every centroid (standardised units) by squared
+    distance, the terms added left to right in FEATURES order. Returns (index of the nearest
+    centroid, ties to the lowest index as numpy's argmin and sklearn's predict; the squared
+    distances, one column per centroid).
+    """
+    z = ops.stage({f"_z_{name}": (x - ops.constant(mu)) / ops.constant(sigma)
+                   for name, x, mu, sigma in zip(FEATURES, features, mean, scale)})
+    squared = ops.stage({f"_d_{i}": _squared_distance(z, centroid, ops)
+                         for i, centroid in enumerate(centroids_scaled)})
+    closest = ops.stage({"_nearest": ops.least(squared)})[0]
+    last = len(squared) - 1
+    nearest = ops.first_match([(d == closest, i) for i, d in enumerate(squared[:-1])], last)
+    return nearest, squared
+
+
+def _squared_distance(z: Sequence, centroid: Sequence[float], ops: ColumnOps):
+    total = None
+    for z_j, c_j in zip(z, centroid):
+        diff = z_j - ops.constant(c_j)
+        total = diff * diff if total is None else total + diff * diff
+    return total
 
 
 def name_clusters(centroids_scaled: np.ndarray) -> list[str]:

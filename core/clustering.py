@@ -48,6 +48,24 @@ def one_thread():
     return threadpool_limits(limits=1)
 
 
+def require_distinct_customers(values, k: int) -> None:
+    """ConfigError unless the customers to cluster have at least ``k`` distinct (R, F, M) points.
+
+    K-Means cannot make k clusters of fewer distinct points: it returns empty or duplicate
+    clusters, which would then be named arbitrarily (identical customers all "Lapsed") and
+    leave no silhouette to choose k by.
+    """
+    points = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
+    distinct = len(np.unique(points, axis=0))
+    if distinct < 2:
+        raise ConfigError(f"all {len(points)} customers to cluster have the same recency, frequency "
+                          "and monetary: there is nothing to cluster; use data where customers differ")
+    if distinct < k:
+        raise ConfigError(
+            f"the {len(points)} customers to cluster have only {distinct} distinct (recency, "
+            f"frequency, monetary) values, fewer than k={k}; choose k (or a k range) up to {distinct}")
+
+
 def make_pipeline(k: int, random_state: int = DEFAULTS.random_state, max_iter: int = DEFAULTS.max_iter,
                   n_init: int = DEFAULTS.n_init) -> Pipeline:
     """StandardScaler then KMeans, to be fitted on a DataFrame with the FEATURES columns."""
@@ -170,6 +188,7 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
     if n <= ks[-1]:
         raise ConfigError(f"{n} customers to cluster is too few for k up to {ks[-1]}; "
                           f"choose a smaller k range")
+    require_distinct_customers(X.to_numpy(), ks[-1])
     fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
     sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
     rows, sample_labels = [], []
@@ -258,7 +277,13 @@ def find_knee(ks: Sequence[int], inertia: Sequence[float]) -> int | None:
 
 
 def recommend_k(table: pd.DataFrame, knee: int | None) -> tuple[int, str]:
-    """The knee when there is one and its silhouette is within 80% of the best; else best silhouette."""
+    """The knee when there is one and its silhouette is within 80% of the best; else best silhouette.
+
+    ConfigError when no k has a silhouette (every fit found a single cluster).
+    """
+    if table["silhouette"].isna().all():
+        raise ConfigError("no k separates these customers into clusters (no silhouette at any "
+                          "k); use data where customers differ")
     best = table.loc[table["silhouette"].idxmax()]
     best_k, best_sil = int(best["k"]), float(best["silhouette"])
     if knee is not None:

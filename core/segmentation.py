@@ -19,7 +19,7 @@ import pandas as pd
 import sklearn
 
 from core.clustering import (FEATURES, feature_frame, make_pipeline, name_clusters, nearest_centroid,
-                             one_thread, silhouettes)
+                             one_thread, require_distinct_customers, silhouettes)
 from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
@@ -28,7 +28,7 @@ from core.insights import PROFILE_COLUMNS, segment_profiles
 from core.outliers import Fence, iqr_fences, tier_codes, tier_rule
 
 __all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
-           "AppliedModel", "require_distinct_customers",
+           "AppliedModel",
            "match_names", "compare_models", "validate_rfm_values", "fingerprint", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
@@ -157,6 +157,7 @@ class SegmentationModel:
         scaler, kmeans = pipeline.named_steps["scale"], pipeline.named_steps["kmeans"]
         mean, scale = scaler.mean_.astype(float), scaler.scale_.astype(float)
         centroids_scaled = kmeans.cluster_centers_.astype(float)
+        require_finite_distances(mean, scale, centroids_scaled)
         names = name_clusters(centroids_scaled)
         applied = _apply_to_rows(values, fences, mean, scale, centroids_scaled, names)
         tiers, clusters = applied.tier, applied.cluster
@@ -319,6 +320,7 @@ class SegmentationModel:
                 raise ConfigError("scaler.scale must be positive")
             centroids = np.array([_vector(row, "centroids_scaled", len(FEATURES))
                                   for row in data["centroids_scaled"]], dtype=float)
+            require_finite_distances(mean, scale, centroids)
             names = [str(n) for n in data["cluster_names"]]
             if len(centroids) != config.k or len(names) != config.k or len(set(names)) != config.k:
                 raise ConfigError(f"centroids and cluster_names must be {config.k} (k), unique")
@@ -339,6 +341,25 @@ class SegmentationModel:
             raise ConfigError(f"saved model is malformed ({exc.__class__.__name__}: {exc})") from None
         model.fitted = True
         return model
+
+
+def require_finite_distances(mean: np.ndarray, scale: np.ndarray, centroids_scaled: np.ndarray) -> None:
+    """ConfigError unless every accepted input (0 to RFM_LIMITS) gives finite standardised
+    values and squared distances: a saved scale of 1e-300 would make every distance infinite.
+
+    Checked at load, so a model that cannot score is refused (and the API's health says so)
+    rather than failing on each request.
+    """
+    limits = np.array([RFM_LIMITS[f] for f in FEATURES])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        reach = np.maximum(np.abs(mean), np.abs(limits - mean)) / scale  # largest |z| per feature
+        worst = ((reach[None, :] + np.abs(np.asarray(centroids_scaled, dtype=float))) ** 2).sum(axis=1)
+    if np.isfinite(reach).all() and np.isfinite(worst).all():
+        return
+    j = int(np.argmax(np.where(np.isfinite(reach), reach, np.inf)))
+    raise ConfigError(f"scaler.scale {float(scale[j])!r} and scaler.mean {float(mean[j])!r} of "
+                      f"{FEATURES[j]} make distances overflow for values up to {limits[j]:,.0f}; "
+                      "a fit never saves such numbers")
 
 
 def _finite(value, where: str) -> float:
@@ -367,20 +388,6 @@ def _apply_to_rows(values, fences: dict[str, Fence], mean: np.ndarray, scale: np
     values = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
     return apply_model(values[:, 0], values[:, 1], values[:, 2], fences=fences, mean=mean,
                        scale=scale, centroids_scaled=centroids_scaled, names=names)
-
-
-def require_distinct_customers(values: np.ndarray, k: int) -> None:
-    """ConfigError unless the customers to cluster have at least ``k`` distinct (R, F, M) points.
-
-    K-Means cannot make k clusters of fewer distinct points: it would return empty or
-    duplicate clusters and name them arbitrarily (every identical customer "Lapsed").
-    """
-    distinct = len(np.unique(np.asarray(values, dtype=float).reshape(-1, len(FEATURES)), axis=0))
-    if distinct < k:
-        raise ConfigError(
-            f"the {len(values)} customers to cluster have only {distinct} distinct "
-            f"(recency, frequency, monetary) value(s), fewer than k={k}; choose k of "
-            f"{distinct} or less (k is at least 2), or use data where customers differ")
 
 
 def _segmented_frame(rfm: pd.DataFrame, applied: AppliedModel) -> pd.DataFrame:

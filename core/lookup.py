@@ -24,7 +24,7 @@ def fences_crossed(fences: Mapping[str, Fence], frequency: float, monetary: floa
     rows = []
     for feature in TIER_FEATURES:
         fence, value = fences[feature], values[feature]
-        side = "above the upper fence" if value > fence.high else \
+        side = "above the upper fence" if fence.above(value) else \
             "below the lower fence (not a VIP reason)" if value < fence.low else "inside"
         rows.append({"measure": feature, "this customer": value, "lower fence": fence.low,
                      "upper fence": fence.high, "crossed": side})

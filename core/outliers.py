@@ -73,21 +73,21 @@ def tier_rule(monetary, frequency, fences: dict[str, Fence], ops: ColumnOps = NU
 
 
 def tier_codes(monetary, frequency, fences: dict[str, Fence]) -> np.ndarray:
-    """The tier of each (monetary, frequency) pair, '' inside both fences (``tier_rule`` on numpy)."""
+    """The tier of each (monetary, frequency) pair, '' when not a VIP (``tier_rule`` on numpy)."""
     return tier_rule(np.asarray(monetary, dtype=float), np.asarray(frequency, dtype=float), fences)
 
 
 def inside_fences(rfm: pd.DataFrame, fences: dict[str, Fence]) -> np.ndarray:
-    """True for the customers inside both fences (the ones K-Means clusters)."""
+    """True for the customers above neither upper fence (the ones K-Means clusters)."""
     return tier_codes(rfm["monetary"], rfm["frequency"], fences) == ""
 
 
 def assign_tiers(rfm: pd.DataFrame, fences: dict[str, Fence]) -> pd.Series:
-    """The tier of each customer, or <NA> for customers inside both fences."""
+    """The tier of each customer, or <NA> for customers above neither upper fence."""
     tier = tier_codes(rfm["monetary"], rfm["frequency"], fences)
     return pd.Series(tier, index=rfm.index, dtype="string").replace("", pd.NA)
 
 
 def tier_of(monetary: float, frequency: float, fences: dict[str, Fence]) -> str | None:
-    """The tier of one customer's values (scalar form of tier_codes), None inside both fences."""
+    """The tier of one customer's values (scalar form of tier_codes), None when not a VIP."""
     return tier_codes([monetary], [frequency], fences)[0] or None

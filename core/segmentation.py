@@ -18,18 +18,18 @@ import numpy as np
 import pandas as pd
 import sklearn
 
+from core.actions import customer_actions
 from core.clustering import (FEATURES, feature_frame, make_pipeline, name_clusters, nearest_centroid,
                              one_thread, require_distinct_customers, silhouettes)
 from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
-from core.actions import customer_actions
 from core.insights import PROFILE_COLUMNS, segment_profiles
 from core.outliers import Fence, iqr_fences, tier_codes, tier_rule
 
 __all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
-           "AppliedModel",
-           "match_names", "compare_models", "validate_rfm_values", "fingerprint", "SCHEMA_VERSION"]
+           "AppliedModel", "match_names", "compare_models", "validate_rfm_values", "fingerprint",
+           "require_finite_distances", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 # Largest accepted inputs: far beyond any real customer, small enough that the arithmetic
@@ -87,6 +87,17 @@ def fingerprint(rfm: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class AppliedModel:
+    """Per customer: tier (no value inside the fences), cluster (no value for a tier),
+    segment (tier or cluster name) and the squared distance to each centroid."""
+
+    tier: Any
+    cluster: Any
+    segment: Any
+    squared: list  # one column per centroid
+
+
 def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean, scale,
                 centroids_scaled, names: Sequence[str], ops: ColumnOps = NUMPY) -> AppliedModel:
     """Apply a fitted model's numbers to columns of R, F and M: the one place it is done.
@@ -103,17 +114,6 @@ def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean,
                                                     ops.no_number)})[0]
     segment = ops.first_match([(cluster == i, name) for i, name in enumerate(names)], tier)
     return AppliedModel(tier, cluster, segment, squared)
-
-
-@dataclass(frozen=True)
-class AppliedModel:
-    """Per customer: tier (no value inside the fences), cluster (no value for a tier),
-    segment (tier or cluster name) and the squared distance to each centroid."""
-
-    tier: Any
-    cluster: Any
-    segment: Any
-    squared: list
 
 
 class SegmentationModel:
@@ -227,7 +227,7 @@ class SegmentationModel:
         distances = {name: d for name, d in zip(self.names_, dist)}
         if tier is not None:
             crossed = [fence.describe(v) for fence, v in
-                       ((self.fences["monetary"], m), (self.fences["frequency"], f)) if v > fence.high]
+                       ((self.fences["monetary"], m), (self.fences["frequency"], f)) if fence.above(v)]
             reasons = tuple(crossed) + (f"outside the IQR fence on "
                                         f"{' and '.join(c.split()[0] for c in crossed)}, above "
                                         f"it: VIP tier {tier}, not clustered",)

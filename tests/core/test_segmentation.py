@@ -222,6 +222,9 @@ def test_a_vip_tier_without_training_customers_is_worded_with_the_customers_own_
     text = " ".join(elite.actions)
     assert "last purchase 12 days ago" in text and "99,999.00 spent over 90 orders" in text
     assert f"{q3:.0f} days" not in text and f"{q3:,.0f} days" not in text
+    from core.actions import customer_actions  # the lookup card's actions are the API's
+
+    assert elite.actions == customer_actions("Elite", 12, 90, 99_999.0)
 
 
 # -- stable names ------------------------------------------------------------------------------

@@ -49,8 +49,8 @@ class NumpyOps:
         return np.float64(value)
 
     def first_match(self, cases, default):
-        return np.select([np.asarray(c, dtype=bool) for c, _ in cases], [v for _, v in cases],
-                         default=default)
+        return np.select([np.asarray(c, dtype=bool) for c, _ in cases],
+                         [_element(v) for _, v in cases], default=_element(default))
 
     def least(self, columns):
         return functools.reduce(np.minimum, columns)
@@ -60,6 +60,12 @@ class NumpyOps:
 
     def stage(self, columns):
         return list(columns.values())
+
+
+def _element(value):
+    """Text as an object array (pandas' string columns are built from those twice as fast as
+    from numpy's fixed-width text); numbers and arrays as they are."""
+    return np.array(value, dtype=object) if isinstance(value, str) else value
 
 
 NUMPY = NumpyOps()

@@ -10,8 +10,9 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.actions import customer_actions
 from core.errors import SegmentationError
-from core.lookup import customer_actions, fences_crossed
+from core.lookup import fences_crossed
 from core.money import CURRENCIES, format_money
 from core.segmentation import Explanation
 from ui import state

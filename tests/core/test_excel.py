@@ -439,6 +439,7 @@ def in_pieces(monkeypatch):
     returned list records each piece-wise read's table, or None where it parsed whole."""
     monkeypatch.setattr(excel, "SPLIT_MIN_BYTES", 0)
     monkeypatch.setattr(excel, "_workers", lambda: 2)
+    monkeypatch.setattr(excel, "PARSE_IN_CHILD", False)  # the spy sees this process's reads
     outcomes = []
     real = excel._Pieces.finish
 

@@ -124,7 +124,7 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
         keys["amount_blank"] = t.amount_blank
     if net:  # the line-level half of a return (core.cleaning.is_return); the order-level below
         keys["return_line"] = is_return(t, [r for _, r in line_rules], cleaning)
-    aggregates = dict(lines=t.count(), value=t.line_value.try_cast(VALUE).sum())
+    aggregates = dict(lines=t.count(), value=values.exact(t.line_value, VALUE).sum())
     if mapping.amount:
         aggregates["amount_max"] = t.amount.max()
 
@@ -244,6 +244,7 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     cleaning = cleaning or CleaningConfig()
     as_of = parse_as_of(as_of)
     mapping.check(dataset.columns, dataset.name)
+    lines = None
     try:
         readings = decide_readings(dataset.table, mapping, dataset.name,
                                    delimiter=dataset.delimiter, decimal=decimal,
@@ -255,6 +256,8 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
             groups = groups.cache()
         agg = customer_aggregates(groups, rules).cache()
         statuses = (_status_counts(groups, cleaning) if mapping.status else ())
+    except values.UNHELD_ERRORS as exc:  # a line value or a total past what VALUE holds
+        raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
     totals = query.first_row(agg.aggregate(

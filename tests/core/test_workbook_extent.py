@@ -123,7 +123,7 @@ def test_a_header_and_one_cell_at_xfd2_is_refused(tmp_path, duck):
 def test_a_far_row_inside_a_near_row_element_is_refused(tmp_path, duck):
     # the cell names its own place: row 1's element, a cell in row 2,000,000
     path = xlsx(tmp_path / "deep.xlsx", f'<row r="1">{HEADER}<c r="A2000000"><v>1</v></c></row>')
-    refused(path, duck, r"deep.xlsx: sheet 'Data' has a cell in row 2,000,000, past Excel's")
+    refused(path, duck, r"deep.xlsx: sheet 'Data' has a cell in row 2,000,000, past the")
 
 
 def test_a_wide_and_tall_rectangle_is_refused_by_its_cells(tmp_path, duck):
@@ -153,7 +153,7 @@ def test_an_ods_row_repeated_two_million_times_is_refused(tmp_path, duck):
                + ods_row("C1", "2024-01-02", 1.0, repeated=2_000_000))
     assert path.stat().st_size < 1024
     assert refused(path, duck, r"repeat.ods: sheet 'Orders' has a cell in row 2,000,001, past "
-                               r"Excel's 1,048,576 rows") < 30
+                               r"the 1,048,576 rows of a sheet") < 30
 
 
 def test_an_ods_cell_repeated_past_the_column_limit_is_refused(tmp_path, duck):

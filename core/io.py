@@ -231,7 +231,7 @@ def check_line_lengths(path: Path, display: str) -> None:
                 left -= len(block)
             else:
                 raise InputFileError(f"{display}: a line near byte {start:,} is longer than "
-                                     f"{half >> 20} MiB; no transaction line is that long: fix "
+                                     f"{half / 2 ** 20:g} MiB; no transaction line is that long: fix "
                                      "that line or export the file again")
 
 

@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import re
+import stat
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -310,6 +311,26 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
         raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
                              f"({_first_line(exc)}); write it again or export CSV") from exc
     return table, empty
+
+
+def check_plain_file(path: str | os.PathLike) -> None:
+    """Refuse what is not a plain file: a symbolic link, a FIFO, device or folder, and a file
+    with other hard links. A folder that is served to visitors (the server data folder) takes
+    only these, or a link in it would show any file the server can read (/etc/passwd)."""
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise InputFileError(f"{path.name}: no such file on the server") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise InputFileError(f"{path.name}: is a symbolic link; the data folder takes plain files "
+                             "only: copy the file in")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputFileError(f"{path.name}: is not a regular file; the data folder takes plain "
+                             "files only")
+    if info.st_nlink > 1:
+        raise InputFileError(f"{path.name}: has other hard links; the data folder takes plain "
+                             "files only: copy the file in")
 
 
 def list_sheets(path: str | os.PathLike) -> list[str]:

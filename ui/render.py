@@ -3,6 +3,7 @@ glossary tooltips and money in the file's currency."""
 from __future__ import annotations
 
 import contextlib
+import string
 from urllib.parse import quote
 
 import numpy as np
@@ -23,7 +24,7 @@ def engine_errors(hint: str | None = None):
     try:
         yield
     except SegmentationError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         if hint:
             st.caption(hint)
         st.stop()
@@ -46,9 +47,13 @@ def sidebar_summary() -> None:
     """What is loaded and which model is in use, on every page."""
     with st.sidebar:
         src = state.source()
+        lost = state.lost_upload()
+        if lost:
+            st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the "
+                       "sample is loaded instead. Upload the file again on the Data page.")
         st.caption("Loaded data")
         sheet = state.settings().sheet
-        st.markdown(f"**{_escape(src.name)}**" + (f" · sheet *{_escape(sheet)}*" if sheet else ""))
+        st.markdown(f"**{escape_markdown(src.name)}**" + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
         try:
             loaded = state.current()
         except SegmentationError:
@@ -93,7 +98,7 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
     """
     title = f"Customer {customer_id}" if customer_id is not None else "Typed values"
     with st.container(border=True):
-        st.subheader(title)
+        st.subheader(escape_markdown(title))
         cols = st.columns([1, 1, 1, 1.6])  # room for "Power_Shopper" at metric size
         code = currency(_file_currency_or_none())
         for col, (feature, fmt, note) in zip(cols, (
@@ -117,11 +122,11 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
         for i, action in enumerate(customer_actions(explanation.segment, explanation.recency,
                                                     explanation.frequency, explanation.monetary),
                                    start=1):
-            st.markdown(f"{i}. {_escape(action)}")
+            st.markdown(f"{i}. {escape_markdown(action)}")
         st.markdown("**Why this segment**", help=help_for("iqr_fence") + " "
                     + help_for("centroid") + " " + help_for("standardised"))
         for reason in explanation.reasons:
-            st.markdown(f"- {_escape(reason)}")
+            st.markdown(f"- {escape_markdown(reason)}")
         if explanation.tier and fences:
             st.markdown("**Fences crossed** (a VIP is outside the usual range of customers)",
                         help=help_for("iqr_fence"))
@@ -140,14 +145,16 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
 
 
 def escape_markdown(text) -> str:
-    """Markdown-escape text that may come from the user's file or an edited grid."""
-    return _escape(text)
+    """Text from the user's file, a URL or an edited grid, made literal for any Streamlit call
+    that renders markdown (st.markdown, st.error, captions, labels): every ASCII punctuation
+    mark is backslash-escaped, so no link, image, emphasis, bare-URL link (``http\\://``),
+    colour or icon directive (``:red[..]``, ``:material/..:``) or LaTeX (``$``) can form, and a
+    line break is a space (no new block). Rendered, the text reads as it was written."""
+    text = " ".join(str(text).splitlines())
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
 
 
-def _escape(text) -> str:
-    """Markdown-escape text that may come from the user's file (no HTML is ever allowed)."""
-    special = "\\`*_{}[]<>()#+-.!|$~"
-    return "".join("\\" + c if c in special else c for c in str(text))
+_PUNCTUATION = frozenset(string.punctuation)
 
 
 def download_pair(label: str, frame_fn, stem: str, key: str) -> None:

@@ -1,6 +1,6 @@
 """Serve app.py (the dashboard and the API) with uvicorn, under connection limits.
 
-    .venv/bin/python serve.py [--port 8501] [--address 0.0.0.0]
+    .venv/bin/python serve.py [--port 8501] [--address 127.0.0.1]
 
 Streamlit documents two ways to serve an ``st.App``: ``streamlit run app.py`` and any ASGI
 server (``uvicorn app:app``). Neither sets a time limit on a connection that never sends its
@@ -136,9 +136,14 @@ def config(app, host: str, port: int) -> uvicorn.Config:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import streamlit as st
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(os.environ.get("RFM_PORT", 8501)))
-    parser.add_argument("--address", default=os.environ.get("RFM_ADDRESS", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(st.get_option("server.port")),
+                        help="default: Streamlit's server.port (8501)")
+    parser.add_argument("--address", default=st.get_option("server.address") or "0.0.0.0",
+                        help="default: Streamlit's server.address, else every interface, as "
+                             "streamlit run does")
     args = parser.parse_args(argv)
     from app import app
 

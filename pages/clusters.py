@@ -19,8 +19,9 @@ except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep
     to_cluster = int(assign_tiers(loaded.rfm, iqr_fences(loaded.rfm)).isna().sum())
     if to_cluster < 2:
         st.info(f"Clustering is not possible here: {to_cluster} of {len(loaded.rfm):,} customers "
-                "are inside the IQR fences, and K-Means needs at least 2. The VIP tiers, the "
-                "named segments and the lookup still work; load more data to cluster.")
+                "are inside the IQR fences, and K-Means needs at least 2. The RFM page still "
+                "works; Segments, Movement and Customer lookup need a fitted model, so they do "
+                "not work on this file: load more data to cluster.")
         st.stop()
     st.markdown("#### How many groups, and is that a good number?")
     st.info(f"{to_cluster} customers can be clustered, so k can be 2 to {min(to_cluster, 50)}"

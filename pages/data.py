@@ -80,6 +80,7 @@ with sample_tab:
 
 # -- the loaded file -----------------------------------------------------------------------
 src = state.source()
+render.lost_upload_notice()
 with render.engine_errors():
     info = state.current_info()
 st.subheader(f"Loaded: {render.escape_markdown(src.name)}")

@@ -3,7 +3,7 @@ glossary tooltips and money in the file's currency."""
 from __future__ import annotations
 
 import contextlib
-import string
+import re
 from urllib.parse import quote
 
 import numpy as np
@@ -32,6 +32,7 @@ def engine_errors(hint: str | None = None):
 
 def loaded_or_stop() -> state.Loaded:
     """The RFM of the loaded data, or an error that points to the Data page."""
+    lost_upload_notice()
     with engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
         with st.spinner("Computing RFM..."):
             return state.current()
@@ -43,14 +44,20 @@ def model_or_stop(loaded: state.Loaded) -> state.ActiveModel:
             return state.active_model(loaded)
 
 
+def lost_upload_notice() -> None:
+    """Say so, on top of the page, when this session's upload is gone from the server (the
+    sample is loaded instead, see state.source)."""
+    state.source()
+    lost = state.lost_upload()
+    if lost:
+        st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the sample "
+                   "is loaded instead. Upload the file again on the Data page.")
+
+
 def sidebar_summary() -> None:
     """What is loaded and which model is in use, on every page."""
     with st.sidebar:
         src = state.source()
-        lost = state.lost_upload()
-        if lost:
-            st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the "
-                       "sample is loaded instead. Upload the file again on the Data page.")
         st.caption("Loaded data")
         sheet = state.settings().sheet
         st.markdown(f"**{escape_markdown(src.name)}**" + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
@@ -146,15 +153,19 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
 
 def escape_markdown(text) -> str:
     """Text from the user's file, a URL or an edited grid, made literal for any Streamlit call
-    that renders markdown (st.markdown, st.error, captions, labels): every ASCII punctuation
-    mark is backslash-escaped, so no link, image, emphasis, bare-URL link (``http\\://``),
-    colour or icon directive (``:red[..]``, ``:material/..:``) or LaTeX (``$``) can form, and a
-    line break is a space (no new block). Rendered, the text reads as it was written."""
+    that renders markdown (st.markdown, st.error, captions, labels, buttons). Escaped: what
+    opens a link or an image (``[ ]``, ``< >``), emphasis, code, headings, tables, LaTeX and
+    colour directives (`` * _ ` # | $ ~ ``, the backslash itself); a bare web address cannot
+    become a link (``http\\://``, ``www\\.``); a line break is a space (no new block).
+    Rendered, the text reads as written; other punctuation is left as it is."""
     text = " ".join(str(text).splitlines())
-    return "".join("\\" + c if c in _PUNCTUATION else c for c in text)
+    text = "".join("\\" + c if c in _MARKDOWN_MARKS else c for c in text)
+    return _BARE_ADDRESS.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
-_PUNCTUATION = frozenset(string.punctuation)
+_MARKDOWN_MARKS = frozenset("\\`*_[]<>#|$~")
+# What GFM turns into a link without brackets: a scheme's '://', a 'www.', an e-mail's '@'.
+_BARE_ADDRESS = re.compile(r"(\w)(:(?=//)|\.(?<=www\.)|@(?=\w))", re.IGNORECASE)
 
 
 def download_pair(label: str, frame_fn, stem: str, key: str) -> None:

@@ -346,6 +346,7 @@ def _commit(source: Source, sheet: str | None = None) -> None:
     """Make ``source`` the loaded file with settings detected from it (raises on a bad file)."""
     info = file_info(source.content_hash, source.name, sheet, source.raw)
     settings = Settings(sheet=info.sheet, mapping=info.detected, rules=PRESETS[info.preset])
+    st.session_state.pop("lost_upload", None)
     if source.origin == "upload":
         _hold(source)
     st.session_state["loaded_source"] = source
@@ -412,15 +413,16 @@ def source() -> Source:
     ensure_source()
     src = st.session_state["loaded_source"]
     if src.origin == "upload" and not Path(src.path).is_file():
-        st.session_state["lost_upload"] = src.name
         load_sample()
+        st.session_state["lost_upload"] = src.name  # until another file is loaded
         src = st.session_state["loaded_source"]
     return src
 
 
 def lost_upload() -> str | None:
-    """The name of an upload this session had that is gone (once; see ``source``)."""
-    return st.session_state.pop("lost_upload", None)
+    """The name of this session's upload that is gone from the server, until another file is
+    loaded (see ``source``)."""
+    return st.session_state.get("lost_upload")
 
 
 def settings() -> Settings:

@@ -214,26 +214,42 @@ def check_column_names(names: list[str], display: str, where: str = "the file") 
                              f"{alike[0]}, which the engine does not tell apart; rename one")
 
 
-def check_line_lengths(path: Path, display: str) -> None:
-    """Refuse a line longer than half of limits.MAX_LINE_BYTES, which the reader is told as its
-    line limit: a line past it would be dropped (the last) or fail (any other). Every aligned
-    block of half the limit must hold a line break, so a longer line cannot hide; the check
-    reads a few bytes per block (the first line break is near its start)."""
+# DuckDB's own line limit (its max_line_size default): files whose lines all fit are read with it.
+ENGINE_LINE_BYTES = 2_000_000
+
+
+def line_limit(path: Path, display: str) -> int | None:
+    """The line limit to read ``path`` with: None (the engine's default) when every line is
+    shorter than ENGINE_LINE_BYTES, else limits.MAX_LINE_BYTES (a larger buffer costs memory);
+    InputFileError for a line longer than half of that. A line past the reader's limit would
+    be dropped (the last one) or fail (any other), so it is found first: every aligned block
+    of half the limit must hold a line break, which costs a few bytes read per block."""
+    if _breaks_every(path, ENGINE_LINE_BYTES // 2) is None:
+        return None
     half = limits.MAX_LINE_BYTES // 2
+    start = _breaks_every(path, half)
+    if start is not None:
+        raise InputFileError(f"{display}: a line near byte {start:,} is longer than "
+                             f"{half / 2 ** 20:g} MiB; no transaction line is that long: fix "
+                             "that line or export the file again")
+    return limits.MAX_LINE_BYTES
+
+
+def _breaks_every(path: Path, block: int) -> int | None:
+    """The start of the first aligned ``block`` of the file without a line break, or None."""
     size = path.stat().st_size
     with path.open("rb") as fh:
-        for start in range(0, size - half + 1, half):
+        for start in range(0, size - block + 1, block):
             fh.seek(start)
-            left = half
+            left = block
             while left > 0:
-                block = fh.read(min(1 << 16, left))
-                if b"\n" in block or b"\r" in block:
+                data = fh.read(min(1 << 16, left))
+                if b"\n" in data or b"\r" in data:
                     break
-                left -= len(block)
+                left -= len(data)
             else:
-                raise InputFileError(f"{display}: a line near byte {start:,} is longer than "
-                                     f"{half / 2 ** 20:g} MiB; no transaction line is that long: fix "
-                                     "that line or export the file again")
+                return start
+    return None
 
 
 def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, CsvDialect]:
@@ -243,11 +259,11 @@ def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, CsvDialect]:
     (RFC 4180), and a line with too many or too few fields is an error naming its line.
     """
     dialect = csv_dialect(path, display)
-    check_line_lengths(path, display)
+    longest = line_limit(path, display)
     try:
         table = con.read_csv(str(path), auto_detect=False, header=True, skip=dialect.skip,
                              delim=dialect.delimiter, quote='"', escape='"',
-                             max_line_size=limits.MAX_LINE_BYTES,
+                             **({"max_line_size": longest} if longest else {}),
                              columns={c: "VARCHAR" for c in dialect.columns})
     except Exception as exc:  # DuckDB's reader errors carry no stable type
         raise InputFileError(read_error_message(display, exc, path, dialect.delimiter)) from exc

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 # Columns of any file (CSV, Parquet, a workbook's sheet): every column is typed and looked at.
 MAX_COLUMNS = 1_000
-# One CSV line (one record), in bytes: DuckDB's reader is told this bound, and a longer line is
-# reported (core.io), never dropped.
+# One CSV line (one record), in bytes: a file with a line past DuckDB's default (2 MB) is read
+# with this bound, and a longer line is reported (core.io.line_limit), never dropped.
 MAX_LINE_BYTES = 64 << 20
 # A workbook is parsed in a child process with these limits (core.excel): a reader's runaway
 # or abort ends that process with a message, never the server.

@@ -23,26 +23,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from core.limits import env_number
 
-def _setting(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
-
-
-HEADER_TIMEOUT_S = _setting("RFM_HEADER_TIMEOUT_S", 10)
-IDLE_TIMEOUT_S = _setting("RFM_IDLE_TIMEOUT_S", 120)
-KEEP_ALIVE_S = int(_setting("RFM_KEEP_ALIVE_S", 5))
-MAX_HTTP_CONNECTIONS = int(_setting("RFM_MAX_HTTP_CONNECTIONS", 512))
-MAX_CONCURRENCY = int(_setting("RFM_MAX_CONCURRENCY", 2048))
+HEADER_TIMEOUT_S = env_number("RFM_HEADER_TIMEOUT_S", 10)
+IDLE_TIMEOUT_S = env_number("RFM_IDLE_TIMEOUT_S", 120)
+KEEP_ALIVE_S = int(env_number("RFM_KEEP_ALIVE_S", 5))
+MAX_HTTP_CONNECTIONS = int(env_number("RFM_MAX_HTTP_CONNECTIONS", 512))
+MAX_CONCURRENCY = int(env_number("RFM_MAX_CONCURRENCY", 2048))
 MAX_HEADER_BYTES = 64 * 1024  # an incomplete request head larger than this is refused (h11)
 
 

@@ -6,6 +6,19 @@ numbers are generous for real exports (Shopify's has about 80 columns, Excel's s
 """
 from __future__ import annotations
 
+import os
+
+
+def env_number(name: str, default: float) -> float:
+    """A positive number from the environment variable ``name``, else ``default`` (unset, not a
+    number, or not above 0): how a deployment changes a limit without code."""
+    try:
+        value = float(os.environ.get(name, default))
+    except ValueError:
+        return default
+    return value if value > 0 else default
+
+
 # Columns of any file (CSV, Parquet, a workbook's sheet): every column is typed and looked at.
 MAX_COLUMNS = 1_000
 # One CSV line (one record), in bytes: a file with a line past DuckDB's default (2 MB) is read

@@ -34,6 +34,7 @@ from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, check_plain_file, read_transactions
+from core.limits import env_number
 from core.money import currency_of
 from core.outliers import inside_fences
 from core.rfm import RFMResult, open_source
@@ -90,14 +91,6 @@ def _plain(path: Path) -> bool:
 # -- uploads: a private folder per server ------------------------------------------------
 _upload_dir: Path | None = None
 _upload_lock = threading.Lock()
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
 
 
 def upload_dir() -> Path:
@@ -160,8 +153,8 @@ def prune_uploads(keep: Path | None = None, now: float | None = None) -> list[st
     """
     folder = upload_dir()
     now = time.time() if now is None else now
-    max_age = _env_number("RFM_UPLOAD_MAX_AGE_HOURS", UPLOAD_MAX_AGE_HOURS) * 3600
-    max_bytes = _env_number("RFM_UPLOAD_MAX_MB", UPLOAD_MAX_MB) * (1 << 20)
+    max_age = env_number("RFM_UPLOAD_MAX_AGE_HOURS", UPLOAD_MAX_AGE_HOURS) * 3600
+    max_bytes = env_number("RFM_UPLOAD_MAX_MB", UPLOAD_MAX_MB) * (1 << 20)
     files = []
     for path in folder.iterdir():
         try:

@@ -132,11 +132,16 @@ def test_names_differing_only_in_case_are_a_clear_refusal(tmp_path, capsys):
     assert "Binder" not in err
 
 
-def test_an_excel_sep_hint_first_line_is_honoured(tmp_path, capsys):
-    path = tmp_path / "sep.csv"
+def _sep_file(path: Path, last: str) -> Path:
+    """Excel's "sep=;" first line, the header, and two lines (``last``: the second)."""
     path.write_text("sep=;\n" + HEADER.replace(",", ";") + "\n"
-                    "536365;85123A;MUG;2;2010-12-01 08:26;2,50;17850;UK\n"
-                    "536366;85123A;MUG;3;2010-12-02 08:26;1,50;17851;UK\n", encoding="utf-8")
+                    "536365;85123A;MUG;2;2010-12-01 08:26;2,50;17850;UK\n" + last + "\n",
+                    encoding="utf-8")
+    return path
+
+
+def test_an_excel_sep_hint_first_line_is_honoured(tmp_path, capsys):
+    path = _sep_file(tmp_path / "sep.csv", "536366;85123A;MUG;3;2010-12-02 08:26;1,50;17851;UK")
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
     assert code == 0, err
     rows = rfm_rows(tmp_path / "out.csv")
@@ -144,10 +149,7 @@ def test_an_excel_sep_hint_first_line_is_honoured(tmp_path, capsys):
 
 
 def test_a_broken_line_after_a_sep_hint_is_named_by_its_line(tmp_path, capsys):
-    path = tmp_path / "sepbad.csv"
-    path.write_text("sep=;\n" + HEADER.replace(",", ";") + "\n"
-                    "536365;85123A;MUG;2;2010-12-01 08:26;2,50;17850;UK\n"
-                    "536366;85123A;MUG;3;2010-12-02 08:26;1,50;17851;UK;extra\n", encoding="utf-8")
+    path = _sep_file(tmp_path / "sepbad.csv", "536366;85123A;MUG;3;2010-12-02 08:26;1,50;17851;UK;extra")
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
     one_line_refusal(code, err, "sepbad.csv: line 4 ")
 

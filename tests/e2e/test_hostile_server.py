@@ -3,22 +3,16 @@ the server lives on; a markdown link in a lookup URL is shown as text, no link o
 and, under serve.py's limits, idle connections neither starve /api/health nor stay open."""
 from __future__ import annotations
 
-import os
 import selectors
 import socket
-import subprocess
 import sys
 import time
-import zipfile
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import ROOT, _free_port, _require_chromium, no_exceptions, settle
-
-_NS = 'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
-
+from tests.e2e.conftest import _require_chromium, no_exceptions, settle, streamlit_server
 
 def _corner_xlsx(path: Path) -> Path:
     """2 KB: cells A1 and XFD1048576 (calamine would allocate 512 GiB and abort the process)."""
@@ -64,33 +58,13 @@ def test_a_markdown_link_in_the_lookup_url_stays_text(page, server, wanted):
 
 @pytest.fixture
 def limited_server(tmp_path):
-    """serve.py (app.py under its limits) on a free port, header timeout 2 s; yields its URL."""
-    port = _free_port()
-    env = {**os.environ, "RFM_MODEL_DIR": str(tmp_path / "models"), "RFM_HEADER_TIMEOUT_S": "2",
-           "RFM_MAX_HTTP_CONNECTIONS": "256"}
-    log = tmp_path / "serve.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "serve.py", "--port", str(port), "--address",
-                                 "127.0.0.1"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 90
-        while True:
-            try:
-                if httpx.get(url + "/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.time() > deadline:
-                pytest.fail(f"serve.py did not start:\n{log.read_text()[-3000:]}")
-            time.sleep(0.3)
-        yield url, port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    """serve.py (app.py under its limits) on a free port, header timeout 2 s: (URL, port)."""
+    def command(port: int) -> list[str]:
+        return [sys.executable, "serve.py", "--port", str(port), "--address", "127.0.0.1"]
+
+    with streamlit_server(tmp_path / "models", tmp_path / "serve.log", command,
+                          {"RFM_HEADER_TIMEOUT_S": "2", "RFM_MAX_HTTP_CONNECTIONS": "256"}) as url:
+        yield url, int(url.rsplit(":", 1)[1])
 
 
 def test_idle_connections_neither_starve_health_nor_stay_open(limited_server):

@@ -219,7 +219,7 @@ def test_an_engine_error_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     def fail(*args, **kwargs):
         raise duckdb.NotImplementedException("Not implemented Error: something deep\nmore")
 
-    monkeypatch.setattr(rfm, "order_groups", fail)
+    monkeypatch.setattr(rfm, "group_orders", fail)
     path = write(tmp_path / "in.csv", [line(0)])
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
     one_line_refusal(code, err, "in.csv: the engine could not process the file (Not implemented "

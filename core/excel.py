@@ -1031,9 +1031,9 @@ def _check_extent(display: str, what: str, last_row: int, last_column: int) -> N
     """Refuse cells placed past the row limit, the column limit, or a rectangle from A1 of
     more than MAX_CELLS (what the reader would allocate)."""
     if last_row > MAX_ROWS:
-        raise InputFileError(f"{display}: {what} has a cell in row {last_row:,}, past Excel's "
-                             f"{MAX_ROWS:,} rows; the file is broken or hostile: export the data "
-                             "as CSV or Parquet")
+        raise InputFileError(f"{display}: {what} has a cell in row {last_row:,}, past the "
+                             f"{MAX_ROWS:,} rows of a sheet (Excel's limit); the file is broken or "
+                             "hostile: export the data as CSV or Parquet")
     if last_column > limits.MAX_COLUMNS:
         raise InputFileError(f"{display}: {what} has a cell in column {last_column:,}, over the "
                              f"{limits.MAX_COLUMNS:,}-column limit; delete the empty or unneeded "

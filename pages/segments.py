@@ -93,7 +93,7 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
         try:
             marketing.set_segment_grid(marketing.grid_from_table(edited))
         except SegmentationError as exc:
-            st.error(str(exc))
+            st.error(render.escape_markdown(str(exc)))
         else:
             st.rerun()
     if middle.button("Back to the standard grid", key="grid_reset"):

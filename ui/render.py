@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.charts import display_name  # noqa: F401  (the one display-name function, for pages)
 from core.errors import SegmentationError
 from core.money import CURRENCIES, format_money
 from ui import state
@@ -79,12 +80,6 @@ def percentile(series: pd.Series, value: float) -> float:
     """Share of customers (in %) whose value is at or below ``value``."""
     values = series.to_numpy(dtype=float)
     return float((values <= value).mean() * 100) if len(values) else float("nan")
-
-
-def display_name(name) -> str:
-    """A segment, tier or cluster name as a person reads it ('High_Spender' -> 'High Spender');
-    exports and the engine keep the machine name."""
-    return str(name).replace("_", " ")
 
 
 def escape_markdown(text) -> str:
@@ -265,7 +260,8 @@ def file_currency_or_none() -> str | None:
 
 
 def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
-    """Per segment: customers, share of customers and revenue, typical recency/orders/spend."""
+    """Per segment (display names): customers, share of customers and revenue, typical
+    recency/orders/spend."""
     grouped = seg.groupby("segment", observed=True, sort=False)
     table = pd.DataFrame({
         "customers": grouped.size(),
@@ -275,7 +271,8 @@ def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
         "frequency": grouped["frequency"].median(),
         "monetary": grouped["monetary"].median(),
     }).sort_values("revenue", ascending=False)
-    return table.rename_axis("segment").reset_index()
+    table = table.rename_axis("segment").reset_index()
+    return table.assign(segment=table["segment"].map(display_name))  # read by people only
 
 
 def segment_summary_columns(code: str | None) -> dict:

@@ -155,10 +155,12 @@ def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str 
             st.markdown(f"**Last {shown:,} of {file.total_orders:,} orders**" if shown
                         else "**No kept order in the file**")
             if shown:
-                st.dataframe(file.orders, hide_index=True, width="stretch", column_config={
-                    "date": st.column_config.DatetimeColumn("Date", format="YYYY-MM-DD HH:mm"),
-                    "order": st.column_config.TextColumn("Order"),
-                    "value": render.money_column("Value", code)})
+                # a static table: five rows wrap on a phone and read as text
+                st.table(pd.DataFrame({
+                    "Date": file.orders["date"].dt.strftime("%Y-%m-%d %H:%M"),
+                    "Order": file.orders["order"].astype(str),
+                    "Value": [money(v) for v in file.orders["value"]]}),
+                    hide_index=True, border="horizontal")
         if customer_id is not None:
             st.markdown(f"[Link to this card](?customer={quote(str(customer_id))}) "
                         "(opens it directly, also in a new browser session)")

@@ -1,5 +1,4 @@
-"""One customer's card: the closest IDs to an unknown one, the fences a VIP crossed, the
-customer's last orders, and the next actions worded for that one customer (not for the whole
+"""One customer's card: the closest IDs to an unknown one, the customer's last orders, and the next actions worded for that one customer (not for the whole
 segment)."""
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import pandas as pd
 from core.clustering import base_name
 from core.columns import to_canonical
 from core.io import READ_ERRORS
-from core.outliers import TIER_FEATURES, Fence
 from core.rfm import Source, order_groups, scan_error
 
 MAX_SUGGESTIONS = 5
@@ -67,19 +65,6 @@ _FALLBACK = ("Look at this customer's last orders before contacting them: last p
 def closest_ids(wanted: str, ids: Iterable[str], n: int = MAX_SUGGESTIONS) -> list[str]:
     """Up to ``n`` known IDs most similar to ``wanted`` (difflib ratio >= 0.5), best first."""
     return difflib.get_close_matches(str(wanted), [str(i) for i in ids], n=n, cutoff=0.5)
-
-
-def fences_crossed(fences: Mapping[str, Fence], frequency: float, monetary: float) -> pd.DataFrame:
-    """The IQR fences of a VIP tier, one row per tier feature: its value, the fence, crossed or not."""
-    values = {"frequency": float(frequency), "monetary": float(monetary)}
-    rows = []
-    for feature in TIER_FEATURES:
-        fence, value = fences[feature], values[feature]
-        side = "above the upper fence" if value > fence.high else \
-            "below the lower fence" if value < fence.low else "inside"
-        rows.append({"measure": feature, "this customer": value, "lower fence": fence.low,
-                     "upper fence": fence.high, "crossed": side})
-    return pd.DataFrame(rows)
 
 
 def customer_actions(segment: str, recency: float, frequency: float, monetary: float,

@@ -112,8 +112,8 @@ else:
 shown = picked.assign(from_segment=picked["from_segment"].map(render.display_name),
                       to_segment=picked["to_segment"].map(render.display_name))
 st.dataframe(shown.sort_values("monetary", ascending=False), hide_index=True, width="stretch",
-             column_order=("customer_id", "from_segment", "to_segment", "monetary", "recency",
-                           "frequency"),
+             column_order=("customer_id", "monetary", "to_segment", "from_segment", "recency",
+                           "frequency"),  # what is at stake first: a phone shows those
              column_config={
                  "customer_id": st.column_config.TextColumn("Customer"),
                  "from_segment": st.column_config.TextColumn(f"Was ({from_label})"),

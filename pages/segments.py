@@ -49,8 +49,10 @@ st.subheader("Named segments", help=render.help_for("named_segment"))
 render.plot(charts.named_segment_bars(named, currency), key="named_bars")
 table = named[["rfm_segment", "customers", "revenue", "revenue_share", "recency_median",
                "frequency_median", "meaning"]]  # the decision columns first: phones show those
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "rfm_segment": st.column_config.TextColumn("Segment", help=render.help_for("named_segment")),
+st.dataframe(table, hide_index=True, width="stretch", height=render.table_height(len(table)),
+             column_config={
+    "rfm_segment": st.column_config.TextColumn("Segment", help=render.help_for("named_segment"),
+                                               pinned=True),
     "meaning": st.column_config.TextColumn("Who they are"),
     "customers": st.column_config.NumberColumn("Customers", format="%,d"),
     "revenue_share": st.column_config.NumberColumn("Share of revenue", format="percent",
@@ -61,6 +63,8 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "frequency_median": st.column_config.NumberColumn("Typical orders", format="%,.0f",
                                                       help=render.help_for("typical")),
 })
+
+st.caption(f"All {int(named['customers'].sum()):,} customers, each in one named segment.")
 
 st.subheader("What to do")
 for i, row in named[named["customers"] > 0].reset_index(drop=True).iterrows():
@@ -124,6 +128,7 @@ shown = crosstab.rename(columns=render.display_name)
 shown["Total"] = shown.sum(axis=1)
 shown.loc["Total"] = shown.sum(axis=0)
 st.dataframe(shown.rename_axis("Named segment").reset_index(), hide_index=True, width="stretch",
+             height=render.table_height(len(shown)),  # every row, the Total row too
              column_config={"Named segment": st.column_config.TextColumn(pinned=True)})
 render.plot(charts.segment_overview(profiles, currency), key="overview")
 for i, row in profiles.iterrows():

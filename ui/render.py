@@ -107,6 +107,14 @@ def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
                           icon=":material/download:")
 
 
+ROW_PX = 35  # a dataframe row's height in Streamlit's grid
+
+
+def table_height(rows: int) -> int:
+    """A dataframe height that shows every row and the header, no inner vertical scroll."""
+    return (rows + 1) * ROW_PX + 3
+
+
 def nan_to_none(value):
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 

@@ -124,14 +124,21 @@ def test_movement_default_is_slipping_on_fixed_cut_points(page, server, width):
                      & both["rfm_segment_to"].isin(LAPSING_SEGMENTS)]
         return len(moved), float(moved["monetary_to"].sum())
 
+    def moved(later):
+        both = before.merge(later, on="customer_id", suffixes=("_from", "_to"))
+        return int((both["rfm_segment_from"] != both["rfm_segment_to"]).sum())
+
     count, at_stake = slipping(fixed)
-    assert count > 0 and count != slipping(each)[0]  # the two choices give different answers
+    assert count > 0 and moved(fixed) != moved(each)  # the two choices give different answers
 
     page.set_viewport_size({"width": width, "height": 1000})
     page.goto(f"{server}/movement")
     settle(page)
+    page.locator('[data-testid="stMetricLabel"]').filter(has_text="Slipping").wait_for()
+    settle(page)
     no_exceptions(page)
     assert _metrics(page)["Slipping"] == f"{count:,}"
+    assert _metrics(page)["Moved to another segment"] == f"{moved(fixed):,}"
     page.get_by_text(f"{at_stake:,.2f} of revenue at stake").first.wait_for()
     page.get_by_text("Fixed cut points: the later date is scored on the earlier date's").wait_for()
     assert page.get_by_role("radio", name="Slipping away").is_checked()

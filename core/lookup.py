@@ -10,9 +10,8 @@ import ibis
 import pandas as pd
 
 from core.clustering import base_name
-from core.columns import to_canonical
 from core.io import READ_ERRORS
-from core.rfm import Source, order_groups, scan_error
+from core.rfm import Source, classify_lines, group_orders, scan_error
 
 MAX_SUGGESTIONS = 5
 LAST_ORDERS = 5
@@ -84,15 +83,14 @@ def last_orders(source: Source, customer_id: str, n: int = LAST_ORDERS,
 
     Columns: date (the order's timestamp), order (the invoice; with no invoice column, the
     purchase timestamp as text), value (the sum of its kept line values, rounded to cents).
-    From the per-order stage (core.rfm.order_groups), so the order's blanks are filled and the
+    From the pipeline's per-order stage (core.rfm.group_orders), so the order's blanks are filled and the
     rules applied exactly as for RFM; ``until``: only orders up to it (the as-of date).
     InputFileError when the file cannot be scanned.
     """
-    lines = to_canonical(source.dataset.table, source.mapping, source.dataset.name,
-                         source.readings(), fill=False)
     try:
-        groups, _ = order_groups(lines, source.cleaning, source.mapping, until=until)
-        mine = groups.filter((groups.failed == 0) & (groups.customer_id == ibis.literal(str(customer_id))))
+        groups = group_orders(classify_lines(source), source, until=until)
+        mine = groups.filter((groups.failed == 0)
+                             & (groups.customer_id == ibis.literal(str(customer_id))))
         orders = mine.group_by("purchase").aggregate(date=mine.invoice_ts.min(),
                                                     value=mine.value.sum())
         frame = orders.order_by([ibis.desc("date"), ibis.desc("purchase")]).limit(n).to_pandas()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.cleaning import CleaningConfig
 from core.lookup import closest_ids, customer_actions, last_orders
+from core.options import ReadOptions
 from core.rfm import open_source
 
 
@@ -54,7 +54,7 @@ Invoice,InvoiceDate,Customer ID,Quantity,Price
 def test_last_orders_newest_first_from_the_kept_lines(tmp_path):
     path = tmp_path / "orders.csv"
     path.write_text(ORDERS_CSV)
-    src = open_source(path, cleaning=CleaningConfig.preset("generic"))
+    src = open_source(path, ReadOptions(preset="generic"))
     orders = last_orders(src, "X", n=3, until=dt.datetime(2024, 4, 1))
     assert list(orders.columns) == ["date", "order", "value"]
     assert [(d.strftime("%Y-%m-%d %H:%M"), o, v) for d, o, v in orders.itertuples(index=False)] == [

@@ -10,7 +10,7 @@ import pytest
 from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table
 from tests.e2e.conftest import SAMPLE, nav, no_exceptions, settle
 
@@ -109,12 +109,13 @@ def test_movement_default_is_slipping_on_fixed_cut_points(page, server, width):
     dataset = read_transactions(SAMPLE)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
     cleaning = CleaningConfig.preset(suggest_preset(mapping))
-    last = compute_rfm(dataset, mapping, cleaning).last_purchase
+    source = Source(dataset, mapping, cleaning)
+    last = source.rfm().last_purchase
     # the page's default dates: the end of the last purchase's day and of 90 days before it
     to_at = dt.datetime.combine(last.date(), dt.time(23, 59, 59))
     from_at = to_at - dt.timedelta(days=90)
-    before = score_table(compute_rfm(dataset, mapping, cleaning, as_of=from_at).rfm)
-    after_rfm = compute_rfm(dataset, mapping, cleaning, as_of=to_at).rfm
+    before = score_table(source.rfm(from_at).rfm)
+    after_rfm = source.rfm(to_at).rfm
     fixed = score_table(after_rfm, cuts=score_cut_points(before))
     each = score_table(after_rfm)
 

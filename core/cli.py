@@ -6,7 +6,8 @@
     report FILE [mapping] [--model VERSION | --k K] [--currency CODE] -o REPORT.html
     score --recency R --frequency F --monetary M [--model VERSION] [--json]
     sweep FILE [mapping] [--ks 2-12]
-    migration FILE [mapping] --from DATE --to DATE [--model VERSION] -o OUT.csv
+    migration FILE [mapping] --from DATE --to DATE [--model VERSION] [--cut-points from|each]
+              -o OUT.csv
     synth --lines N --customers C --seed S -o FILE.parquet|csv
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
@@ -56,6 +57,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from core.scores import CUT_POINTS, DEFAULT_CUT_POINTS
+
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -104,6 +107,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="later date")
     p.add_argument("--model", help="segment by this saved model's tiers and clusters "
                                    "(default: the named RFM segments)")
+    p.add_argument("--cut-points", choices=CUT_POINTS, default=DEFAULT_CUT_POINTS,
+                   help="named segments at the to date: scored on the from date's cut points "
+                        "(from, default: a move means the customer changed) or on its own "
+                        "(each: the scale is re-cut)")
     p.add_argument("--model-dir", default="models")
     p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
 
@@ -365,7 +372,8 @@ def _cmd_migration(args) -> int:
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
     history = movement.PurchaseHistory.from_source(src)
-    moves = movement.migration(history, args.from_date, args.to_date, segment_by)
+    moves = movement.migration(history, args.from_date, args.to_date, segment_by,
+                               cut_points=args.cut_points)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
     print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "

@@ -164,7 +164,7 @@ def classify_lines(source: Source, attributes: Sequence[str] = ()) -> ibis.Table
     """
     source.mapping.check(source.dataset.columns, source.dataset.name)
     canonical = to_canonical(source.dataset.table, source.mapping, source.dataset.name,
-                             source.readings, attributes)
+                             source.readings, attributes).view()
     line_rules = [(i + 1, rule) for i, rule in enumerate(source.rules) if not rule.order_level]
     failed_line = (ibis.cases(*[(~rule.keep(canonical, source.cleaning).fill_null(False), i)
                                 for i, rule in line_rules], else_=0)

@@ -308,7 +308,8 @@ def _may_fill(orders: ibis.Table, mapping: ColumnMapping) -> bool:
 
 
 def purchase_key(orders: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
-    """What one purchase is: the invoice, else (no invoice column or none on the line) the timestamp."""
+    """What one purchase is: the invoice, else (no invoice column, or none on the order's
+    lines) the timestamp."""
     timestamp_key = orders.invoice_ts.cast("string")
     return orders.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
 
@@ -373,7 +374,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
                 until: _dt.datetime | None = None) -> RFMResult:
     """``Source.rfm``: every stage once, the audit from the same pass. ``until``: the lines
     counted end there (an as-of before the latest purchase)."""
-    dataset, mapping, cleaning, rules = source.dataset, source.mapping, source.cleaning, source.rules
+    dataset, mapping, cleaning = source.dataset, source.mapping, source.cleaning
+    rules = source.rules
     try:
         orders = group_orders(classify_lines(source), source, until)
         # The line scan runs once (in group_orders); the rest works on the (few) groups.

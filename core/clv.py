@@ -609,7 +609,41 @@ def backtest_history(history, as_of=None, cut=None) -> Backtest:
     return backtest(days, end_ts.date(), cut_day)
 
 
+# ----------------------------------------------------------------- views for the dashboard
+
+def frequency_recency_grid(model: BetaGeoModel, age_weeks: float, max_frequency: int,
+                           weeks: float, recency_steps: int = 20) -> pd.DataFrame:
+    """The model's expected purchases in ``weeks`` and P(alive) for a customer of age
+    ``age_weeks`` at each frequency 0..max_frequency and recency from 0 to the age (the
+    standard frequency x recency matrix). Columns: frequency, recency_weeks,
+    expected_purchases, p_alive; frequency 0 only at recency 0 (one purchase, no repeat)."""
+    recency = np.linspace(0.0, age_weeks, recency_steps + 1)
+    freq, rec = np.meshgrid(np.arange(max_frequency + 1, dtype=float), recency, indexing="ij")
+    keep = (freq > 0) & (rec > 0) | (freq == 0) & (rec == 0)
+    x, t_x = freq[keep], rec[keep]
+    age = np.full_like(x, age_weeks)
+    return pd.DataFrame({"frequency": x.astype("int64"), "recency_weeks": t_x,
+                         "expected_purchases": model.expected_purchases(weeks, x, t_x, age),
+                         "p_alive": model.p_alive(x, t_x, age)})
+
+
+def value_by_segment(table: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    """Per named segment: customers, mean P(alive), mean expected purchases, mean and total
+    CLV. ``table``: the forecast with an rfm_segment column (core.scores.score_table's);
+    rows in ``order`` (best to worst) where given, customers without a segment left out."""
+    joined = table.dropna(subset=["rfm_segment"])
+    out = joined.groupby("rfm_segment", sort=False).agg(
+        customers=("customer_id", "size"), p_alive=("p_alive", "mean"),
+        expected_purchases=("expected_purchases", "mean"), clv_mean=("clv", "mean"),
+        clv_total=("clv", "sum")).reset_index()
+    if order:
+        rank = {name: i for i, name in enumerate(order)}
+        out = out.sort_values("rfm_segment", key=lambda s: s.map(lambda n: rank.get(n, len(rank))))
+    return out.reset_index(drop=True)
+
+
 __all__ = ["CLVConfig", "DEFAULTS", "BetaGeoModel", "GammaGammaModel", "CLVResult", "Backtest",
            "purchase_days", "purchase_summary", "summary_frame", "customer_value", "fit_models",
            "predict", "clv_from_history", "backtest", "backtest_history", "default_cut",
-           "check_span", "maximum_likelihood", "OUTPUT_COLUMNS", "ONE_TIME_BUYERS_NOTE", "history_of", "rounded"]
+           "check_span", "maximum_likelihood", "OUTPUT_COLUMNS", "ONE_TIME_BUYERS_NOTE", "history_of", "rounded",
+           "frequency_recency_grid", "value_by_segment"]

@@ -258,6 +258,7 @@ def _cmd_report(args) -> int:
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
+    scored, value_note = _with_value(scored, src, args.as_of)
     sizes, note = movement_sizes(dataset, mapping, cleaning, grid, src.readings())
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
@@ -268,7 +269,7 @@ def _cmd_report(args) -> int:
         generated_at=dt.datetime.now(dt.timezone.utc), data_fingerprint=fingerprint(result.rfm),
         model_version=version, model_k=model.config.k, grid=grid,
         currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
-        file_hash=digest.hexdigest()))
+        file_hash=digest.hexdigest(), value_note=value_note))
     _report(result)
     with atomic_output(args.output) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -412,6 +413,18 @@ def _cmd_clv(args) -> int:
               file=sys.stderr)
     _write(clv.rounded(result.table), args.output, [args.file])
     return 0
+
+
+def _with_value(scored, src, as_of):
+    """The report's table with the default forecast's value columns, or unchanged with the
+    reason when the forecast refuses the file."""
+    from core import clv
+
+    try:
+        forecast = clv.clv_from_history(clv.history_of(src), as_of)
+    except SegmentationError as exc:
+        return scored, f"Lifetime value not available: {exc}"
+    return clv.with_value(scored, forecast.table), ""
 
 
 COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "score": _cmd_score,

@@ -50,6 +50,7 @@ HOLDOUT_SHARE = 1 / 3       # backtest: the last third of the span is held out .
 MIN_HOLDOUT_WEEKS = 8       # ... and at least this many weeks
 REPEAT_BUCKETS = 7          # backtest chart: 0..6 repeat purchases, then "7+"
 
+VALUE_COLUMNS = ("expected_purchases", "p_alive", "expected_spend", "clv")  # carried by exports
 OUTPUT_COLUMNS = ("customer_id", "frequency", "recency_weeks", "age_weeks",
                   "expected_purchases", "p_alive", "expected_spend", "clv")
 
@@ -65,7 +66,7 @@ def purchase_days(orders: ibis.Table, until: _dt.datetime | None = None) -> ibis
     ``orders``: the engine's per-order stage with customer_id, invoice_ts, value and ``kept``
     (core.movement.PurchaseHistory.purchases) or ``failed`` (0 = kept, core.rfm's groups).
     ``until``: only orders with a timestamp up to it (the data as it stood then). Returns
-    customer_id, day (date), value (float64; returns are not netted here).
+    customer_id, day (date), value (the orders' exact decimal sum; returns are not netted here).
     """
     o = orders
     kept = o.kept if "kept" in o.columns else (o.failed == 0)
@@ -73,7 +74,7 @@ def purchase_days(orders: ibis.Table, until: _dt.datetime | None = None) -> ibis
     if until is not None:
         o = o.filter(o.invoice_ts <= ibis.literal(until))
     return o.group_by(customer_id=o.customer_id, day=o.invoice_ts.date()).aggregate(
-        value=o.value.sum().cast("float64"))
+        value=o.value.sum())  # exact decimals: a float sum's order would move the fit
 
 
 def purchase_summary(days: ibis.Table, as_of_day: _dt.date) -> ibis.Table:
@@ -86,14 +87,14 @@ def purchase_summary(days: ibis.Table, as_of_day: _dt.date) -> ibis.Table:
     first = d.day == d.first_day
     per = d.group_by("customer_id").aggregate(
         purchase_days=d.day.count(), first_day=d.first_day.min(), last_day=d.day.max(),
-        repeat_value=d.value.sum(where=~first).fill_null(0.0))
+        repeat_value=d.value.sum(where=~first).fill_null(0))
     frequency = per.purchase_days - 1
     return per.select(
         customer_id=per.customer_id,
         frequency=frequency.cast("int64"),
         recency_days=per.last_day.delta(per.first_day, unit="day").cast("int64"),
         age_days=ibis.literal(as_of_day).delta(per.first_day, unit="day").cast("int64"),
-        spend=ibis.ifelse(frequency > 0, per.repeat_value / frequency, 0.0),
+        spend=ibis.ifelse(frequency > 0, per.repeat_value.cast("float64") / frequency, 0.0),
     ).order_by("customer_id")
 
 
@@ -642,8 +643,18 @@ def value_by_segment(table: pd.DataFrame, order: list[str] | None = None) -> pd.
     return out.reset_index(drop=True)
 
 
+def with_value(frame: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` (one row per customer_id) with VALUE_COLUMNS of the forecast, rounded as in
+    the CLI's output; for the campaign exports and the report."""
+    value = rounded(forecast)[["customer_id", *VALUE_COLUMNS]].astype({"customer_id": "string"})
+    out = frame.drop(columns=[c for c in VALUE_COLUMNS if c in frame.columns])
+    return out.astype({"customer_id": "string"}).merge(value, on="customer_id", how="left",
+                                                       validate="one_to_one")
+
+
 __all__ = ["CLVConfig", "DEFAULTS", "BetaGeoModel", "GammaGammaModel", "CLVResult", "Backtest",
            "purchase_days", "purchase_summary", "summary_frame", "customer_value", "fit_models",
            "predict", "clv_from_history", "backtest", "backtest_history", "default_cut",
            "check_span", "maximum_likelihood", "OUTPUT_COLUMNS", "ONE_TIME_BUYERS_NOTE", "history_of", "rounded",
-           "frequency_recency_grid", "value_by_segment"]
+           "frequency_recency_grid", "value_by_segment",
+           "VALUE_COLUMNS", "with_value"]

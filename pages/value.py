@@ -5,7 +5,7 @@ from core import clv, clv_charts
 from core.config import CLV_DEFAULTS, CLVConfig
 from core.errors import ConfigError
 from core.scores import SEGMENT_ORDER
-from ui import render
+from ui import marketing, render
 from ui import value as value_ui
 
 st.title("Value")
@@ -34,7 +34,7 @@ with render.engine_errors("The forecast needs repeat customers and at least 8 we
     with st.spinner("Fitting the purchase and spend models..."):
         view = value_ui.current_value(config)
 result = view.result
-table = value_ui.with_segments(result.table, loaded)
+table = value_ui.with_segments(result.table, marketing.rfm_scores(loaded))
 
 m = st.columns(4)
 m[0].metric("Customers", f"{len(table):,}")

@@ -12,9 +12,9 @@ import pandas as pd
 import streamlit as st
 
 from core import clv
-from core.config import CLVConfig
+from core.config import CLV_DEFAULTS, CLVConfig
 from core.errors import SegmentationError
-from ui import marketing, state
+from ui import render, state
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,41 @@ def current_value(config: CLVConfig) -> ValueView:
     return value_view(src.content_hash, src.name, state.settings(), config, src.raw)
 
 
-def with_segments(table: pd.DataFrame, loaded: state.Loaded) -> pd.DataFrame:
-    """The forecast table with each customer's named RFM segment (customers RFM has)."""
-    named = marketing.rfm_scores(loaded)[["customer_id", "rfm_segment"]]
-    return table.merge(named.astype({"customer_id": "string"}), on="customer_id", how="left")
+def with_segments(table: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
+    """The forecast table with each customer's named RFM segment (``named``: customer_id,
+    rfm_segment, as ui.marketing.rfm_scores gives them)."""
+    named = named[["customer_id", "rfm_segment"]].astype({"customer_id": "string"})
+    return table.merge(named, on="customer_id", how="left")
+
+
+def with_value_of(frame: pd.DataFrame, src: state.Source, settings: state.Settings
+                  ) -> tuple[pd.DataFrame, str]:
+    """``frame`` with the default forecast's value columns (core.clv.with_value), or unchanged
+    with the reason when the forecast refuses this file. Needs no session (runs on click)."""
+    try:
+        view = value_view(src.content_hash, src.name, settings, CLV_DEFAULTS, src.raw)
+    except SegmentationError as exc:
+        return frame, f"Lifetime value not available: {exc}"
+    return clv.with_value(frame, view.result.table), ""
+
+
+def value_card(customer_id: str, code: str | None) -> None:
+    """The lookup card's lifetime-value block: P(alive), expected purchases and CLV of one
+    customer under the default forecast, or why the forecast is not available."""
+    try:
+        view = current_value(CLV_DEFAULTS)
+    except SegmentationError as exc:
+        st.caption(f"Lifetime value not available: {exc}")
+        return
+    rows = view.result.table[view.result.table["customer_id"] == customer_id]
+    if rows.empty:
+        return
+    row = rows.iloc[0]
+    st.markdown("##### Lifetime value")
+    c = st.columns(3)
+    once = row["frequency"] == 0
+    c[0].metric("P(alive)", f"{row['p_alive']:.0%}",
+                help=clv.ONE_TIME_BUYERS_NOTE if once else "The chance this customer has not "
+                "left for good (Value page, docs/CLV.md).")
+    c[1].metric(f"Expected purchases, {CLV_DEFAULTS.weeks:g} weeks", f"{row['expected_purchases']:.2f}")
+    render.money_metric(c[2], f"CLV, {CLV_DEFAULTS.months} months", row["clv"], code)

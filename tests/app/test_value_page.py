@@ -50,3 +50,14 @@ def test_value_page_refuses_a_short_file_and_stays_usable(app):
     assert any("at least 8 weeks" in e.value for e in app.error), [e.value for e in app.error]
     go(app, "rfm")  # the other pages still work on this file
     assert not app.error
+
+
+def test_lookup_card_shows_the_customers_value(app, sample_history):
+    expected = clv.clv_from_history(sample_history).table
+    row = expected.sort_values("clv").iloc[len(expected) // 2]
+    app.query_params["customer"] = str(row["customer_id"])
+    go(app, "lookup")
+    assert not app.error, [e.value for e in app.error]
+    assert metric(app, "P(alive)") == f"{row['p_alive']:.0%}"
+    assert metric(app, "Expected purchases, 39 weeks") == f"{row['expected_purchases']:.2f}"
+    assert metric(app, "CLV, 12 months").replace(",", "").endswith(f"{row['clv']:.2f}")

@@ -400,3 +400,47 @@ def test_command_line_refuses_a_short_file_in_one_line(tmp_path):
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "at least 8 weeks" in run.stderr
     assert not out.exists()
+
+
+# ------------------------------------------------------- exports, report and lookup carry it
+
+def _forecast_of(ids, clv_values):
+    n = len(ids)
+    return pd.DataFrame({"customer_id": pd.array(ids, dtype="string"), "frequency": [1] * n,
+                         "recency_weeks": [1.0] * n, "age_weeks": [2.0] * n,
+                         "expected_purchases": [0.123456] * n, "p_alive": [0.98766] * n,
+                         "expected_spend": [10.005] * n, "clv": clv_values})
+
+
+def test_campaign_export_and_report_carry_the_value_columns():
+    from core.campaign import campaign_table
+    from core.cleaning import CleaningAudit
+    from core.report import ReportInputs, build_report
+    from core.scores import score_table
+
+    scored = score_table(pd.DataFrame({
+        "customer_id": pd.array(["a", "b", "c"], dtype="string"), "recency": [1, 20, 90],
+        "frequency": [3, 1, 2], "monetary": [30.0, 5.0, 12.0],
+        "tier": pd.array([pd.NA] * 3, dtype="string"), "cluster": pd.array([0, 1, 0], dtype="Int64"),
+        "segment": ["Premium", "Lapsed", "Premium"]}))
+    valued = clv.with_value(scored, _forecast_of(["c", "a", "b"], [3.333, 100.0, 0.5]))
+    assert len(valued) == 3 and list(valued["customer_id"]) == ["a", "b", "c"]
+    assert list(valued["clv"]) == [100.0, 0.5, 3.33]            # rounded to cents, by customer
+    assert valued["p_alive"].iloc[0] == 0.9877 and valued["expected_purchases"].iloc[0] == 0.1235
+    attributes = pd.DataFrame({"customer_id": pd.array(["a", "b", "c"], dtype="string"),
+                               "first_purchase": pd.NaT, "last_purchase": pd.NaT})
+    export = campaign_table(valued, attributes)
+    assert list(export.columns[-4:]) == list(clv.VALUE_COLUMNS)
+    assert list(campaign_table(scored, attributes).columns[-1:]) == ["segment"]  # none: no columns
+
+    audit = CleaningAudit(rows_in=3, removed=(), rows_out=3, customers_out=3)
+    common = dict(source_name="f.csv", audit=audit, as_of=dt.datetime(2024, 3, 10),
+                  generated_at=dt.datetime(2024, 3, 11), data_fingerprint="x", model_version=None,
+                  model_k=2, currency="GBP")
+    page = build_report(ReportInputs(scored=valued, **common))
+    section = page[page.index("<h2>Lifetime value</h2>"):page.index("<h2>How this was computed")]
+    assert "£103.83" in section and "P(alive) is 1" in section and "plotly-graph-div" in section
+    refused = build_report(ReportInputs(scored=scored, value_note="Lifetime value not available: "
+                                        "only 3 customers", **common))
+    section = refused[refused.index("<h2>Lifetime value</h2>"):]
+    assert "Lifetime value not available: only 3 customers" in section.split("<h2>")[1]

@@ -48,7 +48,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                         "else monthfirst)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
-    p.add_argument("--returns", choices=("drop", "net"), default="drop",
+    p.add_argument("--returns", choices=("drop", "net"),
                    help="returns: dropped (default) or netted against monetary")
     p.add_argument("--as-of", dest="as_of", metavar="DATE",
                    help="recency reference date (default: latest purchase)")
@@ -79,7 +79,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML report (opens offline)")
     _add_data_args(p)
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
-    p.add_argument("--k", type=int, default=4, help="k when fitting on FILE (default 4)")
+    p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
     p.add_argument("--model-dir", default="models")
     p.add_argument("--currency", metavar="CODE",
                    help="currency of the money figures, e.g. GBP (default: the file's Currency "
@@ -119,7 +119,21 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _rfm(args):
     """Read, map, clean and compute RFM as the arguments say; returns the RFMResult."""
-    return _prepared(args).rfm(args.as_of)
+    return _prepared(args).rfm()
+
+
+def _read_options(args):
+    """The reading flags as one validated core.options.ReadOptions (its defaults where a
+    flag is not given); ConfigError naming a bad value."""
+    from core.options import ReadOptions
+
+    # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
+    mapping = tuple((role, getattr(args, role)) for role in _ROLES
+                    if getattr(args, role) is not None)
+    given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
+                                                    "date_format", "as_of")
+             if getattr(args, name) is not None}
+    return ReadOptions(mapping=mapping, **given)
 
 
 def _prepared(args):
@@ -128,13 +142,10 @@ def _prepared(args):
         from core import excel
 
         excel.read_ahead(args.file, args.sheet)
+    options = _read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
 
-    # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
-    overrides = {role: getattr(args, role) for role in _ROLES}
-    return open_source(args.file, overrides=overrides, sheet=args.sheet, preset=args.preset,
-                       returns=args.returns, decimal=args.decimal, date_format=args.date_format,
-                       engine=args.engine)
+    return open_source(args.file, options, engine=args.engine)
 
 
 def _report(result) -> None:
@@ -253,13 +264,13 @@ def _cmd_report(args) -> int:
         _check_k(args.k)
         model, version = None, None
     src = _prepared(args)
-    dataset, mapping, cleaning = src.dataset, src.mapping, src.cleaning
-    result = src.rfm(args.as_of)
+    dataset = src.dataset
+    result = src.rfm()
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
-    scored, value_note = _with_value(scored, src, args.as_of)
-    sizes, note = movement_sizes(dataset, mapping, cleaning, grid, src.readings())
+    scored, value_note = _with_value(scored, src)
+    sizes, note = movement_sizes(src, grid)
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
         for block in iter(lambda: fh.read(8 << 20), b""):
@@ -353,8 +364,7 @@ def _cmd_migration(args) -> int:
         segment_by = movement.by_model(model)
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
-    history = movement.PurchaseHistory.from_dataset(src.dataset, src.mapping, src.cleaning,
-                                                    src.readings())
+    history = movement.PurchaseHistory.from_source(src)
     moves = movement.migration(history, args.from_date, args.to_date, segment_by)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
@@ -401,9 +411,12 @@ def _cmd_clv(args) -> int:
     if args.engine == "spark":
         raise ConfigError("clv runs on DuckDB only; leave out --engine spark")
     _check_output(args)
-    history = clv.history_of(_prepared(args))
-    result = clv.clv_from_history(history, args.as_of, config)
-    checked = clv.backtest_history(history, args.as_of) if args.backtest else None
+    from core.movement import PurchaseHistory
+
+    src = _prepared(args)
+    history = PurchaseHistory.from_source(src)
+    result = clv.clv_from_history(history, src.options.as_of, config)
+    checked = clv.backtest_history(history, src.options.as_of) if args.backtest else None
     for line in result.fit_lines():
         print(line, file=sys.stderr)
     print(clv.ONE_TIME_BUYERS_NOTE, file=sys.stderr)
@@ -415,13 +428,14 @@ def _cmd_clv(args) -> int:
     return 0
 
 
-def _with_value(scored, src, as_of):
+def _with_value(scored, src):
     """The report's table with the default forecast's value columns, or unchanged with the
     reason when the forecast refuses the file."""
     from core import clv
+    from core.movement import PurchaseHistory
 
     try:
-        forecast = clv.clv_from_history(clv.history_of(src), as_of)
+        forecast = clv.clv_from_history(PurchaseHistory.from_source(src), src.options.as_of)
     except SegmentationError as exc:
         return scored, f"Lifetime value not available: {exc}"
     return clv.with_value(scored, forecast.table), ""

@@ -42,6 +42,7 @@ from threadpoolctl import threadpool_limits
 from core import query
 from core.config import CLV_DEFAULTS as DEFAULTS, CLVConfig
 from core.errors import ConfigError, DataValidationError
+from core.options import parse_as_of
 
 DAYS_PER_WEEK = 7.0
 MIN_REPEAT_CUSTOMERS = 20   # fewer customers who came back cannot pin down a dropout rate
@@ -63,14 +64,13 @@ OUTPUT_COLUMNS = ("customer_id", "frequency", "recency_weeks", "age_weeks",
 def purchase_days(orders: ibis.Table, until: _dt.datetime | None = None) -> ibis.Table:
     """Per (customer_id, day): the kept purchases of that day and their value (grain: a day).
 
-    ``orders``: the engine's per-order stage with customer_id, invoice_ts, value and ``kept``
-    (core.movement.PurchaseHistory.purchases) or ``failed`` (0 = kept, core.rfm's groups).
+    ``orders``: the pipeline's per-order stage (core.rfm.group_orders, or its reduction
+    core.movement.PurchaseHistory.purchases): customer_id, invoice_ts, value, failed (0 = kept).
     ``until``: only orders with a timestamp up to it (the data as it stood then). Returns
     customer_id, day (date), value (the orders' exact decimal sum; returns are not netted here).
     """
     o = orders
-    kept = o.kept if "kept" in o.columns else (o.failed == 0)
-    o = o.filter(kept & o.customer_id.notnull())
+    o = o.filter((o.failed == 0) & o.customer_id.notnull())
     if until is not None:
         o = o.filter(o.invoice_ts <= ibis.literal(until))
     return o.group_by(customer_id=o.customer_id, day=o.invoice_ts.date()).aggregate(
@@ -452,14 +452,6 @@ ONE_TIME_BUYERS_NOTE = (
     "their expected purchases instead.")
 
 
-def history_of(source):
-    """The per-order purchases of a core.rfm.Source (core.movement.PurchaseHistory), read once."""
-    from core.movement import PurchaseHistory
-
-    return PurchaseHistory.from_dataset(source.dataset, source.mapping, source.cleaning,
-                                        source.readings())
-
-
 def rounded(table: pd.DataFrame) -> pd.DataFrame:
     """The forecast table rounded for output: weeks and counts to 4 decimals, money to cents."""
     return table.round({"recency_weeks": 4, "age_weeks": 4, "expected_purchases": 4,
@@ -467,10 +459,9 @@ def rounded(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def clv_from_history(history, as_of=None, config: CLVConfig = DEFAULTS) -> CLVResult:
-    """CLV per customer of a core.movement.PurchaseHistory at ``as_of`` (default: the last
-    purchase; a date alone means its midnight, as for RFM): the data as it stood then."""
-    from core.rfm import parse_as_of
-
+    """CLV per customer of a core.movement.PurchaseHistory (``PurchaseHistory.from_source``:
+    the file scanned once) at ``as_of`` (default: the last purchase; a date alone means its
+    midnight, as for RFM): the data as it stood then."""
     as_of_ts = parse_as_of(as_of) or history.last_purchase
     days = purchase_days(history.purchases, as_of_ts).cache()
     summary = summary_frame(days, as_of_ts.date())
@@ -602,8 +593,6 @@ def calibration_ids(calibration: pd.DataFrame) -> ibis.Table:
 def backtest_history(history, as_of=None, cut=None) -> Backtest:
     """``backtest`` over a core.movement.PurchaseHistory, ending at ``as_of`` (default: the
     last purchase); ``cut`` a date (default: the last third held out)."""
-    from core.rfm import parse_as_of
-
     end_ts = parse_as_of(as_of) or history.last_purchase
     cut_day = parse_as_of(cut).date() if cut else None
     days = purchase_days(history.purchases, end_ts).cache()
@@ -655,6 +644,6 @@ def with_value(frame: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
 __all__ = ["CLVConfig", "DEFAULTS", "BetaGeoModel", "GammaGammaModel", "CLVResult", "Backtest",
            "purchase_days", "purchase_summary", "summary_frame", "customer_value", "fit_models",
            "predict", "clv_from_history", "backtest", "backtest_history", "default_cut",
-           "check_span", "maximum_likelihood", "OUTPUT_COLUMNS", "ONE_TIME_BUYERS_NOTE", "history_of", "rounded",
+           "check_span", "maximum_likelihood", "OUTPUT_COLUMNS", "ONE_TIME_BUYERS_NOTE", "rounded",
            "frequency_recency_grid", "value_by_segment",
            "VALUE_COLUMNS", "with_value"]

@@ -14,6 +14,7 @@ import streamlit as st
 from core import clv
 from core.config import CLV_DEFAULTS, CLVConfig
 from core.errors import SegmentationError
+from core.movement import PurchaseHistory
 from ui import render, state
 
 
@@ -30,7 +31,7 @@ class ValueView:
 def value_view(content_hash: str, name: str, settings: state.Settings, config: CLVConfig,
                _raw) -> ValueView:
     """Forecast and backtest of the file (raises SegmentationError when the forecast refuses)."""
-    history = clv.history_of(state.open_file(name, settings, _raw))
+    history = PurchaseHistory.from_source(state.open_file(name, settings, _raw))
     result = clv.clv_from_history(history, settings.as_of, config)
     try:
         checked, refusal = clv.backtest_history(history, settings.as_of), None

@@ -6,13 +6,14 @@ import pytest
 
 from core import clv
 from core.config import CLVConfig
+from core.movement import PurchaseHistory
 from core.rfm import open_source
 from tests.app.conftest import SAMPLE, charts, go, metric
 
 
 @pytest.fixture(scope="module")
 def sample_history():
-    return clv.history_of(open_source(SAMPLE))
+    return PurchaseHistory.from_source(open_source(SAMPLE))
 
 
 def test_value_page_shows_the_forecast_of_core(app, sample_history):

@@ -23,9 +23,11 @@ from hypothesis import strategies as st
 from scipy.special import hyp2f1
 
 from core import clv
-from core.cleaning import GENERIC, CleaningConfig
+from core.cleaning import GENERIC
 from core.config import CLVConfig
 from core.errors import ConfigError, DataValidationError
+from core.movement import PurchaseHistory
+from core.options import ReadOptions
 from core.rfm import open_source
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -129,8 +131,8 @@ def test_frequent_buyers_get_finite_forecasts_where_the_printed_formula_overflow
 def raw_history():
     # CDNOW counts $0 purchases as transactions: the engine's "amount <= 0" rule is off here.
     rules = tuple(r for r in GENERIC if r != "amount_not_positive")
-    src = open_source(RAW, cleaning=CleaningConfig(rules=rules), loaded_on=dt.date(2024, 1, 1))
-    return clv.history_of(src)
+    src = open_source(RAW, ReadOptions(rules=rules, loaded_on=dt.date(2024, 1, 1)))
+    return PurchaseHistory.from_source(src)
 
 
 def test_summary_from_raw_lines_matches_the_published_summary(cdnow, raw_history):

@@ -8,13 +8,14 @@ import io
 import pytest
 
 from core import clv
+from core.movement import PurchaseHistory
 from core.rfm import open_source
 from tests.e2e.conftest import SAMPLE, nav, no_exceptions, settle, shot
 
 
 @pytest.fixture(scope="module")
 def expected():
-    history = clv.history_of(open_source(SAMPLE))
+    history = PurchaseHistory.from_source(open_source(SAMPLE))
     return clv.clv_from_history(history), clv.backtest_history(history)
 
 

@@ -53,3 +53,24 @@ def test_value_page_on_the_sample(browser, server, expected):
         no_exceptions(page)
     finally:
         context.close()
+
+
+def test_lookup_card_shows_the_value_of_the_customer(browser, server, expected):
+    result, _ = expected
+    row = result.table.sort_values("clv").iloc[-1]  # the most valuable customer
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{server}/lookup?customer={row['customer_id']}")
+        settle(page)
+        page.get_by_text("Lifetime value", exact=True).wait_for()
+        no_exceptions(page)
+        metrics = dict(zip(page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
+                           page.locator('[data-testid="stMetricValue"]').all_inner_texts()))
+        assert metrics["P(alive)"] == f"{row['p_alive']:.0%}"
+        assert metrics["Expected purchases, 39 weeks"] == f"{row['expected_purchases']:.2f}"
+        assert metrics["CLV, 12 months"].replace(",", "").endswith(f"{row['clv']:.2f}")
+        shot(page, "lookup_value")
+    finally:
+        context.close()

@@ -446,3 +446,18 @@ def test_campaign_export_and_report_carry_the_value_columns():
                                         "only 3 customers", **common))
     section = refused[refused.index("<h2>Lifetime value</h2>"):]
     assert "Lifetime value not available: only 3 customers" in section.split("<h2>")[1]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--discount", "1.5"], "discount must be a monthly rate"),
+    (["--months", "0"], "months must be a whole number from 1 to 120"),
+    (["--weeks", "0"], "weeks must be a number of weeks"),
+    (["--engine", "spark"], "clv runs on DuckDB only"),
+])
+def test_command_line_refuses_bad_settings_before_reading(tmp_path, flags, message):
+    out = tmp_path / "clv.csv"
+    run = subprocess.run([sys.executable, "-m", "core", "clv", str(tmp_path / "missing.csv"),
+                          *flags, "-o", str(out)], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and message in run.stderr
+    assert not out.exists()

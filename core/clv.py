@@ -19,13 +19,14 @@ Gamma-Gamma fit and counted. Times are fitted in weeks (the papers' unit); the m
 scale-free (any unit gives the same predictions, a test checks it).
 
 One-time buyers (frequency 0) have P(alive) = 1 *by the model's construction*: BG/NBD lets
-a customer drop out only right after a purchase, so someone who bought once cannot yet have
-dropped out. Their expected purchases are still small: the model expects few purchases from
-a customer with one purchase in a long time.
+a customer drop out only right after a repeat purchase, so someone who bought once cannot
+yet have dropped out. Their expected purchases are still small: the model expects few
+purchases from a customer with one purchase in a long time.
 
-    summary = purchase_summary(orders, as_of)          # ibis: one row per customer
-    result = customer_value(query.arrow(summary).to_pandas(), DEFAULTS)
-    result.table                                      # customer_id, frequency, ... clv
+    history = PurchaseHistory.from_source(open_source(path, options))   # core.movement
+    result = clv_from_history(history, as_of)      # both fits, every customer's forecast
+    result.table                                   # customer_id, frequency, ... clv
+    checked = backtest_history(history, as_of)     # the forecast checked on the file
 """
 from __future__ import annotations
 
@@ -54,9 +55,6 @@ REPEAT_BUCKETS = 7          # backtest chart: 0..6 repeat purchases, then "7+"
 VALUE_COLUMNS = ("expected_purchases", "p_alive", "expected_spend", "clv")  # carried by exports
 OUTPUT_COLUMNS = ("customer_id", "frequency", "recency_weeks", "age_weeks",
                   "expected_purchases", "p_alive", "expected_spend", "clv")
-
-
-
 
 
 # --------------------------------------------------------------------------- the data stage

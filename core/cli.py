@@ -9,6 +9,7 @@
     migration FILE [mapping] --from DATE --to DATE [--model VERSION] [--cut-points from|each]
               -o OUT.csv
     synth --lines N --customers C --seed S -o FILE.parquet|csv
+    clv FILE [mapping] [--as-of DATE] [--weeks 39] [--months 12] [--discount 0.01] [--backtest] -o OUT.csv
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
 """
@@ -120,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="FILE.parquet or FILE.csv")
+    _add_clv_parser(sub)
     return parser
 
 
@@ -277,6 +279,7 @@ def _cmd_report(args) -> int:
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
+    scored, value_note = _with_value(scored, src)
     sizes, note = movement_sizes(src, grid)
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
@@ -287,7 +290,7 @@ def _cmd_report(args) -> int:
         generated_at=dt.datetime.now(dt.timezone.utc), data_fingerprint=fingerprint(result.rfm),
         model_version=version, model_k=model.config.k, grid=grid,
         currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
-        file_hash=digest.hexdigest()))
+        file_hash=digest.hexdigest(), value_note=value_note))
     _report(result)
     with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
@@ -393,9 +396,67 @@ def _cmd_synth(args) -> int:
     return 0
 
 
+# --- clv: expected purchases, P(alive) and value per customer (core.clv) -------------------
+
+def _add_clv_parser(sub) -> None:
+    from core.config import CLV_DEFAULTS as CLV
+
+    p = sub.add_parser("clv", help="expected purchases, P(alive) and lifetime value per customer")
+    _add_data_args(p)
+    p.add_argument("--weeks", type=float, default=CLV.weeks,
+                   help=f"horizon of expected purchases in weeks (default {CLV.weeks:g})")
+    p.add_argument("--months", type=int, default=CLV.months,
+                   help=f"horizon of the lifetime value in months (default {CLV.months})")
+    p.add_argument("--discount", type=float, default=CLV.discount,
+                   help=f"monthly discount rate (default {CLV.discount:g} = 1 %% a month)")
+    p.add_argument("--backtest", action="store_true",
+                   help="also check the forecast on your file: fit up to a cut date, compare "
+                        "with what happened after it (on stderr)")
+    p.add_argument("-o", "--output", required=True, help="output .csv or .xlsx ('-': CSV on stdout)")
+
+
+def _cmd_clv(args) -> int:
+    from core import clv
+    from core.config import CLVConfig
+
+    config = CLVConfig(weeks=args.weeks, months=args.months, discount=args.discount)
+    if args.engine == "spark":
+        raise ConfigError("clv runs on DuckDB only; leave out --engine spark")
+    _check_output(args)
+    from core.movement import PurchaseHistory
+
+    src = _prepared(args)
+    history = PurchaseHistory.from_source(src)
+    result = clv.clv_from_history(history, src.options.as_of, config)
+    checked = clv.backtest_history(history, src.options.as_of) if args.backtest else None
+    for line in result.fit_lines():
+        print(line, file=sys.stderr)
+    print(clv.ONE_TIME_BUYERS_NOTE, file=sys.stderr)
+    if checked is not None:
+        print(checked.words(), file=sys.stderr)
+        print(checked.by_frequency.to_string(index=False, float_format=lambda v: f"{v:,.3f}"),
+              file=sys.stderr)
+    _write(clv.rounded(result.table), args.output, [args.file])
+    return 0
+
+
+def _with_value(scored, src):
+    """The report's table with the default forecast's value columns, or unchanged with the
+    reason when the forecast refuses the file."""
+    from core import clv
+    from core.movement import PurchaseHistory
+
+    try:
+        forecast = clv.clv_from_history(PurchaseHistory.from_source(src), src.options.as_of)
+    except SegmentationError as exc:
+        return scored, f"Lifetime value not available: {exc}"
+    return clv.with_value(scored, forecast.table), ""
+
+
 COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "score": _cmd_score,
             "report": _cmd_report,
             "sweep": _cmd_sweep, "synth": _cmd_synth, "migration": _cmd_migration}
+COMMANDS["clv"] = _cmd_clv
 
 
 def main(argv: Sequence[str] | None = None) -> int:

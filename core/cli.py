@@ -59,7 +59,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Every command's flags; parsing them imports no engine (a test checks)."""
-    from core.scores import CUT_POINTS, DEFAULT_CUT_POINTS
+    from core.config import CUT_POINTS, DEFAULT_CUT_POINTS
 
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

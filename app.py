@@ -2,7 +2,7 @@
 
     .venv/bin/streamlit run app.py          # streamlit detects the st.App below
 
-    GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...}
+    GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...} (+ "error", "reason")
     POST /api/score   {"recency": R, "frequency": F, "monetary": M}   (Content-Type: application/json)
          -> segment, tier, cluster, explanation (reasons, distances, actions), model_version
 
@@ -82,7 +82,7 @@ def _current_model():
                 _models[key] = exc
         loaded = _models[key]
     if isinstance(loaded, ModelStoreError):
-        raise loaded
+        raise loaded.with_traceback(None)  # a fresh traceback: raising it again must not grow one
     return loaded
 
 

@@ -1,6 +1,7 @@
 """ASGI entry: the Streamlit dashboard plus the scoring API on the same server.
 
-    .venv/bin/streamlit run app.py          # streamlit detects the st.App below
+    .venv/bin/python serve.py --port 8501   # uvicorn with header/idle timeouts and a cap
+    .venv/bin/streamlit run app.py          # streamlit detects the st.App below (no limits)
 
     GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...} (+ "error", "reason")
     POST /api/score   {"recency": R, "frequency": F, "monetary": M}   (Content-Type: application/json)
@@ -298,5 +299,7 @@ try:
 except ImportError:  # a future Streamlit without the flag: the first-request quirk may return
     pass
 
-if __name__ == "__main__":
-    app.run()
+if __name__ == "__main__":  # `python app.py`: served under the connection limits (serve.py)
+    from serve import main
+
+    main()

@@ -239,6 +239,14 @@ def customer_text(col: ibis.Column) -> ibis.Column:
     return col.endswith("0").ifelse(zero_decimal, col)
 
 
+def customer_id(col: ibis.Column) -> ibis.Column:
+    """``customer_text`` with placeholder IDs ('0', '-1', 'guest', 'n/a', ...) as NULL: a
+    missing customer, never a customer (core.identity)."""
+    from core.identity import customer_key
+
+    return customer_key(customer_text(col))
+
+
 def _trimmed(col: ibis.Column) -> ibis.Column:
     """Text without surrounding blanks, '' as NULL; numbers and timestamps as they are."""
     if not col.type().is_string():
@@ -375,7 +383,7 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
             else _finite(typed.amount)
     else:
         line_value = quantity * price
-    customer = ({"customer_id": customer_text(typed.customer)} if fill
+    customer = ({"customer_id": customer_id(typed.customer)} if fill
                 else {"customer": typed.customer})
     return typed.select(
         **customer,
@@ -402,5 +410,26 @@ def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | Non
 
     An override of None leaves the detected column; an empty string unmaps the role.
     """
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return detect_columns(table).with_overrides(overrides).check(list(table.columns), source)
+    return resolve(table, overrides, source)[0]
+
+
+def resolve(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
+            source: str = "the file", base: Mapping[str, str] | None = None
+            ) -> tuple[ColumnMapping, tuple[str, ...]]:
+    """``resolve_mapping`` from ``base`` roles (an export profile's; None: detected from the
+    names), with the sentences of what the overrides moved.
+
+    An amount chosen for the column mapped as the unit price moves it: price is unmapped
+    (the column is each line's total, never multiplied by quantity), and a sentence says so.
+    """
+    user = {k: v for k, v in (overrides or {}).items() if v is not None}
+    start = (detect_columns(table) if base is None
+             else ColumnMapping(**{k: v or None for k, v in base.items()}))
+    notes = []
+    amount = user.get("amount")
+    if amount and "price" not in user and start.price == amount:
+        user["price"] = ""
+        notes.append(f"'{amount}' is the amount now, no longer the unit price: each line's "
+                     "value is that column as written, never multiplied by quantity")
+    mapping = start.with_overrides(user).check(list(table.columns), source)
+    return mapping, tuple(notes)

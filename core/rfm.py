@@ -28,10 +28,11 @@ import pyarrow as pa
 from core import query, values
 from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, is_return, normalise_status,
                            suggest_preset)
-from core.columns import (RFM_COLUMNS, ColumnMapping, customer_text, decide_readings,
-                          fill_from_order, resolve_mapping, to_canonical)
+from core.columns import (RFM_COLUMNS, ColumnMapping, customer_id, decide_readings,
+                          fill_from_order, resolve, to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
+from core.profiles import ProfileReading, read_profile
 
 SECONDS_PER_DAY = 86_400
 # Line values are summed as exact decimals (to a millionth): float sums in parallel depend on
@@ -54,6 +55,7 @@ class RFMResult:
     last_purchase: _dt.datetime
     readings: values.Readings | None = None  # how numbers and dates were read
     mapping: ColumnMapping | None = None       # the columns used
+    reading: tuple[str, ...] = ()              # how the file was read (profile, identity, ...)
 
     @functools.cached_property
     def rfm(self):
@@ -146,7 +148,7 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
         fills, filled, order_line = fill_from_order(
             g, blanks, (g.amount_blank, g.amount_max) if mapping.amount else None)
     g = g.mutate(filled=filled, order_line=order_line, **fills)
-    g = g.mutate(customer_id=customer_text(g.customer))
+    g = g.mutate(customer_id=customer_id(g.customer))
     if until is not None:
         g = g.filter(g.invoice_ts <= ibis.literal(until))
     order_rules = [r for r in rules if r.order_level]
@@ -323,6 +325,7 @@ class Source:
     cleaning: CleaningConfig
     decimal: str | None = None
     date_format: str | None = None
+    reading: ProfileReading | None = None  # the export profile and what reading decided
 
     def readings(self) -> values.Readings:
         """How numbers and dates of the mapped columns read (decided over whole columns)."""
@@ -331,9 +334,11 @@ class Source:
                                date_format=self.date_format)
 
     def rfm(self, as_of: _dt.datetime | str | None = None) -> RFMResult:
-        """RFM per customer at ``as_of`` (compute_rfm on this source)."""
-        return compute_rfm(self.dataset, self.mapping, self.cleaning, as_of=as_of,
-                           decimal=self.decimal, date_format=self.date_format)
+        """RFM per customer at ``as_of`` (compute_rfm on this source), with the sentences
+        of how the file was read."""
+        result = compute_rfm(self.dataset, self.mapping, self.cleaning, as_of=as_of,
+                             decimal=self.decimal, date_format=self.date_format)
+        return replace(result, reading=self.reading.sentences if self.reading else ())
 
 
 def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] | None = None,
@@ -341,8 +346,13 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
                 decimal: str | None = None, date_format: str | None = None,
                 engine: str = "duckdb", cleaning: CleaningConfig | None = None,
                 loaded_on: _dt.date | None = None, name: str | None = None,
-                con: ibis.BaseBackend | None = None, session=None) -> Source:
-    """Read and map a file and settle its cleaning rules (the first half of rfm_from_file)."""
+                con: ibis.BaseBackend | None = None, session=None,
+                profile: str | None = None) -> Source:
+    """Read and map a file and settle its cleaning rules (the first half of rfm_from_file).
+
+    ``profile``: the export profile (core.profiles) to read by; None recognises it from the
+    header, 'none' reads without one.
+    """
     values.check_choices(decimal, date_format)
     if engine == "spark":
         from core import spark
@@ -352,7 +362,7 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
         dataset = read_transactions(path, name=name, sheet=sheet, con=con)
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
-    mapping = resolve_mapping(dataset.table, overrides, dataset.name)
+    dataset, mapping, reading = read_mapped(dataset, overrides, profile, date_format)
     loaded_on = loaded_on or _dt.date.today()  # the edge: the engine below never reads the clock
     if cleaning is None:
         cleaning = CleaningConfig.preset(preset or suggest_preset(mapping, dataset.table),
@@ -360,7 +370,43 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
                                          loaded_on=loaded_on)
     elif cleaning.loaded_on is None:
         cleaning = replace(cleaning, loaded_on=loaded_on)
-    return Source(dataset, mapping, cleaning, decimal, date_format)
+    if reading.not_sales or reading.sales:  # the profile's statuses decide over the defaults
+        sales = {normalise_status(v) for v in reading.sales}
+        not_sales = dict.fromkeys((*cleaning.not_completed, *map(normalise_status, reading.not_sales)))
+        cleaning = replace(cleaning, not_completed=tuple(v for v in not_sales if v not in sales))
+    return Source(dataset, mapping, cleaning, decimal, date_format, reading)
+
+
+def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = None,
+                profile: str | None = None, date_format: str | None = None
+                ) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+    """The dataset prepared by its export profile (core.profiles), its column mapping, and
+    the reading (profile, sentences of what was decided: identity, value basis, time, moved
+    roles, currency). Without a profile, a placeholder customer ID falls back to the file's
+    e-mail column when it has one (core.identity)."""
+    from core import identity, money
+
+    reading = read_profile(dataset.table, profile, overrides, dataset.name,
+                           date_format=date_format)
+    dataset = replace(dataset, table=reading.table)
+    mapping, moved = resolve(dataset.table, overrides, dataset.name,
+                             base=reading.roles if reading.profile else None)
+    sentences = [*reading.sentences, *moved]
+    if reading.profile is None and not (overrides or {}).get("customer"):
+        email = identity.email_column(dataset.columns, mapping.customer)
+        if email is not None:
+            customer, table, said = identity.settle(
+                dataset.table, id_column=mapping.customer, email_column=email,
+                invoice=mapping.invoice, source=dataset.name)
+            dataset = replace(dataset, table=table)
+            mapping = replace(mapping, customer=customer)
+            sentences.append(said)
+    code, said = money.stated_currency(
+        dataset.table, reading.profile.currency if reading.profile else None,
+        [c for c in (mapping.amount, mapping.price) if c])
+    sentences.append(said)
+    return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences),
+                                     currency=code)
 
 
 def rfm_from_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None] | None = None,
@@ -369,20 +415,21 @@ def rfm_from_file(path: str | os.PathLike, *, overrides: Mapping[str, str | None
                   date_format: str | None = None, engine: str = "duckdb",
                   cleaning: CleaningConfig | None = None, loaded_on: _dt.date | None = None,
                   name: str | None = None, con: ibis.BaseBackend | None = None,
-                  session=None) -> RFMResult:
+                  session=None, profile: str | None = None) -> RFMResult:
     """The one path from a file to RFM: read, map, decide how values read, clean, compute.
 
     ``overrides``: role -> column (None keeps the detected column, '' unmaps the role);
     ``preset`` (default: suggested from the mapping) and ``returns`` pick the cleaning rules,
     or ``cleaning`` gives them whole; ``loaded_on`` is the day the data is loaded (default
     today: dates after the next day are out of range); ``engine`` 'duckdb' or 'spark'
-    (``session``: a SparkSession). ``name``: how messages call the file. Raises the errors
+    (``session``: a SparkSession). ``name``: how messages call the file; ``profile``: the
+    export profile (None: recognised from the header; 'none': without). Raises the errors
     of core.errors.
     """
     src = open_source(path, overrides=overrides, sheet=sheet, preset=preset, returns=returns,
                       decimal=decimal, date_format=date_format, engine=engine,
                       cleaning=cleaning, loaded_on=loaded_on, name=name, con=con,
-                      session=session)
+                      session=session, profile=profile)
     return src.rfm(as_of)
 
 

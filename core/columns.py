@@ -414,10 +414,11 @@ def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | Non
 
 
 def resolve(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
-            source: str = "the file", base: Mapping[str, str] | None = None
-            ) -> tuple[ColumnMapping, tuple[str, ...]]:
+            source: str = "the file", base: Mapping[str, str] | None = None, *,
+            check: bool = True) -> tuple[ColumnMapping, tuple[str, ...]]:
     """``resolve_mapping`` from ``base`` roles (an export profile's; None: detected from the
-    names), with the sentences of what the overrides moved.
+    names), with the sentences of what the overrides moved. ``check=False`` returns the
+    mapping unchecked (it may miss required roles: what a form shows before the user chooses).
 
     An amount chosen for the column mapped as the unit price moves it: price is unmapped
     (the column is each line's total, never multiplied by quantity), and a sentence says so.
@@ -431,5 +432,5 @@ def resolve(table: ibis.Table, overrides: Mapping[str, str | None] | None = None
         user["price"] = ""
         notes.append(f"'{amount}' is the amount now, no longer the unit price: each line's "
                      "value is that column as written, never multiplied by quantity")
-    mapping = start.with_overrides(user).check(list(table.columns), source)
-    return mapping, tuple(notes)
+    mapping = start.with_overrides(user)
+    return (mapping.check(list(table.columns), source) if check else mapping), tuple(notes)

@@ -26,8 +26,8 @@ import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from core import query, values
-from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, is_return, normalise_status,
-                           suggest_preset)
+from core.cleaning import (COMPLETED, NOT_COMPLETED, CleaningAudit, CleaningConfig, is_return,
+                           normalise_status, suggest_preset)
 from core.columns import (RFM_COLUMNS, ColumnMapping, customer_id, decide_readings,
                           fill_from_order, resolve, to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
@@ -364,33 +364,30 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     dataset, mapping, reading = read_mapped(dataset, overrides, profile, date_format)
     loaded_on = loaded_on or _dt.date.today()  # the edge: the engine below never reads the clock
-    if cleaning is None:
+    if cleaning is None:  # the profile's statuses decide over the defaults
         cleaning = CleaningConfig.preset(preset or suggest_preset(mapping, dataset.table),
-                                         returns=returns,
-                                         loaded_on=loaded_on)
-    elif cleaning.loaded_on is None:
+                                         returns=returns, loaded_on=loaded_on,
+                                         not_completed=reading.not_completed(NOT_COMPLETED))
+    elif cleaning.loaded_on is None:  # given whole: its statuses as chosen
         cleaning = replace(cleaning, loaded_on=loaded_on)
-    if reading.not_sales or reading.sales:  # the profile's statuses decide over the defaults
-        sales = {normalise_status(v) for v in reading.sales}
-        not_sales = dict.fromkeys((*cleaning.not_completed, *map(normalise_status, reading.not_sales)))
-        cleaning = replace(cleaning, not_completed=tuple(v for v in not_sales if v not in sales))
     return Source(dataset, mapping, cleaning, decimal, date_format, reading)
 
 
 def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = None,
-                profile: str | None = None, date_format: str | None = None
-                ) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+                profile: str | None = None, date_format: str | None = None, *,
+                check: bool = True) -> tuple[Dataset, ColumnMapping, ProfileReading]:
     """The dataset prepared by its export profile (core.profiles), its column mapping, and
     the reading (profile, sentences of what was decided: identity, value basis, time, moved
     roles, currency). Without a profile, a placeholder customer ID falls back to the file's
-    e-mail column when it has one (core.identity)."""
+    e-mail column when it has one (core.identity). ``check=False``: the mapping may miss
+    required roles (core.columns.resolve)."""
     from core import identity, money
 
     reading = read_profile(dataset.table, profile, overrides, dataset.name,
                            date_format=date_format)
     dataset = replace(dataset, table=reading.table)
     mapping, moved = resolve(dataset.table, overrides, dataset.name,
-                             base=reading.roles if reading.profile else None)
+                             base=reading.roles if reading.profile else None, check=check)
     sentences = [*reading.sentences, *moved]
     if reading.profile is None and not (overrides or {}).get("customer"):
         email = identity.email_column(dataset.columns, mapping.customer)

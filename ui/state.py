@@ -35,7 +35,7 @@ from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, read_transactions
 from core.money import currency_of
 from core.outliers import inside_fences
-from core.rfm import RFMResult, open_source
+from core.rfm import RFMResult, open_source, read_mapped
 from core.rfm import Source as FileSource
 from core.segmentation import (ModelChange, SegmentationConfig, SegmentationModel, compare_models,
                                fingerprint, match_names)
@@ -178,6 +178,7 @@ class Settings:
     decimal: str | None = None
     date_format: str | None = None
     not_completed: tuple[str, ...] = NOT_COMPLETED
+    profile: str | None = None  # export profile (core.profiles): None recognised, 'none' without
 
     @property
     def mapping_dict(self) -> dict[str, str | None]:
@@ -201,7 +202,11 @@ class FileInfo:
     detected: tuple[tuple[str, str | None], ...]
     preset: str
     preview: pd.DataFrame  # the first PREVIEW_ROWS rows as read (text as written)
-    currency: str | None   # the currency the file states in a Currency column, else None
+    currency: str | None   # the currency the file states (a column, or marks in values), else None
+    profile: str | None = None      # the export profile read by (core.profiles), else None
+    reading: tuple[str, ...] = ()   # how the file is read, one sentence each
+    refusal: str | None = None      # why the profile's reading was refused (what to choose)
+    not_completed: tuple[str, ...] = NOT_COMPLETED  # statuses not a sale, the profile's included
 
 
 PREVIEW_ROWS = 20
@@ -218,15 +223,29 @@ def _path_hash(path: str, size: int, mtime_ns: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo:
-    """Columns, sheets, detected mapping, first rows and stated currency of a file (one sheet
-    of a workbook): everything the pages show of a file before RFM, from one read."""
+def file_info(content_hash: str, name: str, sheet: str | None, _raw,
+              profile: str | None = None) -> FileInfo:
+    """Columns, sheets, detected mapping, first rows, stated currency and export profile of a
+    file (one sheet of a workbook): everything the pages show of a file before RFM, from one
+    read. ``profile``: as core.rfm.open_source takes it. A reading the profile refuses (no
+    buyer column, an implausible customer ID) leaves the customer unmapped, with the reason
+    in ``refusal``, so the Data page asks for it."""
     dataset = read_transactions(_raw, name=name, sheet=sheet)
-    detected = detect_columns(dataset.table)
+    preview = dataset.table.head(PREVIEW_ROWS).to_pandas()
+    refusal, used, reading, not_completed = None, None, (), NOT_COMPLETED
+    try:
+        prepared, detected, read = read_mapped(dataset, None, profile, check=False)
+        used, reading, code = (read.profile.name if read.profile else None), read.sentences, read.currency
+        not_completed = read.not_completed(NOT_COMPLETED)
+        dataset = prepared
+    except SegmentationError as exc:
+        refusal = str(exc)
+        detected = replace(detect_columns(dataset.table), customer=None)
+        code = currency_of(dataset.table)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
                     dataset.sheet, tuple(detected.as_dict().items()),
-                    suggest_preset(detected, dataset.table),
-                    dataset.table.head(PREVIEW_ROWS).to_pandas(), currency_of(dataset.table))
+                    suggest_preset(detected, dataset.table), preview, code, used, reading,
+                    refusal, not_completed)
 
 
 def current_preview() -> pd.DataFrame:
@@ -259,7 +278,7 @@ def open_file(name: str, settings: Settings, raw) -> FileSource:
     overrides = {role: column or "" for role, column in settings.mapping}
     return open_source(raw, name=name, sheet=settings.sheet, overrides=overrides,
                        cleaning=settings.cleaning, decimal=settings.decimal,
-                       date_format=settings.date_format)
+                       date_format=settings.date_format, profile=settings.profile)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -307,7 +326,8 @@ def sweep_result(rfm_fingerprint: str, ks: tuple[int, ...], features: pd.DataFra
 def _commit(source: Source, sheet: str | None = None) -> None:
     """Make ``source`` the loaded file with settings detected from it (raises on a bad file)."""
     info = file_info(source.content_hash, source.name, sheet, source.raw)
-    settings = Settings(sheet=info.sheet, mapping=info.detected, rules=PRESETS[info.preset])
+    settings = Settings(sheet=info.sheet, mapping=info.detected, rules=PRESETS[info.preset],
+                        not_completed=info.not_completed)
     st.session_state["loaded_source"] = source
     st.session_state["analysis_settings"] = settings
     st.session_state.pop("pinned_version", None)
@@ -382,14 +402,24 @@ def set_settings(new: Settings) -> None:
 def select_sheet(sheet: str) -> None:
     """Switch to another sheet: columns may differ, so the mapping is detected again."""
     src = source()
-    info = file_info(src.content_hash, src.name, sheet, src.raw)
+    info = file_info(src.content_hash, src.name, sheet, src.raw, settings().profile)
     set_settings(replace(settings(), sheet=info.sheet, mapping=info.detected))
     st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 
 def current_info() -> FileInfo:
     src, s = source(), settings()
-    return file_info(src.content_hash, src.name, s.sheet, src.raw)
+    return file_info(src.content_hash, src.name, s.sheet, src.raw, s.profile)
+
+
+def select_profile(profile: str | None) -> None:
+    """Read the file by another export profile (None: recognised; 'none': without one): the
+    columns and their meaning change, so the mapping is detected again."""
+    src = source()
+    info = file_info(src.content_hash, src.name, settings().sheet, src.raw, profile)
+    set_settings(replace(settings(), profile=profile, mapping=info.detected,
+                         not_completed=info.not_completed))
+    st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 
 def current() -> Loaded:

@@ -24,6 +24,7 @@ from typing import Mapping
 import ibis
 
 from core import identity, query, values
+from core.cleaning import normalise_status
 from core.columns import ROLES, normalise
 from core.errors import ColumnMappingError, ConfigError
 
@@ -155,13 +156,14 @@ class ProfileReading:
     sentences: tuple[str, ...] = ()
     currency: str | None = None  # the currency the file states (column or symbols), else None
 
-    @property
-    def not_sales(self) -> tuple[str, ...]:
-        return self.profile.not_sales if self.profile else ()
-
-    @property
-    def sales(self) -> tuple[str, ...]:
-        return self.profile.sales if self.profile else ()
+    def not_completed(self, base: tuple[str, ...]) -> tuple[str, ...]:
+        """The status values that are not a sale: ``base`` (the defaults) with the profile's
+        not-sales added and its sales taken out, compared normalised (core.cleaning)."""
+        if self.profile is None:
+            return base
+        sales = {normalise_status(v) for v in self.profile.sales}
+        values_ = dict.fromkeys(map(normalise_status, (*base, *self.profile.not_sales)))
+        return tuple(v for v in values_ if v not in sales)
 
 
 def column_of(columns: list[str], name: str | None) -> str | None:

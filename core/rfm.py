@@ -383,13 +383,17 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
     required roles (core.columns.resolve)."""
     from core import identity, money
 
+    given = (overrides or {}).get("customer")
+    # A customer column an earlier reading derived (a mapping read back) is derived again.
+    derived = bool(given) and given not in dataset.columns
+    user = {k: v for k, v in (overrides or {}).items() if not (k == "customer" and derived)}
     reading = read_profile(dataset.table, profile, overrides, dataset.name,
                            date_format=date_format)
     dataset = replace(dataset, table=reading.table)
-    mapping, moved = resolve(dataset.table, overrides, dataset.name,
-                             base=reading.roles if reading.profile else None, check=check)
+    mapping, moved = resolve(dataset.table, user, dataset.name,
+                             base=reading.roles if reading.profile else None, check=False)
     sentences = [*reading.sentences, *moved]
-    if reading.profile is None and not (overrides or {}).get("customer"):
+    if reading.profile is None and (given is None or derived):
         email = identity.email_column(dataset.columns, mapping.customer)
         if email is not None:
             customer, table, said = identity.settle(
@@ -398,6 +402,8 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
             dataset = replace(dataset, table=table)
             mapping = replace(mapping, customer=customer)
             sentences.append(said)
+    if check:
+        mapping.check(dataset.columns, dataset.name)
     code, said = money.stated_currency(
         dataset.table, reading.profile.currency if reading.profile else None,
         [c for c in (mapping.amount, mapping.price) if c])

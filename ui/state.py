@@ -29,11 +29,9 @@ import streamlit as st
 from core.atomic import atomic_output
 from core.cleaning import NOT_COMPLETED, PRESETS, CleaningConfig, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
-from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, read_transactions
-from core.money import currency_of
 from core.outliers import inside_fences
 from core.rfm import RFMResult, open_source, read_mapped
 from core.rfm import Source as FileSource
@@ -238,10 +236,11 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw,
         used, reading, code = (read.profile.name if read.profile else None), read.sentences, read.currency
         not_completed = read.not_completed(NOT_COMPLETED)
         dataset = prepared
-    except SegmentationError as exc:
+    except SegmentationError as exc:  # asked at the customer control, by the same profile
         refusal = str(exc)
-        detected = replace(detect_columns(dataset.table), customer=None)
-        code = currency_of(dataset.table)
+        dataset, detected, read = read_mapped(dataset, {"customer": ""}, profile, check=False)
+        used, code = (read.profile.name if read.profile else None), read.currency
+        not_completed = read.not_completed(NOT_COMPLETED)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
                     dataset.sheet, tuple(detected.as_dict().items()),
                     suggest_preset(detected, dataset.table), preview, code, used, reading,

@@ -180,8 +180,9 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     """Recognise (or take) the export's profile and prepare the table by it.
 
     ``overrides``: the user's role -> column choices (a given customer column skips the
-    identity decision and an export's refusal; a derived column's name, as a mapping read
-    back gives it, does not). Adds the derived columns the profile needs (the
+    identity decision and an export's refusal, and so does '' (the customer left unmapped,
+    for the user to choose); a derived column's name, as a mapping read back gives it,
+    does not). Adds the derived columns the profile needs (the
     customer identity, one timestamp from date + time + zone, the order total on one line
     per order) and returns the roles to map. Raises ProfileError / DataValidationError.
     """
@@ -196,8 +197,10 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     how = "chosen" if choice else "recognised by its columns " + ", ".join(profile.signature[:4])
     sentences = [f"read as {profile.title} ({how}; --profile none reads it without)"]
 
-    # -- who bought ------------------------------------------------------------------------
-    if not user.get("customer"):
+    # -- who bought (the user's '' leaves the customer unmapped: asked, not refused) ----------
+    if (overrides or {}).get("customer") == "":
+        roles["customer"] = ""
+    elif not user.get("customer"):
         customer, table, said = identity.settle(
             table, id_column=found(profile.id_column),
             email_column=found(profile.email_column) or (

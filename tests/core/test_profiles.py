@@ -18,15 +18,6 @@ def _by_customer(result):
             for r in result.rfm.itertuples()}
 
 
-def _assert_rfm(result, export):
-    got = _by_customer(result)
-    assert set(got) == set(export.expected)
-    for customer, (recency, frequency, monetary) in export.expected.items():
-        assert got[customer][:2] == (recency, frequency), customer
-        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
-    assert result.as_of == export.as_of
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     return tmp_path_factory.mktemp("platforms")
@@ -36,7 +27,7 @@ def folder(tmp_path_factory):
 def test_platform_export_read_with_no_flags_gives_the_records_rfm(kind, folder, duck):
     export = platform_exports.BUILDERS[kind](folder)
     result = rfm_from_file(export.path, con=duck)
-    _assert_rfm(result, export)
+    exports.assert_expected_rfm(result, export)
     assert result.audit.rows_in == export.notes["rows_in"]
     assert result.reading[0].startswith("read as "), result.reading
     title = profiles.profiles()[export.notes["profile"]].title
@@ -158,7 +149,7 @@ def test_amazon_all_orders_is_refused_naming_what_to_do(folder, duck):
 def test_amazon_item_price_is_the_line_total_once_the_customer_is_chosen(folder, duck):
     export = platform_exports.amazon_all_orders(folder)
     result = rfm_from_file(export.path, con=duck, overrides={"customer": "ship-postal-code"})
-    _assert_rfm(result, export)  # 10001 paid 39.98 + 5.00, never 2 x 39.98
+    exports.assert_expected_rfm(result, export)  # 10001 paid 39.98 + 5.00, never 2 x 39.98
     assert result.mapping.price is None and result.mapping.amount == "item-price"
 
 

@@ -19,7 +19,7 @@ import sys
 from typing import Sequence
 
 from core.config import DEFAULTS
-from core.errors import ConfigError, SegmentationError
+from core.errors import ConfigError, SegmentationError, engine_failure
 
 EXIT_USAGE = 2
 
@@ -50,7 +50,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                         "else monthfirst)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
-    p.add_argument("--returns", choices=("drop", "net"), default="drop",
+    p.add_argument("--returns", choices=("drop", "net"),
                    help="returns: dropped (default) or netted against monetary")
     p.add_argument("--as-of", dest="as_of", metavar="DATE",
                    help="recency reference date (default: latest purchase)")
@@ -81,7 +81,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML report (opens offline)")
     _add_data_args(p)
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
-    p.add_argument("--k", type=int, default=4, help="k when fitting on FILE (default 4)")
+    p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
     p.add_argument("--model-dir", default="models")
     p.add_argument("--currency", metavar="CODE",
                    help="currency of the money figures, e.g. GBP (default: the file's Currency "
@@ -120,7 +120,21 @@ def _build_parser() -> argparse.ArgumentParser:
 
 def _rfm(args):
     """Read, map, clean and compute RFM as the arguments say; returns the RFMResult."""
-    return _prepared(args).rfm(args.as_of)
+    return _prepared(args).rfm()
+
+
+def _read_options(args):
+    """The reading flags as one validated core.options.ReadOptions (its defaults where a
+    flag is not given); ConfigError naming a bad value."""
+    from core.options import ReadOptions
+
+    # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
+    mapping = tuple((role, getattr(args, role)) for role in _ROLES
+                    if getattr(args, role) is not None)
+    given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
+                                                    "date_format", "as_of", "profile")
+             if getattr(args, name) is not None}
+    return ReadOptions(mapping=mapping, **given)
 
 
 def _prepared(args):
@@ -129,13 +143,10 @@ def _prepared(args):
         from core import excel
 
         excel.read_ahead(args.file, args.sheet)
+    options = _read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
 
-    # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
-    overrides = {role: getattr(args, role) for role in _ROLES}
-    return open_source(args.file, overrides=overrides, sheet=args.sheet, preset=args.preset,
-                       returns=args.returns, decimal=args.decimal, date_format=args.date_format,
-                       engine=args.engine, profile=args.profile)
+    return open_source(args.file, options, engine=args.engine)
 
 
 def _report(result) -> None:
@@ -239,6 +250,7 @@ def _cmd_report(args) -> int:
     import hashlib
 
     from core.atomic import atomic_output
+    from core.export import check_output_path
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
     from core.store import ModelStore
@@ -246,6 +258,7 @@ def _cmd_report(args) -> int:
     if args.engine == "spark":
         raise ConfigError("report runs on DuckDB only; leave out --engine spark")
     currency = _currency_code(args.currency)
+    check_output_path(args.output, [args.file])  # before the file is read
     if args.model:  # load first: an unknown version fails before the file is read
         model, manifest = ModelStore(args.model_dir).load(args.model)
         version = manifest["version"]
@@ -253,12 +266,12 @@ def _cmd_report(args) -> int:
         _check_k(args.k)
         model, version = None, None
     src = _prepared(args)
-    dataset, mapping, cleaning = src.dataset, src.mapping, src.cleaning
-    result = src.rfm(args.as_of)
+    dataset = src.dataset
+    result = src.rfm()
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
-    sizes, note = movement_sizes(dataset, mapping, cleaning, grid, src.readings())
+    sizes, note = movement_sizes(src, grid)
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
         for block in iter(lambda: fh.read(8 << 20), b""):
@@ -270,7 +283,7 @@ def _cmd_report(args) -> int:
         currency=currency or src.reading.currency, movement=sizes, movement_note=note,
         file_hash=digest.hexdigest()))
     _report(result)
-    with atomic_output(args.output) as tmp:
+    with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
     return 0
@@ -346,20 +359,20 @@ def _cmd_migration(args) -> int:
         raise ConfigError("migration runs on DuckDB only; leave out --engine spark")
     if args.as_of:
         raise ConfigError("migration takes --from and --to, not --as-of")
+    _check_output(args)
     segment_by = None
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
         segment_by = movement.by_model(model)
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
-    history = movement.PurchaseHistory.from_dataset(src.dataset, src.mapping, src.cleaning,
-                                                    src.readings())
+    history = movement.PurchaseHistory.from_source(src)
     moves = movement.migration(history, args.from_date, args.to_date, segment_by)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
     print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
           f"{moved - new:,} changed segment", file=sys.stderr)
-    _write(moves, args.output)
+    _write(moves, args.output, [args.file])
     return 0
 
 
@@ -379,6 +392,7 @@ COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "scor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = None
     try:
         args = _build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -391,3 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an engine error on the user's file: one line, never a traceback
+        message = engine_failure(exc, str(getattr(args, "file", "") or ""))
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE

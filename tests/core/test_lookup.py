@@ -1,7 +1,8 @@
 """core.lookup: closest IDs, the fences a VIP crossed, actions worded for one customer."""
 from __future__ import annotations
 
-from core.lookup import closest_ids, customer_actions, fences_crossed
+from core.actions import customer_actions
+from core.lookup import closest_ids, fences_crossed
 from core.outliers import Fence
 
 

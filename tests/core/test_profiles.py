@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core import identity, profiles, values
-from core.errors import ColumnMappingError, SegmentationError
+from core.errors import ColumnMappingError, ConfigError, SegmentationError
+from core.options import ReadOptions
 from core.rfm import rfm_from_file
 from tests import exports, platform_exports
 
@@ -123,9 +124,10 @@ def test_one_id_holding_many_orders_with_many_emails_is_refused(tmp_path, duck):
                        r"of the orders with 8 different 'email' values.*--customer 'email'"):
         rfm_from_file(path, con=duck)
     # the user's choice decides: the ID confirmed, or the e-mail
-    assert _by_customer(rfm_from_file(path, con=duck, overrides={"customer": "customer_id"}))["1"][1:] \
-        == (8, 80.00)
-    assert len(_by_customer(rfm_from_file(path, con=duck, overrides={"customer": "email"}))) == 10
+    by_id = rfm_from_file(path, ReadOptions(mapping={"customer": "customer_id"}), con=duck)
+    assert _by_customer(by_id)["1"][1:] == (8, 80.00)
+    by_email = rfm_from_file(path, ReadOptions(mapping={"customer": "email"}), con=duck)
+    assert len(_by_customer(by_email)) == 10
 
 
 # -- value basis ----------------------------------------------------------------------------
@@ -133,7 +135,7 @@ def test_amount_on_the_price_column_moves_it_and_says_so(tmp_path, duck):
     path = tmp_path / "lines.csv"
     path.write_text("customer_id,order_id,order_date,quantity,unit_price\n"
                     "a,o1,2024-01-01,2,39.98\na,o2,2024-01-03,1,5.00\n")
-    result = rfm_from_file(path, con=duck, overrides={"amount": "unit_price"})
+    result = rfm_from_file(path, ReadOptions(mapping={"amount": "unit_price"}), con=duck)
     assert result.mapping.price is None and result.mapping.amount == "unit_price"
     assert _by_customer(result) == {"a": (0, 2, 44.98)}  # never 2 x 39.98
     assert any("'unit_price' is the amount now, no longer the unit price" in s
@@ -148,7 +150,8 @@ def test_amazon_all_orders_is_refused_naming_what_to_do(folder, duck):
 
 def test_amazon_item_price_is_the_line_total_once_the_customer_is_chosen(folder, duck):
     export = platform_exports.amazon_all_orders(folder)
-    result = rfm_from_file(export.path, con=duck, overrides={"customer": "ship-postal-code"})
+    chosen = ReadOptions(mapping={"customer": "ship-postal-code"})
+    result = rfm_from_file(export.path, chosen, con=duck)
     exports.assert_expected_rfm(result, export)  # 10001 paid 39.98 + 5.00, never 2 x 39.98
     assert result.mapping.price is None and result.mapping.amount == "item-price"
 
@@ -159,7 +162,8 @@ def test_etsy_order_total_is_what_the_buyer_paid(folder, duck):
     assert result.mapping.amount == "Order Total"
     # janedoe: 30.00 + 4.50 + 2.70 and 45.00 + 4.05 (not the items' 75.00)
     assert _by_customer(result)["90011"][2] == 86.25
-    alternative = rfm_from_file(export.path, con=duck, overrides={"amount": "Order Value"})
+    alternative = rfm_from_file(export.path, ReadOptions(mapping={"amount": "Order Value"}),
+                                con=duck)
     assert _by_customer(alternative)["90011"][2] == 75.00
 
 
@@ -207,7 +211,7 @@ def test_time_zone_names(text, zone):
 # -- choosing the profile -------------------------------------------------------------------
 def test_profile_none_reads_by_column_names(folder, duck):
     export = platform_exports.woocommerce(folder)
-    result = rfm_from_file(export.path, con=duck, profile="none")
+    result = rfm_from_file(export.path, ReadOptions(profile="none"), con=duck)
     # the name-based guess: the raw column, not the profile's total once per order
     assert result.mapping.amount == "Order Total Amount"
     assert not any(s.startswith("read as ") for s in result.reading)
@@ -216,9 +220,9 @@ def test_profile_none_reads_by_column_names(folder, duck):
 def test_a_chosen_profile_that_does_not_fit_is_refused(folder, duck):
     export = platform_exports.etsy_orders(folder)
     with pytest.raises(profiles.ProfileError, match="profile 'shopify' needs the column"):
-        rfm_from_file(export.path, con=duck, profile="shopify")
-    with pytest.raises(profiles.ProfileError, match="unknown profile 'shopifi'"):
-        rfm_from_file(export.path, con=duck, profile="shopifi")
+        rfm_from_file(export.path, ReadOptions(profile="shopify"), con=duck)
+    with pytest.raises(ConfigError, match="unknown profile 'shopifi'"):
+        ReadOptions(profile="shopifi")  # refused before any file is read
 
 
 def test_a_tie_between_profiles_is_refused(monkeypatch):

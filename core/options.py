@@ -1,0 +1,126 @@
+"""How a transactions file is to be read: one frozen, validated ``ReadOptions``.
+
+The command line builds it once from its flags (``core.cli``), the dashboard once from the
+Data page's settings (``ui.state``); ``core.rfm.open_source(path, options)`` reads a file by
+it. Every field's default is written here and nowhere else; a bad value raises ConfigError
+naming it when the options are made, before any file is read.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass
+
+import ibis
+
+from core.cleaning import NOT_COMPLETED, PRESETS, RETURNS_CHOICES, CleaningConfig, suggest_preset
+from core.columns import ROLES, ColumnMapping
+from core.errors import ConfigError
+from core.profiles import NONE, profiles
+from core.values import check_choices
+
+
+def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
+    """'2011-12-09', '2011-12-09 12:50', '2011-12-09T12:50+01:00' or '...Z' (or a date) to a
+    naive datetime, UTC where an offset was given (as timestamps are read); ConfigError otherwise."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, _dt.datetime):
+        value = text
+    elif isinstance(text, _dt.date):
+        return _dt.datetime(text.year, text.month, text.day)
+    else:
+        try:
+            value = _dt.datetime.fromisoformat(str(text).strip())
+        except ValueError:
+            raise ConfigError(f"as-of date '{text}' is not a date; write it as YYYY-MM-DD, "
+                              "'YYYY-MM-DD HH:MM' or with an offset like 2011-12-09T12:50+01:00"
+                              ) from None
+    if value.tzinfo is not None:
+        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+    return value
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """Everything a user decides about reading one file, hashable (a cache key in the app).
+
+    ``mapping``: (role, column) pairs overriding the detected columns; a role paired with None
+    or '' is unmapped; a role not listed keeps its detected column. ``sheet``: an Excel sheet
+    (None: the first; 'all' stacks sheets). ``rules`` (the cleaning rules by name, in any
+    order) wins over ``preset``; with neither, the preset is suggested from the file
+    (``core.cleaning.suggest_preset``). ``returns``: 'drop' or 'net'. ``decimal`` (',' or '.')
+    and ``date_format`` ('dayfirst' or 'monthfirst'): None lets the values decide.
+    ``not_completed``: status values that are not a sale. ``as_of``: the recency date (None:
+    the latest purchase; text or a date is parsed, a date alone meaning its midnight).
+    ``loaded_on``: the day the data was loaded (None: today, read by ``open_source``).
+    ``profile``: the export profile to read by (core.profiles; None: recognised from the
+    header, 'none': read by column names). With ``not_completed`` left at its default, the
+    profile's statuses are added to it (and its sales taken out).
+    """
+
+    mapping: tuple[tuple[str, str | None], ...] = ()
+    sheet: str | None = None
+    preset: str | None = None
+    rules: tuple[str, ...] | None = None
+    returns: str = "drop"
+    decimal: str | None = None
+    date_format: str | None = None
+    not_completed: tuple[str, ...] = NOT_COMPLETED
+    as_of: _dt.datetime | None = None
+    loaded_on: _dt.date | None = None
+    profile: str | None = None
+
+    def __post_init__(self):
+        pairs = tuple(self.mapping.items()) if isinstance(self.mapping, dict) else self.mapping
+        try:
+            pairs = tuple((str(role), column) for role, column in pairs)
+        except (TypeError, ValueError):
+            raise ConfigError(f"mapping must be (role, column) pairs, not {self.mapping!r}") from None
+        unknown = [role for role, _ in pairs if role not in ROLES]
+        if unknown:
+            raise ConfigError(f"unknown column role '{unknown[0]}'; roles are {', '.join(ROLES)}")
+        for role, column in pairs:
+            if column is not None and not isinstance(column, str):
+                raise ConfigError(f"the column for {role} must be a column name, not {column!r}")
+        object.__setattr__(self, "mapping", pairs)
+        if self.preset is not None and self.preset not in PRESETS:
+            raise ConfigError(f"unknown preset '{self.preset}'; presets are {', '.join(PRESETS)}")
+        if self.rules is not None:
+            object.__setattr__(self, "rules", tuple(self.rules))
+        if self.returns not in RETURNS_CHOICES:
+            raise ConfigError(f"returns must be 'drop' or 'net', not '{self.returns}'")
+        check_choices(self.decimal, self.date_format)
+        if isinstance(self.not_completed, str):
+            raise ConfigError(f"not-completed statuses must be a list of values, not "
+                              f"'{self.not_completed}'")
+        object.__setattr__(self, "not_completed", tuple(self.not_completed))
+        object.__setattr__(self, "as_of", parse_as_of(self.as_of))
+        if self.loaded_on is not None and not isinstance(self.loaded_on, _dt.date):
+            raise ConfigError(f"loaded_on must be a date, not {self.loaded_on!r}")
+        if isinstance(self.loaded_on, _dt.datetime):
+            object.__setattr__(self, "loaded_on", self.loaded_on.date())
+        if self.profile is not None:
+            if self.profile not in (NONE, *profiles()):
+                raise ConfigError(f"unknown profile '{self.profile}'; profiles are "
+                                  f"{', '.join(profiles())} or none")
+        self.cleaning("generic")  # unknown rule names fail here, not when a file is read
+
+    @property
+    def mapping_dict(self) -> dict[str, str | None]:
+        """The mapping as role -> column (None: unmapped)."""
+        return {role: column or None for role, column in self.mapping}
+
+    def cleaning(self, suggested_preset: str, loaded_on: _dt.date | None = None) -> CleaningConfig:
+        """The cleaning rules these options give: ``rules``, else ``preset``, else the
+        ``suggested_preset``; ``loaded_on`` stands in when the options have none."""
+        rules = self.rules if self.rules is not None else PRESETS[self.preset or suggested_preset]
+        return CleaningConfig(rules=rules, returns=self.returns, not_completed=self.not_completed,
+                              loaded_on=self.loaded_on or loaded_on)
+
+    def cleaning_for(self, mapping: ColumnMapping, table: ibis.Table,
+                     today: _dt.date) -> CleaningConfig:
+        """The cleaning rules for a file read with ``mapping`` (the preset suggested from its
+        values when the options name none); ``today`` is the day loaded unless ``loaded_on``."""
+        suggested = suggest_preset(mapping, table) if self.rules is None and self.preset is None \
+            else "generic"
+        return self.cleaning(suggested, today)

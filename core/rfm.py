@@ -427,7 +427,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
         if mapping.status:  # read twice (status counts): the window runs once
             orders = orders.cache()
         aggregates = customer_aggregates(orders, rules).cache()
-        statuses = _status_counts(orders, cleaning) if mapping.status else ()
+        statuses = (_status_counts(orders, cleaning, source.reading.sales if source.reading else ())
+                    if mapping.status else ())
     except values.UNHELD_ERRORS as exc:  # a line value or a total past what VALUE holds
         raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
@@ -470,8 +471,9 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
                      reading=source.reading.sentences if source.reading else ())
 
 
-def _status_counts(orders: ibis.Table, cleaning: CleaningConfig) -> tuple:
-    """Each status value as written, its lines, and whether it counts as a sale."""
+def _status_counts(orders: ibis.Table, cleaning: CleaningConfig, sales: Sequence[str] = ()) -> tuple:
+    """Each status value as written, its lines, and whether it counts as a sale (known sales:
+    core.cleaning.COMPLETED and the export profile's ``sales``, normalised)."""
     rows = query.rows(orders.group_by("status").aggregate(lines=orders.lines.sum())
                       .order_by(ibis.desc("lines")))
     out = []
@@ -480,7 +482,7 @@ def _status_counts(orders: ibis.Table, cleaning: CleaningConfig) -> tuple:
             continue
         key = normalise_status(row["status"])
         verdict = ("not a sale" if key in cleaning.not_completed else
-                   "counts" if key in COMPLETED else "unknown: kept")
+                   "counts" if key in COMPLETED or key in sales else "unknown: kept")
         out.append((row["status"], int(row["lines"]), verdict))
     return tuple(out)
 

@@ -156,12 +156,17 @@ class ProfileReading:
     sentences: tuple[str, ...] = ()
     currency: str | None = None  # the currency the file states (column or symbols), else None
 
+    @property
+    def sales(self) -> tuple[str, ...]:
+        """The profile's status values of completed sales, normalised (core.cleaning)."""
+        return tuple(map(normalise_status, self.profile.sales)) if self.profile else ()
+
     def not_completed(self, base: tuple[str, ...]) -> tuple[str, ...]:
         """The status values that are not a sale: ``base`` (the defaults) with the profile's
         not-sales added and its sales taken out, compared normalised (core.cleaning)."""
         if self.profile is None:
             return base
-        sales = {normalise_status(v) for v in self.profile.sales}
+        sales = set(self.sales)
         values_ = dict.fromkeys(map(normalise_status, (*base, *self.profile.not_sales)))
         return tuple(v for v in values_ if v not in sales)
 

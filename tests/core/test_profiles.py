@@ -90,6 +90,10 @@ def test_woocommerce_total_repeated_on_each_product_row_counts_once(folder, duck
     assert _by_customer(result)["ben@example.com"][2] == 150.00
     assert any("'Order Total Amount', the order's total" in s for s in result.reading)
     assert any("--amount 'Order Subtotal Amount'" in s for s in result.reading)
+    verdicts = {v: verdict for v, _, verdict in result.audit.status_values}
+    assert verdicts == {"wc-completed": "counts", "wc-processing": "counts",
+                        "wc-refunded": "not a sale", "wc-on-hold": "not a sale",
+                        "wc-cancelled": "not a sale"}
 
 
 def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck):

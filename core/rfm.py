@@ -139,8 +139,11 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     overrides = {role: column or "" for role, column in options.mapping}
-    dataset, mapping, reading = read_mapped(dataset, overrides, options.profile,
-                                            options.date_format)
+    try:
+        dataset, mapping, reading = read_mapped(dataset, overrides, options.profile,
+                                                options.date_format)
+    except READ_ERRORS as exc:  # a reading query reached a bad row the first look did not see
+        raise scan_error(dataset, exc) from exc
     cleaning = options.cleaning_for(mapping, dataset.table, _dt.date.today())
     if options.not_completed == NOT_COMPLETED:  # the defaults: with the profile's statuses
         cleaning = replace(cleaning, not_completed=reading.not_completed(NOT_COMPLETED))
@@ -157,10 +160,11 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
     required roles (core.columns.resolve)."""
     from core import identity, money
 
-    given = (overrides or {}).get("customer")
-    # A customer column an earlier reading derived (a mapping read back) is derived again.
+    user = dict(overrides or {})
+    given = user.pop("customer", None)
+    # Not a column of the file: a customer column an earlier reading derived (a mapping read
+    # back), derived again; any other name is refused by the check.
     derived = bool(given) and given not in dataset.columns
-    user = {k: v for k, v in (overrides or {}).items() if not (k == "customer" and derived)}
     reading = read_profile(dataset.table, profile, overrides, dataset.name,
                            date_format=date_format)
     dataset = replace(dataset, table=reading.table)
@@ -176,6 +180,8 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
             dataset = replace(dataset, table=table)
             mapping = replace(mapping, customer=customer)
             sentences.append(said)
+    if given is not None and given != mapping.customer:  # the user's choice ('' unmaps)
+        mapping = replace(mapping, customer=given or None)
     if check:
         mapping.check(dataset.columns, dataset.name)
     code, said = money.stated_currency(

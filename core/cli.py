@@ -6,7 +6,8 @@
     report FILE [mapping] [--model VERSION | --k K] [--currency CODE] -o REPORT.html
     score --recency R --frequency F --monetary M [--model VERSION] [--json]
     sweep FILE [mapping] [--ks 2-12]
-    migration FILE [mapping] --from DATE --to DATE [--model VERSION] -o OUT.csv
+    migration FILE [mapping] --from DATE --to DATE [--model VERSION] [--cut-points from|each]
+              -o OUT.csv
     synth --lines N --customers C --seed S -o FILE.parquet|csv
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
@@ -58,7 +59,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="where RFM runs (spark needs requirements-spark.txt)")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command's flags; parsing them imports no engine (a test checks)."""
+    from core.scores import CUT_POINTS, DEFAULT_CUT_POINTS
+
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -107,6 +111,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="later date")
     p.add_argument("--model", help="segment by this saved model's tiers and clusters "
                                    "(default: the named RFM segments)")
+    p.add_argument("--cut-points", choices=CUT_POINTS, default=DEFAULT_CUT_POINTS,
+                   help="named segments at the to date: scored on the from date's cut points "
+                        "(from, default: a move means the customer changed) or on its own "
+                        "(each: the scale is re-cut)")
     p.add_argument("--model-dir", default="models")
     p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
 
@@ -123,7 +131,7 @@ def _rfm(args):
     return _prepared(args).rfm()
 
 
-def _read_options(args):
+def read_options(args):
     """The reading flags as one validated core.options.ReadOptions (its defaults where a
     flag is not given); ConfigError naming a bad value."""
     from core.options import ReadOptions
@@ -143,7 +151,7 @@ def _prepared(args):
         from core import excel
 
         excel.read_ahead(args.file, args.sheet)
-    options = _read_options(args)  # a bad value fails before the file is read
+    options = read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
 
     return open_source(args.file, options, engine=args.engine)
@@ -367,7 +375,8 @@ def _cmd_migration(args) -> int:
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
     history = movement.PurchaseHistory.from_source(src)
-    moves = movement.migration(history, args.from_date, args.to_date, segment_by)
+    moves = movement.migration(history, args.from_date, args.to_date, segment_by,
+                               cut_points=args.cut_points)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
     print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
@@ -394,7 +403,7 @@ COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "scor
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
-        args = _build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except SegmentationError as exc:
         print(f"error: {exc}", file=sys.stderr)

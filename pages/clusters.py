@@ -128,14 +128,16 @@ if "preview_k" in st.session_state:
         preview = state.preview_model(loaded, active, st.session_state["preview_k"])
         change = state.model_change(loaded, active, preview)
     silhouette = preview.metrics_.get("silhouette")
-    st.markdown(f"**Preview: k={preview.config.k}** ({render.escape_markdown(', '.join(preview.names_))}). "
+    st.markdown(f"**Preview: k={preview.config.k}** ({render.escape_markdown(', '.join(map(render.display_name, preview.names_)))}). "
                 f"**{change.changed:,} of {len(loaded.rfm):,} customers would change segment** "
                 f"compared with the model in use ({active.version or 'unsaved'}, k={in_use_k}).")
     left, right = st.columns(2)
     left.markdown("Customers per segment")
-    left.dataframe(change.counts, hide_index=True, width="stretch")
+    left.dataframe(change.counts.assign(segment=change.counts["segment"].map(render.display_name)),
+                   hide_index=True, width="stretch")
     right.markdown("Who moves where (rows: now, columns: preview)")
-    right.dataframe(change.matrix, width="stretch")
+    right.dataframe(change.matrix.rename(index=render.display_name, columns=render.display_name),
+                    width="stretch")
     with st.expander("How this was computed"):
         st.caption(f"Preview silhouette: {'n/a' if silhouette is None else f'{silhouette:.3f}'}.",
                    help=render.help_for("silhouette"))

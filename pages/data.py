@@ -4,7 +4,7 @@ from dataclasses import replace
 import streamlit as st
 
 from core.cleaning import NOT_COMPLETED, PRESETS, RETURNS_CHOICES, RULES, normalise_status
-from core.columns import ROLES, MissingRoleError
+from core.columns import REQUIRED_ROLES, ROLES, MissingRoleError
 from core.errors import SegmentationError
 from core.io import ALL_SHEETS, SUPPORTED
 from core.values import ReadingError
@@ -191,12 +191,15 @@ with st.form("settings_form"):
         st.markdown("**Column mapping** (detected; override any role)")
         options = [NONE, *info.columns]
         mapping = settings.mapping_dict
-        cols = st.columns(3)
         chosen = {}
-        for i, role in enumerate(ROLES):
+        # Required roles first, row by row: on a phone the columns stack in this order.
+        ordered = sorted(ROLES, key=lambda role: role not in REQUIRED_ROLES)
+        for i, role in enumerate(ordered):
             key = f"map_{role}_{gen}"
             _init(key, mapping.get(role) if mapping.get(role) in info.columns else NONE)
-            required = " (required)" if role in ("customer", "date") else ""
+            required = " (required)" if role in REQUIRED_ROLES else ""
+            if i % 3 == 0:
+                cols = st.columns(3)
             with cols[i % 3]:
                 chosen[role] = st.selectbox(f"{role}{required}", options, key=key)
                 problem = _role_problem(role)
@@ -249,10 +252,10 @@ with st.form("settings_form"):
             "Removed as 'not a completed sale'", choices, key=f"not_completed_{gen}",
             help="Compared in lower case. Values not listed here are kept."))
         if status_values:
-            st.dataframe(
-                [{"status": v, "lines": n, "counts as a sale": verdict != "not a sale",
+            st.dataframe(  # the decision next to the value: a phone shows those two first
+                [{"status": v, "counts as a sale": verdict != "not a sale", "lines": n,
                   "note": verdict} for v, n, verdict in status_values],
-                hide_index=True)
+                hide_index=True, width="stretch")
 
     st.markdown("**Cleaning rules** (run in order; each row is counted against the first rule it fails)")
     rule_cols = st.columns(2)
@@ -302,7 +305,12 @@ if loaded is None:
 audit = loaded.result.audit
 st.markdown("**Rows left out, by rule** (each row is counted against the first rule it fails)",
             help=render.help_for("cleaning_rule"))
-st.dataframe(audit.to_frame(), hide_index=True, width="stretch",
+# Counts as people say them: "Removed: Price <= 0 · 2" (the CSV/CLI audit keeps -2).
+steps = audit.to_frame()
+steps = steps.assign(description=steps["description"].str.replace(r"^removed: ", "Removed: ",
+                                                                   regex=True),
+                     rows=steps["rows"].abs())
+st.dataframe(steps, hide_index=True, width="stretch",
              column_order=("description", "rows"),  # the step key is for the CSV/CLI audit
              column_config={"description": st.column_config.TextColumn("What"),
                             "rows": st.column_config.NumberColumn("Rows", format="%,d")})

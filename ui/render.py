@@ -1,21 +1,18 @@
-"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, the customer card,
-glossary tooltips and money in the file's currency."""
+"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, display names,
+glossary tooltips and money in the file's currency (the customer card: ui/card.py)."""
 from __future__ import annotations
 
 import contextlib
 import re
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.actions import customer_actions
+from core.charts import display_name  # noqa: F401  (the one display-name function, for pages)
 from core.errors import SegmentationError
-from core.lookup import fences_crossed
 from core.money import CURRENCIES, format_money
-from core.segmentation import Explanation
 from ui import state
 
 
@@ -97,61 +94,6 @@ def percentile(series: pd.Series, value: float) -> float:
     return float((values <= value).mean() * 100) if len(values) else float("nan")
 
 
-def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str | None,
-                  model_label: str, fences=None) -> None:
-    """Values, percentiles, tier or cluster, why, and the next action for one customer.
-
-    A VIP tier shows the IQR fences it crossed (``fences``: the model's), a clustered
-    customer the distance to each cluster centre.
-    """
-    title = f"Customer {customer_id}" if customer_id is not None else "Typed values"
-    with st.container(border=True):
-        st.subheader(escape_markdown(title))
-        cols = st.columns([1, 1, 1, 1.6])  # room for "Power_Shopper" at metric size
-        code = currency(_file_currency_or_none())
-        for col, (feature, fmt, note) in zip(cols, (
-                ("recency", "{:,.0f} days", "lower is more recent"),
-                ("frequency", "{:,.0f}", "orders"),
-                ("monetary", None, "total spend"))):
-            value = getattr(explanation, feature)
-            col.metric(feature.capitalize(), fmt.format(value) if fmt else money(value, code),
-                       help=help_for(feature))
-            col.caption(f"percentile {percentile(rfm[feature], value):.0f} ({note})",
-                        help=help_for("customer_percentile"))
-        cols[3].metric("Segment", explanation.segment,
-                       help=help_for("vip_tier" if explanation.tier else "cluster"))
-        if explanation.tier:
-            cols[3].caption(f"VIP tier {explanation.tier}: far outside the usual range of "
-                            "customers (kept out of the clusters)", help=help_for("iqr_fence"))
-        else:
-            cols[3].caption(f"cluster #{explanation.cluster} · model {model_label}",
-                            help=help_for("cluster"))
-        st.markdown("**What to do with this customer**")
-        for i, action in enumerate(customer_actions(explanation.segment, explanation.recency,
-                                                    explanation.frequency, explanation.monetary),
-                                   start=1):
-            st.markdown(f"{i}. {escape_markdown(action)}")
-        st.markdown("**Why this segment**", help=help_for("iqr_fence") + " "
-                    + help_for("centroid") + " " + help_for("standardised"))
-        for reason in explanation.reasons:
-            st.markdown(f"- {escape_markdown(reason)}")
-        if explanation.tier and fences:
-            st.markdown("**Fences crossed** (a VIP is outside the usual range of customers)",
-                        help=help_for("iqr_fence"))
-            st.dataframe(fences_crossed(fences, explanation.frequency, explanation.monetary),
-                         hide_index=True, width="stretch")
-        elif explanation.distances and not explanation.tier:
-            with st.expander("How this was computed"):
-                st.caption("The customer joins the cluster whose centre is nearest, measured in "
-                           "standardised units (each of R, F, M rescaled so they weigh the same).",
-                           help=help_for("standardised"))
-                plot(charts.distance_bars(explanation.distances, explanation.segment),
-                     key=f"distances_{customer_id}")
-        if customer_id is not None:
-            st.markdown(f"[Link to this card](?customer={quote(str(customer_id))}) "
-                        "(opens it directly, also in a new browser session)")
-
-
 def escape_markdown(text) -> str:
     """Text from the user's file, a URL or an edited grid, made literal for any Streamlit call
     that renders markdown (st.markdown, st.error, captions, labels, buttons). Escaped: what
@@ -181,6 +123,14 @@ def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
                           file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           icon=":material/download:")
+
+
+ROW_PX = 35  # a dataframe row's height in Streamlit's grid
+
+
+def table_height(rows: int) -> int:
+    """A dataframe height that shows every row and the header, no inner vertical scroll."""
+    return (rows + 1) * ROW_PX + 3
 
 
 def nan_to_none(value):
@@ -339,7 +289,8 @@ def file_currency_or_none() -> str | None:
 
 
 def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
-    """Per segment: customers, share of customers and revenue, typical recency/orders/spend."""
+    """Per segment (display names): customers, share of customers and revenue, typical
+    recency/orders/spend."""
     grouped = seg.groupby("segment", observed=True, sort=False)
     table = pd.DataFrame({
         "customers": grouped.size(),
@@ -349,7 +300,8 @@ def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
         "frequency": grouped["frequency"].median(),
         "monetary": grouped["monetary"].median(),
     }).sort_values("revenue", ascending=False)
-    return table.rename_axis("segment").reset_index()
+    table = table.rename_axis("segment").reset_index()
+    return table.assign(segment=table["segment"].map(display_name))  # read by people only
 
 
 def segment_summary_columns(code: str | None) -> dict:

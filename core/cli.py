@@ -41,6 +41,9 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     for role in _ROLES:
         g.add_argument(f"--{role}", metavar="COLUMN", help=f"column holding the {role}")
     g.add_argument("--sheet", help="Excel sheet name (default: the first; 'all' stacks sheets)")
+    g.add_argument("--profile", metavar="NAME|none",
+                   help="export profile to read by (default: recognised from the header; "
+                        "'none' reads by column names; see docs/FORMATS.md)")
     g = p.add_argument_group("reading values (decided from the whole column; force them here)")
     g.add_argument("--decimal", choices=(",", "."),
                    help="decimal mark of text numbers (default: decided per column)")
@@ -139,7 +142,7 @@ def read_options(args):
     mapping = tuple((role, getattr(args, role)) for role in _ROLES
                     if getattr(args, role) is not None)
     given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
-                                                    "date_format", "as_of")
+                                                    "date_format", "as_of", "profile")
              if getattr(args, name) is not None}
     return ReadOptions(mapping=mapping, **given)
 
@@ -162,7 +165,7 @@ def _report(result) -> None:
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
     print(f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "
           f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}", file=out)
-    notes = a.notes()
+    notes = [*result.reading, *a.notes()]
     if notes:
         print("; ".join(notes), file=out)
 
@@ -258,7 +261,6 @@ def _cmd_report(args) -> int:
 
     from core.atomic import atomic_output
     from core.export import check_output_path
-    from core.money import currency_of
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
     from core.store import ModelStore
@@ -289,7 +291,7 @@ def _cmd_report(args) -> int:
         source_name=dataset.name, scored=scored, audit=result.audit, as_of=result.as_of,
         generated_at=dt.datetime.now(dt.timezone.utc), data_fingerprint=fingerprint(result.rfm),
         model_version=version, model_k=model.config.k, grid=grid,
-        currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
+        currency=currency or src.reading.currency, movement=sizes, movement_note=note,
         file_hash=digest.hexdigest(), value_note=value_note))
     _report(result)
     with atomic_output(check_output_path(args.output, [args.file])) as tmp:

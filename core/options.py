@@ -15,6 +15,7 @@ import ibis
 from core.cleaning import NOT_COMPLETED, PRESETS, RETURNS_CHOICES, CleaningConfig, suggest_preset
 from core.columns import ROLES, ColumnMapping
 from core.errors import ConfigError
+from core.profiles import NONE, profiles
 from core.values import check_choices
 
 
@@ -52,6 +53,9 @@ class ReadOptions:
     ``not_completed``: status values that are not a sale. ``as_of``: the recency date (None:
     the latest purchase; text or a date is parsed, a date alone meaning its midnight).
     ``loaded_on``: the day the data was loaded (None: today, read by ``open_source``).
+    ``profile``: the export profile to read by (core.profiles; None: recognised from the
+    header, 'none': read by column names). With ``not_completed`` left at its default, the
+    profile's statuses are added to it (and its sales taken out).
     ``mapping`` may be given as a dict and ``as_of`` as text or a date: they are stored as
     pairs and a naive datetime. A new option is one more field here, checked below.
     """
@@ -66,6 +70,7 @@ class ReadOptions:
     not_completed: tuple[str, ...] = NOT_COMPLETED
     as_of: _dt.datetime | None = None
     loaded_on: _dt.date | None = None
+    profile: str | None = None
 
     def __post_init__(self):
         pairs = tuple(self.mapping.items()) if isinstance(self.mapping, dict) else self.mapping
@@ -99,6 +104,10 @@ class ReadOptions:
             raise ConfigError(f"loaded_on must be a date, not {self.loaded_on!r}")
         if isinstance(self.loaded_on, _dt.datetime):
             object.__setattr__(self, "loaded_on", self.loaded_on.date())
+        if self.profile is not None:
+            if self.profile not in (NONE, *profiles()):
+                raise ConfigError(f"unknown profile '{self.profile}'; profiles are "
+                                  f"{', '.join(profiles())} or none")
         self.cleaning("generic")  # unknown rule names fail here, not when a file is read
 
     @property

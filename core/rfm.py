@@ -31,7 +31,7 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import ibis
@@ -39,13 +39,14 @@ import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from core import query, values
-from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, Rule, is_return,
-                           normalise_status)
-from core.columns import (RFM_COLUMNS, ColumnMapping, customer_text, decide_readings,
-                          resolve_mapping, to_canonical)
+from core.cleaning import (COMPLETED, NOT_COMPLETED, CleaningAudit, CleaningConfig, Rule,
+                           is_return, normalise_status)
+from core.columns import (RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve,
+                          to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 from core.options import ReadOptions, parse_as_of
+from core.profiles import ProfileReading, read_profile
 
 SECONDS_PER_DAY = 86_400
 # Line values are summed as exact decimals (to a millionth): float sums in parallel depend on
@@ -68,6 +69,7 @@ class RFMResult:
     last_purchase: _dt.datetime
     readings: values.Readings | None = None  # how numbers and dates were read
     mapping: ColumnMapping | None = None       # the columns used
+    reading: tuple[str, ...] = ()              # how the file was read (profile, identity, ...)
 
     @functools.cached_property
     def rfm(self):
@@ -94,6 +96,7 @@ class Source:
     mapping: ColumnMapping
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
     options: ReadOptions = field(default_factory=ReadOptions)
+    reading: ProfileReading | None = None  # the export profile and what reading decided
 
     @functools.cached_property
     def readings(self) -> values.Readings:
@@ -136,9 +139,57 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     overrides = {role: column or "" for role, column in options.mapping}
-    mapping = resolve_mapping(dataset.table, overrides, dataset.name)
+    try:
+        dataset, mapping, reading = read_mapped(dataset, overrides, options.profile,
+                                                options.date_format)
+    except READ_ERRORS as exc:  # a reading query reached a bad row the first look did not see
+        raise scan_error(dataset, exc) from exc
     cleaning = options.cleaning_for(mapping, dataset.table, _dt.date.today())
-    return Source(dataset, mapping, cleaning, options)
+    if options.not_completed == NOT_COMPLETED:  # the defaults: with the profile's statuses
+        cleaning = replace(cleaning, not_completed=reading.not_completed(NOT_COMPLETED))
+    return Source(dataset, mapping, cleaning, options, reading)
+
+
+def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = None,
+                profile: str | None = None, date_format: str | None = None, *,
+                check: bool = True) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+    """The dataset prepared by its export profile (core.profiles), its column mapping, and
+    the reading (profile, sentences of what was decided: identity, value basis, time, moved
+    roles, currency). Without a profile, a placeholder customer ID falls back to the file's
+    e-mail column when it has one (core.identity). ``check=False``: the mapping may miss
+    required roles (core.columns.resolve)."""
+    from core import identity, money
+
+    user = dict(overrides or {})
+    given = user.pop("customer", None)
+    # Not a column of the file: a customer column an earlier reading derived (a mapping read
+    # back), derived again; any other name is refused by the check.
+    derived = bool(given) and given not in dataset.columns
+    reading = read_profile(dataset.table, profile, overrides, dataset.name,
+                           date_format=date_format)
+    dataset = replace(dataset, table=reading.table)
+    mapping, moved = resolve(dataset.table, user, dataset.name,
+                             base=reading.roles if reading.profile else None, check=False)
+    sentences = [*reading.sentences, *moved]
+    if reading.profile is None and (given is None or derived):
+        email = identity.email_column(dataset.columns, mapping.customer)
+        if email is not None:
+            customer, table, said = identity.settle(
+                dataset.table, id_column=mapping.customer, email_column=email,
+                invoice=mapping.invoice, source=dataset.name)
+            dataset = replace(dataset, table=table)
+            mapping = replace(mapping, customer=customer)
+            sentences.append(said)
+    if given is not None and given != mapping.customer:  # the user's choice ('' unmaps)
+        mapping = replace(mapping, customer=given or None)
+    if check:
+        mapping.check(dataset.columns, dataset.name)
+    code, said = money.stated_currency(
+        dataset.table, reading.profile.currency if reading.profile else None,
+        [c for c in (mapping.amount, mapping.price) if c])
+    sentences.append(said)
+    return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences),
+                                     currency=code)
 
 
 def rfm_from_file(path: str | os.PathLike, options: ReadOptions | None = None, *,
@@ -237,7 +288,7 @@ def group_orders(lines: ibis.Table, source: Source,
         fills, filled, order_line = fill_from_order(
             orders, blanks, (orders.amount_blank, orders.amount_max) if mapping.amount else None)
     orders = orders.mutate(filled=filled, order_line=order_line, **fills)
-    orders = orders.mutate(customer_id=customer_text(orders.customer))
+    orders = orders.mutate(customer_id=customer_id(orders.customer))
     if until is not None:
         orders = orders.filter(orders.invoice_ts <= ibis.literal(until))
     order_rules = [rule for rule in rules if rule.order_level]
@@ -384,7 +435,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
         if mapping.status:  # read twice (status counts): the window runs once
             orders = orders.cache()
         aggregates = customer_aggregates(orders, rules).cache()
-        statuses = _status_counts(orders, cleaning) if mapping.status else ()
+        statuses = (_status_counts(orders, cleaning, source.reading.sales if source.reading else ())
+                    if mapping.status else ())
     except values.UNHELD_ERRORS as exc:  # a line value or a total past what VALUE holds
         raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
@@ -423,11 +475,13 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
     table = query.arrow(rfm_from_aggregates(aggregates, as_of).select(*RFM_COLUMNS))
     return RFMResult(table=table, audit=audit, as_of=as_of,
                      first_purchase=naive_utc(totals["first"]), last_purchase=last,
-                     readings=source.readings, mapping=mapping)
+                     readings=source.readings, mapping=mapping,
+                     reading=source.reading.sentences if source.reading else ())
 
 
-def _status_counts(orders: ibis.Table, cleaning: CleaningConfig) -> tuple:
-    """Each status value as written, its lines, and whether it counts as a sale."""
+def _status_counts(orders: ibis.Table, cleaning: CleaningConfig, sales: Sequence[str] = ()) -> tuple:
+    """Each status value as written, its lines, and whether it counts as a sale (known sales:
+    core.cleaning.COMPLETED and the export profile's ``sales``, normalised)."""
     rows = query.rows(orders.group_by("status").aggregate(lines=orders.lines.sum())
                       .order_by(ibis.desc("lines")))
     out = []
@@ -436,7 +490,7 @@ def _status_counts(orders: ibis.Table, cleaning: CleaningConfig) -> tuple:
             continue
         key = normalise_status(row["status"])
         verdict = ("not a sale" if key in cleaning.not_completed else
-                   "counts" if key in COMPLETED else "unknown: kept")
+                   "counts" if key in COMPLETED or key in sales else "unknown: kept")
         out.append((row["status"], int(row["lines"]), verdict))
     return tuple(out)
 

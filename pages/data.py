@@ -8,7 +8,7 @@ from core.columns import REQUIRED_ROLES, ROLES, MissingRoleError
 from core.errors import SegmentationError
 from core.io import ALL_SHEETS, SUPPORTED
 from core.values import ReadingError
-from ui import render, state
+from ui import reading, render, state
 
 NONE = "(none)"
 AUTO = "auto"
@@ -87,6 +87,7 @@ st.caption(f"{info.kind} file, {src.size / 2**20:,.1f} MiB, {len(info.columns)} 
            f"({render.escape_markdown(', '.join(info.columns))}) · source: {src.origin}")
 gen = st.session_state.get("generation", 0)
 settings = state.settings()
+reading.profile_control(info, settings)
 with st.status("Cleaning and computing RFM...", expanded=False) as status:
     try:
         loaded, error = state.current(), None
@@ -141,6 +142,7 @@ else:
         + (" (the latest purchase)." if settings.as_of is None else " (your date)."),
     ]
     st.markdown("\n".join(lines))
+    reading.reading_sentences(result.reading)
     st.caption("Something wrong? Change it below and press Apply.")
 
 st.subheader("Change how the file is read")

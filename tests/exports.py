@@ -50,6 +50,20 @@ def expected_rfm(purchases: list[Purchase]) -> tuple[dict[str, tuple[int, int, f
     return out, as_of
 
 
+def assert_expected_rfm(result, export: "Export") -> None:
+    """The engine's RFMResult holds exactly the export's expected customers, R, F and M (to
+    the cent), at the export's as-of."""
+    import pytest
+
+    got = {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
+           for r in result.rfm.itertuples()}
+    assert set(got) == set(export.expected)
+    for customer, (recency, frequency, monetary) in export.expected.items():
+        assert got[customer][:2] == (recency, frequency), customer
+        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
+    assert result.as_of == export.as_of
+
+
 def _csv_text(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")

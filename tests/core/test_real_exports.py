@@ -26,12 +26,7 @@ def folder(tmp_path_factory):
 def test_export_read_with_no_flags_gives_the_hand_computed_rfm(kind, folder, duck):
     export = exports.BUILDERS[kind](folder)
     result = rfm_from_file(export.path, con=duck)
-    got = _by_customer(result.rfm)
-    assert set(got) == set(export.expected)
-    for customer, (recency, frequency, monetary) in export.expected.items():
-        assert got[customer][:2] == (recency, frequency), customer
-        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
-    assert result.as_of == export.as_of
+    exports.assert_expected_rfm(result, export)
     assert result.audit.rows_in == export.notes["rows_in"]
     for role, column in export.notes.get("mapping", {}).items():
         assert getattr(result.mapping, role) == column, role

@@ -45,6 +45,18 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--date-format", dest="date_format", choices=("dayfirst", "monthfirst"),
                    help="order of dates that fit both (default: the file's locale hint, "
                         "else monthfirst)")
+    g.add_argument("--header-row", dest="header_row", type=int, metavar="N",
+                   help="the header is on row N (1 = the first; default: found, title rows "
+                        "above it skipped)")
+    g = p.add_argument_group("statuses and duplicates")
+    g.add_argument("--sale-status", dest="sale_status", metavar='"A,B"',
+                   help="status values that are completed sales (comma-separated; they win "
+                        "over the built-in vocabulary)")
+    g.add_argument("--not-sale-status", dest="not_sale_status", metavar='"C,D"',
+                   help="status values that are not a sale (comma-separated)")
+    g.add_argument("--drop-duplicates", dest="drop_duplicates", action="store_true",
+                   help="remove every exact copy of a line (default: only where the order ID "
+                        "must be unique; other copies are kept and counted)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
     p.add_argument("--returns", choices=("drop", "net"), default="drop",
@@ -127,12 +139,17 @@ def _prepared(args):
 
         excel.read_ahead(args.file, args.sheet)
     from core.rfm import open_source
+    from core.statuses import parse_status_list
 
     # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
     overrides = {role: getattr(args, role) for role in _ROLES}
     return open_source(args.file, overrides=overrides, sheet=args.sheet, preset=args.preset,
                        returns=args.returns, decimal=args.decimal, date_format=args.date_format,
-                       engine=args.engine)
+                       engine=args.engine, header_row=args.header_row,
+                       sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
+                       not_sale_statuses=parse_status_list(args.not_sale_status,
+                                                           "--not-sale-status"),
+                       drop_duplicates=args.drop_duplicates)
 
 
 def _report(result) -> None:

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import ibis
 
-from core import excel, query
+from core import excel, header, query
 from core.columns import detect_columns
 from core.errors import InputFileError
 from core.excel import ALL_SHEETS, EXCEL_SUFFIXES  # noqa: F401  (re-exported: pages, spark)
@@ -45,6 +45,8 @@ class Dataset:
     path: str | None = None       # the file the table scans (a UTF-8 copy of a re-encoded text)
     delimiter: str | None = None  # a text file's delimiter: ';' hints at decimal commas, day-first
     encoding: str | None = None   # a text file's encoding as read
+    header_row: int = 1           # the row the header was read from (title rows above skipped)
+    total_rows: int = 0           # totals / subtotal rows left out of ``table`` (core.header)
     # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
     _tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
@@ -131,14 +133,15 @@ class CsvDialect:
     columns: tuple[str, ...]
 
 
-def csv_dialect(path: Path, display: str) -> CsvDialect:
-    """Delimiter and column names from the header line (of a UTF-8 file).
+def csv_dialect(path: Path, display: str, skip: int = 0) -> CsvDialect:
+    """Delimiter and column names from the header line (of a UTF-8 file), ``skip`` lines down.
 
     The delimiter is the candidate that splits the header into the most fields (quotes
     respected), so one broken data line can never change how the whole file is read.
     """
     with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
         head = fh.read(1 << 16)
+    head = "".join(head.splitlines(keepends=True)[skip:])
     if not head.strip():
         raise InputFileError(f"{display}: the file is empty; export the transactions again")
     best: list[str] = []
@@ -158,15 +161,16 @@ def csv_dialect(path: Path, display: str) -> CsvDialect:
     return CsvDialect(delimiter, tuple(names))
 
 
-def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, str]:
+def _read_csv(con, path: Path, display: str, skip: int = 0) -> tuple[ibis.Table, str]:
     """Every column as text (the roles decide the types later; IDs keep leading zeros).
 
     The dialect is fixed from the header (no sniffing): quoted fields may hold line breaks
     (RFC 4180), and a line with too many or too few fields is an error naming its line.
+    ``skip``: title lines above the header.
     """
-    dialect = csv_dialect(path, display)
+    dialect = csv_dialect(path, display, skip)
     try:
-        table = con.read_csv(str(path), auto_detect=False, header=True,
+        table = con.read_csv(str(path), auto_detect=False, header=True, skip=skip,
                              delim=dialect.delimiter, quote='"', escape='"',
                              columns={c: "VARCHAR" for c in dialect.columns})
     except Exception as exc:  # DuckDB's reader errors carry no stable type
@@ -225,7 +229,8 @@ def list_sheets(path: str | os.PathLike) -> list[str]:
     return list(excel.sheet_names(path))
 
 
-def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.Table, tuple[str, ...], str]:
+def _read_excel(con, path: Path, sheet: str | None, display: str,
+                header_row: int | None = None) -> tuple[ibis.Table, tuple[str, ...], str, int, bool]:
     def identity_columns(arrow) -> list[str]:  # run once per file read (core.excel keeps it)
         raw = _registered(con, arrow)
         detected = detect_columns(raw).as_dict()
@@ -233,7 +238,11 @@ def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.
         return [detected[role] for role in ("customer", "invoice", "product") if detected[role]]
 
     arrow, sheets, sheet = excel.read_workbook(path, sheet, display, identity_columns)
-    return _registered(con, arrow), sheets, sheet
+    first = [list(r.values()) for r in arrow.slice(0, header.SCAN_ROWS).to_pylist()]
+    row = header.table_header_row(arrow.column_names, first, header_row, display)
+    arrow = header.promote_header(arrow, row)
+    tail = [list(r.values()) for r in arrow.slice(max(0, arrow.num_rows - 50)).to_pylist()]
+    return _registered(con, arrow), sheets, sheet, row, header.may_hold_totals(tail)
 
 
 def _registered(con, arrow) -> ibis.Table:
@@ -244,13 +253,15 @@ def _registered(con, arrow) -> ibis.Table:
 
 
 def read_transactions(source: str | os.PathLike, *, name: str | None = None,
-                      sheet: str | None = None, con: ibis.BaseBackend | None = None) -> Dataset:
+                      sheet: str | None = None, con: ibis.BaseBackend | None = None,
+                      header_row: int | None = None) -> Dataset:
     """Read a transactions file from a path (``name``: how messages call it, default its name).
 
     ``sheet`` picks an Excel sheet (default the first; ``"all"`` stacks sheets of the same
     columns). Text files in UTF-16, cp1252 or latin-1 are read through a UTF-8 copy. Raises
     InputFileError for a missing, empty, corrupt or unsupported file, and for a file with a
-    header but no rows.
+    header but no rows. ``header_row`` (1-based) says where the header is (default: found
+    by core.header, title rows above it skipped); totals rows are left out and counted.
     """
     con = con or connect()
     path = Path(source)
@@ -271,16 +282,25 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     tempdir = None
     delimiter = None
     scanned = path
+    row, totals = 1, False
     if kind == "csv":
         encoding = encoding or _encoding(path)
         if encoding != "utf-8":
             tempdir = tempfile.TemporaryDirectory(prefix="rfm-text-")
             scanned = _utf8_copy(path, encoding, tempdir)
-        table, delimiter = _read_csv(con, scanned, display)
+        row, skip = header.csv_header_line(scanned, display, header_row)
+        table, delimiter = _read_csv(con, scanned, display, skip)
+        totals = header.may_hold_totals(header.csv_tail_rows(scanned, delimiter))
     elif kind == "parquet":
+        header.check_parquet_header(header_row, display)
         table, empty = _read_parquet(con, path)
     else:
-        table, sheets, sheet = _read_excel(con, path, sheet, display)
+        table, sheets, sheet, row, totals = _read_excel(con, path, sheet, display, header_row)
+    total_rows = 0
+    if totals:  # only a file that ends on a totals row pays for the count
+        flagged = header.total_row(table)
+        total_rows = int(query.first_row(table.aggregate(n=flagged.sum()))["n"] or 0)
+        table = table.filter(~flagged)
     if kind != "excel":
         sheet = None
     if kind != "parquet":  # (a Parquet file's first row was read above)
@@ -292,7 +312,8 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     if empty:
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
-                   path=str(scanned), delimiter=delimiter, encoding=encoding, _tempdir=tempdir)
+                   path=str(scanned), delimiter=delimiter, encoding=encoding,
+                   header_row=row, total_rows=total_rows, _tempdir=tempdir)
 
 
 def _first_line(exc: Exception) -> str:

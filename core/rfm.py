@@ -19,15 +19,15 @@ import datetime as _dt
 import functools
 import os
 from dataclasses import dataclass, replace
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-from core import query, values
-from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, is_return, normalise_status,
-                           suggest_preset)
+from core import query, statuses, values
+from core.cleaning import (CleaningAudit, CleaningConfig, duplicate_lines, is_return,
+                           read_removals, status_counts, status_values_in, suggest_preset)
 from core.columns import (RFM_COLUMNS, ColumnMapping, customer_text, decide_readings,
                           fill_from_order, resolve_mapping, to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
@@ -149,6 +149,11 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     g = g.mutate(customer_id=customer_text(g.customer))
     if until is not None:
         g = g.filter(g.invoice_ts <= ibis.literal(until))
+    unknown = []
+    if mapping.status and any(r.name == "not_completed_sale" for r in rules):
+        written = status_values_in(g)  # the values as written, judged once (core.statuses)
+        cleaning = cleaning.with_status_values(written)
+        unknown = [v for v in written if v is not None and cleaning.verdict(v) is None]
     order_rules = [r for r in rules if r.order_level]
     failed = ibis.cases(*[((~r.keep(g, cleaning).fill_null(False)) if r.order_level
                            else g.failed_line == i + 1, i + 1) for i, r in enumerate(rules)],
@@ -157,6 +162,9 @@ def order_groups(lines: ibis.Table, cleaning: CleaningConfig, mapping: ColumnMap
     g = g.mutate(failed=failed, returned=returned, purchase=purchase_key(g, mapping),
                  filled_lines=g.filled.ifelse(g.lines, 0),
                  value=g.order_line.ifelse(ibis.literal(0, VALUE), g.value))
+    if unknown:  # never kept silently: an unknown status value is refused until decided
+        statuses.refuse_unknown(status_counts(g.filter(g.status.isin(unknown)), cleaning),
+                                mapping.status)
     return g, rules
 
 
@@ -248,13 +256,18 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         readings = decide_readings(dataset.table, mapping, dataset.name,
                                    delimiter=dataset.delimiter, decimal=decimal,
                                    date_format=date_format)
-        lines = to_canonical(dataset.table, mapping, dataset.name, readings, fill=False)
+        table, duplicates = duplicate_lines(dataset.table, cleaning, mapping.invoice,
+                                            dataset.name)
+        lines = to_canonical(table, mapping, dataset.name, readings, fill=False)
         groups, rules = order_groups(lines, cleaning, mapping, _lines_until)
         # The line scan runs once (in order_groups); the rest works on the (few) groups.
         if mapping.status:  # read twice (status counts): the window runs once
             groups = groups.cache()
         agg = customer_aggregates(groups, rules).cache()
-        statuses = (_status_counts(groups, cleaning) if mapping.status else ())
+        statuses_read = status_counts(groups, cleaning) if mapping.status else ()
+    except statuses.UnknownStatusError as exc:
+        raise statuses.UnknownStatusError(f"{dataset.name}: {exc}", unknown=exc.unknown,
+                                          column=exc.column) from None
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
     totals = query.first_row(agg.aggregate(
@@ -266,6 +279,7 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     ))
     removed = tuple((r.name, r.label, int(totals[f"removed_{i + 1}"] or 0))
                     for i, r in enumerate(rules))
+    removed = read_removals(dataset.total_rows, duplicates) + removed
     rows_out = int(totals["rows_kept"] or 0)
     returned = int(totals["returned"] or 0)
     line_value = (f"amount column '{mapping.amount}'" if mapping.amount
@@ -273,8 +287,9 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     audit = CleaningAudit(rows_in=rows_out + returned + sum(n for *_, n in removed),
                           removed=removed, rows_out=rows_out,
                           customers_out=int(totals["customers"] or 0), returns_netted=returned,
-                          filled_from_order=int(totals["filled"] or 0), status_values=statuses,
-                          readings=tuple(readings.lines()), line_value=line_value)
+                          filled_from_order=int(totals["filled"] or 0), status_values=statuses_read,
+                          readings=tuple(readings.lines()), line_value=line_value,
+                          duplicates=duplicates, header_row=dataset.header_row)
     if rows_out == 0 and _lines_until is not None:
         raise DataValidationError(f"{dataset.name}: no purchase on or before the as-of date "
                                   f"{_lines_until:%Y-%m-%d %H:%M}; give a later as-of date")
@@ -293,21 +308,6 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
     return RFMResult(table=table, audit=audit, as_of=as_of,
                      first_purchase=naive_utc(totals["first"]), last_purchase=last,
                      readings=readings, mapping=mapping)
-
-
-def _status_counts(groups: ibis.Table, cleaning: CleaningConfig) -> tuple:
-    """Each status value as written, its lines, and whether it counts as a sale."""
-    rows = query.rows(groups.group_by("status").aggregate(lines=groups.lines.sum())
-                      .order_by(ibis.desc("lines")))
-    out = []
-    for row in rows:
-        if row["status"] is None:
-            continue
-        key = normalise_status(row["status"])
-        verdict = ("not a sale" if key in cleaning.not_completed else
-                   "counts" if key in COMPLETED else "unknown: kept")
-        out.append((row["status"], int(row["lines"]), verdict))
-    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -341,8 +341,14 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
                 decimal: str | None = None, date_format: str | None = None,
                 engine: str = "duckdb", cleaning: CleaningConfig | None = None,
                 loaded_on: _dt.date | None = None, name: str | None = None,
-                con: ibis.BaseBackend | None = None, session=None) -> Source:
-    """Read and map a file and settle its cleaning rules (the first half of rfm_from_file)."""
+                con: ibis.BaseBackend | None = None, session=None,
+                header_row: int | None = None, sale_statuses: Sequence[str] = (),
+                not_sale_statuses: Sequence[str] = (), drop_duplicates: bool = False) -> Source:
+    """Read and map a file and settle its cleaning rules (the first half of rfm_from_file).
+
+    ``header_row``: the header's row (1-based; default found, core.header);
+    ``sale_statuses`` / ``not_sale_statuses``: status values decided (core.statuses);
+    ``drop_duplicates``: remove every exact copy of a line (CleaningConfig)."""
     values.check_choices(decimal, date_format)
     if engine == "spark":
         from core import spark
@@ -356,8 +362,10 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
     loaded_on = loaded_on or _dt.date.today()  # the edge: the engine below never reads the clock
     if cleaning is None:
         cleaning = CleaningConfig.preset(preset or suggest_preset(mapping, dataset.table),
-                                         returns=returns,
-                                         loaded_on=loaded_on)
+                                         returns=returns, loaded_on=loaded_on,
+                                         sale_statuses=tuple(sale_statuses),
+                                         not_sale_statuses=tuple(not_sale_statuses),
+                                         drop_duplicates=drop_duplicates)
     elif cleaning.loaded_on is None:
         cleaning = replace(cleaning, loaded_on=loaded_on)
     return Source(dataset, mapping, cleaning, decimal, date_format)

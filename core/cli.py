@@ -128,8 +128,12 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _rfm(args):
-    """Read, map, clean and compute RFM as the arguments say; returns the RFMResult."""
-    return _prepared(args).rfm(args.as_of)
+    """Read, map, clean and compute RFM as the arguments say; returns the RFMResult and what
+    the summary of the reading needs (core.summary.Context)."""
+    from core.summary import context_of
+
+    src = _prepared(args)
+    return src.rfm(args.as_of), context_of(src)
 
 
 def _prepared(args):
@@ -152,7 +156,11 @@ def _prepared(args):
                        drop_duplicates=args.drop_duplicates)
 
 
-def _report(result) -> None:
+def _report(result, context=None) -> None:
+    """The audit's counts, the reading notes and the summary of how the file was read
+    (core.summary), on stderr."""
+    from core.summary import how_read
+
     out = sys.stderr  # looked up per call: a default argument would pin the stream at import
     a = result.audit
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
@@ -161,6 +169,8 @@ def _report(result) -> None:
     notes = a.notes()
     if notes:
         print("; ".join(notes), file=out)
+    for sentence in how_read(result, context) if context is not None else ():
+        print(sentence, file=out)
 
 
 def _check_output(args) -> None:
@@ -197,8 +207,8 @@ def _check_k(k: int) -> None:
 
 def _cmd_rfm(args) -> int:
     _check_output(args)
-    result = _rfm(args)
-    _report(result)
+    result, context = _rfm(args)
+    _report(result, context)
     _write(result.table, args.output, [args.file])  # Arrow: the command imports no pandas
     return 0
 
@@ -207,10 +217,10 @@ def _cmd_train(args) -> int:
     from core.store import ModelStore
 
     _check_k(args.k)
-    result = _rfm(args)
+    result, context = _rfm(args)
     model = _fit(result.rfm, args.k)
     version = ModelStore(args.model_dir).save(model, data_source=str(args.file), make_current=True)
-    _report(result)  # after the fit: a failed run prints its error line and nothing else
+    _report(result, context)  # after the fit: a failed run prints its error line and nothing else
     print(f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
           f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
           file=sys.stderr)
@@ -223,10 +233,10 @@ def _cmd_segment(args) -> int:
     _check_output(args)
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
-        result = _rfm(args)
+        result, context = _rfm(args)
     else:
         _check_k(args.k)
-        result = _rfm(args)
+        result, context = _rfm(args)
         model = _fit(result.rfm, args.k)
     if args.engine == "spark":  # score where the data is: the model as a Spark expression
         from core.scoring import score_table
@@ -235,7 +245,7 @@ def _cmd_segment(args) -> int:
     else:
         segmented = model.segment(result.rfm)
     segmented = with_scores(segmented, getattr(model, "segment_grid", None))
-    _report(result)  # after the fit: a failed run prints its error line and nothing else
+    _report(result, context)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output, [args.file])
     return 0
@@ -257,6 +267,7 @@ def _cmd_report(args) -> int:
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
     from core.store import ModelStore
+    from core.summary import Context, context_of
 
     if args.engine == "spark":
         raise ConfigError("report runs on DuckDB only; leave out --engine spark")
@@ -284,7 +295,8 @@ def _cmd_report(args) -> int:
         model_version=version, model_k=model.config.k, grid=grid,
         currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
         file_hash=digest.hexdigest()))
-    _report(result)
+    _report(result, Context(currency=currency or None, currency_source="--currency")
+            if currency else context_of(src))
     with atomic_output(args.output) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
@@ -343,11 +355,11 @@ def _cmd_sweep(args) -> int:
     from core.outliers import inside_fences, iqr_fences
 
     ks = _parse_ks(args.ks)
-    result = _rfm(args)
+    result, context = _rfm(args)
     rfm = result.rfm
     inside = rfm[inside_fences(rfm, iqr_fences(rfm))]
     sweep = k_sweep(inside, ks)
-    _report(result)  # after the sweep: a failed run prints its error line and nothing else
+    _report(result, context)  # after the sweep: a failed run prints its error line and nothing else
     print(sweep.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"knee: {sweep.knee}; recommended k: {sweep.recommended_k}: {sweep.reason}")
     return 0

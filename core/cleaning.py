@@ -234,13 +234,15 @@ class Duplicates:
     asked: bool = False  # removed because the user asked (drop_duplicates)
 
 
-def duplicate_lines(table: ibis.Table, config: CleaningConfig, invoice: str | None,
+def duplicate_lines(table: ibis.Table, config: CleaningConfig, mapping: ColumnMapping,
                     source: str = "the file") -> tuple[ibis.Table, Duplicates]:
     """The raw table with the exact copies of a line removed where they must go, and the count.
 
-    Copies go when ``config.unique_key`` is given, when ``invoice`` (the order ID column)
-    appears in one distinct row per order (two overlapping downloads pasted together must not
-    count an order twice), or when ``config.drop_duplicates``. Raises DataValidationError when
+    Copies go when ``config.unique_key`` is given, when the file has one row per order (an
+    amount column is the value, and the invoice column's every order is one distinct row: two
+    overlapping downloads pasted together must not count an order twice), or when
+    ``config.drop_duplicates``. A file valued by quantity x price lists items: a repeated
+    line may be a repeated item (Online Retail), so its copies are kept and counted. Raises DataValidationError when
     two *different* rows share a ``unique_key`` value: which one is right is not guessed.
     """
     distinct = table.group_by(list(table.columns)).aggregate(copies=ibis._.count())
@@ -255,7 +257,8 @@ def duplicate_lines(table: ibis.Table, config: CleaningConfig, invoice: str | No
             raise DataValidationError(
                 f"{source}: {clash[0]['n']} different lines share the key {value}, which must be "
                 "unique; remove the wrong lines, or read the file with --profile none")
-    elif copies and invoice:
+    elif copies and mapping.invoice and mapping.amount:
+        invoice = mapping.invoice
         most = query.first_row(distinct.group_by(invoice).aggregate(n=ibis._.count())
                                .aggregate(most=ibis._.n.max()))["most"]
         key = (invoice,) if most == 1 else ()

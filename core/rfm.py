@@ -256,7 +256,7 @@ def compute_rfm(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConf
         readings = decide_readings(dataset.table, mapping, dataset.name,
                                    delimiter=dataset.delimiter, decimal=decimal,
                                    date_format=date_format)
-        table, duplicates = duplicate_lines(dataset.table, cleaning, mapping.invoice,
+        table, duplicates = duplicate_lines(dataset.table, cleaning, mapping,
                                             dataset.name)
         lines = to_canonical(table, mapping, dataset.name, readings, fill=False)
         groups, rules = order_groups(lines, cleaning, mapping, _lines_until)

@@ -48,13 +48,24 @@ def is_total_label(text: object) -> bool:
 def find_header_row(rows: Sequence[Sequence[object]]) -> int:
     """The index (0-based) of the header among a table's first rows (cells as read).
 
-    The first row holding at least two non-blank cells and at least 60% as many as the widest
-    of ``rows``: title rows above a header hold one or two cells. 0 when none does."""
+    Candidates hold at least two non-blank cells and at least 60% as many as the widest of
+    ``rows`` (title rows above a header hold one or two). The header is the first candidate
+    that holds no number or date and is not narrower than the next candidate (the table under
+    it); else the first candidate (a header with blank names); 0 when there is none."""
     filled = [sum(1 for c in row if c is not None and str(c).strip()) for row in rows]
     if not filled:
         return 0
     need = max(2, math.ceil(0.6 * max(filled)))
-    return next((i for i, n in enumerate(filled) if n >= need), 0)
+    candidates = [i for i, n in enumerate(filled) if n >= need]
+    for i, j in zip(candidates, candidates[1:] + [None]):
+        if filled[i] >= (filled[j] if j is not None else 0) and not any(
+                _VALUE.match(str(c).strip()) for c in rows[i] if c is not None):
+            return i
+    return candidates[0] if candidates else 0
+
+
+# A cell that is data, not a column name: a number or a date.
+_VALUE = re.compile(r"^([-+(]?[\d.,\s']+\)?|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*)$")
 
 
 def check_header_row(header_row: int | None, display: str) -> None:

@@ -355,7 +355,7 @@ def open_source(path: str | os.PathLike, *, overrides: Mapping[str, str | None] 
 
         dataset = spark.read_transactions(path, sheet=sheet, session=session)
     elif engine == "duckdb":
-        dataset = read_transactions(path, name=name, sheet=sheet, con=con)
+        dataset = read_transactions(path, name=name, sheet=sheet, con=con, header_row=header_row)
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     mapping = resolve_mapping(dataset.table, overrides, dataset.name)

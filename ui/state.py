@@ -27,7 +27,7 @@ import pandas as pd
 import streamlit as st
 
 from core.atomic import atomic_output
-from core.cleaning import NOT_COMPLETED, PRESETS, CleaningConfig, suggest_preset
+from core.cleaning import PRESETS, CleaningConfig, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
 from core.columns import detect_columns
 from core.config import DEFAULTS
@@ -167,8 +167,9 @@ class Source:
 @dataclass(frozen=True)
 class Settings:
     """Sheet, column mapping, cleaning rules, returns, as-of date (None: latest purchase), and
-    how values are read: decimal mark and date order (None: decided from the file), and the
-    status values that are not a sale."""
+    how values are read: decimal mark and date order (None: decided from the file), the status
+    values decided as sales / not sales (beyond core.statuses' vocabulary), the header row
+    (None: found), and whether every exact copy of a line is dropped."""
 
     sheet: str | None
     mapping: tuple[tuple[str, str | None], ...]
@@ -177,7 +178,10 @@ class Settings:
     as_of: str | None = None
     decimal: str | None = None
     date_format: str | None = None
-    not_completed: tuple[str, ...] = NOT_COMPLETED
+    sale_statuses: tuple[str, ...] = ()
+    not_sale_statuses: tuple[str, ...] = ()
+    header_row: int | None = None
+    drop_duplicates: bool = False
 
     @property
     def mapping_dict(self) -> dict[str, str | None]:
@@ -186,7 +190,9 @@ class Settings:
     @property
     def cleaning(self) -> CleaningConfig:
         return CleaningConfig(rules=self.rules, returns=self.returns,
-                              not_completed=self.not_completed)
+                              sale_statuses=self.sale_statuses,
+                              not_sale_statuses=self.not_sale_statuses,
+                              drop_duplicates=self.drop_duplicates)
 
 
 @dataclass(frozen=True)
@@ -202,6 +208,7 @@ class FileInfo:
     preset: str
     preview: pd.DataFrame  # the first PREVIEW_ROWS rows as read (text as written)
     currency: str | None   # the currency the file states in a Currency column, else None
+    header_row: int = 1    # the row the header was read from (core.header)
 
 
 PREVIEW_ROWS = 20
@@ -218,15 +225,18 @@ def _path_hash(path: str, size: int, mtime_ns: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo:
+def file_info(content_hash: str, name: str, sheet: str | None, _raw,
+              header_row: int | None = None) -> FileInfo:
     """Columns, sheets, detected mapping, first rows and stated currency of a file (one sheet
-    of a workbook): everything the pages show of a file before RFM, from one read."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet)
+    of a workbook, its header on ``header_row``, None: found): everything the pages show of a
+    file before RFM, from one read."""
+    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row)
     detected = detect_columns(dataset.table)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
                     dataset.sheet, tuple(detected.as_dict().items()),
                     suggest_preset(detected, dataset.table),
-                    dataset.table.head(PREVIEW_ROWS).to_pandas(), currency_of(dataset.table))
+                    dataset.table.head(PREVIEW_ROWS).to_pandas(), currency_of(dataset.table),
+                    dataset.header_row)
 
 
 def current_preview() -> pd.DataFrame:
@@ -259,7 +269,7 @@ def open_file(name: str, settings: Settings, raw) -> FileSource:
     overrides = {role: column or "" for role, column in settings.mapping}
     return open_source(raw, name=name, sheet=settings.sheet, overrides=overrides,
                        cleaning=settings.cleaning, decimal=settings.decimal,
-                       date_format=settings.date_format)
+                       date_format=settings.date_format, header_row=settings.header_row)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -383,13 +393,22 @@ def select_sheet(sheet: str) -> None:
     """Switch to another sheet: columns may differ, so the mapping is detected again."""
     src = source()
     info = file_info(src.content_hash, src.name, sheet, src.raw)
-    set_settings(replace(settings(), sheet=info.sheet, mapping=info.detected))
+    set_settings(replace(settings(), sheet=info.sheet, mapping=info.detected, header_row=None))
+    st.session_state["generation"] = st.session_state.get("generation", 0) + 1
+
+
+def select_header_row(row: int | None) -> None:
+    """Read the header from another row (None: found): columns differ, so the mapping is
+    detected again."""
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, s.sheet, src.raw, row)
+    set_settings(replace(s, header_row=row, mapping=info.detected))
     st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 
 def current_info() -> FileInfo:
     src, s = source(), settings()
-    return file_info(src.content_hash, src.name, s.sheet, src.raw)
+    return file_info(src.content_hash, src.name, s.sheet, src.raw, s.header_row)
 
 
 def current() -> Loaded:

@@ -62,6 +62,10 @@ def _statuses(audit, mapping) -> str:
 
 def _duplicates(audit, app: bool) -> str:
     d = audit.duplicates
+    switch = "the 'Drop exact duplicate lines' switch" if app else "--drop-duplicates"
+    if not d.checked:
+        return ("Duplicates: not looked for in a file of items valued by quantity x price (a shop "
+                f"may list an item twice): every line is kept; {switch} removes exact copies.")
     if not d.copies:
         return "Duplicates: no line is an exact copy of another."
     if d.removed and d.key:
@@ -69,7 +73,6 @@ def _duplicates(audit, app: bool) -> str:
                 "must be unique: each order counted once).")
     if d.removed:
         return f"Duplicates: {d.removed:,} exact copies of a line removed, as asked."
-    switch = "the 'Drop exact duplicate lines' switch" if app else "--drop-duplicates"
     return (f"Duplicates: {d.copies:,} lines are exact copies of another and are kept, as the "
             f"file may repeat an item on purpose; {switch} removes them.")
 

@@ -134,6 +134,12 @@ def test_status_rule_switched_off_asks_nothing(tmp_path, duck):
 
 
 # -- duplicates -------------------------------------------------------------------------------
+def test_an_order_file_without_copies_says_so(tmp_path, duck):
+    result = rfm_from_file(status_exports.woocommerce_orders(tmp_path).path, con=duck)
+    assert result.audit.duplicates.checked and result.audit.duplicates.copies == 0
+    assert "Duplicates: no line is an exact copy of another." in how_read(result)
+
+
 def test_pasted_overlapping_downloads_count_each_order_once(tmp_path, duck):
     export = status_exports.woocommerce_orders(tmp_path, repeat=4)
     result = rfm_from_file(export.path, con=duck)
@@ -155,17 +161,17 @@ def _item_lines(tmp_path):
     return path
 
 
-def test_copies_in_an_item_file_are_kept_and_counted_or_dropped_on_request(tmp_path, duck):
+def test_copies_in_an_item_file_are_kept_or_dropped_on_request(tmp_path, duck):
     path = _item_lines(tmp_path)
     kept = rfm_from_file(path, con=duck)
-    assert kept.audit.duplicates.copies == 1 and kept.audit.duplicates.removed == 0
+    assert not kept.audit.duplicates.checked and kept.audit.duplicates.removed == 0
     assert "duplicate_copy" not in _removed(kept)
     # the seed's way: 2 x 2.55 twice + 3.39 = 13.59
     assert _by_customer(kept.rfm)["17850"] == (1, 1, 13.59)
-    assert "--drop-duplicates removes them" in " ".join(how_read(kept))
+    assert "every line is kept; --drop-duplicates removes exact copies" in " ".join(how_read(kept))
     dropped = rfm_from_file(path, con=duck,
                             cleaning=CleaningConfig.preset("online-retail", drop_duplicates=True))
-    assert _removed(dropped)["duplicate_copy"] == 1
+    assert _removed(dropped)["duplicate_copy"] == 1 and dropped.audit.duplicates.copies == 1
     assert _by_customer(dropped.rfm)["17850"] == (1, 1, 8.49)  # 5.10 + 3.39
 
 

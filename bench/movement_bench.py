@@ -7,7 +7,7 @@ The synthetic Online-Retail-like files (two years, 2009-12-01 .. 2011-12-09, so 
 ends) are made with `python -m core synth` and cached under bench/out/data/. Each timing
 starts from the file on disk (read, map, clean, one grouped pass, segments per date) and is
 the median of --repeats runs. For scale, the month ends are also timed the naive way once:
-one compute_rfm scan per month end. Prints one JSON object on stdout.
+one Source.rfm scan per month end. Prints one JSON object on stdout.
 """
 from __future__ import annotations
 
@@ -46,7 +46,9 @@ def _prepared(path: Path):
 
     dataset = read_transactions(path)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
-    return dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))
+    from core.rfm import Source
+
+    return Source(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping)))
 
 
 def _median_seconds(run, repeats: int) -> tuple[float, object]:
@@ -60,10 +62,9 @@ def _median_seconds(run, repeats: int) -> tuple[float, object]:
 
 def month_ends(path: Path, repeats: int, naive: bool) -> dict:
     from core import movement
-    from core.rfm import compute_rfm
 
     def grouped():
-        history = movement.PurchaseHistory.from_dataset(*_prepared(path))
+        history = movement.PurchaseHistory.from_source(_prepared(path))
         return history, movement.month_end_sizes(history)
 
     seconds, (history, sizes) = _median_seconds(grouped, repeats)
@@ -74,7 +75,7 @@ def month_ends(path: Path, repeats: int, naive: bool) -> dict:
         prepared = _prepared(path)
         started = time.perf_counter()
         for when in ends:
-            movement.by_named_segment()(compute_rfm(*prepared, as_of=when).rfm)
+            movement.by_named_segment()(prepared.rfm(when).rfm)
         out["one_scan_per_month_s"] = round(time.perf_counter() - started, 3)
         out["speedup"] = round(out["one_scan_per_month_s"] / seconds, 1)
     return out
@@ -84,7 +85,7 @@ def migration(path: Path, repeats: int) -> dict:
     from core import movement
 
     def run():
-        history = movement.PurchaseHistory.from_dataset(*_prepared(path))
+        history = movement.PurchaseHistory.from_source(_prepared(path))
         return movement.migration(history, MIGRATION_FROM, MIGRATION_TO)
 
     seconds, moves = _median_seconds(run, repeats)

@@ -1,11 +1,11 @@
 """Campaign-ready exports: one row per customer with dates, orders, value, scores, segments
 and the file's own customer attributes (email, name, country, ...).
 
-The per-customer dates and attributes come from one grouped DuckDB query over the file with
-the resolved mapping: customer IDs are normalised by ``columns.to_canonical`` (the same text
-as in the RFM table), first/last purchase are taken over the lines the cleaning rules keep,
-and each attribute is the latest non-empty value by date (ties: the larger text), over every
-dated line of the customer, so a refunded order's email still counts.
+The per-customer dates and attributes come from the pipeline's orders (core.rfm.group_orders,
+with the attribute columns carried): customer IDs and filled order fields are the RFM table's,
+first/last purchase are taken over the lines the cleaning rules keep, and each attribute is
+the latest non-empty value by date (ties: the larger text), over every dated line of the
+customer, so a refunded order's email still counts.
 """
 from __future__ import annotations
 
@@ -16,10 +16,9 @@ from typing import Iterable, Sequence
 import ibis
 import pandas as pd
 
-from core.cleaning import CleaningConfig, failed_rule_index
-from core.columns import ColumnMapping, normalise, to_canonical
+from core.columns import ColumnMapping, normalise
 from core.errors import ColumnMappingError
-from core.io import Dataset
+from core.rfm import Source, classify_lines, group_orders
 
 # ISO timestamp with microseconds: fixed width, so "latest" is a max over "<ts><value>" text.
 _TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
@@ -58,35 +57,37 @@ def email_column(columns: Iterable[str]) -> str | None:
     return None
 
 
-def customer_attributes(dataset: Dataset, mapping: ColumnMapping, cleaning: CleaningConfig,
-                        attributes: Sequence[str] = (),
-                        as_of: _dt.datetime | None = None, readings=None) -> pd.DataFrame:
+def customer_attributes(source: Source, attributes: Sequence[str] = (),
+                        as_of: _dt.datetime | None = None) -> pd.DataFrame:
     """Per customer: first_purchase, last_purchase and the latest non-empty value of each column.
 
-    One grouped query over the file. Lines after ``as_of`` are not read (the data as it stood
-    then). Raises ColumnMappingError naming a column the file does not have.
+    From the pipeline's orders with ``attributes`` carried (the lines of an order group share
+    their timestamp, so each group's largest value stands for its lines). Lines after
+    ``as_of`` are not counted (the data as it stood then). Raises ColumnMappingError naming
+    a column the file does not have.
     """
+    dataset = source.dataset
     attributes = tuple(dict.fromkeys(attributes))
     missing = [c for c in attributes if c not in dataset.columns]
     if missing:
         raise ColumnMappingError(f"{dataset.name}: no column '{missing[0]}' to export; "
                                  f"the file has {', '.join(dataset.columns)}")
-    canonical = to_canonical(dataset.table, mapping, dataset.name, readings, carry=attributes)
-    kept = failed_rule_index(canonical, cleaning.applicable(mapping), cleaning) == 0
-    t = canonical.mutate(kept=kept, ts_text=canonical.invoice_ts.strftime(_TS_FORMAT))
-    dated = t.customer_id.notnull() & t.invoice_ts.notnull()
+    orders = group_orders(classify_lines(source, attributes), source)
+    dated = orders.customer_id.notnull() & orders.invoice_ts.notnull()
     if as_of is not None:
-        dated &= t.invoice_ts <= ibis.literal(as_of)
-    t = t.filter(dated)
-    aggregates = dict(first_purchase=t.invoice_ts.min(where=t.kept),
-                      last_purchase=t.invoice_ts.max(where=t.kept))
+        dated &= orders.invoice_ts <= ibis.literal(as_of)
+    orders = orders.filter(dated)
+    kept = orders.failed == 0
+    ts_text = orders.invoice_ts.strftime(_TS_FORMAT)
+    aggregates = dict(first_purchase=orders.invoice_ts.min(where=kept),
+                      last_purchase=orders.invoice_ts.max(where=kept))
     for i in range(len(attributes)):
-        value = t[f"carry_{i}"]
-        aggregates[f"carry_{i}"] = t.ts_text.concat(value).max(where=value.notnull())
-    frame = t.group_by("customer_id").aggregate(**aggregates).to_pandas()
+        value = orders[f"attribute_{i}"]
+        aggregates[f"attribute_{i}"] = ts_text.concat(value).max(where=value.notnull())
+    frame = orders.group_by("customer_id").aggregate(**aggregates).to_pandas()
     out = pd.DataFrame({"customer_id": frame["customer_id"].astype("string")})
     for i, column in enumerate(attributes):
-        out[column] = frame[f"carry_{i}"].astype("string").str.slice(_TS_WIDTH)
+        out[column] = frame[f"attribute_{i}"].astype("string").str.slice(_TS_WIDTH)
     out["first_purchase"] = pd.to_datetime(frame["first_purchase"])
     out["last_purchase"] = pd.to_datetime(frame["last_purchase"])
     return out.sort_values("customer_id").reset_index(drop=True)

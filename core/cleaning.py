@@ -182,16 +182,6 @@ class CleaningConfig:
                      if name in enabled and (r.needs is None or mapped.get(r.needs)))
 
 
-def failed_rule_index(table: ibis.Table, rules: Sequence[Rule],
-                      config: CleaningConfig | None = None) -> ibis.IntegerValue:
-    """1-based index of the first rule a line fails, 0 for a kept line (NULL counts as failing)."""
-    config = config or CleaningConfig()
-    branches = [(~rule.keep(table, config).fill_null(False), i + 1) for i, rule in enumerate(rules)]
-    if not branches:
-        return ibis.literal(0)
-    return ibis.cases(*branches, else_=0)
-
-
 def is_return(table: ibis.Table, rules: Sequence[Rule],
               config: CleaningConfig | None = None) -> ibis.BooleanValue:
     """A returned line to net: negative value, and valid by every rule but the sign rules."""

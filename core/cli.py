@@ -59,7 +59,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                         "must be unique; other copies are kept and counted)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
-    p.add_argument("--returns", choices=("drop", "net"), default="drop",
+    p.add_argument("--returns", choices=("drop", "net"),
                    help="returns: dropped (default) or netted against monetary")
     p.add_argument("--as-of", dest="as_of", metavar="DATE",
                    help="recency reference date (default: latest purchase)")
@@ -90,7 +90,7 @@ def _build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("report", help="one self-contained HTML report (opens offline)")
     _add_data_args(p)
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
-    p.add_argument("--k", type=int, default=4, help="k when fitting on FILE (default 4)")
+    p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
     p.add_argument("--model-dir", default="models")
     p.add_argument("--currency", metavar="CODE",
                    help="currency of the money figures, e.g. GBP (default: the file's Currency "
@@ -133,7 +133,28 @@ def _rfm(args):
     from core.summary import context_of
 
     src = _prepared(args)
-    return src.rfm(args.as_of), context_of(src)
+    return src.rfm(), context_of(src)
+
+
+def _read_options(args):
+    """The reading flags as one validated core.options.ReadOptions (its defaults where a
+    flag is not given); ConfigError naming a bad value."""
+    from core.options import ReadOptions
+
+    # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
+    mapping = tuple((role, getattr(args, role)) for role in _ROLES
+                    if getattr(args, role) is not None)
+    given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
+                                                    "date_format", "as_of")
+             if getattr(args, name) is not None}
+    given.update({name: getattr(args, name) for name in ("header_row", "drop_duplicates")
+                  if getattr(args, name)})
+    from core.statuses import parse_status_list
+
+    return ReadOptions(mapping=mapping, **given,
+                       sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
+                       not_sale_statuses=parse_status_list(args.not_sale_status,
+                                                           "--not-sale-status"))
 
 
 def _prepared(args):
@@ -142,18 +163,10 @@ def _prepared(args):
         from core import excel
 
         excel.read_ahead(args.file, args.sheet)
+    options = _read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
-    from core.statuses import parse_status_list
 
-    # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
-    overrides = {role: getattr(args, role) for role in _ROLES}
-    return open_source(args.file, overrides=overrides, sheet=args.sheet, preset=args.preset,
-                       returns=args.returns, decimal=args.decimal, date_format=args.date_format,
-                       engine=args.engine, header_row=args.header_row,
-                       sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
-                       not_sale_statuses=parse_status_list(args.not_sale_status,
-                                                           "--not-sale-status"),
-                       drop_duplicates=args.drop_duplicates)
+    return open_source(args.file, options, engine=args.engine)
 
 
 def _report(result, context=None) -> None:
@@ -279,12 +292,12 @@ def _cmd_report(args) -> int:
         _check_k(args.k)
         model, version = None, None
     src = _prepared(args)
-    dataset, mapping, cleaning = src.dataset, src.mapping, src.cleaning
-    result = src.rfm(args.as_of)
+    dataset = src.dataset
+    result = src.rfm()
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
-    sizes, note = movement_sizes(dataset, mapping, cleaning, grid, src.readings())
+    sizes, note = movement_sizes(src, grid)
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
         for block in iter(lambda: fh.read(8 << 20), b""):
@@ -379,8 +392,7 @@ def _cmd_migration(args) -> int:
         segment_by = movement.by_model(model)
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
-    history = movement.PurchaseHistory.from_dataset(src.dataset, src.mapping, src.cleaning,
-                                                    src.readings())
+    history = movement.PurchaseHistory.from_source(src)
     moves = movement.migration(history, args.from_date, args.to_date, segment_by)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())

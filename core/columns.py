@@ -1,9 +1,11 @@
 """Canonical column roles, auto-detection of a file's columns, and the canonical table.
 
 Column names live here and nowhere else. A raw table (whatever the file called its columns)
-becomes the *canonical* table with these columns:
+becomes the *canonical* table, one row per line, with these columns (``to_canonical``):
 
-    customer_id  string     customer as text: leading zeros kept, Excel's 12347.0 -> 12347
+    customer     string     customer as read (trimmed, '' as NULL); core.rfm.group_orders
+                            makes it customer_id text (``customer_text``): leading zeros
+                            kept, Excel's 12347.0 -> 12347
     invoice_ts   timestamp  purchase timestamp (NULL where the date did not parse)
     invoice      string     invoice / order id (NULL when the file has none)
     quantity     float64    NULL when the file has an amount column instead
@@ -13,12 +15,12 @@ becomes the *canonical* table with these columns:
     country      string     (NULL when unmapped)
     status       string     payment / order status as written (NULL when unmapped)
     bad_number   boolean    a mapped amount/price/quantity has text that is not a number
-    filled       boolean    an order-level field was blank here and taken from the order
-    order_line   boolean    a blank amount on a line of an order whose amount is given
+    date_blank   boolean    the date cell is empty (an order's later line may leave it so)
+    amount       float64    the mapped amount (finite), NULL when unmapped
+    amount_blank boolean    the amount cell is empty (true when unmapped)
 
 Order-level fields (customer, date, status, country) that an export leaves blank on an
-order's later lines (Shopify) are taken from the order's lines that have them, when those
-agree on one value.
+order's later lines (Shopify) are filled per order by core.rfm.group_orders.
 """
 from __future__ import annotations
 
@@ -35,8 +37,8 @@ from core.errors import ColumnMappingError
 
 ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
          "country")
-CANONICAL = ("customer_id", "invoice_ts", "invoice", "quantity", "price", "line_value",
-             "product", "country", "status", "bad_number", "filled", "order_line")
+CANONICAL = ("customer", "invoice_ts", "invoice", "quantity", "price", "line_value", "product",
+             "country", "status", "bad_number", "date_blank", "amount", "amount_blank")
 RFM_COLUMNS = ("customer_id", "recency", "frequency", "monetary")
 
 # Normalised names (lower case; blanks, punctuation and accents removed) each role is found
@@ -286,45 +288,17 @@ def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "th
                          delimiter=delimiter, decimal=decimal, date_format=date_format)
 
 
-def fill_from_order(table: ibis.Table, blanks: Mapping[str, tuple],
-                    amount: tuple | None = None) -> tuple[dict, ibis.Value, ibis.Value]:
-    """An order's blank fields taken from the order's other rows (a window per invoice).
-
-    ``table`` has an ``invoice`` column; its rows are lines, or groups of lines of one order.
-    ``blanks``: field -> (blank, highest, lowest): whether the row's field is blank, and the
-    field's largest and smallest value on the row (the field itself for a line). A blank is
-    taken only when the order's values agree on one: an order is one customer. ``amount``:
-    (blank, value) of a mapped amount: a blank amount on a row of an order whose amount is
-    given is an order line. Returns the filled fields that are columns of ``table``, whether
-    the row took any field, and whether it is an order line.
-    """
-    order = ibis.window(group_by=table.invoice)
-    in_order = table.invoice.notnull()
-    fills, filled = {}, ibis.literal(False)
-    for name, (blank, highest, lowest) in blanks.items():
-        from_order = highest.max().over(order)
-        take = in_order & blank & (from_order == lowest.min().over(order)).fill_null(False)
-        if name in table.columns:
-            fills[name] = take.ifelse(from_order, table[name])
-        filled |= take
-    order_line = (ibis.literal(False) if amount is None
-                  else in_order & amount[0] & amount[1].max().over(order).notnull())
-    return fills, filled, order_line
-
-
 def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
-                 readings: values.Readings | None = None, carry: tuple[str, ...] = (), *,
-                 fill: bool = True) -> ibis.Table:
-    """Rename and type the mapped columns into the canonical schema (see module docstring).
+                 readings: values.Readings | None = None,
+                 attributes: tuple[str, ...] = ()) -> ibis.Table:
+    """Rename and type the mapped columns into the canonical schema, one row per line (see
+    the module docstring); the first stage of ``core.rfm.classify_lines``.
 
     ``readings`` says how numbers and dates are read (default: decided from the values).
-    Projections in steps: trim and cast each source column once; with an invoice column,
-    fill order-level blanks from the order (a window per invoice); then derive. ``carry``:
-    source columns passed through as text (trimmed, '' as NULL) named carry_0, carry_1, ...
-    ``fill=False`` leaves the blanks (filled and order_line are false), has the customer as
-    read (``customer``, trimmed; ``customer_text`` makes customer_id of it) instead of
-    customer_id, and adds what filling needs: date_blank, amount (finite) and amount_blank.
-    core.rfm fills and converts per order instead of per line.
+    Projections in steps: trim and cast each source column once, then derive. ``attributes``:
+    source columns passed through as text (trimmed, '' as NULL) named attribute_0,
+    attribute_1, ... Order-level blanks stay blank: ``core.rfm.group_orders`` fills them per
+    order.
     """
     mapping.check(list(table.columns), source)
     m = mapping
@@ -355,30 +329,13 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         status=_trimmed(table[m.status]).cast("string") if m.status else null_text,
         product=_trimmed(table[m.product]) if m.product else null_text,
         country=_trimmed(table[m.country]) if m.country else null_text,
-        **{f"carry_{i}": _trimmed(_text(table[c])) for i, c in enumerate(carry)},
+        **{f"attribute_{i}": _trimmed(_text(table[c])) for i, c in enumerate(attributes)},
     )
-    filled = ibis.literal(False)
-    order_line = ibis.literal(False)
-    if m.invoice and fill:
-        blanks = {"customer": (typed.customer.isnull(), typed.customer, typed.customer),
-                  "invoice_ts": (typed.date_blank, typed.invoice_ts, typed.invoice_ts)}
-        for name in ("status", "country"):
-            if getattr(m, name):
-                blanks[name] = (typed[name].isnull(), typed[name], typed[name])
-        fills, filled, order_line = fill_from_order(
-            typed, blanks, (typed.amount_blank, typed.amount) if m.amount else None)
-        typed = typed.mutate(filled=filled, order_line=order_line, **fills)
-        filled, order_line = typed.filled, typed.order_line
     quantity, price = _finite(typed.quantity), _finite(typed.price)
-    if m.amount:  # the amount wins; a blank amount inside an order is part of that order
-        line_value = typed.order_line.ifelse(0.0, _finite(typed.amount)) if m.invoice and fill \
-            else _finite(typed.amount)
-    else:
-        line_value = quantity * price
-    customer = ({"customer_id": customer_text(typed.customer)} if fill
-                else {"customer": typed.customer})
+    # the amount wins; a blank amount inside an order is part of that order (group_orders)
+    line_value = _finite(typed.amount) if m.amount else quantity * price
     return typed.select(
-        **customer,
+        customer=typed.customer,
         invoice_ts=typed.invoice_ts,
         invoice=_text(typed.invoice),
         quantity=quantity,
@@ -388,11 +345,10 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         country=_text(typed.country),
         status=typed.status,
         bad_number=typed.bad_number,
-        filled=filled,
-        order_line=order_line,
-        **{f"carry_{i}": typed[f"carry_{i}"] for i in range(len(carry))},
-        **({} if fill else {"date_blank": typed.date_blank, "amount": _finite(typed.amount),
-                            "amount_blank": typed.amount_blank}),
+        **{f"attribute_{i}": typed[f"attribute_{i}"] for i in range(len(attributes))},
+        date_blank=typed.date_blank,
+        amount=_finite(typed.amount),
+        amount_blank=typed.amount_blank,
     )
 
 

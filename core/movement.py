@@ -1,14 +1,15 @@
 """Movement over time: RFM as the data stood at several dates, from one grouped pass.
 
 "As the data stood at D" is DESIGN.md's point-in-time as-of: only the lines with timestamp
-<= D count (the same cleaning rules, per line), and recency is measured to D. Instead of one
-scan per date, the file is scanned once into one row per (customer, purchase, timestamp)
-of the lines that can move RFM; that small table is joined with the dates (timestamp <= date)
-and grouped by (date, customer): last purchase, orders, revenue. The segments are then
-computed per date over the customers of that date: named segments (scores re-cut at each
-date) by default, or a fitted model's tiers and clusters.
+<= D count (the same cleaning rules), and recency is measured to D. Instead of one scan per
+date, the pipeline's orders (core.rfm.group_orders) are reduced once to one row per
+(customer, purchase, timestamp) of the lines that can move RFM; that small table is joined
+with the dates (timestamp <= date) and goes through the pipeline's customer aggregates and
+RFM per (date, customer). The segments are then computed per date over the customers of that
+date: named segments (scores re-cut at each date) by default, or a fitted model's tiers and
+clusters.
 
-    history = PurchaseHistory.from_dataset(dataset, mapping, cleaning)
+    history = PurchaseHistory.from_source(open_source(path, options))
     moves = migration(history, "2011-09-01", "2011-12-01")       # customer_id, from, to
     sizes = month_end_sizes(history)                             # month_end, segment, customers
 """
@@ -23,12 +24,11 @@ import ibis
 import pandas as pd
 
 from core import query
-from core.cleaning import CleaningConfig
-from core.columns import ColumnMapping, to_canonical
 from core.errors import ConfigError, DataValidationError
-from core.io import READ_ERRORS, Dataset
-from core.rfm import SECONDS_PER_DAY, money, naive_utc, order_groups, parse_as_of, scan_error
-from core.values import Readings
+from core.io import READ_ERRORS
+from core.options import parse_as_of
+from core.rfm import (Source, classify_lines, customer_aggregates, group_orders, naive_utc,
+                      rfm_from_aggregates, scan_error)
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
 SegmentBy = Callable[[pd.DataFrame], pd.Series]
@@ -59,9 +59,11 @@ def segment_order(grid: Mapping | None = None) -> list[str]:
 
 @dataclass(frozen=True)
 class PurchaseHistory:
-    """The lines that move RFM, one row per (customer, purchase, timestamp), kept in DuckDB.
+    """The orders that move RFM, one row per (customer, purchase, timestamp, rule failed,
+    returned), kept in the engine: ``group_orders`` rows of kept and returned lines, summed.
 
-    Columns: customer_id, purchase, invoice_ts, kept (bool), returned (bool), lines, value.
+    Columns: customer_id, purchase, invoice_ts, failed (0: kept), returned, lines,
+    filled_lines, value (what ``core.rfm.customer_aggregates`` reads).
     """
 
     purchases: ibis.Table
@@ -70,26 +72,23 @@ class PurchaseHistory:
     source: str
 
     @classmethod
-    def from_dataset(cls, dataset: Dataset, mapping: ColumnMapping,
-                     cleaning: CleaningConfig | None = None,
-                     readings: Readings | None = None) -> "PurchaseHistory":
-        """Scan the file once; DataValidationError when no line survives cleaning.
-
-        ``readings``: how numbers and dates read (core.rfm.Source.readings(); default decided
-        from the values)."""
-        cleaning = cleaning or CleaningConfig()
-        lines = to_canonical(dataset.table, mapping, dataset.name, readings, fill=False)
-        try:  # the same groups, rules and order-level fills as core.rfm.compute_rfm
-            groups, _ = order_groups(lines, cleaning, mapping)
-            t = groups.mutate(kept=groups.failed == 0)
-            t = t.filter(t.kept | t.returned)  # removed lines never move R, F or M
-            purchases = t.group_by(["customer_id", "purchase", "invoice_ts", "kept", "returned"]
-                                   ).aggregate(lines=t.lines.sum(), value=t.value.sum()).cache()
+    def from_source(cls, source: Source) -> "PurchaseHistory":
+        """Scan the file once (the pipeline's stages up to ``group_orders``);
+        DataValidationError when no line survives cleaning."""
+        dataset = source.dataset
+        try:
+            orders = group_orders(classify_lines(source), source)
+            # removed lines never move R, F or M
+            moving = orders.filter((orders.failed == 0) | orders.returned)
+            keys = ["customer_id", "purchase", "invoice_ts", "failed", "returned"]
+            purchases = moving.group_by(keys).aggregate(
+                lines=moving.lines.sum(), filled_lines=moving.filled_lines.sum(),
+                value=moving.value.sum()).cache()
         except READ_ERRORS as exc:
             raise scan_error(dataset, exc) from exc
+        kept = purchases.failed == 0
         span = query.first_row(purchases.aggregate(
-            first=purchases.invoice_ts.min(where=purchases.kept),
-            last=purchases.invoice_ts.max(where=purchases.kept)))
+            first=purchases.invoice_ts.min(where=kept), last=purchases.invoice_ts.max(where=kept)))
         if span["last"] is None:
             raise DataValidationError(f"{dataset.name}: no valid rows left after cleaning; "
                                       "check the column mapping or the cleaning rules")
@@ -100,32 +99,16 @@ class PurchaseHistory:
 
         A customer appears at a date once they have a kept line on or before it; rows are
         ordered by (as_of, customer_id). Dates are parsed like --as-of (a date alone: 00:00).
+        The pipeline's customer aggregates and RFM, per (date, customer).
         """
         as_ofs = sorted({parse_as_of(d) for d in dates})
         if not as_ofs:
             return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[us]"),
                                  **_empty_rfm()})
-        p = self.purchases
+        purchases = self.purchases
         when = ibis.memtable(pd.DataFrame({"as_of": pd.to_datetime(as_ofs)}))
-        joined = p.join(when, p.invoice_ts <= when.as_of)
-        agg = joined.group_by(["as_of", "customer_id"]).aggregate(
-            kept_lines=joined.lines.sum(where=joined.kept),
-            last_ts=joined.invoice_ts.max(where=joined.kept),
-            frequency=joined.purchase.nunique(where=joined.kept),
-            purchases_value=joined.value.sum(where=joined.kept),
-            returns_value=joined.value.sum(where=joined.returned),
-        )
-        buyers = agg.filter(agg.kept_lines > 0)
-        seconds = buyers.as_of.delta(buyers.last_ts, unit="second")
-        monetary = buyers.purchases_value + buyers.returns_value.fill_null(0)
-        # The same arithmetic as core.rfm.rfm_from_aggregates, per (date, customer).
-        expr = buyers.select(
-            as_of=buyers.as_of,
-            customer_id=buyers.customer_id,
-            recency=(seconds // SECONDS_PER_DAY).cast("int64"),
-            frequency=buyers.frequency.cast("int64"),
-            monetary=money(monetary),
-        ).order_by(["as_of", "customer_id"])
+        joined = purchases.join(when, purchases.invoice_ts <= when.as_of)
+        expr = rfm_from_aggregates(customer_aggregates(joined, by=["as_of"]), "as_of")
         frame = expr.to_pandas()
         frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.tz_localize(None)
         return frame.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",

@@ -47,12 +47,12 @@ class ReportInputs:
     extra_facts: Sequence[tuple[str, str]] = field(default_factory=tuple)
 
 
-def movement_sizes(dataset, mapping, cleaning, grid=None,
-                   readings=None) -> tuple[pd.DataFrame | None, str]:
-    """Named-segment sizes at each month end (core.movement), with the sentence that says so."""
+def movement_sizes(source, grid=None) -> tuple[pd.DataFrame | None, str]:
+    """Named-segment sizes at each month end of a ``core.rfm.Source`` (core.movement), with
+    the sentence that says so."""
     from core import movement
 
-    history = movement.PurchaseHistory.from_dataset(dataset, mapping, cleaning, readings)
+    history = movement.PurchaseHistory.from_source(source)
     sizes = movement.month_end_sizes(history, movement.by_named_segment(grid))
     return sizes, "Customers in each named segment at every month end, as the data stood then."
 

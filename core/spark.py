@@ -1,9 +1,10 @@
 """RFM on Apache Spark: the engine's own ibis expressions, run by ibis's PySpark backend.
 
-``core.rfm.rfm_from_file(..., engine="spark")`` (``python -m core rfm --engine spark FILE``)
-reads the file here. Nothing about RFM is written twice: the file becomes a Spark DataFrame,
-ibis wraps it as a table, and ``core.rfm.compute_rfm`` runs the same column mapping, value
-reading, cleaning rules and RFM expressions that it runs on DuckDB.
+``core.rfm.rfm_from_file(path, options, engine="spark")`` (``python -m core rfm --engine spark
+FILE``) reads the file here. Nothing about RFM is written twice: the file becomes a Spark
+DataFrame, ibis wraps it as a table, and the pipeline's stages (core.rfm: classify_lines,
+group_orders, customer_aggregates, rfm_from_aggregates) run the same column mapping, value
+reading, cleaning rules and RFM expressions that they run on DuckDB.
 The one dialect difference is date parsing of text dates: Spark has no TRY_STRPTIME, so
 this module gives ``core.columns`` a parser that reads DuckDB's formats the way DuckDB does.
 
@@ -38,6 +39,7 @@ from core import values
 from core.errors import ConfigError, InputFileError
 from core.io import (CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line,
                      read_transactions as read_local)
+from core.options import ReadOptions
 from core.rfm import RFMResult, rfm_from_file
 
 # pyspark 4.3 warns on every import that it is not tested with pandas 3; the engine only
@@ -198,9 +200,10 @@ def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, s
 
 
 # -- RFM -------------------------------------------------------------------------------
-def compute_rfm_file(path: str | os.PathLike, *, session=None, **options) -> RFMResult:
-    """``core.rfm.rfm_from_file(path, engine="spark", ...)``: RFM of a file on Spark."""
-    return rfm_from_file(path, engine="spark", session=session, **options)
+def compute_rfm_file(path: str | os.PathLike, options: ReadOptions | None = None, *,
+                     session=None) -> RFMResult:
+    """``core.rfm.rfm_from_file(path, options, engine="spark")``: RFM of a file on Spark."""
+    return rfm_from_file(path, options, engine="spark", session=session)
 
 
 # -- text dates, as DuckDB reads them ----------------------------------------------------

@@ -1,6 +1,5 @@
 """Data: is my file read right? Load a file, see the decisions in plain words, change any of them."""
 from dataclasses import replace
-from datetime import date
 
 import streamlit as st
 
@@ -270,7 +269,7 @@ with st.form("settings_form"):
     use_latest = right.checkbox(
         "As of the latest purchase" + (f" ({latest:%Y-%m-%d %H:%M})" if latest else ""),
         key=f"as_of_latest_{gen}", help=render.help_for("as_of"))
-    _init(f"as_of_{gen}", date.fromisoformat(settings.as_of[:10]) if settings.as_of
+    _init(f"as_of_{gen}", settings.as_of.date() if settings.as_of
           else latest.date() if latest else None)
     as_of = right.date_input("or as of this date (from its midnight)", key=f"as_of_{gen}")
     submitted = st.form_submit_button("Apply", type="primary", icon=":material/check:")

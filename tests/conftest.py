@@ -59,10 +59,10 @@ def sample_result(sample_dataset):
     """The sample's first sheet through the same path the CLI takes (detected mapping, preset)."""
     from core.cleaning import CleaningConfig, suggest_preset
     from core.columns import resolve_mapping
-    from core.rfm import compute_rfm
+    from core.rfm import Source
 
     mapping = resolve_mapping(sample_dataset.table, {}, sample_dataset.name)
-    return compute_rfm(sample_dataset, mapping, CleaningConfig.preset(suggest_preset(mapping)))
+    return Source(sample_dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm()
 
 
 @pytest.fixture(scope="session")

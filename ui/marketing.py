@@ -94,8 +94,7 @@ def file_currency() -> str | None:
 def _attributes(content_hash: str, name: str, settings: state.Settings, columns: tuple[str, ...],
                 as_of: dt.datetime, _raw) -> pd.DataFrame:
     src = state.open_file(name, settings, _raw)
-    return customer_attributes(src.dataset, src.mapping, src.cleaning, columns, as_of=as_of,
-                               readings=src.readings())
+    return customer_attributes(src, columns, as_of=as_of)
 
 
 def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: tuple[str, ...]):
@@ -117,8 +116,7 @@ def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _movement(content_hash: str, name: str, settings: state.Settings, grid_json: str, _raw):
     src = state.open_file(name, settings, _raw)
-    return movement_sizes(src.dataset, src.mapping, src.cleaning, json.loads(grid_json),
-                          src.readings())
+    return movement_sizes(src, json.loads(grid_json))
 
 
 def report_builder(loaded: state.Loaded, active: state.ActiveModel, currency: str | None):

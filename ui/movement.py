@@ -21,8 +21,7 @@ CACHE_ENTRIES = 8
 
 def _history(name: str, settings: state.Settings, raw) -> movement.PurchaseHistory:
     src = state.open_file(name, settings, raw)
-    return movement.PurchaseHistory.from_dataset(src.dataset, src.mapping, src.cleaning,
-                                                 src.readings())
+    return movement.PurchaseHistory.from_source(src)
 
 
 def _segment_by(lens_key: str, grid_json: str, model) -> movement.SegmentBy:

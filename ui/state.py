@@ -27,13 +27,14 @@ import pandas as pd
 import streamlit as st
 
 from core.atomic import atomic_output
-from core.cleaning import PRESETS, CleaningConfig, suggest_preset
+from core.cleaning import PRESETS, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
 from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, read_transactions
 from core.money import currency_of
+from core.options import ReadOptions
 from core.outliers import inside_fences
 from core.rfm import RFMResult, open_source
 from core.rfm import Source as FileSource
@@ -164,35 +165,10 @@ class Source:
         return Path(self.path).stat().st_size
 
 
-@dataclass(frozen=True)
-class Settings:
-    """Sheet, column mapping, cleaning rules, returns, as-of date (None: latest purchase), and
-    how values are read: decimal mark and date order (None: decided from the file), the status
-    values decided as sales / not sales (beyond core.statuses' vocabulary), the header row
-    (None: found), and whether every exact copy of a line is dropped."""
-
-    sheet: str | None
-    mapping: tuple[tuple[str, str | None], ...]
-    rules: tuple[str, ...]
-    returns: str = "drop"
-    as_of: str | None = None
-    decimal: str | None = None
-    date_format: str | None = None
-    sale_statuses: tuple[str, ...] = ()
-    not_sale_statuses: tuple[str, ...] = ()
-    header_row: int | None = None
-    drop_duplicates: bool = False
-
-    @property
-    def mapping_dict(self) -> dict[str, str | None]:
-        return dict(self.mapping)
-
-    @property
-    def cleaning(self) -> CleaningConfig:
-        return CleaningConfig(rules=self.rules, returns=self.returns,
-                              sale_statuses=self.sale_statuses,
-                              not_sale_statuses=self.not_sale_statuses,
-                              drop_duplicates=self.drop_duplicates)
+# The analysis settings the Data page edits are the file's reading options: sheet, column
+# mapping (every role; None unmapped), cleaning rules, returns, as-of date (None: the latest
+# purchase), decimal mark and date order (None: decided from the file), statuses not a sale.
+Settings = ReadOptions
 
 
 @dataclass(frozen=True)
@@ -259,17 +235,13 @@ class Loaded:
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def rfm_result(content_hash: str, name: str, settings: Settings, _raw) -> Loaded:
     """RFM and its cleaning audit for a file and settings (raises SegmentationError)."""
-    result = open_file(name, settings, _raw).rfm(settings.as_of)
+    result = open_file(name, settings, _raw).rfm()
     return Loaded(result, fingerprint(result.rfm))
 
 
 def open_file(name: str, settings: Settings, raw) -> FileSource:
     """The file read and mapped with the settings' rules and readings (core.rfm.open_source)."""
-    # Every role as the settings say: an unmapped role is '' (not the detected column).
-    overrides = {role: column or "" for role, column in settings.mapping}
-    return open_source(raw, name=name, sheet=settings.sheet, overrides=overrides,
-                       cleaning=settings.cleaning, decimal=settings.decimal,
-                       date_format=settings.date_format, header_row=settings.header_row)
+    return open_source(raw, settings, name=name)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

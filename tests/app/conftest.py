@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from core.cleaning import CleaningConfig, suggest_preset  # noqa: E402
 from core.columns import resolve_mapping  # noqa: E402
 from core.io import read_transactions  # noqa: E402
-from core.rfm import compute_rfm  # noqa: E402
+from core.rfm import Source  # noqa: E402
 
 SAMPLE = ROOT / "data" / "online_retail_II_sample.xlsx"
 TIMEOUT = 60
@@ -43,7 +43,7 @@ def sample_rfm():
     """core's own RFM of the bundled sample (first sheet, suggested preset)."""
     dataset = read_transactions(SAMPLE)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
-    return compute_rfm(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping)))
+    return Source(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm()
 
 
 def go(at: AppTest, page: str) -> AppTest:

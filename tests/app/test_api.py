@@ -42,11 +42,11 @@ def sample_rfm_module():
     from core.cleaning import CleaningConfig, suggest_preset
     from core.columns import resolve_mapping
     from core.io import read_transactions
-    from core.rfm import compute_rfm
+    from core.rfm import Source
 
     dataset = read_transactions(ROOT / "data" / "online_retail_II_sample.xlsx")
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
-    return compute_rfm(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm
+    return Source(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm().rfm
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 from core.cleaning import CleaningConfig
 from core.columns import resolve_mapping
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.synth import write_synthetic
 
 HERE = Path(__file__).resolve().parent
@@ -33,7 +33,7 @@ def test_million_line_file_through_every_page_under_2_gib(tmp_path):
           f"peak RSS {report['peak_rss_mib']} MiB, {report['customers']} customers")
 
     dataset = read_transactions(path)
-    expected = compute_rfm(dataset, resolve_mapping(dataset.table), CleaningConfig())
+    expected = Source(dataset, resolve_mapping(dataset.table), CleaningConfig()).rfm()
     assert report["source"] == path.name
     assert report["customers"] == f"{len(expected.rfm):,}"
     for page, seen in report["pages"].items():

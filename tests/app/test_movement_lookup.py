@@ -10,7 +10,7 @@ import pytest
 from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.scores import score_table
 from core.segmentation import SegmentationModel
 from tests.app.conftest import SAMPLE, charts, go, metric
@@ -25,14 +25,14 @@ def sample():
 
 
 def _named(sample, when: dt.datetime) -> pd.Series:
-    rfm = compute_rfm(*sample, as_of=when).rfm
+    rfm = Source(*sample).rfm(when).rfm
     return pd.Series(score_table(rfm)["rfm_segment"].to_numpy(), index=rfm["customer_id"])
 
 
 def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_time_runs(app, sample):
     go(app, "movement")
     assert not app.error, [e.value for e in app.error]
-    last = compute_rfm(*sample).last_purchase  # the sample's latest purchase: 2010-12-09
+    last = Source(*sample).rfm().last_purchase  # the sample's latest purchase: 2010-12-09
     assert app.date_input(key="movement_to").value == last.date()
     assert app.date_input(key="movement_from").value == last.date() - dt.timedelta(days=90)
     end_of = lambda day: dt.datetime.combine(day, dt.time(23, 59, 59))  # noqa: E731
@@ -66,7 +66,7 @@ def test_movement_by_clusters_uses_the_model_in_use(app, sample):
     go(app, "movement")
     app.radio(key="movement_lens").set_value(f"fitted-k{DEFAULT_K}").run()  # the unsaved model
     assert not app.exception and not app.error
-    model = SegmentationModel().fit(compute_rfm(*sample).rfm)
+    model = SegmentationModel().fit(Source(*sample).rfm().rfm)
     names = set(model.names_) | {"Elite", "High_Spender", "Power_Shopper", "(none)"}
     assert set(app.selectbox(key="movement_pick_from").options) <= names
 

@@ -9,7 +9,7 @@ import pytest
 from core.cleaning import CleaningConfig
 from core.columns import ColumnMapping
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.segmentation import SegmentationModel
 from tests.app.conftest import charts, go, metric
 
@@ -72,8 +72,8 @@ def test_upload_with_unusual_columns_and_mapping_override(app, tmp_path):
     path = tmp_path / "shop.csv"
     path.write_bytes(csv)
     dataset = read_transactions(path)
-    expected = compute_rfm(dataset, ColumnMapping(**overrides).check(dataset.columns),
-                           CleaningConfig(rules=app.session_state["analysis_settings"].rules))
+    expected = Source(dataset, ColumnMapping(**overrides).check(dataset.columns),
+                      CleaningConfig(rules=app.session_state["analysis_settings"].rules)).rfm()
     assert metric(app, "Customers") == f"{len(expected.rfm):,}" == "3"
     go(app, "rfm")
     table = app.dataframe[0].value.set_index("customer_id")

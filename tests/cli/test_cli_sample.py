@@ -14,7 +14,7 @@ from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
 from core.outliers import TIERS
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.store import ModelStore
 from tests.cli.test_cli_errors import run_cli
 from tests.conftest import SAMPLE_XLSX
@@ -194,7 +194,7 @@ def test_sheet_all_stacks_both_years(sample_runs, duck, sample_rfm):
     assert f"{14_269 + 20_497:,} lines read" in result.stderr
     dataset = read_transactions(SAMPLE_XLSX, sheet="all", con=duck)
     mapping = resolve_mapping(dataset.table)
-    expected = compute_rfm(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm
+    expected = Source(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm().rfm
     written = _read_output(out)
     pd.testing.assert_frame_equal(written, expected, check_dtype=False)
     assert len(written) > len(sample_rfm)

@@ -14,7 +14,7 @@ from core.columns import resolve_mapping
 from core.errors import ColumnMappingError
 from core.export import to_csv_bytes
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.scores import score_table
 from core.segmentation import SegmentationConfig, SegmentationModel
 
@@ -56,7 +56,7 @@ def test_attribute_columns_are_suggested_without_the_order_number(shopify):
 
 def test_latest_non_empty_attribute_and_kept_purchase_dates(shopify):
     dataset, mapping, cleaning = shopify
-    attrs = customer_attributes(dataset, mapping, cleaning,
+    attrs = customer_attributes(Source(dataset, mapping, cleaning),
                                 ["Billing Name", "Billing Country", "Accepts Marketing"])
     rows = attrs.set_index("customer_id")
     assert list(rows.index) == ["=cmd@evil.example", "ann@example.com", "bob@example.com",
@@ -81,7 +81,7 @@ def test_purchase_dates_follow_the_cleaning_rules_given(shopify):
     # and Dee's 03-08 one are not purchases; the rules given are the ones applied.
     dataset, mapping, _ = shopify
     cleaning = CleaningConfig.preset("generic", loaded_on=dt.date(2024, 3, 5))
-    rows = customer_attributes(dataset, mapping, cleaning).set_index("customer_id")
+    rows = customer_attributes(Source(dataset, mapping, cleaning)).set_index("customer_id")
     assert rows.loc["bob@example.com", "last_purchase"] == pd.Timestamp("2024-03-02 09:30:00")
     assert rows.loc["ann@example.com", "last_purchase"] == pd.Timestamp("2024-03-05 18:00:00")
     assert pd.isna(rows.loc["=cmd@evil.example", "last_purchase"])
@@ -89,7 +89,7 @@ def test_purchase_dates_follow_the_cleaning_rules_given(shopify):
 
 def test_as_of_reads_only_the_lines_up_to_it(shopify):
     dataset, mapping, cleaning = shopify
-    attrs = customer_attributes(dataset, mapping, cleaning, ["Billing Name"],
+    attrs = customer_attributes(Source(dataset, mapping, cleaning), ["Billing Name"],
                                 as_of=dt.datetime(2024, 3, 4)).set_index("customer_id")
     assert list(attrs.index) == ["ann@example.com", "bob@example.com"]
     assert attrs.loc["ann@example.com", "Billing Name"] == "Ann Lee"
@@ -99,18 +99,18 @@ def test_as_of_reads_only_the_lines_up_to_it(shopify):
 def test_unknown_attribute_column_is_named(shopify):
     dataset, mapping, cleaning = shopify
     with pytest.raises(ColumnMappingError, match="no column 'Phone'"):
-        customer_attributes(dataset, mapping, cleaning, ["Phone"])
+        customer_attributes(Source(dataset, mapping, cleaning), ["Phone"])
 
 
 def test_campaign_table_and_email_tool_csv(shopify):
     dataset, mapping, cleaning = shopify
-    result = compute_rfm(dataset, mapping, cleaning)
+    result = Source(dataset, mapping, cleaning).rfm()
     rfm = result.rfm
     # as of the last purchase 2024-03-09 11:00: Ann orders #1001 (10 + 2 x 10 = 30) and #1003
     # (12): 2 orders, 42.00; Bob #1002 (5) and #1004 (3 x 2.50 = 7.50): 2 orders, 12.50
     model = SegmentationModel(SegmentationConfig(k=2)).fit(rfm)
     scored = score_table(model.segment(rfm))
-    attrs = customer_attributes(dataset, mapping, cleaning,
+    attrs = customer_attributes(Source(dataset, mapping, cleaning),
                                 ["Email", "Billing Name", "Billing Country"], as_of=result.as_of)
     table = campaign_table(scored, attrs).set_index("customer_id")
     assert list(table.columns[:3]) == ["Email", "Billing Name", "Billing Country"]

@@ -13,7 +13,7 @@ from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import ColumnMapping, resolve_mapping
 from core.errors import ConfigError, DataValidationError
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 
 # Online Retail II columns. Which rule drops each line (rules run in the audit's order:
 # missing customer, unparseable date, quantity <= 0, price <= 0, amount <= 0, invoice not six
@@ -49,7 +49,7 @@ def _rfm(path, *, returns="drop", as_of=None, overrides=None, preset=None, sheet
     dataset = read_transactions(path, sheet=sheet, con=duck)
     mapping = resolve_mapping(dataset.table, overrides or {}, dataset.name)
     cleaning = CleaningConfig.preset(preset or suggest_preset(mapping), returns=returns)
-    return compute_rfm(dataset, mapping, cleaning, as_of=as_of)
+    return Source(dataset, mapping, cleaning).rfm(as_of)
 
 
 def _by_customer(rfm: pd.DataFrame) -> dict[str, tuple[int, int, float]]:
@@ -370,7 +370,7 @@ def test_monetary_is_the_exact_total_rounded_half_away_from_zero(tmp_path):
     path.write_text("\n".join(lines) + "\n")
     dataset = read_transactions(path)
     mapping = resolve_mapping(dataset.table)
-    firsts = [compute_rfm(dataset, mapping, CleaningConfig.preset("online-retail")).rfm
+    firsts = [Source(dataset, mapping, CleaningConfig.preset("online-retail")).rfm().rfm
               for _ in range(3)]
     for rfm in firsts:  # the same figures on every run, whatever order threads add in
         assert dict(zip(rfm.customer_id, rfm.monetary)) == {"1": 1.01, "2": 5.0, "3": 1.0}

@@ -14,7 +14,7 @@ import xlsxwriter
 from core.columns import resolve_mapping
 from core.errors import InputFileError
 from core.io import list_sheets, read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from tests.conftest import SAMPLE_XLSX
 
 HEADER = ["Customer ID", "InvoiceDate", "amount"]
@@ -58,7 +58,7 @@ def test_latin1_file_is_decoded(tmp_path, duck):
         path.read_bytes().decode("utf-8")  # the file really is not UTF-8
     dataset = read_transactions(path, con=duck)
     assert _values(dataset)["Customer ID"] == ["00017", "00017", "Café Müller"]
-    rfm = compute_rfm(dataset, resolve_mapping(dataset.table)).rfm
+    rfm = Source(dataset, resolve_mapping(dataset.table)).rfm().rfm
     # Café Müller: one purchase of 4.00 on 01-02 10:00, as-of 01-03 10:00 -> recency 1
     cafe = rfm[rfm.customer_id == "Café Müller"].iloc[0]
     assert (cafe.recency, cafe.frequency, cafe.monetary) == (1, 1, 4.00)
@@ -119,7 +119,7 @@ def test_excel_all_sheets_are_stacked(tmp_path, duck):
     dataset = read_transactions(path, sheet="all", con=duck)
     assert dataset.sheet == "all"
     assert _values(dataset)["amount"] == [10.0, 5.0, 20.0]
-    rfm = compute_rfm(dataset, resolve_mapping(dataset.table)).rfm
+    rfm = Source(dataset, resolve_mapping(dataset.table)).rfm().rfm
     # 00017: 10 + 20 = 30 over two dates; as-of 2011-01-05 -> recency 0.
     # 12347: 5.00 on 2010-02-01 -> 2011-01-05 is 338 days (2010-02-01 -> 2011-02-01 is 365, less the 27 from 01-05 to 02-01).
     assert rfm.set_index("customer_id").to_dict("index") == {
@@ -197,7 +197,7 @@ def test_bad_row_past_the_sniffed_sample_is_an_input_error(tmp_path, duck):
     dataset = read_transactions(path, con=duck)
     with pytest.raises(InputFileError, match=r"late.csv: line 25002 'c1,2024-01-02,3,EXTRA' is "
                                               r"broken \(Expected Number of Columns: 3 Found: 4\)"):
-        compute_rfm(dataset, resolve_mapping(dataset.table))
+        Source(dataset, resolve_mapping(dataset.table)).rfm()
 
 
 # -- text files as exports write them (issue 8) ------------------------------------------------

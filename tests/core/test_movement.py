@@ -1,7 +1,7 @@
 """Movement: RFM as the data stood at several dates, migration and month-end segment sizes.
 
 The small file below is worked out by hand at each date; the month-end sizes are checked
-against computing each month end on its own with compute_rfm (one scan per date).
+against computing each month end on its own with Source.rfm (one scan per date).
 """
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.errors import ConfigError, DataValidationError
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.scores import score_table
 from tests.core.test_rfm_properties import BASE, SETTINGS, _write_csv, online_retail_lines
 
@@ -58,7 +58,7 @@ def _prepared(path, duck, returns="drop"):
     dataset = read_transactions(path, con=duck)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
     cleaning = CleaningConfig.preset(suggest_preset(mapping), returns=returns)
-    return dataset, mapping, cleaning
+    return Source(dataset, mapping, cleaning)
 
 
 @pytest.fixture
@@ -70,7 +70,7 @@ def history_file(tmp_path):
 
 @pytest.fixture
 def history(history_file, duck):
-    return movement.PurchaseHistory.from_dataset(*_prepared(history_file, duck))
+    return movement.PurchaseHistory.from_source(_prepared(history_file, duck))
 
 
 def _as_dict(rfm: pd.DataFrame) -> dict:
@@ -122,13 +122,13 @@ def test_migration_named_segments_are_scored_over_the_customers_of_each_date(his
     assert got == {c: (before.get(c, "(none)"), after[c]) for c in AT_MAR_1}
 
 
-def test_point_in_time_equals_compute_rfm_at_each_date_with_returns_netted(history_file, duck):
+def test_point_in_time_equals_source_rfm_at_each_date_with_returns_netted(history_file, duck):
     prepared = _prepared(history_file, duck, returns="net")
-    history = movement.PurchaseHistory.from_dataset(*prepared)
+    history = movement.PurchaseHistory.from_source(prepared)
     dates = ["2011-01-31 23:00", "2011-02-01 09:00", "2011-02-28", "2011-03-05 08:00", "2011-06-01"]
     snapshots = history.rfm_at(dates)
     for when in dates:
-        expected = compute_rfm(*prepared, as_of=when).rfm
+        expected = prepared.rfm(when).rfm
         got = snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
         pd.testing.assert_frame_equal(got.reset_index(drop=True), expected)
     # netted by hand: B's -1 x 2.00 on 02-01 09:00 counts from then on: 6.00 - 2.00 = 4.00
@@ -154,23 +154,23 @@ def test_month_end_sizes_by_hand(history):
     ]
 
 
-def test_month_end_sizes_equal_one_compute_rfm_per_month_end(sample_dataset, sample_model):
+def test_month_end_sizes_equal_one_source_rfm_per_month_end(sample_dataset, sample_model):
     dataset = sample_dataset
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
     cleaning = CleaningConfig.preset(suggest_preset(mapping))
-    history = movement.PurchaseHistory.from_dataset(dataset, mapping, cleaning)
+    history = movement.PurchaseHistory.from_source(Source(dataset, mapping, cleaning))
     ends = movement.month_ends(history.first_purchase, history.last_purchase)
     assert len(ends) == 13  # the sample runs 2009-12-01 .. 2010-12-09
     for lens in (movement.by_named_segment(), movement.by_model(sample_model)):
         sizes = movement.month_end_sizes(history, segment_by=lens)
         for when in ends:
-            rfm = compute_rfm(dataset, mapping, cleaning, as_of=when).rfm
+            rfm = Source(dataset, mapping, cleaning).rfm(when).rfm
             expected = lens(rfm).value_counts().sort_index()
             got = sizes[sizes["month_end"] == pd.Timestamp(when)].set_index("segment")["customers"]
             assert got.sort_index().to_dict() == expected.to_dict(), when
     # the last month end is after the last purchase: every customer of the file is in it
     last = movement.month_end_sizes(history).query("month_end == @ends[-1]")
-    assert last["customers"].sum() == len(compute_rfm(dataset, mapping, cleaning).rfm)
+    assert last["customers"].sum() == len(Source(dataset, mapping, cleaning).rfm().rfm)
 
 
 def test_bad_dates_are_refused_with_a_clear_message(history):
@@ -187,27 +187,27 @@ def test_a_from_date_before_any_purchase_makes_everyone_new(history):
     assert moves.set_index("customer_id")["from_segment"].to_dict() == {"A": "(none)", "B": "(none)"}
 
 
-# -- property: one grouped pass equals one compute_rfm per date, on generated files ------------
+# -- property: one grouped pass equals one Source.rfm per date, on generated files -------------
 
 @SETTINGS
 @given(lines=online_retail_lines, at_minutes=st.lists(st.integers(-60, 60 * 24 * 95), min_size=1,
                                                        max_size=3),
        returns=st.sampled_from(["drop", "net"]))
-def test_rfm_at_equals_compute_rfm_at_each_date(tmp_path_factory, duck, lines, at_minutes, returns):
+def test_rfm_at_equals_source_rfm_at_each_date(tmp_path_factory, duck, lines, at_minutes, returns):
     path = _write_csv(tmp_path_factory.mktemp("movement"), lines)
     prepared = _prepared(path, duck, returns)
     try:
-        history = movement.PurchaseHistory.from_dataset(*prepared)
-    except DataValidationError:  # nothing kept at all: compute_rfm refuses the file too
+        history = movement.PurchaseHistory.from_source(prepared)
+    except DataValidationError:  # nothing kept at all: Source.rfm refuses the file too
         with pytest.raises(DataValidationError):
-            compute_rfm(*prepared)
+            prepared.rfm()
         return
     dates = [BASE + dt.timedelta(minutes=m) for m in at_minutes]
     snapshots = history.rfm_at(dates)
     for when in dates:
         got = snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
         try:
-            expected = compute_rfm(*prepared, as_of=when).rfm
+            expected = prepared.rfm(when).rfm
         except DataValidationError:  # nobody had bought by then
             assert got.empty
             continue

@@ -1,5 +1,5 @@
 """RFM groups the lines per order before filling an order's blanks and running the order-level
-rules (core.rfm.order_groups). The definition is per line: every line gets its order's blank
+rules (core.rfm.group_orders). The definition is per line: every line gets its order's blank
 fields, then the first rule it fails. This checks, on generated order exports with blanks
 everywhere (customer, date, status, country, amount), that the per-order evaluation gives
 exactly what the per-line definition gives, audit included, with the definition written out
@@ -14,8 +14,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core.cleaning import CleaningConfig
+from core.cleaning import PRESETS
 from core.errors import DataValidationError
+from core.options import ReadOptions
 from core.rfm import rfm_from_file
 
 SETTINGS = settings(max_examples=40, deadline=None,
@@ -112,17 +113,17 @@ def test_per_order_evaluation_equals_the_per_line_definition(order_fields, gener
     path = workdir / f"{uuid.uuid4().hex}.csv"
     path.write_text("Name,Email,Created at,Financial Status,Billing Country,Total\n"
                     + "".join(",".join(r) + "\n" for r in rows))
-    cleaning = CleaningConfig.preset("generic", loaded_on=LOADED_ON)
-    rules = [r for r in cleaning.rules if r not in ("quantity_not_positive", "price_not_positive")]
+    options = ReadOptions(mapping=ROLES, preset="generic", loaded_on=LOADED_ON)
+    rules = [r for r in PRESETS["generic"] if r not in ("quantity_not_positive", "price_not_positive")]
     removed, filled, kept = _expected(rows, rules)
     if not kept:
         with pytest.raises(DataValidationError) as refused:
-            rfm_from_file(path, cleaning=cleaning, overrides=ROLES)
+            rfm_from_file(path, options)
         said = "date column 'Created at' is empty" if not any(r[2] for r in rows) \
             else "no valid rows left"
         assert said in str(refused.value), str(refused.value)
         return
-    result = rfm_from_file(path, cleaning=cleaning, overrides=ROLES)
+    result = rfm_from_file(path, options)
     audit = result.audit
     assert {name: n for name, _, n in audit.removed} == removed
     assert audit.filled_from_order == filled
@@ -144,14 +145,14 @@ def test_per_order_evaluation_equals_the_per_line_definition(order_fields, gener
 RETAIL_HEADER = "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country\n"
 
 
-def _rfm_counting_fills(path, monkeypatch, **kwargs):
+def _rfm_counting_fills(path, monkeypatch, **options):
     import core.rfm
 
     calls = []
     real = core.rfm.fill_from_order
     monkeypatch.setattr(core.rfm, "fill_from_order",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
-    result = rfm_from_file(path, loaded_on=dt.date(2011, 1, 1), **kwargs)
+    result = rfm_from_file(path, ReadOptions(loaded_on=dt.date(2011, 1, 1), **options))
     return result, len(calls)
 
 
@@ -201,7 +202,7 @@ def test_a_blank_amount_on_an_order_with_its_total_is_an_order_line(tmp_path, mo
                     "#1001,a@x.com,2010-12-01 10:00,\n"
                     "#1002,b@x.com,2010-12-02 10:00,5.00\n")
     result, fills = _rfm_counting_fills(path, monkeypatch, preset="generic",
-                                        overrides={"invoice": "Name"})
+                                        mapping={"invoice": "Name"})
     assert fills == 1
     # the order line is kept with value 0 (the order's total is on its first line)
     assert (result.audit.rows_in, result.audit.rows_out) == (3, 3)

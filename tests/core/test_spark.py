@@ -15,6 +15,7 @@ import pytest
 
 from core.errors import InputFileError
 from core.io import connect, read_transactions
+from core.options import ReadOptions
 from core.rfm import rfm_from_file
 from core.values import DATE_FORMATS, parse_format
 
@@ -50,7 +51,7 @@ def exports(tmp_path_factory) -> dict[str, Path]:
 
 
 def _duckdb_rfm(path: Path, returns: str = "drop"):
-    return rfm_from_file(path, returns=returns)
+    return rfm_from_file(path, ReadOptions(returns=returns))
 
 
 @pytest.mark.parametrize("source,returns", [("xlsx", "drop"), ("xlsx", "net"), ("csv", "drop"),
@@ -58,7 +59,7 @@ def _duckdb_rfm(path: Path, returns: str = "drop"):
 def test_spark_rfm_equals_duckdb_on_the_real_sample(spark, exports, source, returns):
     path = exports[source]
     expected = _duckdb_rfm(path, returns)
-    result = spark_engine.compute_rfm_file(path, returns=returns, session=spark)
+    result = spark_engine.compute_rfm_file(path, ReadOptions(returns=returns), session=spark)
 
     assert len(expected.rfm) > 100
     # Customer ids, recency and frequency exactly; monetary to the cent (both round to 2).

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from core.cleaning import CleaningConfig
+from core.cleaning import PRESETS, CleaningConfig, duplicate_lines
+from core.columns import resolve_mapping
+from core.io import read_transactions
+from core.options import ReadOptions
 from core.errors import ConfigError, DataValidationError
 from core.rfm import rfm_from_file
 from core.statuses import (NOT_SALE, SALE, UnknownStatusError, normalise_status,
@@ -70,7 +73,7 @@ def test_decisions_win_over_the_vocabulary_and_are_compared_normalised():
 
 def test_a_value_decided_both_ways_is_refused():
     with pytest.raises(ConfigError, match="wc on hold"):
-        CleaningConfig(sale_statuses=("wc-on-hold",), not_sale_statuses=("WC_ON_HOLD",))
+        ReadOptions(sale_statuses=("wc-on-hold",), not_sale_statuses=("WC_ON_HOLD",))
     with pytest.raises(ConfigError, match="names no status"):
         parse_status_list(" , ", "--sale-status")
 
@@ -113,8 +116,8 @@ def test_after_the_decision_the_rfm_is_exact(decision, tmp_path, duck):
     paid_also = {status_exports.NEW_STATUS} if decision == "sale" else set()
     export = status_exports.woocommerce_orders(tmp_path, unknown=True, paid_also=paid_also)
     key = "sale_statuses" if decision == "sale" else "not_sale_statuses"
-    cleaning = CleaningConfig.preset("generic", **{key: (status_exports.NEW_STATUS,)})
-    result = rfm_from_file(export.path, con=duck, cleaning=cleaning)
+    result = rfm_from_file(export.path, ReadOptions(**{key: (status_exports.NEW_STATUS,)}),
+                           con=duck)
     _assert_rfm(result, export)
     assert ("40" in export.expected) == (decision == "sale")  # eve bought only that way
 
@@ -128,8 +131,8 @@ def test_statuses_in_six_languages_with_accents_and_case(tmp_path, duck):
 
 def test_status_rule_switched_off_asks_nothing(tmp_path, duck):
     export = status_exports.woocommerce_orders(tmp_path, unknown=True)
-    rules = tuple(r for r in CleaningConfig.preset("generic").rules if r != "not_completed_sale")
-    result = rfm_from_file(export.path, con=duck, cleaning=CleaningConfig(rules=rules))
+    rules = tuple(r for r in PRESETS["generic"] if r != "not_completed_sale")
+    result = rfm_from_file(export.path, ReadOptions(rules=rules), con=duck)
     assert result.audit.rows_out == export.notes["rows_in"]
 
 
@@ -169,8 +172,7 @@ def test_copies_in_an_item_file_are_kept_or_dropped_on_request(tmp_path, duck):
     # the seed's way: 2 x 2.55 twice + 3.39 = 13.59
     assert _by_customer(kept.rfm)["17850"] == (1, 1, 13.59)
     assert "every line is kept; --drop-duplicates removes exact copies" in " ".join(how_read(kept))
-    dropped = rfm_from_file(path, con=duck,
-                            cleaning=CleaningConfig.preset("online-retail", drop_duplicates=True))
+    dropped = rfm_from_file(path, ReadOptions(drop_duplicates=True), con=duck)
     assert _removed(dropped)["duplicate_copy"] == 1 and dropped.audit.duplicates.copies == 1
     assert _by_customer(dropped.rfm)["17850"] == (1, 1, 8.49)  # 5.10 + 3.39
 
@@ -178,7 +180,15 @@ def test_copies_in_an_item_file_are_kept_or_dropped_on_request(tmp_path, duck):
 def test_different_lines_sharing_a_unique_key_are_refused(tmp_path, duck):
     path = _item_lines(tmp_path)
     path.write_text(path.read_text() + "536366,22633,3,2010-12-02 09:00,1.95,13047\n")
-    cleaning = CleaningConfig.preset("generic", unique_key=("Invoice", "StockCode"))
+    # the hook an export profile fills: the columns whose values must be unique per line
+    dataset = read_transactions(path, con=duck)
+    cleaning = CleaningConfig(unique_key=("Invoice", "StockCode"))
     with pytest.raises(DataValidationError, match=r"2 different lines share the key "
                                                   r"Invoice='536366', StockCode='22633'"):
-        rfm_from_file(path, con=duck, cleaning=cleaning)
+        duplicate_lines(dataset.table, cleaning, resolve_mapping(dataset.table), dataset.name)
+    # copies of one key are removed; the rest kept
+    path.write_text(path.read_text().rsplit("536366,22633,3,2010-12-02 09:00,1.95", 1)[0])
+    dataset = read_transactions(path, con=duck)
+    table, found = duplicate_lines(dataset.table, cleaning, resolve_mapping(dataset.table))
+    assert (found.copies, found.removed, found.key) == (1, 1, ("Invoice", "StockCode"))
+    assert table.count().execute() == 3

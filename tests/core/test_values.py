@@ -9,7 +9,8 @@ import pytest
 
 from core import values
 from core.errors import ConfigError, DataValidationError
-from core.rfm import parse_as_of, rfm_from_file
+from core.options import ReadOptions, parse_as_of
+from core.rfm import rfm_from_file
 
 
 def _numbers(duck, texts, decimal):
@@ -121,7 +122,7 @@ def test_forced_date_format_and_decimal_change_the_numbers(tmp_path, duck):
     assert default.readings.date.ambiguous
     assert default.rfm.iloc[0][["recency", "frequency", "monetary"]].tolist() == [0, 2, 3500.0]
     assert default.as_of == dt.datetime(2024, 3, 2)
-    forced = rfm_from_file(path, con=duck, date_format="dayfirst", decimal=",")
+    forced = rfm_from_file(path, ReadOptions(date_format="dayfirst", decimal=","), con=duck)
     assert forced.as_of == dt.datetime(2024, 2, 3)  # day-first: Feb 1 and Feb 3
     assert forced.rfm.iloc[0][["recency", "frequency", "monetary"]].tolist() == [0, 2, 3.5]
 

@@ -6,12 +6,10 @@ test's own list of paid statuses, never by the product's vocabulary).
 """
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from pathlib import Path
 
-from tests.exports import Export, Purchase, expected_rfm
+from tests.exports import Export, Purchase, csv_text, expected_rfm
 
 # The WooCommerce order export's columns (one row per order).
 WOO_HEADER = ["Order ID", "Order Number", "Order Date", "Order Status", "Customer User ID",
@@ -36,14 +34,6 @@ NEW_STATUS_ORDERS = [
     ("5010", NEW_STATUS, dt.datetime(2024, 3, 11, 10, 0), "40", "eve@example.com", "210.00"),
     ("5011", NEW_STATUS, dt.datetime(2024, 3, 12, 10, 0), "15", "ben@example.com", "33.50"),
 ]
-
-
-def csv_text(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
-    return buffer.getvalue()
 
 
 def _woo_row(order, status, when, user, email, total) -> list[str]:

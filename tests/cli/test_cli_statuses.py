@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from tests import status_exports
+from tests.exports import assert_rfm, by_customer
 
 
 def _run(args, capsys):
@@ -19,11 +20,7 @@ def _run(args, capsys):
 
 def _assert_csv(out, export):
     rfm = pd.read_csv(out, dtype={"customer_id": str})
-    got = {r.customer_id: (r.recency, r.frequency, r.monetary) for r in rfm.itertuples()}
-    assert set(got) == set(export.expected)
-    for customer, (recency, frequency, monetary) in export.expected.items():
-        assert got[customer][:2] == (recency, frequency), customer
-        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
+    assert_rfm(by_customer(rfm), export.expected)
 
 
 def test_woocommerce_with_no_flags_gives_the_records_rfm_and_says_how(tmp_path, capsys):

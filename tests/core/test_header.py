@@ -10,11 +10,7 @@ from core.io import read_transactions
 from core.rfm import rfm_from_file
 from core.summary import how_read
 from tests import status_exports
-
-
-def _by_customer(rfm):
-    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
-            for r in rfm.itertuples()}
+from tests.exports import assert_rfm, by_customer
 
 
 def test_header_is_the_first_row_about_as_wide_as_the_table():
@@ -39,11 +35,7 @@ def test_totals_labels(label, total):
 def test_title_rows_and_a_totals_row(kind, label, tmp_path, duck):
     export = status_exports.sales_report(tmp_path, kind, total_label=label)
     result = rfm_from_file(export.path, con=duck)
-    got = _by_customer(result.rfm)
-    assert set(got) == set(export.expected)
-    for customer, (recency, frequency, monetary) in export.expected.items():
-        assert got[customer][:2] == (recency, frequency), customer
-        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
+    assert_rfm(by_customer(result.rfm), export.expected)
     assert result.mapping.customer == "Customer" and result.mapping.amount == "Amount"
     assert result.audit.header_row == export.notes["header_row"] == 4
     removed = {name: n for name, _, n in result.audit.removed}

@@ -16,19 +16,11 @@ from core.statuses import (NOT_SALE, SALE, UnknownStatusError, normalise_status,
                            parse_status_list, status_verdict, suggested_verdict)
 from core.summary import how_read
 from tests import status_exports
-
-
-def _by_customer(rfm):
-    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
-            for r in rfm.itertuples()}
+from tests.exports import assert_rfm, by_customer
 
 
 def _assert_rfm(result, export):
-    got = _by_customer(result.rfm)
-    assert set(got) == set(export.expected)
-    for customer, (recency, frequency, monetary) in export.expected.items():
-        assert got[customer][:2] == (recency, frequency), customer
-        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
+    assert_rfm(by_customer(result.rfm), export.expected)
     assert result.as_of == export.as_of
 
 
@@ -170,11 +162,11 @@ def test_copies_in_an_item_file_are_kept_or_dropped_on_request(tmp_path, duck):
     assert not kept.audit.duplicates.checked and kept.audit.duplicates.removed == 0
     assert "duplicate_copy" not in _removed(kept)
     # the seed's way: 2 x 2.55 twice + 3.39 = 13.59
-    assert _by_customer(kept.rfm)["17850"] == (1, 1, 13.59)
+    assert by_customer(kept.rfm)["17850"] == (1, 1, 13.59)
     assert "every line is kept; --drop-duplicates removes exact copies" in " ".join(how_read(kept))
     dropped = rfm_from_file(path, ReadOptions(drop_duplicates=True), con=duck)
     assert _removed(dropped)["duplicate_copy"] == 1 and dropped.audit.duplicates.copies == 1
-    assert _by_customer(dropped.rfm)["17850"] == (1, 1, 8.49)  # 5.10 + 3.39
+    assert by_customer(dropped.rfm)["17850"] == (1, 1, 8.49)  # 5.10 + 3.39
 
 
 def test_different_lines_sharing_a_unique_key_are_refused(tmp_path, duck):

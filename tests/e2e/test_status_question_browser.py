@@ -3,35 +3,17 @@ Data page before any number; after the choice the RFM page shows the records' cu
 revenue (tests/status_exports.py computes them from the records it wrote)."""
 from __future__ import annotations
 
-import re
 
 import pytest
 
 from tests import status_exports
-from tests.e2e.conftest import nav, no_exceptions, settle, shot
-
-
-def _metrics(page) -> dict[str, str]:
-    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
-    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-    return {label.strip(): value.strip() for label, value in zip(labels, values)}
-
-
-def _amount(text: str) -> float:
-    match = re.search(r"-?[\d,]+\.\d{2}", text)
-    assert match, f"no amount in {text!r}"
-    return float(match.group().replace(",", ""))
+from tests.e2e.conftest import amount, metrics, nav, no_exceptions, settle, shot, upload
 
 
 def test_unknown_status_is_asked_then_the_rfm_page_shows_the_records(page, server, tmp_path):
     export = status_exports.woocommerce_orders(tmp_path, unknown=True,
                                                paid_also={status_exports.NEW_STATUS})
-    page.goto(server)
-    settle(page)
-    page.locator('input[type="file"]').first.set_input_files(str(export.path))
-    settle(page, 120)
-    page.get_by_text(f"Loaded: {export.path.name}").wait_for()
-    no_exceptions(page)
+    upload(page, server, export.path)
     question = page.get_by_text("holds values this app does not know")
     question.wait_for()
     assert page.locator('[data-testid="stMetricValue"]').count() == 0  # no number yet
@@ -49,9 +31,9 @@ def test_unknown_status_is_asked_then_the_rfm_page_shows_the_records(page, serve
 
     nav(page, "RFM")
     no_exceptions(page)
-    shown = _metrics(page)
+    shown = metrics(page)
     assert shown["Customers"] == f"{len(export.expected):,}"
     revenue = round(sum(m for _, _, m in export.expected.values()), 2)
-    assert _amount(shown["Revenue"]) == pytest.approx(revenue, abs=0.005)
+    assert amount(shown["Revenue"]) == pytest.approx(revenue, abs=0.005)
     assert f"Counted to {export.as_of:%Y-%m-%d %H:%M}" in page.inner_text('[data-testid="stApp"]')
     shot(page, "status_decided_rfm", height=1400)

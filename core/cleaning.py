@@ -253,10 +253,19 @@ def duplicate_lines(table: ibis.Table, config: CleaningConfig, mapping: ColumnMa
                 f"{source}: {clash[0]['n']} different lines share the key {value}, which must be "
                 "unique; remove the wrong lines, or read the file with --profile none")
     elif copies and mapping.invoice and mapping.amount:
+        # Only lines that carry an order ID: a line without one is no order to count once.
         invoice = mapping.invoice
-        most = query.first_row(distinct.group_by(invoice).aggregate(n=ibis._.count())
-                               .aggregate(most=ibis._.n.max()))["most"]
-        key = (invoice,) if most == 1 else ()
+        written = table[invoice].cast("string").strip()
+        has_id = written.notnull() & (written != "")
+        ided = distinct.filter(distinct[invoice].cast("string").strip().notnull()
+                               & (distinct[invoice].cast("string").strip() != ""))
+        per_order = ided.group_by(invoice).aggregate(n=ibis._.count())
+        most = query.first_row(per_order.aggregate(most=per_order.n.max()))["most"]
+        if most == 1:
+            id_copies = query.first_row(ided.aggregate(n=ided.copies.sum() - ided.count()))["n"]
+            if id_copies:
+                kept = table.filter(has_id).distinct().union(table.filter(~has_id.fill_null(False)))
+                return kept, Duplicates(copies, int(id_copies), (invoice,))
     if copies and (key or config.drop_duplicates):
         return table.distinct(), Duplicates(copies, copies, key, not key)
     return table, Duplicates(copies, 0, key)

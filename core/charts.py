@@ -161,7 +161,7 @@ def segment_overview(profiles: pd.DataFrame, currency: str | None = None) -> go.
     """Customers per segment as horizontal bars (names never cut), revenue share as the label."""
     order = profiles.sort_values("segment", key=lambda s: s.map(_segment_order))
     colours = segment_colours(order["segment"])
-    labels = [_readable(s) for s in order["segment"]]
+    labels = [display_name(s) for s in order["segment"]]
     text = [f"{n:,} · {share:.0%} of revenue"
             for n, share in zip(order["customers"], order["revenue_share"])]
     fig = go.Figure(go.Bar(
@@ -183,8 +183,8 @@ def tier_cluster_heatmap(crosstab: pd.DataFrame, x_title: str = "nearest cluster
                          title: str = "Tier x cluster: where the VIP tiers would fall") -> go.Figure:
     """Customers by rows x columns of a cross-tab, counts annotated; labels angled, never cut."""
     fig = go.Figure(go.Heatmap(z=crosstab.to_numpy(),
-                               x=[_readable(c) for c in crosstab.columns],
-                               y=[_readable(r) for r in crosstab.index], colorscale="Blues",
+                               x=[display_name(c) for c in crosstab.columns],
+                               y=[display_name(r) for r in crosstab.index], colorscale="Blues",
                                text=crosstab.to_numpy(), texttemplate="%{text:,}",
                                textfont=dict(size=11), showscale=False, xgap=1, ygap=1,
                                hovertemplate="%{y} x %{x}: %{z:,} customers<extra></extra>"))
@@ -294,8 +294,9 @@ def _bar_height(bars: int) -> int:
     return 110 + 34 * max(bars, 1)
 
 
-def _readable(name) -> str:
-    """'High_Spender' -> 'High Spender': underscores make long unbreakable labels."""
+def display_name(name) -> str:
+    """A segment, tier or cluster name as a person reads it ('High_Spender' -> 'High Spender');
+    underscores make long unbreakable labels. Exports and the engine keep the machine name."""
     return str(name).replace("_", " ")
 
 

@@ -6,7 +6,8 @@
     report FILE [mapping] [--model VERSION | --k K] [--currency CODE] -o REPORT.html
     score --recency R --frequency F --monetary M [--model VERSION] [--json]
     sweep FILE [mapping] [--ks 2-12]
-    migration FILE [mapping] --from DATE --to DATE [--model VERSION] -o OUT.csv
+    migration FILE [mapping] --from DATE --to DATE [--model VERSION] [--cut-points from|each]
+              -o OUT.csv
     synth --lines N --customers C --seed S -o FILE.parquet|csv
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
@@ -19,7 +20,7 @@ import sys
 from typing import Sequence
 
 from core.config import DEFAULTS
-from core.errors import ConfigError, SegmentationError
+from core.errors import ConfigError, SegmentationError, engine_failure
 
 EXIT_USAGE = 2
 
@@ -68,6 +69,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
+    from core.scores import CUT_POINTS, DEFAULT_CUT_POINTS
+
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -116,6 +119,10 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="later date")
     p.add_argument("--model", help="segment by this saved model's tiers and clusters "
                                    "(default: the named RFM segments)")
+    p.add_argument("--cut-points", choices=CUT_POINTS, default=DEFAULT_CUT_POINTS,
+                   help="named segments at the to date: scored on the from date's cut points "
+                        "(from, default: a move means the customer changed) or on its own "
+                        "(each: the scale is re-cut)")
     p.add_argument("--model-dir", default="models")
     p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
 
@@ -276,6 +283,7 @@ def _cmd_report(args) -> int:
     import hashlib
 
     from core.atomic import atomic_output
+    from core.export import check_output_path
     from core.money import currency_of
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
@@ -285,6 +293,7 @@ def _cmd_report(args) -> int:
     if args.engine == "spark":
         raise ConfigError("report runs on DuckDB only; leave out --engine spark")
     currency = _currency_code(args.currency)
+    check_output_path(args.output, [args.file])  # before the file is read
     if args.model:  # load first: an unknown version fails before the file is read
         model, manifest = ModelStore(args.model_dir).load(args.model)
         version = manifest["version"]
@@ -310,7 +319,7 @@ def _cmd_report(args) -> int:
         file_hash=digest.hexdigest()))
     _report(result, Context(currency=currency or None, currency_source="--currency")
             if currency else context_of(src))
-    with atomic_output(args.output) as tmp:
+    with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
     return 0
@@ -386,6 +395,7 @@ def _cmd_migration(args) -> int:
         raise ConfigError("migration runs on DuckDB only; leave out --engine spark")
     if args.as_of:
         raise ConfigError("migration takes --from and --to, not --as-of")
+    _check_output(args)
     segment_by = None
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
@@ -393,12 +403,13 @@ def _cmd_migration(args) -> int:
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
     history = movement.PurchaseHistory.from_source(src)
-    moves = movement.migration(history, args.from_date, args.to_date, segment_by)
+    moves = movement.migration(history, args.from_date, args.to_date, segment_by,
+                               cut_points=args.cut_points)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
     print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
           f"{moved - new:,} changed segment", file=sys.stderr)
-    _write(moves, args.output)
+    _write(moves, args.output, [args.file])
     return 0
 
 
@@ -418,6 +429,7 @@ COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "scor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = None
     try:
         args = _build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -430,3 +442,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an engine error on the user's file: one line, never a traceback
+        message = engine_failure(exc, str(getattr(args, "file", "") or ""))
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE

@@ -37,6 +37,7 @@ from core.errors import ColumnMappingError
 
 ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
          "country")
+REQUIRED_ROLES = ("customer", "date")  # and a value: amount, or quantity and price
 CANONICAL = ("customer", "invoice_ts", "invoice", "quantity", "price", "line_value", "product",
              "country", "status", "bad_number", "date_blank", "amount", "amount_blank")
 RFM_COLUMNS = ("customer_id", "recency", "frequency", "monetary")
@@ -158,7 +159,7 @@ class ColumnMapping:
                 raise ColumnMappingError(
                     f"{source}: column '{column}' mapped to {role} does not exist; "
                     f"columns found: {found}")
-        missing = [r for r in ("customer", "date") if getattr(self, r) is None]
+        missing = [r for r in REQUIRED_ROLES if getattr(self, r) is None]
         if self.amount is None and (self.quantity is None or self.price is None):
             missing.append("amount (or quantity and price)")
         if missing:

@@ -5,9 +5,10 @@
 date, the pipeline's orders (core.rfm.group_orders) are reduced once to one row per
 (customer, purchase, timestamp) of the lines that can move RFM; that small table is joined
 with the dates (timestamp <= date) and goes through the pipeline's customer aggregates and
-RFM per (date, customer). The segments are then computed per date over the customers of that
-date: named segments (scores re-cut at each date) by default, or a fitted model's tiers and
-clusters.
+RFM per (date, customer). The segments are then computed per date: named segments (a
+migration scores the later date on the earlier date's cut points by default,
+``cut_points="each"`` re-cuts each date; month-end sizes re-cut each month end) or a fitted
+model's tiers and clusters.
 
     history = PurchaseHistory.from_source(open_source(path, options))
     moves = migration(history, "2011-09-01", "2011-12-01")       # customer_id, from, to
@@ -29,18 +30,35 @@ from core.io import READ_ERRORS
 from core.options import parse_as_of
 from core.rfm import (Source, classify_lines, customer_aggregates, group_orders, naive_utc,
                       rfm_from_aggregates, scan_error)
+from core.scores import (CUT_POINTS, DEFAULT_CUT_POINTS, GOOD_SEGMENTS, LAPSING_SEGMENTS,
+                         score_cut_points, score_table, segment_names)
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
 SegmentBy = Callable[[pd.DataFrame], pd.Series]
 
 
+@dataclass(frozen=True)
+class NamedSegments:
+    """The named-segment lens: named RFM segments under ``grid`` (None: the default grid).
+
+    ``cuts`` (core.scores.score_cut_points of some table): score every date on these cut
+    points; None: cut the scores over the customers of each date.
+    """
+
+    grid: Mapping | None = None
+    cuts: Mapping | None = None
+
+    def __call__(self, rfm: pd.DataFrame) -> pd.Series:
+        return score_table(rfm, self.grid, cuts=self.cuts)["rfm_segment"].astype("string")
+
+    def on_cut_points_of(self, rfm: pd.DataFrame) -> "NamedSegments":
+        """The same lens scored on the cut points of ``rfm``'s customers."""
+        return NamedSegments(self.grid, score_cut_points(rfm))
+
+
 def by_named_segment(grid: Mapping | None = None) -> SegmentBy:
     """Named RFM segments, the scores cut over the customers of each date."""
-    from core.scores import score_table
-
-    def segment(rfm: pd.DataFrame) -> pd.Series:
-        return score_table(rfm, grid)["rfm_segment"].astype("string")
-    return segment
+    return NamedSegments(grid)
 
 
 def by_model(model) -> SegmentBy:
@@ -52,8 +70,6 @@ def by_model(model) -> SegmentBy:
 
 def segment_order(grid: Mapping | None = None) -> list[str]:
     """Named segments best to worst (the order tables and charts list them in)."""
-    from core.scores import segment_names
-
     return segment_names(grid)
 
 
@@ -116,14 +132,22 @@ class PurchaseHistory:
 
 
 def migration(history: PurchaseHistory, from_date, to_date,
-              segment_by: SegmentBy | None = None, with_rfm: bool = False) -> pd.DataFrame:
+              segment_by: SegmentBy | None = None, with_rfm: bool = False,
+              cut_points: str = DEFAULT_CUT_POINTS) -> pd.DataFrame:
     """customer_id, from_segment, to_segment for every customer at ``to_date``.
 
     ``from_segment`` is NOT_YET for a customer with no kept line on or before ``from_date``.
     ``with_rfm`` adds recency, frequency, monetary as they stood at ``to_date``.
-    ConfigError when the dates do not parse or are not in order; DataValidationError when
-    nobody had bought by ``to_date``.
+    ``cut_points`` (named segments only; a model's fences and centres never move): "from"
+    scores ``to_date`` on the cut points of the customers at ``from_date``, so a customer whose
+    R, F, M did not change keeps its segment; "each" re-cuts the scores at each date.
+    ConfigError when the dates do not parse or are not in order, or ``cut_points`` is unknown;
+    DataValidationError when nobody had bought by ``to_date``, or (with "from" and named
+    segments) nobody had bought by ``from_date``, so there are no earlier cut points.
     """
+    if cut_points not in CUT_POINTS:
+        raise ConfigError(f"cut points '{cut_points}' unknown; use 'from' (the earlier date's) "
+                          "or 'each' (each date's own)")
     start, end = date_pair(from_date, to_date)
     if end < history.first_purchase:
         raise DataValidationError(
@@ -131,20 +155,32 @@ def migration(history: PurchaseHistory, from_date, to_date,
             f"first purchase is {history.first_purchase:%Y-%m-%d %H:%M}")
     segment_by = segment_by or by_named_segment()
     snapshots = history.rfm_at([start, end])
-    segments = {}
-    for when in (start, end):
-        rfm = snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
-        rfm = rfm.reset_index(drop=True)
-        segments[when] = pd.Series(segment_by(rfm).to_numpy(), index=rfm["customer_id"])
+    tables = {when: snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
+              .reset_index(drop=True) for when in (start, end)}
+    lenses = {start: segment_by, end: segment_by}
+    if cut_points == "from" and isinstance(segment_by, NamedSegments):
+        if tables[start].empty:
+            raise DataValidationError(
+                f"{history.source}: nobody had bought by the from date {start:%Y-%m-%d %H:%M}, "
+                "so it has no cut points to score the to date on; pick a from date after "
+                f"{history.first_purchase:%Y-%m-%d %H:%M} or re-cut each date (cut points 'each')")
+        lenses[end] = segment_by.on_cut_points_of(tables[start])
+    segments = {when: pd.Series(lenses[when](rfm).to_numpy(), index=rfm["customer_id"])
+                for when, rfm in tables.items()}
     after = segments[end]
     before = segments[start].reindex(after.index).fillna(NOT_YET)
     moves = pd.DataFrame({"customer_id": after.index.astype("string"),
                           "from_segment": before.to_numpy(dtype=object),
                           "to_segment": after.to_numpy(dtype=object)}).reset_index(drop=True)
     if with_rfm:
-        rfm = snapshots[snapshots["as_of"] == pd.Timestamp(end)].drop(columns="as_of")
-        moves = moves.merge(rfm, on="customer_id", how="left", validate="one_to_one")
+        moves = moves.merge(tables[end], on="customer_id", how="left", validate="one_to_one")
     return moves
+
+
+def slipping(moves: pd.DataFrame) -> pd.Series:
+    """Which moves are "slipping": from a good named segment (core.scores.GOOD_SEGMENTS) on
+    the from date into a lapsing one (LAPSING_SEGMENTS) on the to date; a boolean mask."""
+    return moves["from_segment"].isin(GOOD_SEGMENTS) & moves["to_segment"].isin(LAPSING_SEGMENTS)
 
 
 def transition_matrix(moves: pd.DataFrame, order: Sequence[str] | None = None) -> pd.DataFrame:
@@ -226,5 +262,6 @@ def _empty_rfm() -> dict:
             "frequency": pd.Series(dtype="int64"), "monetary": pd.Series(dtype="float64")}
 
 
-__all__ = ["NOT_YET", "PurchaseHistory", "by_model", "by_named_segment", "migration", "date_pair",
-           "month_end_sizes", "month_ends", "movers", "segment_order", "transition_matrix"]
+__all__ = ["CUT_POINTS", "DEFAULT_CUT_POINTS", "NOT_YET", "NamedSegments", "PurchaseHistory",
+           "by_model", "by_named_segment", "migration", "date_pair", "month_end_sizes",
+           "month_ends", "movers", "segment_order", "slipping", "transition_matrix"]

@@ -17,11 +17,11 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import charts
+from core.actions import named_profiles_with_actions, profiles_with_actions
 from core.cleaning import CleaningAudit
-from core.insights import (named_profiles_with_actions, named_segment_crosstab,
-                           profiles_with_actions)
+from core.insights import named_segment_crosstab
 from core.money import format_money
-from core.scores import grid_cells, score_cut_points, segment_names
+from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
 
 log = logging.getLogger(__name__)
 
@@ -171,11 +171,11 @@ def build_report(inputs: ReportInputs) -> str:
         row = best.iloc[0]
         parts.append(f"<p>Best customers: <b>{_e(row['rfm_segment'])}</b>, {row['customers']:,} "
                      f"customers bringing {row['revenue_share']:.0%} of revenue.</p>")
-    slipping = named[named["rfm_segment"].isin(["At Risk", "Can't Lose Them"])]
+    slipping = named[named["rfm_segment"].isin(SLIPPING_AWAY)]
     if slipping["customers"].sum():
         n = int(slipping["customers"].sum())
         parts.append(f"<p>Slipping away: {n:,} customer{'s' if n != 1 else ''} "
-                     f"(At Risk and Can't Lose Them) who brought "
+                     f"({' and '.join(SLIPPING_AWAY)}) who brought "
                      f"{money(float(slipping['revenue'].sum()))}.</p>")
 
     parts += ["<h2>Customers by R and FM score</h2>",

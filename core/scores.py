@@ -45,6 +45,17 @@ PERCENTILES = (20, 40, 60, 80)
 SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_segment")
 MAX_SEGMENT_NAME = 40
 
+# Scoring a later date (Movement): on the earlier date's cut points ("from", so a move means the
+# customer changed, not the scale) or re-cut over that date's customers ("each").
+CUT_POINTS = ("from", "each")
+DEFAULT_CUT_POINTS = "from"
+# Good customers who have not bought for a while: the "slipping away" of the Segments page and
+# the report (a state at one date).
+SLIPPING_AWAY: tuple[str, ...] = (AT_RISK, CANT_LOSE_THEM)
+# A move between two dates from a good segment into a lapsing one: Movement's "slipping".
+GOOD_SEGMENTS: tuple[str, ...] = (CHAMPIONS, LOYAL, POTENTIAL_LOYALIST)
+LAPSING_SEGMENTS: tuple[str, ...] = (AT_RISK, CANT_LOSE_THEM, HIBERNATING, ABOUT_TO_SLEEP)
+
 # r_score -> segment for fm = 1, 2, 3, 4, 5
 DEFAULT_GRID: dict[str, list[str]] = {
     "1": [HIBERNATING, HIBERNATING, AT_RISK, AT_RISK, CANT_LOSE_THEM],
@@ -151,10 +162,13 @@ def score_cut_points(rfm: pd.DataFrame) -> dict[str, tuple[float, float, float, 
     return {column: cut_points(rfm[column]) for column in ("recency", "frequency", "monetary")}
 
 
-def score_table(rfm: pd.DataFrame, grid: Mapping | None = None) -> pd.DataFrame:
+def score_table(rfm: pd.DataFrame, grid: Mapping | None = None,
+                cuts: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
     """A copy of the RFM table with r_score, f_score, m_score (ints 1-5) and rfm_segment.
 
-    The cut points come from this table's customers; an empty table gets empty columns.
+    ``cuts``: the cut points to score on (``score_cut_points`` of another table, e.g. an
+    earlier date's customers, so a score means the same value on both dates); by default
+    they come from this table's customers. An empty table gets empty columns.
     """
     rows = validate_grid(DEFAULT_GRID if grid is None else grid)
     out = rfm.copy()
@@ -163,7 +177,7 @@ def score_table(rfm: pd.DataFrame, grid: Mapping | None = None) -> pd.DataFrame:
             out[column] = pd.Series(dtype="int64")
         out["rfm_segment"] = pd.Series(dtype="object")
         return out
-    cuts = score_cut_points(out)
+    cuts = score_cut_points(out) if cuts is None else _checked_cuts(cuts)
     r = 5 - _cuts_below(out["recency"], cuts["recency"])
     f = 1 + _cuts_below(out["frequency"], cuts["frequency"])
     m = 1 + _cuts_below(out["monetary"], cuts["monetary"])
@@ -173,6 +187,17 @@ def score_table(rfm: pd.DataFrame, grid: Mapping | None = None) -> pd.DataFrame:
     out["f_score"] = f.astype("int64")
     out["m_score"] = m.astype("int64")
     out["rfm_segment"] = lookup[r - 1, fm - 1]
+    return out
+
+
+def _checked_cuts(cuts: Mapping[str, Sequence[float]]) -> dict[str, tuple[float, ...]]:
+    out = {}
+    for column in ("recency", "frequency", "monetary"):
+        values = tuple(float(v) for v in cuts.get(column, ()))
+        if len(values) != len(PERCENTILES) or list(values) != sorted(values):
+            raise ConfigError(f"cut points of {column} must be {len(PERCENTILES)} ascending "
+                              f"numbers; got {values}")
+        out[column] = values
     return out
 
 

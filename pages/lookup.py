@@ -1,9 +1,10 @@
-"""Customer lookup: who is this customer and what should I do? Values, segment, action, why."""
+"""Customer lookup: who is this customer and what should I do? Named segment and action first,
+then the VIP tier or cluster and why, the customer's own columns and last orders."""
 import streamlit as st
 
 from core.errors import SegmentationError
 from core.lookup import closest_ids
-from ui import render, state
+from ui import card, marketing, render, state
 
 SELECTBOX_LIMIT = 20_000  # above this many customers, type-ahead uses a text box
 st.title("Customer lookup")
@@ -11,10 +12,19 @@ loaded = render.loaded_or_stop()
 active = render.model_or_stop(loaded)
 with render.engine_errors():
     seg = state.current_segments(loaded, active)
+    scored = marketing.scored(loaded, active)
+    grid = marketing.segment_grid(active)
 code = render.currency(render.file_currency_or_none())  # chosen on the RFM/Segments pages
+
+
+def money(value) -> str:
+    return render.money(value, code)
+
+
 st.markdown("#### Who is this customer, and what should I do?")
-st.caption("Pick a customer (or type R/F/M values): their segment, what to do next with them and "
-           "why they are in that segment.", help=render.help_for("named_segment"))
+st.caption("Pick a customer (or type R/F/M values): their named segment and what to do, then the "
+           "VIP tier or cluster and why, their details and last orders from your file.",
+           help=render.help_for("named_segment"))
 model_label = active.version or "unsaved"
 ids = seg["customer_id"].astype(str)
 wanted = st.query_params.get("customer")
@@ -30,13 +40,13 @@ def _choose(customer_id: str) -> None:
 by_id, by_values = st.tabs(["By customer ID", "By typed R/F/M values"])
 with by_id:
     if unknown:  # a link to an ID the data does not have: say so, show no other card
-        st.error(f"No customer '{wanted}' in the loaded data ({len(ids):,} customers). "
+        st.error(f"No customer '{render.escape_markdown(wanted)}' in the loaded data ({len(ids):,} customers). "
                  "Check the ID, or pick one of the closest IDs or any customer below.")
         suggestions = closest_ids(wanted, ids)
         if suggestions:
             st.caption("Closest IDs")
             for column, suggestion in zip(st.columns(len(suggestions)), suggestions):
-                column.button(suggestion, key=f"closest_{suggestion}", on_click=_choose,
+                column.button(render.escape_markdown(suggestion), key=f"closest_{suggestion}", on_click=_choose,
                               args=(suggestion,), width="stretch")
         else:
             st.caption("No ID in the data looks like it.")
@@ -60,8 +70,12 @@ with by_id:
         row = seg[ids == customer].iloc[0]
         with render.engine_errors():
             explanation = active.model.explain(row["recency"], row["frequency"], row["monetary"])
-        render.customer_card(explanation, loaded.rfm, customer, model_label,
-                             fences=active.model.fences)
+            named = card.named_view(scored, grid, explanation, money)
+            file = card.CustomerFile(marketing.customer_columns(loaded, customer),
+                                     marketing.customer_last_orders(loaded, customer),
+                                     int(row["frequency"]))
+        card.customer_card(explanation, loaded.rfm, customer, model_label,
+                           fences=active.model.fences, code=code, named=named, file=file)
 
 with by_values:
     with st.form("typed"):
@@ -78,8 +92,9 @@ with by_values:
         st.session_state["typed_done"] = True
         try:
             explanation = active.model.explain(r, f, m)
+            named = card.named_view(scored, grid, explanation, money)
         except SegmentationError as exc:
-            st.error(str(exc))
+            st.error(render.escape_markdown(str(exc)))
         else:
-            render.customer_card(explanation, loaded.rfm, None, model_label,
-                                 fences=active.model.fences)
+            card.customer_card(explanation, loaded.rfm, None, model_label,
+                               fences=active.model.fences, code=code, named=named)

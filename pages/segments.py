@@ -3,13 +3,13 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.actions import named_profiles_with_actions, profiles_with_actions
 from core.campaign import email_column, email_tool_frame, file_stem, suggest_attribute_columns
 from core.clustering import FEATURES
 from core.columns import ColumnMapping
 from core.errors import SegmentationError
-from core.insights import (named_profiles_with_actions, named_segment_crosstab,
-                           profiles_with_actions)
-from core.scores import grid_cells, score_cut_points, segment_names
+from core.insights import named_segment_crosstab
+from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
 from core.export import to_csv_bytes
 from ui import marketing, render, state
 
@@ -31,13 +31,13 @@ def _count(n: int, word: str = "customer") -> str:
 
 st.markdown("#### Who are my best customers, who is slipping away, and what do I do?")
 best = named[named["rfm_segment"] == "Champions"]
-slipping = named[named["rfm_segment"].isin(["At Risk", "Can't Lose Them"])]
+slipping = named[named["rfm_segment"].isin(SLIPPING_AWAY)]
 c = st.columns(3)
 c[0].metric("Champions", f"{int(best['customers'].sum()):,}",
             help=render.help_for("named_segment"))
 c[0].caption(f"{float(best['revenue_share'].sum()):.0%} of revenue")
 c[1].metric("Slipping away", f"{int(slipping['customers'].sum()):,}",
-            help="At Risk and Can't Lose Them: good customers who have not bought for a while.")
+            help=f"{' and '.join(SLIPPING_AWAY)}: good customers who have not bought for a while.")
 c[1].caption(f"{render.money(float(slipping['revenue'].sum()), currency)} of past revenue")
 render.money_metric(c[2], "Revenue", float(scored["monetary"].sum()), currency,
                     help=render.help_for("monetary"))
@@ -47,10 +47,12 @@ st.caption(f"{len(scored):,} customers as of {loaded.result.as_of:%Y-%m-%d %H:%M
 # -- named segments ------------------------------------------------------------------------
 st.subheader("Named segments", help=render.help_for("named_segment"))
 render.plot(charts.named_segment_bars(named, currency), key="named_bars")
-table = named[["rfm_segment", "meaning", "customers", "revenue_share", "revenue",
-               "recency_median", "frequency_median"]]
-st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "rfm_segment": st.column_config.TextColumn("Segment", help=render.help_for("named_segment")),
+table = named[["rfm_segment", "customers", "revenue", "revenue_share", "recency_median",
+               "frequency_median", "meaning"]]  # the decision columns first: phones show those
+st.dataframe(table, hide_index=True, width="stretch", height=render.table_height(len(table)),
+             column_config={
+    "rfm_segment": st.column_config.TextColumn("Segment", help=render.help_for("named_segment"),
+                                               pinned=True),
     "meaning": st.column_config.TextColumn("Who they are"),
     "customers": st.column_config.NumberColumn("Customers", format="%,d"),
     "revenue_share": st.column_config.NumberColumn("Share of revenue", format="percent",
@@ -61,6 +63,8 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "frequency_median": st.column_config.NumberColumn("Typical orders", format="%,.0f",
                                                       help=render.help_for("typical")),
 })
+
+st.caption(f"All {int(named['customers'].sum()):,} customers, each in one named segment.")
 
 st.subheader("What to do")
 for i, row in named[named["customers"] > 0].reset_index(drop=True).iterrows():
@@ -93,7 +97,7 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
         try:
             marketing.set_segment_grid(marketing.grid_from_table(edited))
         except SegmentationError as exc:
-            st.error(str(exc))
+            st.error(render.escape_markdown(str(exc)))
         else:
             st.rerun()
     if middle.button("Back to the standard grid", key="grid_reset"):
@@ -111,24 +115,28 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
                                          grid=marketing.segment_grid(active), admin_token=token)
         st.success(f"Saved model {version} with this grid; this session uses it.")
 
-# -- VIP tiers and clusters ----------------------------------------------------------------
-st.subheader("VIP tiers and clusters", help=render.help_for("cluster"))
-st.caption("The model's own view, beside the named segments: the VIP tiers are customers far "
-           "outside the usual spend or orders; everyone else is grouped with similar customers.")
+# -- the statistical view ------------------------------------------------------------------
+st.subheader("The statistical view: VIP tiers and clusters", help=render.help_for("cluster"))
+crosstab = named_segment_crosstab(scored, names)
+st.markdown(
+    f"The same **{len(scored):,} customers**, grouped a second way by the model: the **VIP "
+    "tiers** are the few far outside the usual spend or orders (beyond the IQR fences); "
+    "everyone else is put into **clusters** of customers with similar recency, orders and "
+    "spend. The table below splits each named segment above by tier or cluster; act on the "
+    "named segments, use this view to see your outliers and natural groups.")
+shown = crosstab.rename(columns=render.display_name)
+shown["Total"] = shown.sum(axis=1)
+shown.loc["Total"] = shown.sum(axis=0)
+st.dataframe(shown.rename_axis("Named segment").reset_index(), hide_index=True, width="stretch",
+             height=render.table_height(len(shown)),  # every row, the Total row too
+             column_config={"Named segment": st.column_config.TextColumn(pinned=True)})
 render.plot(charts.segment_overview(profiles, currency), key="overview")
 for i, row in profiles.iterrows():
-    with st.expander(f"{render.escape_markdown(row['segment'].replace('_', ' '))}: "
+    with st.expander(f"{render.escape_markdown(render.display_name(row['segment']))}: "
                      f"{_count(int(row['customers']))}, "
                      f"{row['revenue_share']:.0%} of revenue"):
         for n, action in enumerate(row["actions"], start=1):
             st.markdown(f"{n}. {render.escape_markdown(action)}")
-
-st.subheader("Named segment x VIP tier / cluster")
-crosstab = named_segment_crosstab(scored, names)
-render.plot(charts.tier_cluster_heatmap(crosstab, x_title="VIP tier or cluster",
-                                        y_title="named segment",
-                                        title="Customers by named segment and tier / cluster"),
-            key="named_x_cluster")
 
 # -- exports -------------------------------------------------------------------------------
 st.subheader("Exports for your campaigns")
@@ -147,7 +155,8 @@ lens = st.radio("Segments by", ["Named segments", "VIP tiers and clusters"], hor
 by = "rfm_segment" if lens == "Named segments" else "segment"
 options = ["All customers", *[n for n in (names if by == "rfm_segment" else profiles["segment"])
                               if (scored[by].astype(str) == n).any()]]
-chosen = st.selectbox("Which customers", options, key="export_segment")
+chosen = st.selectbox("Which customers", options, key="export_segment",
+                      format_func=render.display_name)
 
 
 build_campaign = marketing.campaign_builder(loaded, scored, tuple(picked))
@@ -162,7 +171,7 @@ def _export_frame(build=build_campaign, chosen=chosen, by=by) -> pd.DataFrame:
 
 stem = "customers" if chosen == "All customers" else f"segment_{file_stem(chosen)}"
 with render.engine_errors("Pick other customer columns."):
-    render.download_pair(f"{chosen}: campaign table", _export_frame, stem, key="export_campaign")
+    render.download_pair(f"{render.display_name(chosen)}: campaign table", _export_frame, stem, key="export_campaign")
 email = email_column(picked)
 if email is None:
     st.info("Add your file's e-mail column above to get a file for your e-mail tool.")
@@ -171,7 +180,7 @@ else:
         frame, _ = email_tool_frame(_export_frame(), email)
         return to_csv_bytes(frame)
 
-    st.download_button(f"{chosen}: for your e-mail tool (CSV, {email} first)", data=_email_csv,
+    st.download_button(f"{render.display_name(chosen)}: for your e-mail tool (CSV, {email} first)", data=_email_csv,
                        file_name=f"{stem}_email.csv", mime="text/csv", on_click="ignore",
                        key="export_email", icon=":material/mail:",
                        help="Customers without an e-mail are left out.")
@@ -194,9 +203,9 @@ with st.expander("How this was computed"):
         "number below the days since the last order. Equal values always get equal scores.\n"
         "- **FM score** = the average of F and M, rounded half up. The named segment is read "
         "from the (R, FM) grid.\n"
-        "- **VIP tiers**: outside the IQR fences (1.5 x the interquartile range beyond the "
-        "quartiles) on spend, orders or both. **Clusters**: K-Means on the customers inside "
-        "the fences, named from their centroids.")
+        "- **VIP tiers**: above the upper IQR fence (the third quartile + 1.5 x the "
+        "interquartile range) on spend, orders or both. **Clusters**: K-Means on everyone "
+        "else (customers far below the others included), named from their centroids.")
     cuts = score_cut_points(scored)
     st.dataframe(pd.DataFrame({k: list(v) for k, v in cuts.items()},
                                index=["20th", "40th", "60th", "80th"]),
@@ -207,5 +216,6 @@ with st.expander("How this was computed"):
     st.caption("Tier x nearest cluster: which cluster the VIP tiers would join without the fences.")
     nearest = active.model.predict_clusters(scored.loc[:, list(FEATURES)].to_numpy())
     tier = scored["tier"].astype("object").where(scored["tier"].notna(), "(clustered)")
-    tier_x = pd.crosstab(tier.to_numpy(), [active.model.names_[i] for i in nearest])
+    tier_x = pd.crosstab(tier.map(render.display_name).to_numpy(),
+                         [render.display_name(active.model.names_[i]) for i in nearest])
     render.plot(charts.tier_cluster_heatmap(tier_x), key="tierxcluster")

@@ -12,7 +12,9 @@ import json
 import pandas as pd
 import streamlit as st
 
-from core.campaign import campaign_table, customer_attributes
+from core.campaign import campaign_table, customer_attributes, suggest_attribute_columns
+from core.columns import ColumnMapping
+from core.lookup import last_orders
 from core.errors import ConfigError, SegmentationError
 from core.report import ReportInputs, build_report, movement_sizes
 from core.scores import SCORES, default_grid, score_table, validate_grid
@@ -111,6 +113,36 @@ def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: 
         return campaign_table(scored_table, attrs)
 
     return build
+
+
+def customer_columns(loaded: state.Loaded, customer_id: str) -> dict[str, str]:
+    """The customer's own columns of the file (name, e-mail, country, ...: those the campaign
+    export suggests), each the latest non-empty value by date; empty ones left out."""
+    src, settings = state.source(), state.settings()
+    columns = tuple(suggest_attribute_columns(list(state.current_info().columns),
+                                              ColumnMapping(**settings.mapping_dict)))
+    if not columns:
+        return {}
+    table = _attributes(src.content_hash, src.name, settings, columns, loaded.result.as_of,
+                        src.raw)
+    row = table[table["customer_id"] == str(customer_id)]
+    if row.empty:
+        return {}
+    values = row.iloc[0]
+    return {c: str(values[c]) for c in columns if not pd.isna(values[c]) and str(values[c])}
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _last_orders(content_hash: str, name: str, settings: state.Settings, customer_id: str,
+                 as_of: dt.datetime, _raw) -> pd.DataFrame:
+    return last_orders(state.open_file(name, settings, _raw), customer_id, until=as_of)
+
+
+def customer_last_orders(loaded: state.Loaded, customer_id: str) -> pd.DataFrame:
+    """The customer's last orders up to the as-of date (core.lookup.last_orders), cached."""
+    src = state.source()
+    return _last_orders(src.content_hash, src.name, state.settings(), str(customer_id),
+                        loaded.result.as_of, src.raw)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)

@@ -41,12 +41,13 @@ def month_end_view(content_hash: str, name: str, settings: state.Settings, lens_
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
 def migration_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
-                   grid_json: str, from_date: dt.datetime, to_date: dt.datetime, _raw,
-                   _model) -> pd.DataFrame:
+                   grid_json: str, from_date: dt.datetime, to_date: dt.datetime,
+                   cut_points: str, _raw, _model) -> pd.DataFrame:
     """customer_id, from_segment, to_segment and R/F/M at ``to_date`` (core.movement.migration)."""
     history = _history(name, settings, _raw)
     return movement.migration(history, from_date, to_date,
-                              _segment_by(lens_key, grid_json, _model), with_rfm=True)
+                              _segment_by(lens_key, grid_json, _model), with_rfm=True,
+                              cut_points=cut_points)
 
 
 def current_month_ends(lens_key: str, grid: dict, model):
@@ -57,7 +58,9 @@ def current_month_ends(lens_key: str, grid: dict, model):
 
 
 def current_migration(lens_key: str, grid: dict, model, from_date: dt.datetime,
-                      to_date: dt.datetime):
+                      to_date: dt.datetime, cut_points: str = movement.DEFAULT_CUT_POINTS):
+    """Every customer's move between the dates under the lens (cut_points: see migration)."""
     src = state.source()
     return migration_view(src.content_hash, src.name, state.settings(), lens_key,
-                          json.dumps(grid, sort_keys=True), from_date, to_date, src.raw, model)
+                          json.dumps(grid, sort_keys=True), from_date, to_date, cut_points,
+                          src.raw, model)

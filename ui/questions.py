@@ -64,9 +64,9 @@ def status_editor(status_values, settings: state.Settings, gen: int) -> tuple[li
                                   "pre-filled from a vocabulary in seven languages and the "
                                   "platforms' own words (wc-on-hold, Annulé, Storniert, ...).")
     if status_values:
-        st.dataframe([{"status": c.value, "lines": c.lines, "revenue": c.revenue,
-                       "counts as a sale": c.verdict == SALE} for c in status_values],
-                     hide_index=True)
+        st.dataframe(  # the decision next to the value: a phone shows those two first
+            [{"status": c.value, "counts as a sale": c.verdict == SALE, "lines": c.lines,
+              "revenue": c.revenue} for c in status_values], hide_index=True, width="stretch")
     changed_sales = [v for v in values if v not in removed and
                      status_verdict(v, settings.sale_statuses, settings.not_sale_statuses) != SALE]
     changed_not = [v for v in values if v in removed and

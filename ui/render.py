@@ -1,19 +1,18 @@
-"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, the customer card,
-glossary tooltips and money in the file's currency."""
+"""Rendering helpers shared by the pages: error guard, sidebar summary, plots, display names,
+glossary tooltips and money in the file's currency (the customer card: ui/card.py)."""
 from __future__ import annotations
 
 import contextlib
-from urllib.parse import quote
+import re
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.charts import display_name  # noqa: F401  (the one display-name function, for pages)
 from core.errors import SegmentationError
-from core.lookup import customer_actions, fences_crossed
 from core.money import CURRENCIES, format_money
-from core.segmentation import Explanation
 from ui import state
 
 
@@ -23,7 +22,7 @@ def engine_errors(hint: str | None = None):
     try:
         yield
     except SegmentationError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         if hint:
             st.caption(hint)
         st.stop()
@@ -31,6 +30,7 @@ def engine_errors(hint: str | None = None):
 
 def loaded_or_stop() -> state.Loaded:
     """The RFM of the loaded data, or an error that points to the Data page."""
+    lost_upload_notice()
     with engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
         with st.spinner("Computing RFM..."):
             return state.current()
@@ -42,13 +42,23 @@ def model_or_stop(loaded: state.Loaded) -> state.ActiveModel:
             return state.active_model(loaded)
 
 
+def lost_upload_notice() -> None:
+    """Say so, on top of the page, when this session's upload is gone from the server (the
+    sample is loaded instead, see state.source)."""
+    state.source()
+    lost = state.lost_upload()
+    if lost:
+        st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the sample "
+                   "is loaded instead. Upload the file again on the Data page.")
+
+
 def sidebar_summary() -> None:
     """What is loaded and which model is in use, on every page."""
     with st.sidebar:
         src = state.source()
         st.caption("Loaded data")
         sheet = state.settings().sheet
-        st.markdown(f"**{_escape(src.name)}**" + (f" · sheet *{_escape(sheet)}*" if sheet else ""))
+        st.markdown(f"**{escape_markdown(src.name)}**" + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
         try:
             loaded = state.current()
         except SegmentationError:
@@ -84,70 +94,21 @@ def percentile(series: pd.Series, value: float) -> float:
     return float((values <= value).mean() * 100) if len(values) else float("nan")
 
 
-def customer_card(explanation: Explanation, rfm: pd.DataFrame, customer_id: str | None,
-                  model_label: str, fences=None) -> None:
-    """Values, percentiles, tier or cluster, why, and the next action for one customer.
-
-    A VIP tier shows the IQR fences it crossed (``fences``: the model's), a clustered
-    customer the distance to each cluster centre.
-    """
-    title = f"Customer {customer_id}" if customer_id is not None else "Typed values"
-    with st.container(border=True):
-        st.subheader(title)
-        cols = st.columns([1, 1, 1, 1.6])  # room for "Power_Shopper" at metric size
-        code = currency(_file_currency_or_none())
-        for col, (feature, fmt, note) in zip(cols, (
-                ("recency", "{:,.0f} days", "lower is more recent"),
-                ("frequency", "{:,.0f}", "orders"),
-                ("monetary", None, "total spend"))):
-            value = getattr(explanation, feature)
-            col.metric(feature.capitalize(), fmt.format(value) if fmt else money(value, code),
-                       help=help_for(feature))
-            col.caption(f"percentile {percentile(rfm[feature], value):.0f} ({note})",
-                        help=help_for("customer_percentile"))
-        cols[3].metric("Segment", explanation.segment,
-                       help=help_for("vip_tier" if explanation.tier else "cluster"))
-        if explanation.tier:
-            cols[3].caption(f"VIP tier {explanation.tier}: far outside the usual range of "
-                            "customers (kept out of the clusters)", help=help_for("iqr_fence"))
-        else:
-            cols[3].caption(f"cluster #{explanation.cluster} · model {model_label}",
-                            help=help_for("cluster"))
-        st.markdown("**What to do with this customer**")
-        for i, action in enumerate(customer_actions(explanation.segment, explanation.recency,
-                                                    explanation.frequency, explanation.monetary),
-                                   start=1):
-            st.markdown(f"{i}. {_escape(action)}")
-        st.markdown("**Why this segment**", help=help_for("iqr_fence") + " "
-                    + help_for("centroid") + " " + help_for("standardised"))
-        for reason in explanation.reasons:
-            st.markdown(f"- {_escape(reason)}")
-        if explanation.tier and fences:
-            st.markdown("**Fences crossed** (a VIP is outside the usual range of customers)",
-                        help=help_for("iqr_fence"))
-            st.dataframe(fences_crossed(fences, explanation.frequency, explanation.monetary),
-                         hide_index=True, width="stretch")
-        elif explanation.distances and not explanation.tier:
-            with st.expander("How this was computed"):
-                st.caption("The customer joins the cluster whose centre is nearest, measured in "
-                           "standardised units (each of R, F, M rescaled so they weigh the same).",
-                           help=help_for("standardised"))
-                plot(charts.distance_bars(explanation.distances, explanation.segment),
-                     key=f"distances_{customer_id}")
-        if customer_id is not None:
-            st.markdown(f"[Link to this card](?customer={quote(str(customer_id))}) "
-                        "(opens it directly, also in a new browser session)")
-
-
 def escape_markdown(text) -> str:
-    """Markdown-escape text that may come from the user's file or an edited grid."""
-    return _escape(text)
+    """Text from the user's file, a URL or an edited grid, made literal for any Streamlit call
+    that renders markdown (st.markdown, st.error, captions, labels, buttons). Escaped: what
+    opens a link or an image (``[ ]``, ``< >``), emphasis, code, headings, tables, LaTeX and
+    colour directives (`` * _ ` # | $ ~ ``, the backslash itself); a bare web address cannot
+    become a link (``http\\://``, ``www\\.``); a line break is a space (no new block).
+    Rendered, the text reads as written; other punctuation is left as it is."""
+    text = " ".join(str(text).splitlines())
+    text = "".join("\\" + c if c in _MARKDOWN_MARKS else c for c in text)
+    return _BARE_ADDRESS.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
-def _escape(text) -> str:
-    """Markdown-escape text that may come from the user's file (no HTML is ever allowed)."""
-    special = "\\`*_{}[]<>()#+-.!|$~"
-    return "".join("\\" + c if c in special else c for c in str(text))
+_MARKDOWN_MARKS = frozenset("\\`*_[]<>#|$~")
+# What GFM turns into a link without brackets: a scheme's '://', a 'www.', an e-mail's '@'.
+_BARE_ADDRESS = re.compile(r"(\w)(:(?=//)|\.(?<=www\.)|@(?=\w))", re.IGNORECASE)
 
 
 def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
@@ -162,6 +123,14 @@ def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
                           file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
                           mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                           icon=":material/download:")
+
+
+ROW_PX = 35  # a dataframe row's height in Streamlit's grid
+
+
+def table_height(rows: int) -> int:
+    """A dataframe height that shows every row and the header, no inner vertical scroll."""
+    return (rows + 1) * ROW_PX + 3
 
 
 def nan_to_none(value):
@@ -317,7 +286,8 @@ def file_currency_or_none() -> str | None:
 
 
 def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
-    """Per segment: customers, share of customers and revenue, typical recency/orders/spend."""
+    """Per segment (display names): customers, share of customers and revenue, typical
+    recency/orders/spend."""
     grouped = seg.groupby("segment", observed=True, sort=False)
     table = pd.DataFrame({
         "customers": grouped.size(),
@@ -327,7 +297,8 @@ def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
         "frequency": grouped["frequency"].median(),
         "monetary": grouped["monetary"].median(),
     }).sort_values("revenue", ascending=False)
-    return table.rename_axis("segment").reset_index()
+    table = table.rename_axis("segment").reset_index()
+    return table.assign(segment=table["segment"].map(display_name))  # read by people only
 
 
 def segment_summary_columns(code: str | None) -> dict:

@@ -59,3 +59,11 @@ def metric(at: AppTest, label: str) -> str:
 
 def charts(at: AppTest) -> list:
     return at.get("plotly_chart")
+
+
+def card_groups(at: AppTest) -> list[str]:
+    """The VIP tier or cluster named on each customer card shown ('**VIP tier: Elite**')."""
+    import re
+
+    found = [re.match(r"\*\*(?:VIP tier|Cluster): (.+?)\*\*", m.value) for m in at.markdown]
+    return [m.group(1).replace("\\", "") for m in found if m]

@@ -57,13 +57,14 @@ def test_preview_saves_nothing_and_shows_what_would_change(app, model_dir, sampl
     assert f"**{changed:,} of {len(rfm):,} customers would change segment**" in text
     counts = next(d.value for d in app.dataframe
                   if list(d.value.columns) == ["segment", "before", "after", "change"]).set_index("segment")
-    for segment in set(after):
-        assert counts.loc[segment, "after"] == int((after == segment).sum())
+    for segment in set(after):  # shown as people read them: 'High Spender'
+        assert counts.loc[segment.replace("_", " "), "after"] == int((after == segment).sum())
     matrix = next(d.value for d in app.dataframe if d.value.index.name == "before")
     assert int(matrix.to_numpy().sum()) == len(rfm)
     for segment in set(before):
-        assert counts.loc[segment, "before"] == int((before == segment).sum())
-        assert matrix.loc[segment].sum() == int((before == segment).sum())
+        shown = segment.replace("_", " ")
+        assert counts.loc[shown, "before"] == int((before == segment).sum())
+        assert matrix.loc[shown].sum() == int((before == segment).sum())
     assert "The model in use has k=4" in app.success[0].value or "already has k=4" in app.success[0].value
 
 
@@ -150,7 +151,8 @@ def test_the_groups_table_leads_with_counts_revenue_and_typical_values(app, samp
     table = next(d.value for d in app.dataframe
                  if list(d.value.columns)[:3] == ["segment", "customers", "share"]).set_index("segment")
     assert int(table["customers"].sum()) == len(rfm)
-    for name, group in labels.groupby("segment"):
+    for segment, group in labels.groupby("segment"):
+        name = str(segment).replace("_", " ")  # shown as people read it
         assert table.loc[name, "customers"] == len(group)
         assert table.loc[name, "revenue"] == pytest.approx(group["monetary"].sum())
         assert table.loc[name, "recency"] == pytest.approx(np.median(group["recency"].to_numpy()))

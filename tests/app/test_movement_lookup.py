@@ -11,7 +11,7 @@ from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
 from core.rfm import Source
-from core.scores import score_table
+from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table
 from core.segmentation import SegmentationModel
 from tests.app.conftest import SAMPLE, charts, go, metric
 from ui.state import DEFAULT_K
@@ -24,9 +24,13 @@ def sample():
     return dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))
 
 
-def _named(sample, when: dt.datetime) -> pd.Series:
+def _named(sample, when: dt.datetime, cuts_at: dt.datetime | None = None) -> pd.Series:
+    """Named segments at ``when``, on the cut points of the customers at ``cuts_at`` (default:
+    its own)."""
     rfm = Source(*sample).rfm(when).rfm
-    return pd.Series(score_table(rfm)["rfm_segment"].to_numpy(), index=rfm["customer_id"])
+    cuts = score_cut_points(Source(*sample).rfm(cuts_at or when).rfm)
+    return pd.Series(score_table(rfm, cuts=cuts)["rfm_segment"].to_numpy(),
+                     index=rfm["customer_id"])
 
 
 def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_time_runs(app, sample):
@@ -36,16 +40,28 @@ def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_tim
     assert app.date_input(key="movement_to").value == last.date()
     assert app.date_input(key="movement_from").value == last.date() - dt.timedelta(days=90)
     end_of = lambda day: dt.datetime.combine(day, dt.time(23, 59, 59))  # noqa: E731
-    before = _named(sample, end_of(last.date() - dt.timedelta(days=90)))
-    after = _named(sample, end_of(last.date()))
-    new = int((~after.index.isin(before.index)).sum())
-    moved = int((before.reindex(after.index).dropna() != after[after.index.isin(before.index)]).sum())
-    assert metric(app, "New customers") == f"{new:,}"
-    assert metric(app, "Moved to another segment") == f"{moved:,}"
-    assert metric(app, "Stayed in their segment") == f"{len(after) - new - moved:,}"
+    start, end = end_of(last.date() - dt.timedelta(days=90)), end_of(last.date())
+    before = _named(sample, start)
+    for rescored, after in ((False, _named(sample, end, cuts_at=start)),  # the default: fixed
+                            (True, _named(sample, end))):
+        app.toggle(key="movement_rescore").set_value(rescored).run()
+        assert not app.exception
+        new = int((~after.index.isin(before.index)).sum())
+        kept = after[after.index.isin(before.index)]
+        moved = int((before.reindex(kept.index) != kept).sum())
+        assert metric(app, "New customers") == f"{new:,}"
+        assert metric(app, "Moved to another segment") == f"{moved:,}"
+        assert metric(app, "Stayed in their segment") == f"{len(after) - new - moved:,}"
+        slipped = kept[before.reindex(kept.index).isin(GOOD_SEGMENTS).to_numpy()
+                       & kept.isin(LAPSING_SEGMENTS).to_numpy()]
+        assert metric(app, "Slipping") == f"{len(slipped):,}"
+        # the default list: the slipping customers
+        assert app.radio(key="movement_which").value == "Slipping away"
+        assert sorted(app.dataframe[0].value["customer_id"]) == sorted(slipped.index)
     kinds = [c.proto.spec for c in charts(app)]
     assert any('"type":"sankey"' in spec.replace(" ", "") for spec in kinds)
     # the customers of the move chosen in the two boxes
+    app.radio(key="movement_which").set_value("One move").run()
     app.selectbox(key="movement_pick_from").set_value("(none)")
     app.selectbox(key="movement_pick_to").set_value(after[~after.index.isin(before.index)].iloc[0])
     app.run()
@@ -67,7 +83,9 @@ def test_movement_by_clusters_uses_the_model_in_use(app, sample):
     app.radio(key="movement_lens").set_value(f"fitted-k{DEFAULT_K}").run()  # the unsaved model
     assert not app.exception and not app.error
     model = SegmentationModel().fit(Source(*sample).rfm().rfm)
-    names = set(model.names_) | {"Elite", "High_Spender", "Power_Shopper", "(none)"}
+    # shown as people read them: no underscores
+    names = {n.replace("_", " ") for n in model.names_} | {"Elite", "High Spender",
+                                                            "Power Shopper", "(none)"}
     assert set(app.selectbox(key="movement_pick_from").options) <= names
 
 
@@ -79,7 +97,7 @@ def test_unknown_customer_link_shows_not_found_and_the_closest_ids_and_no_card(a
     assert any(f"No customer '{wanted}'" in e.value for e in app.error)
     labels = [b.label for b in app.button]
     assert real in labels
-    assert not [m for m in app.metric if m.label == "Segment"]  # nobody else's card
+    assert not [h for h in app.subheader if h.value.startswith("Customer")]  # nobody's card
     assert app.query_params["customer"] == [wanted] or app.query_params["customer"] == wanted
     # a suggestion opens that customer's card and links to it
     next(b for b in app.button if b.label == real).click().run()
@@ -88,22 +106,24 @@ def test_unknown_customer_link_shows_not_found_and_the_closest_ids_and_no_card(a
     assert metric(app, "Monetary") == f"{row['monetary']:,.2f}"
 
 
-def test_vip_card_shows_the_fences_crossed_and_actions_for_one_customer(app, sample_rfm):
+def test_vip_card_says_why_in_words_with_the_upper_fence_and_no_raw_lower_fence(app, sample_rfm):
     rfm = sample_rfm.rfm
     segmented = SegmentationModel().fit(rfm).segment(rfm)
     vip = segmented[segmented["tier"].notna()].sort_values("monetary").iloc[-1]
     app.query_params["customer"] = vip["customer_id"]
     go(app, "lookup")
-    assert metric(app, "Segment") == vip["tier"]
-    # fences by hand: Q1/Q3 (linear) -/+ 1.5 IQR over every customer
+    texts = [m.value for m in app.markdown]
+    assert any(t.startswith(f"**VIP tier: {vip['tier'].replace('_', ' ')}**") for t in texts)
+    # fences by hand: Q1/Q3 (linear) -/+ 1.5 IQR over every customer; share strictly below
     q1, q3 = np.quantile(rfm["monetary"], [0.25, 0.75])
-    fences = app.dataframe[0].value.set_index("measure")
-    assert fences.loc["monetary", "upper fence"] == pytest.approx(q3 + 1.5 * (q3 - q1))
-    assert fences.loc["monetary", "this customer"] == pytest.approx(vip["monetary"])
-    assert fences.loc["monetary", "crossed"] == "above the upper fence"
+    below = (rfm["monetary"] < vip["monetary"]).mean() * 100
+    why = f"spends more than {below:.0f}% of customers; above the upper fence of " \
+          f"{q3 + 1.5 * (q3 - q1):,.2f}"
+    assert any(why in t for t in texts), texts
+    assert not any(f"{q1 - 1.5 * (q3 - q1):,.2f}" in t for t in texts)  # the negative lower fence
     assert not charts(app)  # no centroid-distance chart for a VIP
-    text = " ".join(m.value for m in app.markdown)
-    assert "this customer" in text and "these " not in text
+    actions = next(e for e in app.expander if e.label.startswith("What to do as a vip tier"))
+    assert "this customer" in " ".join(m.value for m in actions.markdown)
 
 
 # Three customers, one order each: monetary 10, 20, 30 -> quartiles 15 and 25, fences 0 and 40;
@@ -146,6 +166,7 @@ def test_movement_uses_the_grid_edited_on_the_segments_page(app):
     app.session_state["segment_grid"] = grid
     go(app, "movement")
     assert not app.error, [e.value for e in app.error]
+    app.radio(key="movement_which").set_value("One move").run()
     names = set(app.selectbox(key="movement_pick_to").options)
     assert "Fresh" in names and "Champions" not in names and "New Customers" not in names
 
@@ -159,7 +180,13 @@ def test_lookup_leads_with_the_question_and_the_action_before_the_statistics(app
     assert not app.error, [e.value for e in app.error]
     texts = [m.value for m in app.markdown]
     assert "#### Who is this customer, and what should I do?" in texts
-    assert texts.index("**What to do with this customer**") < texts.index("**Why this segment**")
-    assert metric(app, "Segment") == clustered["segment"]
-    how = [e for e in app.expander if e.label == "How this was computed"]
+    # the named segment and its actions first, then the cluster and why
+    scored = score_table(rfm).set_index("customer_id")
+    named = scored.loc[clustered["customer_id"], "rfm_segment"]
+    first = texts.index(f"##### {named}".replace("'", "'"))
+    assert first < texts.index(f"**What to do with {named}**".replace("'", "'"))
+    cluster_line = next(i for i, t in enumerate(texts) if t.startswith("**Cluster: "))
+    assert first < cluster_line
+    assert texts[cluster_line].startswith(f"**Cluster: {clustered['segment'].replace('_', ' ')}**")
+    how = [e for e in app.expander if e.label.startswith("What to do as a cluster")]
     assert len(how) == 1 and len(how[0].get("plotly_chart")) == 1  # distances folded away

@@ -20,11 +20,21 @@ from tests.core.test_movement import HISTORY_CSV
 #   frequency [1 1 1 2] cuts 1 1 1 1.4: A f=5, others f=1;
 #   monetary [6 40 40 100] cuts 26.4 40 40 64: A m=2 (40 is not below 40), B m=1, C m=2, D m=5;
 #   fm: A floor(3.5 + .5) = 4, B 1, C floor(1.5 + .5) = 2, D floor(3 + .5) = 3
-#   -> A Loyal, B Hibernating, C Hibernating, D Potential Loyalist.
-EXPECTED = [
+#   -> A Loyal, B Hibernating, C Hibernating, D Potential Loyalist (--cut-points each).
+EXPECTED_EACH = [
     ("A", "At Risk", "Loyal"),
     ("B", "New Customers", "Hibernating"),
     ("C", "(none)", "Hibernating"),
+    ("D", "(none)", "Potential Loyalist"),
+]
+# The default (--cut-points from): 2011-03-01 scored on 2011-02-01's cut points above.
+#   A (8, 2, 40): r 4 (4.2 below 8), f 5, m 5 -> fm 5 -> Loyal; B (28, 1, 6): r 1, f 1, m 1
+#   -> Hibernating; C (13, 1, 40): r 2 (three cuts below 13), f 1, m 5 -> fm 3 -> At Risk;
+#   D (0, 1, 100): r 5, f 1, m 5 -> fm 3 -> Potential Loyalist.
+EXPECTED = [
+    ("A", "At Risk", "Loyal"),
+    ("B", "New Customers", "Hibernating"),
+    ("C", "(none)", "At Risk"),
     ("D", "(none)", "Potential Loyalist"),
 ]
 
@@ -46,6 +56,14 @@ def test_migration_writes_named_segments_at_both_dates(history_csv, tmp_path):
     assert list(written.itertuples(index=False, name=None)) == EXPECTED
     assert "4 customers at 2011-03-01: 2 new since 2011-02-01, 2 changed segment" in result.stderr
     assert f"wrote 4 rows to {out}" in result.stderr
+
+
+def test_migration_cut_points_each_re_cuts_the_later_date(history_csv, capsys):
+    from core.cli import main
+
+    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01",
+                 "--to", "2011-03-01", "--cut-points", "each", "-o", "-"]) == 0
+    assert capsys.readouterr().out.splitlines()[1:] == [",".join(row) for row in EXPECTED_EACH]
 
 
 def test_migration_to_stdout_in_process(history_csv, capsys):
@@ -103,6 +121,13 @@ BAD = [
                                      "2011-03-01", "--model", "v0099-20260101T000000Z",
                                      "--model-dir", "MODELS", "-o", "@out.csv"],
          ["no model version 'v0099-20260101T000000Z'"], {"h.csv": HISTORY_CSV}),
+    Case("migration unknown cut points", ["migration", "@h.csv", "--from", "2011-02-01", "--to",
+                                          "2011-03-01", "--cut-points", "later", "-o", "@out.csv"],
+         ["--cut-points: invalid choice: 'later'", "'from', 'each'"], {"h.csv": HISTORY_CSV}),
+    Case("migration nobody before the from date", ["migration", "@h.csv", "--preset",
+                                                   "online-retail", "--from", "2010-01-01",
+                                                   "--to", "2011-03-01", "-o", "@out.csv"],
+         ["h.csv", "nobody had bought by the from date 2010-01-01 00:00", "cut points 'each'"], {"h.csv": HISTORY_CSV}),
     Case("migration missing file", ["migration", "@nope.csv", "--from", "2011-02-01", "--to",
                                     "2011-03-01", "-o", "@out.csv"], ["nope.csv", "no such file"]),
 ]

@@ -110,8 +110,8 @@ def test_migration_by_hand_with_a_simple_lens(history):
     assert movement.movers(moves, "(none)", "active").tolist() == ["C", "D"]
 
 
-def test_migration_named_segments_are_scored_over_the_customers_of_each_date(history):
-    moves = movement.migration(history, "2011-02-01", "2011-03-01")
+def test_migration_named_segments_re_cut_over_the_customers_of_each_date(history):
+    moves = movement.migration(history, "2011-02-01", "2011-03-01", cut_points="each")
     # Scores re-cut at each date over that date's customers, from the hand-computed tables.
     def named(table):
         rfm = pd.DataFrame([(c, *v) for c, v in table.items()],
@@ -120,6 +120,73 @@ def test_migration_named_segments_are_scored_over_the_customers_of_each_date(his
     before, after = named(AT_FEB_1), named(AT_MAR_1)
     got = {r.customer_id: (r.from_segment, r.to_segment) for r in moves.itertuples()}
     assert got == {c: (before.get(c, "(none)"), after[c]) for c in AT_MAR_1}
+
+
+# Fixed cut points. At 2011-06-01 00:00 five customers (R days, F orders, M):
+#   K (0, 3, 500.00): 05-10, 05-20 00:00 (1 x 100.00 each), 05-31 18:00 (1 x 300.00)
+#   A (10, 1, 10.00) 05-22 · B (20, 1, 20.00) 05-12 · C (30, 2, 30.00) 05-02 + 04-20 ·
+#   D (40, 1, 40.00) 04-22, all at 00:00.
+# Their cut points (20/40/60/80th, linear): R 8, 16, 24, 32; F 1, 1, 1.4, 2.2;
+# M 18, 26, 34, 132. K: r 5 (none below 0), f 5, m 5 -> fm 5 -> Champions.
+# By 12:00 the same day six new customers N1..N6 bought five orders of 1,000.00 each at 06:00;
+# nobody else bought, so K, A, B, C, D keep their R, F, M (K: 18 h -> 0 days).
+# Re-cut over the eleven customers: F 1, 3, 5, 5 and M 30, 500, 5000, 5000 (positions 2, 4, 6,
+# 8 of the sorted values), R 0, 0, 0, 20: K gets f 2, m 2 -> fm 2, r 5 -> Potential Loyalist.
+GROWTH_LINES = [
+    ("200001", "2011-05-10 00:00:00", "100.00", "K"), ("200002", "2011-05-20 00:00:00", "100.00", "K"),
+    ("200003", "2011-05-31 18:00:00", "300.00", "K"), ("200004", "2011-05-22 00:00:00", "10.00", "A"),
+    ("200005", "2011-05-12 00:00:00", "20.00", "B"), ("200006", "2011-05-02 00:00:00", "15.00", "C"),
+    ("200007", "2011-04-20 00:00:00", "15.00", "C"), ("200008", "2011-04-22 00:00:00", "40.00", "D"),
+    *[(f"3{n}{i}0000"[:6], "2011-06-01 06:00:00", "1000.00", f"N{n}")
+      for n in range(1, 7) for i in range(5)],
+]
+
+
+@pytest.fixture
+def growth(tmp_path, duck):
+    path = tmp_path / "growth.csv"
+    path.write_text("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+                    + "".join(f"{inv},22728,ALARM CLOCK,1,{ts},{price},{cust},United Kingdom\n"
+                              for inv, ts, price, cust in GROWTH_LINES))
+    return movement.PurchaseHistory.from_source(_prepared(path, duck))
+
+
+def test_unchanged_rfm_keeps_its_named_segment_on_the_from_dates_cut_points(growth):
+    start, end = "2011-06-01 00:00", "2011-06-01 12:00"
+    snapshots = growth.rfm_at([start, end])
+    before = _as_dict(snapshots[snapshots["as_of"] == pd.Timestamp(start)])
+    after = _as_dict(snapshots[snapshots["as_of"] == pd.Timestamp(end)])
+    assert before["K"] == after["K"] == (0, 3, 500.00)
+    assert len(before) == 5 and len(after) == 11
+    fixed = movement.migration(growth, start, end).set_index("customer_id")
+    assert (fixed.loc["K", "from_segment"], fixed.loc["K", "to_segment"]) == ("Champions",
+                                                                                "Champions")
+    # every old customer's R, F, M stayed, so none of them moved on fixed cut points
+    old = fixed.loc[["K", "A", "B", "C", "D"]]
+    assert (old["from_segment"] == old["to_segment"]).all()
+    # re-cut over the grown file, K 'moves' although it did nothing: the scale moved
+    each = movement.migration(growth, start, end, cut_points="each").set_index("customer_id")
+    assert each.loc["K", "to_segment"] == "Potential Loyalist"
+    assert movement.slipping(fixed.reset_index()).sum() == 0
+
+
+def test_fixed_cut_points_need_customers_on_the_from_date(growth):
+    with pytest.raises(DataValidationError, match="nobody had bought by the from date"):
+        movement.migration(growth, "2011-01-01", "2011-06-01 12:00")
+    # each date on its own cut points: everyone is new, nothing to refuse
+    moves = movement.migration(growth, "2011-01-01", "2011-06-01 12:00", cut_points="each")
+    assert set(moves["from_segment"]) == {"(none)"}
+    with pytest.raises(ConfigError, match="cut points 'later' unknown"):
+        movement.migration(growth, "2011-05-01", "2011-06-01", cut_points="later")
+
+
+def test_slipping_is_a_good_segment_to_a_lapsing_one():
+    moves = pd.DataFrame({"customer_id": list("abcdef"),
+                          "from_segment": ["Champions", "Loyal", "Potential Loyalist", "At Risk",
+                                           "(none)", "Champions"],
+                          "to_segment": ["At Risk", "Hibernating", "About to Sleep", "Hibernating",
+                                         "At Risk", "Loyal"]})
+    assert movement.slipping(moves).tolist() == [True, True, True, False, False, False]
 
 
 def test_point_in_time_equals_source_rfm_at_each_date_with_returns_netted(history_file, duck):

@@ -68,7 +68,8 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="where RFM runs (spark needs requirements-spark.txt)")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command's flags; parsing them imports no engine (a test checks)."""
     from core.scores import CUT_POINTS, DEFAULT_CUT_POINTS
 
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
@@ -143,7 +144,7 @@ def _rfm(args):
     return src.rfm(), context_of(src)
 
 
-def _read_options(args):
+def read_options(args):
     """The reading flags as one validated core.options.ReadOptions (its defaults where a
     flag is not given); ConfigError naming a bad value."""
     from core.options import ReadOptions
@@ -170,7 +171,7 @@ def _prepared(args):
         from core import excel
 
         excel.read_ahead(args.file, args.sheet)
-    options = _read_options(args)  # a bad value fails before the file is read
+    options = read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
 
     return open_source(args.file, options, engine=args.engine)
@@ -431,7 +432,7 @@ COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "scor
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
-        args = _build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except SegmentationError as exc:
         print(f"error: {exc}", file=sys.stderr)

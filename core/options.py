@@ -58,6 +58,8 @@ class ReadOptions:
     must be unique, core.cleaning.duplicate_lines). ``as_of``: the recency date (None:
     the latest purchase; text or a date is parsed, a date alone meaning its midnight).
     ``loaded_on``: the day the data was loaded (None: today, read by ``open_source``).
+    ``mapping`` may be given as a dict and ``as_of`` as text or a date: they are stored as
+    pairs and a naive datetime. A new option is one more field here, checked below.
     """
 
     mapping: tuple[tuple[str, str | None], ...] = ()
@@ -79,7 +81,8 @@ class ReadOptions:
         try:
             pairs = tuple((str(role), column) for role, column in pairs)
         except (TypeError, ValueError):
-            raise ConfigError(f"mapping must be (role, column) pairs, not {self.mapping!r}") from None
+            raise ConfigError(f"mapping must be (role, column) pairs, not {self.mapping!r}"
+                              ) from None
         unknown = [role for role, _ in pairs if role not in ROLES]
         if unknown:
             raise ConfigError(f"unknown column role '{unknown[0]}'; roles are {', '.join(ROLES)}")
@@ -87,6 +90,8 @@ class ReadOptions:
             if column is not None and not isinstance(column, str):
                 raise ConfigError(f"the column for {role} must be a column name, not {column!r}")
         object.__setattr__(self, "mapping", pairs)
+        if self.sheet is not None and not isinstance(self.sheet, str):
+            raise ConfigError(f"the sheet must be a sheet name, not {self.sheet!r}")
         if self.preset is not None and self.preset not in PRESETS:
             raise ConfigError(f"unknown preset '{self.preset}'; presets are {', '.join(PRESETS)}")
         if self.rules is not None:

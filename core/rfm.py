@@ -170,7 +170,7 @@ def classify_lines(source: Source, attributes: Sequence[str] = ()) -> ibis.Table
     """
     source.mapping.check(source.dataset.columns, source.dataset.name)
     canonical = to_canonical(source.dataset.table, source.mapping, source.dataset.name,
-                             source.readings, attributes)
+                             source.readings, attributes).view()
     line_rules = [(i + 1, rule) for i, rule in enumerate(source.rules) if not rule.order_level]
     failed_line = (ibis.cases(*[(~rule.keep(canonical, source.cleaning).fill_null(False), i)
                                 for i, rule in line_rules], else_=0)
@@ -326,7 +326,8 @@ def _may_fill(orders: ibis.Table, mapping: ColumnMapping) -> bool:
 
 
 def purchase_key(orders: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
-    """What one purchase is: the invoice, else (no invoice column or none on the line) the timestamp."""
+    """What one purchase is: the invoice, else (no invoice column, or none on the order's
+    lines) the timestamp."""
     timestamp_key = orders.invoice_ts.cast("string")
     return orders.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
 
@@ -391,7 +392,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
                 until: _dt.datetime | None = None) -> RFMResult:
     """``Source.rfm``: every stage once, the audit from the same pass. ``until``: the lines
     counted end there (an as-of before the latest purchase)."""
-    dataset, mapping, cleaning, rules = source.dataset, source.mapping, source.cleaning, source.rules
+    dataset, mapping, cleaning = source.dataset, source.mapping, source.cleaning
+    rules = source.rules
     lines = None
     try:
         lines = classify_lines(source)

@@ -59,6 +59,7 @@ def test_frozen_and_hashable():
     (dict(mapping={"buyer": "Email"}), "unknown column role 'buyer'"),
     (dict(mapping={"customer": 3}), "the column for customer must be a column name, not 3"),
     (dict(mapping=["customer"]), "mapping must be (role, column) pairs"),
+    (dict(sheet=2), "the sheet must be a sheet name, not 2"),
     (dict(preset="shopify"), "unknown preset 'shopify'"),
     (dict(rules=("missing_customer", "no_such_rule")), "unknown cleaning rule(s) ['no_such_rule']"),
     (dict(returns="keep"), "returns must be 'drop' or 'net', not 'keep'"),

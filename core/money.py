@@ -11,6 +11,7 @@ from typing import Iterable
 
 import ibis
 
+from core import query
 from core.columns import normalise
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "INR": "₹", "CNY": "¥",
@@ -59,7 +60,7 @@ def currency_of(table: ibis.Table) -> str | None:
     for column in table.columns:
         if normalise(column) in _CURRENCY_COLUMNS:
             col = table[column].cast("string")
-            top = (table.select(v=col).filter(ibis._.v.notnull()).group_by("v")
-                   .aggregate(n=ibis._.count()).order_by(ibis.desc("n")).limit(5).to_pandas())
-            return most_common_code(top["v"])
+            top = query.rows(table.select(v=col).filter(ibis._.v.notnull()).group_by("v")
+                             .aggregate(n=ibis._.count()).order_by(ibis.desc("n")).limit(5))
+            return most_common_code(row["v"] for row in top)  # (no pandas: the CLI's rfm)
     return None

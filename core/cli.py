@@ -50,6 +50,18 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--date-format", dest="date_format", choices=("dayfirst", "monthfirst"),
                    help="order of dates that fit both (default: the file's locale hint, "
                         "else monthfirst)")
+    g.add_argument("--header-row", dest="header_row", type=int, metavar="N",
+                   help="the header is on row N (1 = the first; default: found, title rows "
+                        "above it skipped)")
+    g = p.add_argument_group("statuses and duplicates")
+    g.add_argument("--sale-status", dest="sale_status", metavar='"A,B"',
+                   help="status values that are completed sales (comma-separated; they win "
+                        "over the built-in vocabulary)")
+    g.add_argument("--not-sale-status", dest="not_sale_status", metavar='"C,D"',
+                   help="status values that are not a sale (comma-separated)")
+    g.add_argument("--drop-duplicates", dest="drop_duplicates", action="store_true",
+                   help="remove every exact copy of a line (default: only where the order ID "
+                        "must be unique; other copies are kept and counted)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
     p.add_argument("--returns", choices=("drop", "net"),
@@ -129,8 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _rfm(args):
-    """Read, map, clean and compute RFM as the arguments say; returns the RFMResult."""
-    return _prepared(args).rfm()
+    """Read, map, clean and compute RFM as the arguments say; returns the RFMResult and what
+    the summary of the reading needs (core.summary.Context)."""
+    from core.summary import context_of
+
+    src = _prepared(args)
+    return src.rfm(), context_of(src)
 
 
 def read_options(args):
@@ -144,7 +160,14 @@ def read_options(args):
     given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
                                                     "date_format", "as_of", "profile")
              if getattr(args, name) is not None}
-    return ReadOptions(mapping=mapping, **given)
+    given.update({name: getattr(args, name) for name in ("header_row", "drop_duplicates")
+                  if getattr(args, name)})
+    from core.statuses import parse_status_list
+
+    return ReadOptions(mapping=mapping, **given,
+                       sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
+                       not_sale_statuses=parse_status_list(args.not_sale_status,
+                                                           "--not-sale-status"))
 
 
 def _prepared(args):
@@ -159,15 +182,21 @@ def _prepared(args):
     return open_source(args.file, options, engine=args.engine)
 
 
-def _report(result) -> None:
+def _report(result, context=None) -> None:
+    """The audit's counts, the reading notes and the summary of how the file was read
+    (core.summary), on stderr."""
+    from core.summary import how_read
+
     out = sys.stderr  # looked up per call: a default argument would pin the stream at import
     a = result.audit
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
     print(f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "
           f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}", file=out)
-    notes = [*result.reading, *a.notes()]
+    notes = a.notes()  # the reading's sentences are in the summary below (core.summary)
     if notes:
         print("; ".join(notes), file=out)
+    for sentence in how_read(result, context) if context is not None else ():
+        print(sentence, file=out)
 
 
 def _check_output(args) -> None:
@@ -204,8 +233,8 @@ def _check_k(k: int) -> None:
 
 def _cmd_rfm(args) -> int:
     _check_output(args)
-    result = _rfm(args)
-    _report(result)
+    result, context = _rfm(args)
+    _report(result, context)
     _write(result.table, args.output, [args.file])  # Arrow: the command imports no pandas
     return 0
 
@@ -214,10 +243,10 @@ def _cmd_train(args) -> int:
     from core.store import ModelStore
 
     _check_k(args.k)
-    result = _rfm(args)
+    result, context = _rfm(args)
     model = _fit(result.rfm, args.k)
     version = ModelStore(args.model_dir).save(model, data_source=str(args.file), make_current=True)
-    _report(result)  # after the fit: a failed run prints its error line and nothing else
+    _report(result, context)  # after the fit: a failed run prints its error line and nothing else
     print(f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
           f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
           file=sys.stderr)
@@ -230,10 +259,10 @@ def _cmd_segment(args) -> int:
     _check_output(args)
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
-        result = _rfm(args)
+        result, context = _rfm(args)
     else:
         _check_k(args.k)
-        result = _rfm(args)
+        result, context = _rfm(args)
         model = _fit(result.rfm, args.k)
     if args.engine == "spark":  # score where the data is: the model as a Spark expression
         from core.scoring import score_table
@@ -242,7 +271,7 @@ def _cmd_segment(args) -> int:
     else:
         segmented = model.segment(result.rfm)
     segmented = with_scores(segmented, getattr(model, "segment_grid", None))
-    _report(result)  # after the fit: a failed run prints its error line and nothing else
+    _report(result, context)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output, [args.file])
     return 0
@@ -264,6 +293,7 @@ def _cmd_report(args) -> int:
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
     from core.store import ModelStore
+    from core.summary import Context, context_of
 
     if args.engine == "spark":
         raise ConfigError("report runs on DuckDB only; leave out --engine spark")
@@ -293,7 +323,9 @@ def _cmd_report(args) -> int:
         model_version=version, model_k=model.config.k, grid=grid,
         currency=currency or src.reading.currency, movement=sizes, movement_note=note,
         file_hash=digest.hexdigest(), value_note=value_note))
-    _report(result)
+    _report(result, Context(currency=currency or None, currency_source="--currency",
+                            profile=context_of(src).profile, reading=context_of(src).reading)
+            if currency else context_of(src))
     with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
@@ -352,11 +384,11 @@ def _cmd_sweep(args) -> int:
     from core.outliers import inside_fences, iqr_fences
 
     ks = _parse_ks(args.ks)
-    result = _rfm(args)
+    result, context = _rfm(args)
     rfm = result.rfm
     inside = rfm[inside_fences(rfm, iqr_fences(rfm))]
     sweep = k_sweep(inside, ks)
-    _report(result)  # after the sweep: a failed run prints its error line and nothing else
+    _report(result, context)  # after the sweep: a failed run prints its error line and nothing else
     print(sweep.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"knee: {sweep.knee}; recommended k: {sweep.recommended_k}: {sweep.reason}")
     return 0

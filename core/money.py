@@ -63,9 +63,9 @@ def currency_of(table: ibis.Table, value_columns: Sequence[str] = ()) -> str | N
 
 def _code_in_column(table: ibis.Table, column: str) -> str | None:
     col = table[column].cast("string")
-    top = (table.select(v=col).filter(ibis._.v.notnull()).group_by("v")
-           .aggregate(n=ibis._.count()).order_by(ibis.desc("n")).limit(5).to_pandas())
-    return most_common_code(top["v"])
+    top = query.rows(table.select(v=col).filter(ibis._.v.notnull()).group_by("v")
+                     .aggregate(n=ibis._.count()).order_by(ibis.desc("n")).limit(5))
+    return most_common_code(row["v"] for row in top)  # (no pandas: the CLI's rfm)
 
 
 # Marks written in money values and the currency each says ('$' alone: US dollars, stated).

@@ -28,7 +28,7 @@ import pandas as pd
 import streamlit as st
 
 from core.atomic import atomic_output
-from core.cleaning import NOT_COMPLETED, PRESETS, suggest_preset
+from core.cleaning import PRESETS, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
@@ -216,7 +216,7 @@ class FileInfo:
     profile: str | None = None      # the export profile read by (core.profiles), else None
     reading: tuple[str, ...] = ()   # how the file is read, one sentence each
     refusal: str | None = None      # why the profile's reading was refused (what to choose)
-    not_completed: tuple[str, ...] = NOT_COMPLETED  # statuses not a sale, the profile's included
+    header_row: int = 1             # the row the header was read from (core.header)
 
 
 PREVIEW_ROWS = 20
@@ -234,29 +234,27 @@ def _path_hash(path: str, size: int, mtime_ns: int) -> str:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def file_info(content_hash: str, name: str, sheet: str | None, _raw,
-              profile: str | None = None) -> FileInfo:
+              profile: str | None = None, header_row: int | None = None) -> FileInfo:
     """Columns, sheets, detected mapping, first rows, stated currency and export profile of a
-    file (one sheet of a workbook): everything the pages show of a file before RFM, from one
-    read. ``profile``: as core.rfm.open_source takes it. A reading the profile refuses (no
-    buyer column, an implausible customer ID) leaves the customer unmapped, with the reason
-    in ``refusal``, so the Data page asks for it."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet)
+    file (one sheet of a workbook, its header on ``header_row``, None: found): everything the
+    pages show of a file before RFM, from one read. ``profile``: as core.rfm.open_source takes
+    it. A reading the profile refuses (no buyer column, an implausible customer ID) leaves the
+    customer unmapped, with the reason in ``refusal``, so the Data page asks for it."""
+    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row)
     preview = dataset.table.head(PREVIEW_ROWS).to_pandas()
-    refusal, used, reading, not_completed = None, None, (), NOT_COMPLETED
+    refusal, used, reading = None, None, ()
     try:
         prepared, detected, read = read_mapped(dataset, None, profile, check=False)
         used, reading, code = (read.profile.name if read.profile else None), read.sentences, read.currency
-        not_completed = read.not_completed(NOT_COMPLETED)
         dataset = prepared
     except SegmentationError as exc:  # asked at the customer control, by the same profile
         refusal = str(exc)
         dataset, detected, read = read_mapped(dataset, {"customer": ""}, profile, check=False)
         used, code = (read.profile.name if read.profile else None), read.currency
-        not_completed = read.not_completed(NOT_COMPLETED)
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
                     dataset.sheet, tuple(detected.as_dict().items()),
-                    suggest_preset(detected, dataset.table), preview, code, used, reading,
-                    refusal, not_completed)
+                    suggest_preset(detected, dataset.table), preview, code, profile=used,
+                    reading=reading, refusal=refusal, header_row=dataset.header_row)
 
 
 def current_preview() -> pd.DataFrame:
@@ -333,8 +331,7 @@ def sweep_result(rfm_fingerprint: str, ks: tuple[int, ...], features: pd.DataFra
 def _commit(source: Source, sheet: str | None = None) -> None:
     """Make ``source`` the loaded file with settings detected from it (raises on a bad file)."""
     info = file_info(source.content_hash, source.name, sheet, source.raw)
-    settings = Settings(sheet=info.sheet, mapping=info.detected, rules=PRESETS[info.preset],
-                        not_completed=info.not_completed)
+    settings = Settings(sheet=info.sheet, mapping=info.detected, rules=PRESETS[info.preset])
     st.session_state.pop("lost_upload", None)
     if source.origin == "upload":
         _hold(source)
@@ -426,24 +423,32 @@ def set_settings(new: Settings) -> None:
 
 def select_sheet(sheet: str) -> None:
     """Switch to another sheet: columns may differ, so the mapping is detected again."""
-    src = source()
-    info = file_info(src.content_hash, src.name, sheet, src.raw, settings().profile)
-    set_settings(replace(settings(), sheet=info.sheet, mapping=info.detected))
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, sheet, src.raw, s.profile)
+    set_settings(replace(s, sheet=info.sheet, mapping=info.detected, header_row=None))
+    st.session_state["generation"] = st.session_state.get("generation", 0) + 1
+
+
+def select_header_row(row: int | None) -> None:
+    """Read the header from another row (None: found): columns differ, so the mapping is
+    detected again."""
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, s.sheet, src.raw, s.profile, row)
+    set_settings(replace(s, header_row=row, mapping=info.detected))
     st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 
 def current_info() -> FileInfo:
     src, s = source(), settings()
-    return file_info(src.content_hash, src.name, s.sheet, src.raw, s.profile)
+    return file_info(src.content_hash, src.name, s.sheet, src.raw, s.profile, s.header_row)
 
 
 def select_profile(profile: str | None) -> None:
     """Read the file by another export profile (None: recognised; 'none': without one): the
     columns and their meaning change, so the mapping is detected again."""
-    src = source()
-    info = file_info(src.content_hash, src.name, settings().sheet, src.raw, profile)
-    set_settings(replace(settings(), profile=profile, mapping=info.detected,
-                         not_completed=info.not_completed))
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, s.sheet, src.raw, profile, s.header_row)
+    set_settings(replace(s, profile=profile, mapping=info.detected))
     st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 

@@ -24,7 +24,6 @@ from typing import Mapping
 import ibis
 
 from core import identity, query, values
-from core.cleaning import normalise_status
 from core.columns import ROLES, normalise
 from core.errors import ColumnMappingError, ConfigError
 
@@ -155,20 +154,6 @@ class ProfileReading:
     roles: dict[str, str] = field(default_factory=dict)
     sentences: tuple[str, ...] = ()
     currency: str | None = None  # the currency the file states (column or symbols), else None
-
-    @property
-    def sales(self) -> tuple[str, ...]:
-        """The profile's status values of completed sales, normalised (core.cleaning)."""
-        return tuple(map(normalise_status, self.profile.sales)) if self.profile else ()
-
-    def not_completed(self, base: tuple[str, ...]) -> tuple[str, ...]:
-        """The status values that are not a sale: ``base`` (the defaults) with the profile's
-        not-sales added and its sales taken out, compared normalised (core.cleaning)."""
-        if self.profile is None:
-            return base
-        sales = set(self.sales)
-        values_ = dict.fromkeys(map(normalise_status, (*base, *self.profile.not_sales)))
-        return tuple(v for v in values_ if v not in sales)
 
 
 def column_of(columns: list[str], name: str | None) -> str | None:

@@ -111,8 +111,9 @@ def _expected(rows, rules):
 def test_per_order_evaluation_equals_the_per_line_definition(order_fields, generated, workdir):
     rows = _rows(order_fields, generated)
     path = workdir / f"{uuid.uuid4().hex}.csv"
-    path.write_text("Name,Email,Created at,Financial Status,Billing Country,Total\n"
-                    + "".join(",".join(r) + "\n" for r in rows))
+    # each line its own SKU: no line is an exact copy of another (copies: tests/core/test_statuses.py)
+    path.write_text("Name,Email,Created at,Financial Status,Billing Country,Total,Lineitem sku\n"
+                    + "".join(",".join(r) + f",SKU-{i}\n" for i, r in enumerate(rows)))
     options = ReadOptions(mapping=ROLES, preset="generic", loaded_on=LOADED_ON)
     rules = [r for r in PRESETS["generic"] if r not in ("quantity_not_positive", "price_not_positive")]
     removed, filled, kept = _expected(rows, rules)

@@ -41,8 +41,8 @@ def test_shopify_orders(folder, duck):
     assert _removed(result)["missing_customer"] == 0
     assert _removed(result)["not_completed_sale"] == export.notes["not_completed_sale"]
     assert _removed(result)["amount_not_positive"] == 0  # blank Total inside an order: kept
-    assert dict((v, verdict) for v, _, verdict in audit.status_values) == {
-        "paid": "counts", "refunded": "not a sale", "pending": "not a sale", "voided": "not a sale"}
+    assert {c.value: c.verdict for c in audit.status_values} == {
+        "paid": "sale", "refunded": "not a sale", "pending": "not a sale", "voided": "not a sale"}
     assert audit.line_value == "amount column 'Total'"
     # ben's refunded order (99.00) is not revenue: only his paid 20.00
     assert _by_customer(result.rfm)["ben@example.com"][2] == 20.00

@@ -141,17 +141,25 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     overrides = {role: column or "" for role, column in options.mapping}
-    try:
-        dataset, mapping, reading = read_mapped(dataset, overrides, options.profile,
-                                                options.date_format)
-    except READ_ERRORS as exc:  # a reading query reached a bad row the first look did not see
-        raise scan_error(dataset, exc) from exc
+
+    def mapped(raw: Dataset) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+        try:
+            return read_mapped(raw, overrides, options.profile, options.date_format)
+        except READ_ERRORS as exc:  # a reading query reached a bad row the first look did not see
+            raise scan_error(raw, exc) from exc
+
+    raw = dataset
+    dataset, mapping, reading = mapped(raw)
     cleaning = options.cleaning_for(mapping, dataset.table, _dt.date.today())
-    cleaning = with_profile(cleaning, reading, dataset.columns)
-    # Exact copies go before any stage reads the lines (core.cleaning.duplicate_lines).
-    table, duplicates = duplicate_lines(dataset.table, cleaning, mapping, dataset.name)
-    if duplicates.removed:
-        dataset = replace(dataset, table=table)
+    cleaning = with_profile(cleaning, reading, raw.columns)
+    # Exact copies go before any stage reads the lines (core.cleaning.duplicate_lines), and
+    # are judged on the file's own columns: a profile's derived columns (an order total kept
+    # on the order's first row only) would tell two copies apart. The invoice must be a column
+    # of the file for the one-row-per-order test.
+    raw_mapping = mapping if mapping.invoice in raw.columns else replace(mapping, invoice=None)
+    table, duplicates = duplicate_lines(raw.table, cleaning, raw_mapping, raw.name)
+    if duplicates.removed:  # read again from the lines without their copies
+        dataset, mapping, reading = mapped(replace(raw, table=table))
     return Source(dataset, mapping, cleaning, options, reading, duplicates)
 
 

@@ -27,11 +27,12 @@ def test_woocommerce_upload_is_read_by_its_profile_and_can_be_read_without(app, 
     assert box.format_func(box.value) == "recognised: WooCommerce orders export"
     assert metric(app, "Customers") == f"{len(export.expected):,}"
     assert metric(app, "Revenue") == f"£{_revenue(export):,.2f}"
-    said = " ".join(c.value for c in app.caption).replace("\\", "")  # markdown-escaped
+    # the reading's sentences are in the summary of how the file was read (core.summary)
+    said = " ".join(c.value for c in [*app.caption, *app.markdown]).replace("\\", "")
     assert "customers by e-mail" in said and "Order Total Amount" in said
     box.set_value("none").run()
     assert app.session_state["analysis_settings"].profile == "none"
-    assert not any("read as " in c.value for c in app.caption)
+    assert not any("read as " in c.value for c in [*app.caption, *app.markdown])
 
 
 def test_amazon_refusal_is_shown_and_a_chosen_customer_reads_it(app, tmp_path):

@@ -32,7 +32,7 @@ def test_woocommerce_with_no_flags_gives_the_records_rfm_and_says_how(tmp_path, 
     assert ("Statuses ('Order Status'): counted as sales 4 lines (202.69: wc-completed 2, "
             "wc-processing 2); removed as not a sale 5 lines") in err
     for topic in ("Export profile:", "Customers:", "Value:", "Duplicates:", "Header row: row 1.",
-                  "Dates:", "Time zone:", "Currency: EUR (the file's Currency column)."):
+                  "Dates:", "Time zone:", "Currency: EUR (stated in the file)."):
         assert topic in err, topic
 
 
@@ -72,7 +72,7 @@ def test_pasted_downloads_and_drop_duplicates(tmp_path, capsys):
     code, err = _run(["rfm", export.path, "-o", out], capsys)
     assert code == 0, err
     _assert_csv(out, export)
-    assert "Exact copy of a line (Order ID must be unique): 3" in err
+    assert "Exact copy of a line (Order Number must be unique): 3" in err
 
 
 def test_report_with_title_rows_and_total(tmp_path, capsys):

@@ -8,6 +8,7 @@ import pytest
 from core import identity, profiles, values
 from core.errors import ColumnMappingError, ConfigError, SegmentationError
 from core.options import ReadOptions
+from core.statuses import NOT_SALE, SALE
 from core.rfm import rfm_from_file
 from tests import exports, platform_exports
 
@@ -90,10 +91,9 @@ def test_woocommerce_total_repeated_on_each_product_row_counts_once(folder, duck
     assert _by_customer(result)["ben@example.com"][2] == 150.00
     assert any("'Order Total Amount', the order's total" in s for s in result.reading)
     assert any("--amount 'Order Subtotal Amount'" in s for s in result.reading)
-    verdicts = {v: verdict for v, _, verdict in result.audit.status_values}
-    assert verdicts == {"wc-completed": "counts", "wc-processing": "counts",
-                        "wc-refunded": "not a sale", "wc-on-hold": "not a sale",
-                        "wc-cancelled": "not a sale"}
+    verdicts = {c.value: c.verdict for c in result.audit.status_values}
+    assert verdicts == {"wc-completed": SALE, "wc-processing": SALE, "wc-refunded": NOT_SALE,
+                        "wc-on-hold": NOT_SALE, "wc-cancelled": NOT_SALE}
 
 
 def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck):
@@ -181,8 +181,8 @@ def test_lightspeed_sale_rows_are_counted_once(folder, duck):
 def test_magento_closed_is_a_refund_not_a_sale(folder, duck):
     export = platform_exports.magento(folder)
     result = rfm_from_file(export.path, con=duck)
-    verdicts = {v: verdict for v, _, verdict in result.audit.status_values}
-    assert verdicts["Closed"] == "not a sale" and verdicts["Complete"] == "counts"
+    verdicts = {c.value: c.verdict for c in result.audit.status_values}
+    assert verdicts["Closed"] == NOT_SALE and verdicts["Complete"] == SALE
 
 
 # -- time -----------------------------------------------------------------------------------

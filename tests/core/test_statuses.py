@@ -141,8 +141,8 @@ def test_pasted_overlapping_downloads_count_each_order_once(tmp_path, duck):
     _assert_rfm(result, export)  # the records' RFM, as if each order was written once
     assert _removed(result)["duplicate_copy"] == 4
     assert result.audit.rows_in == export.notes["rows_in"] == len(status_exports.WOO_ORDERS) + 4
-    assert result.audit.duplicates.key == ("Order ID",)
-    assert "4 exact copies of a line removed (Order ID must be unique" in " ".join(how_read(result))
+    assert result.audit.duplicates.key == ("Order Number",)
+    assert "4 exact copies of a line removed (Order Number must be unique" in " ".join(how_read(result))
 
 
 def _item_lines(tmp_path):

@@ -8,7 +8,7 @@ import httpx
 from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from core.segmentation import SegmentationModel
 from core.store import ModelStore
 from tests.e2e.conftest import SAMPLE, nav, no_exceptions, settle, shot
@@ -17,7 +17,7 @@ from tests.e2e.conftest import SAMPLE, nav, no_exceptions, settle, shot
 def _rfm(source):
     dataset = read_transactions(source)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
-    return compute_rfm(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm
+    return Source(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm().rfm
 
 
 def _metrics(page) -> dict[str, str]:

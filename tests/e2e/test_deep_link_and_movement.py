@@ -16,7 +16,7 @@ import pytest
 from core.cleaning import CleaningConfig, suggest_preset
 from core.columns import resolve_mapping
 from core.io import read_transactions
-from core.rfm import compute_rfm
+from core.rfm import Source
 from tests.e2e.conftest import SAMPLE, no_exceptions, settle, shot, streamlit_server
 
 # The router's navigation, in its order (streamlit_app.py PAGES titles).
@@ -27,7 +27,7 @@ NAV_LINK = '[data-testid="stSidebarNavLink"]'
 def _sample_rfm():
     dataset = read_transactions(SAMPLE)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
-    return compute_rfm(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm
+    return Source(dataset, mapping, CleaningConfig.preset(suggest_preset(mapping))).rfm().rfm
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ SAMPLE := data/online_retail_II_sample.xlsx
 # The API answers from the current saved model: train one on the sample the first time.
 run: install
 	test -f $${RFM_MODEL_DIR:-models}/current || $(PY) -m core train $(SAMPLE) --model-dir $${RFM_MODEL_DIR:-models}
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(PY) serve.py --port $(PORT)  # app.py under its connection limits (docs/TEAM.md)
 
 test: install
 	$(PY) -m pytest

@@ -1,6 +1,7 @@
 """ASGI entry: the Streamlit dashboard plus the scoring API on the same server.
 
-    .venv/bin/streamlit run app.py          # streamlit detects the st.App below
+    .venv/bin/python serve.py --port 8501   # uvicorn with header/idle timeouts and a cap
+    .venv/bin/streamlit run app.py          # streamlit detects the st.App below (no limits)
 
     GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...}
     POST /api/score   {"recency": R, "frequency": F, "monetary": M}   (Content-Type: application/json)
@@ -12,8 +13,11 @@ train one: it never trains on its own. With env RFM_API_TOKEN set, /api/score ne
 ``Authorization: Bearer <token>`` (401 else). Every answer is JSON, errors included: 400
 invalid or too deeply nested JSON, 401, 405 other methods, 413 body over MAX_BODY_BYTES
 (checked from Content-Length and while reading: never more is buffered), 415 a body that is
-not application/json, 422 missing, unknown, non-finite or out-of-range values, 503 no usable
-model. Answers never show server paths; the details of a model problem go to the server log.
+not application/json, 422 missing, unknown, non-numeric (a number given as a string
+included), non-finite or out-of-range values, 503 no usable model. The loaded model (or the
+reason it cannot be loaded) is kept per version, manifest hash and model.json signature,
+so a request never re-reads it unless it changed. Answers never show server paths; the
+details of a model problem go to the server log.
 """
 from __future__ import annotations
 
@@ -31,7 +35,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from core.errors import ConfigError, ModelStoreError, SegmentationError
-from core.store import ModelStore
+from core.store import ModelStore, UnusableModelError
 
 LOG = logging.getLogger("rfm.api")
 MAX_BODY_BYTES = 16 * 1024
@@ -43,7 +47,7 @@ NO_MODEL = ("no current model; train one on the dashboard's Clusters page (save 
             "make it current) or run: python -m core train FILE")
 BAD_MODEL = ("the current model cannot be loaded (details in the server log); retrain, or make "
              "another version current on the Clusters page")
-_models: dict[tuple[str, str, str], object] = {}
+_models: dict[tuple, object] = {}  # one entry: (model, manifest), or the ModelStoreError
 _models_lock = threading.Lock()
 
 
@@ -60,18 +64,27 @@ def _store() -> ModelStore:
 
 
 def _current_model():
-    """(model, manifest) of the store's current version, loaded once per version and hash."""
+    """(model, manifest) of the store's current version, loaded (its sha256 verified) once per
+    version, manifest hash and model.json signature; a model that cannot be loaded raises its
+    ModelStoreError again without being re-read, until the file or the version changes."""
     store = _store()
     version = store.current()
     if version is None:
         raise _Refused(503, NO_MODEL)
     manifest = store.manifest(version)
-    key = (str(store.root.resolve()), version, str(manifest.get("sha256", "")))
+    key = (str(store.root.resolve()), version, str(manifest.get("sha256", "")),
+           store.model_file_signature(version))
     with _models_lock:
         if key not in _models:
             _models.clear()  # only the current version is kept
-            _models[key] = store.load(version)
-        return _models[key]
+            try:
+                _models[key] = store.load(version)
+            except ModelStoreError as exc:
+                _models[key] = exc
+        loaded = _models[key]
+    if isinstance(loaded, ModelStoreError):
+        raise loaded
+    return loaded
 
 
 def _error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
@@ -198,8 +211,10 @@ async def health(request: Request) -> JSONResponse:
             _current_model()
     except ModelStoreError as exc:
         LOG.error("health: the current model cannot be loaded: %s", exc)
-        return JSONResponse({"status": "unhealthy", "model_version": None,
-                             "error": BAD_MODEL}, status_code=503)
+        answer = {"status": "unhealthy", "model_version": None, "error": BAD_MODEL}
+        if isinstance(exc, UnusableModelError):  # its reason names no server path
+            answer["reason"] = exc.reason
+        return JSONResponse(answer, status_code=503)
     return JSONResponse({"status": "ok", "model_version": version})
 
 
@@ -219,6 +234,12 @@ async def score(request: Request) -> JSONResponse:
     if unknown:
         raise _Refused(422, f"unknown field(s) {[u[:40] for u in unknown[:5]]}; send only recency, "
                             "frequency, monetary")
+    for name in FIELDS:
+        value = payload[name]
+        if not isinstance(value, (int, float)):  # a JSON string, array, object or null
+            kind = {str: "a string", list: "an array", dict: "an object"}.get(type(value), "null")
+            raise _Refused(422, f"{name} must be a number, not {kind} ({json.dumps(value)[:40]}); "
+                                f"send plain numbers like {EXAMPLE}")
     try:
         model, manifest = _current_model()
     except ModelStoreError as exc:
@@ -278,5 +299,7 @@ try:
 except ImportError:  # a future Streamlit without the flag: the first-request quirk may return
     pass
 
-if __name__ == "__main__":
-    app.run()
+if __name__ == "__main__":  # `python app.py`: served under the connection limits (serve.py)
+    from serve import main
+
+    main()

@@ -21,7 +21,7 @@ try:
     with st.spinner("Loading the sample data..."):
         state.ensure_source()
 except SegmentationError as exc:
-    st.error(str(exc))
+    st.error(render.escape_markdown(str(exc)))
     st.stop()
 render.sidebar_summary()
 page.run()

@@ -2,12 +2,16 @@
 
     .venv/bin/python bench/api_load.py [--requests 2000] [--concurrency 8] [--time-limit 60]
 
-Starts the real server (``streamlit run app.py``) on a free loopback port with a temporary
-model store holding one model (fitted on synthetic customers), sends a fixed number of
-POST /api/score requests from a few threads (stopping early at the time limit), then streams
-one oversized chunked body (``--big-mb``, no Content-Length) to show the body limit holds
-while streaming. Prints latency percentiles, throughput, status counts and the server's RSS
-before, after the load and after the big body. Only the server it started is stopped.
+Starts the real server (``serve.py``: app.py under its connection limits) on a free loopback
+port with a temporary model store holding one model (fitted on synthetic customers), sends a
+fixed number of POST /api/score requests from a few threads (stopping early at the time
+limit), then streams one oversized chunked body (``--big-mb``, no Content-Length) to show the
+body limit holds while streaming. Then the slow-client test: ``--idle`` connections (3,000)
+are opened and held, half sending nothing and half an unfinished request head, while
+/api/health must answer within 1 s; after the header timeout the server must have closed
+them. Prints latency percentiles, throughput, status counts, the server's RSS before, after
+the load and after the big body, and the slow-client figures. Only the server it started is
+stopped; every loop is bounded and every socket is on 127.0.0.1.
 """
 from __future__ import annotations
 
@@ -124,12 +128,71 @@ def _big_body(url: str, megabytes: int, token: str) -> tuple[int | None, int]:
         return None, sent[0]
 
 
+def _slow_clients(url: str, count: int, header_timeout: float = 10.0) -> dict:
+    """Hold ``count`` idle connections to the server (half silent, half with a request head
+    left unfinished), time one /api/health meanwhile, then wait (bounded) for the server to
+    close them; every socket is closed on the way out."""
+    host, port = url.removeprefix("http://").split(":")
+    sockets = []
+    try:
+        for i in range(count):
+            sock = socket.socket()
+            sock.settimeout(5)
+            try:
+                sock.connect((host, int(port)))
+            except OSError:
+                sock.close()
+                break
+            if i % 2:
+                sock.sendall(b"GET /api/health HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            sock.setblocking(False)
+            sockets.append(sock)
+        time.sleep(1.0)  # the server accepts what its backlog holds: the connections are held
+        status, health_s = None, float("inf")
+        for _ in range(3):  # the slowest of three answers counts
+            started = time.perf_counter()
+            try:
+                status = httpx.get(url + "/api/health", timeout=5).status_code
+            except httpx.HTTPError:
+                status = None
+            elapsed = time.perf_counter() - started
+            health_s = elapsed if health_s == float("inf") else max(health_s, elapsed)
+        closed, waited = set(), time.perf_counter()
+        deadline = waited + header_timeout + 20
+        while len(closed) < len(sockets) and time.perf_counter() < deadline:
+            open_ones = [s for s in sockets if s.fileno() not in closed]
+            for sock in _readable(open_ones):  # readable: data, or the server's close
+                try:
+                    if sock.recv(4096) == b"":
+                        closed.add(sock.fileno())
+                except (BlockingIOError, InterruptedError):
+                    pass
+                except OSError:
+                    closed.add(sock.fileno())
+            time.sleep(0.5)
+        return {"opened": len(sockets), "health_status": status, "health_s": round(health_s, 3),
+                "closed_by_server": len(closed), "waited_s": round(time.perf_counter() - waited, 1)}
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _readable(sockets: list) -> list:
+    import selectors
+
+    with selectors.DefaultSelector() as selector:
+        for sock in sockets:
+            selector.register(sock, selectors.EVENT_READ)
+        return [key.fileobj for key, _ in selector.select(timeout=0)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--big-mb", type=int, default=300)
+    parser.add_argument("--idle", type=int, default=3000, help="slow clients held open (0: skip)")
     parser.add_argument("--json", action="store_true", help="also print one JSON line last (for bench/run.py)")
     args = parser.parse_args()
 
@@ -141,9 +204,7 @@ def main() -> int:
         env = {**os.environ, "RFM_MODEL_DIR": str(Path(tmp) / "models"), "RFM_API_TOKEN": token,
                "RFM_UPLOAD_DIR": str(Path(tmp) / "uploads")}
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true",
-             "--browser.gatherUsageStats", "false"],
+            [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--address", "127.0.0.1"],
             cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             health = _wait_healthy(url, server)
@@ -155,6 +216,7 @@ def main() -> int:
             rss_after = _rss_mib(server.pid)
             big_status, big_sent = _big_body(url, args.big_mb, token)
             rss_big = _rss_mib(server.pid)
+            slow = _slow_clients(url, args.idle) if args.idle else None
         finally:
             server.terminate()
             try:
@@ -171,13 +233,20 @@ def main() -> int:
           f"{rss_big:.0f} MiB after a {args.big_mb} MB chunked body (status {big_status}, "
           f"client sent {big_sent / (1 << 20):.0f} MB before the answer)")
     ok = statuses.get(200, 0) == len(latencies) and big_status in (413, None) and rss_big - rss_after < 100
+    if slow is not None:
+        print(f"  slow clients: {slow['opened']:,} idle connections held (half with an unfinished "
+              f"request head); /api/health answered {slow['health_status']} in "
+              f"{slow['health_s']:.3f} s (limit 1 s); {slow['closed_by_server']:,} closed by the "
+              f"server within {slow['waited_s']:.0f} s")
+        ok = ok and slow["health_status"] == 200 and slow["health_s"] < 1.0 \
+            and slow["closed_by_server"] == slow["opened"]
     if args.json:
         print(json.dumps({
             "requests": len(latencies), "concurrency": args.concurrency, "wall_s": round(wall, 3),
             "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
             "ok_200": statuses.get(200, 0), "rss_before_mib": round(rss_before, 1),
             "rss_after_mib": round(rss_after, 1), "rss_big_mib": round(rss_big, 1),
-            "big_status": big_status, "big_mb": args.big_mb, "ok": ok}))
+            "big_status": big_status, "big_mb": args.big_mb, "slow_clients": slow, "ok": ok}))
     return 0 if ok else 1
 
 

@@ -20,7 +20,7 @@ import sys
 from typing import Sequence
 
 from core.config import DEFAULTS
-from core.errors import ConfigError, SegmentationError
+from core.errors import ConfigError, SegmentationError, engine_failure
 
 EXIT_USAGE = 2
 
@@ -254,6 +254,7 @@ def _cmd_report(args) -> int:
     import hashlib
 
     from core.atomic import atomic_output
+    from core.export import check_output_path
     from core.money import currency_of
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
@@ -262,6 +263,7 @@ def _cmd_report(args) -> int:
     if args.engine == "spark":
         raise ConfigError("report runs on DuckDB only; leave out --engine spark")
     currency = _currency_code(args.currency)
+    check_output_path(args.output, [args.file])  # before the file is read
     if args.model:  # load first: an unknown version fails before the file is read
         model, manifest = ModelStore(args.model_dir).load(args.model)
         version = manifest["version"]
@@ -286,7 +288,7 @@ def _cmd_report(args) -> int:
         currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
         file_hash=digest.hexdigest()))
     _report(result)
-    with atomic_output(args.output) as tmp:
+    with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
     return 0
@@ -362,6 +364,7 @@ def _cmd_migration(args) -> int:
         raise ConfigError("migration runs on DuckDB only; leave out --engine spark")
     if args.as_of:
         raise ConfigError("migration takes --from and --to, not --as-of")
+    _check_output(args)
     segment_by = None
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
@@ -375,7 +378,7 @@ def _cmd_migration(args) -> int:
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
     print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
           f"{moved - new:,} changed segment", file=sys.stderr)
-    _write(moves, args.output)
+    _write(moves, args.output, [args.file])
     return 0
 
 
@@ -395,6 +398,7 @@ COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "scor
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = None
     try:
         args = _build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
@@ -407,3 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:  # an engine error on the user's file: one line, never a traceback
+        message = engine_failure(exc, str(getattr(args, "file", "") or ""))
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        return EXIT_USAGE

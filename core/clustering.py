@@ -25,6 +25,7 @@ from sklearn.preprocessing import StandardScaler
 
 from threadpoolctl import threadpool_limits
 
+from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS
 from core.errors import ConfigError
 
@@ -47,6 +48,24 @@ def one_thread():
     return threadpool_limits(limits=1)
 
 
+def require_distinct_customers(values, k: int) -> None:
+    """ConfigError unless the customers to cluster have at least ``k`` distinct (R, F, M) points.
+
+    K-Means cannot make k clusters of fewer distinct points: it returns empty or duplicate
+    clusters, which would then be named arbitrarily (identical customers all "Lapsed") and
+    leave no silhouette to choose k by.
+    """
+    points = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
+    distinct = len(np.unique(points, axis=0))
+    if distinct < 2:
+        raise ConfigError(f"all {len(points)} customers to cluster have the same recency, frequency "
+                          "and monetary: there is nothing to cluster; use data where customers differ")
+    if distinct < k:
+        raise ConfigError(
+            f"the {len(points)} customers to cluster have only {distinct} distinct (recency, "
+            f"frequency, monetary) values, fewer than k={k}; choose k (or a k range) up to {distinct}")
+
+
 def make_pipeline(k: int, random_state: int = DEFAULTS.random_state, max_iter: int = DEFAULTS.max_iter,
                   n_init: int = DEFAULTS.n_init) -> Pipeline:
     """StandardScaler then KMeans, to be fitted on a DataFrame with the FEATURES columns."""
@@ -59,6 +78,34 @@ def make_pipeline(k: int, random_state: int = DEFAULTS.random_state, max_iter: i
 def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
     """The clustering features, named and in one fixed order."""
     return rfm.loc[:, list(FEATURES)].astype("float64")
+
+
+def nearest_centroid(features: Sequence, mean: Sequence[float], scale: Sequence[float],
+                     centroids_scaled: np.ndarray, ops: ColumnOps = NUMPY) -> tuple:
+    """The one nearest-centroid rule, on numpy arrays (default) or engine columns (``core.scoring``).
+
+    ``features``: one column per FEATURES entry, in that order. Each value is standardised,
+    z = (x - mean) / scale, and compared with every centroid (standardised units) by squared
+    distance, the terms added left to right in FEATURES order. Returns (index of the nearest
+    centroid, ties to the lowest index as numpy's argmin and sklearn's predict; the squared
+    distances, one column per centroid).
+    """
+    z = ops.stage({f"_z_{name}": (x - ops.constant(mu)) / ops.constant(sigma)
+                   for name, x, mu, sigma in zip(FEATURES, features, mean, scale)})
+    squared = ops.stage({f"_d_{i}": _squared_distance(z, centroid, ops)
+                         for i, centroid in enumerate(centroids_scaled)})
+    closest = ops.stage({"_nearest": ops.least(squared)})[0]
+    last = len(squared) - 1
+    nearest = ops.first_match([(d == closest, i) for i, d in enumerate(squared[:-1])], last)
+    return nearest, squared
+
+
+def _squared_distance(z: Sequence, centroid: Sequence[float], ops: ColumnOps):
+    total = None
+    for z_j, c_j in zip(z, centroid):
+        diff = z_j - ops.constant(c_j)
+        total = diff * diff if total is None else total + diff * diff
+    return total
 
 
 def name_clusters(centroids_scaled: np.ndarray) -> list[str]:
@@ -141,6 +188,7 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
     if n <= ks[-1]:
         raise ConfigError(f"{n} customers to cluster is too few for k up to {ks[-1]}; "
                           f"choose a smaller k range")
+    require_distinct_customers(X.to_numpy(), ks[-1])
     fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
     sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
     rows, sample_labels = [], []
@@ -229,7 +277,13 @@ def find_knee(ks: Sequence[int], inertia: Sequence[float]) -> int | None:
 
 
 def recommend_k(table: pd.DataFrame, knee: int | None) -> tuple[int, str]:
-    """The knee when there is one and its silhouette is within 80% of the best; else best silhouette."""
+    """The knee when there is one and its silhouette is within 80% of the best; else best silhouette.
+
+    ConfigError when no k has a silhouette (every fit found a single cluster).
+    """
+    if table["silhouette"].isna().all():
+        raise ConfigError("no k separates these customers into clusters (no silhouette at any "
+                          "k); use data where customers differ")
     best = table.loc[table["silhouette"].idxmax()]
     best_k, best_sil = int(best["k"]), float(best["silhouette"])
     if knee is not None:

@@ -28,3 +28,14 @@ class ConfigError(SegmentationError):
 
 class ModelStoreError(SegmentationError):
     """A saved model is missing, unknown, or its file does not match its manifest hash."""
+
+
+def engine_failure(exc: BaseException, name: str = "") -> str | None:
+    """One line for an error the engine (DuckDB) raised on a user's file, None for any other
+    exception; no import of the engine (its exceptions are told by their module)."""
+    if (type(exc).__module__ or "").lstrip("_").split(".")[0] != "duckdb":
+        return None
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    what = lines[0][:200] if lines else type(exc).__name__
+    return (f"{name + ': ' if name else ''}the engine could not process the file ({what}); check "
+            "the file (export it again), or pass its first lines to the team")

@@ -15,11 +15,14 @@ broken, the file is refused with an InputFileError.
 """
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import tempfile
 import threading
 import xml.etree.ElementTree as ET
@@ -33,6 +36,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from isal import isal_zlib
 
+from core import limits
 from core.errors import InputFileError
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
@@ -88,6 +92,8 @@ def sheet_names(path: str | Path, display: str | None = None) -> tuple[str, ...]
     """The workbook's sheet names in order; the workbook is checked first (see module doc)."""
     path = Path(path)
     display = display or path.name
+    if PARSE_IN_CHILD:
+        return _in_child(path, display, {"names": True})[1]
     _check_container(path, display)
     return tuple(_open(path, display).sheet_names)
 
@@ -110,7 +116,7 @@ def read_workbook(path: str | Path, sheet: str | None = None, display: str | Non
         if (identity, sheet) in _RECENT:
             return _RECENT[(identity, sheet)]
         ahead = _AHEAD.pop((identity, sheet, display), None)
-    table, sheets, chosen = ahead.result() if ahead else _read_workbook(path, sheet, display)
+    table, sheets, chosen = ahead.result() if ahead else read_isolated(path, sheet, display)
     if text_columns is not None:
         table = identity_as_text(table, list(text_columns(table)))
     result = (table, sheets, chosen)
@@ -141,7 +147,7 @@ def read_ahead(path: str | Path, sheet: str | None = None, display: str | None =
 
     def read() -> None:
         try:
-            future.set_result(_read_workbook(path, sheet, key[2]))
+            future.set_result(read_isolated(path, sheet, key[2]))
         except BaseException as exc:  # handed to the reader that waits for it
             future.set_exception(exc)
 
@@ -154,6 +160,14 @@ def _identity(path: Path) -> tuple:
     """What tells one version of a file from another: its real path, inode, size and mtime."""
     stat = path.stat()
     return (os.path.realpath(path), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def read_isolated(path: Path, sheet: str | None, display: str
+                  ) -> tuple[pa.Table, tuple[str, ...], str]:
+    """``_read_workbook`` (check, then parse), in a child process when PARSE_IN_CHILD."""
+    if not PARSE_IN_CHILD:
+        return _read_workbook(path, sheet, display)
+    return _in_child(path, display, {"sheet": sheet})
 
 
 def _read_workbook(path: Path, sheet: str | None, display: str) -> tuple[pa.Table, tuple[str, ...], str]:
@@ -694,7 +708,8 @@ def _check_container(path: Path, display: str) -> str:
                    MAX_SHARED_STRINGS_BYTES)
     if flavour == "ods":  # calamine parses every sheet of an .ods when it is opened
         stats = _scan_part(path, display, _info(infos, "content.xml"), "its content",
-                           MAX_SHEET_XML_BYTES, row_tag=b"<table:table-row", cell_tag=b"<table:table-cell")
+                           MAX_SHEET_XML_BYTES, row_tag=b"<table:table-row", cell_tag=b"<table:table-cell",
+                           extent=_OdsExtent(display))
         _check_counts(display, "the workbook", stats)
     return flavour
 
@@ -752,8 +767,14 @@ def _scan_sheet_xml(path: Path, display: str, info, what: str,
     ``pieces`` receives the part as it is inflated (not on a second pass: it then gives up)."""
     bounded = _cell_bounded_bytes()
     count_cells = info is None or info.file_size > bounded
+    extent = _CellExtent(display, what)
     stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
-                       cell_tag=b"<c" if count_cells else None, read_dimension=True, sink=pieces)
+                       cell_tag=b"<c" if count_cells else None, read_dimension=True, sink=pieces,
+                       extent=extent)
+    if not extent.exact and extent.last_column * MAX_ROWS > MAX_CELLS:
+        # a wide sheet: its rectangle depends on its last row, found by reading every reference
+        _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES,
+                   extent=_CellExtent(display, what, every=True))
     if count_cells or stats.rows > MAX_ROWS:
         return stats
     if stats.inflated_bytes > bounded:  # the zip directory understated the size: count them
@@ -825,9 +846,11 @@ def _info(infos, name: str):
 
 def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                row_tag: bytes | None = None, cell_tag: bytes | None = None,
-               read_dimension: bool = False, sink: bytearray | _Pieces | None = None) -> PartStats:
+               read_dimension: bool = False, sink: bytearray | _Pieces | None = None,
+               extent: _CellExtent | _OdsExtent | None = None) -> PartStats:
     """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags; ``sink`` (a
-    bytearray, or _Pieces) receives the inflated bytes.
+    bytearray, or _Pieces) receives the inflated bytes, ``extent`` too (it refuses cells placed
+    beyond the bounds, see _CellExtent).
 
     The compressed data is read from the entry's local header on: neither its declared
     compressed nor uncompressed size is trusted. The next chunk is inflated in a helper
@@ -855,6 +878,8 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                         raise InputFileError(
                             f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the "
                             "file is too large or hostile: export the data as CSV or Parquet")
+                    if extent is not None:
+                        extent.extend(out)
                     if sink is not None:
                         sink.extend(out)
                     if first and (row_tag or read_dimension):
@@ -875,6 +900,8 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                             break  # enough to refuse: no need to inflate the rest
         finally:
             chunks.close()
+    if extent is not None:
+        extent.close()
     return PartStats(inflated, rows, cells)
 
 
@@ -925,6 +952,10 @@ def _check_dimension(display: str, what: str, head: bytes) -> None:
     rows = int(last_row) - int(first_row) + 1
     cols = _column_number(last_col) - _column_number(first_col) + 1
     _check_counts(display, what, PartStats(0, max(rows, int(last_row)), max(rows, 0) * max(cols, 0)))
+    if _column_number(last_col) > limits.MAX_COLUMNS:
+        raise InputFileError(f"{display}: {what} declares columns up to {last_col.decode()} "
+                             f"({_column_number(last_col):,}), over the {limits.MAX_COLUMNS:,}-column "
+                             "limit; delete the empty or unneeded columns, or export the data as CSV")
 
 
 def _column_number(letters: bytes) -> int:
@@ -932,3 +963,260 @@ def _column_number(letters: bytes) -> int:
     for ch in letters.upper():
         number = number * 26 + (ch - ord("A") + 1)
     return number
+
+
+# -- where the cells are ----------------------------------------------------------------------
+#
+# calamine allocates a sheet as the rectangle from its first to its last cell (rows x columns),
+# whatever holds a value: cells A1 and XFD1048576 are 17 billion cells (512 GiB). So the
+# positions the cells name are checked, not only how many there are.
+
+# A cell reference (r="XFD2") or row number (r="7") that is far: a column from X on (24 and
+# more: 23 columns of 1,048,576 rows stay under MAX_CELLS), or a row from 1,000,000 on. Real
+# transaction sheets have none, so scanning for them costs one pass of a rare pattern.
+_FAR_REF = re.compile(rb'r="(?:[A-Za-z]{2}|[X-Zx-z]|[A-Za-z]?\d{7})')
+_REF = re.compile(rb'r="([A-Za-z]*)(\d*)"')
+_REF_BYTES = 32  # longer than any reference: what a chunk's end holds for the next
+
+
+class _CellExtent:
+    """The extent of an .xlsx sheet's cells from the r="..." of its rows and cells, fed the
+    inflated XML chunk by chunk; ``close`` refuses a sheet past MAX_ROWS, the column limit, or
+    a rectangle from A1 of more than MAX_CELLS. ``every``: read every reference (the second
+    pass for a wide sheet, which needs its last row exactly)."""
+
+    def __init__(self, display: str, what: str, every: bool = False):
+        self.display, self.what, self.every = display, what, every
+        self.carry = b""
+        self.last_row = self.last_column = 0
+        self.far_row = False  # a row from 1,000,000 on was seen: last_row is exact
+
+    def extend(self, data: bytes) -> None:
+        buf = self.carry + data
+        end = max(0, len(buf) - _REF_BYTES)
+        self._scan(buf, end)
+        self.carry = buf[end:]
+
+    def _scan(self, buf: bytes, end: int) -> None:
+        pattern = _REF if self.every else _FAR_REF
+        for match in pattern.finditer(buf, 0, end):
+            start = match.start()
+            if start and buf[start - 1:start] not in (b" ", b"\t", b"\n", b"\r"):
+                continue  # another attribute ending in r (none in a sheet part, but be sure)
+            ref = _REF.match(buf, start)
+            if ref is None:
+                continue
+            letters, digits = ref.groups()
+            row = int(digits) if 0 < len(digits) <= 12 else (0 if not digits else 10 ** 12)
+            column = _column_number(letters) if len(letters) <= 4 else 10 ** 6
+            self.last_row = max(self.last_row, row)
+            self.last_column = max(self.last_column, column)
+            self.far_row = self.far_row or row >= 1_000_000
+
+    def close(self) -> None:
+        self._scan(self.carry, len(self.carry))
+        self.carry = b""
+        self.check()
+
+    @property
+    def exact(self) -> bool:
+        """Whether last_row is known: every reference was read, or a far row was seen."""
+        return self.every or self.far_row
+
+    def check(self) -> None:
+        _check_extent(self.display, self.what, self.last_row, self.last_column)
+
+
+def _check_extent(display: str, what: str, last_row: int, last_column: int) -> None:
+    """Refuse cells placed past the row limit, the column limit, or a rectangle from A1 of
+    more than MAX_CELLS (what the reader would allocate)."""
+    if last_row > MAX_ROWS:
+        raise InputFileError(f"{display}: {what} has a cell in row {last_row:,}, past the "
+                             f"{MAX_ROWS:,} rows of a sheet (Excel's limit); the file is broken or "
+                             "hostile: export the data as CSV or Parquet")
+    if last_column > limits.MAX_COLUMNS:
+        raise InputFileError(f"{display}: {what} has a cell in column {last_column:,}, over the "
+                             f"{limits.MAX_COLUMNS:,}-column limit; delete the empty or unneeded "
+                             "columns, or export the data as CSV")
+    if last_row * last_column > MAX_CELLS:
+        raise InputFileError(f"{display}: {what} spans {last_row:,} rows x {last_column:,} "
+                             f"columns ({last_row * last_column:,} cells), over the {MAX_CELLS:,} "
+                             "limit; delete the stray far cells, or export the data as CSV")
+
+
+_ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+_ODS_OFFICE = "{urn:oasis:names:tc:opendocument:xmlns:office:1.0}"
+_ODS_TEXT_P = "{urn:oasis:names:tc:opendocument:xmlns:text:1.0}p"
+
+
+class _OdsExtent:
+    """The extent of each table of an .ods content part, repeats included: a row or cell with
+    ``number-rows-repeated`` / ``number-columns-repeated`` stands for that many (an 895-byte
+    file can say 2,000,000 rows). Rows and columns count up to the last one that holds a value
+    (empty repeats at the end, which spreadsheets write for formatting, do not count). Streams
+    the XML (no tree is kept); ``close`` checks the last table."""
+
+    def __init__(self, display: str):
+        self.display = display
+        self.parser = ET.XMLPullParser(events=("start", "end"))
+        self.table = None
+        self.row = self.column = 0
+        self.row_repeat = self.cell_repeat = 1
+        self.row_valued = self.cell_valued = False
+        self.last_row = self.last_column = 0
+
+    def extend(self, data: bytes) -> None:
+        try:
+            self.parser.feed(data)
+            self._events()
+        except ET.ParseError as exc:
+            raise InputFileError(f"{self.display}: its content is broken XML ({exc}); save the "
+                                 "workbook again") from exc
+
+    def close(self) -> None:
+        try:
+            self.parser.close()
+            self._events()
+        except ET.ParseError as exc:
+            raise InputFileError(f"{self.display}: its content is broken XML ({exc}); save the "
+                                 "workbook again") from exc
+
+    def _events(self) -> None:
+        for event, element in self.parser.read_events():
+            tag = element.tag
+            if event == "start":
+                if tag == _ODS_TABLE + "table":
+                    self.table = element.get(_ODS_TABLE + "name", "?")
+                    self.row = self.last_row = self.last_column = 0
+                elif tag == _ODS_TABLE + "table-row":
+                    self.row_repeat = _repeat(element.get(_ODS_TABLE + "number-rows-repeated"))
+                    self.column, self.row_valued = 0, False
+                elif tag in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+                    self.cell_repeat = _repeat(element.get(_ODS_TABLE + "number-columns-repeated"))
+                    self.cell_valued = element.get(_ODS_OFFICE + "value-type") is not None
+                elif tag == _ODS_TEXT_P:
+                    self.cell_valued = True
+                continue
+            if tag in (_ODS_TABLE + "table-cell", _ODS_TABLE + "covered-table-cell"):
+                self.column += self.cell_repeat
+                if self.cell_valued:
+                    self.row_valued = True
+                    self.last_column = max(self.last_column, self.column)
+                    if self.last_column > limits.MAX_COLUMNS:
+                        self._check()
+                element.clear()
+            elif tag == _ODS_TABLE + "table-row":
+                self.row += self.row_repeat
+                if self.row_valued:
+                    self.last_row = self.row
+                    if self.last_row > MAX_ROWS or self.last_row * self.last_column > MAX_CELLS:
+                        self._check()
+                element.clear()
+            elif tag == _ODS_TABLE + "table":
+                self._check()
+                element.clear()
+
+    def _check(self) -> None:
+        _check_extent(self.display, f"sheet '{self.table}'", self.last_row, self.last_column)
+
+
+def _repeat(text: str | None) -> int:
+    """A repeat count as written (at least 1); an absurd one is kept large, to be refused."""
+    if not text:
+        return 1
+    text = text.strip()
+    return int(text) if text.isdigit() and len(text) <= 12 else 10 ** 12
+
+
+# -- the parse in a child process -------------------------------------------------------------
+#
+# A reader that panics, aborts (an allocation refused) or runs away must not take the server
+# with it: the check and the parse run in a fresh interpreter with an address-space and a CPU
+# limit (resource.setrlimit, set by the child on itself before it reads the file), which
+# writes the table as an Arrow IPC file; the parent maps that file (no copy). The bounds the
+# check uses are handed over as they are in this process (a test may have changed them).
+
+PARSE_IN_CHILD = True
+_BOUNDS = ("MAX_ROWS", "MAX_CELLS", "MAX_SHEET_XML_BYTES", "MAX_SHARED_STRINGS_BYTES",
+           "MAX_SMALL_PART_BYTES", "MAX_DECLARED_BYTES", "MAX_ZIP_ENTRIES", "MAX_XLS_BYTES",
+           "SPLIT_MIN_BYTES", "_CHUNK")
+_CHILD = "from core.excel import child_main; child_main()"
+
+
+def _in_child(path: Path, display: str, request: dict) -> tuple[pa.Table | None, tuple[str, ...], str]:
+    """Run the request ({"sheet": ...} to read one, {"names": True} for the sheet names) in a
+    child process; InputFileError for what the child refused, and for a child that died."""
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "RUST_BACKTRACE": "0",
+           "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
+    with tempfile.TemporaryDirectory(prefix="rfm-workbook-") as scratch:
+        out = Path(scratch) / "sheet.arrow"
+        request = {**request, "path": str(path), "display": display, "out": str(out),
+                   "bounds": {name: globals()[name] for name in _BOUNDS},
+                   "max_columns": limits.MAX_COLUMNS, "memory": limits.WORKBOOK_MEMORY_BYTES,
+                   "cpu": limits.WORKBOOK_CPU_SECONDS}
+        try:
+            done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(request),
+                                  capture_output=True, text=True, env=env, cwd=root,
+                                  timeout=limits.WORKBOOK_WALL_SECONDS)
+        except subprocess.TimeoutExpired:
+            raise InputFileError(
+                f"{display}: reading the workbook took over {limits.WORKBOOK_WALL_SECONDS} s and "
+                "was stopped; export the sheet as CSV or Parquet") from None
+        answer = _answer(done.stdout)
+        if done.returncode != 0 or answer is None:
+            raise InputFileError(
+                f"{display}: the workbook's reader stopped ({_how(done.returncode)}) within its "
+                f"limits ({limits.WORKBOOK_MEMORY_BYTES >> 30} GiB of memory, "
+                f"{limits.WORKBOOK_CPU_SECONDS} s of CPU); the file is too large, broken or "
+                "hostile: export the sheet as CSV or Parquet")
+        if "error" in answer:
+            raise InputFileError(answer["error"])
+        sheets = tuple(answer["sheets"])
+        if request.get("names"):
+            return None, sheets, ""
+        # the mapping outlives the folder: the table's buffers keep it
+        table = pa.ipc.open_file(pa.memory_map(str(out))).read_all()
+        return table, sheets, answer["chosen"]
+
+
+def _answer(stdout: str) -> dict | None:
+    lines = stdout.strip().splitlines()
+    try:
+        answer = json.loads(lines[-1]) if lines else None
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _how(returncode: int) -> str:
+    if returncode == -24 or returncode == 128 + 24:
+        return "out of CPU time"
+    if returncode in (-6, 134, -9, 137):
+        return "out of memory, or aborted"
+    return f"exit status {returncode}"
+
+
+def child_main() -> None:
+    """The child's side of ``_in_child``: the request on stdin, one JSON line on stdout."""
+    import resource
+
+    request = json.loads(sys.stdin.read())
+    memory, cpu = request["memory"], request["cpu"]
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 5))
+    globals().update(request["bounds"])
+    limits.MAX_COLUMNS = request["max_columns"]
+    path, display = Path(request["path"]), request["display"]
+    try:
+        if request.get("names"):
+            _check_container(path, display)
+            print(json.dumps({"sheets": list(_open(path, display).sheet_names)}))
+            return
+        table, sheets, chosen = _read_workbook(path, request["sheet"], display)
+    except InputFileError as exc:
+        print(json.dumps({"error": str(exc)}))
+        return
+    with pa.OSFile(request["out"], "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    print(json.dumps({"sheets": list(sheets), "chosen": chosen}))

@@ -11,6 +11,7 @@ import csv
 import io
 import os
 import re
+import stat
 import tempfile
 import uuid
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ from pathlib import Path
 import duckdb
 import ibis
 
-from core import excel, query
+from core import excel, limits, query
 from core.columns import detect_columns
 from core.errors import InputFileError
 from core.excel import ALL_SHEETS, EXCEL_SUFFIXES  # noqa: F401  (re-exported: pages, spark)
@@ -45,12 +46,23 @@ class Dataset:
     path: str | None = None       # the file the table scans (a UTF-8 copy of a re-encoded text)
     delimiter: str | None = None  # a text file's delimiter: ';' hints at decimal commas, day-first
     encoding: str | None = None   # a text file's encoding as read
+    lines_above_header: int = 0   # a text file's lines above its header (Excel's "sep=;")
     # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
     _tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> list[str]:
         return list(self.table.columns)
+
+    def line_of(self, row: int) -> str:
+        """Where the ``row``-th data row (1 = the first under the header) is, as the user's
+        editor or spreadsheet numbers it: 'line 7', 'row 7 of sheet 'Data'', 'row 6'."""
+        if self.kind == "csv" and self.path:
+            record = row + 1 + self.lines_above_header  # 1 = the first line
+            return f"line {_physical_line(Path(self.path), record, self.delimiter or ','):,}"
+        if self.kind == "excel" and self.sheet and self.sheet != excel.ALL_SHEETS:
+            return f"row {row + 1:,} of sheet '{self.sheet}'"
+        return f"data row {row:,}"
 
 
 def connect() -> ibis.BaseBackend:
@@ -129,21 +141,34 @@ def _utf8_copy(path: Path, encoding: str, tempdir: tempfile.TemporaryDirectory) 
 class CsvDialect:
     delimiter: str
     columns: tuple[str, ...]
+    skip: int = 0  # lines above the header: Excel's "sep=;" hint line
+
+
+# Excel writes (and honours) a first line "sep=;" naming the delimiter of the lines after it.
+_SEP_HINT = re.compile(r'^"?sep=(.)"?\r?\n', re.IGNORECASE)
 
 
 def csv_dialect(path: Path, display: str) -> CsvDialect:
     """Delimiter and column names from the header line (of a UTF-8 file).
 
-    The delimiter is the candidate that splits the header into the most fields (quotes
-    respected), so one broken data line can never change how the whole file is read.
+    The delimiter is the one an Excel "sep=X" first line names (that line is then skipped),
+    else the candidate that splits the header into the most fields (quotes respected), so one
+    broken data line can never change how the whole file is read. The header is read whole,
+    however long (up to the line limit). Raises InputFileError for an empty file and for
+    column names the engine cannot tell apart or too many (``check_column_names``).
     """
-    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
-        head = fh.read(1 << 16)
+    head = _head_lines(path, display, 2)
     if not head.strip():
         raise InputFileError(f"{display}: the file is empty; export the transactions again")
+    hint = _SEP_HINT.match(head)
+    if hint:
+        head = head[hint.end():]
+        candidates: tuple[str, ...] = (hint.group(1),)
+    else:
+        candidates = DELIMITERS
     best: list[str] = []
-    delimiter = ","
-    for candidate in DELIMITERS:
+    delimiter = candidates[0]
+    for candidate in candidates:
         try:
             header = next(csv.reader(io.StringIO(head), delimiter=candidate))
         except (csv.Error, StopIteration):
@@ -151,27 +176,98 @@ def csv_dialect(path: Path, display: str) -> CsvDialect:
         if len(header) > len(best):
             best, delimiter = header, candidate
     names = [h.strip() or f"column_{i + 1}" for i, h in enumerate(best)]
+    check_column_names(names, display, "the header row")
+    return CsvDialect(delimiter, tuple(names), skip=1 if hint else 0)
+
+
+def _head_lines(path: Path, display: str, lines: int) -> str:
+    """The file's first ``lines`` lines as text (the header may be longer than any buffer)."""
+    head = ""
+    with path.open("r", encoding="utf-8-sig", errors="replace", newline="") as fh:
+        while head.count("\n") < lines:
+            block = fh.read(1 << 16)
+            if not block:
+                break
+            head += block
+            if len(head) > limits.MAX_LINE_BYTES:
+                raise InputFileError(f"{display}: the header line is longer than "
+                                     f"{limits.MAX_LINE_BYTES >> 20} MiB; export the file again")
+    return head
+
+
+def check_column_names(names: list[str], display: str, where: str = "the file") -> None:
+    """Refuse more columns than limits.MAX_COLUMNS, a repeated name, and names that differ only
+    in case (the engine's column names are case-insensitive: 'Customer ID' is 'customer id')."""
+    if len(names) > limits.MAX_COLUMNS:
+        raise InputFileError(f"{display}: {where} has {len(names):,} columns, over the "
+                             f"{limits.MAX_COLUMNS:,}-column limit; export only the columns needed")
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputFileError(f"{display}: the header row repeats the column name(s) {dupes}; "
+        raise InputFileError(f"{display}: {where} repeats the column name(s) {dupes}; "
                              "rename them so each column has its own name")
-    return CsvDialect(delimiter, tuple(names))
+    by_case: dict[str, list[str]] = {}
+    for name in names:
+        by_case.setdefault(name.lower(), []).append(name)
+    alike = [group for group in by_case.values() if len(group) > 1]
+    if alike:
+        raise InputFileError(f"{display}: {where} has column names that differ only in case "
+                             f"{alike[0]}, which the engine does not tell apart; rename one")
 
 
-def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, str]:
+# DuckDB's own line limit (its max_line_size default): files whose lines all fit are read with it.
+ENGINE_LINE_BYTES = 2_000_000
+
+
+def line_limit(path: Path, display: str) -> int | None:
+    """The line limit to read ``path`` with: None (the engine's default) when every line is
+    shorter than ENGINE_LINE_BYTES, else limits.MAX_LINE_BYTES (a larger buffer costs memory);
+    InputFileError for a line longer than half of that. A line past the reader's limit would
+    be dropped (the last one) or fail (any other), so it is found first: every aligned block
+    of half the limit must hold a line break, which costs a few bytes read per block."""
+    if _breaks_every(path, ENGINE_LINE_BYTES // 2) is None:
+        return None
+    half = limits.MAX_LINE_BYTES // 2
+    start = _breaks_every(path, half)
+    if start is not None:
+        raise InputFileError(f"{display}: a line near byte {start:,} is longer than "
+                             f"{half / 2 ** 20:g} MiB; no transaction line is that long: fix "
+                             "that line or export the file again")
+    return limits.MAX_LINE_BYTES
+
+
+def _breaks_every(path: Path, block: int) -> int | None:
+    """The start of the first aligned ``block`` of the file without a line break, or None."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        for start in range(0, size - block + 1, block):
+            fh.seek(start)
+            left = block
+            while left > 0:
+                data = fh.read(min(1 << 16, left))
+                if b"\n" in data or b"\r" in data:
+                    break
+                left -= len(data)
+            else:
+                return start
+    return None
+
+
+def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, CsvDialect]:
     """Every column as text (the roles decide the types later; IDs keep leading zeros).
 
     The dialect is fixed from the header (no sniffing): quoted fields may hold line breaks
     (RFC 4180), and a line with too many or too few fields is an error naming its line.
     """
     dialect = csv_dialect(path, display)
+    longest = line_limit(path, display)
     try:
-        table = con.read_csv(str(path), auto_detect=False, header=True,
+        table = con.read_csv(str(path), auto_detect=False, header=True, skip=dialect.skip,
                              delim=dialect.delimiter, quote='"', escape='"',
+                             **({"max_line_size": longest} if longest else {}),
                              columns={c: "VARCHAR" for c in dialect.columns})
     except Exception as exc:  # DuckDB's reader errors carry no stable type
         raise InputFileError(read_error_message(display, exc, path, dialect.delimiter)) from exc
-    return table, dialect.delimiter
+    return table, dialect
 
 
 def read_error_message(name: str, exc: Exception, path: str | os.PathLike | None = None,
@@ -210,7 +306,20 @@ def _physical_line(path: Path, record: int, delimiter: str) -> int:
 
 
 def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
-    """The file's table, and whether it has no rows (its first row is read: a corrupt file fails here)."""
+    """The file's table, and whether it has no rows (its first row is read: a corrupt file fails
+    here). Its columns are checked from its footer before the engine reads it."""
+    import pyarrow.parquet as pq
+
+    try:
+        footer = pq.read_metadata(str(path))
+        leaves = footer.num_columns  # the engine reads each leaf column: counted first
+        names = footer.schema.to_arrow_schema().names if leaves <= limits.MAX_COLUMNS else []
+    except Exception as exc:
+        raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
+                             f"({_first_line(exc)}); write it again or export CSV") from exc
+    if leaves > limits.MAX_COLUMNS:
+        check_column_names([""] * leaves, path.name)
+    check_column_names(names, path.name)
     try:
         table = con.read_parquet(str(path))
         empty = query.arrow(table.head(1)).num_rows == 0
@@ -220,6 +329,26 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
     return table, empty
 
 
+def check_plain_file(path: str | os.PathLike) -> None:
+    """Refuse what is not a plain file: a symbolic link, a FIFO, device or folder, and a file
+    with other hard links. A folder that is served to visitors (the server data folder) takes
+    only these, or a link in it would show any file the server can read (/etc/passwd)."""
+    path = Path(path)
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        raise InputFileError(f"{path.name}: no such file on the server") from None
+    if stat.S_ISLNK(info.st_mode):
+        raise InputFileError(f"{path.name}: is a symbolic link; the data folder takes plain files "
+                             "only: copy the file in")
+    if not stat.S_ISREG(info.st_mode):
+        raise InputFileError(f"{path.name}: is not a regular file; the data folder takes plain "
+                             "files only")
+    if info.st_nlink > 1:
+        raise InputFileError(f"{path.name}: has other hard links; the data folder takes plain "
+                             "files only: copy the file in")
+
+
 def list_sheets(path: str | os.PathLike) -> list[str]:
     """Names of the sheets of a workbook, in workbook order."""
     return list(excel.sheet_names(path))
@@ -227,6 +356,7 @@ def list_sheets(path: str | os.PathLike) -> list[str]:
 
 def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.Table, tuple[str, ...], str]:
     def identity_columns(arrow) -> list[str]:  # run once per file read (core.excel keeps it)
+        check_column_names(arrow.column_names, display, "the sheet")
         raw = _registered(con, arrow)
         detected = detect_columns(raw).as_dict()
         con.con.unregister(raw.get_name())
@@ -270,13 +400,15 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     sheets: tuple[str, ...] = ()
     tempdir = None
     delimiter = None
+    above = 0
     scanned = path
     if kind == "csv":
         encoding = encoding or _encoding(path)
         if encoding != "utf-8":
             tempdir = tempfile.TemporaryDirectory(prefix="rfm-text-")
             scanned = _utf8_copy(path, encoding, tempdir)
-        table, delimiter = _read_csv(con, scanned, display)
+        table, dialect = _read_csv(con, scanned, display)
+        delimiter, above = dialect.delimiter, dialect.skip
     elif kind == "parquet":
         table, empty = _read_parquet(con, path)
     else:
@@ -292,7 +424,8 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     if empty:
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
-                   path=str(scanned), delimiter=delimiter, encoding=encoding, _tempdir=tempdir)
+                   path=str(scanned), delimiter=delimiter, encoding=encoding,
+                   lines_above_header=above, _tempdir=tempdir)
 
 
 def _first_line(exc: Exception) -> str:

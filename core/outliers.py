@@ -1,9 +1,10 @@
-"""IQR fences and the VIP tiers of the customers outside them.
+"""IQR fences and the VIP tiers of the customers above them.
 
-A customer is an outlier on a feature when its value lies strictly outside
-[Q1 - 1.5 IQR, Q3 + 1.5 IQR], quartiles linear-interpolated over all customers.
-Outlier on monetary and frequency -> Elite; monetary only -> High_Spender;
-frequency only -> Power_Shopper. Everyone else is clustered.
+A customer is a high outlier on a feature when its value lies strictly above
+Q3 + 1.5 IQR, quartiles linear-interpolated over all customers. High outlier on monetary
+and frequency -> Elite; monetary only -> High_Spender; frequency only -> Power_Shopper.
+Everyone else is clustered, customers below the lower fence Q1 - 1.5 IQR included: spending
+far less than the others is not a VIP (DESIGN.md, Segmentation).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS
 
 ELITE, HIGH_SPENDER, POWER_SHOPPER = "Elite", "High_Spender", "Power_Shopper"
@@ -21,7 +23,7 @@ TIER_FEATURES = ("monetary", "frequency")
 
 @dataclass(frozen=True)
 class Fence:
-    """The IQR fence of one feature: values < low or > high are outliers."""
+    """The IQR fence of one feature: values > high are high outliers (VIP); low is shown, not a tier."""
 
     feature: str
     q1: float
@@ -29,9 +31,9 @@ class Fence:
     low: float
     high: float
 
-    def outside(self, values) -> np.ndarray:
-        values = np.asarray(values, dtype=float)
-        return (values < self.low) | (values > self.high)
+    def above(self, values) -> np.ndarray:
+        """True where a value is strictly above the upper fence."""
+        return np.asarray(values, dtype=float) > self.high
 
     def describe_range(self) -> str:
         """'up to 4,143.51' when the low fence is below any possible value, else 'a to b'."""
@@ -58,25 +60,34 @@ def iqr_fences(rfm: pd.DataFrame, features=TIER_FEATURES,
     return fences
 
 
+def tier_rule(monetary, frequency, fences: dict[str, Fence], ops: ColumnOps = NUMPY):
+    """The one tier rule, on numpy arrays (default) or engine columns (``core.scoring``).
+
+    Strictly above both upper fences -> Elite; monetary only -> High_Spender; frequency only
+    -> Power_Shopper; else ``ops.no_text`` ('' for numpy, NULL in an engine).
+    """
+    monetary_high = monetary > ops.constant(fences["monetary"].high)
+    frequency_high = frequency > ops.constant(fences["frequency"].high)
+    return ops.first_match([(monetary_high & frequency_high, ELITE), (monetary_high, HIGH_SPENDER),
+                            (frequency_high, POWER_SHOPPER)], ops.no_text)
+
+
 def tier_codes(monetary, frequency, fences: dict[str, Fence]) -> np.ndarray:
-    """The tier of each (monetary, frequency) pair, '' inside both fences: the one tier rule."""
-    monetary_out = fences["monetary"].outside(monetary)
-    frequency_out = fences["frequency"].outside(frequency)
-    return np.select([monetary_out & frequency_out, monetary_out, frequency_out],
-                     [ELITE, HIGH_SPENDER, POWER_SHOPPER], default="").astype(object)
+    """The tier of each (monetary, frequency) pair, '' when not a VIP (``tier_rule`` on numpy)."""
+    return tier_rule(np.asarray(monetary, dtype=float), np.asarray(frequency, dtype=float), fences)
 
 
 def inside_fences(rfm: pd.DataFrame, fences: dict[str, Fence]) -> np.ndarray:
-    """True for the customers inside both fences (the ones K-Means clusters)."""
+    """True for the customers above neither upper fence (the ones K-Means clusters)."""
     return tier_codes(rfm["monetary"], rfm["frequency"], fences) == ""
 
 
 def assign_tiers(rfm: pd.DataFrame, fences: dict[str, Fence]) -> pd.Series:
-    """The tier of each customer, or <NA> for customers inside both fences."""
+    """The tier of each customer, or <NA> for customers above neither upper fence."""
     tier = tier_codes(rfm["monetary"], rfm["frequency"], fences)
     return pd.Series(tier, index=rfm.index, dtype="string").replace("", pd.NA)
 
 
 def tier_of(monetary: float, frequency: float, fences: dict[str, Fence]) -> str | None:
-    """The tier of one customer's values (scalar form of tier_codes), None inside both fences."""
+    """The tier of one customer's values (scalar form of tier_codes), None when not a VIP."""
     return tier_codes([monetary], [frequency], fences)[0] or None

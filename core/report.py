@@ -17,9 +17,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from core import charts
+from core.actions import named_profiles_with_actions, profiles_with_actions
 from core.cleaning import CleaningAudit
-from core.insights import (named_profiles_with_actions, named_segment_crosstab,
-                           profiles_with_actions)
+from core.insights import named_segment_crosstab
 from core.money import format_money
 from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
 

@@ -212,7 +212,7 @@ def group_orders(lines: ibis.Table, source: Source,
         keys["amount_blank"] = lines.amount_blank
     if net:  # the line-level half of a return; the order-level half below
         keys["return_line"] = lines.return_line
-    aggregates = dict(lines=lines.count(), value=lines.line_value.try_cast(VALUE).sum())
+    aggregates = dict(lines=lines.count(), value=values.exact(lines.line_value, VALUE).sum())
     if mapping.amount:
         aggregates["amount_max"] = lines.amount.max()
     aggregates.update({name: lines[name].max() for name in lines.columns
@@ -374,13 +374,17 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
     """``Source.rfm``: every stage once, the audit from the same pass. ``until``: the lines
     counted end there (an as-of before the latest purchase)."""
     dataset, mapping, cleaning, rules = source.dataset, source.mapping, source.cleaning, source.rules
+    lines = None
     try:
-        orders = group_orders(classify_lines(source), source, until)
+        lines = classify_lines(source)
+        orders = group_orders(lines, source, until)
         # The line scan runs once (in group_orders); the rest works on the (few) groups.
         if mapping.status:  # read twice (status counts): the window runs once
             orders = orders.cache()
         aggregates = customer_aggregates(orders, rules).cache()
         statuses = _status_counts(orders, cleaning) if mapping.status else ()
+    except values.UNHELD_ERRORS as exc:  # a line value or a total past what VALUE holds
+        raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
     totals = query.first_row(aggregates.aggregate(

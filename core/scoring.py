@@ -3,17 +3,11 @@
 The model is a handful of numbers (fences, scaler means and scales, centroids in
 standardised units) and names, so applying it is arithmetic any SQL engine can do: the
 expression below scores an RFM table on DuckDB or on Spark without moving customers to
-Python. It computes exactly what ``SegmentationModel.segment`` computes:
-
-- tier: monetary and frequency strictly outside their IQR fences -> Elite; monetary only
-  -> High_Spender; frequency only -> Power_Shopper; else NULL;
-- cluster (NULL for tiers): the nearest centroid in standardised units,
-  z = (x - mean) / scale, by squared distance summed in FEATURES order, ties going to the
-  lowest index (numpy's and sklearn's argmin);
-- segment: the tier, else the cluster's name.
-
-Floating-point operations are the same ones numpy does, in the same order, and every model
-number travels as an exact float64 literal, so the engines agree with numpy bit for bit.
+Python. It is not a second copy of the model's rules: ``score_expr`` runs
+``core.segmentation.apply_model`` (the tier rule, the nearest centroid, the segment name,
+written once in ``core.columnar``'s operations) with ``EngineOps``, the same operations on
+ibis columns. Every model number travels as an exact float64 literal and the operations
+are the ones numpy does, in the same order, so the engines agree with numpy bit for bit.
 """
 from __future__ import annotations
 
@@ -22,14 +16,39 @@ import pandas as pd
 
 from core.clustering import FEATURES
 from core.errors import ConfigError
-from core.outliers import ELITE, HIGH_SPENDER, POWER_SHOPPER
+from core.segmentation import apply_model
 
 BACKENDS = ("duckdb", "spark")
 SCORE_COLUMNS = ("customer_id", *FEATURES, "tier", "cluster", "segment")
 
 
-def _number(value: float) -> ibis.Value:
-    return ibis.literal(float(value), type="float64")
+class EngineOps:
+    """``core.columnar.ColumnOps`` on the columns of one ibis table: NULL is no value, and each
+    staged column is a named column of the table (``table`` grows as the rule runs)."""
+
+    no_text = ibis.null("string")
+    no_number = ibis.null("int64")
+
+    def __init__(self, table: ibis.Table):
+        self.table = table
+
+    def constant(self, value: float) -> ibis.Value:
+        return ibis.literal(float(value), type="float64")
+
+    def first_match(self, cases, default):
+        return ibis.cases(*cases, else_=default)
+
+    def least(self, columns):
+        return ibis.least(*columns)
+
+    def is_no_value(self, column, kind: str):
+        return column.isnull()
+
+    def stage(self, columns):
+        # Named columns in steps, so each distance is computed once: inlined into one
+        # expression, Spark plans a 40 KB CASE and runs it many times slower.
+        self.table = self.table.mutate(**columns)
+        return [self.table[name] for name in columns]
 
 
 def score_expr(model, rfm_table: ibis.Table) -> ibis.Table:
@@ -43,45 +62,12 @@ def score_expr(model, rfm_table: ibis.Table) -> ibis.Table:
     missing = [c for c in ("customer_id", *FEATURES) if c not in rfm_table.columns]
     if missing:
         raise ConfigError(f"RFM table lacks column(s) {missing}")
-    # Built in steps of named columns so each distance is computed once: inlined into
-    # one expression, Spark plans a 40 KB CASE and runs it many times slower.
-    z_cols = {f"_z_{f}": f for f in FEATURES}
-    t = rfm_table.mutate(**{
-        z: (rfm_table[f].cast("float64") - _number(model.mean_[j])) / _number(model.scale_[j])
-        for j, (z, f) in enumerate(z_cols.items())})
-    z = [t[name] for name in z_cols]
-    d_cols = [f"_d_{i}" for i in range(len(model.centroids_scaled_))]
-    t = t.mutate(**{d: _squared_distance(z, centroid)
-                    for d, centroid in zip(d_cols, model.centroids_scaled_)})
-    t = t.mutate(_nearest=ibis.least(*(t[d] for d in d_cols)))
-    # First index whose distance is the minimum: numpy's argmin on ties.
-    t = t.mutate(_cluster=ibis.cases(*((t[d] == t._nearest, i) for i, d in enumerate(d_cols[:-1])),
-                                     else_=len(d_cols) - 1))
-    name = ibis.cases(*((t._cluster == i, n) for i, n in enumerate(model.names_)))
-
-    def outside(feature: str) -> ibis.BooleanValue:
-        fence = model.fences[feature]
-        value = t[feature].cast("float64")
-        return ((value < _number(fence.low)) | (value > _number(fence.high))).fill_null(False)
-
-    monetary_out, frequency_out = outside("monetary"), outside("frequency")
-    tier = ibis.cases((monetary_out & frequency_out, ELITE), (monetary_out, HIGH_SPENDER),
-                      (frequency_out, POWER_SHOPPER), else_=ibis.null("string"))
-    scored = t.mutate(
-        tier=tier,
-        cluster=tier.isnull().ifelse(t._cluster.cast("int64"), ibis.null("int64")),
-        segment=tier.fill_null(name),
-    )
-    return scored.drop(*z_cols, *d_cols, "_nearest", "_cluster")
-
-
-def _squared_distance(z: list, centroid) -> ibis.Value:
-    """sum((z - c) ** 2) over the features, added left to right as numpy adds three terms."""
-    total = None
-    for z_j, c_j in zip(z, centroid):
-        diff = z_j - _number(c_j)
-        total = diff * diff if total is None else total + diff * diff
-    return total
+    ops = EngineOps(rfm_table)
+    applied = apply_model(*(rfm_table[f].cast("float64") for f in FEATURES), fences=model.fences,
+                          mean=model.mean_, scale=model.scale_,
+                          centroids_scaled=model.centroids_scaled_, names=model.names_, ops=ops)
+    scored = ops.table.mutate(cluster=applied.cluster.cast("int64"), segment=applied.segment)
+    return scored.select(*rfm_table.columns, "tier", "cluster", "segment")
 
 
 def score_table(model, rfm_df: pd.DataFrame, backend: str = "duckdb", *, session=None) -> pd.DataFrame:

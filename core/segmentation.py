@@ -4,27 +4,32 @@ Fitted once (``SegmentationModel.fit``), then only applied (``segment``, ``expla
 The model is a handful of numbers (fences, scaler means and scales, centroids in
 standardised units) and names: ``to_dict`` / ``from_dict`` are its saved form (model.json),
 so loading a model never unpickles anything. ``apply_model`` is the one place a model is
-applied (tiers, "inside both fences", nearest centroid); ``core.scoring`` is the same
-arithmetic as an engine expression, and tests compare the two.
+applied (tier rule, nearest centroid, segment name), written once in ``core.columnar``'s
+operations: on numpy arrays here, on engine columns in ``core.scoring``.
 """
 from __future__ import annotations
 
 import hashlib
 import math
 from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
 import sklearn
 
-from core.clustering import FEATURES, feature_frame, one_thread, make_pipeline, name_clusters, silhouettes
+from core.actions import customer_actions
+from core.clustering import (FEATURES, feature_frame, make_pipeline, name_clusters, nearest_centroid,
+                             one_thread, require_distinct_customers, silhouettes)
+from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
-from core.insights import PROFILE_COLUMNS, recommended_actions, segment_profiles
-from core.outliers import Fence, iqr_fences, tier_codes
+from core.insights import PROFILE_COLUMNS, segment_profiles
+from core.outliers import Fence, iqr_fences, tier_codes, tier_rule
 
 __all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
-           "match_names", "compare_models", "validate_rfm_values", "fingerprint", "SCHEMA_VERSION"]
+           "AppliedModel", "match_names", "compare_models", "validate_rfm_values", "fingerprint",
+           "require_finite_distances", "SCHEMA_VERSION"]
 
 SCHEMA_VERSION = 1
 # Largest accepted inputs: far beyond any real customer, small enough that the arithmetic
@@ -82,27 +87,33 @@ def fingerprint(rfm: pd.DataFrame) -> str:
     return hashlib.sha256(hashed.to_numpy().tobytes()).hexdigest()[:16]
 
 
-def apply_model(values: np.ndarray, fences: dict[str, Fence], mean: np.ndarray, scale: np.ndarray,
-                centroids_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Apply a model to rows of (recency, frequency, monetary): the one place it is done.
+@dataclass(frozen=True)
+class AppliedModel:
+    """Per customer: tier (no value inside the fences), cluster (no value for a tier),
+    segment (tier or cluster name) and the squared distance to each centroid."""
 
-    Returns (tier per row, '' inside both fences; cluster per row, the nearest centroid in
-    standardised units with ties to the lowest index as sklearn's predict, -1 for tiers;
-    squared distances rows x clusters).
+    tier: Any
+    cluster: Any
+    segment: Any
+    squared: list  # one column per centroid
+
+
+def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean, scale,
+                centroids_scaled, names: Sequence[str], ops: ColumnOps = NUMPY) -> AppliedModel:
+    """Apply a fitted model's numbers to columns of R, F and M: the one place it is done.
+
+    On numpy arrays by default (``segment``, ``explain``, the API), on engine columns with
+    ``core.scoring``'s ops (DuckDB, Spark): the tier rule (``core.outliers.tier_rule``), the
+    nearest centroid (``core.clustering.nearest_centroid``) for customers without a tier,
+    and the segment: the tier, else the cluster's name.
     """
-    values = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
-    tiers = tier_codes(values[:, 2], values[:, 1], fences)
-    nearest, squared = nearest_centroid(values, mean, scale, centroids_scaled)
-    return tiers, np.where(tiers == "", nearest, -1).astype(np.int64), squared
-
-
-def nearest_centroid(values: np.ndarray, mean: np.ndarray, scale: np.ndarray,
-                     centroids_scaled: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(nearest centroid per row, squared distances rows x clusters) in standardised units."""
-    z = (np.asarray(values, dtype=float).reshape(-1, len(FEATURES)) - mean) / scale
-    squared = ((z[:, None, :] - centroids_scaled[None, :, :]) ** 2).sum(axis=2)
-    nearest = squared.argmin(axis=1) if len(z) else np.zeros(0, dtype=np.int64)
-    return nearest, squared
+    tier = ops.stage({"tier": tier_rule(monetary, frequency, fences, ops)})[0]
+    nearest, squared = nearest_centroid((recency, frequency, monetary), mean, scale,
+                                        centroids_scaled, ops)
+    cluster = ops.stage({"cluster": ops.first_match([(ops.is_no_value(tier, "text"), nearest)],
+                                                    ops.no_number)})[0]
+    segment = ops.first_match([(cluster == i, name) for i, name in enumerate(names)], tier)
+    return AppliedModel(tier, cluster, segment, squared)
 
 
 class SegmentationModel:
@@ -139,15 +150,19 @@ class SegmentationModel:
             raise ConfigError(
                 f"only {int(inside.sum())} customers are left to cluster after the VIP tiers "
                 f"({len(rfm)} in all), fewer than k={cfg.k}; choose a smaller k or use more data")
+        require_distinct_customers(values[inside], cfg.k)
         pipeline = make_pipeline(cfg.k, cfg.random_state, cfg.max_iter, cfg.n_init)
         X = feature_frame(rfm[inside])
         pipeline.fit(X)
         scaler, kmeans = pipeline.named_steps["scale"], pipeline.named_steps["kmeans"]
         mean, scale = scaler.mean_.astype(float), scaler.scale_.astype(float)
         centroids_scaled = kmeans.cluster_centers_.astype(float)
+        require_finite_distances(mean, scale, centroids_scaled)
         names = name_clusters(centroids_scaled)
-        tiers, clusters, squared = apply_model(values, fences, mean, scale, centroids_scaled)
-        segmented = _segmented_frame(rfm, tiers, clusters, names)
+        applied = _apply_to_rows(values, fences, mean, scale, centroids_scaled, names)
+        tiers, clusters = applied.tier, applied.cluster
+        squared = np.column_stack(applied.squared)
+        segmented = _segmented_frame(rfm, applied)
         return {
             "fences": fences, "pipeline": pipeline, "mean_": mean, "scale_": scale,
             "centroids_scaled_": centroids_scaled, "names_": names,
@@ -183,59 +198,51 @@ class SegmentationModel:
             raise ConfigError("the segmentation model is not fitted; call fit() or load one")
 
     # -- applying --------------------------------------------------------------------
-    def _apply(self, values) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _apply(self, values) -> AppliedModel:
         self._require_fitted()
-        return apply_model(values, self.fences, self.mean_, self.scale_, self.centroids_scaled_)
+        return _apply_to_rows(values, self.fences, self.mean_, self.scale_, self.centroids_scaled_,
+                              self.names_)
 
     def predict_clusters(self, X: np.ndarray) -> np.ndarray:
         """Nearest centroid in standardised units (identical to the pipeline's predict)."""
         self._require_fitted()
-        return nearest_centroid(X, self.mean_, self.scale_, self.centroids_scaled_)[0]
+        X = np.asarray(X, dtype=float).reshape(-1, len(FEATURES))
+        return nearest_centroid(tuple(X.T), self.mean_, self.scale_, self.centroids_scaled_)[0]
 
     def segment(self, rfm: pd.DataFrame) -> pd.DataFrame:
         """The RFM table plus tier (or <NA>), cluster (or <NA> for tiers) and segment."""
-        tiers, clusters, _ = self._apply(feature_frame(rfm).to_numpy())
-        return _segmented_frame(rfm, tiers, clusters, self.names_)
+        return _segmented_frame(rfm, self._apply(feature_frame(rfm).to_numpy()))
 
     def explain(self, recency, frequency, monetary) -> Explanation:
-        """Segment one customer from typed values, with the reasons and the next actions."""
+        """Segment one customer from its values, with the reasons and the next actions.
+
+        The actions are worded for this one customer with its own figures
+        (``core.actions.customer_actions``): the API, the CLI and the lookup card say the same.
+        """
         self._require_fitted()
         r, f, m = validate_rfm_values(recency, frequency, monetary)
-        tiers, clusters, squared = self._apply([r, f, m])
-        tier, dist = tiers[0] or None, np.sqrt(squared[0])
-        distances = {name: float(d) for name, d in zip(self.names_, dist)}
+        applied = self._apply([r, f, m])
+        tier = str(applied.tier[0]) or None
+        dist = [math.sqrt(float(d[0])) for d in applied.squared]
+        distances = {name: d for name, d in zip(self.names_, dist)}
         if tier is not None:
             crossed = [fence.describe(v) for fence, v in
-                       ((self.fences["monetary"], m), (self.fences["frequency"], f))
-                       if fence.outside([v])[0]]
+                       ((self.fences["monetary"], m), (self.fences["frequency"], f)) if fence.above(v)]
             reasons = tuple(crossed) + (f"outside the IQR fence on "
-                                        f"{' and '.join(c.split()[0] for c in crossed)}: VIP tier "
-                                        f"{tier}, not clustered",)
-            return Explanation(r, f, m, tier, tier, None, reasons, distances, self._actions(tier))
-        cluster = int(clusters[0])
+                                        f"{' and '.join(c.split()[0] for c in crossed)}, above "
+                                        f"it: VIP tier {tier}, not clustered",)
+            return Explanation(r, f, m, tier, tier, None, reasons, distances,
+                               customer_actions(tier, r, f, m))
+        cluster = int(applied.cluster[0])
         name = self.names_[cluster]
         others = sorted((d, n) for n, d in distances.items() if n != name)
-        reasons = (f"inside both IQR fences (monetary {self.fences['monetary'].describe_range()}, "
-                   f"frequency {self.fences['frequency'].describe_range()})",
+        reasons = (f"not above the upper IQR fences (monetary {self.fences['monetary'].high:,.2f}, "
+                   f"frequency {self.fences['frequency'].high:,.2f}): clustered",
                    f"nearest centroid is {name} (distance {dist[cluster]:.2f} in standardised "
                    f"units); next is {others[0][1]} ({others[0][0]:.2f})" if others else
                    f"nearest centroid is {name}")
-        return Explanation(r, f, m, name, None, cluster, reasons, distances, self._actions(name))
-
-    def _actions(self, segment: str) -> tuple[str, ...]:
-        row = self.profiles_.loc[self.profiles_["segment"] == segment]
-        if row.empty:  # a segment with no training customers: word actions with its centroid
-            return tuple(recommended_actions(segment, self._centroid_profile(segment)))
-        return tuple(recommended_actions(segment, row.iloc[0]))
-
-    def _centroid_profile(self, segment: str) -> dict:
-        if segment in self.names_:
-            c = self.centroids_.iloc[self.names_.index(segment)]
-            r, f, m = float(c["recency"]), float(c["frequency"]), float(c["monetary"])
-        else:
-            r, f, m = self.fences["monetary"].q3, self.fences["frequency"].high, self.fences["monetary"].high
-        return {"customers": 0, "revenue_share": 0.0, "recency_median": r, "frequency_median": f,
-                "monetary_median": m}
+        return Explanation(r, f, m, name, None, cluster, reasons, distances,
+                           customer_actions(name, r, f, m))
 
     def with_names(self, names: list[str]) -> "SegmentationModel":
         """A copy whose clusters carry ``names`` (one per cluster, unique); profiles follow."""
@@ -313,6 +320,7 @@ class SegmentationModel:
                 raise ConfigError("scaler.scale must be positive")
             centroids = np.array([_vector(row, "centroids_scaled", len(FEATURES))
                                   for row in data["centroids_scaled"]], dtype=float)
+            require_finite_distances(mean, scale, centroids)
             names = [str(n) for n in data["cluster_names"]]
             if len(centroids) != config.k or len(names) != config.k or len(set(names)) != config.k:
                 raise ConfigError(f"centroids and cluster_names must be {config.k} (k), unique")
@@ -335,6 +343,25 @@ class SegmentationModel:
         return model
 
 
+def require_finite_distances(mean: np.ndarray, scale: np.ndarray, centroids_scaled: np.ndarray) -> None:
+    """ConfigError unless every accepted input (0 to RFM_LIMITS) gives finite standardised
+    values and squared distances: a saved scale of 1e-300 would make every distance infinite.
+
+    Checked at load, so a model that cannot score is refused (and the API's health says so)
+    rather than failing on each request.
+    """
+    limits = np.array([RFM_LIMITS[f] for f in FEATURES])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        reach = np.maximum(np.abs(mean), np.abs(limits - mean)) / scale  # largest |z| per feature
+        worst = ((reach[None, :] + np.abs(np.asarray(centroids_scaled, dtype=float))) ** 2).sum(axis=1)
+    if np.isfinite(reach).all() and np.isfinite(worst).all():
+        return
+    j = int(np.argmax(np.where(np.isfinite(reach), reach, np.inf)))
+    raise ConfigError(f"scaler.scale {float(scale[j])!r} and scaler.mean {float(mean[j])!r} of "
+                      f"{FEATURES[j]} make distances overflow for values up to {limits[j]:,.0f}; "
+                      "a fit never saves such numbers")
+
+
 def _finite(value, where: str) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise ConfigError(f"{where} must be a finite number, got {value!r}")
@@ -355,16 +382,21 @@ def _centroid_frame(centroids_scaled: np.ndarray, mean: np.ndarray, scale: np.nd
     return frame
 
 
-def _segmented_frame(rfm: pd.DataFrame, tiers: np.ndarray, clusters: np.ndarray,
-                     names: list[str]) -> pd.DataFrame:
+def _apply_to_rows(values, fences: dict[str, Fence], mean: np.ndarray, scale: np.ndarray,
+                   centroids_scaled: np.ndarray, names: Sequence[str]) -> AppliedModel:
+    """apply_model on numpy rows of (recency, frequency, monetary)."""
+    values = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
+    return apply_model(values[:, 0], values[:, 1], values[:, 2], fences=fences, mean=mean,
+                       scale=scale, centroids_scaled=centroids_scaled, names=names)
+
+
+def _segmented_frame(rfm: pd.DataFrame, applied: AppliedModel) -> pd.DataFrame:
     out = rfm.loc[:, ["customer_id", *FEATURES]].copy()
-    inside = tiers == ""
-    out["tier"] = pd.Series(tiers, index=out.index, dtype="string").replace("", pd.NA)
-    cluster_col = pd.array(clusters, dtype="Int64")
-    cluster_col[~inside] = pd.NA
+    out["tier"] = pd.Series(applied.tier, index=out.index, dtype="string").replace("", pd.NA)
+    cluster_col = pd.array(applied.cluster, dtype="Int64")
+    cluster_col[cluster_col == -1] = pd.NA
     out["cluster"] = cluster_col
-    label = np.array(names, dtype=object)[np.maximum(clusters, 0)] if len(out) else np.array([], object)
-    out["segment"] = pd.array(np.where(inside, label, tiers), dtype="string")
+    out["segment"] = pd.array(applied.segment, dtype="string")
     return out
 
 

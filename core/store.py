@@ -8,8 +8,10 @@ Writes go to a ``.staging-*`` folder and are renamed into place while holding an
 ``fcntl`` lock on ``models/.lock``, which also guards the ``current`` switch: parallel
 trainings (threads or processes) each get their own version. A staging folder found while
 holding the lock belongs to a writer that died (the lock is released when a process dies):
-it is removed when the store is opened. Symbolic links inside the store are refused, and
-every problem with a manifest or a model file is a ``ModelStoreError``.
+it is removed when the store is opened, and so is a ``.current-*`` file (the ``current``
+switch writes one under the lock and renames it). Symbolic links inside the store are
+refused, JSON files over MAX_JSON_BYTES are not read, and every problem with a manifest or a
+model file is a ``ModelStoreError``.
 """
 from __future__ import annotations
 
@@ -33,10 +35,21 @@ from core.segmentation import SegmentationModel
 
 MODEL_FILE, PIPELINE_FILE = "model.json", "model.joblib"
 MANIFEST_FILE, CURRENT_FILE = "manifest.json", "current"
-LOCK_FILE, STAGING_PREFIX = ".lock", ".staging-"
-MAX_JSON_BYTES = 16 << 20  # a model.json is a few KB; refuse to read anything absurd
+LOCK_FILE, STAGING_PREFIX, CURRENT_TEMP_PREFIX = ".lock", ".staging-", ".current-"
+# A model.json is a few KB (k centroids, k + 3 profiles); a manifest about as much. Anything
+# far larger was not written by this store, and would cost seconds and memory to parse.
+MAX_JSON_BYTES = 1 << 20
 _VERSION = re.compile(r"^v(\d{4,})-\d{8}T\d{6}Z$")
 RETRAIN = "retrain to save a new version (python -m core train FILE, or the Clusters page)"
+
+
+class UnusableModelError(ModelStoreError):
+    """A model file that was read and refused; ``reason`` says why without the server path
+    (safe to show an API client), the message adds the path (for the log and the CLI)."""
+
+    def __init__(self, path: Path, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.reason = reason
 
 
 def _read_regular(path: Path, what: str) -> bytes:
@@ -55,7 +68,8 @@ def _read_regular(path: Path, what: str) -> bytes:
             raise ModelStoreError(f"{path}: {what} is not a regular file, refusing it")
         data = fh.read(MAX_JSON_BYTES + 1) if what != "pipeline file" else fh.read()
     if what != "pipeline file" and len(data) > MAX_JSON_BYTES:
-        raise ModelStoreError(f"{path}: {what} is over {MAX_JSON_BYTES >> 20} MB, not one this store wrote")
+        raise UnusableModelError(path, f"{what} is over {MAX_JSON_BYTES >> 20} MB, not one this "
+                                       f"store wrote; {RETRAIN}")
     return data
 
 
@@ -125,13 +139,15 @@ class ModelStore:
             os.close(fd)  # closing releases the lock
 
     def clean_stale_staging(self) -> list[str]:
-        """Remove ``.staging-*`` folders left by writers that died; returns their names."""
-        if not any(p.name.startswith(STAGING_PREFIX) for p in self.root.iterdir()):
+        """Remove ``.staging-*`` folders and ``.current-*`` files left by writers that died;
+        returns their names."""
+        stale = (STAGING_PREFIX, CURRENT_TEMP_PREFIX)
+        if not any(p.name.startswith(stale) for p in self.root.iterdir()):
             return []
         removed = []
-        with self._locked():  # every live writer holds the lock while its staging folder exists
+        with self._locked():  # every live writer holds the lock while its temp files exist
             for path in self.root.iterdir():
-                if path.name.startswith(STAGING_PREFIX):
+                if path.name.startswith(stale):
                     if path.is_symlink() or not path.is_dir():
                         path.unlink()
                     else:
@@ -204,13 +220,23 @@ class ModelStore:
         data = _read_regular(model_path, "model file")
         actual = _sha256_bytes(data)
         if actual != files.get(MODEL_FILE):
-            raise ModelStoreError(f"{model_path}: sha256 {actual[:12]}... does not match the manifest; "
-                                  f"the file was changed or corrupted, refusing to load it; {RETRAIN}")
+            raise UnusableModelError(model_path, f"sha256 {actual[:12]}... does not match the manifest; "
+                                     f"the file was changed or corrupted, refusing to load it; {RETRAIN}")
         try:
             model = SegmentationModel.from_dict(json.loads(data))
         except (ValueError, RecursionError, ConfigError) as exc:
-            raise ModelStoreError(f"{model_path}: not a usable model ({exc}); {RETRAIN}") from None
+            raise UnusableModelError(model_path, f"not a usable model ({exc}); {RETRAIN}") from None
         return model, manifest
+
+    def model_file_signature(self, version: str) -> tuple:
+        """(size, modification time in ns, inode) of a version's model.json: changes whenever the
+        file is replaced or written, so a loaded model can be cached under it (with the
+        manifest's sha256) and the file read and verified again only when it changed."""
+        try:
+            info = os.stat(self._folder(version) / MODEL_FILE, follow_symlinks=False)
+        except OSError:
+            return ()
+        return (info.st_size, info.st_mtime_ns, info.st_ino)
 
     # -- writing ---------------------------------------------------------------------
     def save(self, model: SegmentationModel, *, data_source: str = "", extra: dict | None = None,
@@ -261,7 +287,7 @@ class ModelStore:
             self._write_current(version)
 
     def _write_current(self, version: str) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=".current-", dir=self.root)
+        fd, tmp = tempfile.mkstemp(prefix=CURRENT_TEMP_PREFIX, dir=self.root)
         with os.fdopen(fd, "w") as fh:
             fh.write(version + "\n")
         os.chmod(tmp, 0o644)

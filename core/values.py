@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, Mapping, Sequence
 
+import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 
@@ -453,3 +454,48 @@ def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
     if "%z" in how:
         return try_strptime_tz(text, how).cast(dt.Timestamp())
     return try_strptime(text, how)
+
+
+# -- what the engine holds exactly --------------------------------------------------------------
+#
+# Line values are summed as DECIMAL(38, 6) (core.rfm.VALUE): exact to a millionth, under 1e32 in
+# absolute value. A value past that is never read as anything else (a try_cast made it NULL, so
+# the customer's spend was 0): the cast fails, and the line is named.
+
+MAX_LINE_VALUE = 1e32
+# DuckDB's errors for a value that does not fit a decimal, and a sum that overflows it.
+UNHELD_ERRORS = (duckdb.ConversionException, duckdb.OutOfRangeException)
+
+
+def exact(value: ibis.Value, decimal_type: dt.Decimal) -> ibis.Value:
+    """``value`` as the exact decimal type; a value it cannot hold fails the query (one of
+    UNHELD_ERRORS), which ``unheld_value_error`` turns into a message naming the line."""
+    return value.cast(decimal_type)
+
+
+def unheld_value_error(dataset, lines: ibis.Table | None, exc: Exception) -> DataValidationError | None:
+    """The message for a line value (or a customer's total) past MAX_LINE_VALUE, naming the
+    first such line (as an editor numbers it) or customer; None when there is none (the
+    error was another conversion)."""
+    if lines is None:
+        return None
+    numbered = lines.mutate(row=ibis.row_number())
+    far = numbered.filter(numbered.line_value.abs() >= MAX_LINE_VALUE)
+    first = query.rows(far.order_by("row").select("row", "line_value").limit(1))
+    if first:
+        first = first[0]
+        where = dataset.line_of(int(first["row"]) + 1)
+        return DataValidationError(
+            f"{dataset.name}: {where} has a line value of {first['line_value']:.6g}, past the "
+            f"{MAX_LINE_VALUE:.0e} the engine sums exactly; fix that line (a misplaced decimal "
+            "mark, or an ID in a price column?)")
+    totals = lines.group_by("customer").aggregate(total=lines.line_value.sum())
+    big = totals.filter(totals.total.abs() >= MAX_LINE_VALUE)
+    first = query.rows(big.order_by(big.total.abs().desc()).limit(1))
+    if first:
+        first = first[0]
+        return DataValidationError(
+            f"{dataset.name}: customer {first['customer']}'s line values add up to "
+            f"{first['total']:.6g}, past the {MAX_LINE_VALUE:.0e} the engine sums exactly; "
+            "check that customer's lines")
+    return None

@@ -15,12 +15,13 @@ loaded = render.loaded_or_stop()
 try:
     active = state.active_model(loaded)
 except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep k reachable
-    st.error(str(exc))
+    st.error(render.escape_markdown(str(exc)))
     to_cluster = int(assign_tiers(loaded.rfm, iqr_fences(loaded.rfm)).isna().sum())
     if to_cluster < 2:
         st.info(f"Clustering is not possible here: {to_cluster} of {len(loaded.rfm):,} customers "
-                "are inside the IQR fences, and K-Means needs at least 2. The VIP tiers, the "
-                "named segments and the lookup still work; load more data to cluster.")
+                "are inside the IQR fences, and K-Means needs at least 2. The RFM page still "
+                "works; Segments, Movement and Customer lookup need a fitted model, so they do "
+                "not work on this file: load more data to cluster.")
         st.stop()
     st.markdown("#### How many groups, and is that a good number?")
     st.info(f"{to_cluster} customers can be clustered, so k can be 2 to {min(to_cluster, 50)}"
@@ -160,7 +161,7 @@ if preview is not None:
                 version = state.save_version(loaded, preview, make_current=make_current,
                                              admin_token=token)
             except SegmentationError as exc:
-                st.error(str(exc))
+                st.error(render.escape_markdown(str(exc)))
             else:
                 st.session_state.pop("preview_k", None)
                 st.session_state["clusters_flash"] = (
@@ -175,7 +176,7 @@ if versions:
     try:
         current = state.store().current()
     except SegmentationError as exc:
-        st.error(str(exc))
+        st.error(render.escape_markdown(str(exc)))
         current = None
     rows = [{"version": v.version, "created": v.created_at, "k": v.k,
              "silhouette": render.nan_to_none((v.manifest.get("metrics") or {}).get("silhouette")),
@@ -195,7 +196,7 @@ if versions:
             try:
                 state.pin_version(chosen, admin_token=token)
             except SegmentationError as exc:
-                st.error(str(exc))
+                st.error(render.escape_markdown(str(exc)))
             else:
                 st.session_state["clusters_flash"] = f"{chosen} is now the current version for everyone."
                 st.rerun()

@@ -34,17 +34,17 @@ with upload_tab:
                ".streamlit/config.toml). For larger files use the server data folder.")
     if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
         upload_error = None
-        with st.status(f"Loading {uploaded.name}...", expanded=False) as status:
+        with st.status(f"Loading {render.escape_markdown(uploaded.name)}...", expanded=False) as status:
             try:
                 state.load_bytes(uploaded.name, uploaded.getvalue())
                 st.session_state["uploaded_id"] = uploaded.file_id
-                status.update(label=f"Loaded {uploaded.name}", state="complete")
+                status.update(label=f"Loaded {render.escape_markdown(uploaded.name)}", state="complete")
             except SegmentationError as exc:
                 upload_error = exc
-                status.update(label=f"Could not load {uploaded.name}", state="error")
+                status.update(label=f"Could not load {render.escape_markdown(uploaded.name)}", state="error")
         if upload_error is None:
             st.rerun()  # the sidebar and the widgets below follow the new file
-        st.error(str(upload_error))  # the reason, in view (not folded inside the status)
+        st.error(render.escape_markdown(str(upload_error)))  # the reason, in view (not folded inside the status)
 
 with server_tab:
     folder = state.data_dir()
@@ -56,16 +56,16 @@ with server_tab:
             chosen = st.selectbox("File", [p.name for p in files])
             if st.form_submit_button("Open", icon=":material/folder_open:"):
                 open_error = None
-                with st.status(f"Opening {chosen}...", expanded=False) as status:
+                with st.status(f"Opening {render.escape_markdown(chosen)}...", expanded=False) as status:
                     try:
                         state.load_path(folder / chosen)
-                        status.update(label=f"Opened {chosen}", state="complete")
+                        status.update(label=f"Opened {render.escape_markdown(chosen)}", state="complete")
                     except SegmentationError as exc:
                         open_error = exc
-                        status.update(label=f"Could not open {chosen}", state="error")
+                        status.update(label=f"Could not open {render.escape_markdown(chosen)}", state="error")
                 if open_error is None:
                     st.rerun()
-                st.error(str(open_error))
+                st.error(render.escape_markdown(str(open_error)))
     else:
         st.info(f"No {', '.join(SUPPORTED)} files in `{folder}`.")
 
@@ -79,11 +79,12 @@ with sample_tab:
 
 # -- the loaded file -----------------------------------------------------------------------
 src = state.source()
+render.lost_upload_notice()
 with render.engine_errors():
     info = state.current_info()
-st.subheader(f"Loaded: {src.name}")
+st.subheader(f"Loaded: {render.escape_markdown(src.name)}")
 st.caption(f"{info.kind} file, {src.size / 2**20:,.1f} MiB, {len(info.columns)} columns "
-           f"({', '.join(info.columns)}) · source: {src.origin}")
+           f"({render.escape_markdown(', '.join(info.columns))}) · source: {src.origin}")
 gen = st.session_state.get("generation", 0)
 settings = state.settings()
 with st.status("Cleaning and computing RFM...", expanded=False) as status:
@@ -201,18 +202,18 @@ with st.form("settings_form"):
                 chosen[role] = st.selectbox(f"{role}{required}", options, key=key)
                 problem = _role_problem(role)
                 if problem:
-                    st.error(problem)
+                    st.error(render.escape_markdown(problem))
         if loaded is not None:
             a = loaded.result.audit
             both = mapping.get("amount") and mapping.get("quantity") and mapping.get("price")
-            st.caption(f"Line value: {a.line_value}"
+            st.caption(f"Line value: {render.escape_markdown(a.line_value)}"
                        + (" (the amount wins over quantity x price)" if both else ""),
                        help=render.help_for("line_value"))
         else:
             st.caption("Line value: the amount column when mapped (it wins), else quantity x price.",
                        help=render.help_for("line_value"))
     with preview_side:
-        st.markdown(f"**First rows of {src.name}**")
+        st.markdown(f"**First rows of {render.escape_markdown(src.name)}**")
         with render.engine_errors():
             st.dataframe(state.current_preview(), hide_index=True, height=320)
 
@@ -223,25 +224,25 @@ with st.form("settings_form"):
                                 format_func=DECIMALS.get, key=f"decimal_{gen}",
                                 help=render.help_for("decimal_mark"))
     if reading_error is not None and reading_error.control == "decimal":
-        dec_col.error(reading_error.reason[0].upper() + reading_error.reason[1:]
-                      + ": choose the decimal mark here.")
+        dec_col.error(render.escape_markdown(reading_error.reason[0].upper() + reading_error.reason[1:]
+                                             + ": choose the decimal mark here."))
     elif readings is not None:
         for n in readings.numbers:
-            dec_col.caption(n.describe())
+            dec_col.caption(render.escape_markdown(n.describe()))
     _init(f"date_format_{gen}", settings.date_format or AUTO)
     date_format = date_col.selectbox("Order of dates that fit both (03/04/2024)", list(DATE_ORDERS),
                                      format_func=DATE_ORDERS.get, key=f"date_format_{gen}",
                                      help=render.help_for("date_order"))
     if readings is not None and readings.date is not None:
         if readings.date.ambiguous:
-            date_col.warning(readings.date.describe())
+            date_col.warning(render.escape_markdown(readings.date.describe()))
         else:
-            date_col.caption(readings.date.describe())
+            date_col.caption(render.escape_markdown(readings.date.describe()))
 
     status_values = loaded.result.audit.status_values if loaded is not None else ()
     not_completed = settings.not_completed
     if mapping.get("status"):
-        st.markdown(f"**Status values** (column '{mapping['status']}'): which ones are not a sale")
+        st.markdown(f"**Status values** (column '{render.escape_markdown(mapping['status'])}'): which ones are not a sale")
         known = [normalise_status(v) for v, _, _ in status_values]
         choices = list(dict.fromkeys([*NOT_COMPLETED, *settings.not_completed, *known]))
         _init(f"not_completed_{gen}", [v for v in settings.not_completed if v in choices])
@@ -295,7 +296,7 @@ if loaded is None:
     if missing_roles or reading_error is not None:
         st.error("These settings do not give an RFM table yet: see the control marked above.")
     else:
-        st.error(str(error))
+        st.error(render.escape_markdown(str(error)))
     st.caption("Change the mapping, the reading choices or the rules above and press Apply.")
     st.stop()
 

@@ -3,12 +3,12 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
+from core.actions import named_profiles_with_actions, profiles_with_actions
 from core.campaign import email_column, email_tool_frame, file_stem, suggest_attribute_columns
 from core.clustering import FEATURES
 from core.columns import ColumnMapping
 from core.errors import SegmentationError
-from core.insights import (named_profiles_with_actions, named_segment_crosstab,
-                           profiles_with_actions)
+from core.insights import named_segment_crosstab
 from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
 from core.export import to_csv_bytes
 from ui import marketing, render, state
@@ -97,7 +97,7 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
         try:
             marketing.set_segment_grid(marketing.grid_from_table(edited))
         except SegmentationError as exc:
-            st.error(str(exc))
+            st.error(render.escape_markdown(str(exc)))
         else:
             st.rerun()
     if middle.button("Back to the standard grid", key="grid_reset"):
@@ -203,9 +203,9 @@ with st.expander("How this was computed"):
         "number below the days since the last order. Equal values always get equal scores.\n"
         "- **FM score** = the average of F and M, rounded half up. The named segment is read "
         "from the (R, FM) grid.\n"
-        "- **VIP tiers**: outside the IQR fences (1.5 x the interquartile range beyond the "
-        "quartiles) on spend, orders or both. **Clusters**: K-Means on the customers inside "
-        "the fences, named from their centroids.")
+        "- **VIP tiers**: above the upper IQR fence (the third quartile + 1.5 x the "
+        "interquartile range) on spend, orders or both. **Clusters**: K-Means on everyone "
+        "else (customers far below the others included), named from their centroids.")
     cuts = score_cut_points(scored)
     st.dataframe(pd.DataFrame({k: list(v) for k, v in cuts.items()},
                                index=["20th", "40th", "60th", "80th"]),

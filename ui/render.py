@@ -3,6 +3,7 @@ glossary tooltips and money in the file's currency (the customer card: ui/card.p
 from __future__ import annotations
 
 import contextlib
+import re
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ def engine_errors(hint: str | None = None):
     try:
         yield
     except SegmentationError as exc:
-        st.error(str(exc))
+        st.error(escape_markdown(str(exc)))
         if hint:
             st.caption(hint)
         st.stop()
@@ -29,6 +30,7 @@ def engine_errors(hint: str | None = None):
 
 def loaded_or_stop() -> state.Loaded:
     """The RFM of the loaded data, or an error that points to the Data page."""
+    lost_upload_notice()
     with engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
         with st.spinner("Computing RFM..."):
             return state.current()
@@ -40,13 +42,23 @@ def model_or_stop(loaded: state.Loaded) -> state.ActiveModel:
             return state.active_model(loaded)
 
 
+def lost_upload_notice() -> None:
+    """Say so, on top of the page, when this session's upload is gone from the server (the
+    sample is loaded instead, see state.source)."""
+    state.source()
+    lost = state.lost_upload()
+    if lost:
+        st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the sample "
+                   "is loaded instead. Upload the file again on the Data page.")
+
+
 def sidebar_summary() -> None:
     """What is loaded and which model is in use, on every page."""
     with st.sidebar:
         src = state.source()
         st.caption("Loaded data")
         sheet = state.settings().sheet
-        st.markdown(f"**{_escape(src.name)}**" + (f" · sheet *{_escape(sheet)}*" if sheet else ""))
+        st.markdown(f"**{escape_markdown(src.name)}**" + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
         try:
             loaded = state.current()
         except SegmentationError:
@@ -83,14 +95,20 @@ def percentile(series: pd.Series, value: float) -> float:
 
 
 def escape_markdown(text) -> str:
-    """Markdown-escape text that may come from the user's file or an edited grid."""
-    return _escape(text)
+    """Text from the user's file, a URL or an edited grid, made literal for any Streamlit call
+    that renders markdown (st.markdown, st.error, captions, labels, buttons). Escaped: what
+    opens a link or an image (``[ ]``, ``< >``), emphasis, code, headings, tables, LaTeX and
+    colour directives (`` * _ ` # | $ ~ ``, the backslash itself); a bare web address cannot
+    become a link (``http\\://``, ``www\\.``); a line break is a space (no new block).
+    Rendered, the text reads as written; other punctuation is left as it is."""
+    text = " ".join(str(text).splitlines())
+    text = "".join("\\" + c if c in _MARKDOWN_MARKS else c for c in text)
+    return _BARE_ADDRESS.sub(lambda m: m.group(1) + "\\" + m.group(2), text)
 
 
-def _escape(text) -> str:
-    """Markdown-escape text that may come from the user's file (no HTML is ever allowed)."""
-    special = "\\`*_{}[]<>()#+-.!|$~"
-    return "".join("\\" + c if c in special else c for c in str(text))
+_MARKDOWN_MARKS = frozenset("\\`*_[]<>#|$~")
+# What GFM turns into a link without brackets: a scheme's '://', a 'www.', an e-mail's '@'.
+_BARE_ADDRESS = re.compile(r"(\w)(:(?=//)|\.(?<=www\.)|@(?=\w))", re.IGNORECASE)
 
 
 def download_pair(label: str, frame_fn, stem: str, key: str) -> None:

@@ -19,7 +19,8 @@ import stat
 import tempfile
 import threading
 import time
-from collections import OrderedDict
+import weakref
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,7 +33,8 @@ from core.clustering import FEATURES, SweepResult, k_sweep
 from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
-from core.io import SUPPORTED, read_transactions
+from core.io import SUPPORTED, check_plain_file, read_transactions
+from core.limits import env_number
 from core.money import currency_of
 from core.options import ReadOptions
 from core.outliers import inside_fences
@@ -70,25 +72,26 @@ def upload_limit_mb() -> int:
 
 
 def server_files() -> list[Path]:
-    """Readable transaction files directly inside the data folder, by name."""
+    """Transaction files directly inside the data folder, by name: plain files only (no
+    symbolic or hard link, which could show any file the server can read; see load_path)."""
     folder = data_dir()
     if not folder.is_dir():
         return []
     return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in SUPPORTED and not p.name.startswith("."))
+                  if p.suffix.lower() in SUPPORTED and not p.name.startswith(".") and _plain(p))
+
+
+def _plain(path: Path) -> bool:
+    try:
+        check_plain_file(path)
+    except SegmentationError:
+        return False
+    return True
 
 
 # -- uploads: a private folder per server ------------------------------------------------
 _upload_dir: Path | None = None
 _upload_lock = threading.Lock()
-
-
-def _env_number(name: str, default: float) -> float:
-    try:
-        value = float(os.environ.get(name, default))
-    except ValueError:
-        return default
-    return value if value > 0 else default
 
 
 def upload_dir() -> Path:
@@ -117,15 +120,42 @@ def upload_dir() -> Path:
         return _upload_dir
 
 
+# Uploads a live session holds (its Source in session state): path -> number of holders. A
+# holder is counted off when its Source is collected (the session ended), never before.
+_holders: Counter[str] = Counter()
+
+
+def _hold(source: Source) -> None:
+    """Count ``source``'s upload as in use for as long as the object lives."""
+    with _upload_lock:
+        _holders[source.path] += 1
+    weakref.finalize(source, _release, source.path)
+
+
+def _release(path: str) -> None:
+    with _upload_lock:
+        _holders[path] -= 1
+        if _holders[path] <= 0:
+            del _holders[path]
+
+
+def uploads_in_use() -> set[str]:
+    """The paths of the uploads some live session has loaded."""
+    with _upload_lock:
+        return set(_holders)
+
+
 def prune_uploads(keep: Path | None = None, now: float | None = None) -> list[str]:
     """Delete uploads unused for RFM_UPLOAD_MAX_AGE_HOURS, then the oldest past RFM_UPLOAD_MAX_MB.
 
-    ``keep`` (the file just loaded) is never deleted. Returns the names deleted.
+    ``keep`` (the file just loaded) and every upload a live session holds (``uploads_in_use``)
+    are never deleted: the total may then stay above the bound until those sessions end.
+    Returns the names deleted.
     """
     folder = upload_dir()
     now = time.time() if now is None else now
-    max_age = _env_number("RFM_UPLOAD_MAX_AGE_HOURS", UPLOAD_MAX_AGE_HOURS) * 3600
-    max_bytes = _env_number("RFM_UPLOAD_MAX_MB", UPLOAD_MAX_MB) * (1 << 20)
+    max_age = env_number("RFM_UPLOAD_MAX_AGE_HOURS", UPLOAD_MAX_AGE_HOURS) * 3600
+    max_bytes = env_number("RFM_UPLOAD_MAX_MB", UPLOAD_MAX_MB) * (1 << 20)
     files = []
     for path in folder.iterdir():
         try:
@@ -136,8 +166,9 @@ def prune_uploads(keep: Path | None = None, now: float | None = None) -> list[st
             files.append((info.st_mtime, info.st_size, path))
     files.sort()  # oldest use first
     deleted, total = [], sum(size for _, size, _ in files)
+    held = uploads_in_use()
     for mtime, size, path in files:
-        if keep is not None and path == keep:
+        if (keep is not None and path == keep) or str(path) in held:
             continue
         if now - mtime > max_age or total > max_bytes:
             path.unlink(missing_ok=True)
@@ -286,6 +317,9 @@ def _commit(source: Source, sheet: str | None = None) -> None:
     """Make ``source`` the loaded file with settings detected from it (raises on a bad file)."""
     info = file_info(source.content_hash, source.name, sheet, source.raw)
     settings = Settings(sheet=info.sheet, mapping=info.detected, rules=PRESETS[info.preset])
+    st.session_state.pop("lost_upload", None)
+    if source.origin == "upload":
+        _hold(source)
     st.session_state["loaded_source"] = source
     st.session_state["analysis_settings"] = settings
     st.session_state.pop("pinned_version", None)
@@ -324,8 +358,10 @@ def load_bytes(name: str, data: bytes, origin: str = "upload") -> None:
 def load_path(path: str | os.PathLike, origin: str = "server") -> None:
     """Load a file the server can read (the sample, or one from the data folder)."""
     path = Path(path)
+    if origin == "server":
+        check_plain_file(path)
     if not path.is_file():
-        raise SegmentationError(f"{path}: no such file on the server")
+        raise SegmentationError(f"{path.name}: no such file on the server")
     stat = path.stat()
     source = Source(name=path.name, content_hash=_path_hash(str(path), stat.st_size, stat.st_mtime_ns),
                     path=str(path), origin=origin)
@@ -343,8 +379,21 @@ def ensure_source() -> None:
 
 
 def source() -> Source:
+    """The loaded file. An upload no longer on the server (removed while no session held it, or
+    by hand) is replaced by the sample, and ``lost_upload`` names it for the page to say so."""
     ensure_source()
-    return st.session_state["loaded_source"]
+    src = st.session_state["loaded_source"]
+    if src.origin == "upload" and not Path(src.path).is_file():
+        load_sample()
+        st.session_state["lost_upload"] = src.name  # until another file is loaded
+        src = st.session_state["loaded_source"]
+    return src
+
+
+def lost_upload() -> str | None:
+    """The name of this session's upload that is gone from the server, until another file is
+    loaded (see ``source``)."""
+    return st.session_state.get("lost_upload")
 
 
 def settings() -> Settings:

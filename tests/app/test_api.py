@@ -290,3 +290,81 @@ def test_no_input_gives_a_500(client, trained):
         response = client.post("/api/score", content=body, headers={"content-type": "application/json"})
         assert response.status_code < 500, (body, response.text)
         assert isinstance(response.json(), dict)
+
+
+@pytest.mark.parametrize("payload, words", [
+    ({"recency": "10", "frequency": 3, "monetary": 500.0}, 'recency must be a number, not a string ("10")'),
+    ({"recency": 10, "frequency": "3", "monetary": 500.0}, "frequency must be a number, not a string"),
+    ({"recency": 10, "frequency": 3, "monetary": "500.0"}, "monetary must be a number, not a string"),
+    ({"recency": 10, "frequency": 3, "monetary": None}, "monetary must be a number, not null"),
+])
+def test_numbers_given_as_strings_are_422(client, trained, payload, words):
+    # Issue 20 item 11: {"recency": "10", ...} was scored as 10 (200); a JSON API takes numbers.
+    response = client.post("/api/score", json=payload)
+    assert response.status_code == 422
+    assert words in response.json()["error"]
+
+
+def test_below_the_lower_fences_is_not_a_vip_in_the_api(client, model_dir):
+    # Issue 20 item 5 through the API: spends 5.00 among 100-120 customers (monetary fences
+    # [82.5, 132.5]: sorted 5, 5, 100 .. 120, Q1 101.25, Q3 113.75) and ordered once among
+    # three-order customers (frequency fences [3, 3]): clustered, with cluster actions.
+    import pandas as pd
+
+    rfm = pd.DataFrame({"customer_id": [f"c{i}" for i in range(11)],
+                        "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140, 150],
+                        "frequency": [3] * 9 + [1, 3],
+                        "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0, 5.0]})
+    model = SegmentationModel(SegmentationConfig(k=2)).fit(rfm)
+    assert (model.fences["monetary"].low, model.fences["frequency"].high) == (82.5, 3.0)
+    ModelStore(model_dir).save(model)
+    body = client.post("/api/score", json={"recency": 140, "frequency": 1, "monetary": 5.0}).json()
+    assert body["tier"] is None and body["cluster"] in (0, 1)
+    assert body["segment"] == model.names_[body["cluster"]]
+    assert "account manager" not in " ".join(body["explanation"]["actions"])
+    above = client.post("/api/score", json={"recency": 140, "frequency": 3, "monetary": 500.0}).json()
+    assert above["tier"] == "High_Spender"
+
+
+def _rewrite_model_json(folder, edit) -> None:
+    """Edit a saved model.json and put its new sha256 in the manifest (a consistent tampering)."""
+    data = json.loads((folder / "model.json").read_text())
+    edit(data)
+    raw = json.dumps(data).encode()
+    (folder / "model.json").write_bytes(raw)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["model.json"] = manifest["sha256"] = hashlib.sha256(raw).hexdigest()
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+
+
+def test_a_model_that_cannot_score_is_refused_at_load_and_health_says_why(client, trained, model_dir):
+    # Issue 20 item 11: scale 1e-300 loaded fine, health said ok, and every score was a 500
+    # (infinite distances are not JSON). Now loading refuses it and health names the reason.
+    _, version = trained
+    _rewrite_model_json(model_dir / version, lambda d: d["scaler"]["scale"].__setitem__(0, 1e-300))
+    response = client.post("/api/score", json=OK)
+    assert response.status_code == 503 and "cannot be loaded" in response.json()["error"]
+    health = client.get("/api/health")
+    assert health.status_code == 503 and health.json()["status"] == "unhealthy"
+    assert "scaler.scale 1e-300" in health.json()["reason"] and "recency" in health.json()["reason"]
+    _assert_no_path(health, model_dir)
+
+
+def test_the_model_is_read_once_until_its_file_changes(client, trained, model_dir, monkeypatch):
+    # Issue 20 item 11: a model was re-read on every request when it could not be loaded (a
+    # 15 MB model.json: 5-7 s each); and a cached model was served after its file was changed.
+    import app as app_module
+
+    _, version = trained
+    loads = []
+    real_load = ModelStore.load
+    monkeypatch.setattr(ModelStore, "load", lambda self, v=None: loads.append(v) or real_load(self, v))
+    monkeypatch.setattr(app_module, "_models", {})
+    for _ in range(3):
+        assert client.post("/api/score", json=OK).status_code == 200
+    assert client.get("/api/health").status_code == 200 and len(loads) == 1
+    model_file = model_dir / version / "model.json"
+    model_file.write_bytes(model_file.read_bytes().replace(b'"schema_version": 1', b'"schema_version":  1'))
+    for _ in range(3):  # changed behind the manifest's back: refused, read once more only
+        assert client.post("/api/score", json=OK).status_code == 503
+    assert client.get("/api/health").status_code == 503 and len(loads) == 2

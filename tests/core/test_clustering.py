@@ -237,3 +237,30 @@ def test_sweep_silhouettes_equal_sklearn_on_the_sampled_rows(blobs):
         Z = pipeline.named_steps["scale"].transform(feature_frame(blobs))
         assert value == pytest.approx(silhouette_score(Z, pipeline.predict(feature_frame(blobs))),
                                       abs=1e-9)
+
+
+IDENTICAL = pd.DataFrame({"customer_id": [f"c{i}" for i in range(20)], "recency": [0] * 20,
+                          "frequency": [2] * 20, "monetary": [20.0] * 20})
+
+
+def test_a_sweep_over_identical_customers_is_refused_not_a_crash():
+    # Issue 20 item 11: every fit found one cluster, no silhouette, and recommend_k crashed
+    # ("Encountered all NA values").
+    with pytest.raises(ConfigError, match="all 20 customers to cluster have the same recency"):
+        k_sweep(IDENTICAL, ks=range(2, 6))
+    three = IDENTICAL.assign(monetary=[10.0, 20.0, 30.0] * 6 + [10.0, 20.0])
+    with pytest.raises(ConfigError, match="only 3 distinct .* fewer than k=5; choose k .* up to 3"):
+        k_sweep(three, ks=range(2, 6))
+    assert k_sweep(three, ks=[2, 3]).table["silhouette"].notna().all()
+
+
+def test_fitting_identical_customers_is_refused_not_all_lapsed():
+    # Issue 20 item 11: k=4 on identical customers gave one cluster, named "Lapsed", to everyone.
+    with pytest.raises(ConfigError, match="nothing to cluster"):
+        SegmentationModel(SegmentationConfig(k=4)).fit(IDENTICAL)
+    three = IDENTICAL.assign(recency=[0, 50, 100] * 6 + [0, 50])
+    with pytest.raises(ConfigError, match="only 3 distinct .* fewer than k=4"):
+        SegmentationModel(SegmentationConfig(k=4)).fit(three)
+    segmented = SegmentationModel(SegmentationConfig(k=3)).fit(three).segment(three)
+    assert segmented.groupby("recency")["segment"].nunique().eq(1).all()
+    assert segmented["segment"].nunique() == 3  # one name per distinct customer, all different

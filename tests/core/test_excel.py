@@ -358,32 +358,9 @@ def test_cut_off_file_and_other_kinds_are_input_errors(tmp_path, duck):
 
 def _ods(path: Path, rows: list[tuple[str, str, float]]) -> Path:
     """A minimal OpenDocument spreadsheet: mimetype first and stored, then content.xml."""
-    def cell(value) -> str:
-        if isinstance(value, float):
-            return (f'<table:table-cell office:value-type="float" office:value="{value}">'
-                    f"<text:p>{value}</text:p></table:table-cell>")
-        return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
+    from tests.core.test_workbook_extent import ods, ods_row
 
-    body = "".join("<table:table-row>" + "".join(cell(v) for v in row) + "</table:table-row>"
-                   for row in [("cust", "order_date", "amount"), *rows])
-    content = (
-        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
-        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
-        '<office:body><office:spreadsheet><table:table table:name="Orders">'
-        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>")
-    manifest = (
-        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
-        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2">'
-        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
-        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-        "</manifest:manifest>")
-    with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
-        zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
-        zf.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
-    return path
+    return ods(path, "".join(ods_row(*row) for row in [("cust", "order_date", "amount"), *rows]))
 
 
 def test_ods_is_read_with_ids_as_text(tmp_path, duck):
@@ -399,7 +376,7 @@ def test_ods_is_read_with_ids_as_text(tmp_path, duck):
 def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
     monkeypatch.setattr(excel, "MAX_ROWS", 10)
     path = _ods(tmp_path / "long.ods", [(f"C{i}", "2024-01-02", 1.0) for i in range(20)])
-    with pytest.raises(InputFileError, match="long.ods: the workbook has more than 10 rows"):
+    with pytest.raises(InputFileError, match="long.ods: sheet 'Orders' has a cell in row 11, past"):
         read_transactions(path, con=duck)
 
 
@@ -439,6 +416,7 @@ def in_pieces(monkeypatch):
     returned list records each piece-wise read's table, or None where it parsed whole."""
     monkeypatch.setattr(excel, "SPLIT_MIN_BYTES", 0)
     monkeypatch.setattr(excel, "_workers", lambda: 2)
+    monkeypatch.setattr(excel, "PARSE_IN_CHILD", False)  # the spy sees this process's reads
     outcomes = []
     real = excel._Pieces.finish
 

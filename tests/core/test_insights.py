@@ -6,7 +6,8 @@ import re
 import pandas as pd
 import pytest
 
-from core.insights import SEGMENT_FAMILIES, profiles_with_actions, recommended_actions, segment_profiles
+from core.actions import profiles_with_actions, recommended_actions
+from core.insights import SEGMENT_FAMILIES, segment_profiles
 
 
 def _contains_number(text: str, number: float) -> bool:
@@ -81,7 +82,8 @@ def test_profiles_with_actions_on_the_sample(sample_model, sample_rfm):
 
 
 def test_named_segment_profiles_and_actions_by_hand():
-    from core.insights import named_profiles_with_actions, named_segment_crosstab
+    from core.actions import named_profiles_with_actions
+    from core.insights import named_segment_crosstab
     from core.scores import SEGMENT_ORDER
 
     # named segments given (core.scores is tested on its own): revenue 100+300+50+550 = 1000

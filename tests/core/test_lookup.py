@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from core.lookup import closest_ids, customer_actions, last_orders
+from core.actions import customer_actions
+from core.lookup import closest_ids, last_orders
 from core.options import ReadOptions
 from core.rfm import open_source
 

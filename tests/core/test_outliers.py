@@ -21,7 +21,7 @@ def test_quartiles_are_linear_interpolated():
     #   IQR = 25; 1.5 IQR = 37.5; fences [22.5 - 37.5, 47.5 + 37.5] = [-15, 85]
     fence = iqr_fences(_frame([1000, 30, 10, 50, 20, 40]))["monetary"]
     assert (fence.q1, fence.q3, fence.low, fence.high) == (22.5, 47.5, -15.0, 85.0)
-    assert fence.outside([1000, 85, 84.99, -15, -15.01]).tolist() == [True, False, False, False, True]
+    assert fence.above([1000, 85, 84.99, -15, -15.01]).tolist() == [True, False, False, False, False]
 
 
 def test_a_value_exactly_on_the_fence_is_not_an_outlier():
@@ -69,15 +69,24 @@ def test_tiers_elite_high_spender_power_shopper():
     assert tier_of(220.01, 7.01, fences) == ELITE
 
 
-def test_low_side_outliers_count_too():
-    # monetary 1000 1010 1020 1030 1040 1050 1060 1070 5: sorted 5 1000 ... 1070 (nine values)
-    # Q1 = pos 2 = 1010, Q3 = pos 6 = 1050, IQR 40, low fence 950 -> 5 is a High_Spender
-    # by the design's wording (outlier on monetary only), whichever side it is on.
-    rfm = _frame([1000, 1010, 1020, 1030, 1040, 1050, 1060, 1070, 5])
+def test_below_the_lower_fence_is_not_a_vip():
+    # Issue 20 item 5, DESIGN.md Segmentation 1: VIP tiers are for values ABOVE the upper fence.
+    # monetary 100 102.5 ... 120 and 5.00: sorted 5, 100, 102.5, ..., 120 (ten values):
+    #   Q1 at 9 x 0.25 = 2.25 -> 102.5 + 0.25 x 2.5 = 103.125; Q3 at 6.75 -> 112.5 + 0.75 x 2.5
+    #   = 114.375; IQR 11.25; low fence 103.125 - 16.875 = 86.25: 5.00 is far below it.
+    monetary = [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0]
+    rfm = _frame(monetary)
     fences = iqr_fences(rfm)
-    assert fences["monetary"].low == 950.0
-    assert assign_tiers(rfm, fences).tolist()[-1] == HIGH_SPENDER
-    assert "below the fence 950.00" in fences["monetary"].describe(5)
+    assert (fences["monetary"].q1, fences["monetary"].q3) == (103.125, 114.375)
+    assert fences["monetary"].low == 86.25
+    assert assign_tiers(rfm, fences).isna().all()  # was High_Spender
+    # a one-order customer among three-order customers: Q1 = Q3 = 3, fences [3, 3]; 1 is below
+    rfm = _frame([100.0] * 9, frequency=[3, 3, 3, 3, 3, 3, 3, 3, 1])
+    fences = iqr_fences(rfm)
+    assert (fences["frequency"].low, fences["frequency"].high) == (3.0, 3.0)
+    assert assign_tiers(rfm, fences).isna().all()  # was Power_Shopper
+    assert tier_of(100.0, 1, fences) is None and tier_of(100.0, 4, fences) == POWER_SHOPPER
+    assert "below the fence 86.25" in iqr_fences(_frame(monetary))["monetary"].describe(5)
 
 
 def test_describe_names_the_side_and_the_bound():
@@ -85,9 +94,9 @@ def test_describe_names_the_side_and_the_bound():
     assert fence.describe(1000) == "monetary 1,000.00 is above the fence 85.00 (Q1 22.50, Q3 47.50)"
 
 
-@pytest.mark.parametrize("values", [[5.0] * 8, [1, 1, 1, 1, 1, 1, 1, 2]])
-def test_zero_iqr_makes_every_different_value_an_outlier(values):
-    # Q1 = Q3 = the common value: fences collapse onto it; only values off it are outside.
+@pytest.mark.parametrize("values", [[5.0] * 8, [1, 1, 1, 1, 1, 1, 1, 2], [2, 2, 2, 2, 2, 2, 2, 1]])
+def test_zero_iqr_makes_every_higher_value_an_outlier(values):
+    # Q1 = Q3 = the common value: fences collapse onto it; only values above it are VIPs.
     rfm = _frame(values)
     tiers = assign_tiers(rfm, iqr_fences(rfm))
-    assert tiers.notna().tolist() == [v != values[0] for v in values]
+    assert tiers.notna().tolist() == [v > values[0] for v in values]

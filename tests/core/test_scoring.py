@@ -120,3 +120,25 @@ def test_a_model_loaded_from_model_json_scores_the_same_on_duckdb(model, rfm, tm
     assert not hasattr(loaded, "pipeline")
     scored = scoring.score_table(loaded, rfm, "duckdb")
     pd.testing.assert_frame_equal(scored, model.segment(rfm), check_exact=True)
+
+
+def test_customers_below_the_lower_fences_are_not_vips_on_the_engine():
+    # Issue 20 item 5 in the engine expression: c9 spends 5.00 among 100-120 (monetary fences
+    # [82.5, 132.5]: sorted 5, 5, 100 .. 120, Q1 101.25, Q3 113.75) and bought once among
+    # three-order customers (frequency fences [3, 3]);
+    # c10 spends 5.00 over three orders. Both are clustered, as numpy's segment says.
+    from core.segmentation import SegmentationConfig
+
+    rfm = pd.DataFrame({
+        "customer_id": pd.array([f"c{i}" for i in range(11)], dtype="string"),
+        "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140, 150],
+        "frequency": [3] * 9 + [1, 3],
+        "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0, 5.0],
+    })
+    model = SegmentationModel(SegmentationConfig(k=2)).fit(rfm)
+    assert (model.fences["monetary"].low, model.fences["frequency"].low) == (82.5, 3.0)
+    scored = scoring.score_table(model, rfm, "duckdb")
+    assert scored["tier"].isna().all() and scored["cluster"].notna().all()
+    pd.testing.assert_frame_equal(scored, model.segment(rfm), check_exact=True)
+    above = rfm.assign(monetary=[*rfm["monetary"][:10], 500.0])
+    assert scoring.score_table(model, above, "duckdb")["tier"].tolist()[-1] == "High_Spender"

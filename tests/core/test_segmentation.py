@@ -163,21 +163,68 @@ def test_to_dict_from_dict_round_trip_is_exact(blob_model, blobs):
 def test_apply_model_matches_sklearn_and_the_fences(blob_model, blobs):
     from core.segmentation import apply_model
 
+    numbers = {"fences": blob_model.fences, "mean": blob_model.mean_, "scale": blob_model.scale_,
+               "centroids_scaled": blob_model.centroids_scaled_, "names": blob_model.names_}
     values = blobs[list(FEATURES)].to_numpy(dtype=float)
-    tiers, clusters, squared = apply_model(values, blob_model.fences, blob_model.mean_,
-                                           blob_model.scale_, blob_model.centroids_scaled_)
-    assert (tiers == "").all()  # the blobs sit inside both fences
-    np.testing.assert_array_equal(clusters, blob_model.pipeline.predict(blobs[list(FEATURES)]))
+    applied = apply_model(*values.T, **numbers)
+    assert (applied.tier == "").all()  # the blobs sit inside both fences
+    predicted = blob_model.pipeline.predict(blobs[list(FEATURES)])
+    np.testing.assert_array_equal(applied.cluster, predicted)
+    assert applied.segment.tolist() == [blob_model.names_[c] for c in predicted]
     z = blob_model.pipeline.named_steps["scale"].transform(blobs[list(FEATURES)])
     expected = ((z[:, None, :] - blob_model.pipeline.named_steps["kmeans"].cluster_centers_[None]) ** 2).sum(axis=2)
-    np.testing.assert_allclose(squared, expected, rtol=1e-12)
+    np.testing.assert_allclose(np.column_stack(applied.squared), expected, rtol=1e-12)
     fence_m, fence_f = blob_model.fences["monetary"], blob_model.fences["frequency"]
     edge = np.array([[1, fence_f.high, fence_m.high], [1, fence_f.high, fence_m.high + 1],
-                     [1, fence_f.high + 1, fence_m.high], [1, fence_f.high + 1, fence_m.high + 1]])
-    tiers, clusters, _ = apply_model(edge, blob_model.fences, blob_model.mean_, blob_model.scale_,
-                                     blob_model.centroids_scaled_)
-    assert tiers.tolist() == ["", "High_Spender", "Power_Shopper", "Elite"]
-    assert clusters.tolist()[1:] == [-1, -1, -1] and clusters[0] >= 0
+                     [1, fence_f.high + 1, fence_m.high], [1, fence_f.high + 1, fence_m.high + 1],
+                     [1, fence_f.low - 1, fence_m.low - 1]])
+    applied = apply_model(*edge.T, **numbers)
+    assert applied.tier.tolist() == ["", "High_Spender", "Power_Shopper", "Elite", ""]
+    assert applied.cluster.tolist()[1:4] == [-1, -1, -1] and applied.cluster[0] >= 0
+    assert applied.cluster[4] >= 0  # below both lower fences: clustered, not a VIP
+    assert applied.segment.tolist()[1:4] == ["High_Spender", "Power_Shopper", "Elite"]
+
+
+LOW = pd.DataFrame({
+    "customer_id": [f"c{i}" for i in range(10)],
+    "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140],
+    "frequency": [3] * 9 + [1],
+    "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0],
+})
+
+
+def test_customers_below_the_lower_fences_are_clustered_not_vips():
+    # Issue 20 item 5: c9 spends 5.00 among 100-120 (below the monetary low fence 86.25) and
+    # bought once among three-order customers (below the frequency fences [3, 3]). Before,
+    # it was "Elite" (outside both fences); a VIP is above the upper fence only.
+    model = SegmentationModel(SegmentationConfig(k=2)).fit(LOW)
+    assert model.fences["monetary"].low == 86.25 and model.fences["frequency"].low == 3.0
+    out = model.segment(LOW).set_index("customer_id")
+    assert out["tier"].isna().all() and out["cluster"].notna().all()
+    assert model.metrics_["tiers"] == {} and model.metrics_["clustered"] == 10
+    low = model.explain(140, 1, 5.0)
+    assert low.tier is None and low.segment in model.names_
+    assert "account manager" not in " ".join(low.actions)  # no VIP actions
+    spender = model.explain(140, 3, 5.0)  # monetary alone below: was High_Spender
+    assert spender.tier is None
+    assert model.explain(140, 3, 500.0).tier == "High_Spender"
+    assert model.explain(140, 4, 110.0).tier == "Power_Shopper"
+
+
+def test_a_vip_tier_without_training_customers_is_worded_with_the_customers_own_figures(blob_model):
+    # Issue 17 item 3: the blobs have no VIPs, so no Elite profile was learned; the actions once
+    # quoted the monetary Q3 as the recency ("last bought 1,200 days ago"). They now quote the
+    # customer's own figures: last purchase 12 days ago, 90 orders, 99,999.00 spent.
+    assert blob_model.metrics_["tiers"] == {}
+    q3 = blob_model.fences["monetary"].q3
+    elite = blob_model.explain(recency=12, frequency=90, monetary=99_999.0)
+    assert elite.segment == "Elite"
+    text = " ".join(elite.actions)
+    assert "last purchase 12 days ago" in text and "99,999.00 spent over 90 orders" in text
+    assert f"{q3:.0f} days" not in text and f"{q3:,.0f} days" not in text
+    from core.actions import customer_actions  # the lookup card's actions are the API's
+
+    assert elite.actions == customer_actions("Elite", 12, 90, 99_999.0)
 
 
 # -- stable names ------------------------------------------------------------------------------

@@ -168,6 +168,10 @@ def test_every_manifest_problem_is_a_model_store_error(store, blob_model, manife
 @pytest.mark.parametrize("edit, words", [
     (lambda m: m.update(scaler={"mean": [0, 0], "scale": [1, 1]}), "scaler.mean must hold 3 numbers"),
     (lambda m: m["scaler"].update(scale=[1.0, 0.0, 1.0]), "scaler.scale must be positive"),
+    # Issue 20 item 11: positive and finite, but every distance overflows (was loaded, then 500)
+    (lambda m: m["scaler"].update(scale=[1e-300, 1.0, 1.0]), "scaler.scale 1e-300 .* of recency"),
+    (lambda m: m["scaler"].update(mean=[1.0, 1e300, 1.0]), "of frequency make distances overflow"),
+    (lambda m: m.update(centroids_scaled=[[1e200, 0, 0]] * 4), "make distances overflow"),
     (lambda m: m.update(cluster_names=["A", "A", "B", "C"]), "unique"),
     (lambda m: m.update(schema_version=99), "schema version 99"),
     (lambda m: m.pop("centroids_scaled"), "malformed"),
@@ -234,6 +238,33 @@ def test_stale_staging_folders_are_removed_when_the_store_is_opened(store, blob_
     reopened = ModelStore(store.root)
     assert sorted(p.name for p in reopened.root.iterdir()) == [".lock", "current", version]
     assert reopened.load()[1]["version"] == version
+
+
+def test_stale_current_temp_files_are_removed_when_the_store_is_opened(store, blob_model):
+    # Issue 20 item 11: a kill between writing .current-XXXX and renaming it left the file
+    # for ever. Like a staging folder, it is only ever present while its writer holds the lock.
+    version = store.save(blob_model, now=T0)
+    (store.root / ".current-k1ll3d").write_text(version + "\n")
+    (store.root / ".current-link").symlink_to(store.root / "current")
+    reopened = ModelStore(store.root)
+    assert sorted(p.name for p in reopened.root.iterdir()) == [".lock", "current", version]
+    assert (store.root / "current").read_text() == version + "\n"  # the link's target is kept
+
+
+def test_an_oversized_model_json_is_refused_before_parsing(store, blob_model):
+    # A model.json is a few KB; a 2 MB one (here: padded profiles, hash updated) was parsed on
+    # every load (a 15 MB one took 5-7 s and 677 MiB). It is refused from its first MB.
+    version = store.save(blob_model, now=T0)
+    folder = store.root / version
+    model = json.loads((folder / "model.json").read_text())
+    model["profiles"] = model["profiles"] * 2000
+    (folder / "model.json").write_text(json.dumps(model))
+    assert (folder / "model.json").stat().st_size > 1 << 20
+    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest["files"]["model.json"] = _sha(folder / "model.json")
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ModelStoreError, match="model file is over 1 MB, not one this store wrote"):
+        store.load(version)
 
 
 def test_staging_of_a_writer_holding_the_lock_is_kept(store, blob_model):

@@ -51,13 +51,15 @@ def model_dir(tmp_path_factory) -> Path:
 
 
 @contextlib.contextmanager
-def streamlit_server(model_dir: Path, log: Path):
-    """`streamlit run app.py` on a free port with the model store ``model_dir``; yields its URL."""
+def streamlit_server(model_dir: Path, log: Path, command=None, env: dict | None = None):
+    """`streamlit run app.py` on a free port with the model store ``model_dir``; yields its URL.
+    ``command(port)``: another way to start app.py (serve.py); ``env``: more variables."""
     port = _free_port()
-    env = {**os.environ, "RFM_MODEL_DIR": str(model_dir)}
+    env = {**os.environ, "RFM_MODEL_DIR": str(model_dir), **(env or {})}
+    argv = command(port) if command else RUN_COMMAND + [f"--server.port={port}",
+                                                         "--server.headless=true"]
     with log.open("w") as out:
-        proc = subprocess.Popen(RUN_COMMAND + [f"--server.port={port}", "--server.headless=true"],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 60

@@ -12,7 +12,7 @@ A new family or segment gets its actions here and nowhere else.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Callable, Mapping
 
 import pandas as pd
 
@@ -78,28 +78,28 @@ SEGMENT_PLAYBOOK: dict[str, tuple[str, ...]] = {
 # Per segment family, what to do with ONE customer; filled with that customer's own figures.
 CUSTOMER_PLAYBOOK: dict[str, tuple[str, ...]] = {
     "Elite": (
-        "Assign a named account manager to this customer: {monetary:,.2f} spent over "
+        "Assign a named account manager to this customer: {monetary} spent over "
         "{frequency:,.0f} orders.",
         "Invite them to early access and the VIP programme; no discount needed.",
         "Watch their recency (last purchase {recency:,.0f} days ago): if they go quiet for "
         "longer than usual, call them personally.",
     ),
     "High_Spender": (
-        "Offer premium bundles and concierge service: {monetary:,.2f} spent, about "
-        "{per_order:,.2f} per order.",
+        "Offer premium bundles and concierge service: {monetary} spent, about "
+        "{per_order} per order.",
         "Nudge their next order with a replenishment reminder or a loyalty tier "
         "({frequency:,.0f} orders so far).",
     ),
     "Power_Shopper": (
         "Reward their frequency ({frequency:,.0f} orders): points or a free-shipping threshold.",
-        "Raise their basket with cross-sell and volume pricing: about {per_order:,.2f} per order.",
+        "Raise their basket with cross-sell and volume pricing: about {per_order} per order.",
         "Ask them for a review or a referral while they are active (last purchase "
         "{recency:,.0f} days ago).",
     ),
     "Premium": (
         "Keep this customer close: loyalty perks and a first look at new products.",
         "No blanket discount: send personal recommendations (last purchase {recency:,.0f} days "
-        "ago, {monetary:,.2f} spent).",
+        "ago, {monetary} spent).",
     ),
     "Regular": (
         "Move them up: a loyalty reward after their next order ({frequency:,.0f} orders so far).",
@@ -113,11 +113,11 @@ CUSTOMER_PLAYBOOK: dict[str, tuple[str, ...]] = {
     "Lapsed": (
         "Win them back with a time-limited reactivation offer: last purchase {recency:,.0f} "
         "days ago.",
-        "Do not spend more to win them back than they were worth: {monetary:,.2f} in total.",
+        "Do not spend more to win them back than they were worth: {monetary} in total.",
     ),
 }
 _FALLBACK = ("Look at this customer's last orders before contacting them: last purchase "
-             "{recency:,.0f} days ago, {frequency:,.0f} orders, {monetary:,.2f} spent.",)
+             "{recency:,.0f} days ago, {frequency:,.0f} orders, {monetary} spent.",)
 
 # What each named segment means and what to do; {figures} are the segment's own medians.
 NAMED_MEANING: dict[str, str] = {
@@ -206,13 +206,14 @@ def recommended_actions(segment: str, profile: Mapping[str, float]) -> list[str]
     return [t.format(**values) for t in templates]
 
 
-def customer_actions(segment: str, recency: float, frequency: float,
-                     monetary: float) -> tuple[str, ...]:
-    """Next actions for one customer of ``segment`` (a tier or a cluster name), with its figures."""
+def customer_actions(segment: str, recency: float, frequency: float, monetary: float,
+                     money: Callable[[float], str] = lambda v: f"{v:,.2f}") -> tuple[str, ...]:
+    """Next actions for one customer of ``segment`` (a tier or a cluster name), with its figures;
+    ``money`` formats spend (the lookup card: in the file's currency)."""
     templates = CUSTOMER_PLAYBOOK.get(base_name(str(segment)), _FALLBACK)
+    per_order = float(monetary) / max(float(frequency), 1.0)
     figures = {"recency": float(recency), "frequency": float(frequency),
-               "monetary": float(monetary),
-               "per_order": float(monetary) / max(float(frequency), 1.0)}
+               "monetary": money(float(monetary)), "per_order": money(per_order)}
     return tuple(t.format(**figures) for t in templates)
 
 

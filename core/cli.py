@@ -19,7 +19,7 @@ import json
 import sys
 from typing import Sequence
 
-from core.config import DEFAULTS
+from core.config import CUT_POINTS, DEFAULT_CUT_POINTS, DEFAULTS
 from core.errors import ConfigError, SegmentationError, engine_failure
 
 EXIT_USAGE = 2
@@ -57,8 +57,6 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    from core.scores import CUT_POINTS, DEFAULT_CUT_POINTS
-
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 

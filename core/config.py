@@ -8,6 +8,10 @@ import numpy as np
 from core.errors import ConfigError
 
 K_RANGE = (2, 50)
+# Scoring a later date (Movement): on the earlier date's cut points ("from", so a move means the
+# customer changed, not the scale) or re-cut over that date's customers ("each").
+CUT_POINTS = ("from", "each")
+DEFAULT_CUT_POINTS = "from"
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,9 @@ from core.io import READ_ERRORS
 from core.options import parse_as_of
 from core.rfm import (Source, classify_lines, customer_aggregates, group_orders, naive_utc,
                       rfm_from_aggregates, scan_error)
-from core.scores import (CUT_POINTS, DEFAULT_CUT_POINTS, GOOD_SEGMENTS, LAPSING_SEGMENTS,
-                         score_cut_points, score_table, segment_names)
+from core.config import CUT_POINTS, DEFAULT_CUT_POINTS
+from core.scores import (GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table,
+                         segment_names)
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
 SegmentBy = Callable[[pd.DataFrame], pd.Series]

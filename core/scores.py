@@ -45,10 +45,6 @@ PERCENTILES = (20, 40, 60, 80)
 SCORE_COLUMNS = ("r_score", "f_score", "m_score", "rfm_segment")
 MAX_SEGMENT_NAME = 40
 
-# Scoring a later date (Movement): on the earlier date's cut points ("from", so a move means the
-# customer changed, not the scale) or re-cut over that date's customers ("each").
-CUT_POINTS = ("from", "each")
-DEFAULT_CUT_POINTS = "from"
 # Good customers who have not bought for a while: the "slipping away" of the Segments page and
 # the report (a state at one date).
 SLIPPING_AWAY: tuple[str, ...] = (AT_RISK, CANT_LOSE_THEM)

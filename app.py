@@ -3,7 +3,7 @@
     .venv/bin/python serve.py --port 8501   # uvicorn with header/idle timeouts and a cap
     .venv/bin/streamlit run app.py          # streamlit detects the st.App below (no limits)
 
-    GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...}
+    GET  /api/health  -> {"status": "ok" | "unhealthy", "model_version": ...} (+ "error", "reason")
     POST /api/score   {"recency": R, "frequency": F, "monetary": M}   (Content-Type: application/json)
          -> segment, tier, cluster, explanation (reasons, distances, actions), model_version
 
@@ -83,7 +83,7 @@ def _current_model():
                 _models[key] = exc
         loaded = _models[key]
     if isinstance(loaded, ModelStoreError):
-        raise loaded
+        raise loaded.with_traceback(None)  # a fresh traceback: raising it again must not grow one
     return loaded
 
 

@@ -13,6 +13,7 @@ PAGES = [
     st.Page("pages/clusters.py", title="Clusters", url_path="clusters"),
     st.Page("pages/segments.py", title="Segments", url_path="segments"),
     st.Page("pages/movement.py", title="Movement", url_path="movement"),
+    st.Page("pages/value.py", title="Value", url_path="value"),
     st.Page("pages/lookup.py", title="Customer lookup", url_path="lookup"),
 ]
 

@@ -21,7 +21,9 @@ a real browser uploads the .xlsx; seconds until the RFM page shows its numbers, 
 Segments page), customer movement (bench/movement_bench.py: month-end segment sizes on
 1M lines, a two-date migration on 10M lines), the scoring API under load
 (bench/api_load.py: p50/p99 latency, server memory), the k-sweep (k=2..12, all metrics) and
-single-customer scoring on synthetic RFM tables (bench/model_bench.py).
+single-customer scoring on synthetic RFM tables (bench/model_bench.py), and customer
+lifetime value: BG/NBD + Gamma-Gamma fit and forecast on 25k and 1M customers
+(bench/clv_bench.py).
 
 Ratios use whole-process time unless the column says run time. Targets print the
 measured ratio and PASS or MISS; a target defined at one size is shown as "indicative"
@@ -546,6 +548,40 @@ def target_table(verdicts: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines)
 
 
+# --- customer lifetime value (bench/clv_bench.py) --------------------------------------
+
+def measure_clv(repeat: int) -> dict:
+    """bench/clv_bench.py on its targets' sizes (25k and 1M customers), as JSON."""
+    import clv_bench  # bench/ is this script's folder
+
+    sizes = ",".join(str(n) for n in clv_bench.TARGETS_S)
+    done = subprocess.run([PYTHON, "bench/clv_bench.py", "--customers", sizes, "--repeat", str(repeat)],
+                          cwd=REPO, capture_output=True, text=True, env=_child_env())
+    if done.returncode != 0:
+        lines_err = [x for x in done.stderr.strip().splitlines() if x.strip()]
+        return {"error": lines_err[-1] if lines_err else f"exit {done.returncode}"}
+    return {"results": json.loads(done.stdout.strip().splitlines()[-1])}
+
+
+def clv_table(clv: dict | None) -> str:
+    import clv_bench
+
+    if clv is None:
+        return "skipped (--no-clv)"
+    return f"failed: {clv['error']}" if "error" in clv else clv_bench.table(clv["results"])
+
+
+def clv_verdicts(clv: dict | None) -> list[tuple[str, str, str]]:
+    import clv_bench
+
+    if clv is None or "error" in clv:
+        return [(f"clv: fit + predict on {n:,} customers < {t:g} s", "not run" if clv is None
+                 else clv["error"], "n/a") for n, t in clv_bench.TARGETS_S.items()]
+    return [(f"clv: fit + predict on {r['customers']:,} customers < {clv_bench.TARGETS_S[r['customers']]:g} s",
+             f"{r['seconds']:.2f} s", "PASS" if r["seconds"] < clv_bench.TARGETS_S[r["customers"]] else "MISS")
+            for r in clv["results"] if r["customers"] in clv_bench.TARGETS_S]
+
+
 # --------------------------------------------------------------------------- main
 
 def environment(args: argparse.Namespace) -> str:
@@ -655,6 +691,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-app", action="store_true", help="skip the browser time-to-insight run")
     parser.add_argument("--no-movement", action="store_true", help="skip the customer-movement timings")
     parser.add_argument("--no-api", action="store_true", help="skip the scoring-API load test")
+    parser.add_argument("--no-clv", action="store_true", help="skip the lifetime-value fit timings")
     parser.add_argument("--app-port", type=int, default=int(os.environ.get("RFM_BENCH_PORT", "8602")),
                         help="port for the dashboard started by the time-to-insight run (default 8602)")
     args = parser.parse_args(argv)
@@ -698,6 +735,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"k-sweep and scoring on {size_label(customers)} customers ...", flush=True)
         models.extend(measure_models([customers], args.repeat, agreement_on=min(model_customers)))
 
+    clv = None
+    if not args.no_clv:
+        print("customer lifetime value: fit + predict on 25k and 1M customers ...", flush=True)
+        clv = measure_clv(min(args.repeat, 3))
     report = "\n\n".join([
         "# Benchmark: RFM from transactions\n\n" + header,
         "## RFM (whole process = median wall time, imports included; run s = whole - import, "
@@ -707,14 +748,16 @@ def main(argv: list[str] | None = None) -> int:
         + movement_table(movement),
         "## Scoring API under load (bench/api_load.py, one Streamlit server on 127.0.0.1)\n\n" + api_table(api),
         "## k-sweep and scoring\n\n" + (model_table(models) if models else "skipped (--no-models)"),
-        "## Targets\n\n" + target_table(targets(rows, models, app, movement, api)),
+        "## Customer lifetime value (bench/clv_bench.py, fit + predict in one process, median)\n\n"
+        + clv_table(clv),
+        "## Targets\n\n" + target_table(targets(rows, models, app, movement, api) + clv_verdicts(clv)),
     ]) + "\n"
     print("\n" + report)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.md").write_text(report)
     print(f"written to {(OUT / 'results.md').relative_to(REPO)}")
     broken = [r for r in rows if r.error or r.check.startswith("MISMATCH")] + \
-        [x for x in (app, movement, api) if x and "error" in x]
+        [x for x in (app, movement, api, clv) if x and "error" in x]
     return 1 if broken else 0
 
 

@@ -209,11 +209,12 @@ def recommended_actions(segment: str, profile: Mapping[str, float]) -> list[str]
 def customer_actions(segment: str, recency: float, frequency: float, monetary: float,
                      money: Callable[[float], str] = lambda v: f"{v:,.2f}") -> tuple[str, ...]:
     """Next actions for one customer of ``segment`` (a tier or a cluster name), with its figures;
-    ``money`` formats spend (the lookup card: in the file's currency)."""
+    ``money`` formats spend (e.g. in the file's currency; default: two decimals)."""
     templates = CUSTOMER_PLAYBOOK.get(base_name(str(segment)), _FALLBACK)
     per_order = float(monetary) / max(float(frequency), 1.0)
     figures = {"recency": float(recency), "frequency": float(frequency),
-               "monetary": money(float(monetary)), "per_order": money(per_order)}
+               "monetary": money(float(monetary)),
+               "per_order": money(float(monetary) / max(float(frequency), 1.0))}
     return tuple(t.format(**figures) for t in templates)
 
 

@@ -29,7 +29,9 @@ _ATTRIBUTE_HINTS = ("email", "mail", "name", "country", "phone", "city", "compan
 _NOT_CUSTOMER = ("lineitem", "item", "product", "sku", "vendor", "discount", "shippingmethod")
 MEASURE_COLUMNS = ("first_purchase", "last_purchase", "recency", "orders", "revenue",
                    "average_order_value", "r_score", "f_score", "m_score", "rfm_segment",
-                   "tier", "cluster", "segment")
+                   "tier", "cluster", "segment",
+                   # customer lifetime value (core.clv.VALUE_COLUMNS), when the table carries it
+                   "expected_purchases", "p_alive", "expected_spend", "clv")
 
 
 def suggest_attribute_columns(columns: Sequence[str], mapping: ColumnMapping) -> list[str]:

@@ -9,6 +9,7 @@
     migration FILE [mapping] --from DATE --to DATE [--model VERSION] [--cut-points from|each]
               -o OUT.csv
     synth --lines N --customers C --seed S -o FILE.parquet|csv
+    clv FILE [mapping] [--as-of DATE] [--weeks 39] [--months 12] [--discount 0.01] [--backtest] -o OUT.csv
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
 """
@@ -40,12 +41,27 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     for role in _ROLES:
         g.add_argument(f"--{role}", metavar="COLUMN", help=f"column holding the {role}")
     g.add_argument("--sheet", help="Excel sheet name (default: the first; 'all' stacks sheets)")
+    g.add_argument("--profile", metavar="NAME|none",
+                   help="export profile to read by (default: recognised from the header; "
+                        "'none' reads by column names; see docs/FORMATS.md)")
     g = p.add_argument_group("reading values (decided from the whole column; force them here)")
     g.add_argument("--decimal", choices=(",", "."),
                    help="decimal mark of text numbers (default: decided per column)")
     g.add_argument("--date-format", dest="date_format", choices=("dayfirst", "monthfirst"),
                    help="order of dates that fit both (default: the file's locale hint, "
                         "else monthfirst)")
+    g.add_argument("--header-row", dest="header_row", type=int, metavar="N",
+                   help="the header is on row N (1 = the first; default: found, title rows "
+                        "above it skipped)")
+    g = p.add_argument_group("statuses and duplicates")
+    g.add_argument("--sale-status", dest="sale_status", metavar='"A,B"',
+                   help="status values that are completed sales (comma-separated; they win "
+                        "over the built-in vocabulary)")
+    g.add_argument("--not-sale-status", dest="not_sale_status", metavar='"C,D"',
+                   help="status values that are not a sale (comma-separated)")
+    g.add_argument("--drop-duplicates", dest="drop_duplicates", action="store_true",
+                   help="remove every exact copy of a line (default: only where the order ID "
+                        "must be unique; other copies are kept and counted)")
     p.add_argument("--preset", choices=("online-retail", "generic"),
                    help="cleaning rules (default: online-retail when the file has invoice and stock code)")
     p.add_argument("--returns", choices=("drop", "net"),
@@ -56,7 +72,10 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
                    help="where RFM runs (spark needs requirements-spark.txt)")
 
 
-def _build_parser() -> argparse.ArgumentParser:
+def build_parser() -> argparse.ArgumentParser:
+    """Every command's flags; parsing them imports no engine (a test checks)."""
+    from core.config import CUT_POINTS, DEFAULT_CUT_POINTS
+
     parser = _Parser(prog="python -m core", description="RFM customer segmentation engine")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -117,15 +136,20 @@ def _build_parser() -> argparse.ArgumentParser:
     p.add_argument("--customers", type=int, required=True)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("-o", "--output", required=True, help="FILE.parquet or FILE.csv")
+    _add_clv_parser(sub)
     return parser
 
 
 def _rfm(args):
-    """Read, map, clean and compute RFM as the arguments say; returns the RFMResult."""
-    return _prepared(args).rfm()
+    """Read, map, clean and compute RFM as the arguments say; returns the RFMResult and what
+    the summary of the reading needs (core.summary.Context)."""
+    from core.summary import context_of
+
+    src = _prepared(args)
+    return src.rfm(), context_of(src)
 
 
-def _read_options(args):
+def read_options(args):
     """The reading flags as one validated core.options.ReadOptions (its defaults where a
     flag is not given); ConfigError naming a bad value."""
     from core.options import ReadOptions
@@ -134,9 +158,16 @@ def _read_options(args):
     mapping = tuple((role, getattr(args, role)) for role in _ROLES
                     if getattr(args, role) is not None)
     given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
-                                                    "date_format", "as_of")
+                                                    "date_format", "as_of", "profile")
              if getattr(args, name) is not None}
-    return ReadOptions(mapping=mapping, **given)
+    given.update({name: getattr(args, name) for name in ("header_row", "drop_duplicates")
+                  if getattr(args, name)})
+    from core.statuses import parse_status_list
+
+    return ReadOptions(mapping=mapping, **given,
+                       sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
+                       not_sale_statuses=parse_status_list(args.not_sale_status,
+                                                           "--not-sale-status"))
 
 
 def _prepared(args):
@@ -145,21 +176,27 @@ def _prepared(args):
         from core import excel
 
         excel.read_ahead(args.file, args.sheet)
-    options = _read_options(args)  # a bad value fails before the file is read
+    options = read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
 
     return open_source(args.file, options, engine=args.engine)
 
 
-def _report(result) -> None:
+def _report(result, context=None) -> None:
+    """The audit's counts, the reading notes and the summary of how the file was read
+    (core.summary), on stderr."""
+    from core.summary import how_read
+
     out = sys.stderr  # looked up per call: a default argument would pin the stream at import
     a = result.audit
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
     print(f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "
           f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}", file=out)
-    notes = a.notes()
+    notes = a.notes()  # the reading's sentences are in the summary below (core.summary)
     if notes:
         print("; ".join(notes), file=out)
+    for sentence in how_read(result, context) if context is not None else ():
+        print(sentence, file=out)
 
 
 def _check_output(args) -> None:
@@ -196,8 +233,8 @@ def _check_k(k: int) -> None:
 
 def _cmd_rfm(args) -> int:
     _check_output(args)
-    result = _rfm(args)
-    _report(result)
+    result, context = _rfm(args)
+    _report(result, context)
     _write(result.table, args.output, [args.file])  # Arrow: the command imports no pandas
     return 0
 
@@ -206,10 +243,10 @@ def _cmd_train(args) -> int:
     from core.store import ModelStore
 
     _check_k(args.k)
-    result = _rfm(args)
+    result, context = _rfm(args)
     model = _fit(result.rfm, args.k)
     version = ModelStore(args.model_dir).save(model, data_source=str(args.file), make_current=True)
-    _report(result)  # after the fit: a failed run prints its error line and nothing else
+    _report(result, context)  # after the fit: a failed run prints its error line and nothing else
     print(f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
           f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
           file=sys.stderr)
@@ -222,10 +259,10 @@ def _cmd_segment(args) -> int:
     _check_output(args)
     if args.model:  # load first: an unknown version fails before the file is read
         model, _ = ModelStore(args.model_dir).load(args.model)
-        result = _rfm(args)
+        result, context = _rfm(args)
     else:
         _check_k(args.k)
-        result = _rfm(args)
+        result, context = _rfm(args)
         model = _fit(result.rfm, args.k)
     if args.engine == "spark":  # score where the data is: the model as a Spark expression
         from core.scoring import score_table
@@ -234,7 +271,7 @@ def _cmd_segment(args) -> int:
     else:
         segmented = model.segment(result.rfm)
     segmented = with_scores(segmented, getattr(model, "segment_grid", None))
-    _report(result)  # after the fit: a failed run prints its error line and nothing else
+    _report(result, context)  # after the fit: a failed run prints its error line and nothing else
     _print_profiles(segmented)
     _write(segmented, args.output, [args.file])
     return 0
@@ -253,10 +290,10 @@ def _cmd_report(args) -> int:
 
     from core.atomic import atomic_output
     from core.export import check_output_path
-    from core.money import currency_of
     from core.report import ReportInputs, build_report, movement_sizes
     from core.segmentation import fingerprint
     from core.store import ModelStore
+    from core.summary import Context, context_of
 
     if args.engine == "spark":
         raise ConfigError("report runs on DuckDB only; leave out --engine spark")
@@ -274,6 +311,7 @@ def _cmd_report(args) -> int:
     model = model or _fit(result.rfm, args.k)
     grid = getattr(model, "segment_grid", None)
     scored = with_scores(model.segment(result.rfm), grid)
+    scored, value_note = _with_value(scored, src)
     sizes, note = movement_sizes(src, grid)
     digest = hashlib.sha256()
     with open(args.file, "rb") as fh:
@@ -283,9 +321,11 @@ def _cmd_report(args) -> int:
         source_name=dataset.name, scored=scored, audit=result.audit, as_of=result.as_of,
         generated_at=dt.datetime.now(dt.timezone.utc), data_fingerprint=fingerprint(result.rfm),
         model_version=version, model_k=model.config.k, grid=grid,
-        currency=currency or currency_of(dataset.table), movement=sizes, movement_note=note,
-        file_hash=digest.hexdigest()))
-    _report(result)
+        currency=currency or src.reading.currency, movement=sizes, movement_note=note,
+        file_hash=digest.hexdigest(), value_note=value_note))
+    _report(result, Context(currency=currency or None, currency_source="--currency",
+                            profile=context_of(src).profile, reading=context_of(src).reading)
+            if currency else context_of(src))
     with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
@@ -344,11 +384,11 @@ def _cmd_sweep(args) -> int:
     from core.outliers import inside_fences, iqr_fences
 
     ks = _parse_ks(args.ks)
-    result = _rfm(args)
+    result, context = _rfm(args)
     rfm = result.rfm
     inside = rfm[inside_fences(rfm, iqr_fences(rfm))]
     sweep = k_sweep(inside, ks)
-    _report(result)  # after the sweep: a failed run prints its error line and nothing else
+    _report(result, context)  # after the sweep: a failed run prints its error line and nothing else
     print(sweep.table.to_string(index=False, float_format=lambda v: f"{v:,.3f}"))
     print(f"knee: {sweep.knee}; recommended k: {sweep.recommended_k}: {sweep.reason}")
     return 0
@@ -390,15 +430,73 @@ def _cmd_synth(args) -> int:
     return 0
 
 
+# --- clv: expected purchases, P(alive) and value per customer (core.clv) -------------------
+
+def _add_clv_parser(sub) -> None:
+    from core.config import CLV_DEFAULTS as CLV
+
+    p = sub.add_parser("clv", help="expected purchases, P(alive) and lifetime value per customer")
+    _add_data_args(p)
+    p.add_argument("--weeks", type=float, default=CLV.weeks,
+                   help=f"horizon of expected purchases in weeks (default {CLV.weeks:g})")
+    p.add_argument("--months", type=int, default=CLV.months,
+                   help=f"horizon of the lifetime value in months (default {CLV.months})")
+    p.add_argument("--discount", type=float, default=CLV.discount,
+                   help=f"monthly discount rate (default {CLV.discount:g} = 1 %% a month)")
+    p.add_argument("--backtest", action="store_true",
+                   help="also check the forecast on your file: fit up to a cut date, compare "
+                        "with what happened after it (on stderr)")
+    p.add_argument("-o", "--output", required=True, help="output .csv or .xlsx ('-': CSV on stdout)")
+
+
+def _cmd_clv(args) -> int:
+    from core import clv
+    from core.config import CLVConfig
+
+    config = CLVConfig(weeks=args.weeks, months=args.months, discount=args.discount)
+    if args.engine == "spark":
+        raise ConfigError("clv runs on DuckDB only; leave out --engine spark")
+    _check_output(args)
+    from core.movement import PurchaseHistory
+
+    src = _prepared(args)
+    history = PurchaseHistory.from_source(src)
+    result = clv.clv_from_history(history, src.options.as_of, config)
+    checked = clv.backtest_history(history, src.options.as_of) if args.backtest else None
+    for line in result.fit_lines():
+        print(line, file=sys.stderr)
+    print(clv.ONE_TIME_BUYERS_NOTE, file=sys.stderr)
+    if checked is not None:
+        print(checked.words(), file=sys.stderr)
+        print(checked.by_frequency.to_string(index=False, float_format=lambda v: f"{v:,.3f}"),
+              file=sys.stderr)
+    _write(clv.rounded(result.table), args.output, [args.file])
+    return 0
+
+
+def _with_value(scored, src):
+    """The report's table with the default forecast's value columns, or unchanged with the
+    reason when the forecast refuses the file."""
+    from core import clv
+    from core.movement import PurchaseHistory
+
+    try:
+        forecast = clv.clv_from_history(PurchaseHistory.from_source(src), src.options.as_of)
+    except SegmentationError as exc:
+        return scored, f"Lifetime value not available: {exc}"
+    return clv.with_value(scored, forecast.table), ""
+
+
 COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "score": _cmd_score,
             "report": _cmd_report,
             "sweep": _cmd_sweep, "synth": _cmd_synth, "migration": _cmd_migration}
+COMMANDS["clv"] = _cmd_clv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = None
     try:
-        args = _build_parser().parse_args(argv)
+        args = build_parser().parse_args(argv)
         return COMMANDS[args.command](args)
     except SegmentationError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -242,6 +242,14 @@ def customer_text(col: ibis.Column) -> ibis.Column:
     return col.endswith("0").ifelse(zero_decimal, col)
 
 
+def customer_id(col: ibis.Column) -> ibis.Column:
+    """``customer_text`` with placeholder IDs ('0', '-1', 'guest', 'n/a', ...) as NULL: a
+    missing customer, never a customer (core.identity)."""
+    from core.identity import customer_key
+
+    return customer_key(customer_text(col))
+
+
 def _trimmed(col: ibis.Column) -> ibis.Column:
     """Text without surrounding blanks, '' as NULL; numbers and timestamps as they are."""
     if not col.type().is_string():
@@ -359,5 +367,27 @@ def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | Non
 
     An override of None leaves the detected column; an empty string unmaps the role.
     """
-    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
-    return detect_columns(table).with_overrides(overrides).check(list(table.columns), source)
+    return resolve(table, overrides, source)[0]
+
+
+def resolve(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
+            source: str = "the file", base: Mapping[str, str] | None = None, *,
+            check: bool = True) -> tuple[ColumnMapping, tuple[str, ...]]:
+    """``resolve_mapping`` from ``base`` roles (an export profile's; None: detected from the
+    names), with the sentences of what the overrides moved. ``check=False`` returns the
+    mapping unchecked (it may miss required roles: what a form shows before the user chooses).
+
+    An amount chosen for the column mapped as the unit price moves it: price is unmapped
+    (the column is each line's total, never multiplied by quantity), and a sentence says so.
+    """
+    user = {k: v for k, v in (overrides or {}).items() if v is not None}
+    start = (detect_columns(table) if base is None
+             else ColumnMapping(**{k: v or None for k, v in base.items()}))
+    notes = []
+    amount = user.get("amount")
+    if amount and "price" not in user and start.price == amount:
+        user["price"] = ""
+        notes.append(f"'{amount}' is the amount now, no longer the unit price: each line's "
+                     "value is that column as written, never multiplied by quantity")
+    mapping = start.with_overrides(user)
+    return (mapping.check(list(table.columns), source) if check else mapping), tuple(notes)

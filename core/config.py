@@ -3,13 +3,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
 from core.errors import ConfigError
 
 K_RANGE = (2, 50)
 # Scoring a later date (Movement): on the earlier date's cut points ("from", so a move means the
-# customer changed, not the scale) or re-cut over that date's customers ("each").
+# customer changed, not the scale) or re-cut over that date's customers ("each"). Here, not in
+# core.scores, so the CLI's parser offers them without importing pandas.
 CUT_POINTS = ("from", "each")
 DEFAULT_CUT_POINTS = "from"
 
@@ -39,3 +42,38 @@ class SegmentationConfig:
 
 
 DEFAULTS = SegmentationConfig()
+
+
+def _number(value) -> bool:
+    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+@dataclass(frozen=True)
+class CLVConfig:
+    """Customer lifetime value's knobs (core.clv), validated once: the one source of the CLV defaults.
+
+    ``weeks``: horizon of expected purchases; ``months``: horizon of CLV; ``discount``: the
+    monthly discount rate (0.01 = 1 % a month); ``weeks_per_month``: 52.14 / 12.
+    """
+
+    weeks: float = 39
+    months: int = 12
+    discount: float = 0.01
+    weeks_per_month: float = 4.345
+
+    def __post_init__(self):
+        if not _number(self.weeks) or not 0 < self.weeks <= 520:
+            raise ConfigError(f"weeks must be a number of weeks from 1 to 520, got {self.weeks!r}")
+        if (isinstance(self.months, bool) or not isinstance(self.months, (int, np.integer))
+                or not 1 <= self.months <= 120):
+            raise ConfigError(f"months must be a whole number from 1 to 120, got {self.months!r}")
+        if not _number(self.discount) or not 0 <= self.discount < 1:
+            raise ConfigError(f"discount must be a monthly rate from 0 to below 1 (0.01 = 1 %), "
+                              f"got {self.discount!r}")
+        if not _number(self.weeks_per_month) or self.weeks_per_month <= 0:
+            raise ConfigError(f"weeks_per_month must be positive, got {self.weeks_per_month!r}")
+
+
+CLV_DEFAULTS = CLVConfig()
+

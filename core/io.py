@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import ibis
 
-from core import excel, limits, query
+from core import excel, header, limits, query
 from core.columns import detect_columns
 from core.errors import InputFileError
 from core.excel import ALL_SHEETS, EXCEL_SUFFIXES  # noqa: F401  (re-exported: pages, spark)
@@ -47,6 +47,8 @@ class Dataset:
     delimiter: str | None = None  # a text file's delimiter: ';' hints at decimal commas, day-first
     encoding: str | None = None   # a text file's encoding as read
     lines_above_header: int = 0   # a text file's lines above its header (Excel's "sep=;")
+    header_row: int = 1           # the row the header was read from (title rows above skipped)
+    total_rows: int = 0           # totals / subtotal rows left out of ``table`` (core.header)
     # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
     _tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
@@ -148,8 +150,9 @@ class CsvDialect:
 _SEP_HINT = re.compile(r'^"?sep=(.)"?\r?\n', re.IGNORECASE)
 
 
-def csv_dialect(path: Path, display: str) -> CsvDialect:
-    """Delimiter and column names from the header line (of a UTF-8 file).
+def csv_dialect(path: Path, display: str, skip: int = 0) -> CsvDialect:
+    """Delimiter and column names from the header line (of a UTF-8 file), ``skip`` lines down
+    (title lines above it, core.header).
 
     The delimiter is the one an Excel "sep=X" first line names (that line is then skipped),
     else the candidate that splits the header into the most fields (quotes respected), so one
@@ -157,7 +160,7 @@ def csv_dialect(path: Path, display: str) -> CsvDialect:
     however long (up to the line limit). Raises InputFileError for an empty file and for
     column names the engine cannot tell apart or too many (``check_column_names``).
     """
-    head = _head_lines(path, display, 2)
+    head = _head_lines(path, display, 2 + skip)
     if not head.strip():
         raise InputFileError(f"{display}: the file is empty; export the transactions again")
     hint = _SEP_HINT.match(head)
@@ -166,6 +169,9 @@ def csv_dialect(path: Path, display: str) -> CsvDialect:
         candidates: tuple[str, ...] = (hint.group(1),)
     else:
         candidates = DELIMITERS
+    titles = max(skip - (1 if hint else 0), 0)  # the "sep=" line counts among the lines above
+    if titles:
+        head = "".join(head.splitlines(keepends=True)[titles:])
     best: list[str] = []
     delimiter = candidates[0]
     for candidate in candidates:
@@ -177,7 +183,7 @@ def csv_dialect(path: Path, display: str) -> CsvDialect:
             best, delimiter = header, candidate
     names = [h.strip() or f"column_{i + 1}" for i, h in enumerate(best)]
     check_column_names(names, display, "the header row")
-    return CsvDialect(delimiter, tuple(names), skip=1 if hint else 0)
+    return CsvDialect(delimiter, tuple(names), skip=max(skip, 1 if hint else 0))
 
 
 def _head_lines(path: Path, display: str, lines: int) -> str:
@@ -252,13 +258,13 @@ def _breaks_every(path: Path, block: int) -> int | None:
     return None
 
 
-def _read_csv(con, path: Path, display: str) -> tuple[ibis.Table, CsvDialect]:
+def _read_csv(con, path: Path, display: str, skip: int = 0) -> tuple[ibis.Table, CsvDialect]:
     """Every column as text (the roles decide the types later; IDs keep leading zeros).
 
     The dialect is fixed from the header (no sniffing): quoted fields may hold line breaks
     (RFC 4180), and a line with too many or too few fields is an error naming its line.
     """
-    dialect = csv_dialect(path, display)
+    dialect = csv_dialect(path, display, skip)
     longest = line_limit(path, display)
     try:
         table = con.read_csv(str(path), auto_detect=False, header=True, skip=dialect.skip,
@@ -354,7 +360,10 @@ def list_sheets(path: str | os.PathLike) -> list[str]:
     return list(excel.sheet_names(path))
 
 
-def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.Table, tuple[str, ...], str]:
+def _read_excel(con, path: Path, sheet: str | None, display: str,
+                header_row: int | None = None) -> tuple[ibis.Table, tuple[str, ...], str, int, bool]:
+    """The sheet, the workbook's sheets, the sheet read, its header row (core.header: title
+    rows above it skipped) and whether its last rows hold a totals row."""
     def identity_columns(arrow) -> list[str]:  # run once per file read (core.excel keeps it)
         check_column_names(arrow.column_names, display, "the sheet")
         raw = _registered(con, arrow)
@@ -363,7 +372,11 @@ def _read_excel(con, path: Path, sheet: str | None, display: str) -> tuple[ibis.
         return [detected[role] for role in ("customer", "invoice", "product") if detected[role]]
 
     arrow, sheets, sheet = excel.read_workbook(path, sheet, display, identity_columns)
-    return _registered(con, arrow), sheets, sheet
+    first = [list(r.values()) for r in arrow.slice(0, header.SCAN_ROWS).to_pylist()]
+    row = header.table_header_row(arrow.column_names, first, header_row, display)
+    arrow = header.promote_header(arrow, row)
+    tail = [list(r.values()) for r in arrow.slice(max(0, arrow.num_rows - 50)).to_pylist()]
+    return _registered(con, arrow), sheets, sheet, row, header.may_hold_totals(tail)
 
 
 def _registered(con, arrow) -> ibis.Table:
@@ -374,13 +387,15 @@ def _registered(con, arrow) -> ibis.Table:
 
 
 def read_transactions(source: str | os.PathLike, *, name: str | None = None,
-                      sheet: str | None = None, con: ibis.BaseBackend | None = None) -> Dataset:
+                      sheet: str | None = None, con: ibis.BaseBackend | None = None,
+                      header_row: int | None = None) -> Dataset:
     """Read a transactions file from a path (``name``: how messages call it, default its name).
 
     ``sheet`` picks an Excel sheet (default the first; ``"all"`` stacks sheets of the same
     columns). Text files in UTF-16, cp1252 or latin-1 are read through a UTF-8 copy. Raises
     InputFileError for a missing, empty, corrupt or unsupported file, and for a file with a
-    header but no rows.
+    header but no rows. ``header_row`` (1-based) says where the header is (default: found by
+    core.header, title rows above it skipped); totals rows are left out and counted.
     """
     con = con or connect()
     path = Path(source)
@@ -402,17 +417,26 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     delimiter = None
     above = 0
     scanned = path
+    row, totals = 1, False
     if kind == "csv":
         encoding = encoding or _encoding(path)
         if encoding != "utf-8":
             tempdir = tempfile.TemporaryDirectory(prefix="rfm-text-")
             scanned = _utf8_copy(path, encoding, tempdir)
-        table, dialect = _read_csv(con, scanned, display)
+        row, skip = header.csv_header_line(scanned, display, header_row)
+        table, dialect = _read_csv(con, scanned, display, skip)
         delimiter, above = dialect.delimiter, dialect.skip
+        totals = header.may_hold_totals(header.csv_tail_rows(scanned, delimiter))
     elif kind == "parquet":
+        header.check_parquet_header(header_row, display)
         table, empty = _read_parquet(con, path)
     else:
-        table, sheets, sheet = _read_excel(con, path, sheet, display)
+        table, sheets, sheet, row, totals = _read_excel(con, path, sheet, display, header_row)
+    total_rows = 0
+    if totals:  # only a file that ends on a totals row pays for the count
+        flagged = header.total_row(table)
+        total_rows = int(query.first_row(table.aggregate(n=flagged.sum()))["n"] or 0)
+        table = table.filter(~flagged)
     if kind != "excel":
         sheet = None
     if kind != "parquet":  # (a Parquet file's first row was read above)
@@ -425,7 +449,8 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
                    path=str(scanned), delimiter=delimiter, encoding=encoding,
-                   lines_above_header=above, _tempdir=tempdir)
+                   lines_above_header=above, header_row=row, total_rows=total_rows,
+                   _tempdir=tempdir)
 
 
 def _first_line(exc: Exception) -> str:

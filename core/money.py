@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable
+from typing import Iterable, Sequence
 
 import ibis
 
+from core import query
 from core.columns import normalise
 
 SYMBOLS = {"GBP": "£", "EUR": "€", "USD": "$", "JPY": "¥", "INR": "₹", "CNY": "¥",
@@ -54,12 +55,45 @@ def most_common_code(values: Iterable) -> str | None:
     return codes.most_common(1)[0][0] if codes else None
 
 
-def currency_of(table: ibis.Table) -> str | None:
-    """The currency a file states in a Currency column (its most common code), else None."""
-    for column in table.columns:
-        if normalise(column) in _CURRENCY_COLUMNS:
-            col = table[column].cast("string")
-            top = (table.select(v=col).filter(ibis._.v.notnull()).group_by("v")
-                   .aggregate(n=ibis._.count()).order_by(ibis.desc("n")).limit(5).to_pandas())
-            return most_common_code(top["v"])
-    return None
+def currency_of(table: ibis.Table, value_columns: Sequence[str] = ()) -> str | None:
+    """The currency a file states: in a Currency column (its most common code), else by the
+    marks in its ``value_columns`` ($, €, £, CHF, ...); None when it states none."""
+    return stated_currency(table, None, value_columns)[0]
+
+
+def _code_in_column(table: ibis.Table, column: str) -> str | None:
+    col = table[column].cast("string")
+    top = query.rows(table.select(v=col).filter(ibis._.v.notnull()).group_by("v")
+                     .aggregate(n=ibis._.count()).order_by(ibis.desc("n")).limit(5))
+    return most_common_code(row["v"] for row in top)  # (no pandas: the CLI's rfm)
+
+
+# Marks written in money values and the currency each says ('$' alone: US dollars, stated).
+VALUE_MARKS = {"€": "EUR", "£": "GBP", "CHF": "CHF", "$": "USD", "¥": "JPY", "₹": "INR"}
+
+
+def stated_currency(table: ibis.Table, column: str | None = None,
+                    value_columns: Sequence[str] = ()) -> tuple[str | None, str]:
+    """The file's currency and the sentence saying where it came from: ``column`` (a
+    profile's), else a column named Currency, else the one mark found in the text of
+    ``value_columns``; else None ('no currency stated: choose one')."""
+    named = [column] if column in table.columns else []
+    named += [c for c in table.columns if normalise(c) in _CURRENCY_COLUMNS and c not in named]
+    for name in named:
+        code = _code_in_column(table, name)
+        if code:
+            return code, f"currency {code} from column '{name}'"
+    texts = [c for c in value_columns if c in table.columns and table[c].type().is_string()]
+    if texts:
+        found = query.first_row(table.aggregate(**{
+            f"m{i}_{j}": table[c].contains(mark).any()
+            for i, c in enumerate(texts) for j, mark in enumerate(VALUE_MARKS)}))
+        marks = [mark for j, mark in enumerate(VALUE_MARKS)
+                 if any(found[f"m{i}_{j}"] for i in range(len(texts)))]
+        if len(marks) == 1:
+            code = VALUE_MARKS[marks[0]]
+            return code, (f"currency {code} from the '{marks[0]}' in the values"
+                          + (" (choose another if these are not US dollars)" if code == "USD" else ""))
+        if marks:
+            return None, f"values carry several currency marks ({', '.join(marks)}): choose the currency"
+    return None, "no currency stated in the file: choose one"

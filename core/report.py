@@ -45,6 +45,8 @@ class ReportInputs:
     movement_note: str = ""
     file_hash: str | None = None
     extra_facts: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    # Lifetime value: shown when ``scored`` carries core.clv.VALUE_COLUMNS, else this note
+    value_note: str = ""
 
 
 def movement_sizes(source, grid=None) -> tuple[pd.DataFrame | None, str]:
@@ -204,6 +206,8 @@ def build_report(inputs: ReportInputs) -> str:
     else:
         parts.append(f"<p>{_e(inputs.movement_note or 'Not available.')}</p>")
 
+    parts += _value_section(inputs, names, figures)
+
     parts += ["<h2>How this was computed</h2>",
               "<h3>Cleaning audit</h3>", _table(_audit_frame(inputs.audit))]
     cuts = score_cut_points(scored) if len(scored) else {}
@@ -227,6 +231,26 @@ def build_report(inputs: ReportInputs) -> str:
               _table(pd.DataFrame(facts, columns=["", "value"]))]
     parts.append("</body></html>")
     return "\n".join(parts)
+
+
+def _value_section(inputs: ReportInputs, names: list[str], figures: "_Figures") -> list[str]:
+    """Lifetime value per named segment (core.clv), or the note saying why it is missing."""
+    from core import clv, clv_charts
+    from core.config import CLV_DEFAULTS as config
+
+    scored = inputs.scored
+    if "clv" not in scored.columns:
+        return ["<h2>Lifetime value</h2>", f"<p>{_e(inputs.value_note or 'Not computed.')}</p>"]
+    by_segment = clv.value_by_segment(scored, names)
+    return ["<h2>Lifetime value</h2>",
+            '<div class="figures">',
+            _figure(f"Total CLV, {config.months} months",
+                    _e(format_money(float(scored["clv"].sum()), inputs.currency))),
+            _figure(f"Expected purchases, {config.weeks:g} weeks",
+                    f"{scored['expected_purchases'].sum():,.0f}"),
+            "</div>",
+            f"<p>{_e(clv.ONE_TIME_BUYERS_NOTE)}</p>",
+            figures.html(clv_charts.segment_value_bars(by_segment, inputs.currency))]
 
 
 def _figure(label: str, value: str) -> str:

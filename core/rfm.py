@@ -31,21 +31,22 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
-from core import query, values
-from core.cleaning import (COMPLETED, CleaningAudit, CleaningConfig, Rule, is_return,
-                           normalise_status)
-from core.columns import (RFM_COLUMNS, ColumnMapping, customer_text, decide_readings,
-                          resolve_mapping, to_canonical)
+from core import query, statuses, values
+from core.cleaning import (CleaningAudit, CleaningConfig, Duplicates, Rule, duplicate_lines,
+                           is_return, read_removals, status_counts, status_values_in)
+from core.columns import (RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve,
+                          to_canonical)
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 from core.options import ReadOptions, parse_as_of
+from core.profiles import ProfileReading, column_of, read_profile
 
 SECONDS_PER_DAY = 86_400
 # Line values are summed as exact decimals (to a millionth): float sums in parallel depend on
@@ -68,6 +69,7 @@ class RFMResult:
     last_purchase: _dt.datetime
     readings: values.Readings | None = None  # how numbers and dates were read
     mapping: ColumnMapping | None = None       # the columns used
+    reading: tuple[str, ...] = ()              # how the file was read (profile, identity, ...)
 
     @functools.cached_property
     def rfm(self):
@@ -94,6 +96,8 @@ class Source:
     mapping: ColumnMapping
     cleaning: CleaningConfig = field(default_factory=CleaningConfig)
     options: ReadOptions = field(default_factory=ReadOptions)
+    reading: ProfileReading | None = None  # the export profile and what reading decided
+    duplicates: Duplicates = field(default_factory=Duplicates)  # copies removed or counted
 
     @functools.cached_property
     def readings(self) -> values.Readings:
@@ -132,13 +136,85 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
 
         dataset = spark.read_transactions(path, sheet=options.sheet, session=session)
     elif engine == "duckdb":
-        dataset = read_transactions(path, name=name, sheet=options.sheet, con=con)
+        dataset = read_transactions(path, name=name, sheet=options.sheet, con=con,
+                                    header_row=options.header_row)
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     overrides = {role: column or "" for role, column in options.mapping}
-    mapping = resolve_mapping(dataset.table, overrides, dataset.name)
+    try:
+        dataset, mapping, reading = read_mapped(dataset, overrides, options.profile,
+                                                options.date_format)
+    except READ_ERRORS as exc:  # a reading query reached a bad row the first look did not see
+        raise scan_error(dataset, exc) from exc
     cleaning = options.cleaning_for(mapping, dataset.table, _dt.date.today())
-    return Source(dataset, mapping, cleaning, options)
+    cleaning = with_profile(cleaning, reading, dataset.columns)
+    # Exact copies go before any stage reads the lines (core.cleaning.duplicate_lines).
+    table, duplicates = duplicate_lines(dataset.table, cleaning, mapping, dataset.name)
+    if duplicates.removed:
+        dataset = replace(dataset, table=table)
+    return Source(dataset, mapping, cleaning, options, reading, duplicates)
+
+
+def with_profile(cleaning: CleaningConfig, reading: ProfileReading,
+                 columns: Sequence[str]) -> CleaningConfig:
+    """The cleaning rules with what the export profile says: its sale / not-sale statuses
+    added to the user's decisions (the user's win where both speak of one value), and its
+    unique key (columns of the file) for core.cleaning.duplicate_lines."""
+    profile = reading.profile
+    if profile is None:
+        return cleaning
+    user_sales, user_not = set(cleaning.sale_statuses), set(cleaning.not_sale_statuses)
+    sales = [s for s in statuses.parse_status_list(profile.sales) if s not in user_not]
+    not_sales = [s for s in statuses.parse_status_list(profile.not_sales) if s not in user_sales]
+    key = tuple(column for column in (column_of(list(columns), name) for name in profile.unique)
+                if column)
+    return replace(cleaning,
+                   sale_statuses=tuple(dict.fromkeys((*cleaning.sale_statuses, *sales))),
+                   not_sale_statuses=tuple(dict.fromkeys((*cleaning.not_sale_statuses,
+                                                          *not_sales))),
+                   unique_key=cleaning.unique_key or (key if len(key) == len(profile.unique) else ()))
+
+
+def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = None,
+                profile: str | None = None, date_format: str | None = None, *,
+                check: bool = True) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+    """The dataset prepared by its export profile (core.profiles), its column mapping, and
+    the reading (profile, sentences of what was decided: identity, value basis, time, moved
+    roles, currency). Without a profile, a placeholder customer ID falls back to the file's
+    e-mail column when it has one (core.identity). ``check=False``: the mapping may miss
+    required roles (core.columns.resolve)."""
+    from core import identity, money
+
+    user = dict(overrides or {})
+    given = user.pop("customer", None)
+    # Not a column of the file: a customer column an earlier reading derived (a mapping read
+    # back), derived again; any other name is refused by the check.
+    derived = bool(given) and given not in dataset.columns
+    reading = read_profile(dataset.table, profile, overrides, dataset.name,
+                           date_format=date_format)
+    dataset = replace(dataset, table=reading.table)
+    mapping, moved = resolve(dataset.table, user, dataset.name,
+                             base=reading.roles if reading.profile else None, check=False)
+    sentences = [*reading.sentences, *moved]
+    if reading.profile is None and (given is None or derived):
+        email = identity.email_column(dataset.columns, mapping.customer)
+        if email is not None:
+            customer, table, said = identity.settle(
+                dataset.table, id_column=mapping.customer, email_column=email,
+                invoice=mapping.invoice, source=dataset.name)
+            dataset = replace(dataset, table=table)
+            mapping = replace(mapping, customer=customer)
+            sentences.append(said)
+    if given is not None and given != mapping.customer:  # the user's choice ('' unmaps)
+        mapping = replace(mapping, customer=given or None)
+    if check:
+        mapping.check(dataset.columns, dataset.name)
+    code, said = money.stated_currency(
+        dataset.table, reading.profile.currency if reading.profile else None,
+        [c for c in (mapping.amount, mapping.price) if c])
+    sentences.append(said)
+    return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences),
+                                     currency=code)
 
 
 def rfm_from_file(path: str | os.PathLike, options: ReadOptions | None = None, *,
@@ -164,7 +240,7 @@ def classify_lines(source: Source, attributes: Sequence[str] = ()) -> ibis.Table
     """
     source.mapping.check(source.dataset.columns, source.dataset.name)
     canonical = to_canonical(source.dataset.table, source.mapping, source.dataset.name,
-                             source.readings, attributes)
+                             source.readings, attributes).view()
     line_rules = [(i + 1, rule) for i, rule in enumerate(source.rules) if not rule.order_level]
     failed_line = (ibis.cases(*[(~rule.keep(canonical, source.cleaning).fill_null(False), i)
                                 for i, rule in line_rules], else_=0)
@@ -186,7 +262,9 @@ def group_orders(lines: ibis.Table, source: Source,
     a blank amount on a line of an order whose amount is given) are filled over these groups
     (a window per invoice over groups, not over every line, and only when some order holds a
     blank and a value of one field: ``_may_fill``) when the order's values agree on one; the
-    order-level rules (Rule.order_level) then run on the filled groups.
+    order-level rules (Rule.order_level) then run on the filled groups. The status rule
+    judges the status values as written (core.statuses); a value it does not know raises
+    UnknownStatusError (each with its lines and revenue) until the options decide it.
     ``until``: only the groups with a timestamp (after filling) up to it.
 
     Returns one row per group: customer_id (text), invoice, invoice_ts (filled), status,
@@ -237,18 +315,28 @@ def group_orders(lines: ibis.Table, source: Source,
         fills, filled, order_line = fill_from_order(
             orders, blanks, (orders.amount_blank, orders.amount_max) if mapping.amount else None)
     orders = orders.mutate(filled=filled, order_line=order_line, **fills)
-    orders = orders.mutate(customer_id=customer_text(orders.customer))
+    orders = orders.mutate(customer_id=customer_id(orders.customer))
     if until is not None:
         orders = orders.filter(orders.invoice_ts <= ibis.literal(until))
+    unknown = []
+    if mapping.status and any(rule.name == "not_completed_sale" for rule in rules):
+        written = status_values_in(orders)  # the values as written, judged once (core.statuses)
+        cleaning = cleaning.with_status_values(written)
+        unknown = [v for v in written if v is not None and cleaning.verdict(v) is None]
     order_rules = [rule for rule in rules if rule.order_level]
     failed = ibis.cases(*[((~rule.keep(orders, cleaning).fill_null(False)) if rule.order_level
                            else orders.failed_line == i + 1, i + 1)
                           for i, rule in enumerate(rules)], else_=0) if rules else ibis.literal(0)
     returned = ((orders.return_line & is_return(orders, order_rules, cleaning)) if net
                 else ibis.literal(False))
-    return orders.mutate(failed=failed, returned=returned, purchase=purchase_key(orders, mapping),
-                         filled_lines=orders.filled.ifelse(orders.lines, 0),
-                         value=orders.order_line.ifelse(ibis.literal(0, VALUE), orders.value))
+    orders = orders.mutate(failed=failed, returned=returned,
+                           purchase=purchase_key(orders, mapping),
+                           filled_lines=orders.filled.ifelse(orders.lines, 0),
+                           value=orders.order_line.ifelse(ibis.literal(0, VALUE), orders.value))
+    if unknown:  # never kept silently: an unknown status value is refused until decided
+        statuses.refuse_unknown(status_counts(orders.filter(orders.status.isin(unknown)), cleaning),
+                                mapping.status, source.dataset.name)
+    return orders
 
 
 def order_fields(orders: ibis.Table, mapping: ColumnMapping) -> dict[str, ibis.Value]:
@@ -308,7 +396,8 @@ def _may_fill(orders: ibis.Table, mapping: ColumnMapping) -> bool:
 
 
 def purchase_key(orders: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
-    """What one purchase is: the invoice, else (no invoice column or none on the line) the timestamp."""
+    """What one purchase is: the invoice, else (no invoice column, or none on the order's
+    lines) the timestamp."""
     timestamp_key = orders.invoice_ts.cast("string")
     return orders.invoice.fill_null(timestamp_key) if mapping.invoice else timestamp_key
 
@@ -373,7 +462,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
                 until: _dt.datetime | None = None) -> RFMResult:
     """``Source.rfm``: every stage once, the audit from the same pass. ``until``: the lines
     counted end there (an as-of before the latest purchase)."""
-    dataset, mapping, cleaning, rules = source.dataset, source.mapping, source.cleaning, source.rules
+    dataset, mapping, cleaning = source.dataset, source.mapping, source.cleaning
+    rules = source.rules
     lines = None
     try:
         lines = classify_lines(source)
@@ -382,7 +472,7 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
         if mapping.status:  # read twice (status counts): the window runs once
             orders = orders.cache()
         aggregates = customer_aggregates(orders, rules).cache()
-        statuses = _status_counts(orders, cleaning) if mapping.status else ()
+        status_values = status_counts(orders, cleaning) if mapping.status else ()
     except values.UNHELD_ERRORS as exc:  # a line value or a total past what VALUE holds
         raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
@@ -394,8 +484,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
         first=aggregates.first_ts.min(), last=aggregates.last_ts.max(),
         **{f"removed_{i + 1}": aggregates[f"removed_{i + 1}"].sum() for i in range(len(rules))},
     ))
-    removed = tuple((r.name, r.label, int(totals[f"removed_{i + 1}"] or 0))
-                    for i, r in enumerate(rules))
+    removed = read_removals(dataset.total_rows, source.duplicates) + tuple(
+        (r.name, r.label, int(totals[f"removed_{i + 1}"] or 0)) for i, r in enumerate(rules))
     rows_out = int(totals["rows_kept"] or 0)
     returned = int(totals["returned"] or 0)
     line_value = (f"amount column '{mapping.amount}'" if mapping.amount
@@ -403,8 +493,9 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
     audit = CleaningAudit(rows_in=rows_out + returned + sum(n for *_, n in removed),
                           removed=removed, rows_out=rows_out,
                           customers_out=int(totals["customers"] or 0), returns_netted=returned,
-                          filled_from_order=int(totals["filled"] or 0), status_values=statuses,
-                          readings=tuple(source.readings.lines()), line_value=line_value)
+                          filled_from_order=int(totals["filled"] or 0), status_values=status_values,
+                          readings=tuple(source.readings.lines()), line_value=line_value,
+                          duplicates=source.duplicates, header_row=dataset.header_row)
     if rows_out == 0 and until is not None:
         raise DataValidationError(f"{dataset.name}: no purchase on or before the as-of date "
                                   f"{until:%Y-%m-%d %H:%M}; give a later as-of date")
@@ -421,22 +512,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
     table = query.arrow(rfm_from_aggregates(aggregates, as_of).select(*RFM_COLUMNS))
     return RFMResult(table=table, audit=audit, as_of=as_of,
                      first_purchase=naive_utc(totals["first"]), last_purchase=last,
-                     readings=source.readings, mapping=mapping)
-
-
-def _status_counts(orders: ibis.Table, cleaning: CleaningConfig) -> tuple:
-    """Each status value as written, its lines, and whether it counts as a sale."""
-    rows = query.rows(orders.group_by("status").aggregate(lines=orders.lines.sum())
-                      .order_by(ibis.desc("lines")))
-    out = []
-    for row in rows:
-        if row["status"] is None:
-            continue
-        key = normalise_status(row["status"])
-        verdict = ("not a sale" if key in cleaning.not_completed else
-                   "counts" if key in COMPLETED else "unknown: kept")
-        out.append((row["status"], int(row["lines"]), verdict))
-    return tuple(out)
+                     readings=source.readings, mapping=mapping,
+                     reading=source.reading.sentences if source.reading else ())
 
 
 def scan_error(dataset: Dataset, exc: Exception) -> InputFileError:

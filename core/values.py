@@ -456,6 +456,102 @@ def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
     return try_strptime(text, how)
 
 
+# -- a date with its time of day and time zone in other columns ---------------------------
+# Time-zone names exports write (Square, PayPal, Rails-style 'Eastern Time (US & Canada)')
+# as IANA zones; IANA names themselves pass as they are. Abbreviations are fixed offsets
+# (PST is UTC-8 all year; a file writes PDT when it means summer time).
+ZONE_NAMES: dict[str, str] = {
+    "eastern time (us & canada)": "America/New_York", "central time (us & canada)": "America/Chicago",
+    "mountain time (us & canada)": "America/Denver", "pacific time (us & canada)": "America/Los_Angeles",
+    "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu", "arizona": "America/Phoenix",
+    "atlantic time (canada)": "America/Halifax", "newfoundland": "America/St_Johns",
+    "london": "Europe/London", "edinburgh": "Europe/London", "dublin": "Europe/Dublin",
+    "paris": "Europe/Paris", "berlin": "Europe/Berlin", "madrid": "Europe/Madrid",
+    "rome": "Europe/Rome", "amsterdam": "Europe/Amsterdam", "brussels": "Europe/Brussels",
+    "vienna": "Europe/Vienna", "zurich": "Europe/Zurich", "bern": "Europe/Zurich",
+    "stockholm": "Europe/Stockholm", "copenhagen": "Europe/Copenhagen", "lisbon": "Europe/Lisbon",
+    "sydney": "Australia/Sydney", "melbourne": "Australia/Melbourne", "brisbane": "Australia/Brisbane",
+    "perth": "Australia/Perth", "tokyo": "Asia/Tokyo", "auckland": "Pacific/Auckland",
+    "utc": "UTC", "gmt": "UTC", "z": "UTC",
+    "pst": "Etc/GMT+8", "pdt": "Etc/GMT+7", "mst": "Etc/GMT+7", "mdt": "Etc/GMT+6",
+    "cst": "Etc/GMT+6", "cdt": "Etc/GMT+5", "est": "Etc/GMT+5", "edt": "Etc/GMT+4",
+    "bst": "Etc/GMT-1", "cet": "Etc/GMT-1", "cest": "Etc/GMT-2", "eet": "Etc/GMT-2",
+    "eest": "Etc/GMT-3", "aest": "Etc/GMT-10", "aedt": "Etc/GMT-11", "jst": "Etc/GMT-9",
+}
+
+
+def iana_zone(name: str) -> str | None:
+    """The IANA zone of a time-zone text ('Eastern Time (US & Canada)', 'Europe/Paris', 'PST',
+    '+01:00', 'UTC-5', 'GMT-05:00'), or None when it is not one. Offsets must be whole hours."""
+    import zoneinfo
+
+    text = " ".join(str(name).split())
+    if text.lower() in ZONE_NAMES:
+        return ZONE_NAMES[text.lower()]
+    if text in zoneinfo.available_timezones():
+        return text
+    offset = re.fullmatch(r"(?i)(?:utc|gmt)?\s*([+-])(\d{1,2})(?::?00)?", text)
+    if offset:
+        hours = int(offset.group(2))
+        if hours == 0:
+            return "UTC"
+        return f"Etc/GMT{'-' if offset.group(1) == '+' else '+'}{hours}"  # Etc signs are inverted
+    return None
+
+
+@ibis.udf.scalar.builtin(name="timezone")
+def _in_zone(zone: str, local: datetime) -> dt.Timestamp(timezone="UTC"):  # DuckDB's timezone()
+    ...
+
+
+def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
+                      zone: str | None = None, fmt: str | None = None, *,
+                      source: str = "the file", date_format: str | None = None
+                      ) -> tuple[str, ibis.Table, str]:
+    """One timestamp column from a date column, its time-of-day column and its time-zone
+    column (UTC when a zone is given; naive otherwise), read by the strptime ``fmt`` or, with
+    none, as the date column's values decide (``decide``; ``date_format`` settles an ambiguous
+    order). Returns the new column's name, the table with it, and the sentence saying how.
+    Raises ReadingError for a time-zone value that is not a zone (naming it).
+    """
+    text = trim(table[date].cast("string")).nullif("")
+    parts = [date]
+    if time is not None:
+        clock = trim(table[time].cast("string")).nullif("")
+        text = clock.isnull().ifelse(text, text.concat(" ", clock))
+        parts.append(time)
+    name = " + ".join(parts) + (f" ({zone})" if zone else "")
+    work = table.mutate(**{name: text})
+    if fmt is not None:
+        stamp = _plausible(try_strptime(work[name], fmt))
+        how = f"dates as {fmt}"
+    else:
+        reading = decide(work, [], name, source=source, date_format=date_format).date
+        stamp = parse_date(work[name], reading)
+        how = reading.describe()
+    if zone is not None:
+        written = [r["z"] for r in query.rows(
+            table.select(z=trim(table[zone].cast("string")).nullif("")).distinct().limit(1000))
+            if r["z"] is not None]
+        zones = {}
+        for value in written:
+            iana = iana_zone(value)
+            if iana is None:
+                reason = f"time zone '{value}' in column '{zone}' is not a time zone"
+                raise ReadingError(f"{source}: {reason}; write it as an IANA name such as "
+                                   "Europe/Paris or an offset such as +01:00", column=zone,
+                                   control="date", reason=reason)
+            zones[value] = iana
+        written_zone = trim(work[zone].cast("string"))
+        iana_expr = written_zone.cases(*zones.items(), else_=ibis.null("string")) if zones \
+            else ibis.null("string")
+        stamp = iana_expr.isnull().ifelse(stamp, _in_zone(iana_expr, stamp).cast(dt.Timestamp()))
+        how += f"; local times converted to UTC by '{zone}'"
+    parts_said = " and ".join(f"'{p}'" for p in parts)
+    sentence = f"purchase time from {parts_said}" + (f" in '{zone}'" if zone else "") + f": {how}"
+    return name, work.mutate(**{name: stamp}), sentence
+
+
 # -- what the engine holds exactly --------------------------------------------------------------
 #
 # Line values are summed as DECIMAL(38, 6) (core.rfm.VALUE): exact to a millionth, under 1e32 in

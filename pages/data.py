@@ -3,12 +3,13 @@ from dataclasses import replace
 
 import streamlit as st
 
-from core.cleaning import NOT_COMPLETED, PRESETS, RETURNS_CHOICES, RULES, normalise_status
+from core.cleaning import PRESETS, RETURNS_CHOICES, RULES
 from core.columns import REQUIRED_ROLES, ROLES, MissingRoleError
 from core.errors import SegmentationError
 from core.io import ALL_SHEETS, SUPPORTED
+from core.statuses import UnknownStatusError
 from core.values import ReadingError
-from ui import render, state
+from ui import questions, reading, render, state
 
 NONE = "(none)"
 AUTO = "auto"
@@ -87,6 +88,7 @@ st.caption(f"{info.kind} file, {src.size / 2**20:,.1f} MiB, {len(info.columns)} 
            f"({render.escape_markdown(', '.join(info.columns))}) · source: {src.origin}")
 gen = st.session_state.get("generation", 0)
 settings = state.settings()
+reading.profile_control(info, settings)
 with st.status("Cleaning and computing RFM...", expanded=False) as status:
     try:
         loaded, error = state.current(), None
@@ -98,11 +100,14 @@ with st.status("Cleaning and computing RFM...", expanded=False) as status:
 code = render.currency_picker(render.file_currency_or_none())
 missing_roles = error.roles if isinstance(error, MissingRoleError) else ()
 reading_error = error if isinstance(error, ReadingError) else None
+unknown_status = error if isinstance(error, UnknownStatusError) else None
 readings = loaded.result.readings if loaded is not None else None
 
 # -- the question first: is my file read right? ----------------------------------------------
 st.markdown("#### Is my file read right?")
-if loaded is None:
+if unknown_status is not None:  # asked before any number, as a missing role is
+    questions.ask_statuses(unknown_status, settings, code)
+elif loaded is None:
     st.error("Not yet: these settings do not give customers to analyse. "
              + ("See the control marked in red below." if missing_roles or reading_error is not None
                 else str(error)))
@@ -141,6 +146,8 @@ else:
         + (" (the latest purchase)." if settings.as_of is None else " (your date)."),
     ]
     st.markdown("\n".join(lines))
+    st.markdown("**How the file was read**")
+    questions.reading_summary(result, code, info)
     st.caption("Something wrong? Change it below and press Apply.")
 
 st.subheader("Change how the file is read")
@@ -153,6 +160,7 @@ if info.sheets:
         with render.engine_errors():
             state.select_sheet(sheet)
         st.rerun()
+questions.header_row_control(info, settings, gen)
 
 
 def _init(key, value):
@@ -240,20 +248,12 @@ with st.form("settings_form"):
             date_col.caption(render.escape_markdown(readings.date.describe()))
 
     status_values = loaded.result.audit.status_values if loaded is not None else ()
-    not_completed = settings.not_completed
-    if mapping.get("status"):
-        st.markdown(f"**Status values** (column '{render.escape_markdown(mapping['status'])}'): which ones are not a sale")
-        known = [normalise_status(v) for v, _, _ in status_values]
-        choices = list(dict.fromkeys([*NOT_COMPLETED, *settings.not_completed, *known]))
-        _init(f"not_completed_{gen}", [v for v in settings.not_completed if v in choices])
-        not_completed = tuple(st.multiselect(
-            "Removed as 'not a completed sale'", choices, key=f"not_completed_{gen}",
-            help="Compared in lower case. Values not listed here are kept."))
-        if status_values:
-            st.dataframe(  # the decision next to the value: a phone shows those two first
-                [{"status": v, "counts as a sale": verdict != "not a sale", "lines": n,
-                  "note": verdict} for v, n, verdict in status_values],
-                hide_index=True, width="stretch")
+    decided_sales, decided_not = [], []
+    if mapping.get("status") and status_values:
+        st.markdown(f"**Status values** (column '{render.escape_markdown(mapping['status'])}'): "
+                    "which ones are not a sale")
+        decided_sales, decided_not = questions.status_editor(status_values, settings, gen)
+    drop_duplicates = questions.drop_duplicates_control(settings, gen)
 
     st.markdown("**Cleaning rules** (run in order; each row is counted against the first rule it fails)")
     rule_cols = st.columns(2)
@@ -287,13 +287,15 @@ if submitted:
                   as_of=None if use_latest or as_of is None else as_of.isoformat(),
                   decimal=None if decimal == AUTO else decimal,
                   date_format=None if date_format == AUTO else date_format,
-                  not_completed=not_completed)
-    state.set_settings(new)
+                  drop_duplicates=drop_duplicates)
+    state.set_settings(questions.decide(new, decided_sales, decided_not))
     st.rerun()
 
 # -- the result of the settings ------------------------------------------------------------
 if loaded is None:
-    if missing_roles or reading_error is not None:
+    if unknown_status is not None:
+        st.info("Say above what each status value is, then the figures appear.")
+    elif missing_roles or reading_error is not None:
         st.error("These settings do not give an RFM table yet: see the control marked above.")
     else:
         st.error(render.escape_markdown(str(error)))

@@ -5,6 +5,7 @@ import streamlit as st
 from core.errors import SegmentationError
 from core.lookup import closest_ids
 from ui import card, marketing, render, state
+from ui import value as value_ui
 
 SELECTBOX_LIMIT = 20_000  # above this many customers, type-ahead uses a text box
 st.title("Customer lookup")
@@ -76,6 +77,8 @@ with by_id:
                                      int(row["frequency"]))
         card.customer_card(explanation, loaded.rfm, customer, model_label,
                            fences=active.model.fences, code=code, named=named, file=file)
+    if customer:  # lifetime value (core.clv), a block of its own under the card
+        value_ui.value_card(customer, code)
 
 with by_values:
     with st.form("typed"):

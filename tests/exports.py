@@ -50,7 +50,21 @@ def expected_rfm(purchases: list[Purchase]) -> tuple[dict[str, tuple[int, int, f
     return out, as_of
 
 
-def _csv_text(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
+def assert_expected_rfm(result, export: "Export") -> None:
+    """The engine's RFMResult holds exactly the export's expected customers, R, F and M (to
+    the cent), at the export's as-of."""
+    import pytest
+
+    got = {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
+           for r in result.rfm.itertuples()}
+    assert set(got) == set(export.expected)
+    for customer, (recency, frequency, monetary) in export.expected.items():
+        assert got[customer][:2] == (recency, frequency), customer
+        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
+    assert result.as_of == export.as_of
+
+
+def csv_text(header: list[str], rows: list[list[str]], delimiter: str = ",") -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
     writer.writerow(header)
@@ -113,7 +127,7 @@ def shopify_orders(folder: Path) -> Export:
                             "Paid at": created if status == "paid" else ""})
             rows.append([row[h] for h in SHOPIFY_HEADER])
     path = folder / "orders_export_1.csv"
-    path.write_text(_csv_text(SHOPIFY_HEADER, rows), encoding="utf-8")
+    path.write_text(csv_text(SHOPIFY_HEADER, rows), encoding="utf-8")
     purchases = [Purchase(email, utc, name, float(total))
                  for name, email, status, _, utc, total, _ in SHOPIFY_ORDERS
                  if status in SHOPIFY_COMPLETED]
@@ -165,7 +179,7 @@ def stripe_payments(folder: Path) -> Export:
                     "Captured": "true" if status != "Failed" else "false", "Card Brand": "Visa"})
         rows.append([row[h] for h in STRIPE_HEADER])
     path = folder / "unified_payments.csv"
-    path.write_text(_csv_text(STRIPE_HEADER, rows), encoding="utf-8")
+    path.write_text(csv_text(STRIPE_HEADER, rows), encoding="utf-8")
     purchases = [Purchase(customer, created, charge, float(amount.replace(",", "")))
                  for charge, customer, created, amount, status in STRIPE_PAYMENTS
                  if status == "Paid"]
@@ -209,7 +223,7 @@ def german_datev(folder: Path) -> Export:
                      _german_money(cents, euro=False), _german_money(qty * cents, euro=i % 2 == 0),
                      "Deutschland"])
     path = folder / "umsatz_export.csv"
-    path.write_bytes(_csv_text(GERMAN_HEADER, rows, delimiter=";").encode("cp1252"))
+    path.write_bytes(csv_text(GERMAN_HEADER, rows, delimiter=";").encode("cp1252"))
     purchases = [Purchase(cust, when, invoice, qty * cents / 100)
                  for cust, invoice, when, _, _, qty, cents in GERMAN_LINES if qty > 0]
     expected, as_of = expected_rfm(purchases)
@@ -241,7 +255,7 @@ def uk_dayfirst(folder: Path) -> Export:
     rows = [[cust, inv, f"{when:%d/%m/%Y %H:%M}", str(qty), f"{pence / 100:.2f}", "United Kingdom"]
             for cust, inv, when, qty, pence in lines]
     path = folder / "uk_sales.csv"
-    path.write_text(_csv_text(UK_HEADER, rows), encoding="utf-8")
+    path.write_text(csv_text(UK_HEADER, rows), encoding="utf-8")
     purchases = [Purchase(cust, when, inv, qty * pence / 100) for cust, inv, when, qty, pence in lines]
     expected, as_of = expected_rfm(purchases)
     return Export(path, expected, as_of, {"rows_in": len(lines), "date_order": "day-first"})
@@ -262,7 +276,7 @@ def typo_year(folder: Path) -> Export:
     """Orders with a 2999 and an 1899 typo: removed as 'date out of range', counted."""
     rows = [[c, o, text, amount] for c, o, text, _, amount in TYPO_LINES]
     path = folder / "orders_with_typo.csv"
-    path.write_text(_csv_text(["customer_id", "order_id", "order_date", "amount"], rows))
+    path.write_text(csv_text(["customer_id", "order_id", "order_date", "amount"], rows))
     purchases = [Purchase(c, when, o, float(amount)) for c, o, _, when, amount in TYPO_LINES if when]
     expected, as_of = expected_rfm(purchases)
     return Export(path, expected, as_of, {"rows_in": len(TYPO_LINES), "date_out_of_range": 2})
@@ -270,3 +284,20 @@ def typo_year(folder: Path) -> Export:
 
 BUILDERS = {"shopify": shopify_orders, "stripe": stripe_payments, "german": german_datev,
             "uk_dayfirst": uk_dayfirst, "typo_year": typo_year}
+
+
+def by_customer(rfm) -> dict[str, tuple[int, int, float]]:
+    """An RFM frame as customer -> (recency, frequency, monetary)."""
+    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
+            for r in rfm.itertuples()}
+
+
+def assert_rfm(got: dict[str, tuple], expected: dict[str, tuple[int, int, float]]) -> None:
+    """The same customers, each with the expected recency and frequency and monetary to the
+    tenth of a cent."""
+    import pytest
+
+    assert set(got) == set(expected)
+    for customer, (recency, frequency, monetary) in expected.items():
+        assert tuple(got[customer][:2]) == (recency, frequency), customer
+        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer

@@ -19,6 +19,7 @@ from core.errors import ConfigError, SegmentationError
 from core.report import ReportInputs, build_report, movement_sizes
 from core.scores import SCORES, default_grid, score_table, validate_grid
 from ui import state
+from ui import value as value_ui
 
 GRID_KEY = "segment_grid"
 
@@ -110,7 +111,8 @@ def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: 
 
     def build() -> pd.DataFrame:
         attrs = _attributes(src.content_hash, src.name, settings, columns, as_of, src.raw)
-        return campaign_table(scored_table, attrs)
+        valued, _ = value_ui.with_value_of(scored_table, src, settings)  # + CLV when it fits
+        return campaign_table(valued, attrs)
 
     return build
 
@@ -163,8 +165,9 @@ def report_builder(loaded: state.Loaded, active: state.ActiveModel, currency: st
     def build() -> bytes:
         sizes, note = _movement(src.content_hash, src.name, settings,
                                 json.dumps(grid, sort_keys=True), src.raw)
+        valued, value_note = value_ui.with_value_of(scored_table, src, settings)
         page = build_report(ReportInputs(
-            source_name=src.name, scored=scored_table, audit=loaded.result.audit,
+            source_name=src.name, scored=valued, value_note=value_note, audit=loaded.result.audit,
             as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.timezone.utc),
             data_fingerprint=loaded.fingerprint, model_version=active.version,
             model_k=active.model.config.k, grid=grid, currency=currency, movement=sizes,

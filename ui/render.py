@@ -218,7 +218,7 @@ _NONE = "none (plain numbers)"
 def currency(detected: str | None = None) -> str | None:
     """The currency to show money in: the user's choice, else the file's, else None."""
     choice = st.session_state.get(CURRENCY_KEY)
-    if choice and choice not in (_FROM_FILE, _NONE):
+    if choice in CURRENCIES:  # only a currency is one: never a label of the control
         return choice
     if choice == _NONE:
         return None
@@ -240,10 +240,13 @@ def currency_picker(detected: str | None) -> str | None:
     with st.sidebar:
         st.selectbox("Currency of money figures", options, key=CURRENCY_WIDGET, on_change=keep,
                      index=options.index(stored) if stored in options else 0,
-                     format_func=lambda o: (f"{o}: {detected}" if o == _FROM_FILE and detected
-                                            else f"{o}: not stated" if o == _FROM_FILE else o),
-                     help="Taken from the file's Currency column when it has one; choose "
-                          "another to relabel the figures (no conversion is made).")
+                     help="Taken from the file's Currency column, else from the marks in its "
+                          "values ($, €, £, CHF); choose another to relabel the figures (no "
+                          "conversion is made).")
+        # The options' labels stay the same whatever the file says: a label that changed
+        # with the file made the stored choice a label ('from the file: not stated').
+        st.caption(f"From the file: {detected}" if detected else
+                   "The file states no currency: choose one above.")
     return currency(detected)
 
 

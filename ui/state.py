@@ -30,15 +30,13 @@ import streamlit as st
 from core.atomic import atomic_output
 from core.cleaning import PRESETS, suggest_preset
 from core.clustering import FEATURES, SweepResult, k_sweep
-from core.columns import detect_columns
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError
 from core.io import SUPPORTED, check_plain_file, read_transactions
 from core.limits import env_number
-from core.money import currency_of
 from core.options import ReadOptions
 from core.outliers import inside_fences
-from core.rfm import RFMResult, open_source
+from core.rfm import RFMResult, open_source, read_mapped
 from core.rfm import Source as FileSource
 from core.segmentation import (ModelChange, SegmentationConfig, SegmentationModel, compare_models,
                                fingerprint, match_names)
@@ -214,7 +212,11 @@ class FileInfo:
     detected: tuple[tuple[str, str | None], ...]
     preset: str
     preview: pd.DataFrame  # the first PREVIEW_ROWS rows as read (text as written)
-    currency: str | None   # the currency the file states in a Currency column, else None
+    currency: str | None   # the currency the file states (a column, or marks in values), else None
+    profile: str | None = None      # the export profile read by (core.profiles), else None
+    reading: tuple[str, ...] = ()   # how the file is read, one sentence each
+    refusal: str | None = None      # why the profile's reading was refused (what to choose)
+    header_row: int = 1             # the row the header was read from (core.header)
 
 
 PREVIEW_ROWS = 20
@@ -231,15 +233,28 @@ def _path_hash(path: str, size: int, mtime_ns: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def file_info(content_hash: str, name: str, sheet: str | None, _raw) -> FileInfo:
-    """Columns, sheets, detected mapping, first rows and stated currency of a file (one sheet
-    of a workbook): everything the pages show of a file before RFM, from one read."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet)
-    detected = detect_columns(dataset.table)
+def file_info(content_hash: str, name: str, sheet: str | None, _raw,
+              profile: str | None = None, header_row: int | None = None) -> FileInfo:
+    """Columns, sheets, detected mapping, first rows, stated currency and export profile of a
+    file (one sheet of a workbook, its header on ``header_row``, None: found): everything the
+    pages show of a file before RFM, from one read. ``profile``: as core.rfm.open_source takes
+    it. A reading the profile refuses (no buyer column, an implausible customer ID) leaves the
+    customer unmapped, with the reason in ``refusal``, so the Data page asks for it."""
+    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row)
+    preview = dataset.table.head(PREVIEW_ROWS).to_pandas()
+    refusal, used, reading = None, None, ()
+    try:
+        prepared, detected, read = read_mapped(dataset, None, profile, check=False)
+        used, reading, code = (read.profile.name if read.profile else None), read.sentences, read.currency
+        dataset = prepared
+    except SegmentationError as exc:  # asked at the customer control, by the same profile
+        refusal = str(exc)
+        dataset, detected, read = read_mapped(dataset, {"customer": ""}, profile, check=False)
+        used, code = (read.profile.name if read.profile else None), read.currency
     return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
                     dataset.sheet, tuple(detected.as_dict().items()),
-                    suggest_preset(detected, dataset.table),
-                    dataset.table.head(PREVIEW_ROWS).to_pandas(), currency_of(dataset.table))
+                    suggest_preset(detected, dataset.table), preview, code, profile=used,
+                    reading=reading, refusal=refusal, header_row=dataset.header_row)
 
 
 def current_preview() -> pd.DataFrame:
@@ -408,15 +423,33 @@ def set_settings(new: Settings) -> None:
 
 def select_sheet(sheet: str) -> None:
     """Switch to another sheet: columns may differ, so the mapping is detected again."""
-    src = source()
-    info = file_info(src.content_hash, src.name, sheet, src.raw)
-    set_settings(replace(settings(), sheet=info.sheet, mapping=info.detected))
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, sheet, src.raw, s.profile)
+    set_settings(replace(s, sheet=info.sheet, mapping=info.detected, header_row=None))
+    st.session_state["generation"] = st.session_state.get("generation", 0) + 1
+
+
+def select_header_row(row: int | None) -> None:
+    """Read the header from another row (None: found): columns differ, so the mapping is
+    detected again."""
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, s.sheet, src.raw, s.profile, row)
+    set_settings(replace(s, header_row=row, mapping=info.detected))
     st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 
 def current_info() -> FileInfo:
     src, s = source(), settings()
-    return file_info(src.content_hash, src.name, s.sheet, src.raw)
+    return file_info(src.content_hash, src.name, s.sheet, src.raw, s.profile, s.header_row)
+
+
+def select_profile(profile: str | None) -> None:
+    """Read the file by another export profile (None: recognised; 'none': without one): the
+    columns and their meaning change, so the mapping is detected again."""
+    src, s = source(), settings()
+    info = file_info(src.content_hash, src.name, s.sheet, src.raw, profile, s.header_row)
+    set_settings(replace(s, profile=profile, mapping=info.detected))
+    st.session_state["generation"] = st.session_state.get("generation", 0) + 1
 
 
 def current() -> Loaded:

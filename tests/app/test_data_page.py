@@ -25,7 +25,7 @@ def test_shopify_export_gives_the_hand_computed_rfm(app, tmp_path):
     assert dict(zip(status["status"], status["counts as a sale"])) == {
         "paid": True, "refunded": False, "pending": False, "voided": False}
     gen = app.session_state["generation"]
-    box = app.multiselect(key=f"not_completed_{gen}")
+    box = app.multiselect(key=f"not_sale_{gen}")
     box.set_value([v for v in box.value if v != "refunded"])
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
     assert not app.error, [e.value for e in app.error]

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from core.cleaning import NOT_COMPLETED, PRESETS
+from core.cleaning import PRESETS
 from core.columns import MissingRoleError
 from core.errors import ConfigError
 from core.options import ReadOptions
@@ -33,15 +33,16 @@ def test_defaults_and_normalised_values():
     options = ReadOptions()
     assert (options.mapping, options.sheet, options.preset, options.rules) == ((), None, None, None)
     assert (options.returns, options.decimal, options.date_format) == ("drop", None, None)
-    assert options.not_completed == NOT_COMPLETED
+    assert (options.sale_statuses, options.not_sale_statuses) == ((), ())
+    assert (options.header_row, options.drop_duplicates) == (None, False)
     assert (options.as_of, options.loaded_on) == (None, None)
     given = ReadOptions(mapping={"customer": "Email", "amount": ""}, as_of="2011-12-09T12:50+01:00",
-                        rules=["missing_customer"], not_completed=["Refunded"],
+                        rules=["missing_customer"], not_sale_statuses=["Refunded"],
                         loaded_on=dt.datetime(2024, 3, 5, 17, 0))
     assert given.mapping == (("customer", "Email"), ("amount", ""))
     assert given.mapping_dict == {"customer": "Email", "amount": None}
     assert given.as_of == dt.datetime(2011, 12, 9, 11, 50)  # the offset converted to UTC
-    assert given.rules == ("missing_customer",) and given.not_completed == ("Refunded",)
+    assert given.rules == ("missing_customer",) and given.not_sale_statuses == ("refunded",)
     assert given.loaded_on == dt.date(2024, 3, 5)
     assert ReadOptions(as_of=dt.date(2011, 12, 9)).as_of == dt.datetime(2011, 12, 9)
 
@@ -58,12 +59,16 @@ def test_frozen_and_hashable():
     (dict(mapping={"buyer": "Email"}), "unknown column role 'buyer'"),
     (dict(mapping={"customer": 3}), "the column for customer must be a column name, not 3"),
     (dict(mapping=["customer"]), "mapping must be (role, column) pairs"),
+    (dict(sheet=2), "the sheet must be a sheet name, not 2"),
     (dict(preset="shopify"), "unknown preset 'shopify'"),
     (dict(rules=("missing_customer", "no_such_rule")), "unknown cleaning rule(s) ['no_such_rule']"),
     (dict(returns="keep"), "returns must be 'drop' or 'net', not 'keep'"),
     (dict(decimal=";"), "decimal mark must be ',' or '.', not ';'"),
     (dict(date_format="yearfirst"), "date format must be 'dayfirst' or 'monthfirst', not 'yearfirst'"),
-    (dict(not_completed="refunded"), "not-completed statuses must be a list of values, not 'refunded'"),
+    (dict(sale_statuses="quote", not_sale_statuses=["Quote"]), "quote given both as a sale and as not"),
+    (dict(not_sale_statuses=" , "), "names no status value"),
+    (dict(header_row=0), "header row 0 is not a row number"),
+    (dict(drop_duplicates="yes"), "drop_duplicates must be True or False"),
     (dict(as_of="09/12/2011"), "as-of date '09/12/2011' is not a date"),
     (dict(loaded_on="2024-03-05"), "loaded_on must be a date, not '2024-03-05'"),
 ])

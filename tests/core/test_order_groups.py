@@ -111,8 +111,9 @@ def _expected(rows, rules):
 def test_per_order_evaluation_equals_the_per_line_definition(order_fields, generated, workdir):
     rows = _rows(order_fields, generated)
     path = workdir / f"{uuid.uuid4().hex}.csv"
-    path.write_text("Name,Email,Created at,Financial Status,Billing Country,Total\n"
-                    + "".join(",".join(r) + "\n" for r in rows))
+    # each line its own SKU: no line is an exact copy of another (copies: tests/core/test_statuses.py)
+    path.write_text("Name,Email,Created at,Financial Status,Billing Country,Total,Lineitem sku\n"
+                    + "".join(",".join(r) + f",SKU-{i}\n" for i, r in enumerate(rows)))
     options = ReadOptions(mapping=ROLES, preset="generic", loaded_on=LOADED_ON)
     rules = [r for r in PRESETS["generic"] if r not in ("quantity_not_positive", "price_not_positive")]
     removed, filled, kept = _expected(rows, rules)
@@ -221,3 +222,66 @@ def test_a_blank_country_alone_is_counted_as_filled_from_its_invoice(tmp_path, m
     assert result.audit.filled_from_order == 1  # 536367 has no country to take
     assert (result.audit.rows_in, result.audit.rows_out) == (3, 3)
     assert _by_customer(result) == {"17851": (0, 1, 6.0), "17852": (1, 1, 9.95)}
+
+
+# -- the stages' grains and columns, on a file worked out by hand ----------------------------
+def test_each_stage_has_its_grain_and_columns(tmp_path):
+    from core.rfm import (classify_lines, customer_aggregates, group_orders, open_source,
+                          rfm_from_aggregates)
+
+    path = tmp_path / "retail.csv"
+    path.write_text(RETAIL_HEADER +
+                    "536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
+                    "536365,22633,2,2010-12-01 08:26,1.85,17850,United Kingdom\n"
+                    "536366,22633,4,2010-12-02 09:00,1.85,17852,United Kingdom\n"
+                    "536366,85123A,1,2010-12-02 09:00,2.55,,United Kingdom\n"
+                    "536367,POST,1,2010-12-03 10:00,18.00,17851,France\n"
+                    "536367,22633,3,2010-12-03 10:00,2.00,17851,France\n"
+                    "C536368,22633,-1,2010-12-04 10:00,1.85,17850,United Kingdom\n")
+    source = open_source(path, ReadOptions(preset="online-retail", returns="net",
+                                           loaded_on=dt.date(2011, 1, 1)))
+    # rules in audit order; no status column, so no status rule
+    assert [r.name for r in source.rules] == [
+        "missing_customer", "unparseable_date", "date_out_of_range", "unparseable_number",
+        "quantity_not_positive", "price_not_positive", "amount_not_positive",
+        "invoice_not_six_digits", "stock_code_not_product"]
+
+    lines = classify_lines(source).to_pyarrow().to_pylist()  # one row per line
+    assert [(r["invoice"], r["customer"], r["failed_line"], r["return_line"]) for r in lines] == [
+        ("536365", "17850", 0, False), ("536365", "17850", 0, False),
+        ("536366", "17852", 0, False), ("536366", None, 0, False),
+        ("536367", "17851", 9, False),  # POST is no product: rule 9, a line-level rule
+        ("536367", "17851", 0, False),
+        ("C536368", "17850", 5, True)]  # quantity -1: rule 5; the line-level half of a return
+
+    orders = group_orders(classify_lines(source), source)  # one row per group of an order's lines
+    got = sorted((r["customer_id"], r["purchase"], f"{r['invoice_ts']:%m-%d %H:%M}", r["failed"],
+                  r["returned"], r["lines"], r["filled_lines"], float(r["value"]))
+                 for r in orders.to_pyarrow().to_pylist())
+    assert got == [
+        ("17850", "536365", "12-01 08:26", 0, False, 2, 0, 19.0),   # 6 x 2.55 + 2 x 1.85
+        ("17850", "C536368", "12-04 10:00", 5, True, 1, 0, -1.85),  # a return, netted
+        ("17851", "536367", "12-03 10:00", 0, False, 1, 0, 6.0),
+        ("17851", "536367", "12-03 10:00", 9, False, 1, 0, 18.0),
+        ("17852", "536366", "12-02 09:00", 0, False, 1, 0, 7.4),
+        ("17852", "536366", "12-02 09:00", 0, False, 1, 1, 2.55),   # customer from its order
+    ]
+
+    customers = customer_aggregates(orders, source.rules).to_pyarrow().to_pylist()
+    by_id = {r["customer_id"]: r for r in customers}  # one row per customer
+    assert len(customers) == 3
+    assert (by_id["17850"]["kept_lines"], by_id["17850"]["returned_lines"],
+            by_id["17850"]["removed_5"]) == (2, 1, 0)  # a netted return is not 'removed'
+    assert float(by_id["17850"]["returns_value"]) == -1.85
+    assert (by_id["17851"]["removed_9"], by_id["17852"]["filled_lines"]) == (1, 1)
+    assert [by_id[c]["frequency"] for c in ("17850", "17851", "17852")] == [1, 1, 1]
+    assert float(by_id["17852"]["purchases_value"]) == 9.95
+
+    as_of = dt.datetime(2010, 12, 3, 10, 0)
+    rfm = rfm_from_aggregates(customer_aggregates(orders, source.rules), as_of)
+    # 17850: 2 days 1:34 before the as-of, 19.00 - 1.85; 17852: 1 day 1:00 before
+    assert rfm.to_pyarrow().to_pylist() == [
+        {"customer_id": "17850", "recency": 2, "frequency": 1, "monetary": 17.15},
+        {"customer_id": "17851", "recency": 0, "frequency": 1, "monetary": 6.0},
+        {"customer_id": "17852", "recency": 1, "frequency": 1, "monetary": 9.95}]
+    assert source.rfm().table.to_pylist() == rfm.to_pyarrow().to_pylist()

@@ -9,6 +9,7 @@ import contextlib
 import csv
 import datetime as dt
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -147,6 +148,30 @@ def settle(page, timeout: float = 90) -> None:
         if quiet >= 3:
             return
     raise AssertionError("the app did not finish running")
+
+
+def upload(page, server: str, path: Path) -> None:
+    """Open the app, upload ``path`` through the real file input, wait for it to load."""
+    page.goto(server)
+    settle(page)
+    page.locator('input[type="file"]').first.set_input_files(str(path))
+    settle(page, 120)
+    page.get_by_text(f"Loaded: {path.name}").wait_for()
+    no_exceptions(page)
+
+
+def metrics(page) -> dict[str, str]:
+    """The page's st.metric values by label."""
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
+    return {label.strip(): value.strip() for label, value in zip(labels, values)}
+
+
+def amount(text: str) -> float:
+    """'€1,309.40', '1,309.40 USD', '-£3.00' -> the number (the currency mark is not checked)."""
+    match = re.search(r"-?[\d,]+\.\d{2}", text)
+    assert match, f"no amount in {text!r}"
+    return float(match.group().replace(",", ""))
 
 
 def nav(page, title: str) -> None:

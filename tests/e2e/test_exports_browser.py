@@ -9,46 +9,27 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 
 import pytest
 
-from tests.e2e.conftest import nav, no_exceptions, settle, shot
+from tests.e2e.conftest import amount, metrics, nav, no_exceptions, shot, upload
 from tests.exports import BUILDERS
-
-
-def _metrics(page) -> dict[str, str]:
-    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
-    values = page.locator('[data-testid="stMetricValue"]').all_inner_texts()
-    return {label.strip(): value.strip() for label, value in zip(labels, values)}
-
-
-def _amount(text: str) -> float:
-    """'€1,309.40', '1,309.40 USD', '-£3.00' -> the number (the currency mark is not checked)."""
-    match = re.search(r"-?[\d,]+\.\d{2}", text)
-    assert match, f"no amount in {text!r}"
-    return float(match.group().replace(",", ""))
 
 
 @pytest.mark.parametrize("shape", sorted(BUILDERS))
 def test_export_uploaded_gives_the_hand_computed_rfm(page, server, tmp_path, shape):
     export = BUILDERS[shape](tmp_path)
     expected = export.expected
-    page.goto(server)
-    settle(page)
-    page.locator('input[type="file"]').first.set_input_files(str(export.path))
-    settle(page, 120)
-    page.get_by_text(f"Loaded: {export.path.name}").wait_for()
-    no_exceptions(page)
+    upload(page, server, export.path)
     assert page.locator('[data-testid="stAlertContentError"]').count() == 0, \
         page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
 
     nav(page, "RFM")
     no_exceptions(page)
-    shown = _metrics(page)
+    shown = metrics(page)
     assert shown["Customers"] == f"{len(expected):,}"
     revenue = round(sum(m for _, _, m in expected.values()), 2)
-    assert _amount(shown["Revenue"]) == pytest.approx(revenue, abs=0.005)
+    assert amount(shown["Revenue"]) == pytest.approx(revenue, abs=0.005)
     assert f"Counted to {export.as_of:%Y-%m-%d %H:%M}" in page.inner_text('[data-testid="stApp"]')
     # the shared sidebar says what is loaded, also when the file is too small for k=4 clusters
     sidebar = page.inner_text('[data-testid="stSidebar"]')

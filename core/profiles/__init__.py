@@ -1,0 +1,262 @@
+"""Export profiles: what a platform's export columns mean, as data (one TOML file per platform).
+
+Each ``*.toml`` beside this module describes one export (see docs/FORMATS.md for the fields):
+the header ``signature`` that recognises it (columns that must all be present), the column
+``roles``, the customer ``identity`` (an ID column, an e-mail column used where the ID is a
+placeholder, a names column for the implausible-ID check), the ``value`` column and its kind
+(``line_total``: the line's total; ``unit_price``: quantity x price; ``order_total``: the
+order's total, counted once per order), the ``time`` columns to combine (date, time of day,
+time zone, or a strptime format), the ``statuses`` that are / are not completed sales, the
+``unique`` key, the ``currency`` column, and ``refuse`` for an export that cannot say who
+bought. One engine (``read_profile``) reads them all: no code per platform.
+
+Column names in a profile are compared normalised (core.columns.normalise), so 'Created at'
+also finds 'created_at'.
+"""
+from __future__ import annotations
+
+import functools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+import ibis
+
+from core import identity, query, values
+from core.columns import ROLES, normalise
+from core.errors import ColumnMappingError, ConfigError
+
+FOLDER = Path(__file__).parent
+VALUE_KINDS = ("line_total", "unit_price", "order_total")
+NONE = "none"  # the choice that reads a file without a profile
+
+
+class ProfileError(ColumnMappingError):
+    """The export's profile cannot be settled: two fit equally, a chosen one does not fit, or
+    the export cannot say who bought. The message says what to choose."""
+
+
+@dataclass(frozen=True)
+class ValueBasis:
+    """The column holding the money, its kind, the alternative one flag away, and the rows
+    it is read on (``only_where``: (column, values); None: every row)."""
+
+    column: str | None
+    kind: str
+    alternative: str | None = None
+    only_where: tuple[str, tuple[str, ...]] | None = None
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One platform's export, as its TOML file says (see the module docstring)."""
+
+    name: str
+    title: str
+    signature: tuple[str, ...]
+    roles: Mapping[str, str]
+    value: ValueBasis
+    id_column: str | None = None
+    email_column: str | None = None
+    names_column: str | None = None
+    date_column: str | None = None
+    time_column: str | None = None
+    zone_column: str | None = None
+    date_format: str | None = None
+    sales: tuple[str, ...] = ()
+    not_sales: tuple[str, ...] = ()
+    unique: tuple[str, ...] = ()
+    currency: str | None = None
+    refuse: str | None = None
+
+    def fits(self, columns: list[str]) -> list[str]:
+        """The signature columns missing from ``columns`` (empty: the profile fits)."""
+        present = {normalise(c) for c in columns}
+        return [c for c in self.signature if normalise(c) not in present]
+
+
+def _profile(name: str, data: dict) -> Profile:
+    """A Profile from one TOML file's table; ConfigError naming the file and the bad field."""
+    where = f"core/profiles/{name}.toml"
+    roles = dict(data.get("roles", {}))
+    unknown = set(roles) - set(ROLES)
+    value = data.get("value", {})
+    kind = value.get("kind", "")
+    if unknown or kind not in VALUE_KINDS or not data.get("signature"):
+        raise ConfigError(f"{where}: needs a signature, roles among {list(ROLES)} and a value "
+                          f"kind among {list(VALUE_KINDS)}")
+    only = value.get("only_where")
+    ident, time, statuses = data.get("identity", {}), data.get("time", {}), data.get("statuses", {})
+    return Profile(
+        name=name, title=data.get("title", name), signature=tuple(data["signature"]),
+        roles=roles,
+        value=ValueBasis(value.get("column"), kind, value.get("alternative"),
+                         (only["column"], tuple(only["values"])) if only else None),
+        id_column=ident.get("id"), email_column=ident.get("email"),
+        names_column=ident.get("names"), date_column=time.get("date"),
+        time_column=time.get("time"), zone_column=time.get("zone"),
+        date_format=time.get("format"), sales=tuple(statuses.get("sales", ())),
+        not_sales=tuple(statuses.get("not_sales", ())), unique=tuple(data.get("unique", ())),
+        currency=data.get("currency"), refuse=data.get("refuse"))
+
+
+@functools.cache
+def profiles() -> dict[str, Profile]:
+    """Every profile of this folder, by name (the file's stem)."""
+    out = {}
+    for path in sorted(FOLDER.glob("*.toml")):
+        with path.open("rb") as fh:
+            out[path.stem] = _profile(path.stem, tomllib.load(fh))
+    return out
+
+
+def recognise(columns: list[str]) -> Profile | None:
+    """The profile whose whole signature the header holds; with several, the one with the
+    longest signature. None when none fits; ProfileError when two fit equally well."""
+    fitting = [p for p in profiles().values() if not p.fits(columns)]
+    if not fitting:
+        return None
+    best = max(len(p.signature) for p in fitting)
+    top = [p for p in fitting if len(p.signature) == best]
+    if len(top) > 1:
+        names = " or ".join(p.name for p in top)
+        raise ProfileError(f"the columns fit two exports equally ({names}); choose one with "
+                           f"--profile {top[0].name} (or --profile none)")
+    return top[0]
+
+
+def choose(columns: list[str], choice: str | None, source: str = "the file") -> Profile | None:
+    """The profile to read with: ``choice`` None recognises it from the columns, 'none' reads
+    without one, a name takes that profile (ProfileError when its signature is missing)."""
+    if choice is None or choice == "":
+        return recognise(columns)
+    if choice == NONE:
+        return None
+    known = profiles()
+    if choice not in known:
+        raise ProfileError(f"unknown profile '{choice}'; profiles are {', '.join(known)} or none")
+    missing = known[choice].fits(columns)
+    if missing:
+        raise ProfileError(f"{source}: profile '{choice}' needs the column(s) "
+                           f"{', '.join(missing)}, which the file does not have; choose another "
+                           "profile or --profile none")
+    return known[choice]
+
+
+@dataclass(frozen=True)
+class ProfileReading:
+    """A table prepared by its profile: derived columns added, the roles to map (the base the
+    user's overrides apply to), and one sentence per decision."""
+
+    profile: Profile | None
+    table: ibis.Table
+    roles: dict[str, str] = field(default_factory=dict)
+    sentences: tuple[str, ...] = ()
+    currency: str | None = None  # the currency the file states (column or symbols), else None
+
+
+def column_of(columns: list[str], name: str | None) -> str | None:
+    """The file's column a profile names (compared normalised), or None."""
+    if name is None:
+        return None
+    wanted = normalise(name)
+    return next((c for c in columns if normalise(c) == wanted), None)
+
+
+def read_profile(table: ibis.Table, choice: str | None = None,
+                 overrides: Mapping[str, str | None] | None = None, source: str = "the file",
+                 *, date_format: str | None = None) -> ProfileReading:
+    """Recognise (or take) the export's profile and prepare the table by it.
+
+    ``overrides``: the user's role -> column choices (a given customer column skips the
+    identity decision and an export's refusal, and so does '' (the customer left unmapped,
+    for the user to choose); a derived column's name, as a mapping read back gives it,
+    does not). Adds the derived columns the profile needs (the
+    customer identity, one timestamp from date + time + zone, the order total on one line
+    per order) and returns the roles to map. Raises ProfileError / DataValidationError.
+    """
+    columns = list(table.columns)
+    profile = choose(columns, choice, source)
+    if profile is None:
+        return ProfileReading(None, table)
+    user = {k: v for k, v in (overrides or {}).items() if v and v in columns}
+    found = functools.partial(column_of, columns)
+    roles = {role: found(column) or "" for role, column in profile.roles.items()}
+    roles.update({role: "" for role in ROLES if role not in roles})
+    how = "chosen" if choice else "recognised by its columns " + ", ".join(profile.signature[:4])
+    sentences = [f"read as {profile.title} ({how}; --profile none reads it without)"]
+
+    # -- who bought (the user's '' leaves the customer unmapped: asked, not refused) ----------
+    if (overrides or {}).get("customer") == "":
+        roles["customer"] = ""
+    elif not user.get("customer"):
+        customer, table, said = identity.settle(
+            table, id_column=found(profile.id_column),
+            email_column=found(profile.email_column) or (
+                found(profile.roles.get("customer")) if _is_email(profile.roles.get("customer"))
+                else None),
+            names_column=found(profile.names_column),
+            plain_column=roles.get("customer") or None, invoice=roles.get("invoice") or None,
+            source=source)
+        if customer is None:
+            raise ProfileError(f"{source}: {profile.refuse or 'no customer column'}")
+        roles["customer"] = customer
+        sentences.append(said)
+
+    # -- when ------------------------------------------------------------------------------
+    if profile.date_column and not user.get("date"):
+        date = found(profile.date_column)
+        stamp, table, said = values.combine_date_time(
+            table, date, found(profile.time_column), found(profile.zone_column),
+            profile.date_format, source=source, date_format=date_format)
+        roles["date"] = stamp
+        sentences.append(said)
+
+    # -- how much --------------------------------------------------------------------------
+    basis = profile.value
+    value = found(basis.column)
+    if basis.kind == "unit_price":
+        roles["amount"] = ""
+        sentences.append(f"value: quantity x price ('{roles.get('quantity')}' x "
+                         f"'{roles.get('price')}')")
+    else:
+        roles["amount"] = value or ""
+        roles["price"] = ""
+        if basis.kind == "order_total":
+            roles["quantity"] = ""
+            if roles.get("invoice"):
+                table, roles["amount"] = _once_per_order(table, value, roles["invoice"],
+                                                         basis.only_where, found)
+        what = ("the order's total (what the customer paid), counted once per order"
+                if basis.kind == "order_total" else "the line's total (never x quantity)")
+        other = found(basis.alternative)
+        sentences.append(f"value: '{value}', {what}"
+                         + (f"; to use '{other}' instead: --amount '{other}'" if other else ""))
+    return ProfileReading(profile, table, roles, tuple(sentences))
+
+
+def _is_email(name: str | None) -> bool:
+    return name is not None and "mail" in normalise(name)
+
+
+def _once_per_order(table: ibis.Table, value: str, invoice: str,
+                    only_where: tuple[str, tuple[str, ...]] | None, found) -> tuple[ibis.Table, str]:
+    """The order total on one row of each order, blank on the others (which then count as the
+    order's lines): an export that repeats the total on every row of an order, or holds it on
+    rows of one type (``only_where``), counts it once. An export that writes it on the
+    order's first row only (Shopify) is read as it is (the column unchanged)."""
+    t = table
+    raw = values.trim(t[value].cast("string")).nullif("")
+    where = found(only_where[0]) if only_where else None
+    if where is not None:
+        raw = values.trim(t[where].cast("string")).isin(list(only_where[1])).ifelse(
+            raw, ibis.null("string"))
+    else:
+        per_order = t.group_by(t[invoice]).aggregate(n=raw.count())
+        if not query.first_row(per_order.aggregate(repeated=(per_order.n > 1).any()))["repeated"]:
+            return table, value
+    order = ibis.window(group_by=t[invoice], order_by=raw.isnull())
+    first = ibis.row_number().over(order) == 0
+    name = f"{value} (once per order)"
+    return t.mutate(**{name: first.ifelse(raw, ibis.null("string"))}), name

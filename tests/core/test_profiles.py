@@ -1,0 +1,251 @@
+"""Export profiles (core/profiles): each platform's export, written from known records
+(tests/platform_exports.py), is recognised and read with no flags to the RFM of its records;
+what cannot be decided is refused with a message saying what to choose."""
+from __future__ import annotations
+
+import pytest
+
+from core import identity, profiles, values
+from core.errors import ColumnMappingError, ConfigError, SegmentationError
+from core.options import ReadOptions
+from core.rfm import rfm_from_file
+from tests import exports, platform_exports
+
+ALL = {**platform_exports.BUILDERS, **platform_exports.REFUSED}
+
+
+def _by_customer(result):
+    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
+            for r in result.rfm.itertuples()}
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    return tmp_path_factory.mktemp("platforms")
+
+
+@pytest.mark.parametrize("kind", list(platform_exports.BUILDERS))
+def test_platform_export_read_with_no_flags_gives_the_records_rfm(kind, folder, duck):
+    export = platform_exports.BUILDERS[kind](folder)
+    result = rfm_from_file(export.path, con=duck)
+    exports.assert_expected_rfm(result, export)
+    assert result.audit.rows_in == export.notes["rows_in"]
+    assert result.reading[0].startswith("read as "), result.reading
+    title = profiles.profiles()[export.notes["profile"]].title
+    assert title in result.reading[0]
+    if "currency" in export.notes:
+        assert f"currency {export.notes['currency']}" in "; ".join(result.reading)
+
+
+@pytest.mark.parametrize("kind", list(ALL))
+def test_each_fixture_is_recognised_as_its_profile(kind, folder, duck):
+    from core.io import read_transactions
+
+    export = ALL[kind](folder)
+    columns = read_transactions(export.path, con=duck).columns
+    assert profiles.recognise(columns).name == export.notes["profile"]
+
+
+@pytest.mark.parametrize("builder, name", [(exports.shopify_orders, "shopify"),
+                                           (exports.stripe_payments, "stripe")])
+def test_shopify_and_stripe_exports_are_recognised(builder, name, folder, duck):
+    from core.io import read_transactions
+
+    export = builder(folder)
+    assert profiles.recognise(read_transactions(export.path, con=duck).columns).name == name
+
+
+def test_every_profile_has_a_fixture():
+    covered = {e for e in ALL} | {"shopify", "stripe"}
+    assert set(profiles.profiles()) == covered
+
+
+def test_no_export_fits_two_profiles_equally():
+    """Each profile's own signature is recognised as that profile, never refused as a tie."""
+    for name, profile in profiles.profiles().items():
+        assert profiles.recognise(list(profile.signature)).name == name
+
+
+def test_online_retail_and_generic_files_have_no_profile():
+    assert profiles.recognise(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate",
+                               "Price", "Customer ID", "Country"]) is None
+    assert profiles.recognise(["customer_id", "order_id", "order_date", "amount"]) is None
+
+
+# -- identity -------------------------------------------------------------------------------
+def test_woocommerce_guests_are_identified_by_email_and_said(folder, duck):
+    export = platform_exports.woocommerce(folder)
+    result = rfm_from_file(export.path, con=duck)
+    assert "0" not in set(result.rfm.customer_id)
+    said = "; ".join(result.reading)
+    assert "customers by e-mail 'Email (Billing)' (trimmed, case-folded)" in said
+    # guest.one: 1002 (20.00) and 1005 (35.00), one customer although typed two ways
+    assert _by_customer(result)["guest.one@example.com"] == (2, 2, 55.00)
+
+
+def test_woocommerce_total_repeated_on_each_product_row_counts_once(folder, duck):
+    export = platform_exports.woocommerce(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # ben's order 1007 has two rows each saying 150.00: he paid 150.00, not 300.00
+    assert _by_customer(result)["ben@example.com"][2] == 150.00
+    assert any("'Order Total Amount', the order's total" in s for s in result.reading)
+    assert any("--amount 'Order Subtotal Amount'" in s for s in result.reading)
+    verdicts = {v: verdict for v, _, verdict in result.audit.status_values}
+    assert verdicts == {"wc-completed": "counts", "wc-processing": "counts",
+                        "wc-refunded": "not a sale", "wc-on-hold": "not a sale",
+                        "wc-cancelled": "not a sale"}
+
+
+def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer_id,order_id,order_date,amount\n"
+                    "17,o1,2024-01-01,10.00\n0,o2,2024-01-02,20.00\nguest,o3,2024-01-03,30.00\n"
+                    "N/A,o4,2024-01-04,40.00\n-1,o5,2024-01-05,50.00\n18,o6,2024-01-06,5.00\n")
+    result = rfm_from_file(path, con=duck)
+    assert _by_customer(result) == {"17": (5, 1, 10.00), "18": (0, 1, 5.00)}
+    assert dict((n, k) for n, _, k in result.audit.removed)["missing_customer"] == 4
+
+
+def test_placeholder_ids_fall_back_to_the_email_column_without_a_profile(tmp_path, duck):
+    path = tmp_path / "shop.csv"
+    path.write_text("customer_id,email,order_id,order_date,amount\n"
+                    "17,ana@example.com,o1,2024-01-01,10.00\n"
+                    "0,Guest@Example.com,o2,2024-01-02,20.00\n"
+                    "0,guest@example.com ,o3,2024-01-03,30.00\n")
+    result = rfm_from_file(path, con=duck)
+    assert _by_customer(result) == {"ana@example.com": (2, 1, 10.00),
+                                    "guest@example.com": (0, 2, 50.00)}
+    assert any("customers by e-mail 'email'" in s for s in result.reading)
+
+
+def test_one_id_holding_many_orders_with_many_emails_is_refused(tmp_path, duck):
+    """The admin account (user 1) under which phone orders were typed is not one customer."""
+    rows = [f"1,buyer{i}@example.com,o{i},2024-01-{i + 1:02d},10.00" for i in range(8)]
+    rows += ["2,two@example.com,o90,2024-01-20,10.00", "3,three@example.com,o91,2024-01-21,10.00"]
+    path = tmp_path / "admin.csv"
+    path.write_text("customer_id,email,order_id,order_date,amount\n" + "\n".join(rows) + "\n")
+    with pytest.raises(identity.IdentityError, match=r"customer ID '1' in 'customer_id' holds 80% "
+                       r"of the orders with 8 different 'email' values.*--customer 'email'"):
+        rfm_from_file(path, con=duck)
+    # the user's choice decides: the ID confirmed, or the e-mail
+    by_id = rfm_from_file(path, ReadOptions(mapping={"customer": "customer_id"}), con=duck)
+    assert _by_customer(by_id)["1"][1:] == (8, 80.00)
+    by_email = rfm_from_file(path, ReadOptions(mapping={"customer": "email"}), con=duck)
+    assert len(_by_customer(by_email)) == 10
+
+
+# -- value basis ----------------------------------------------------------------------------
+def test_amount_on_the_price_column_moves_it_and_says_so(tmp_path, duck):
+    path = tmp_path / "lines.csv"
+    path.write_text("customer_id,order_id,order_date,quantity,unit_price\n"
+                    "a,o1,2024-01-01,2,39.98\na,o2,2024-01-03,1,5.00\n")
+    result = rfm_from_file(path, ReadOptions(mapping={"amount": "unit_price"}), con=duck)
+    assert result.mapping.price is None and result.mapping.amount == "unit_price"
+    assert _by_customer(result) == {"a": (0, 2, 44.98)}  # never 2 x 39.98
+    assert any("'unit_price' is the amount now, no longer the unit price" in s
+               for s in result.reading)
+
+
+def test_amazon_all_orders_is_refused_naming_what_to_do(folder, duck):
+    export = platform_exports.amazon_all_orders(folder)
+    with pytest.raises(profiles.ProfileError, match="names no buyer.*--customer COLUMN"):
+        rfm_from_file(export.path, con=duck)
+
+
+def test_amazon_item_price_is_the_line_total_once_the_customer_is_chosen(folder, duck):
+    export = platform_exports.amazon_all_orders(folder)
+    chosen = ReadOptions(mapping={"customer": "ship-postal-code"})
+    result = rfm_from_file(export.path, chosen, con=duck)
+    exports.assert_expected_rfm(result, export)  # 10001 paid 39.98 + 5.00, never 2 x 39.98
+    assert result.mapping.price is None and result.mapping.amount == "item-price"
+
+
+def test_etsy_order_total_is_what_the_buyer_paid(folder, duck):
+    export = platform_exports.etsy_orders(folder)
+    result = rfm_from_file(export.path, con=duck)
+    assert result.mapping.amount == "Order Total"
+    # janedoe: 30.00 + 4.50 + 2.70 and 45.00 + 4.05 (not the items' 75.00)
+    assert _by_customer(result)["90011"][2] == 86.25
+    alternative = rfm_from_file(export.path, ReadOptions(mapping={"amount": "Order Value"}),
+                                con=duck)
+    assert _by_customer(alternative)["90011"][2] == 75.00
+
+
+def test_lightspeed_sale_rows_are_counted_once(folder, duck):
+    export = platform_exports.lightspeed(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # receipt 1001: its Sale row says 30.00, its lines 20.00 + 10.00: 30.00, never 60.00
+    assert _by_customer(result)["C-001"] == (7, 1, 30.00)
+
+
+def test_magento_closed_is_a_refund_not_a_sale(folder, duck):
+    export = platform_exports.magento(folder)
+    result = rfm_from_file(export.path, con=duck)
+    verdicts = {v: verdict for v, _, verdict in result.audit.status_values}
+    assert verdicts["Closed"] == "not a sale" and verdicts["Complete"] == "counts"
+
+
+# -- time -----------------------------------------------------------------------------------
+def test_square_date_time_and_zone_are_one_utc_timestamp(folder, duck):
+    export = platform_exports.square_items(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # T2: 2024-03-11 08:00 Eastern, after the DST change (UTC-4) -> 12:00 UTC is the last
+    assert result.as_of.isoformat() == "2024-03-11T12:00:00"
+    assert any("purchase time from 'Date' and 'Time' in 'Time Zone'" in s for s in result.reading)
+
+
+def test_an_unknown_time_zone_is_refused_naming_it(tmp_path, duck):
+    header = platform_exports.SQUARE_TXN_HEADER
+    rows = [{"Date": "2024-06-01", "Time": "09:00:00", "Time Zone": "Mars Standard Time",
+             "Total Collected": "$5.00", "Gross Sales": "$5.00", "Transaction ID": "X1",
+             "Customer ID": "C1", "Transaction Status": "Complete"}]
+    path = platform_exports._write(tmp_path / "mars.csv", header, rows)
+    with pytest.raises(values.ReadingError, match="time zone 'Mars Standard Time' in column "
+                                                  "'Time Zone' is not a time zone"):
+        rfm_from_file(path, con=duck)
+
+
+@pytest.mark.parametrize("text, zone", [
+    ("Eastern Time (US & Canada)", "America/New_York"), ("Europe/Paris", "Europe/Paris"),
+    ("+01:00", "Etc/GMT-1"), ("UTC-5", "Etc/GMT+5"), ("PST", "Etc/GMT+8"), ("Atlantis", None)])
+def test_time_zone_names(text, zone):
+    assert values.iana_zone(text) == zone
+
+
+# -- choosing the profile -------------------------------------------------------------------
+def test_profile_none_reads_by_column_names(folder, duck):
+    export = platform_exports.woocommerce(folder)
+    result = rfm_from_file(export.path, ReadOptions(profile="none"), con=duck)
+    # the name-based guess: the raw column, not the profile's total once per order
+    assert result.mapping.amount == "Order Total Amount"
+    assert not any(s.startswith("read as ") for s in result.reading)
+
+
+def test_a_chosen_profile_that_does_not_fit_is_refused(folder, duck):
+    export = platform_exports.etsy_orders(folder)
+    with pytest.raises(profiles.ProfileError, match="profile 'shopify' needs the column"):
+        rfm_from_file(export.path, ReadOptions(profile="shopify"), con=duck)
+    with pytest.raises(ConfigError, match="unknown profile 'shopifi'"):
+        ReadOptions(profile="shopifi")  # refused before any file is read
+
+
+def test_a_tie_between_profiles_is_refused(monkeypatch):
+    twin = profiles.profiles()["shopware"]
+    fake = {"a": twin, "b": twin.__class__(**{**twin.__dict__, "name": "b"})}
+    monkeypatch.setattr(profiles, "profiles", lambda: fake)
+    with pytest.raises(profiles.ProfileError, match="fit two exports equally"):
+        profiles.recognise(list(twin.signature))
+
+
+def test_refusals_are_documented_errors():
+    assert issubclass(profiles.ProfileError, ColumnMappingError)
+    assert issubclass(identity.IdentityError, SegmentationError)
+
+
+# -- currency -------------------------------------------------------------------------------
+def test_currency_from_the_marks_in_the_values(tmp_path, duck):
+    path = tmp_path / "eur.csv"
+    path.write_text("customer_id,order_id,order_date,amount\na,o1,2024-01-01,€10.00\n"
+                    "b,o2,2024-01-02,€5.50\n", encoding="utf-8")
+    result = rfm_from_file(path, con=duck)
+    assert "currency EUR from the '€' in the values" in result.reading

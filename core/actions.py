@@ -211,7 +211,6 @@ def customer_actions(segment: str, recency: float, frequency: float, monetary: f
     """Next actions for one customer of ``segment`` (a tier or a cluster name), with its figures;
     ``money`` formats spend (e.g. in the file's currency; default: two decimals)."""
     templates = CUSTOMER_PLAYBOOK.get(base_name(str(segment)), _FALLBACK)
-    per_order = float(monetary) / max(float(frequency), 1.0)
     figures = {"recency": float(recency), "frequency": float(frequency),
                "monetary": money(float(monetary)),
                "per_order": money(float(monetary) / max(float(frequency), 1.0))}

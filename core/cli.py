@@ -20,7 +20,7 @@ import json
 import sys
 from typing import Sequence
 
-from core.config import CUT_POINTS, DEFAULT_CUT_POINTS, DEFAULTS
+from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError, engine_failure
 
 EXIT_USAGE = 2

@@ -11,8 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.actions import named_profiles_with_actions
-from core.actions import customer_actions
+from core.actions import customer_actions, named_profiles_with_actions
 from core.outliers import Fence
 from core.scores import score_cut_points, score_table, segment_names
 from core.segmentation import Explanation

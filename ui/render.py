@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core import charts
-from core.charts import display_name  # noqa: F401  (the one display-name function, for pages)
+from core.charts import display_name  # the one display-name function (pages use render.display_name)
 from core.errors import SegmentationError
 from core.money import CURRENCIES, format_money
 from ui import state

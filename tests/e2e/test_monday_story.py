@@ -12,7 +12,7 @@ from core.columns import resolve_mapping
 from core.io import read_transactions
 from core.rfm import Source
 from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table
-from tests.e2e.conftest import SAMPLE, nav, no_exceptions, settle
+from tests.e2e.conftest import SAMPLE, nav, no_exceptions, settle, upload
 
 WIDTHS = (1400, 390)
 
@@ -77,11 +77,7 @@ def _at(page, width: int) -> None:
 
 @pytest.mark.parametrize("width", WIDTHS)
 def test_card_shows_named_segment_email_last_orders_and_currency(page, server, shop_csv, width):
-    page.goto(server)
-    settle(page)
-    page.locator('input[type="file"]').first.set_input_files(str(shop_csv))
-    settle(page, 120)
-    page.get_by_text("Loaded: shop_eur.csv").wait_for()
+    upload(page, server, shop_csv)
     nav(page, "Customer lookup")
     _at(page, width)
     no_exceptions(page)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.e2e.conftest import ARTIFACTS, nav, no_exceptions, settle, shot
+from tests.e2e.conftest import ARTIFACTS, nav, no_exceptions, settle, shot, upload
 
 # Five customers (Customer ID detected; the Email column is carried into the exports).
 # Named segments by hand (tests/app/test_segments_page.py): 1 Champions, 2 About to Sleep,
@@ -51,11 +51,7 @@ def test_grid_exports_and_report_and_phone_width(browser, server, tmp_path):
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
-        page.goto(server)
-        settle(page)
-        page.locator('input[type="file"]').first.set_input_files(str(source))
-        settle(page, 120)
-        page.get_by_text("Loaded: orders.csv").wait_for()
+        upload(page, server, source)
         nav(page, "Segments")
         no_exceptions(page)
         page.get_by_text("The R x FM grid").first.wait_for()

@@ -95,8 +95,9 @@ def how_read(result, context: Context = Context()) -> list[str]:
     audit, mapping, readings = result.audit, result.mapping, result.readings
     out = [f"Export profile: {context.profile}." if context.profile
            else "Export profile: none recognised; columns were matched by their names."]
-    if context.reading:
-        out.append("Reading: " + "; ".join(context.reading) + ".")
+    reading = [sentence for sentence in context.reading if not _about_currency(sentence)]
+    if reading:  # the currency sentence is the Currency line's
+        out.append("Reading: " + "; ".join(reading) + ".")
     customer = mapping.customer if mapping else None
     out.append(f"Customers: {context.identity}." if context.identity
                else f"Customers: told apart by the column '{customer}'.")
@@ -114,17 +115,26 @@ def how_read(result, context: Context = Context()) -> list[str]:
         source = f" ({context.currency_source})" if context.currency_source else ""
         out.append(f"Currency: {context.currency}{source}.")
     else:
-        out.append("Currency: none stated in the file.")
+        out.append(f"Currency: {context.currency_source or 'none stated in the file'}.")
     return out
+
+
+def _about_currency(sentence: str) -> bool:
+    """Whether a reading sentence (core.money.stated_currency) says where the currency came from."""
+    return sentence.startswith(("currency ", "no currency", "values carry several currency"))
 
 
 def context_of(source, app: bool = False) -> Context:
     """What a core.rfm.Source says before its rows are read: its export profile, the
     sentences of what reading it decided (identity, value basis, time, currency: core.profiles)
-    and the currency the file states."""
+    and the currency the file states, with where it came from."""
     reading = source.reading
-    profile = reading.profile.title if reading is not None and reading.profile else None
-    currency = reading.currency if reading is not None else None
-    return Context(profile=profile, reading=reading.sentences if reading is not None else (),
-                   currency=currency, currency_source="stated in the file" if currency else None,
-                   app=app)
+    if reading is None:
+        return Context(app=app)
+    profile = reading.profile.title if reading.profile else None
+    said = next((s for s in reading.sentences if _about_currency(s)), None)
+    currency = reading.currency
+    where = (said.removeprefix(f"currency {currency} ") if said else "stated in the file") \
+        if currency else said
+    return Context(profile=profile, reading=reading.sentences, currency=currency,
+                   currency_source=where, app=app)

@@ -32,7 +32,7 @@ def test_woocommerce_with_no_flags_gives_the_records_rfm_and_says_how(tmp_path, 
     assert ("Statuses ('Order Status'): counted as sales 4 lines (202.69: wc-completed 2, "
             "wc-processing 2); removed as not a sale 5 lines") in err
     for topic in ("Export profile:", "Customers:", "Value:", "Duplicates:", "Header row: row 1.",
-                  "Dates:", "Time zone:", "Currency: EUR (stated in the file)."):
+                  "Dates:", "Time zone:", "Currency: EUR (from column 'Order Currency')."):
         assert topic in err, topic
 
 

@@ -194,12 +194,3 @@ def shot(page, name: str, height: int = 2000) -> Path:
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size(size)
     return path
-
-
-def upload(page, server: str, path: Path) -> None:
-    """Open the app and load ``path`` through the real file input; wait for it to be loaded."""
-    page.goto(server)
-    settle(page)
-    page.locator('input[type="file"]').first.set_input_files(str(path))
-    settle(page, 120)
-    page.get_by_text(f"Loaded: {path.name}").wait_for()

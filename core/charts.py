@@ -6,7 +6,7 @@ the result of ``sample_points`` and say on the page when it sampled.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd

@@ -13,8 +13,8 @@ retrain that relabels clusters gives every customer the same name.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
 from threadpoolctl import threadpool_limits
 
 from core.columnar import NUMPY, ColumnOps

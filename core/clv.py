@@ -41,7 +41,8 @@ from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from core import query
-from core.config import CLV_DEFAULTS as DEFAULTS, CLVConfig
+from core.config import CLV_DEFAULTS as DEFAULTS
+from core.config import CLVConfig
 from core.errors import ConfigError, DataValidationError
 from core.options import parse_as_of
 
@@ -157,7 +158,7 @@ class BetaGeoModel:
     log_likelihood_: float | None = field(default=None, init=False)
     customers_: int | None = field(default=None, init=False)
 
-    def fit(self, frequency, recency, age) -> "BetaGeoModel":
+    def fit(self, frequency, recency, age) -> BetaGeoModel:
         """Maximum likelihood (FHL 2005, eq. 6, in log space). ``frequency``: repeat
         purchases; ``recency``: first to last purchase; ``age``: first purchase to as-of (the
         same unit). DataValidationError when too few customers came back or the fit fails."""
@@ -282,7 +283,7 @@ class GammaGammaModel:
     customers_: int | None = field(default=None, init=False)
     zero_spend_: int | None = field(default=None, init=False)
 
-    def fit(self, frequency, spend) -> "GammaGammaModel":
+    def fit(self, frequency, spend) -> GammaGammaModel:
         """Maximum likelihood (Fader & Hardie 2013, in log space) over customers with
         frequency > 0 and spend > 0. DataValidationError with too few such customers, a
         fit that fails, or q <= 1 (no finite mean spend)."""

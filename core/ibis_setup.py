@@ -65,7 +65,7 @@ def install() -> None:
     module = _stand_in(spec)
     module.__spec__ = spec
     sys.modules[PACKAGE] = module
-    setattr(sys.modules["ibis.backends.sql"], "compilers", module)
+    sys.modules["ibis.backends.sql"].compilers = module
 
 
 install()

@@ -31,18 +31,26 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
 
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from core import query, statuses, values
-from core.cleaning import (CleaningAudit, CleaningConfig, Duplicates, Rule, duplicate_lines,
-                           is_return, read_removals, status_counts, status_values_in)
-from core.columns import (RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve,
-                          to_canonical)
+from core.cleaning import (
+    CleaningAudit,
+    CleaningConfig,
+    Duplicates,
+    Rule,
+    duplicate_lines,
+    is_return,
+    read_removals,
+    status_counts,
+    status_values_in,
+)
+from core.columns import RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve, to_canonical
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 from core.options import ReadOptions, parse_as_of
@@ -536,5 +544,5 @@ def naive_utc(value) -> _dt.datetime:
     if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
         value = value.to_pydatetime()
     if value.tzinfo is not None:
-        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
     return value

@@ -11,16 +11,25 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import sklearn
 
 from core.actions import customer_actions
-from core.clustering import (FEATURES, feature_frame, make_pipeline, name_clusters, nearest_centroid,
-                             one_thread, require_distinct_customers, silhouettes)
+from core.clustering import (
+    FEATURES,
+    feature_frame,
+    make_pipeline,
+    name_clusters,
+    nearest_centroid,
+    one_thread,
+    require_distinct_customers,
+    silhouettes,
+)
 from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
@@ -125,7 +134,7 @@ class SegmentationModel:
         self.segment_grid: dict | None = None  # the named RFM segment grid, saved with the model
 
     # -- learning --------------------------------------------------------------------
-    def fit(self, rfm: pd.DataFrame) -> "SegmentationModel":
+    def fit(self, rfm: pd.DataFrame) -> SegmentationModel:
         """Fit fences on all customers and the pipeline on the customers inside them.
 
         Learned state is computed into locals and assigned at the end: a failed refit leaves
@@ -244,7 +253,7 @@ class SegmentationModel:
         return Explanation(r, f, m, name, None, cluster, reasons, distances,
                            customer_actions(name, r, f, m))
 
-    def with_names(self, names: list[str]) -> "SegmentationModel":
+    def with_names(self, names: list[str]) -> SegmentationModel:
         """A copy whose clusters carry ``names`` (one per cluster, unique); profiles follow."""
         self._require_fitted()
         names = [str(n) for n in names]
@@ -294,7 +303,7 @@ class SegmentationModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SegmentationModel":
+    def from_dict(cls, data: dict) -> SegmentationModel:
         """A fitted model from ``to_dict``'s output; ConfigError naming the first bad field."""
         if not isinstance(data, dict):
             raise ConfigError("a saved model must be a JSON object")

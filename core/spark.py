@@ -29,16 +29,16 @@ import re
 import tempfile
 import uuid
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from core import values
 from core.errors import ConfigError, InputFileError
-from core.io import (CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line,
-                     read_transactions as read_local)
+from core.io import CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line
+from core.io import read_transactions as read_local
 from core.options import ReadOptions
 from core.rfm import RFMResult, rfm_from_file
 

@@ -24,9 +24,9 @@ stay as they are.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Mapping, Sequence
 
 import duckdb
 import ibis

@@ -8,9 +8,9 @@ from core.campaign import email_column, email_tool_frame, file_stem, suggest_att
 from core.clustering import FEATURES
 from core.columns import ColumnMapping
 from core.errors import SegmentationError
+from core.export import to_csv_bytes
 from core.insights import named_segment_crosstab
 from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
-from core.export import to_csv_bytes
 from ui import marketing, render, state
 
 st.title("Segments")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.exports import Export, Purchase, expected_rfm
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _write(path: Path, header: list[str], rows: list[dict], *, delimiter: str = ",",

@@ -12,8 +12,14 @@ from dataclasses import replace
 import streamlit as st
 
 from core.money import format_money
-from core.statuses import NOT_SALE, SALE, UnknownStatusError, normalise_status, \
-    status_verdict, suggested_verdict
+from core.statuses import (
+    NOT_SALE,
+    SALE,
+    UnknownStatusError,
+    normalise_status,
+    status_verdict,
+    suggested_verdict,
+)
 from core.summary import Context, how_read
 from ui import render, state
 

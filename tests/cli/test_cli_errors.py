@@ -139,7 +139,7 @@ IN_PROCESS_CASES = [
     _file_case("broken line", "broken.csv",
                "cust,order_date,amount\na,2024-01-01,1.00\nb,2024-01-02\nc,2024-01-03,2.00\n",
                ["broken.csv: line 3 'b,2024-01-02' is broken", "Found: 2"]),
-    _file_case("utf-16 not really", "fake16.txt", b"\xff\xfe" + "a,b\n1,2\n".encode("utf-8")[:7],
+    _file_case("utf-16 not really", "fake16.txt", b"\xff\xfe" + b"a,b\n1,2\n"[:7],
                ["fake16.txt"]),
     Case("decimal not a mark", ["rfm", "@good.csv", "--decimal", ";", "-o", "@out.csv"],
          ["--decimal", "invalid choice"], {"good.csv": GOOD_CSV}),

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pandas as pd
 import pytest
 
-from core.campaign import (campaign_table, customer_attributes, email_column, email_tool_frame,
-                           suggest_attribute_columns)
+from core.campaign import (
+    campaign_table,
+    customer_attributes,
+    email_column,
+    email_tool_frame,
+    suggest_attribute_columns,
+)
 from core.cleaning import CleaningConfig
 from core.columns import resolve_mapping
 from core.errors import ColumnMappingError

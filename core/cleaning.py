@@ -10,12 +10,16 @@ from __future__ import annotations
 import datetime as _dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import ibis
 
 from core import query, statuses
 from core.columns import ColumnMapping
 from core.errors import ConfigError, DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INVOICE_PATTERN = r"^\d{6}$"
 RETURN_INVOICE_PATTERN = r"^C\d{6}$"

@@ -228,7 +228,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     # other shapes, and a day/month shape needs its separator.
     # A plain value (digits, marks, a leading '-') is matched as written, by the shapes with an
     # optional sign; only the others are cleaned first (number_body).
-    for i, column in enumerate(text_numbers):
+    for i in range(len(text_numbers)):
         text = trim(text_of(i))
         plain = text.re_search(r"^-?[\d.,]+$")
         for mark, other in ((",", "."), (".", ",")):
@@ -251,7 +251,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
            (query.first_row(rows.aggregate(**counts)) if counts else {}).items()}
 
     numbers = []
-    for i, column in enumerate(numeric_columns):
+    for column in numeric_columns:
         if column not in text_numbers:
             numbers.append(NumberReading(column, None, "numbers as stored"))
             continue

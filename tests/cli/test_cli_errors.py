@@ -88,7 +88,8 @@ CASES = [
                ["good.csv", "no purchase on or before the as-of date 2010-11-01 00:00"],
                extra=["--as-of", "2010-11-01"]),
     _file_case("bad sheet", "book.xlsx", SAMPLE_XLSX.read_bytes(),
-               ["no sheet 'Year 1999'", "'Year 2009-2010', 'Year 2010-2011'"], extra=["--sheet", "Year 1999"]),
+               ["no sheet 'Year 1999'", "'Year 2009-2010', 'Year 2010-2011'"],
+               extra=["--sheet", "Year 1999"]),
     # fewer customers than k
     Case("train k=8 on 3 customers", ["train", "@good.csv", "--k", "8", "--model-dir", "@models"],
          ["only 3 customers", "fewer than k=8", "choose a smaller k"], {"good.csv": GOOD_CSV}),

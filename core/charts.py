@@ -38,7 +38,8 @@ def sample_points(frame: pd.DataFrame, max_points: int = MAX_POINTS,
 
 def segment_colours(segments) -> dict[str, str]:
     """A stable colour for each segment name: its family's colour, shades for 'Regular 2' etc."""
-    colours, extra = {}, iter(_EXTRA * 4)
+    colours: dict[str, str] = {}
+    extra = iter(_EXTRA * 4)
     for name in dict.fromkeys(segments):
         family = FAMILY_COLOURS.get(base_name(str(name)))
         if family and family not in colours.values():

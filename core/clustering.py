@@ -79,7 +79,8 @@ def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
     return rfm.loc[:, list(FEATURES)].astype("float64")
 
 
-def nearest_centroid(features: Sequence, mean: Sequence[float], scale: Sequence[float],
+def nearest_centroid(features: Sequence, mean: Sequence[float] | np.ndarray,
+                     scale: Sequence[float] | np.ndarray,
                      centroids_scaled: np.ndarray, ops: ColumnOps = NUMPY) -> tuple:
     """The one nearest-centroid rule, on numpy arrays (default) or engine columns (``core.scoring``).
 

@@ -199,7 +199,7 @@ class BetaGeoModel:
         return self
 
     def _params(self) -> tuple[float, float, float, float]:
-        if self.r_ is None:
+        if self.r_ is None or self.alpha_ is None or self.a_ is None or self.b_ is None:
             raise ConfigError("the purchase model is not fitted yet; call fit first")
         return self.r_, self.alpha_, self.a_, self.b_
 
@@ -329,7 +329,7 @@ class GammaGammaModel:
         return self
 
     def _params(self) -> tuple[float, float, float]:
-        if self.p_ is None:
+        if self.p_ is None or self.q_ is None or self.gamma_ is None:
             raise ConfigError("the spend model is not fitted yet; call fit first")
         return self.p_, self.q_, self.gamma_
 

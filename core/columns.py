@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
 
 import ibis
@@ -299,7 +299,7 @@ def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "th
 
 def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
                  readings: values.Readings | None = None,
-                 attributes: tuple[str, ...] = ()) -> ibis.Table:
+                 attributes: Sequence[str] = ()) -> ibis.Table:
     """Rename and type the mapped columns into the canonical schema, one row per line (see
     the module docstring); the first stage of ``core.rfm.classify_lines``.
 

@@ -318,7 +318,8 @@ def group_orders(lines: ibis.Table, source: Source,
         return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
 
     orders = grouped()
-    filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
+    filled, order_line = ibis.literal(False), ibis.literal(False)
+    fills: dict = {}
     if mapping.invoice and _may_fill(orders, mapping):  # else the window would change nothing
         if mapping.country:
             # A country is only counted (the groups keep no country column), and the lines'
@@ -465,7 +466,7 @@ def rfm_from_aggregates(aggregates: ibis.Table, as_of: _dt.datetime | str) -> ib
     seconds = reference.delta(buyers.last_ts, unit="second")
     monetary = buyers.purchases_value + buyers.returns_value.fill_null(0)
     return buyers.select(
-        **({as_of: buyers[as_of]} if per_row else {}),
+        **({as_of: buyers[as_of]} if isinstance(as_of, str) else {}),
         customer_id=buyers.customer_id,
         recency=(seconds // SECONDS_PER_DAY).cast("int64"),
         frequency=buyers.frequency.cast("int64"),

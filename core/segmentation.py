@@ -13,7 +13,7 @@ import hashlib
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -35,6 +35,9 @@ from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
 from core.insights import PROFILE_COLUMNS, segment_profiles
 from core.outliers import Fence, iqr_fences, tier_codes, tier_rule
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 __all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
            "AppliedModel", "match_names", "compare_models", "validate_rfm_values", "fingerprint",
@@ -127,6 +130,19 @@ def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean,
 
 class SegmentationModel:
     """Tiers + clusters + names. ``fit`` learns; ``segment`` and ``explain`` only apply."""
+
+    # Learned state, set by ``fit`` (or by loading a saved model); absent until then.
+    fences: dict[str, Fence]
+    pipeline: Pipeline
+    mean_: np.ndarray
+    scale_: np.ndarray
+    centroids_scaled_: np.ndarray
+    names_: list[str]
+    centroids_: pd.DataFrame
+    metrics_: dict
+    training_fingerprint_: str
+    profiles_: pd.DataFrame
+    library_versions_: dict[str, str]
 
     def __init__(self, config: SegmentationConfig | None = None):
         self.config = config or DEFAULTS
@@ -433,7 +449,7 @@ def match_names(reference: SegmentationModel, candidate: SegmentationModel) -> S
                 name, n = f"{own.split(' ')[0]} {n}", n + 1
             names[i] = name
             taken.add(name)
-    return candidate.with_names(names)
+    return candidate.with_names([str(n) for n in names])  # every name is set by now
 
 
 def _centroid_distances(reference: SegmentationModel, candidate: SegmentationModel) -> np.ndarray:
@@ -464,7 +480,7 @@ def compare_models(reference: SegmentationModel, candidate: SegmentationModel,
     distances = _centroid_distances(reference, candidate)
     moves = []
     for i, name in enumerate(candidate.names_):
-        row = {"segment": name}
+        row: dict[str, str | float] = {"segment": name}
         if name in reference.names_:
             j = reference.names_.index(name)
             for feature in FEATURES:

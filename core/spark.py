@@ -133,7 +133,7 @@ def connect(session=None) -> ibis.BaseBackend:
 def _is_uri(path: str) -> bool:
     """'hdfs://...', 's3a://...', 'file:///...': read by Spark alone ('C:\\' is a local path)."""
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):", path)
-    return bool(match) and len(match.group(1)) > 1
+    return match is not None and len(match.group(1)) > 1
 
 
 def _csv_options(delimiter: str) -> dict[str, str]:
@@ -241,8 +241,8 @@ def strptime_to_spark(fmt: str) -> tuple[str, str, str]:
 
 
 @ibis.udf.scalar.builtin
-def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # Spark's TRY_TO_TIMESTAMP
-    ...
+def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # type: ignore[empty-body]
+    ...  # Spark's TRY_TO_TIMESTAMP
 
 
 def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:

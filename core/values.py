@@ -89,18 +89,18 @@ _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:
 
 
 @ibis.udf.scalar.builtin
-def try_strptime(text: str, fmt: str) -> datetime:  # DuckDB's TRY_STRPTIME
-    ...
+def try_strptime(text: str, fmt: str) -> datetime:  # type: ignore[empty-body]
+    ...  # DuckDB's TRY_STRPTIME
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
-def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # with %z: TIMESTAMPTZ
-    ...
+def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type, empty-body]
+    ...  # with %z: TIMESTAMPTZ
 
 
 @ibis.udf.scalar.builtin(name="trim")
-def trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
-    ...
+def trim(text: str) -> str:  # type: ignore[empty-body]
+    ...  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
 
 
 # Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
@@ -500,8 +500,8 @@ def iana_zone(name: str) -> str | None:
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _in_zone(zone: str, local: datetime) -> dt.Timestamp(timezone="UTC"):  # DuckDB's timezone()
-    ...
+def _in_zone(zone: str, local: datetime) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type, empty-body]
+    ...  # DuckDB's timezone()
 
 
 def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
@@ -579,19 +579,19 @@ def unheld_value_error(dataset, lines: ibis.Table | None, exc: Exception) -> Dat
     far = numbered.filter(numbered.line_value.abs() >= MAX_LINE_VALUE)
     first = query.rows(far.order_by("row").select("row", "line_value").limit(1))
     if first:
-        first = first[0]
-        where = dataset.line_of(int(first["row"]) + 1)
+        row = first[0]
+        where = dataset.line_of(int(row["row"]) + 1)
         return DataValidationError(
-            f"{dataset.name}: {where} has a line value of {first['line_value']:.6g}, past the "
+            f"{dataset.name}: {where} has a line value of {row['line_value']:.6g}, past the "
             f"{MAX_LINE_VALUE:.0e} the engine sums exactly; fix that line (a misplaced decimal "
             "mark, or an ID in a price column?)")
     totals = lines.group_by("customer").aggregate(total=lines.line_value.sum())
     big = totals.filter(totals.total.abs() >= MAX_LINE_VALUE)
     first = query.rows(big.order_by(big.total.abs().desc()).limit(1))
     if first:
-        first = first[0]
+        row = first[0]
         return DataValidationError(
-            f"{dataset.name}: customer {first['customer']}'s line values add up to "
-            f"{first['total']:.6g}, past the {MAX_LINE_VALUE:.0e} the engine sums exactly; "
+            f"{dataset.name}: customer {row['customer']}'s line values add up to "
+            f"{row['total']:.6g}, past the {MAX_LINE_VALUE:.0e} the engine sums exactly; "
             "check that customer's lines")
     return None

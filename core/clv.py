@@ -357,7 +357,7 @@ class CLVResult:
     table: pd.DataFrame
     purchases: BetaGeoModel
     spend: GammaGammaModel
-    as_of: _dt.date
+    as_of: _dt.date | None  # None when fit_clv was given none
     config: CLVConfig
 
     def fit_lines(self) -> list[str]:

@@ -199,7 +199,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     date_is_text = date_column is not None and not (
         schema[date_column].is_timestamp() or schema[date_column].is_date())
     counts: dict[str, ibis.Value] = {}
-    texts = text_numbers + ([date_column] if date_is_text else [])
+    texts = text_numbers + ([date_column] if date_is_text and date_column is not None else [])
     rows, lines = table, ibis.literal(1)
 
     def text_of(i: int) -> ibis.Column:

@@ -193,7 +193,8 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--big-mb", type=int, default=300)
     parser.add_argument("--idle", type=int, default=3000, help="slow clients held open (0: skip)")
-    parser.add_argument("--json", action="store_true", help="also print one JSON line last (for bench/run.py)")
+    parser.add_argument("--json", action="store_true",
+                        help="also print one JSON line last (for bench/run.py)")
     args = parser.parse_args()
 
     port = _free_port()
@@ -243,7 +244,8 @@ def main() -> int:
     if args.json:
         print(json.dumps({
             "requests": len(latencies), "concurrency": args.concurrency, "wall_s": round(wall, 3),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2), "p99_ms": round(float(np.percentile(ms, 99)), 2),
+            "p50_ms": round(float(np.percentile(ms, 50)), 2),
+            "p99_ms": round(float(np.percentile(ms, 99)), 2),
             "ok_200": statuses.get(200, 0), "rss_before_mib": round(rss_before, 1),
             "rss_after_mib": round(rss_after, 1), "rss_big_mib": round(rss_big, 1),
             "big_status": big_status, "big_mb": args.big_mb, "slow_clients": slow, "ok": ok}))

@@ -1,6 +1,7 @@
 """Baseline: RFM the notebook way, in plain pandas.
 
-Reads every column of the file (Excel: ``pd.read_excel(engine="calamine")``), filters with ``str.match`` regexes, aggregates with
+Reads every column of the file (Excel: ``pd.read_excel(engine="calamine")``), filters with
+``str.match`` regexes, aggregates with
 ``groupby().agg()`` and takes recency from ``.dt.days``: what the seed notebook does,
 with the same cleaning rules as the engine's default online-retail preset.
 

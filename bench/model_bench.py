@@ -91,7 +91,8 @@ def main() -> None:
 
     score = getattr(model, "score_one", None) or model.explain
     sample = rfm.sample(n=min(args.scores, len(rfm)), random_state=1)
-    customers = list(zip(sample["recency"].tolist(), sample["frequency"].tolist(), sample["monetary"].tolist()))
+    customers = list(zip(sample["recency"].tolist(), sample["frequency"].tolist(),
+                         sample["monetary"].tolist()))
     score(*customers[0])  # first call pays one-off lazy costs
     per_call = []
     for recency, frequency, monetary in customers:

@@ -190,7 +190,8 @@ def dataset(lines: int, fmt: str) -> Path:
         "synth_sha256": hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest(),
     }
     if fmt == "xlsx":
-        params["make_xlsx_sha256"] = hashlib.sha256((REPO / "bench" / "make_xlsx.py").read_bytes()).hexdigest()
+        params["make_xlsx_sha256"] = hashlib.sha256(
+            (REPO / "bench" / "make_xlsx.py").read_bytes()).hexdigest()
     if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == params:
         return path
     started = time.perf_counter()
@@ -508,7 +509,8 @@ def targets(rows: list[Row], models: list[dict], app: dict | None = None, moveme
     api_label = (f"scoring API: p99 < {API_P99_TARGET_MS:.0f} ms under 8 threads, all 200, server grows "
                  f"< {API_BIG_BODY_GROWTH_MIB:.0f} MiB on a refused 300 MB body")
     if api is None or "error" in api:
-        verdicts.append((api_label, "not run" if api is None else api["error"], "n/a" if api is None else "MISS"))
+        verdicts.append((api_label, "not run" if api is None else api["error"],
+                         "n/a" if api is None else "MISS"))
     else:
         growth = api["rss_big_mib"] - api["rss_after_mib"]
         verdicts.append((api_label, f"p50 {api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms, "
@@ -577,8 +579,10 @@ def clv_verdicts(clv: dict | None) -> list[tuple[str, str, str]]:
     if clv is None or "error" in clv:
         return [(f"clv: fit + predict on {n:,} customers < {t:g} s", "not run" if clv is None
                  else clv["error"], "n/a") for n, t in clv_bench.TARGETS_S.items()]
-    return [(f"clv: fit + predict on {r['customers']:,} customers < {clv_bench.TARGETS_S[r['customers']]:g} s",
-             f"{r['seconds']:.2f} s", "PASS" if r["seconds"] < clv_bench.TARGETS_S[r["customers"]] else "MISS")
+    return [(f"clv: fit + predict on {r['customers']:,} customers "
+             f"< {clv_bench.TARGETS_S[r['customers']]:g} s",
+             f"{r['seconds']:.2f} s",
+             "PASS" if r["seconds"] < clv_bench.TARGETS_S[r["customers"]] else "MISS")
             for r in clv["results"] if r["customers"] in clv_bench.TARGETS_S]
 
 
@@ -593,7 +597,8 @@ def environment(args: argparse.Namespace) -> str:
         f"{dt.datetime.now():%Y-%m-%d %H:%M}, {platform.platform()}, {os.cpu_count()} CPUs, "
         f"load {load:.2f}{busy}\n\n"
         f"python {platform.python_version()}, "
-        + ", ".join(f"{name} {version(name)}" for name in ("pandas", "duckdb", "ibis-framework", "fastexcel", "polars", "pyarrow", "scikit-learn"))
+        + ", ".join(f"{name} {version(name)}" for name in ("pandas", "duckdb", "ibis-framework", "fastexcel",
+                                                           "polars", "pyarrow", "scikit-learn"))
         + "; "
         f"repeat {args.repeat} (median), sizes {', '.join(size_label(s) for s in args.sizes)}"
     )
@@ -611,7 +616,8 @@ def measure_app(lines: int, repeat: int, port: int) -> dict:
             return {"lines": lines, "error": lines_err[-1] if lines_err else f"exit {done.returncode}"}
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
     return {"lines": lines, "runs": len(runs), "customers": runs[0]["customers"],
-            **{key: statistics.median(r[key] for r in runs) for key in ("loaded_s", "to_rfm_s", "segments_s")}}
+            **{key: statistics.median(r[key] for r in runs)
+               for key in ("loaded_s", "to_rfm_s", "segments_s")}}
 
 
 def measure_movement(sizes: list[int], repeat: int) -> dict:
@@ -746,7 +752,8 @@ def main(argv: list[str] | None = None) -> int:
         "## Time to insight in the dashboard (bench/app_insight.py, headless Chromium)\n\n" + app_table(app),
         "## Customer movement (bench/movement_bench.py, from the file on disk, median)\n\n"
         + movement_table(movement),
-        "## Scoring API under load (bench/api_load.py, one Streamlit server on 127.0.0.1)\n\n" + api_table(api),
+        "## Scoring API under load (bench/api_load.py, one Streamlit server on 127.0.0.1)\n\n"
+        + api_table(api),
         "## k-sweep and scoring\n\n" + (model_table(models) if models else "skipped (--no-models)"),
         "## Customer lifetime value (bench/clv_bench.py, fit + predict in one process, median)\n\n"
         + clv_table(clv),

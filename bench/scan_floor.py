@@ -8,7 +8,6 @@ The least any engine must do to touch the columns RFM needs; nothing can be fast
 import argparse
 
 import duckdb
-
 from hand_duckdb import source_sql
 
 

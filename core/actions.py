@@ -12,7 +12,7 @@ A new family or segment gets its actions here and nowhere else.
 """
 from __future__ import annotations
 
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 import pandas as pd
 

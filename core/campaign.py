@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import ibis
 import pandas as pd

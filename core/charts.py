@@ -6,7 +6,7 @@ the result of ``sample_points`` and say on the page when it sampled.
 """
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -38,7 +38,8 @@ def sample_points(frame: pd.DataFrame, max_points: int = MAX_POINTS,
 
 def segment_colours(segments) -> dict[str, str]:
     """A stable colour for each segment name: its family's colour, shades for 'Regular 2' etc."""
-    colours, extra = {}, iter(_EXTRA * 4)
+    colours: dict[str, str] = {}
+    extra = iter(_EXTRA * 4)
     for name in dict.fromkeys(segments):
         family = FAMILY_COLOURS.get(base_name(str(name)))
         if family and family not in colours.values():

@@ -8,14 +8,18 @@ run on DuckDB and on Spark.
 from __future__ import annotations
 
 import datetime as _dt
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import ibis
 
 from core import query, statuses
 from core.columns import ColumnMapping
 from core.errors import ConfigError, DataValidationError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 INVOICE_PATTERN = r"^\d{6}$"
 RETURN_INVOICE_PATTERN = r"^C\d{6}$"
@@ -29,7 +33,7 @@ class Rule:
     name: str
     label: str
     description: str
-    keep: Callable[[ibis.Table, "CleaningConfig"], ibis.BooleanValue]
+    keep: Callable[[ibis.Table, CleaningConfig], ibis.BooleanValue]
     needs: str | None = None  # the column role the rule reads; skipped when unmapped
     # Reads only what a whole order shares (customer, date, status, invoice, the order's
     # amount) and the sign of the line value: core.rfm evaluates it once per order, after
@@ -105,7 +109,7 @@ def status_values_in(t: ibis.Table) -> list[str | None]:
     return [row["status"] for row in query.rows(t.select(status=t.status).distinct())]
 
 
-def is_sale(t: ibis.Table, config: "CleaningConfig") -> ibis.BooleanValue:
+def is_sale(t: ibis.Table, config: CleaningConfig) -> ibis.BooleanValue:
     """Whether a line's status is a completed sale, by ``core.statuses.status_verdict`` over
     the status values as written (``config.sale_values`` when the pipeline settled them, else
     read from ``t`` here). Unknown and blank values are not kept: only a sale is."""
@@ -115,7 +119,7 @@ def is_sale(t: ibis.Table, config: "CleaningConfig") -> ibis.BooleanValue:
     return t.status.isin(list(values)) if values else ibis.literal(False)
 
 
-def _in_date_range(t: ibis.Table, config: "CleaningConfig") -> ibis.BooleanValue:
+def _in_date_range(t: ibis.Table, config: CleaningConfig) -> ibis.BooleanValue:
     keep = t.invoice_ts >= EARLIEST_DATE
     if config.loaded_on is not None:
         latest = _dt.datetime.combine(config.loaded_on, _dt.time()) + _dt.timedelta(days=2)
@@ -162,13 +166,13 @@ class CleaningConfig:
         """statuses.SALE, statuses.NOT_SALE or None (unknown) for a status value as written."""
         return statuses.status_verdict(value, self.sale_statuses, self.not_sale_statuses)
 
-    def with_status_values(self, values: Sequence[str | None]) -> "CleaningConfig":
+    def with_status_values(self, values: Sequence[str | None]) -> CleaningConfig:
         """This config with ``sale_values`` settled from the status values a file holds."""
         return replace(self, sale_values=tuple(
             v for v in values if v is not None and self.verdict(v) == statuses.SALE))
 
     @classmethod
-    def preset(cls, name: str, returns: str = "drop", **options) -> "CleaningConfig":
+    def preset(cls, name: str, returns: str = "drop", **options) -> CleaningConfig:
         """A preset's rules; ``options``: any other field (sale_statuses, loaded_on, ...)."""
         if name not in PRESETS:
             raise ConfigError(f"unknown preset '{name}'; presets are {list(PRESETS)}")
@@ -302,7 +306,7 @@ class CleaningAudit:
     readings: tuple[str, ...] = ()  # how numbers and dates were read (core.values)
     line_value: str = ""  # which column(s) the line value came from
 
-    def to_frame(self) -> "pd.DataFrame":
+    def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 
         rows = [("rows_in", "Rows read", self.rows_in)]

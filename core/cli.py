@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError, engine_failure
@@ -319,7 +319,7 @@ def _cmd_report(args) -> int:
             digest.update(block)
     page = build_report(ReportInputs(
         source_name=dataset.name, scored=scored, audit=result.audit, as_of=result.as_of,
-        generated_at=dt.datetime.now(dt.timezone.utc), data_fingerprint=fingerprint(result.rfm),
+        generated_at=dt.datetime.now(dt.UTC), data_fingerprint=fingerprint(result.rfm),
         model_version=version, model_k=model.config.k, grid=grid,
         currency=currency or src.reading.currency, movement=sizes, movement_note=note,
         file_hash=digest.hexdigest(), value_note=value_note))

@@ -13,8 +13,8 @@ retrain that relabels clusters gives every customer the same name.
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,6 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
-
 from threadpoolctl import threadpool_limits
 
 from core.columnar import NUMPY, ColumnOps
@@ -80,7 +79,8 @@ def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
     return rfm.loc[:, list(FEATURES)].astype("float64")
 
 
-def nearest_centroid(features: Sequence, mean: Sequence[float], scale: Sequence[float],
+def nearest_centroid(features: Sequence, mean: Sequence[float] | np.ndarray,
+                     scale: Sequence[float] | np.ndarray,
                      centroids_scaled: np.ndarray, ops: ColumnOps = NUMPY) -> tuple:
     """The one nearest-centroid rule, on numpy arrays (default) or engine columns (``core.scoring``).
 

@@ -41,7 +41,8 @@ from scipy import optimize, special
 from threadpoolctl import threadpool_limits
 
 from core import query
-from core.config import CLV_DEFAULTS as DEFAULTS, CLVConfig
+from core.config import CLV_DEFAULTS as DEFAULTS
+from core.config import CLVConfig
 from core.errors import ConfigError, DataValidationError
 from core.options import parse_as_of
 
@@ -157,7 +158,7 @@ class BetaGeoModel:
     log_likelihood_: float | None = field(default=None, init=False)
     customers_: int | None = field(default=None, init=False)
 
-    def fit(self, frequency, recency, age) -> "BetaGeoModel":
+    def fit(self, frequency, recency, age) -> BetaGeoModel:
         """Maximum likelihood (FHL 2005, eq. 6, in log space). ``frequency``: repeat
         purchases; ``recency``: first to last purchase; ``age``: first purchase to as-of (the
         same unit). DataValidationError when too few customers came back or the fit fails."""
@@ -198,7 +199,7 @@ class BetaGeoModel:
         return self
 
     def _params(self) -> tuple[float, float, float, float]:
-        if self.r_ is None:
+        if self.r_ is None or self.alpha_ is None or self.a_ is None or self.b_ is None:
             raise ConfigError("the purchase model is not fitted yet; call fit first")
         return self.r_, self.alpha_, self.a_, self.b_
 
@@ -282,7 +283,7 @@ class GammaGammaModel:
     customers_: int | None = field(default=None, init=False)
     zero_spend_: int | None = field(default=None, init=False)
 
-    def fit(self, frequency, spend) -> "GammaGammaModel":
+    def fit(self, frequency, spend) -> GammaGammaModel:
         """Maximum likelihood (Fader & Hardie 2013, in log space) over customers with
         frequency > 0 and spend > 0. DataValidationError with too few such customers, a
         fit that fails, or q <= 1 (no finite mean spend)."""
@@ -328,7 +329,7 @@ class GammaGammaModel:
         return self
 
     def _params(self) -> tuple[float, float, float]:
-        if self.p_ is None:
+        if self.p_ is None or self.q_ is None or self.gamma_ is None:
             raise ConfigError("the spend model is not fitted yet; call fit first")
         return self.p_, self.q_, self.gamma_
 
@@ -356,7 +357,7 @@ class CLVResult:
     table: pd.DataFrame
     purchases: BetaGeoModel
     spend: GammaGammaModel
-    as_of: _dt.date
+    as_of: _dt.date | None  # None when fit_clv was given none
     config: CLVConfig
 
     def fit_lines(self) -> list[str]:

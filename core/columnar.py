@@ -11,7 +11,8 @@ the same order.
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping, Protocol, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import Mapping
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -145,13 +145,13 @@ class ColumnMapping:
     def as_dict(self) -> dict[str, str | None]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
-    def with_overrides(self, overrides: Mapping[str, str | None]) -> "ColumnMapping":
+    def with_overrides(self, overrides: Mapping[str, str | None]) -> ColumnMapping:
         unknown = set(overrides) - set(ROLES)
         if unknown:
             raise ColumnMappingError(f"unknown column role(s) {sorted(unknown)}; roles are {list(ROLES)}")
         return replace(self, **{k: (v or None) for k, v in overrides.items()})
 
-    def check(self, columns: list[str], source: str = "the file") -> "ColumnMapping":
+    def check(self, columns: list[str], source: str = "the file") -> ColumnMapping:
         """Raise ColumnMappingError unless every mapped column exists and the roles suffice."""
         found = ", ".join(columns)
         for role, column in self.as_dict().items():
@@ -299,7 +299,7 @@ def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "th
 
 def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
                  readings: values.Readings | None = None,
-                 attributes: tuple[str, ...] = ()) -> ibis.Table:
+                 attributes: Sequence[str] = ()) -> ibis.Table:
     """Rename and type the mapped columns into the canonical schema, one row per line (see
     the module docstring); the first stage of ``core.rfm.classify_lines``.
 

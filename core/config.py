@@ -1,9 +1,8 @@
 """The segmentation method's knobs, validated once: the one source of every default."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import math
+from dataclasses import dataclass
 
 import numpy as np
 

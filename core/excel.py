@@ -27,10 +27,11 @@ import tempfile
 import threading
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -88,7 +89,7 @@ def is_workbook(head: bytes) -> bool:
     return head.startswith(ZIP_MAGIC) or head.startswith(OLE_MAGIC)
 
 
-def sheet_names(path: str | Path, display: str | None = None) -> tuple[str, ...]:
+def sheet_names(path: str | os.PathLike, display: str | None = None) -> tuple[str, ...]:
     """The workbook's sheet names in order; the workbook is checked first (see module doc)."""
     path = Path(path)
     display = display or path.name
@@ -417,10 +418,11 @@ class _Pieces:
             self.targets.append(int(declared * cut))
         self.early_bytes, self.pool = early_bytes, pool
         self.failed = False
-        self.head = self.header = self.row_tag = self.close = None
+        self.head: bytes | None = None  # the sheet's start, once _start has read it
+        self.header = self.row_tag = self.close = b""  # set by _start with head
         self.offset = 0       # the sheet XML written so far: where ``carry`` starts
         self.carry = b""      # received, not written yet
-        self.last_row = None  # the number of the last complete row start tag written
+        self.last_row: int | None = None  # the number of the last complete row start tag written
         self.pieces: list[tuple[Path, int, Future | None]] = []  # file, first row, parse
         self.waiting: list[int] = []  # pieces complete, to parse after the check
         self.zip: _StoredZip | None = None
@@ -433,9 +435,10 @@ class _Pieces:
         try:
             at = 0
             if self.head is None:
-                at = self._start(data)
-                if at is None:
+                start = self._start(data)
+                if start is None:
                     return self.fail()
+                at = start
             self._advance(data, at)
         except (OSError, ValueError, EOFError, zipfile.BadZipFile):
             self.fail()  # the scratch disk, or a part not copied: the sheet is parsed whole
@@ -737,7 +740,7 @@ def _check_each_sheet(path: Path, display: str, flavour: str, wanted: tuple[str,
     for sheet in wanted:
         part = parts.get(sheet)
         info = _info(infos, part) if part is not None else None
-        if info is None:
+        if part is None or info is None:
             raise InputFileError(f"{display}: sheet '{sheet}' is missing from the file (broken "
                                  "workbook); save it again from Excel")
         if flavour == "xlsb":  # binary records: bound the size; cells are at least 8 bytes each
@@ -817,12 +820,13 @@ def _sheet_parts(path: Path, display: str, infos, flavour: str) -> dict[str, str
         sheet_targets = [t for t in targets.values() if "/worksheets/" in t]
         return dict(zip(from_reader, sheet_targets))
     workbook = _small_xml(path, display, infos, book)
-    parts = {}
+    parts: dict[str, str] = {}
     for node in workbook.iter():
         if node.tag.endswith("}sheet") or node.tag == "sheet":
             rid = node.get(f"{{{_REL_NS}}}id") or node.get("id")
-            if node.get("name") is not None and rid in targets:
-                parts[node.get("name")] = targets[rid]
+            name = node.get("name")
+            if name is not None and rid in targets:
+                parts[name] = targets[rid]
     return parts
 
 
@@ -911,7 +915,7 @@ def _count(tag: bytes, previous: bytes, out: bytes) -> int:
     return out.count(tag) + ((previous[-seam:] + out[:seam]).count(tag) if previous else 0)
 
 
-def _inflated_chunks(fh, info, display: str, what: str) -> Iterator[bytes]:
+def _inflated_chunks(fh, info, display: str, what: str) -> Generator[bytes, None, None]:
     """The entry's content in chunks of at most _CHUNK bytes (fh: the zip file, opened)."""
     fh.seek(info.header_offset)
     local = fh.read(30)
@@ -936,7 +940,7 @@ def _inflated_chunks(fh, info, display: str, what: str) -> Iterator[bytes]:
                                  "save it again from Excel")
         try:
             out = inflater.decompress(data, _CHUNK)
-        except isal_zlib.error as exc:
+        except isal_zlib.error as exc:  # type: ignore[misc]  # isal's stub types it loosely
             raise InputFileError(f"{display}: {what} is damaged ({exc}); "
                                  "save it again from Excel") from exc
         if out:
@@ -1058,8 +1062,8 @@ class _OdsExtent:
 
     def __init__(self, display: str):
         self.display = display
-        self.parser = ET.XMLPullParser(events=("start", "end"))
-        self.table = None
+        self.parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
+        self.table: str | None = None
         self.row = self.column = 0
         self.row_repeat = self.cell_repeat = 1
         self.row_valued = self.cell_valued = False
@@ -1082,7 +1086,9 @@ class _OdsExtent:
                                  "workbook again") from exc
 
     def _events(self) -> None:
-        for event, element in self.parser.read_events():
+        # only "start" and "end" events are asked for: each comes with an element
+        for event, item in self.parser.read_events():  # type: ignore[misc]
+            element = cast(ET.Element, item)
             tag = element.tag
             if event == "start":
                 if tag == _ODS_TABLE + "table":

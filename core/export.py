@@ -16,8 +16,9 @@ import io
 import os
 import stat
 import struct
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Union
+from typing import TYPE_CHECKING, Union
 
 import pyarrow as pa
 
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
 Frame = Union["pd.DataFrame", pa.Table]
 
 
-def neutralise_formulas(frame: "pd.DataFrame") -> "pd.DataFrame":
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot be read as spreadsheet formulas."""
     import pandas as pd
 
@@ -56,7 +57,7 @@ def _safe_cell(value):
     return "'" + value if isinstance(value, str) and value.startswith(FORMULA_PREFIXES) else value
 
 
-def _has_carriage_return(frame: "pd.DataFrame") -> bool:
+def _has_carriage_return(frame: pd.DataFrame) -> bool:
     import pandas as pd
 
     for column in frame.columns:
@@ -118,7 +119,7 @@ def _arrow_rows_text(table: pa.Table) -> str | None:
             fixed = pc.or_(pc.equal(size, _scalar(0.0)),
                            pc.and_(pc.greater_equal(size, _scalar(_FIXED_LOW)),
                                    pc.less(size, _scalar(_FIXED_HIGH))))
-            if not pc.all(fixed).as_py() in (True, None):  # NaN and infinity are not fixed
+            if pc.all(fixed).as_py() not in (True, None):  # NaN and infinity are not fixed
                 return None
             text = pc.cast(column, pa.string())
             if pc.any(pc.match_substring(text, "e")).as_py():

@@ -30,7 +30,7 @@ def _stand_in(spec) -> types.ModuleType:
     module.__file__ = spec.origin
     module.__package__ = PACKAGE
     # The same names as the real package's __all__: every dialect's compiler class.
-    module.__all__ = [f"{name}Compiler" for name in (
+    module.__all__ = [f"{name}Compiler" for name in (  # type: ignore[attr-defined]
         "Athena", "BigQuery", "ClickHouse", "DataFusion", "Databricks", "Druid", "DuckDB",
         "Exasol", "Flink", "Impala", "MSSQL", "Materialize", "MySQL", "Oracle", "Postgres",
         "PySpark", "RisingWave", "SQLite", "Snowflake", "Trino")]
@@ -50,8 +50,8 @@ def _stand_in(spec) -> types.ModuleType:
     def __dir__():
         return sorted(set(module.__dict__) | set(module.__all__))
 
-    module.__getattr__ = __getattr__
-    module.__dir__ = __dir__
+    module.__getattr__ = __getattr__  # type: ignore[method-assign]
+    module.__dir__ = __dir__  # type: ignore[method-assign]
     return module
 
 
@@ -65,7 +65,7 @@ def install() -> None:
     module = _stand_in(spec)
     module.__spec__ = spec
     sys.modules[PACKAGE] = module
-    setattr(sys.modules["ibis.backends.sql"], "compilers", module)
+    sys.modules["ibis.backends.sql"].compilers = module  # type: ignore[attr-defined]
 
 
 install()

@@ -369,7 +369,7 @@ def _read_excel(con, path: Path, sheet: str | None, display: str,
         raw = _registered(con, arrow)
         detected = detect_columns(raw).as_dict()
         con.con.unregister(raw.get_name())
-        return [detected[role] for role in ("customer", "invoice", "product") if detected[role]]
+        return [name for role in ("customer", "invoice", "product") if (name := detected[role])]
 
     arrow, sheets, sheet = excel.read_workbook(path, sheet, display, identity_columns)
     first = [list(r.values()) for r in arrow.slice(0, header.SCAN_ROWS).to_pylist()]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-from typing import Iterable
+from collections.abc import Iterable
 
 import ibis
 import pandas as pd

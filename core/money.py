@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import ibis
 
@@ -77,7 +77,7 @@ def stated_currency(table: ibis.Table, column: str | None = None,
     """The file's currency and the sentence saying where it came from: ``column`` (a
     profile's), else a column named Currency, else the one mark found in the text of
     ``value_columns``; else None ('no currency stated: choose one')."""
-    named = [column] if column in table.columns else []
+    named = [column] if column is not None and column in table.columns else []
     named += [c for c in table.columns if normalise(c) in _CURRENCY_COLUMNS and c not in named]
     for name in named:
         code = _code_in_column(table, name)

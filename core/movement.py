@@ -18,21 +18,27 @@ from __future__ import annotations
 
 import calendar
 import datetime as _dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import ibis
 import pandas as pd
 
 from core import query
+from core.config import CUT_POINTS, DEFAULT_CUT_POINTS
 from core.errors import ConfigError, DataValidationError
 from core.io import READ_ERRORS
 from core.options import parse_as_of
-from core.rfm import (Source, classify_lines, customer_aggregates, group_orders, naive_utc,
-                      rfm_from_aggregates, scan_error)
-from core.config import CUT_POINTS, DEFAULT_CUT_POINTS
-from core.scores import (GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table,
-                         segment_names)
+from core.rfm import (
+    Source,
+    classify_lines,
+    customer_aggregates,
+    group_orders,
+    naive_utc,
+    rfm_from_aggregates,
+    scan_error,
+)
+from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table, segment_names
 
 NOT_YET = "(none)"  # the from-segment of a customer who had not bought yet
 SegmentBy = Callable[[pd.DataFrame], pd.Series]
@@ -52,7 +58,7 @@ class NamedSegments:
     def __call__(self, rfm: pd.DataFrame) -> pd.Series:
         return score_table(rfm, self.grid, cuts=self.cuts)["rfm_segment"].astype("string")
 
-    def on_cut_points_of(self, rfm: pd.DataFrame) -> "NamedSegments":
+    def on_cut_points_of(self, rfm: pd.DataFrame) -> NamedSegments:
         """The same lens scored on the cut points of ``rfm``'s customers."""
         return NamedSegments(self.grid, score_cut_points(rfm))
 
@@ -89,7 +95,7 @@ class PurchaseHistory:
     source: str
 
     @classmethod
-    def from_source(cls, source: Source) -> "PurchaseHistory":
+    def from_source(cls, source: Source) -> PurchaseHistory:
         """Scan the file once (the pipeline's stages up to ``group_orders``);
         DataValidationError when no line survives cleaning."""
         dataset = source.dataset

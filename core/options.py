@@ -15,8 +15,8 @@ import ibis
 from core.cleaning import PRESETS, RETURNS_CHOICES, CleaningConfig, suggest_preset
 from core.columns import ROLES, ColumnMapping
 from core.errors import ConfigError
-from core.profiles import NONE, profiles
 from core.header import check_header_row
+from core.profiles import NONE, profiles
 from core.statuses import check_decisions, parse_status_list
 from core.values import check_choices
 
@@ -38,7 +38,7 @@ def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
                               "'YYYY-MM-DD HH:MM' or with an offset like 2011-12-09T12:50+01:00"
                               ) from None
     if value.tzinfo is not None:
-        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
     return value
 
 

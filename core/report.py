@@ -10,8 +10,8 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -233,7 +233,7 @@ def build_report(inputs: ReportInputs) -> str:
     return "\n".join(parts)
 
 
-def _value_section(inputs: ReportInputs, names: list[str], figures: "_Figures") -> list[str]:
+def _value_section(inputs: ReportInputs, names: list[str], figures: _Figures) -> list[str]:
     """Lifetime value per named segment (core.clv), or the note saying why it is missing."""
     from core import clv, clv_charts
     from core.config import CLV_DEFAULTS as config

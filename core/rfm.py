@@ -31,18 +31,26 @@ from __future__ import annotations
 import datetime as _dt
 import functools
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Mapping, Sequence
 
 import ibis
 import ibis.expr.datatypes as dt
 import pyarrow as pa
 
 from core import query, statuses, values
-from core.cleaning import (CleaningAudit, CleaningConfig, Duplicates, Rule, duplicate_lines,
-                           is_return, read_removals, status_counts, status_values_in)
-from core.columns import (RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve,
-                          to_canonical)
+from core.cleaning import (
+    CleaningAudit,
+    CleaningConfig,
+    Duplicates,
+    Rule,
+    duplicate_lines,
+    is_return,
+    read_removals,
+    status_counts,
+    status_values_in,
+)
+from core.columns import RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve, to_canonical
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
 from core.options import ReadOptions, parse_as_of
@@ -310,7 +318,8 @@ def group_orders(lines: ibis.Table, source: Source,
         return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
 
     orders = grouped()
-    filled, order_line, fills = ibis.literal(False), ibis.literal(False), {}
+    filled, order_line = ibis.literal(False), ibis.literal(False)
+    fills: dict = {}
     if mapping.invoice and _may_fill(orders, mapping):  # else the window would change nothing
         if mapping.country:
             # A country is only counted (the groups keep no country column), and the lines'
@@ -457,7 +466,7 @@ def rfm_from_aggregates(aggregates: ibis.Table, as_of: _dt.datetime | str) -> ib
     seconds = reference.delta(buyers.last_ts, unit="second")
     monetary = buyers.purchases_value + buyers.returns_value.fill_null(0)
     return buyers.select(
-        **({as_of: buyers[as_of]} if per_row else {}),
+        **({as_of: buyers[as_of]} if isinstance(as_of, str) else {}),
         customer_id=buyers.customer_id,
         recency=(seconds // SECONDS_PER_DAY).cast("int64"),
         frequency=buyers.frequency.cast("int64"),
@@ -536,5 +545,5 @@ def naive_utc(value) -> _dt.datetime:
     if hasattr(value, "to_pydatetime"):  # a pandas Timestamp
         value = value.to_pydatetime()
     if value.tzinfo is not None:
-        value = value.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+        value = value.astimezone(_dt.UTC).replace(tzinfo=None)
     return value

@@ -122,7 +122,8 @@ def cut_points(series) -> tuple[float, float, float, float]:
     values = pd.to_numeric(pd.Series(series), errors="coerce").to_numpy(dtype="float64")
     if values.size == 0 or np.isnan(values).any():
         raise ConfigError("scores need at least one customer and no missing R, F or M values")
-    return tuple(float(q) for q in np.percentile(values, PERCENTILES, method="linear"))
+    p20, p40, p60, p80 = (float(q) for q in np.percentile(values, PERCENTILES, method="linear"))
+    return p20, p40, p60, p80
 
 
 def _cuts_below(values: pd.Series, cuts: Sequence[float]) -> np.ndarray:

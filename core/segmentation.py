@@ -11,21 +11,33 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import sklearn
 
 from core.actions import customer_actions
-from core.clustering import (FEATURES, feature_frame, make_pipeline, name_clusters, nearest_centroid,
-                             one_thread, require_distinct_customers, silhouettes)
+from core.clustering import (
+    FEATURES,
+    feature_frame,
+    make_pipeline,
+    name_clusters,
+    nearest_centroid,
+    one_thread,
+    require_distinct_customers,
+    silhouettes,
+)
 from core.columnar import NUMPY, ColumnOps
 from core.config import DEFAULTS, SegmentationConfig
 from core.errors import ConfigError
 from core.insights import PROFILE_COLUMNS, segment_profiles
 from core.outliers import Fence, iqr_fences, tier_codes, tier_rule
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 __all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
            "AppliedModel", "match_names", "compare_models", "validate_rfm_values", "fingerprint",
@@ -119,13 +131,26 @@ def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean,
 class SegmentationModel:
     """Tiers + clusters + names. ``fit`` learns; ``segment`` and ``explain`` only apply."""
 
+    # Learned state, set by ``fit`` (or by loading a saved model); absent until then.
+    fences: dict[str, Fence]
+    pipeline: Pipeline
+    mean_: np.ndarray
+    scale_: np.ndarray
+    centroids_scaled_: np.ndarray
+    names_: list[str]
+    centroids_: pd.DataFrame
+    metrics_: dict
+    training_fingerprint_: str
+    profiles_: pd.DataFrame
+    library_versions_: dict[str, str]
+
     def __init__(self, config: SegmentationConfig | None = None):
         self.config = config or DEFAULTS
         self.fitted = False
         self.segment_grid: dict | None = None  # the named RFM segment grid, saved with the model
 
     # -- learning --------------------------------------------------------------------
-    def fit(self, rfm: pd.DataFrame) -> "SegmentationModel":
+    def fit(self, rfm: pd.DataFrame) -> SegmentationModel:
         """Fit fences on all customers and the pipeline on the customers inside them.
 
         Learned state is computed into locals and assigned at the end: a failed refit leaves
@@ -244,7 +269,7 @@ class SegmentationModel:
         return Explanation(r, f, m, name, None, cluster, reasons, distances,
                            customer_actions(name, r, f, m))
 
-    def with_names(self, names: list[str]) -> "SegmentationModel":
+    def with_names(self, names: list[str]) -> SegmentationModel:
         """A copy whose clusters carry ``names`` (one per cluster, unique); profiles follow."""
         self._require_fitted()
         names = [str(n) for n in names]
@@ -294,7 +319,7 @@ class SegmentationModel:
         }
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SegmentationModel":
+    def from_dict(cls, data: dict) -> SegmentationModel:
         """A fitted model from ``to_dict``'s output; ConfigError naming the first bad field."""
         if not isinstance(data, dict):
             raise ConfigError("a saved model must be a JSON object")
@@ -424,7 +449,7 @@ def match_names(reference: SegmentationModel, candidate: SegmentationModel) -> S
                 name, n = f"{own.split(' ')[0]} {n}", n + 1
             names[i] = name
             taken.add(name)
-    return candidate.with_names(names)
+    return candidate.with_names([str(n) for n in names])  # every name is set by now
 
 
 def _centroid_distances(reference: SegmentationModel, candidate: SegmentationModel) -> np.ndarray:
@@ -455,7 +480,7 @@ def compare_models(reference: SegmentationModel, candidate: SegmentationModel,
     distances = _centroid_distances(reference, candidate)
     moves = []
     for i, name in enumerate(candidate.names_):
-        row = {"segment": name}
+        row: dict[str, str | float] = {"segment": name}
         if name in reference.names_:
             j = reference.names_.index(name)
             for feature in FEATURES:

@@ -29,16 +29,16 @@ import re
 import tempfile
 import uuid
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 import ibis
 import ibis.expr.datatypes as dt
 
 from core import values
 from core.errors import ConfigError, InputFileError
-from core.io import (CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line,
-                     read_transactions as read_local)
+from core.io import CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line
+from core.io import read_transactions as read_local
 from core.options import ReadOptions
 from core.rfm import RFMResult, rfm_from_file
 
@@ -133,7 +133,7 @@ def connect(session=None) -> ibis.BaseBackend:
 def _is_uri(path: str) -> bool:
     """'hdfs://...', 's3a://...', 'file:///...': read by Spark alone ('C:\\' is a local path)."""
     match = re.match(r"^([A-Za-z][A-Za-z0-9+.\-]*):", path)
-    return bool(match) and len(match.group(1)) > 1
+    return match is not None and len(match.group(1)) > 1
 
 
 def _csv_options(delimiter: str) -> dict[str, str]:
@@ -241,8 +241,8 @@ def strptime_to_spark(fmt: str) -> tuple[str, str, str]:
 
 
 @ibis.udf.scalar.builtin
-def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # Spark's TRY_TO_TIMESTAMP
-    ...
+def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # type: ignore[empty-body]
+    ...  # Spark's TRY_TO_TIMESTAMP
 
 
 def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:

@@ -244,7 +244,7 @@ class ModelStore:
         """Write a new version atomically and return its name; it becomes current if ``make_current``."""
         if not getattr(model, "fitted", False):
             raise ModelStoreError("cannot save a model that was not fitted")
-        now = now or _dt.datetime.now(_dt.timezone.utc)
+        now = now or _dt.datetime.now(_dt.UTC)
         model_json = json.dumps(model.to_dict(), indent=1, allow_nan=True).encode("utf-8")
         with self._locked():
             version = self._next_version(now)

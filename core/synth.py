@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 import pyarrow as pa
@@ -273,7 +273,8 @@ def _chunk(
     # Invoice numbers run in time order inside the chunk's own block of numbers, which
     # is as large as a full chunk's invoice count.
     order = np.argsort(minute, kind="stable")
-    sizes, cancelled, adjustment, anonymous = sizes[order], cancelled[order], adjustment[order], anonymous[order]
+    sizes, cancelled = sizes[order], cancelled[order]
+    adjustment, anonymous = adjustment[order], anonymous[order]
     customer, minute, country = customer[order], minute[order], country[order]
     serial = index * math.ceil(CHUNK_LINES / MEAN_LINES_PER_INVOICE) + np.arange(n_invoices)
     number = FIRST_INVOICE_NUMBER + serial % INVOICE_NUMBER_SPAN

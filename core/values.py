@@ -24,9 +24,9 @@ stay as they are.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable, Mapping, Sequence
 
 import duckdb
 import ibis
@@ -89,18 +89,18 @@ _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:
 
 
 @ibis.udf.scalar.builtin
-def try_strptime(text: str, fmt: str) -> datetime:  # DuckDB's TRY_STRPTIME
-    ...
+def try_strptime(text: str, fmt: str) -> datetime:  # type: ignore[empty-body]
+    ...  # DuckDB's TRY_STRPTIME
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
-def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # with %z: TIMESTAMPTZ
-    ...
+def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type, empty-body]
+    ...  # with %z: TIMESTAMPTZ
 
 
 @ibis.udf.scalar.builtin(name="trim")
-def trim(text: str) -> str:  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
-    ...
+def trim(text: str) -> str:  # type: ignore[empty-body]
+    ...  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
 
 
 # Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
@@ -199,7 +199,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     date_is_text = date_column is not None and not (
         schema[date_column].is_timestamp() or schema[date_column].is_date())
     counts: dict[str, ibis.Value] = {}
-    texts = text_numbers + ([date_column] if date_is_text else [])
+    texts = text_numbers + ([date_column] if date_is_text and date_column is not None else [])
     rows, lines = table, ibis.literal(1)
 
     def text_of(i: int) -> ibis.Column:
@@ -228,7 +228,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     # other shapes, and a day/month shape needs its separator.
     # A plain value (digits, marks, a leading '-') is matched as written, by the shapes with an
     # optional sign; only the others are cleaned first (number_body).
-    for i, column in enumerate(text_numbers):
+    for i in range(len(text_numbers)):
         text = trim(text_of(i))
         plain = text.re_search(r"^-?[\d.,]+$")
         for mark, other in ((",", "."), (".", ",")):
@@ -251,7 +251,7 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
            (query.first_row(rows.aggregate(**counts)) if counts else {}).items()}
 
     numbers = []
-    for i, column in enumerate(numeric_columns):
+    for column in numeric_columns:
         if column not in text_numbers:
             numbers.append(NumberReading(column, None, "numbers as stored"))
             continue
@@ -500,8 +500,8 @@ def iana_zone(name: str) -> str | None:
 
 
 @ibis.udf.scalar.builtin(name="timezone")
-def _in_zone(zone: str, local: datetime) -> dt.Timestamp(timezone="UTC"):  # DuckDB's timezone()
-    ...
+def _in_zone(zone: str, local: datetime) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type, empty-body]
+    ...  # DuckDB's timezone()
 
 
 def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
@@ -579,19 +579,19 @@ def unheld_value_error(dataset, lines: ibis.Table | None, exc: Exception) -> Dat
     far = numbered.filter(numbered.line_value.abs() >= MAX_LINE_VALUE)
     first = query.rows(far.order_by("row").select("row", "line_value").limit(1))
     if first:
-        first = first[0]
-        where = dataset.line_of(int(first["row"]) + 1)
+        row = first[0]
+        where = dataset.line_of(int(row["row"]) + 1)
         return DataValidationError(
-            f"{dataset.name}: {where} has a line value of {first['line_value']:.6g}, past the "
+            f"{dataset.name}: {where} has a line value of {row['line_value']:.6g}, past the "
             f"{MAX_LINE_VALUE:.0e} the engine sums exactly; fix that line (a misplaced decimal "
             "mark, or an ID in a price column?)")
     totals = lines.group_by("customer").aggregate(total=lines.line_value.sum())
     big = totals.filter(totals.total.abs() >= MAX_LINE_VALUE)
     first = query.rows(big.order_by(big.total.abs().desc()).limit(1))
     if first:
-        first = first[0]
+        row = first[0]
         return DataValidationError(
-            f"{dataset.name}: customer {first['customer']}'s line values add up to "
-            f"{first['total']:.6g}, past the {MAX_LINE_VALUE:.0e} the engine sums exactly; "
+            f"{dataset.name}: customer {row['customer']}'s line values add up to "
+            f"{row['total']:.6g}, past the {MAX_LINE_VALUE:.0e} the engine sums exactly; "
             "check that customer's lines")
     return None

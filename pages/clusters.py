@@ -128,7 +128,8 @@ if "preview_k" in st.session_state:
         preview = state.preview_model(loaded, active, st.session_state["preview_k"])
         change = state.model_change(loaded, active, preview)
     silhouette = preview.metrics_.get("silhouette")
-    st.markdown(f"**Preview: k={preview.config.k}** ({render.escape_markdown(', '.join(map(render.display_name, preview.names_)))}). "
+    preview_names = render.escape_markdown(", ".join(map(render.display_name, preview.names_)))
+    st.markdown(f"**Preview: k={preview.config.k}** ({preview_names}). "
                 f"**{change.changed:,} of {len(loaded.rfm):,} customers would change segment** "
                 f"compared with the model in use ({active.version or 'unsaved'}, k={in_use_k}).")
     left, right = st.columns(2)

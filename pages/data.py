@@ -45,7 +45,8 @@ with upload_tab:
                 status.update(label=f"Could not load {render.escape_markdown(uploaded.name)}", state="error")
         if upload_error is None:
             st.rerun()  # the sidebar and the widgets below follow the new file
-        st.error(render.escape_markdown(str(upload_error)))  # the reason, in view (not folded inside the status)
+        # the reason, in view (not folded inside the status)
+        st.error(render.escape_markdown(str(upload_error)))
 
 with server_tab:
     folder = state.data_dir()

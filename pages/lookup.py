@@ -41,14 +41,15 @@ def _choose(customer_id: str) -> None:
 by_id, by_values = st.tabs(["By customer ID", "By typed R/F/M values"])
 with by_id:
     if unknown:  # a link to an ID the data does not have: say so, show no other card
-        st.error(f"No customer '{render.escape_markdown(wanted)}' in the loaded data ({len(ids):,} customers). "
+        st.error(f"No customer '{render.escape_markdown(wanted)}' in the loaded data "
+                 f"({len(ids):,} customers). "
                  "Check the ID, or pick one of the closest IDs or any customer below.")
         suggestions = closest_ids(wanted, ids)
         if suggestions:
             st.caption("Closest IDs")
             for column, suggestion in zip(st.columns(len(suggestions)), suggestions):
-                column.button(render.escape_markdown(suggestion), key=f"closest_{suggestion}", on_click=_choose,
-                              args=(suggestion,), width="stretch")
+                column.button(render.escape_markdown(suggestion), key=f"closest_{suggestion}",
+                              on_click=_choose, args=(suggestion,), width="stretch")
         else:
             st.caption("No ID in the data looks like it.")
     if len(ids) <= SELECTBOX_LIMIT:

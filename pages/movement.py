@@ -5,8 +5,8 @@ import re
 import streamlit as st
 
 from core import charts, movement
-from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS
 from core.export import to_csv_bytes
+from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS
 from ui import marketing, render
 from ui import movement as moves_ui
 

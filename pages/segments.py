@@ -8,9 +8,9 @@ from core.campaign import email_column, email_tool_frame, file_stem, suggest_att
 from core.clustering import FEATURES
 from core.columns import ColumnMapping
 from core.errors import SegmentationError
+from core.export import to_csv_bytes
 from core.insights import named_segment_crosstab
 from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
-from core.export import to_csv_bytes
 from ui import marketing, render, state
 
 st.title("Segments")
@@ -131,7 +131,7 @@ st.dataframe(shown.rename_axis("Named segment").reset_index(), hide_index=True, 
              height=render.table_height(len(shown)),  # every row, the Total row too
              column_config={"Named segment": st.column_config.TextColumn(pinned=True)})
 render.plot(charts.segment_overview(profiles, currency), key="overview")
-for i, row in profiles.iterrows():
+for _, row in profiles.iterrows():
     with st.expander(f"{render.escape_markdown(render.display_name(row['segment']))}: "
                      f"{_count(int(row['customers']))}, "
                      f"{row['revenue_share']:.0%} of revenue"):
@@ -171,7 +171,8 @@ def _export_frame(build=build_campaign, chosen=chosen, by=by) -> pd.DataFrame:
 
 stem = "customers" if chosen == "All customers" else f"segment_{file_stem(chosen)}"
 with render.engine_errors("Pick other customer columns."):
-    render.download_pair(f"{render.display_name(chosen)}: campaign table", _export_frame, stem, key="export_campaign")
+    render.download_pair(f"{render.display_name(chosen)}: campaign table", _export_frame, stem,
+                         key="export_campaign")
 email = email_column(picked)
 if email is None:
     st.info("Add your file's e-mail column above to get a file for your e-mail tool.")
@@ -180,7 +181,8 @@ else:
         frame, _ = email_tool_frame(_export_frame(), email)
         return to_csv_bytes(frame)
 
-    st.download_button(f"{render.display_name(chosen)}: for your e-mail tool (CSV, {email} first)", data=_email_csv,
+    st.download_button(f"{render.display_name(chosen)}: for your e-mail tool (CSV, {email} first)",
+                       data=_email_csv,
                        file_name=f"{stem}_email.csv", mime="text/csv", on_click="ignore",
                        key="export_email", icon=":material/mail:",
                        help="Customers without an e-mail are left out.")

@@ -50,7 +50,7 @@ def expected_rfm(purchases: list[Purchase]) -> tuple[dict[str, tuple[int, int, f
     return out, as_of
 
 
-def assert_expected_rfm(result, export: "Export") -> None:
+def assert_expected_rfm(result, export: Export) -> None:
     """The engine's RFMResult holds exactly the export's expected customers, R, F and M (to
     the cent), at the export's as-of."""
     import pytest

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.exports import Export, Purchase, expected_rfm
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
 def _write(path: Path, header: list[str], rows: list[dict], *, delimiter: str = ",",
@@ -496,11 +496,14 @@ ODOO_HEADER = ["Order Reference", "Customer", "Product", "Description", "Quantit
                "Delivered Quantity", "Invoiced Quantity", "Unit Price", "Taxes", "Subtotal",
                "Total", "Status", "Created on", "Salesperson"]
 ODOO_LINES = [  # (order, customer, product, qty, unit price, status, created)
-    ("S00021", "Azure Interior", "[FURN_0096] Desk", 2, "150.00", "Sales Order", dt.datetime(2024, 12, 2, 9, 0)),
-    ("S00021", "Azure Interior", "[FURN_0097] Chair", 4, "40.00", "Sales Order", dt.datetime(2024, 12, 2, 9, 0)),
+    ("S00021", "Azure Interior", "[FURN_0096] Desk", 2, "150.00", "Sales Order",
+     dt.datetime(2024, 12, 2, 9, 0)),
+    ("S00021", "Azure Interior", "[FURN_0097] Chair", 4, "40.00", "Sales Order",
+     dt.datetime(2024, 12, 2, 9, 0)),
     ("S00022", "Deco Addict", "[FURN_0096] Desk", 1, "150.00", "Quotation", dt.datetime(2024, 12, 3, 9, 0)),
     ("S00023", "Deco Addict", "[FURN_0098] Lamp", 3, "25.00", "Locked", dt.datetime(2024, 12, 9, 14, 0)),
-    ("S00024", "Azure Interior", "[FURN_0098] Lamp", 1, "25.00", "Cancelled", dt.datetime(2024, 12, 10, 14, 0)),
+    ("S00024", "Azure Interior", "[FURN_0098] Lamp", 1, "25.00", "Cancelled",
+     dt.datetime(2024, 12, 10, 14, 0)),
 ]
 ODOO_TAX = 0.15
 

@@ -69,10 +69,12 @@ def woocommerce_orders(folder: Path, *, unknown: bool = False, paid_also: set[st
 EU_HEADER = ["Commande", "Date", "Client", "Statut", "Montant"]
 EU_ORDERS = [
     ("F-1", "Livré", "01/02/2024", "C1", "10,00"), ("F-2", "Annulé", "02/02/2024", "C1", "99,00"),
-    ("F-3", "Remboursé", "03/02/2024", "C2", "15,00"), ("F-4", "Paiement accepté", "04/02/2024", "C2", "20,50"),
+    ("F-3", "Remboursé", "03/02/2024", "C2", "15,00"),
+    ("F-4", "Paiement accepté", "04/02/2024", "C2", "20,50"),
     ("F-5", "Versendet", "05/02/2024", "C3", "7,25"), ("F-6", "Storniert", "06/02/2024", "C3", "70,00"),
     ("F-7", "EN ATTENTE DE VIREMENT BANCAIRE", "07/02/2024", "C4", "400,00"),
-    ("F-8", "Bezahlt", "08/02/2024", "C4", "1.250,00"), ("F-9", "Zahlung ausstehend", "09/02/2024", "C5", "5,00"),
+    ("F-8", "Bezahlt", "08/02/2024", "C4", "1.250,00"),
+    ("F-9", "Zahlung ausstehend", "09/02/2024", "C5", "5,00"),
     ("F-10", "Geannuleerd", "10/02/2024", "C5", "6,00"), ("F-11", "Entregue", "13/02/2024", "C5", "3,10"),
     ("F-12", "Pagato", "14/02/2024", "C1", "2,00"), ("F-13", "Reembolsado", "15/02/2024", "C2", "8,00"),
 ]

@@ -3,8 +3,8 @@ the VIP tier or cluster and why in words, the customer's own columns from the fi
 last orders, money in the file's currency."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 from urllib.parse import quote
 
 import pandas as pd

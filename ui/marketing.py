@@ -14,8 +14,8 @@ import streamlit as st
 
 from core.campaign import campaign_table, customer_attributes, suggest_attribute_columns
 from core.columns import ColumnMapping
-from core.lookup import last_orders
 from core.errors import ConfigError, SegmentationError
+from core.lookup import last_orders
 from core.report import ReportInputs, build_report, movement_sizes
 from core.scores import SCORES, default_grid, score_table, validate_grid
 from ui import state
@@ -168,7 +168,7 @@ def report_builder(loaded: state.Loaded, active: state.ActiveModel, currency: st
         valued, value_note = value_ui.with_value_of(scored_table, src, settings)
         page = build_report(ReportInputs(
             source_name=src.name, scored=valued, value_note=value_note, audit=loaded.result.audit,
-            as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.timezone.utc),
+            as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.UTC),
             data_fingerprint=loaded.fingerprint, model_version=active.version,
             model_k=active.model.config.k, grid=grid, currency=currency, movement=sizes,
             movement_note=note, file_hash=src.content_hash))

@@ -12,8 +12,14 @@ from dataclasses import replace
 import streamlit as st
 
 from core.money import format_money
-from core.statuses import NOT_SALE, SALE, UnknownStatusError, normalise_status, \
-    status_verdict, suggested_verdict
+from core.statuses import (
+    NOT_SALE,
+    SALE,
+    UnknownStatusError,
+    normalise_status,
+    status_verdict,
+    suggested_verdict,
+)
 from core.summary import Context, how_read
 from ui import render, state
 
@@ -43,7 +49,8 @@ def ask_statuses(error: UnknownStatusError, settings: state.Settings, code: str 
             chosen[count.value] = st.radio(
                 f"'{count.value}': {count.lines:,} lines, {revenue}",
                 (SALE, NOT_SALE), index=(SALE, NOT_SALE).index(suggested_verdict(count.value)),
-                format_func=VERDICT_LABELS.get, horizontal=True, key=f"status_answer_{normalise_status(count.value)}")
+                format_func=VERDICT_LABELS.get, horizontal=True,
+                key=f"status_answer_{normalise_status(count.value)}")
         if st.form_submit_button("Confirm", type="primary", icon=":material/check:"):
             state.set_settings(decide(
                 settings, [v for v, c in chosen.items() if c == SALE],

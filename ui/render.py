@@ -58,7 +58,8 @@ def sidebar_summary() -> None:
         src = state.source()
         st.caption("Loaded data")
         sheet = state.settings().sheet
-        st.markdown(f"**{escape_markdown(src.name)}**" + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
+        st.markdown(f"**{escape_markdown(src.name)}**"
+                    + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
         try:
             loaded = state.current()
         except SegmentationError:

@@ -38,8 +38,14 @@ from core.options import ReadOptions
 from core.outliers import inside_fences
 from core.rfm import RFMResult, open_source, read_mapped
 from core.rfm import Source as FileSource
-from core.segmentation import (ModelChange, SegmentationConfig, SegmentationModel, compare_models,
-                               fingerprint, match_names)
+from core.segmentation import (
+    ModelChange,
+    SegmentationConfig,
+    SegmentationModel,
+    compare_models,
+    fingerprint,
+    match_names,
+)
 from core.store import ModelStore
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import functools
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 import ibis
 
@@ -249,7 +249,7 @@ def _once_per_order(table: ibis.Table, value: str, invoice: str,
     t = table
     raw = values.trim(t[value].cast("string")).nullif("")
     where = found(only_where[0]) if only_where else None
-    if where is not None:
+    if where is not None and only_where:  # (where is found only from only_where)
         raw = values.trim(t[where].cast("string")).isin(list(only_where[1])).ifelse(
             raw, ibis.null("string"))
     else:

@@ -88,7 +88,8 @@ CASES = [
                ["good.csv", "no purchase on or before the as-of date 2010-11-01 00:00"],
                extra=["--as-of", "2010-11-01"]),
     _file_case("bad sheet", "book.xlsx", SAMPLE_XLSX.read_bytes(),
-               ["no sheet 'Year 1999'", "'Year 2009-2010', 'Year 2010-2011'"], extra=["--sheet", "Year 1999"]),
+               ["no sheet 'Year 1999'", "'Year 2009-2010', 'Year 2010-2011'"],
+               extra=["--sheet", "Year 1999"]),
     # fewer customers than k
     Case("train k=8 on 3 customers", ["train", "@good.csv", "--k", "8", "--model-dir", "@models"],
          ["only 3 customers", "fewer than k=8", "choose a smaller k"], {"good.csv": GOOD_CSV}),
@@ -139,7 +140,7 @@ IN_PROCESS_CASES = [
     _file_case("broken line", "broken.csv",
                "cust,order_date,amount\na,2024-01-01,1.00\nb,2024-01-02\nc,2024-01-03,2.00\n",
                ["broken.csv: line 3 'b,2024-01-02' is broken", "Found: 2"]),
-    _file_case("utf-16 not really", "fake16.txt", b"\xff\xfe" + "a,b\n1,2\n".encode("utf-8")[:7],
+    _file_case("utf-16 not really", "fake16.txt", b"\xff\xfe" + b"a,b\n1,2\n"[:7],
                ["fake16.txt"]),
     Case("decimal not a mark", ["rfm", "@good.csv", "--decimal", ";", "-o", "@out.csv"],
          ["--decimal", "invalid choice"], {"good.csv": GOOD_CSV}),

@@ -48,8 +48,8 @@ def history_csv(tmp_path):
 
 def test_migration_writes_named_segments_at_both_dates(history_csv, tmp_path):
     out = tmp_path / "moves.csv"
-    result = run_cli("migration", history_csv, "--preset", "online-retail", "--from", "2011-02-01", "--to", "2011-03-01",
-                     "-o", out)
+    result = run_cli("migration", history_csv, "--preset", "online-retail", "--from", "2011-02-01",
+                     "--to", "2011-03-01", "-o", out)
     assert result.returncode == 0, result.stderr
     assert out.read_text().splitlines()[0] == "customer_id,from_segment,to_segment"
     written = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -69,21 +69,22 @@ def test_migration_cut_points_each_re_cuts_the_later_date(history_csv, capsys):
 def test_migration_to_stdout_in_process(history_csv, capsys):
     from core.cli import main
 
-    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01", "--to", "2011-03-01",
-                 "-o", "-"]) == 0
+    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01",
+                 "--to", "2011-03-01", "-o", "-"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines == ["customer_id,from_segment,to_segment",
                      *(",".join(row) for row in EXPECTED)]
 
 
 def test_migration_by_a_saved_model_uses_its_tiers_and_clusters(history_csv, tmp_path, capsys,
-                                                                 model_store_dir, blob_model):
+                                                                 model_store_dir, blob_model):  # noqa: F811
     from core.cli import main
 
     out = tmp_path / "moves.csv"
     version = sorted(p.name for p in model_store_dir.iterdir() if p.name.startswith("v"))[0]
-    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01", "--to", "2011-03-01",
-                 "--model", version, "--model-dir", str(model_store_dir), "-o", str(out)]) == 0
+    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01",
+                 "--to", "2011-03-01", "--model", version, "--model-dir", str(model_store_dir),
+                 "-o", str(out)]) == 0
     written = pd.read_csv(out, dtype=str, keep_default_na=False)
     allowed = set(blob_model.names_) | set(TIERS)
     assert written["customer_id"].tolist() == ["A", "B", "C", "D"]
@@ -127,14 +128,15 @@ BAD = [
     Case("migration nobody before the from date", ["migration", "@h.csv", "--preset",
                                                    "online-retail", "--from", "2010-01-01",
                                                    "--to", "2011-03-01", "-o", "@out.csv"],
-         ["h.csv", "nobody had bought by the from date 2010-01-01 00:00", "cut points 'each'"], {"h.csv": HISTORY_CSV}),
+         ["h.csv", "nobody had bought by the from date 2010-01-01 00:00", "cut points 'each'"],
+         {"h.csv": HISTORY_CSV}),
     Case("migration missing file", ["migration", "@nope.csv", "--from", "2011-02-01", "--to",
                                     "2011-03-01", "-o", "@out.csv"], ["nope.csv", "no such file"]),
 ]
 
 
 @pytest.mark.parametrize("case", BAD, ids=[c.id for c in BAD])
-def test_bad_migration_input_exits_2_with_one_line(case, tmp_path, capsys, model_store_dir):
+def test_bad_migration_input_exits_2_with_one_line(case, tmp_path, capsys, model_store_dir):  # noqa: F811
     from core.cli import main
 
     folder = tmp_path / "case"

@@ -6,8 +6,14 @@ import hashlib
 
 import pytest
 
-from tests.cli.test_cli_errors import (GOOD_CSV, UNKNOWN_VERSION, Case, _check, _prepare,
-                                       model_store_dir)  # noqa: F401  (fixture)
+from tests.cli.test_cli_errors import (
+    GOOD_CSV,
+    UNKNOWN_VERSION,
+    Case,
+    _check,
+    _prepare,
+    model_store_dir,  # noqa: F401  (fixture)
+)
 
 REPORT_CASES = [
     Case("report bad currency", ["report", "@good.csv", "--currency", "pounds", "-o", "@r.html"],

@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 
 import pandas as pd
 import pytest
 
-from core.campaign import (campaign_table, customer_attributes, email_column, email_tool_frame,
-                           suggest_attribute_columns)
+from core.campaign import (
+    campaign_table,
+    customer_attributes,
+    email_column,
+    email_tool_frame,
+    suggest_attribute_columns,
+)
 from core.cleaning import CleaningConfig
 from core.columns import resolve_mapping
 from core.errors import ColumnMappingError
@@ -30,7 +34,7 @@ SHOPIFY = """Name,Email,Accepts Marketing,Total,Created at,Lineitem quantity,Lin
 #1005,=cmd@evil.example,no,40.00,2024-03-08 12:00:00,1,Lamp,40.00,Dee,ES
 #1006,ann@example.com,yes,0.00,2024-03-09 11:00:00,0,Sample,3.00,,CH
 #1007,cyd@example.com,,9.00,2024-03-09 11:00:00,1,Soap,9.00,Cyd Moe,
-"""
+"""  # noqa: E501 (a real export header, one line)
 OVERRIDES = {"customer": "Email", "date": "Created at", "invoice": "Name",
              "quantity": "Lineitem quantity", "price": "Lineitem price", "amount": "",
              "product": "", "country": ""}

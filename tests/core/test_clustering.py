@@ -9,11 +9,18 @@ import numpy as np
 import pandas as pd
 import pytest
 from kneed import KneeLocator
-
 from sklearn.metrics import silhouette_score
 
-from core.clustering import (FEATURES, SILHOUETTE_SAMPLE, base_name, feature_frame, k_sweep,
-                             make_pipeline, name_clusters, silhouettes)
+from core.clustering import (
+    FEATURES,
+    SILHOUETTE_SAMPLE,
+    base_name,
+    feature_frame,
+    k_sweep,
+    make_pipeline,
+    name_clusters,
+    silhouettes,
+)
 from core.errors import ConfigError
 from core.segmentation import SegmentationConfig, SegmentationModel
 from tests.conftest import make_blobs

@@ -121,7 +121,8 @@ def test_excel_all_sheets_are_stacked(tmp_path, duck):
     assert _values(dataset)["amount"] == [10.0, 5.0, 20.0]
     rfm = Source(dataset, resolve_mapping(dataset.table)).rfm().rfm
     # 00017: 10 + 20 = 30 over two dates; as-of 2011-01-05 -> recency 0.
-    # 12347: 5.00 on 2010-02-01 -> 2011-01-05 is 338 days (2010-02-01 -> 2011-02-01 is 365, less the 27 from 01-05 to 02-01).
+    # 12347: 5.00 on 2010-02-01 -> 2011-01-05 is 338 days
+    # (2010-02-01 -> 2011-02-01 is 365, less the 27 from 01-05 to 02-01).
     assert rfm.set_index("customer_id").to_dict("index") == {
         "00017": {"recency": 0, "frequency": 2, "monetary": 30.0},
         "12347": {"recency": 338, "frequency": 1, "monetary": 5.0},

@@ -226,8 +226,7 @@ def test_a_blank_country_alone_is_counted_as_filled_from_its_invoice(tmp_path, m
 
 # -- the stages' grains and columns, on a file worked out by hand ----------------------------
 def test_each_stage_has_its_grain_and_columns(tmp_path):
-    from core.rfm import (classify_lines, customer_aggregates, group_orders, open_source,
-                          rfm_from_aggregates)
+    from core.rfm import classify_lines, customer_aggregates, group_orders, open_source, rfm_from_aggregates
 
     path = tmp_path / "retail.csv"
     path.write_text(RETAIL_HEADER +

@@ -8,8 +8,8 @@ import pytest
 from core import identity, profiles, values
 from core.errors import ColumnMappingError, ConfigError, SegmentationError
 from core.options import ReadOptions
-from core.statuses import NOT_SALE, SALE
 from core.rfm import rfm_from_file
+from core.statuses import NOT_SALE, SALE
 from tests import exports, platform_exports
 
 ALL = {**platform_exports.BUILDERS, **platform_exports.REFUSED}

@@ -40,7 +40,8 @@ when = mostly(st.integers(0, 60 * 24 * 90), st.just(None))  # minutes after BASE
 invoices = mostly(st.sampled_from(["536365", "536366", "536367"]), st.sampled_from(["C536369", "A563185"]))
 stock_codes = mostly(st.sampled_from(["85123A", "22728", "21730"]), st.sampled_from(["POST", "M"]))
 quantities = mostly(st.integers(1, 12), st.integers(-4, 0))
-prices = mostly(st.sampled_from(["0.55", "1.25", "2.55", "10.00", "0.01"]), st.sampled_from(["0.00", "-3.00"]))
+prices = mostly(st.sampled_from(["0.55", "1.25", "2.55", "10.00", "0.01"]),
+                st.sampled_from(["0.00", "-3.00"]))
 online_retail_lines = st.lists(
     st.tuples(customers, when, invoices, stock_codes, quantities, prices), min_size=1, max_size=40)
 

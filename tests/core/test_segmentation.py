@@ -172,7 +172,8 @@ def test_apply_model_matches_sklearn_and_the_fences(blob_model, blobs):
     np.testing.assert_array_equal(applied.cluster, predicted)
     assert applied.segment.tolist() == [blob_model.names_[c] for c in predicted]
     z = blob_model.pipeline.named_steps["scale"].transform(blobs[list(FEATURES)])
-    expected = ((z[:, None, :] - blob_model.pipeline.named_steps["kmeans"].cluster_centers_[None]) ** 2).sum(axis=2)
+    centers = blob_model.pipeline.named_steps["kmeans"].cluster_centers_
+    expected = ((z[:, None, :] - centers[None]) ** 2).sum(axis=2)
     np.testing.assert_allclose(np.column_stack(applied.squared), expected, rtol=1e-12)
     fence_m, fence_f = blob_model.fences["monetary"], blob_model.fences["frequency"]
     edge = np.array([[1, fence_f.high, fence_m.high], [1, fence_f.high, fence_m.high + 1],

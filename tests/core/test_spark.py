@@ -93,7 +93,6 @@ DATE_TEXTS = [
 
 def test_text_dates_parse_as_on_duckdb(spark):
     import duckdb  # noqa: F401  (ibis's DuckDB backend)
-    import ibis
     import pyarrow as pa
 
     texts = pa.table({"i": list(range(len(DATE_TEXTS))), "v": DATE_TEXTS})

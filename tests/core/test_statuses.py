@@ -8,12 +8,19 @@ import pytest
 
 from core.cleaning import PRESETS, CleaningConfig, duplicate_lines
 from core.columns import resolve_mapping
+from core.errors import ConfigError, DataValidationError
 from core.io import read_transactions
 from core.options import ReadOptions
-from core.errors import ConfigError, DataValidationError
 from core.rfm import rfm_from_file
-from core.statuses import (NOT_SALE, SALE, UnknownStatusError, normalise_status,
-                           parse_status_list, status_verdict, suggested_verdict)
+from core.statuses import (
+    NOT_SALE,
+    SALE,
+    UnknownStatusError,
+    normalise_status,
+    parse_status_list,
+    status_verdict,
+    suggested_verdict,
+)
 from core.summary import how_read
 from tests import status_exports
 from tests.exports import assert_rfm, by_customer

@@ -16,7 +16,7 @@ from core.errors import ModelStoreError
 from core.segmentation import SegmentationModel
 from core.store import ModelStore
 
-T0 = dt.datetime(2026, 11, 25, 22, 14, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 25, 22, 14, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

@@ -138,8 +138,9 @@ def test_csv_round_trip_and_text_shape(tmp_path):
     text = path.read_text().splitlines()
     assert text[0] == "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
     assert len(text) == 25_001
-    row = re.compile(r'^[CA]?\d{6},[^,]+,("[^"]*"|[^,"]*),-?\d+,\d{4}-\d\d-\d\d \d\d:\d\d:00,\d+\.\d+,(\d+\.0)?,[^,]+$')
-    assert all(row.match(line) for line in text[1:]), next(l for l in text[1:] if not row.match(l))
+    row = re.compile(r'^[CA]?\d{6},[^,]+,("[^"]*"|[^,"]*),-?\d+,'
+                     r'\d{4}-\d\d-\d\d \d\d:\d\d:00,\d+\.\d+,(\d+\.0)?,[^,]+$')
+    assert all(row.match(line) for line in text[1:]), next(line for line in text[1:] if not row.match(line))
 
     expected = synth.generate(25_000, 400, seed=5).to_pandas()
     read_back = duckdb.sql(

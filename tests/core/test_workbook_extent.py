@@ -142,7 +142,8 @@ def test_a_declared_dimension_past_the_column_limit_is_refused(tmp_path, duck):
 def test_a_sheet_at_the_bounds_is_read(tmp_path, duck):
     # 23 columns (W) and a row of 1,048,576 are inside every bound: read, not refused
     path = xlsx(tmp_path / "edge.xlsx", f'<row r="1">{HEADER}</row>'
-                f'<row r="2">{text_cell("A2", "C1")}{text_cell("B2", "2024-01-02")}<c r="C2"><v>5</v></c></row>'
+                f'<row r="2">{text_cell("A2", "C1")}{text_cell("B2", "2024-01-02")}'
+                '<c r="C2"><v>5</v></c></row>'
                 '<row r="40"><c r="W40"><v>7</v></c></row>')
     dataset = read_transactions(path, con=duck)
     assert len(dataset.columns) == 23

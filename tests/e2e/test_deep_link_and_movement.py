@@ -10,7 +10,6 @@ it fails if an upgrade renames or drops the flag.
 """
 from __future__ import annotations
 
-
 import pytest
 
 from core.cleaning import CleaningConfig, suggest_preset

@@ -14,6 +14,7 @@ import pytest
 
 from tests.e2e.conftest import _require_chromium, no_exceptions, settle, streamlit_server
 
+
 def _corner_xlsx(path: Path) -> Path:
     """2 KB: cells A1 and XFD1048576 (calamine would allocate 512 GiB and abort the process)."""
     from tests.core.test_workbook_extent import text_cell, xlsx

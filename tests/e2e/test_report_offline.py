@@ -35,7 +35,7 @@ def test_report_opens_offline_and_shows_its_charts(report_file, browser):
 
         page.route("**/*", route)
         errors = []
-        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         page.goto(report_file.as_uri())
         page.wait_for_function(
             f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}")

@@ -3,7 +3,6 @@ Data page before any number; after the choice the RFM page shows the records' cu
 revenue (tests/status_exports.py computes them from the records it wrote)."""
 from __future__ import annotations
 
-
 import pytest
 
 from tests import status_exports

@@ -150,6 +150,16 @@ def settle(page, timeout: float = 90) -> None:
     raise AssertionError("the app did not finish running")
 
 
+def upload(page, server: str, path: Path) -> None:
+    """Open the app, upload ``path`` through the real file input, wait for it to load."""
+    page.goto(server)
+    settle(page)
+    page.locator('input[type="file"]').first.set_input_files(str(path))
+    settle(page, 120)
+    page.get_by_text(f"Loaded: {path.name}").wait_for()
+    no_exceptions(page)
+
+
 def metrics(page) -> dict[str, str]:
     """The page's st.metric values by label."""
     labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()

@@ -19,7 +19,7 @@ from core.rfm import Source
 from tests.e2e.conftest import SAMPLE, no_exceptions, settle, shot, streamlit_server
 
 # The router's navigation, in its order (streamlit_app.py PAGES titles).
-NAV_TITLES = ["Data", "RFM", "Clusters", "Segments", "Movement", "Customer lookup"]
+NAV_TITLES = ["Data", "RFM", "Clusters", "Segments", "Movement", "Value", "Customer lookup"]
 NAV_LINK = '[data-testid="stSidebarNavLink"]'
 
 

@@ -75,7 +75,7 @@ class LimitedHttp(asyncio.Protocol):
         return self.http.eof_received()
 
     def connection_lost(self, exc) -> None:
-        self._forget()
+        self.forget()
         self.http.connection_lost(exc)
 
     def pause_writing(self) -> None:
@@ -85,28 +85,28 @@ class LimitedHttp(asyncio.Protocol):
         self.http.resume_writing()
 
     # the limits ---------------------------------------------------------------------------
-    def _watched(self) -> bool:
+    def is_watched(self) -> bool:
         """Still an HTTP connection of ours (not closed, not upgraded to a WebSocket)."""
         return (self.transport is not None and not self.transport.is_closing()
                 and self.transport.get_protocol() is self)
 
     def _check(self) -> None:
-        if not self._watched():
-            return self._forget()
+        if not self.is_watched():
+            return self.forget()
         quiet = time.monotonic() - self.last_byte
         if not self.head_done or quiet >= IDLE_TIMEOUT_S:
             self.transport.close()  # h11 hears connection_lost as from any closed connection
-            return self._forget()
+            return self.forget()
         self.timer = self.loop.call_later(IDLE_TIMEOUT_S - quiet, self._check)
 
     def _cap(self) -> None:
         while len(self.watched) > MAX_HTTP_CONNECTIONS:
             quietest = next(iter(self.watched))
-            quietest._forget()
-            if quietest._watched():
+            quietest.forget()
+            if quietest.is_watched():
                 quietest.transport.close()
 
-    def _forget(self) -> None:
+    def forget(self) -> None:
         self.watched.pop(self, None)
         if self.timer is not None:
             self.timer.cancel()

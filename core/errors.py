@@ -6,6 +6,13 @@ stderr and exit status 2; the dashboard turns them into ``st.error``.
 """
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (at most 200 characters), else its type's
+    name: how a library's error is quoted inside one of ours."""
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
 class SegmentationError(Exception):
     """Base class: a problem with the user's input or choices, never a bug."""
 

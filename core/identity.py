@@ -101,8 +101,8 @@ def _check_plausible(table: ibis.Table, id_column: str, ident: ibis.Column,
     if other is None or orders == 0:
         return
     t = table.mutate(_ident=ident, _other=trim(table[other].cast("string")).lower().nullif(""))
-    per = t.filter(t._ident.notnull()).group_by("_ident").aggregate(
-        orders=t[invoice].nunique() if invoice else t.count(), others=t._other.nunique())
+    per = t.filter(t["_ident"].notnull()).group_by("_ident").aggregate(
+        orders=t[invoice].nunique() if invoice else t.count(), others=t["_other"].nunique())
     found = query.rows(per.order_by(ibis.desc("orders")).limit(1))
     if not found:
         return

@@ -22,7 +22,7 @@ import ibis
 
 from core import excel, header, limits, query
 from core.columns import detect_columns
-from core.errors import InputFileError
+from core.errors import InputFileError, first_line
 from core.excel import ALL_SHEETS, EXCEL_SUFFIXES  # noqa: F401  (re-exported: pages, spark)
 
 CSV_SUFFIXES = (".csv", ".tsv", ".txt")
@@ -50,7 +50,7 @@ class Dataset:
     header_row: int = 1           # the row the header was read from (title rows above skipped)
     total_rows: int = 0           # totals / subtotal rows left out of ``table`` (core.header)
     # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
-    _tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
+    tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
     @property
     def columns(self) -> list[str]:
@@ -286,14 +286,14 @@ def read_error_message(name: str, exc: Exception, path: str | os.PathLike | None
     text = str(exc)
     record = re.search(r"CSV Error on Line: (\d+)", text)
     if record is None:
-        return f"{name}: cannot be read ({_first_line(exc)}); check it is a text file with a header row"
+        return f"{name}: cannot be read ({first_line(exc)}); check it is a text file with a header row"
     line = int(record.group(1))
     if path is not None:
         line = _physical_line(Path(path), line, delimiter)
     original = re.search(r"Original Line: ?(.*)", text)
     problem = re.search(r"(Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote)",
                         text)
-    what = problem.group(1) if problem else _first_line(exc)
+    what = problem.group(1) if problem else first_line(exc)
     shown = f" '{original.group(1)[:80]}'" if original and original.group(1) else ""
     return (f"{name}: line {line}{shown} is broken ({what}); fix that line or export "
             "the file again")
@@ -322,7 +322,7 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
         names = footer.schema.to_arrow_schema().names if leaves <= limits.MAX_COLUMNS else []
     except Exception as exc:
         raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
-                             f"({_first_line(exc)}); write it again or export CSV") from exc
+                             f"({first_line(exc)}); write it again or export CSV") from exc
     if leaves > limits.MAX_COLUMNS:
         check_column_names([""] * leaves, path.name)
     check_column_names(names, path.name)
@@ -331,7 +331,7 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
         empty = query.arrow(table.head(1)).num_rows == 0
     except Exception as exc:
         raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
-                             f"({_first_line(exc)}); write it again or export CSV") from exc
+                             f"({first_line(exc)}); write it again or export CSV") from exc
     return table, empty
 
 
@@ -450,9 +450,4 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
                    path=str(scanned), delimiter=delimiter, encoding=encoding,
                    lines_above_header=above, header_row=row, total_rows=total_rows,
-                   _tempdir=tempdir)
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+                   tempdir=tempdir)

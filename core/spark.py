@@ -36,8 +36,8 @@ import ibis
 import ibis.expr.datatypes as dt
 
 from core import values
-from core.errors import ConfigError, InputFileError
-from core.io import CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset, _first_line
+from core.errors import ConfigError, InputFileError, first_line
+from core.io import CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset
 from core.io import read_transactions as read_local
 from core.options import ReadOptions
 from core.rfm import RFMResult, rfm_from_file
@@ -110,7 +110,7 @@ def get_session(master: str | None = None):
         session = builder.getOrCreate()
     except Exception as exc:  # Py4J / JVM start-up errors carry no stable type
         raise ConfigError(f"cannot start Spark (master {master or 'from spark-submit'}): "
-                          f"{_first_line(exc)}; check Java 17 and ${MASTER_ENV}") from exc
+                          f"{first_line(exc)}; check Java 17 and ${MASTER_ENV}") from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
 
@@ -186,7 +186,7 @@ def read_transactions(path: str | os.PathLike, *, sheet: str | None = None,
         return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet)
     return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet,
                    path=local.path, delimiter=local.delimiter, encoding=local.encoding,
-                   _tempdir=local._tempdir)
+                   tempdir=local.tempdir)
 
 
 def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, str]):
@@ -196,7 +196,7 @@ def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, s
         return session.read.parquet(uri)
     except Exception as exc:  # AnalysisException: path not found, not Parquet, ...
         raise InputFileError(f"{name}: Spark cannot read it as {kind.upper()} "
-                             f"({_first_line(exc)}); check the path and the format") from exc
+                             f"({first_line(exc)}); check the path and the format") from exc
 
 
 # -- RFM -------------------------------------------------------------------------------

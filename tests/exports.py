@@ -53,14 +53,7 @@ def expected_rfm(purchases: list[Purchase]) -> tuple[dict[str, tuple[int, int, f
 def assert_expected_rfm(result, export: Export) -> None:
     """The engine's RFMResult holds exactly the export's expected customers, R, F and M (to
     the cent), at the export's as-of."""
-    import pytest
-
-    got = {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
-           for r in result.rfm.itertuples()}
-    assert set(got) == set(export.expected)
-    for customer, (recency, frequency, monetary) in export.expected.items():
-        assert got[customer][:2] == (recency, frequency), customer
-        assert got[customer][2] == pytest.approx(monetary, abs=0.001), customer
+    assert_rfm(by_customer(result.rfm), export.expected)
     assert result.as_of == export.as_of
 
 

@@ -15,11 +15,6 @@ from tests import exports, platform_exports
 ALL = {**platform_exports.BUILDERS, **platform_exports.REFUSED}
 
 
-def _by_customer(result):
-    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
-            for r in result.rfm.itertuples()}
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
     return tmp_path_factory.mktemp("platforms")
@@ -81,14 +76,14 @@ def test_woocommerce_guests_are_identified_by_email_and_said(folder, duck):
     said = "; ".join(result.reading)
     assert "customers by e-mail 'Email (Billing)' (trimmed, case-folded)" in said
     # guest.one: 1002 (20.00) and 1005 (35.00), one customer although typed two ways
-    assert _by_customer(result)["guest.one@example.com"] == (2, 2, 55.00)
+    assert exports.by_customer(result.rfm)["guest.one@example.com"] == (2, 2, 55.00)
 
 
 def test_woocommerce_total_repeated_on_each_product_row_counts_once(folder, duck):
     export = platform_exports.woocommerce(folder)
     result = rfm_from_file(export.path, con=duck)
     # ben's order 1007 has two rows each saying 150.00: he paid 150.00, not 300.00
-    assert _by_customer(result)["ben@example.com"][2] == 150.00
+    assert exports.by_customer(result.rfm)["ben@example.com"][2] == 150.00
     assert any("'Order Total Amount', the order's total" in s for s in result.reading)
     assert any("--amount 'Order Subtotal Amount'" in s for s in result.reading)
     verdicts = {c.value: c.verdict for c in result.audit.status_values}
@@ -102,7 +97,7 @@ def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck
                     "17,o1,2024-01-01,10.00\n0,o2,2024-01-02,20.00\nguest,o3,2024-01-03,30.00\n"
                     "N/A,o4,2024-01-04,40.00\n-1,o5,2024-01-05,50.00\n18,o6,2024-01-06,5.00\n")
     result = rfm_from_file(path, con=duck)
-    assert _by_customer(result) == {"17": (5, 1, 10.00), "18": (0, 1, 5.00)}
+    assert exports.by_customer(result.rfm) == {"17": (5, 1, 10.00), "18": (0, 1, 5.00)}
     assert dict((n, k) for n, _, k in result.audit.removed)["missing_customer"] == 4
 
 
@@ -113,7 +108,7 @@ def test_placeholder_ids_fall_back_to_the_email_column_without_a_profile(tmp_pat
                     "0,Guest@Example.com,o2,2024-01-02,20.00\n"
                     "0,guest@example.com ,o3,2024-01-03,30.00\n")
     result = rfm_from_file(path, con=duck)
-    assert _by_customer(result) == {"ana@example.com": (2, 1, 10.00),
+    assert exports.by_customer(result.rfm) == {"ana@example.com": (2, 1, 10.00),
                                     "guest@example.com": (0, 2, 50.00)}
     assert any("customers by e-mail 'email'" in s for s in result.reading)
 
@@ -129,9 +124,9 @@ def test_one_id_holding_many_orders_with_many_emails_is_refused(tmp_path, duck):
         rfm_from_file(path, con=duck)
     # the user's choice decides: the ID confirmed, or the e-mail
     by_id = rfm_from_file(path, ReadOptions(mapping={"customer": "customer_id"}), con=duck)
-    assert _by_customer(by_id)["1"][1:] == (8, 80.00)
+    assert exports.by_customer(by_id.rfm)["1"][1:] == (8, 80.00)
     by_email = rfm_from_file(path, ReadOptions(mapping={"customer": "email"}), con=duck)
-    assert len(_by_customer(by_email)) == 10
+    assert len(exports.by_customer(by_email.rfm)) == 10
 
 
 # -- value basis ----------------------------------------------------------------------------
@@ -141,7 +136,7 @@ def test_amount_on_the_price_column_moves_it_and_says_so(tmp_path, duck):
                     "a,o1,2024-01-01,2,39.98\na,o2,2024-01-03,1,5.00\n")
     result = rfm_from_file(path, ReadOptions(mapping={"amount": "unit_price"}), con=duck)
     assert result.mapping.price is None and result.mapping.amount == "unit_price"
-    assert _by_customer(result) == {"a": (0, 2, 44.98)}  # never 2 x 39.98
+    assert exports.by_customer(result.rfm) == {"a": (0, 2, 44.98)}  # never 2 x 39.98
     assert any("'unit_price' is the amount now, no longer the unit price" in s
                for s in result.reading)
 
@@ -165,17 +160,17 @@ def test_etsy_order_total_is_what_the_buyer_paid(folder, duck):
     result = rfm_from_file(export.path, con=duck)
     assert result.mapping.amount == "Order Total"
     # janedoe: 30.00 + 4.50 + 2.70 and 45.00 + 4.05 (not the items' 75.00)
-    assert _by_customer(result)["90011"][2] == 86.25
+    assert exports.by_customer(result.rfm)["90011"][2] == 86.25
     alternative = rfm_from_file(export.path, ReadOptions(mapping={"amount": "Order Value"}),
                                 con=duck)
-    assert _by_customer(alternative)["90011"][2] == 75.00
+    assert exports.by_customer(alternative.rfm)["90011"][2] == 75.00
 
 
 def test_lightspeed_sale_rows_are_counted_once(folder, duck):
     export = platform_exports.lightspeed(folder)
     result = rfm_from_file(export.path, con=duck)
     # receipt 1001: its Sale row says 30.00, its lines 20.00 + 10.00: 30.00, never 60.00
-    assert _by_customer(result)["C-001"] == (7, 1, 30.00)
+    assert exports.by_customer(result.rfm)["C-001"] == (7, 1, 30.00)
 
 
 def test_magento_closed_is_a_refund_not_a_sale(folder, duck):

@@ -55,12 +55,6 @@ def most_common_code(values: Iterable) -> str | None:
     return codes.most_common(1)[0][0] if codes else None
 
 
-def currency_of(table: ibis.Table, value_columns: Sequence[str] = ()) -> str | None:
-    """The currency a file states: in a Currency column (its most common code), else by the
-    marks in its ``value_columns`` ($, €, £, CHF, ...); None when it states none."""
-    return stated_currency(table, None, value_columns)[0]
-
-
 def _code_in_column(table: ibis.Table, column: str) -> str | None:
     col = table[column].cast("string")
     top = query.rows(table.select(v=col).filter(ibis._.v.notnull()).group_by("v")

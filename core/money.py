@@ -67,10 +67,13 @@ VALUE_MARKS = {"€": "EUR", "£": "GBP", "CHF": "CHF", "$": "USD", "¥": "JPY",
 
 
 def stated_currency(table: ibis.Table, column: str | None = None,
-                    value_columns: Sequence[str] = ()) -> tuple[str | None, str]:
+                    value_columns: Sequence[str] = (),
+                    may_hold: Sequence[str] | None = None) -> tuple[str | None, str]:
     """The file's currency and the sentence saying where it came from: ``column`` (a
     profile's), else a column named Currency, else the one mark found in the text of
-    ``value_columns``; else None ('no currency stated: choose one')."""
+    ``value_columns``; else None ('no currency stated: choose one'). ``may_hold``: the marks
+    the file's text holds at all (core.io.marks_in_text; default every VALUE_MARKS): only
+    those are looked for in the values, and none means no scan."""
     named = [column] if column is not None and column in table.columns else []
     named += [c for c in table.columns if normalise(c) in _CURRENCY_COLUMNS and c not in named]
     for name in named:
@@ -78,11 +81,12 @@ def stated_currency(table: ibis.Table, column: str | None = None,
         if code:
             return code, f"currency {code} from column '{name}'"
     texts = [c for c in value_columns if c in table.columns and table[c].type().is_string()]
-    if texts:
+    candidates = [mark for mark in VALUE_MARKS if may_hold is None or mark in may_hold]
+    if texts and candidates:
         found = query.first_row(table.aggregate(**{
             f"m{i}_{j}": table[c].contains(mark).any()
-            for i, c in enumerate(texts) for j, mark in enumerate(VALUE_MARKS)}))
-        marks = [mark for j, mark in enumerate(VALUE_MARKS)
+            for i, c in enumerate(texts) for j, mark in enumerate(candidates)}))
+        marks = [mark for j, mark in enumerate(candidates)
                  if any(found[f"m{i}_{j}"] for i in range(len(texts)))]
         if len(marks) == 1:
             code = VALUE_MARKS[marks[0]]

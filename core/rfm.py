@@ -52,7 +52,7 @@ from core.cleaning import (
 )
 from core.columns import RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve, to_canonical
 from core.errors import ConfigError, DataValidationError, InputFileError
-from core.io import READ_ERRORS, Dataset, read_error_message, read_transactions
+from core.io import READ_ERRORS, Dataset, marks_in_text, read_error_message, read_transactions
 from core.options import ReadOptions, parse_as_of
 from core.profiles import ProfileReading, column_of, read_profile
 
@@ -225,9 +225,12 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
         mapping = replace(mapping, customer=given or None)
     if check:
         mapping.check(dataset.columns, dataset.name)
+    # A text file's bytes say which currency marks it holds at all, for less than a scan.
+    may_hold = (marks_in_text(dataset.path, tuple(money.VALUE_MARKS))
+                if dataset.kind == "csv" and dataset.path else None)
     code, said = money.stated_currency(
         dataset.table, reading.profile.currency if reading.profile else None,
-        [c for c in (mapping.amount, mapping.price) if c])
+        [c for c in (mapping.amount, mapping.price) if c], may_hold)
     sentences.append(said)
     return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences),
                                      currency=code)

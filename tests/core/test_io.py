@@ -248,3 +248,31 @@ def test_a_broken_line_is_named_by_its_real_line_number(tmp_path, duck, bad_line
     assert "fix that line or export the file again" in message
     # header (line 1), five rows before it, one of them over two lines: the editor's line 8
     assert message.startswith("broken.csv: line 8 ")
+
+
+# -- currency marks in a text file's bytes (core.money.stated_currency looks only for these) --
+def test_marks_in_text_finds_each_mark_once_even_across_blocks(tmp_path, monkeypatch):
+    import core.io
+
+    monkeypatch.setattr(core.io, "_MARK_BLOCK_BYTES", 8)
+    path = tmp_path / "marks.csv"
+    # 'CHF' straddles the first 8-byte block; '€' (3 bytes) straddles the second.
+    path.write_bytes("a,b,ccCHF\nxx,1€\n".encode())
+    assert core.io.marks_in_text(path, ("€", "£", "CHF", "$")) == ("€", "CHF")
+    path.write_bytes(b"plain,ascii\n1,2\n")
+    assert core.io.marks_in_text(path, ("€", "£", "CHF", "$")) == ()
+    path.write_bytes("name\nCaf\u00e9 \u00a3 2\n".encode())  # not ASCII: '£' is looked for
+    assert core.io.marks_in_text(path, ("€", "£")) == ("£",)
+
+
+def test_currency_marks_outside_the_values_state_no_currency(tmp_path):
+    from core.rfm import rfm_from_file
+
+    path = tmp_path / "dollar_in_name.csv"
+    path.write_text("Customer ID,InvoiceDate,amount,Description\n"
+                    "a,2024-01-01 10:00,10.00,$5 GIFT CARD\nb,2024-01-02 10:00,4.50,MUG\n",
+                    encoding="utf-8")
+    assert "no currency stated in the file: choose one" in rfm_from_file(path).reading
+    path.write_text("Customer ID,InvoiceDate,amount\na,2024-01-01 10:00,CHF 10.00\n"
+                    "b,2024-01-02 10:00,CHF 4.50\n", encoding="utf-8")
+    assert "currency CHF from the 'CHF' in the values" in rfm_from_file(path).reading

@@ -252,21 +252,49 @@ def classify_lines(source: Source, attributes: Sequence[str] = ()) -> ibis.Table
     Columns: those of ``core.columns.to_canonical`` (customer as read, invoice_ts, invoice,
     quantity, price, amount, line_value, status, product, country, bad_number, date_blank,
     amount_blank; ``attributes`` as attribute_0, attribute_1, ... text), plus
-    ``failed_line``: the 1-based position (in ``source.rules``) of the first line-level rule
-    the line fails, 0 when it passes them all; and ``return_line``: with returns netted, the
-    line-level half of a return (core.cleaning.is_return), else false. Order-level rules and
-    an order's blanks are left to ``group_orders``.
+    ``failed_line``: ``first_line_rule_failed`` (a line without a customer is not tested when
+    the missing-customer rule comes first: ``customer_rule_first``); and ``return_line``: with
+    returns netted, the line-level half of a return (core.cleaning.is_return), else false.
+    Order-level rules and an order's blanks are left to ``group_orders``.
     """
     source.mapping.check(source.dataset.columns, source.dataset.name)
     canonical = to_canonical(source.dataset.table, source.mapping, source.dataset.name,
                              source.readings, attributes).view()
     line_rules = [(i + 1, rule) for i, rule in enumerate(source.rules) if not rule.order_level]
-    failed_line = (ibis.cases(*[(~rule.keep(canonical, source.cleaning).fill_null(False), i)
-                                for i, rule in line_rules], else_=0)
-                   if line_rules else ibis.literal(0))
+    failed_line = first_line_rule_failed(canonical, source, customer_rule_first(source))
     return_line = (is_return(canonical, [rule for _, rule in line_rules], source.cleaning)
                    if source.cleaning.returns == "net" else ibis.literal(False))
     return canonical.mutate(failed_line=failed_line, return_line=return_line)
+
+
+def first_line_rule_failed(lines: ibis.Table, source: Source,
+                           untested_without_customer: int = 0) -> ibis.Value:
+    """Per line of ``lines`` (canonical columns), the 1-based position in ``source.rules`` of
+    the first line-level rule it fails, 0 when it passes them all. With
+    ``untested_without_customer`` (``customer_rule_first``), a line without a customer gets
+    that position and its line-level rules are not tested: the product pattern is a third of
+    the line scan, and such a line is removed by that rule unless its order gives it a
+    customer (``group_orders`` then tests it again)."""
+    cases = [(~rule.keep(lines, source.cleaning).fill_null(False), i + 1)
+             for i, rule in enumerate(source.rules) if not rule.order_level]
+    if untested_without_customer and cases:
+        cases.insert(0, (lines.customer.isnull(), untested_without_customer))
+    return ibis.cases(*cases, else_=0) if cases else ibis.literal(0)
+
+
+def customer_rule_first(source: Source) -> int:
+    """The position (1-based, in ``source.rules``) of the missing-customer rule when it is the
+    first rule a line without a customer fails whatever its other fields hold: the rule is on,
+    no line-level rule comes before it, and returns are not netted (a return is judged on
+    every rule). 0 otherwise."""
+    if source.cleaning.returns == "net":
+        return 0
+    for i, rule in enumerate(source.rules):
+        if rule.name == "missing_customer":
+            return i + 1
+        if not rule.order_level:
+            return 0
+    return 0
 
 
 # -- group orders: one row per group of an order's lines ----------------------------------
@@ -295,40 +323,46 @@ def group_orders(lines: ibis.Table, source: Source,
     """
     cleaning, mapping, rules = source.cleaning, source.mapping, source.rules
     net = cleaning.returns == "net"
-    keys = dict(invoice=lines.invoice, customer=lines.customer, invoice_ts=lines.invoice_ts,
-                date_blank=lines.date_blank, failed_line=lines.failed_line,
-                line_value=lines.line_value.sign())  # what the rules read of it: its sign
     # What an unmapped role or a rule not in use would make constant is no key: it is added after.
     constants = dict(status=ibis.null("string"), country_blank=ibis.literal(True),
                      amount_blank=ibis.literal(True), return_line=ibis.literal(False))
-    if mapping.status:
-        keys["status"] = lines.status
-    if mapping.country:
-        keys["country_blank"] = lines.country.isnull()
-    if mapping.amount:
-        keys["amount_blank"] = lines.amount_blank
-    if net:  # the line-level half of a return; the order-level half below
-        keys["return_line"] = lines.return_line
-    aggregates = dict(lines=lines.count(), value=values.exact(lines.line_value, VALUE).sum())
-    if mapping.amount:
-        aggregates["amount_max"] = lines.amount.max()
-    aggregates.update({name: lines[name].max() for name in lines.columns
-                       if name.startswith("attribute_")})
 
-    def grouped(**more) -> ibis.Table:
+    def grouped(lines: ibis.Table, country_range: bool = False) -> ibis.Table:
+        keys = dict(invoice=lines.invoice, customer=lines.customer, invoice_ts=lines.invoice_ts,
+                    date_blank=lines.date_blank, failed_line=lines.failed_line,
+                    line_value=lines.line_value.sign())  # what the rules read of it: its sign
+        if mapping.status:
+            keys["status"] = lines.status
+        if mapping.country:
+            keys["country_blank"] = lines.country.isnull()
+        if mapping.amount:
+            keys["amount_blank"] = lines.amount_blank
+        if net:  # the line-level half of a return; the order-level half below
+            keys["return_line"] = lines.return_line
+        aggregates = dict(lines=lines.count(), value=values.exact(lines.line_value, VALUE).sum())
+        if mapping.amount:
+            aggregates["amount_max"] = lines.amount.max()
+        aggregates.update({name: lines[name].max() for name in lines.columns
+                           if name.startswith("attribute_")})
+        if country_range:
+            aggregates.update(country_hi=lines.country.max(), country_lo=lines.country.min())
         # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
-        out = lines.group_by(**keys).aggregate(**aggregates, **more).cache()
+        out = lines.group_by(**keys).aggregate(**aggregates).cache()
         return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
 
-    orders = grouped()
+    orders = grouped(lines)
     filled, order_line = ibis.literal(False), ibis.literal(False)
     fills: dict = {}
     if mapping.invoice and _may_fill(orders, mapping):  # else the window would change nothing
-        if mapping.country:
-            # A country is only counted (the groups keep no country column), and the lines'
-            # highest and lowest country per group cost a fifth of the line scan: they are
-            # aggregated only here, when some order may take a blank's value (a second scan).
-            orders = grouped(country_hi=lines.country.max(), country_lo=lines.country.min())
+        untested = customer_rule_first(source)
+        if mapping.country or untested:
+            # Grouped again (a second scan) only here, when some order may take a blank's
+            # value: with the lines' highest and lowest country per group (a fifth of the line
+            # scan), and with every line-level rule tested on the lines without a customer,
+            # which their order may now give one (classify_lines left them untested).
+            if untested:
+                lines = lines.mutate(failed_line=first_line_rule_failed(lines, source))
+            orders = grouped(lines, country_range=bool(mapping.country))
         blanks = {name: (blank, orders.country_hi, orders.country_lo) if name == "country"
                   else (blank, orders[name], orders[name])
                   for name, blank in order_fields(orders, mapping).items()}

@@ -55,6 +55,7 @@ class Dataset:
 
     @property
     def columns(self) -> list[str]:
+        """The table's column names, in order."""
         return list(self.table.columns)
 
     def line_of(self, row: int) -> str:
@@ -164,6 +165,8 @@ def _utf8_copy(path: Path, encoding: str, tempdir: tempfile.TemporaryDirectory) 
 
 @dataclass(frozen=True)
 class CsvDialect:
+    """How a text file is read: its delimiter, its column names, the lines above its header."""
+
     delimiter: str
     columns: tuple[str, ...]
     skip: int = 0  # lines above the header: Excel's "sep=;" hint line

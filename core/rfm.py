@@ -151,6 +151,7 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     overrides = {role: column or "" for role, column in options.mapping}
 
     def mapped(raw: Dataset) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+        """``read_mapped`` with the options, a bad row its queries reach as InputFileError."""
         try:
             return read_mapped(raw, overrides, options.profile, options.date_format)
         except READ_ERRORS as exc:  # a reading query reached a bad row the first look did not see
@@ -328,6 +329,7 @@ def group_orders(lines: ibis.Table, source: Source,
                      amount_blank=ibis.literal(True), return_line=ibis.literal(False))
 
     def grouped(lines: ibis.Table, country_range: bool = False) -> ibis.Table:
+        """The lines grouped (materialised), with the country's range per group if asked."""
         keys = dict(invoice=lines.invoice, customer=lines.customer, invoice_ts=lines.invoice_ts,
                     date_blank=lines.date_blank, failed_line=lines.failed_line,
                     line_value=lines.line_value.sign())  # what the rules read of it: its sign
@@ -387,7 +389,7 @@ def group_orders(lines: ibis.Table, source: Source,
                            purchase=purchase_key(orders, mapping),
                            filled_lines=orders.filled.ifelse(orders.lines, 0),
                            value=orders.order_line.ifelse(ibis.literal(0, VALUE), orders.value))
-    if unknown:  # never kept silently: an unknown status value is refused until decided
+    if unknown and mapping.status:  # never kept silently: refused until decided
         statuses.refuse_unknown(status_counts(orders.filter(orders.status.isin(unknown)), cleaning),
                                 mapping.status, source.dataset.name)
     return orders

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ROOT, TIMEOUT, go
-from ui import state
+from ui import files, uploads
 
 GOOD = (b"Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country\n"
         b"536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
@@ -137,7 +137,7 @@ def data_folder(tmp_path, monkeypatch) -> Path:
 
 
 def test_the_data_folder_lists_plain_files_only(data_folder):
-    assert [p.name for p in state.server_files()] == ["orders.csv"]
+    assert [p.name for p in uploads.server_files()] == ["orders.csv"]
 
 
 @pytest.mark.parametrize("name, reason", [("passwd.csv", "is a symbolic link"),
@@ -147,5 +147,5 @@ def test_the_data_folder_loader_refuses_links_without_reading_them(data_folder, 
     from core.errors import SegmentationError
 
     with pytest.raises(SegmentationError, match=f"{name}: {reason}") as caught:
-        state.load_path(data_folder / name)
+        files.load_path(data_folder / name)
     assert "root:" not in str(caught.value) and "maxUploadSize" not in str(caught.value)

@@ -14,7 +14,7 @@ from core.rfm import Source
 from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table
 from core.segmentation import SegmentationModel
 from tests.app.conftest import SAMPLE, charts, go, metric
-from ui.state import DEFAULT_K
+from ui.models import DEFAULT_K
 
 
 @pytest.fixture(scope="module")

@@ -60,11 +60,11 @@ def test_a_stored_control_label_is_never_taken_for_a_currency(monkeypatch):
     """Streamlit gives back a selectbox's shown label when that label has changed since it was
     sent ('from the file: not stated' before the file's currency was known): the stored choice
     is then text, which must not print as the currency ('66.45k FROM THE FILE: NOT STATED')."""
-    from ui import render
+    from ui import render, session
 
-    monkeypatch.setattr(render.st, "session_state", {render.CURRENCY_KEY: "from the file: not stated"})
+    monkeypatch.setattr(render.st, "session_state", {session.CURRENCY_CHOICE: "from the file: not stated"})
     assert render.currency("EUR") == "EUR"
-    monkeypatch.setattr(render.st, "session_state", {render.CURRENCY_KEY: "GBP"})
+    monkeypatch.setattr(render.st, "session_state", {session.CURRENCY_CHOICE: "GBP"})
     assert render.currency("EUR") == "GBP"
-    monkeypatch.setattr(render.st, "session_state", {render.CURRENCY_KEY: "none (plain numbers)"})
+    monkeypatch.setattr(render.st, "session_state", {session.CURRENCY_CHOICE: "none (plain numbers)"})
     assert render.currency("EUR") is None

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.app.conftest import go
+from ui import session
 
 CSV = (b"Invoice,InvoiceDate,Customer ID,Quantity,Price\n"
        b"1,2024-01-05 10:00,A,2,5.00\n1,2024-01-05 10:00,A,1,1.00\n2,2024-02-01 09:00,B,1,3.00\n")
@@ -34,7 +35,7 @@ def test_upload_is_kept_private(app, upload_dir):
     assert [p.name for p in upload_dir.iterdir()] == [saved.name]
     assert saved.read_bytes() == CSV
     assert _mode(upload_dir) == 0o700 and _mode(saved) == 0o600
-    assert app.session_state["loaded_source"].name == "shop.csv"
+    assert app.session_state[session.SOURCE].name == "shop.csv"
 
 
 def test_failed_upload_is_deleted_and_the_error_names_the_users_file(app, upload_dir):

@@ -9,6 +9,13 @@ from core.rfm import rfm_from_file
 HEADER = "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
 
 
+def _rfm_of(tmp_path, *records: str):
+    """RFM of a CSV of ``records`` (Invoice, StockCode, Quantity, InvoiceDate, Price, Customer ID)."""
+    path = tmp_path / "lines.csv"
+    path.write_text(HEADER + "".join(f"{record}\n" for record in records), encoding="utf-8")
+    return rfm_from_file(path)
+
+
 def _removed(result) -> dict[str, int]:
     return {name: n for name, _, n in result.audit.removed if n}
 
@@ -17,14 +24,12 @@ def test_a_line_given_its_orders_customer_is_judged_by_every_rule(tmp_path):
     # 100001: the customer on the first line only (Shopify's way); its second line's stock
     # code is no product, so once it takes the customer that rule removes it. 100002 has no
     # customer on any line: both lines are missing a customer, the 'POST' line too.
-    path = tmp_path / "orders.csv"
-    path.write_text(HEADER +
-                    "100001,10001,2,2024-01-05 10:00,1.50,12345\n"
-                    "100001,POST,1,2024-01-05 10:00,5.00,\n"
-                    "100001,10002,1,2024-01-05 10:00,2.00,\n"
-                    "100002,POST,1,2024-01-06 10:00,5.00,\n"
-                    "100002,10003,1,2024-01-06 10:00,4.00,\n", encoding="utf-8")
-    result = rfm_from_file(path)
+    result = _rfm_of(tmp_path,
+                     "100001,10001,2,2024-01-05 10:00,1.50,12345",
+                     "100001,POST,1,2024-01-05 10:00,5.00,",
+                     "100001,10002,1,2024-01-05 10:00,2.00,",
+                     "100002,POST,1,2024-01-06 10:00,5.00,",
+                     "100002,10003,1,2024-01-06 10:00,4.00,")
     assert _removed(result) == {"missing_customer": 2, "stock_code_not_product": 1}
     assert result.audit.filled_from_order == 2  # the two lines that took 12345
     assert result.audit.rows_out == 2
@@ -35,13 +40,11 @@ def test_a_line_given_its_orders_customer_is_judged_by_every_rule(tmp_path):
 def test_without_a_customer_a_line_counts_under_that_rule_only(tmp_path):
     # No order can take a customer: the lines without one are counted as missing a customer,
     # whatever else is wrong with them (a stock code, a quantity).
-    path = tmp_path / "whole.csv"
-    path.write_text(HEADER +
-                    "100001,10001,2,2024-01-05 10:00,1.50,12345\n"
-                    "100002,POST,1,2024-01-06 10:00,5.00,\n"
-                    "100003,10003,-1,2024-01-06 10:00,4.00,\n"
-                    "100004,10004,1,2024-01-07 10:00,3.00,777\n"
-                    "100004,BANK,1,2024-01-07 10:00,3.00,777\n", encoding="utf-8")
-    result = rfm_from_file(path)
+    result = _rfm_of(tmp_path,
+                     "100001,10001,2,2024-01-05 10:00,1.50,12345",
+                     "100002,POST,1,2024-01-06 10:00,5.00,",
+                     "100003,10003,-1,2024-01-06 10:00,4.00,",
+                     "100004,10004,1,2024-01-07 10:00,3.00,777",
+                     "100004,BANK,1,2024-01-07 10:00,3.00,777")
     assert _removed(result) == {"missing_customer": 2, "stock_code_not_product": 1}
     assert [r["customer_id"] for r in result.rfm.to_dict("records")] == ["12345", "777"]

@@ -420,39 +420,72 @@ PAYPAL_HEADER = ["Date", "Time", "TimeZone", "Name", "Type", "Status", "Currency
                  "Reference Txn ID", "Invoice Number", "Custom Number", "Quantity", "Receipt ID",
                  "Balance", "Country Code", "Balance Impact"]
 SHOP = "shop@example.com"
-# (date, time, zone, offset, type, status, gross, from, transaction)
+# The types of a payment received from a customer (PayPal writes the same types for payments
+# the account sends, with a negative Gross); every other type moves money that is no sale.
+PAYPAL_PAYMENTS = {"Express Checkout Payment", "Website Payment", "General Payment",
+                   "Mobile Payment", "Subscription Payment", "PreApproved Payment Bill User Payment"}
+# (local date-time, zone, offset, type, status, gross, from, to, transaction, reference)
 PAYPAL_ROWS = [
     (dt.datetime(2024, 10, 14, 9, 0), "PDT", -7, "Express Checkout Payment", "Completed", "54.90",
-     "amy@example.com", "1AB"),
+     "amy@example.com", SHOP, "1AB", ""),
     (dt.datetime(2024, 10, 20, 23, 30), "PDT", -7, "Website Payment", "Completed", "1,020.00",
-     "bo@example.com", "2CD"),
-    (dt.datetime(2024, 10, 21, 8, 0), "PDT", -7, "Payment Refund", "Completed", "-54.90",
-     "amy@example.com", "3EF"),
+     "bo@example.com", SHOP, "2CD", ""),
+    (dt.datetime(2024, 10, 21, 8, 0), "PDT", -7, "Payment Refund", "Completed", "-10.00",
+     SHOP, "amy@example.com", "3EF", "1AB"),
     (dt.datetime(2024, 10, 22, 10, 0), "PDT", -7, "Express Checkout Payment", "Pending", "70.00",
-     "cy@example.com", "4GH"),
+     "cy@example.com", SHOP, "4GH", ""),
+    (dt.datetime(2024, 10, 23, 11, 0), "PDT", -7, "Hold on Balance for Dispute Investigation",
+     "Completed", "-1,020.00", SHOP, "", "5HD", "2CD"),
+    (dt.datetime(2024, 10, 30, 11, 0), "PDT", -7, "Reversal of General Account Hold", "Completed",
+     "1,020.00", SHOP, "", "6RV", "5HD"),
     (dt.datetime(2024, 11, 4, 12, 0), "PST", -8, "General Withdrawal", "Completed", "-500.00",
-     SHOP, "5IJ"),
+     SHOP, "", "7IJ", ""),
     (dt.datetime(2024, 11, 5, 16, 45), "PST", -8, "Express Checkout Payment", "Completed", "15.00",
-     "amy@example.com", "6KL"),
+     "amy@example.com", SHOP, "8KL", ""),
+    (dt.datetime(2024, 11, 5, 17, 0), "PST", -8, "General Currency Conversion", "Completed",
+     "25.00", SHOP, "", "9CC", ""),
+    (dt.datetime(2024, 11, 6, 6, 30), "PST", -8, "Subscription Payment", "Completed", "9.99",
+     "cy@example.com", SHOP, "10SB", ""),
+    (dt.datetime(2024, 11, 7, 13, 0), "PST", -8, "General Payment", "Denied", "40.00",
+     "dee@example.com", SHOP, "11DN", ""),
+    (dt.datetime(2024, 11, 8, 9, 15), "PST", -8, "PreApproved Payment Bill User Payment",
+     "Completed", "25.00", "dee@example.com", SHOP, "12PA", ""),
+    (dt.datetime(2024, 11, 9, 18, 0), "PST", -8, "Mobile Payment", "Completed", "12.00",
+     "bo@example.com", SHOP, "13MB", ""),
+    (dt.datetime(2024, 11, 10, 10, 0), "PST", -8, "Express Checkout Payment", "Completed",
+     "-30.00", SHOP, "supplier@example.com", "14PS", ""),  # a payment the shop sent
 ]
+PAYPAL_FEE = 0.029  # of a payment received
 
 
-def paypal(folder: Path) -> Export:
-    """US dates (MM/DD/YYYY), time and zone abbreviations (PDT, PST) apart; a refund and a
-    withdrawal (negative Gross), a pending payment; '1,020.00'."""
+def paypal(folder: Path, extra: list[tuple] = ()) -> Export:
+    """The whole account's activity, as downloaded (UTF-8 with a BOM, every field quoted):
+    US dates (MM/DD/YYYY), time and zone abbreviations (PDT, PST) apart, '1,020.00', Gross,
+    Fee and Net. Payments received of six types; a partial refund, a dispute hold and its
+    reversal (+1,020.00 under the shop's own address), a withdrawal, a currency conversion, a
+    payment sent, pending and denied payments: only completed payments received are sales.
+    ``extra`` rows (same shape) are written after the others and never counted."""
     rows = []
-    for when, zone, _, kind, status, gross, sender, txn in PAYPAL_ROWS:
+    balance = 0.0
+    for when, zone, _, kind, status, gross, sender, to, txn, ref in [*PAYPAL_ROWS, *extra]:
+        amount = float(gross.replace(",", ""))
+        fee = -round(amount * PAYPAL_FEE + 0.30, 2) if kind in PAYPAL_PAYMENTS and amount > 0 \
+            else 0.0
+        balance += amount + fee if status == "Completed" else 0.0
         rows.append({"Date": f"{when:%m/%d/%Y}", "Time": f"{when:%H:%M:%S}", "TimeZone": zone,
-                     "Name": sender.split("@")[0].title(), "Type": kind, "Status": status,
-                     "Currency": "USD", "Gross": gross, "Fee": "0.00", "Net": gross,
-                     "From Email Address": sender, "To Email Address": SHOP,
-                     "Transaction ID": txn, "Quantity": "1", "Country Code": "US",
-                     "Balance Impact": "Debit" if gross.startswith("-") else "Credit"})
-    path = _write(folder / "Download.CSV", PAYPAL_HEADER, rows, encoding="utf-8-sig")
+                     "Name": (to if sender == SHOP else sender).split("@")[0].title(),
+                     "Type": kind, "Status": status, "Currency": "USD", "Gross": gross,
+                     "Fee": f"{fee:,.2f}", "Net": f"{amount + fee:,.2f}",
+                     "From Email Address": sender, "To Email Address": to,
+                     "Transaction ID": txn, "Reference Txn ID": ref, "Quantity": "1",
+                     "Balance": f"{balance:,.2f}", "Country Code": "US",
+                     "Balance Impact": "Debit" if amount < 0 else "Credit"})
+    path = _write(folder / "Download.CSV", PAYPAL_HEADER, rows, encoding="utf-8-sig",
+                  quote_all=True)
     purchases = [Purchase(sender, when - dt.timedelta(hours=offset), txn,
                           float(gross.replace(",", "")))
-                 for when, _, offset, _, status, gross, sender, txn in PAYPAL_ROWS
-                 if status == "Completed" and not gross.startswith("-")]
+                 for when, _, offset, kind, status, gross, sender, _, txn, _ in PAYPAL_ROWS
+                 if kind in PAYPAL_PAYMENTS and status == "Completed" and not gross.startswith("-")]
     return _export(path, purchases, "paypal", len(rows), currency="USD")
 
 
@@ -530,29 +563,59 @@ def odoo_sale_lines(folder: Path) -> Export:
 # -- Shopware 6 orders (Import/Export, field paths as headers) -------------------------------
 SHOPWARE_HEADER = ["id", "orderNumber", "salesChannelId", "orderCustomer.firstName",
                    "orderCustomer.lastName", "orderCustomer.email", "billingAddress.street",
-                   "billingAddress.zipcode", "billingAddress.city", "amountTotal", "amountNet",
-                   "currency.isoCode", "stateMachineState.technicalName", "orderDateTime"]
-SHOPWARE_ORDERS = [  # (number, e-mail, UTC, total, state)
-    ("10001", "ana@example.com", dt.datetime(2024, 2, 1, 9, 0), "119.00", "completed"),
-    ("10002", "ben@example.com", dt.datetime(2024, 2, 2, 18, 30), "59.50", "in_progress"),
-    ("10003", "ana@example.com", dt.datetime(2024, 2, 9, 7, 15), "23.80", "cancelled"),
-    ("10004", "ana@example.com", dt.datetime(2024, 2, 12, 12, 0), "47.60", "completed"),
+                   "billingAddress.zipcode", "billingAddress.city", "billingAddress.countryId",
+                   "lineItems", "amountTotal", "amountNet", "currency.isoCode",
+                   "stateMachineState.technicalName",
+                   "transactions.stateMachineState.technicalName",
+                   "deliveries.stateMachineState.technicalName", "orderDateTime"]
+# (number, e-mail, UTC, total, order state, payment state, delivery state): technical names
+SHOPWARE_ORDERS = [
+    ("10001", "ana@example.com", dt.datetime(2024, 2, 1, 9, 0), "119.00", "completed", "paid",
+     "shipped"),
+    ("10002", "ben@example.com", dt.datetime(2024, 2, 2, 18, 30), "59.50", "in_progress", "paid",
+     "open"),
+    ("10003", "ana@example.com", dt.datetime(2024, 2, 9, 7, 15), "23.80", "cancelled",
+     "cancelled", "cancelled"),
+    ("10004", "ana@example.com", dt.datetime(2024, 2, 12, 12, 0), "47.60", "completed",
+     "refunded_partially", "returned_partially"),
+    ("10005", "cleo@example.com", dt.datetime(2024, 2, 13, 8, 0), "30.00", "open", "open", "open"),
+    ("10006", "ben@example.com", dt.datetime(2024, 2, 14, 9, 0), "15.00", "open", "reminded",
+     "open"),
+    ("10007", "cleo@example.com", dt.datetime(2024, 2, 15, 10, 0), "80.00", "completed",
+     "refunded", "returned"),
+    ("10008", "dan@example.com", dt.datetime(2024, 2, 16, 11, 0), "12.00", "in_progress",
+     "failed", "open"),
+    ("10009", "dan@example.com", dt.datetime(2024, 2, 17, 16, 45), "42.00", "open", "paid", "open"),
 ]
+# What the records say was paid: a paid (or partly refunded) payment of an order not cancelled.
+SHOPWARE_PAID = {"paid", "refunded_partially"}
 
 
-def shopware(folder: Path) -> Export:
-    """ISO timestamps with offsets, 'id' a UUID (never the customer), a cancelled order."""
-    rows = [{"id": f"{i:032x}", "orderNumber": number, "salesChannelId": "98432def39fc4624b33213a56b8c944d",
-             "orderCustomer.firstName": email.split("@")[0].title(), "orderCustomer.lastName": "Doe",
-             "orderCustomer.email": email, "billingAddress.city": "Berlin", "amountTotal": total,
+def shopware(folder: Path, extra: list[tuple] = ()) -> Export:
+    """';' separated, ISO timestamps with offsets, 'id' a UUID (never the customer), the
+    order state and the first payment's state as technical names: cancelled, unpaid (open),
+    reminded, failed and refunded orders are not sales; an open order already paid is.
+    ``extra`` orders (same shape) are written after the others and never counted."""
+    rows = [{"id": f"{i + 1:032x}", "orderNumber": number,
+             "salesChannelId": "98432def39fc4624b33213a56b8c944d",
+             "orderCustomer.firstName": email.split("@")[0].title(),
+             "orderCustomer.lastName": "Doe", "orderCustomer.email": email,
+             "billingAddress.street": "Hauptstr. 1", "billingAddress.zipcode": "10115",
+             "billingAddress.city": "Berlin",
+             "billingAddress.countryId": "0189a1b2c3d4e5f60718293a4b5c6d7e",
+             "lineItems": f"1x {i + 7:032x}", "amountTotal": total,
              "amountNet": f"{float(total) / 1.19:.2f}", "currency.isoCode": "EUR",
              "stateMachineState.technicalName": state,
+             "transactions.stateMachineState.technicalName": payment,
+             "deliveries.stateMachineState.technicalName": delivery,
              "orderDateTime": (when.replace(tzinfo=UTC).astimezone(dt.timezone(dt.timedelta(hours=1)))
                                .isoformat(timespec="milliseconds"))}
-            for i, (number, email, when, total, state) in enumerate(SHOPWARE_ORDERS)]
+            for i, (number, email, when, total, state, payment, delivery)
+            in enumerate([*SHOPWARE_ORDERS, *extra])]
     path = _write(folder / "order_export.csv", SHOPWARE_HEADER, rows, delimiter=";")
     purchases = [Purchase(email, when, number, float(total))
-                 for number, email, when, total, state in SHOPWARE_ORDERS if state != "cancelled"]
+                 for number, email, when, total, state, payment, _ in SHOPWARE_ORDERS
+                 if state != "cancelled" and payment in SHOPWARE_PAID]
     return _export(path, purchases, "shopware", len(rows), currency="EUR")
 
 

@@ -3,13 +3,15 @@
 what cannot be decided is refused with a message saying what to choose."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from core import identity, profiles, values
 from core.errors import ColumnMappingError, ConfigError, SegmentationError
 from core.options import ReadOptions
 from core.rfm import rfm_from_file
-from core.statuses import NOT_SALE, SALE
+from core.statuses import NOT_SALE, SALE, UnknownStatusError
 from tests import exports, platform_exports
 
 ALL = {**platform_exports.BUILDERS, **platform_exports.REFUSED}
@@ -178,6 +180,75 @@ def test_magento_closed_is_a_refund_not_a_sale(folder, duck):
     result = rfm_from_file(export.path, con=duck)
     verdicts = {c.value: c.verdict for c in result.audit.status_values}
     assert verdicts["Closed"] == NOT_SALE and verdicts["Complete"] == SALE
+
+
+def test_paypal_only_completed_payments_received_are_sales(folder, duck):
+    export = platform_exports.paypal(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # the dispute hold's reversal (+1,020.00) and the conversion (+25.00) are written under
+    # the shop's own address: never a customer
+    assert platform_exports.SHOP not in set(result.rfm.customer_id)
+    verdicts = {c.value: c.verdict for c in result.audit.status_values}
+    assert verdicts == {"Completed": SALE, "Pending": NOT_SALE, "Denied": NOT_SALE,
+                        "Payment Refund": NOT_SALE, "General Withdrawal": NOT_SALE,
+                        "General Currency Conversion": NOT_SALE,
+                        "Hold on Balance for Dispute Investigation": NOT_SALE,
+                        "Reversal of General Account Hold": NOT_SALE}
+    assert any("'Status' where 'Type' is one a sale is written under" in s
+               for s in result.reading)
+
+
+PAYPAL_DONATION = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Payment", "Completed",
+                   "50.00", "eve@example.com", platform_exports.SHOP, "15DO", "")
+
+
+def test_paypal_type_no_list_holds_is_refused_then_decided(folder, duck):
+    export = platform_exports.paypal(folder, extra=[PAYPAL_DONATION])
+    with pytest.raises(UnknownStatusError, match=r"'Donation Payment' \(1 lines, 50.00 revenue\)"
+                       r".*--sale-status \"Donation Payment\""):
+        rfm_from_file(export.path, con=duck)
+    decided = ReadOptions(not_sale_statuses=("Donation Payment",))
+    exports.assert_expected_rfm(rfm_from_file(export.path, decided, con=duck), export)
+    counted = rfm_from_file(export.path, ReadOptions(sale_statuses=("Donation Payment",)),
+                            con=duck)
+    assert exports.by_customer(counted.rfm)["eve@example.com"] == (0, 1, 50.00)
+
+
+def test_shopware_orders_are_judged_by_their_payment_state(folder, duck):
+    export = platform_exports.shopware(folder)
+    result = rfm_from_file(export.path, con=duck)
+    verdicts = {c.value: c.verdict for c in result.audit.status_values}
+    # 'cancelled' is the order's state (its payment's too); 'open' only payments
+    assert verdicts == {"paid": SALE, "refunded_partially": SALE, "cancelled": NOT_SALE,
+                        "open": NOT_SALE, "reminded": NOT_SALE, "refunded": NOT_SALE,
+                        "failed": NOT_SALE}
+    # order 10009 is open (not shipped) and paid: a sale; 10005 open and unpaid: none
+    assert exports.by_customer(result.rfm)["dan@example.com"] == (0, 1, 42.00)
+    assert "cleo@example.com" not in set(result.rfm.customer_id)
+
+
+@pytest.mark.parametrize("payment", ["authorized", "paid_partially"])
+def test_shopware_payment_not_captured_or_a_deposit_is_asked(payment, folder, duck):
+    extra = [("10010", "eve@example.com", dt.datetime(2024, 2, 18, 9, 0), "64.00", "open",
+              payment, "open")]
+    export = platform_exports.shopware(folder, extra=extra)
+    with pytest.raises(UnknownStatusError, match=f"'{payment}' \\(1 lines, 64.00 revenue\\)"):
+        rfm_from_file(export.path, con=duck)
+
+
+def test_shopware_without_the_payment_column_reads_the_order_state(tmp_path, duck):
+    """An orders profile without transactions: completed is a sale, open / in_progress are
+    not paid yet, cancelled is not a sale."""
+    header = [h for h in platform_exports.SHOPWARE_HEADER if not h.startswith("transactions.")]
+    rows = [{"orderNumber": n, "orderCustomer.email": e, "amountTotal": t, "currency.isoCode": "EUR",
+             "stateMachineState.technicalName": s, "orderDateTime": f"{w:%Y-%m-%dT%H:%M:%S}+00:00"}
+            for n, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS]
+    path = platform_exports._write(tmp_path / "orders.csv", header, rows, delimiter=";")
+    result = rfm_from_file(path, con=duck)
+    completed = [(e, w, t) for _, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS
+                 if s == "completed"]
+    assert sum(result.rfm.monetary) == pytest.approx(sum(float(t) for *_, t in completed))
+    assert set(result.rfm.customer_id) == {e for e, *_ in completed}
 
 
 # -- time -----------------------------------------------------------------------------------

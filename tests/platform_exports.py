@@ -378,11 +378,15 @@ def etsy_order_items(folder: Path) -> Export:
 
 # -- eBay orders report ----------------------------------------------------------------------
 EBAY_HEADER = ["Sales Record Number", "Order Number", "Buyer Username", "Buyer Name",
-               "Buyer Email", "Buyer Note", "Buyer Address 1", "Buyer City", "Buyer State",
-               "Buyer Zip", "Buyer Country", "Ship To Name", "Ship To Country", "Item Number",
-               "Item Title", "Custom Label", "Quantity", "Sold For", "Shipping And Handling",
+               "Buyer Email", "Buyer Note", "Buyer Address 1", "Buyer Address 2", "Buyer City",
+               "Buyer State", "Buyer Zip", "Buyer Country", "Ship To Name", "Ship To Phone",
+               "Ship To Address 1", "Ship To Address 2", "Ship To City", "Ship To State",
+               "Ship To Zip", "Ship To Country", "Item Number", "Item Title", "Custom Label",
+               "Sold Via Promoted Listings", "Quantity", "Sold For", "Shipping And Handling",
                "Seller Collected Tax", "eBay Collected Tax", "Total Price", "Payment Method",
-               "Sale Date", "Paid On Date", "Shipped On Date", "Transaction ID"]
+               "Sale Date", "Paid On Date", "Ship By Date", "Shipped On Date", "Feedback Left",
+               "Feedback Received", "My Item Note", "Shipping Service", "Tracking Number",
+               "Transaction ID", "Variation Details", "Global Shipping Program"]
 EBAY_ITEMS = [  # (record, order, buyer, e-mail, item, qty, sold for, shipping, sale date)
     ("1001", "12-11111-11111", "vintage_fan", "fan@example.com", "2901", 1, "25.00", "4.99",
      dt.date(2024, 9, 2)),
@@ -391,25 +395,41 @@ EBAY_ITEMS = [  # (record, order, buyer, e-mail, item, qty, sold for, shipping, 
     ("1003", "12-33333-33333", "vintage_fan", "fan@example.com", "2903", 1, "99.00", "0.00",
      dt.date(2024, 9, 20)),
 ]
+EBAY_SELLER = "attic_treasures"
 
 
-def ebay(folder: Path) -> Export:
-    """Dates as 'Sep-02-24', money as '$25.00'; 'Total Price' is what the buyer paid for the
-    item with its shipping (quantity x 'Sold For' + shipping)."""
+def ebay_footer(records: int) -> list[str]:
+    """The lines eBay writes below the report's table: a blank line, how many records were
+    downloaded, the seller's ID."""
+    return ["", f"{records},record(s) downloaded", f"Seller ID: {EBAY_SELLER}"]
+
+
+def ebay(folder: Path, footer: list[str] | None = None) -> Export:
+    """As the report is downloaded: a blank first line above the header, the table, then
+    footer lines (``ebay_footer``, or ``footer``); dates as 'Sep-02-24', money as '$25.00';
+    'Total Price' is what the buyer paid for the item with its shipping
+    (quantity x 'Sold For' + shipping)."""
     rows = [{"Sales Record Number": rec, "Order Number": order, "Buyer Username": buyer,
              "Buyer Name": buyer.replace("_", " ").title(), "Buyer Email": email,
-             "Buyer Country": "United States", "Ship To Country": "United States",
-             "Item Number": item, "Item Title": f"Item {item}", "Quantity": str(qty),
-             "Sold For": f"${sold}", "Shipping And Handling": f"${shipping}",
-             "Total Price": f"${qty * float(sold) + float(shipping):.2f}", "Payment Method": "eBay",
-             "Sale Date": f"{day:%b-%d-%y}", "Paid On Date": f"{day:%b-%d-%y}",
-             "Transaction ID": f"{rec}000"}
+             "Buyer Country": "United States", "Ship To Name": buyer.replace("_", " ").title(),
+             "Ship To Country": "United States", "Item Number": item,
+             "Item Title": f"Item {item}", "Sold Via Promoted Listings": "No",
+             "Quantity": str(qty), "Sold For": f"${sold}", "Shipping And Handling": f"${shipping}",
+             "Seller Collected Tax": "$0.00", "eBay Collected Tax": "$0.00",
+             "Total Price": f"${qty * float(sold) + float(shipping):.2f}",
+             "Payment Method": "Managed Payments", "Sale Date": f"{day:%b-%d-%y}",
+             "Paid On Date": f"{day:%b-%d-%y}", "Feedback Left": "No", "Feedback Received": "",
+             "Shipping Service": "USPS Ground Advantage", "Transaction ID": f"{rec}000",
+             "Global Shipping Program": "No"}
             for rec, order, buyer, email, item, qty, sold, shipping, day in EBAY_ITEMS]
-    path = _write(folder / "eBay-OrdersReport-Sep-20-2024.csv", EBAY_HEADER, rows)
+    table = _write(folder / "eBay-OrdersReport-Sep-20-2024.csv", EBAY_HEADER, rows)
+    below = ebay_footer(len(rows)) if footer is None else footer
+    table.write_bytes(b"\r\n" + table.read_bytes() + "".join(f"{line}\r\n" for line in below)
+                      .encode("utf-8"))
     purchases = [Purchase(buyer, dt.datetime.combine(day, dt.time()), order,
                           qty * float(sold) + float(shipping))
                  for _, order, buyer, _, _, qty, sold, shipping, day in EBAY_ITEMS]
-    return _export(path, purchases, "ebay", len(rows), currency="USD")
+    return _export(table, purchases, "ebay", len(rows), currency="USD")
 
 
 # -- PayPal activity download ----------------------------------------------------------------

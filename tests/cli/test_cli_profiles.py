@@ -3,6 +3,7 @@ the records' RFM with the reading stated on stderr; refused with exit 2, one lin
 written; `--profile` overrides the recognised profile."""
 from __future__ import annotations
 
+import datetime as dt
 import subprocess
 import sys
 
@@ -18,7 +19,8 @@ def _rfm(out):
     return {r.customer_id: (r.recency, r.frequency, r.monetary) for r in frame.itertuples()}
 
 
-@pytest.mark.parametrize("kind", ["woocommerce", "square_items", "prestashop_fr", "paypal"])
+@pytest.mark.parametrize("kind", ["woocommerce", "square_items", "prestashop_fr", "paypal",
+                                  "shopware", "ebay"])
 def test_rfm_command_reads_platform_exports_and_states_the_reading(kind, tmp_path, capsys):
     from core.cli import main
 
@@ -45,6 +47,21 @@ def test_amazon_all_orders_is_refused_in_one_line_and_nothing_is_written(tmp_pat
     assert len(lines) == 1, done.stderr
     assert "all_orders.txt" in lines[0] and "names no buyer" in lines[0]
     assert "--customer COLUMN" in lines[0]
+    assert not out.exists()
+
+
+def test_a_paypal_type_no_list_holds_exits_2_naming_it_and_writes_nothing(tmp_path):
+    donation = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Payment", "Completed",
+                "50.00", "eve@example.com", platform_exports.SHOP, "15DO", "")
+    export = platform_exports.paypal(tmp_path, extra=[donation])
+    out = tmp_path / "rfm.csv"
+    done = subprocess.run([sys.executable, "-m", "core", "rfm", str(export.path), "-o", str(out)],
+                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert ("Download.CSV" in lines[0] and "'Donation Payment' (1 lines, 50.00 revenue)" in lines[0]
+            and '--not-sale-status "Donation Payment"' in lines[0])
     assert not out.exists()
 
 

@@ -7,8 +7,8 @@ import datetime as dt
 
 import pytest
 
-from core import identity, profiles, values
-from core.errors import ColumnMappingError, ConfigError, SegmentationError
+from core import header, identity, profiles, values
+from core.errors import ColumnMappingError, ConfigError, InputFileError, SegmentationError
 from core.options import ReadOptions
 from core.rfm import rfm_from_file
 from core.statuses import NOT_SALE, SALE, UnknownStatusError
@@ -249,6 +249,46 @@ def test_shopware_without_the_payment_column_reads_the_order_state(tmp_path, duc
                  if s == "completed"]
     assert sum(result.rfm.monetary) == pytest.approx(sum(float(t) for *_, t in completed))
     assert set(result.rfm.customer_id) == {e for e, *_ in completed}
+
+
+# -- report footer (eBay) ------------------------------------------------------------------
+@pytest.mark.parametrize("line, footer", [
+    ("3,record(s) downloaded", True), ("Seller ID: attic_treasures", True),
+    ('"1,204","record(s) downloaded",,,', True), ("Seller ID : x;;;", True),
+    ("1001,12-11111-11111,vintage_fan,Vintage Fan,fan@example.com", False),
+    ("Seller ID: 7,12-1,vintage_fan,Fan,fan@example.com", False),  # a data row: 5 cells
+    ("Report generated Sep-20-24", False), ("Total,128.99", False), ("", False)])
+def test_footer_lines(line, footer):
+    assert header.is_footer_line(line) is footer
+
+
+def test_ebay_footer_lines_are_left_out_and_nothing_else(folder, duck):
+    export = platform_exports.ebay(folder)
+    start = header.csv_footer_start(export.path)
+    body = export.path.read_bytes()[:start].decode("utf-8")
+    assert body.endswith(",No\r\n")  # the last row's last cell: the footer cut after it
+    assert "record(s) downloaded" not in body and body.startswith("\r\nSales Record Number,")
+    assert header.csv_footer_start(platform_exports.ebay(folder, footer=[]).path) is None
+    result = rfm_from_file(export.path, con=duck)
+    exports.assert_expected_rfm(result, export)
+    assert result.audit.rows_in == len(platform_exports.EBAY_ITEMS)
+
+
+def test_a_line_below_the_table_that_is_no_known_footer_is_refused(folder, duck):
+    """Read as data it would be a row; dropped it would be a guess: the line is named."""
+    export = platform_exports.ebay(folder, footer=["", "Report generated Sep-20-24 by a tool"])
+    with pytest.raises(InputFileError, match=r"eBay-OrdersReport-Sep-20-2024.csv: line 7 is broken"):
+        rfm_from_file(export.path, con=duck)
+
+
+def test_a_footer_line_inside_the_table_is_refused(folder, duck):
+    """Only the lines after the table's last row are a footer."""
+    export = platform_exports.ebay(folder, footer=[])
+    lines = export.path.read_bytes().split(b"\r\n")
+    lines.insert(3, b"Seller ID: attic_treasures")
+    export.path.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(InputFileError, match=r"line 4 (.*)?is broken"):
+        rfm_from_file(export.path, con=duck)
 
 
 # -- time -----------------------------------------------------------------------------------

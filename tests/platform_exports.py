@@ -476,6 +476,9 @@ PAYPAL_ROWS = [
      "-30.00", SHOP, "supplier@example.com", "14PS", ""),  # a payment the shop sent
 ]
 PAYPAL_FEE = 0.029  # of a payment received
+# A type no list holds (a donation is no purchase, but nothing says so): asked, never counted.
+PAYPAL_DONATION = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Payment", "Completed",
+                   "50.00", "eve@example.com", SHOP, "15DO", "")
 
 
 def paypal(folder: Path, extra: list[tuple] = ()) -> Export:

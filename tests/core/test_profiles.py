@@ -198,12 +198,8 @@ def test_paypal_only_completed_payments_received_are_sales(folder, duck):
                for s in result.reading)
 
 
-PAYPAL_DONATION = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Payment", "Completed",
-                   "50.00", "eve@example.com", platform_exports.SHOP, "15DO", "")
-
-
 def test_paypal_type_no_list_holds_is_refused_then_decided(folder, duck):
-    export = platform_exports.paypal(folder, extra=[PAYPAL_DONATION])
+    export = platform_exports.paypal(folder, extra=[platform_exports.PAYPAL_DONATION])
     with pytest.raises(UnknownStatusError, match=r"'Donation Payment' \(1 lines, 50.00 revenue\)"
                        r".*--sale-status \"Donation Payment\""):
         rfm_from_file(export.path, con=duck)

@@ -90,22 +90,24 @@ def woocommerce(folder: Path) -> Export:
 SQUARE_ITEMS_HEADER = ["Date", "Time", "Time Zone", "Category", "Item", "Qty", "Price Point Name",
                        "SKU", "Modifiers Applied", "Gross Sales", "Discounts", "Net Sales", "Tax",
                        "Transaction ID", "Payment ID", "Device Name", "Notes", "Details",
-                       "Event Type", "Location", "Customer ID", "Customer Name",
-                       "Customer Reference ID", "Unit", "Count", "Itemization Type"]
+                       "Event Type", "Location", "Dining Option", "Customer ID", "Customer Name",
+                       "Customer Reference ID", "Unit", "Count", "Itemization Type",
+                       "Fulfillment Note", "Channel", "Token", "Card Brand", "PAN Suffix"]
 _EASTERN = "Eastern Time (US & Canada)"
 _PACIFIC = "Pacific Time (US & Canada)"
-# (transaction, local date-time, zone, UTC offset hours at that date, customer, event, items)
+# (transaction, local date-time, zone, UTC offset hours at that date, customer, event,
+#  item lines (item, quantity, unit price, modifiers))
 SQUARE_ITEMS = [
     ("T1", dt.datetime(2024, 3, 8, 17, 5, 9), _EASTERN, -5, "CUST-A", "Payment",
-     [("Latte", 2, "4.50"), ("Bagel", 1, "3.25")]),
+     [("Latte", 2, "4.50", ""), ("Bagel", 1, "3.25", ""), ("Latte", 1, "5.25", "Oat Milk")]),
     ("T2", dt.datetime(2024, 3, 11, 8, 0, 0), _EASTERN, -4, "CUST-A", "Payment",  # after DST
-     [("Latte", 1, "4.50")]),
+     [("Latte", 1, "4.50", ""), ("Latte", 1, "4.50", "")]),  # one item twice, two lines
     ("T3", dt.datetime(2024, 3, 10, 23, 30, 0), _PACIFIC, -7, "CUST-B", "Payment",
-     [("Cake", 3, "6.00")]),
+     [("Cake", 3, "6.00", "")]),
     ("T4", dt.datetime(2024, 3, 11, 9, 0, 0), _PACIFIC, -7, "CUST-B", "Refund",
-     [("Cake", -1, "6.00")]),
+     [("Cake", -1, "6.00", "")]),
     ("T5", dt.datetime(2024, 3, 11, 12, 0, 0), _EASTERN, -4, "", "Payment",  # walk-in: nobody
-     [("Latte", 1, "4.50")]),
+     [("Latte", 1, "4.50", "")]),
 ]
 
 
@@ -115,21 +117,25 @@ def _dollars(amount: float) -> str:
 
 def square_items(folder: Path) -> Export:
     """Date, Time and Time Zone in three columns (US time zones by name, across the DST
-    change), money as '$4.50', a refund row, a walk-in sale with no customer."""
+    change), money as '$4.50', one item twice in a sale (with another modifier, and as two
+    identical lines: both were sold), a refund row, a walk-in sale with no customer."""
     rows = []
     for txn, local, zone, _, customer, event, items in SQUARE_ITEMS:
-        for item, qty, price in items:
+        for item, qty, price, modifiers in items:
             net = qty * float(price)
             rows.append({"Date": f"{local:%Y-%m-%d}", "Time": f"{local:%H:%M:%S}", "Time Zone": zone,
                          "Category": "Cafe", "Item": item, "Qty": str(qty),
-                         "Price Point Name": "Regular", "Gross Sales": _dollars(net),
+                         "Price Point Name": "Regular", "Modifiers Applied": modifiers,
+                         "Gross Sales": _dollars(net),
                          "Discounts": "$0.00", "Net Sales": _dollars(net), "Tax": "$0.00",
                          "Transaction ID": txn, "Payment ID": f"P-{txn}", "Event Type": event,
-                         "Location": "Main St", "Customer ID": customer,
-                         "Customer Name": customer.title(), "Itemization Type": "Physical Item"})
+                         "Location": "Main St", "Dining Option": "For Here",
+                         "Customer ID": customer, "Customer Name": customer.title(),
+                         "Itemization Type": "Physical Item", "Channel": "Main St",
+                         "Card Brand": "Visa", "PAN Suffix": "4242"})
     path = _write(folder / "items-2024-03-01-2024-03-12.csv", SQUARE_ITEMS_HEADER, rows)
     purchases = [Purchase(customer, (local - dt.timedelta(hours=offset)), txn,
-                          sum(q * float(p) for _, q, p in items))
+                          sum(q * float(p) for _, q, p, _ in items))
                  for txn, local, _, offset, customer, event, items in SQUARE_ITEMS
                  if event == "Payment" and customer]
     return _export(path, purchases, "square_items", len(rows), currency="USD")

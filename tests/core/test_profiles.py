@@ -296,6 +296,16 @@ def test_square_date_time_and_zone_are_one_utc_timestamp(folder, duck):
     assert any("purchase time from 'Date' and 'Time' in 'Time Zone'" in s for s in result.reading)
 
 
+def test_square_one_item_twice_in_a_sale_is_two_lines_sold(folder, duck):
+    """No Square column tells two lines of one item apart: neither is refused as a clash of
+    keys nor dropped as a copy; the identical pair is counted in the audit and kept."""
+    export = platform_exports.square_items(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # T1: 2 x 4.50 + 3.25 + 5.25 (oat milk); T2: 4.50 + 4.50 (two lines)
+    assert exports.by_customer(result.rfm)["CUST-A"] == (0, 2, 26.50)
+    assert (result.audit.duplicates.copies, result.audit.duplicates.removed) == (1, 0)
+
+
 def test_an_unknown_time_zone_is_refused_naming_it(tmp_path, duck):
     header = platform_exports.SQUARE_TXN_HEADER
     rows = [{"Date": "2024-06-01", "Time": "09:00:00", "Time Zone": "Mars Standard Time",

@@ -28,6 +28,7 @@ import ibis
 from core import identity, query, values
 from core.columns import ROLES, normalise
 from core.errors import ColumnMappingError, ConfigError
+from core.statuses import normalise_status
 
 FOLDER = Path(__file__).parent
 VALUE_KINDS = ("line_total", "unit_price", "order_total")
@@ -285,8 +286,6 @@ def _gated_status(table: ibis.Table, status: str | None, gate: str,
     own value, judged like any status (a profile's not-sales; a value no list knows is asked,
     never kept). Without a status column, the gate's value on every row. Returns the table with
     the derived column, its name and the sentence saying so."""
-    from core.statuses import normalise_status
-
     wanted = {normalise_status(v) for v in judged}
     kinds = [row["kind"] for row in query.rows(table.select(kind=table[gate].cast("string"))
                                                .distinct())]

@@ -349,6 +349,20 @@ def test_a_tie_between_profiles_is_refused(monkeypatch):
         profiles.recognise(list(twin.signature))
 
 
+def test_a_status_gate_without_the_values_it_judges_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "broken.toml").write_text(
+        'signature = ["Type", "Gross"]\n[value]\ncolumn = "Gross"\nkind = "line_total"\n'
+        '[statuses.gate]\ncolumn = "Type"\nnot_sales = ["Withdrawal"]\n', encoding="utf-8")
+    monkeypatch.setattr(profiles, "FOLDER", tmp_path)
+    profiles.profiles.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"broken.toml: \[statuses.gate\] needs a column "
+                                              r"and the values it judges"):
+            profiles.profiles()
+    finally:
+        profiles.profiles.cache_clear()
+
+
 def test_refusals_are_documented_errors():
     assert issubclass(profiles.ProfileError, ColumnMappingError)
     assert issubclass(identity.IdentityError, SegmentationError)

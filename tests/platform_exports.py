@@ -452,8 +452,8 @@ PAYPAL_PAYMENTS = {"Express Checkout Payment", "Website Payment", "General Payme
                    "Mobile Payment", "Subscription Payment", "PreApproved Payment Bill User Payment"}
 # (local date-time, zone, offset, type, status, gross, from, to, transaction, reference)
 PAYPAL_ROWS = [
-    (dt.datetime(2024, 10, 14, 9, 0), "PDT", -7, "Express Checkout Payment", "Completed", "54.90",
-     "amy@example.com", SHOP, "1AB", ""),
+    (dt.datetime(2024, 10, 14, 9, 0), "PDT", -7, "Express Checkout Payment", "Partially Refunded",
+     "54.90", "amy@example.com", SHOP, "1AB", ""),
     (dt.datetime(2024, 10, 20, 23, 30), "PDT", -7, "Website Payment", "Completed", "1,020.00",
      "bo@example.com", SHOP, "2CD", ""),
     (dt.datetime(2024, 10, 21, 8, 0), "PDT", -7, "Payment Refund", "Completed", "-10.00",
@@ -480,7 +480,12 @@ PAYPAL_ROWS = [
      "bo@example.com", SHOP, "13MB", ""),
     (dt.datetime(2024, 11, 10, 10, 0), "PST", -8, "Express Checkout Payment", "Completed",
      "-30.00", SHOP, "supplier@example.com", "14PS", ""),  # a payment the shop sent
+    (dt.datetime(2024, 11, 11, 8, 0), "PST", -8, "Website Payment", "Refunded", "80.00",
+     "cy@example.com", SHOP, "16WR", ""),  # refunded in full, by the row below
+    (dt.datetime(2024, 11, 12, 8, 0), "PST", -8, "Payment Refund", "Completed", "-80.00",
+     SHOP, "cy@example.com", "17RF", "16WR"),
 ]
+PAYPAL_PAID = {"Completed", "Partially Refunded"}  # what the records say was paid
 PAYPAL_FEE = 0.029  # of a payment received
 # A type no list holds (a donation is no purchase, but nothing says so): asked, never counted.
 PAYPAL_DONATION = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Payment", "Completed",
@@ -490,7 +495,8 @@ PAYPAL_DONATION = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Paymen
 def paypal(folder: Path, extra: list[tuple] = ()) -> Export:
     """The whole account's activity, as downloaded (UTF-8 with a BOM, every field quoted):
     US dates (MM/DD/YYYY), time and zone abbreviations (PDT, PST) apart, '1,020.00', Gross,
-    Fee and Net. Payments received of six types; a partial refund, a dispute hold and its
+    Fee and Net. Payments received of six types; a payment partly refunded and one refunded
+    in full, each with its refund row, a dispute hold and its
     reversal (+1,020.00 under the shop's own address), a withdrawal, a currency conversion, a
     payment sent, pending and denied payments: only completed payments received are sales.
     ``extra`` rows (same shape) are written after the others and never counted."""
@@ -500,7 +506,7 @@ def paypal(folder: Path, extra: list[tuple] = ()) -> Export:
         amount = float(gross.replace(",", ""))
         fee = -round(amount * PAYPAL_FEE + 0.30, 2) if kind in PAYPAL_PAYMENTS and amount > 0 \
             else 0.0
-        balance += amount + fee if status == "Completed" else 0.0
+        balance += amount + fee if status in PAYPAL_PAID else 0.0
         rows.append({"Date": f"{when:%m/%d/%Y}", "Time": f"{when:%H:%M:%S}", "TimeZone": zone,
                      "Name": (to if sender == SHOP else sender).split("@")[0].title(),
                      "Type": kind, "Status": status, "Currency": "USD", "Gross": gross,
@@ -514,7 +520,7 @@ def paypal(folder: Path, extra: list[tuple] = ()) -> Export:
     purchases = [Purchase(sender, when - dt.timedelta(hours=offset), txn,
                           float(gross.replace(",", "")))
                  for when, _, offset, kind, status, gross, sender, _, txn, _ in PAYPAL_ROWS
-                 if kind in PAYPAL_PAYMENTS and status == "Completed" and not gross.startswith("-")]
+                 if kind in PAYPAL_PAYMENTS and status in PAYPAL_PAID and not gross.startswith("-")]
     return _export(path, purchases, "paypal", len(rows), currency="USD")
 
 

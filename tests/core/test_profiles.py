@@ -189,7 +189,8 @@ def test_paypal_only_completed_payments_received_are_sales(folder, duck):
     # the shop's own address: never a customer
     assert platform_exports.SHOP not in set(result.rfm.customer_id)
     verdicts = {c.value: c.verdict for c in result.audit.status_values}
-    assert verdicts == {"Completed": SALE, "Pending": NOT_SALE, "Denied": NOT_SALE,
+    assert verdicts == {"Completed": SALE, "Partially Refunded": SALE, "Refunded": NOT_SALE,
+                        "Pending": NOT_SALE, "Denied": NOT_SALE,
                         "Payment Refund": NOT_SALE, "General Withdrawal": NOT_SALE,
                         "General Currency Conversion": NOT_SALE,
                         "Hold on Balance for Dispute Investigation": NOT_SALE,

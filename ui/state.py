@@ -47,6 +47,7 @@ from core.segmentation import (
     match_names,
 )
 from core.store import ModelStore
+from ui.workbooks import recent_workbooks
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_PATH = ROOT / "data" / "online_retail_II_sample.xlsx"
@@ -246,7 +247,8 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw,
     pages show of a file before RFM, from one read. ``profile``: as core.rfm.open_source takes
     it. A reading the profile refuses (no buyer column, an implausible customer ID) leaves the
     customer unmapped, with the reason in ``refusal``, so the Data page asks for it."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row)
+    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row,
+                                workbooks=recent_workbooks())
     preview = dataset.table.head(PREVIEW_ROWS).to_pandas()
     refusal, used, reading = None, None, ()
     try:
@@ -289,7 +291,7 @@ def rfm_result(content_hash: str, name: str, settings: Settings, _raw) -> Loaded
 
 def open_file(name: str, settings: Settings, raw) -> FileSource:
     """The file read and mapped with the settings' rules and readings (core.rfm.open_source)."""
-    return open_source(raw, settings, name=name)
+    return open_source(raw, settings, name=name, workbooks=recent_workbooks())
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

@@ -424,6 +424,7 @@ class _CellExtent:
         self.far_row = False  # a row from 1,000,000 on was seen: last_row is exact
 
     def extend(self, data: bytes) -> None:
+        """The next chunk of the inflated sheet XML."""
         buf = self.carry + data
         end = max(0, len(buf) - _REF_BYTES)
         self._scan(buf, end)
@@ -446,6 +447,7 @@ class _CellExtent:
             self.far_row = self.far_row or row >= 1_000_000
 
     def close(self) -> None:
+        """The part's end: the last bytes read, then ``check``."""
         self._scan(self.carry, len(self.carry))
         self.carry = b""
         self.check()
@@ -456,6 +458,7 @@ class _CellExtent:
         return self.every or self.far_row
 
     def check(self) -> None:
+        """Refuse the extent read so far when over a bound (InputFileError)."""
         _check_extent(self.display, self.what, self.last_row, self.last_column)
 
 
@@ -498,6 +501,7 @@ class _OdsExtent:
         self.last_row = self.last_column = 0
 
     def extend(self, data: bytes) -> None:
+        """The next chunk of the inflated content XML (InputFileError: broken, or over a bound)."""
         try:
             self.parser.feed(data)
             self._events()
@@ -506,6 +510,7 @@ class _OdsExtent:
                                  "workbook again") from exc
 
     def close(self) -> None:
+        """The part's end: the last table checked (InputFileError)."""
         try:
             self.parser.close()
             self._events()

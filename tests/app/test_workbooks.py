@@ -86,3 +86,25 @@ def test_a_refused_file_is_not_kept(tmp_path, reads):
             cache(path, None, "bad.xlsx", None)
     assert len(reads) == 2 and cache.held == []
 
+
+
+def test_the_dashboard_parses_the_sample_once_for_its_columns_preview_and_rfm(model_dir, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from tests.app.conftest import ROOT, SAMPLE, TIMEOUT, go
+    from ui.workbooks import recent_workbooks
+
+    st.cache_data.clear()  # no file_info / RFM kept by an earlier test
+    recent_workbooks.clear()
+    parses = []
+    real = excel.parse_isolated
+    monkeypatch.setattr(excel, "parse_isolated", lambda *a: parses.append(a[:2]) or real(*a))
+    monkeypatch.chdir(ROOT)
+    app = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    go(app, "data")
+    go(app, "rfm")
+    assert app.metric and not app.error
+    assert parses == [(SAMPLE, None)]

@@ -437,6 +437,14 @@ def test_read_ahead_of_a_file_that_is_not_a_workbook_does_nothing(tmp_path, duck
         read_transactions(text, con=duck, workbooks=WorkbookReadAhead(text, None))
 
 
+def test_the_rfm_command_reads_the_workbook_it_started_ahead(tmp_path, monkeypatch, capsys):
+    path = _retail_workbook(tmp_path / "ahead.xlsx", {"2010": ROWS_2010})
+    monkeypatch.setattr(excel, "read_workbook", lambda *a: pytest.fail("read again"))
+    assert main(["rfm", str(path), "-o", "-"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split(",")[0] == "customer_id" and len(out) == 3  # 12347 and 00017
+
+
 def test_core_keeps_no_read_between_calls(tmp_path, duck, monkeypatch):
     # The engine's default reads the file each time: keeping reads is the caller's (ui.workbooks).
     path = _retail_workbook(tmp_path / "twice.xlsx", {"2011": ROWS_2011})

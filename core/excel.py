@@ -241,7 +241,8 @@ def parse_isolated(path: Path, sheet: str | None, display: str) -> WorkbookRead:
     if not PARSE_IN_CHILD:
         return parse_workbook(path, sheet, display)
     table, sheets, chosen = _in_child(path, display, {"sheet": sheet})
-    assert table is not None  # a sheet was asked for, not the names
+    if table is None:  # (only a request for the sheet names is answered without a table)
+        raise InputFileError(f"{display}: the workbook's reader gave no table; export the sheet as CSV")
     return table, sheets, chosen
 
 

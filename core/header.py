@@ -5,6 +5,9 @@ Reports saved from Excel or a shop's back office often start with title rows ("S
 The header is the first row that is about as wide as the table (title rows hold one or two
 cells); ``--header-row N`` / the Data page's control override it. Totals and subtotal rows are
 rows whose first non-blank cell is a totals label (``TOTAL_LABELS``): they are not sales.
+Some reports also write lines below the table (eBay's orders report: how many records were
+downloaded, the seller's ID): a text file's trailing footer lines (``FOOTER_LINES``, with the
+blank lines around them) are left out before the table is read (``csv_footer_start``).
 """
 from __future__ import annotations
 
@@ -34,6 +37,10 @@ TOTAL_LABELS: dict[str, tuple[str, ...]] = {
     "pt": ("total geral", "soma", "totais"),
 }
 TOTAL_WORDS = frozenset(normalise_status(w) for group in TOTAL_LABELS.values() for w in group)
+# Lines a report writes below its table, matched on the line's non-blank cells joined by a
+# blank: eBay's orders report ends with '3,record(s) downloaded' and 'Seller ID: name'.
+FOOTER_LINES = (re.compile(r"^\d[\d,.]*\s+records?(\(s\))?\s+downloaded\b", re.IGNORECASE),
+                re.compile(r"^seller id\s*:", re.IGNORECASE))
 SCAN_ROWS = 30  # rows looked at for the header (title blocks are a few rows)
 _HEAD_BYTES = 1 << 16
 _TAIL_BYTES = 1 << 16
@@ -184,6 +191,53 @@ def csv_tail_rows(path: str | Path, delimiter: str) -> list[list[str]]:
         return list(csv.reader(io.StringIO(tail), delimiter=delimiter))
     except csv.Error:
         return []
+
+
+def is_footer_line(line: str) -> bool:
+    """Whether one line of text is a report's footer: at most two non-blank cells (whichever
+    of , ; tab | splits it most) that read as a FOOTER_LINES pattern. A data row never is."""
+    cells = max((next(csv.reader([line], delimiter=d), []) for d in _DELIMITERS), key=len)
+    filled = [c.strip() for c in cells if c.strip()]
+    return 0 < len(filled) <= 2 and any(p.match(" ".join(filled)) for p in FOOTER_LINES)
+
+
+def csv_footer_start(path: str | Path) -> int | None:
+    """The byte offset where a UTF-8 text file's footer starts: the blank and footer lines
+    (``is_footer_line``) after its last other line, when at least one footer line is among
+    them; None when the file ends on its table (the usual case: only its last 64 KiB is read)."""
+    path = Path(path)
+    size = path.stat().st_size
+    start = max(0, size - _TAIL_BYTES)
+    with path.open("rb") as fh:
+        fh.seek(start)
+        tail = fh.read()
+    lines = tail.split(b"\n")
+    offset, cut, footer = start + len(tail), None, False
+    for raw in reversed(lines[1:] if start else lines):
+        offset -= len(raw) + 1
+        text = raw.decode("utf-8", errors="replace").strip("\r\ufeff")
+        if not text.strip(" \t,;|\"'"):
+            cut = offset + 1
+            continue
+        if not is_footer_line(text):
+            break
+        footer, cut = True, offset + 1
+    return cut if footer else None
+
+
+def without_footer(path: str | Path, footer_start: int, folder: str | Path) -> Path:
+    """A copy of the text file in ``folder`` ending where its footer starts (streamed)."""
+    source = Path(path)
+    target = Path(folder) / (source.stem + ".body" + source.suffix)
+    left = footer_start
+    with source.open("rb") as src, target.open("wb") as dst:
+        while left > 0:
+            block = src.read(min(left, 1 << 20))
+            if not block:
+                break
+            dst.write(block)
+            left -= len(block)
+    return target
 
 
 def total_row(table: ibis.Table) -> ibis.BooleanValue:

@@ -427,6 +427,10 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
             tempdir = tempfile.TemporaryDirectory(prefix="rfm-text-")
             scanned = _utf8_copy(path, encoding, tempdir)
         row, skip = header.csv_header_line(scanned, display, header_row)
+        footer = header.csv_footer_start(scanned)
+        if footer is not None:  # a report's footer lines (eBay): read the table above them
+            tempdir = tempdir or tempfile.TemporaryDirectory(prefix="rfm-text-")
+            scanned = header.without_footer(scanned, footer, tempdir.name)
         table, dialect = _read_csv(con, scanned, display, skip)
         delimiter, above = dialect.delimiter, dialect.skip
         totals = header.may_hold_totals(header.csv_tail_rows(scanned, delimiter))

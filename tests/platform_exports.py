@@ -90,22 +90,24 @@ def woocommerce(folder: Path) -> Export:
 SQUARE_ITEMS_HEADER = ["Date", "Time", "Time Zone", "Category", "Item", "Qty", "Price Point Name",
                        "SKU", "Modifiers Applied", "Gross Sales", "Discounts", "Net Sales", "Tax",
                        "Transaction ID", "Payment ID", "Device Name", "Notes", "Details",
-                       "Event Type", "Location", "Customer ID", "Customer Name",
-                       "Customer Reference ID", "Unit", "Count", "Itemization Type"]
+                       "Event Type", "Location", "Dining Option", "Customer ID", "Customer Name",
+                       "Customer Reference ID", "Unit", "Count", "Itemization Type",
+                       "Fulfillment Note", "Channel", "Token", "Card Brand", "PAN Suffix"]
 _EASTERN = "Eastern Time (US & Canada)"
 _PACIFIC = "Pacific Time (US & Canada)"
-# (transaction, local date-time, zone, UTC offset hours at that date, customer, event, items)
+# (transaction, local date-time, zone, UTC offset hours at that date, customer, event,
+#  item lines (item, quantity, unit price, modifiers))
 SQUARE_ITEMS = [
     ("T1", dt.datetime(2024, 3, 8, 17, 5, 9), _EASTERN, -5, "CUST-A", "Payment",
-     [("Latte", 2, "4.50"), ("Bagel", 1, "3.25")]),
+     [("Latte", 2, "4.50", ""), ("Bagel", 1, "3.25", ""), ("Latte", 1, "5.25", "Oat Milk")]),
     ("T2", dt.datetime(2024, 3, 11, 8, 0, 0), _EASTERN, -4, "CUST-A", "Payment",  # after DST
-     [("Latte", 1, "4.50")]),
+     [("Latte", 1, "4.50", ""), ("Latte", 1, "4.50", "")]),  # one item twice, two lines
     ("T3", dt.datetime(2024, 3, 10, 23, 30, 0), _PACIFIC, -7, "CUST-B", "Payment",
-     [("Cake", 3, "6.00")]),
+     [("Cake", 3, "6.00", "")]),
     ("T4", dt.datetime(2024, 3, 11, 9, 0, 0), _PACIFIC, -7, "CUST-B", "Refund",
-     [("Cake", -1, "6.00")]),
+     [("Cake", -1, "6.00", "")]),
     ("T5", dt.datetime(2024, 3, 11, 12, 0, 0), _EASTERN, -4, "", "Payment",  # walk-in: nobody
-     [("Latte", 1, "4.50")]),
+     [("Latte", 1, "4.50", "")]),
 ]
 
 
@@ -115,21 +117,25 @@ def _dollars(amount: float) -> str:
 
 def square_items(folder: Path) -> Export:
     """Date, Time and Time Zone in three columns (US time zones by name, across the DST
-    change), money as '$4.50', a refund row, a walk-in sale with no customer."""
+    change), money as '$4.50', one item twice in a sale (with another modifier, and as two
+    identical lines: both were sold), a refund row, a walk-in sale with no customer."""
     rows = []
     for txn, local, zone, _, customer, event, items in SQUARE_ITEMS:
-        for item, qty, price in items:
+        for item, qty, price, modifiers in items:
             net = qty * float(price)
             rows.append({"Date": f"{local:%Y-%m-%d}", "Time": f"{local:%H:%M:%S}", "Time Zone": zone,
                          "Category": "Cafe", "Item": item, "Qty": str(qty),
-                         "Price Point Name": "Regular", "Gross Sales": _dollars(net),
+                         "Price Point Name": "Regular", "Modifiers Applied": modifiers,
+                         "Gross Sales": _dollars(net),
                          "Discounts": "$0.00", "Net Sales": _dollars(net), "Tax": "$0.00",
                          "Transaction ID": txn, "Payment ID": f"P-{txn}", "Event Type": event,
-                         "Location": "Main St", "Customer ID": customer,
-                         "Customer Name": customer.title(), "Itemization Type": "Physical Item"})
+                         "Location": "Main St", "Dining Option": "For Here",
+                         "Customer ID": customer, "Customer Name": customer.title(),
+                         "Itemization Type": "Physical Item", "Channel": "Main St",
+                         "Card Brand": "Visa", "PAN Suffix": "4242"})
     path = _write(folder / "items-2024-03-01-2024-03-12.csv", SQUARE_ITEMS_HEADER, rows)
     purchases = [Purchase(customer, (local - dt.timedelta(hours=offset)), txn,
-                          sum(q * float(p) for _, q, p in items))
+                          sum(q * float(p) for _, q, p, _ in items))
                  for txn, local, _, offset, customer, event, items in SQUARE_ITEMS
                  if event == "Payment" and customer]
     return _export(path, purchases, "square_items", len(rows), currency="USD")
@@ -378,11 +384,15 @@ def etsy_order_items(folder: Path) -> Export:
 
 # -- eBay orders report ----------------------------------------------------------------------
 EBAY_HEADER = ["Sales Record Number", "Order Number", "Buyer Username", "Buyer Name",
-               "Buyer Email", "Buyer Note", "Buyer Address 1", "Buyer City", "Buyer State",
-               "Buyer Zip", "Buyer Country", "Ship To Name", "Ship To Country", "Item Number",
-               "Item Title", "Custom Label", "Quantity", "Sold For", "Shipping And Handling",
+               "Buyer Email", "Buyer Note", "Buyer Address 1", "Buyer Address 2", "Buyer City",
+               "Buyer State", "Buyer Zip", "Buyer Country", "Ship To Name", "Ship To Phone",
+               "Ship To Address 1", "Ship To Address 2", "Ship To City", "Ship To State",
+               "Ship To Zip", "Ship To Country", "Item Number", "Item Title", "Custom Label",
+               "Sold Via Promoted Listings", "Quantity", "Sold For", "Shipping And Handling",
                "Seller Collected Tax", "eBay Collected Tax", "Total Price", "Payment Method",
-               "Sale Date", "Paid On Date", "Shipped On Date", "Transaction ID"]
+               "Sale Date", "Paid On Date", "Ship By Date", "Shipped On Date", "Feedback Left",
+               "Feedback Received", "My Item Note", "Shipping Service", "Tracking Number",
+               "Transaction ID", "Variation Details", "Global Shipping Program"]
 EBAY_ITEMS = [  # (record, order, buyer, e-mail, item, qty, sold for, shipping, sale date)
     ("1001", "12-11111-11111", "vintage_fan", "fan@example.com", "2901", 1, "25.00", "4.99",
      dt.date(2024, 9, 2)),
@@ -391,25 +401,41 @@ EBAY_ITEMS = [  # (record, order, buyer, e-mail, item, qty, sold for, shipping, 
     ("1003", "12-33333-33333", "vintage_fan", "fan@example.com", "2903", 1, "99.00", "0.00",
      dt.date(2024, 9, 20)),
 ]
+EBAY_SELLER = "attic_treasures"
 
 
-def ebay(folder: Path) -> Export:
-    """Dates as 'Sep-02-24', money as '$25.00'; 'Total Price' is what the buyer paid for the
-    item with its shipping (quantity x 'Sold For' + shipping)."""
+def ebay_footer(records: int) -> list[str]:
+    """The lines eBay writes below the report's table: a blank line, how many records were
+    downloaded, the seller's ID."""
+    return ["", f"{records},record(s) downloaded", f"Seller ID: {EBAY_SELLER}"]
+
+
+def ebay(folder: Path, footer: list[str] | None = None) -> Export:
+    """As the report is downloaded: a blank first line above the header, the table, then
+    footer lines (``ebay_footer``, or ``footer``); dates as 'Sep-02-24', money as '$25.00';
+    'Total Price' is what the buyer paid for the item with its shipping
+    (quantity x 'Sold For' + shipping)."""
     rows = [{"Sales Record Number": rec, "Order Number": order, "Buyer Username": buyer,
              "Buyer Name": buyer.replace("_", " ").title(), "Buyer Email": email,
-             "Buyer Country": "United States", "Ship To Country": "United States",
-             "Item Number": item, "Item Title": f"Item {item}", "Quantity": str(qty),
-             "Sold For": f"${sold}", "Shipping And Handling": f"${shipping}",
-             "Total Price": f"${qty * float(sold) + float(shipping):.2f}", "Payment Method": "eBay",
-             "Sale Date": f"{day:%b-%d-%y}", "Paid On Date": f"{day:%b-%d-%y}",
-             "Transaction ID": f"{rec}000"}
+             "Buyer Country": "United States", "Ship To Name": buyer.replace("_", " ").title(),
+             "Ship To Country": "United States", "Item Number": item,
+             "Item Title": f"Item {item}", "Sold Via Promoted Listings": "No",
+             "Quantity": str(qty), "Sold For": f"${sold}", "Shipping And Handling": f"${shipping}",
+             "Seller Collected Tax": "$0.00", "eBay Collected Tax": "$0.00",
+             "Total Price": f"${qty * float(sold) + float(shipping):.2f}",
+             "Payment Method": "Managed Payments", "Sale Date": f"{day:%b-%d-%y}",
+             "Paid On Date": f"{day:%b-%d-%y}", "Feedback Left": "No", "Feedback Received": "",
+             "Shipping Service": "USPS Ground Advantage", "Transaction ID": f"{rec}000",
+             "Global Shipping Program": "No"}
             for rec, order, buyer, email, item, qty, sold, shipping, day in EBAY_ITEMS]
-    path = _write(folder / "eBay-OrdersReport-Sep-20-2024.csv", EBAY_HEADER, rows)
+    table = _write(folder / "eBay-OrdersReport-Sep-20-2024.csv", EBAY_HEADER, rows)
+    below = ebay_footer(len(rows)) if footer is None else footer
+    table.write_bytes(b"\r\n" + table.read_bytes() + "".join(f"{line}\r\n" for line in below)
+                      .encode("utf-8"))
     purchases = [Purchase(buyer, dt.datetime.combine(day, dt.time()), order,
                           qty * float(sold) + float(shipping))
                  for _, order, buyer, _, _, qty, sold, shipping, day in EBAY_ITEMS]
-    return _export(path, purchases, "ebay", len(rows), currency="USD")
+    return _export(table, purchases, "ebay", len(rows), currency="USD")
 
 
 # -- PayPal activity download ----------------------------------------------------------------
@@ -420,39 +446,81 @@ PAYPAL_HEADER = ["Date", "Time", "TimeZone", "Name", "Type", "Status", "Currency
                  "Reference Txn ID", "Invoice Number", "Custom Number", "Quantity", "Receipt ID",
                  "Balance", "Country Code", "Balance Impact"]
 SHOP = "shop@example.com"
-# (date, time, zone, offset, type, status, gross, from, transaction)
+# The types of a payment received from a customer (PayPal writes the same types for payments
+# the account sends, with a negative Gross); every other type moves money that is no sale.
+PAYPAL_PAYMENTS = {"Express Checkout Payment", "Website Payment", "General Payment",
+                   "Mobile Payment", "Subscription Payment", "PreApproved Payment Bill User Payment"}
+# (local date-time, zone, offset, type, status, gross, from, to, transaction, reference)
 PAYPAL_ROWS = [
-    (dt.datetime(2024, 10, 14, 9, 0), "PDT", -7, "Express Checkout Payment", "Completed", "54.90",
-     "amy@example.com", "1AB"),
+    (dt.datetime(2024, 10, 14, 9, 0), "PDT", -7, "Express Checkout Payment", "Partially Refunded",
+     "54.90", "amy@example.com", SHOP, "1AB", ""),
     (dt.datetime(2024, 10, 20, 23, 30), "PDT", -7, "Website Payment", "Completed", "1,020.00",
-     "bo@example.com", "2CD"),
-    (dt.datetime(2024, 10, 21, 8, 0), "PDT", -7, "Payment Refund", "Completed", "-54.90",
-     "amy@example.com", "3EF"),
+     "bo@example.com", SHOP, "2CD", ""),
+    (dt.datetime(2024, 10, 21, 8, 0), "PDT", -7, "Payment Refund", "Completed", "-10.00",
+     SHOP, "amy@example.com", "3EF", "1AB"),
     (dt.datetime(2024, 10, 22, 10, 0), "PDT", -7, "Express Checkout Payment", "Pending", "70.00",
-     "cy@example.com", "4GH"),
+     "cy@example.com", SHOP, "4GH", ""),
+    (dt.datetime(2024, 10, 23, 11, 0), "PDT", -7, "Hold on Balance for Dispute Investigation",
+     "Completed", "-1,020.00", SHOP, "", "5HD", "2CD"),
+    (dt.datetime(2024, 10, 30, 11, 0), "PDT", -7, "Reversal of General Account Hold", "Completed",
+     "1,020.00", SHOP, "", "6RV", "5HD"),
     (dt.datetime(2024, 11, 4, 12, 0), "PST", -8, "General Withdrawal", "Completed", "-500.00",
-     SHOP, "5IJ"),
+     SHOP, "", "7IJ", ""),
     (dt.datetime(2024, 11, 5, 16, 45), "PST", -8, "Express Checkout Payment", "Completed", "15.00",
-     "amy@example.com", "6KL"),
+     "amy@example.com", SHOP, "8KL", ""),
+    (dt.datetime(2024, 11, 5, 17, 0), "PST", -8, "General Currency Conversion", "Completed",
+     "25.00", SHOP, "", "9CC", ""),
+    (dt.datetime(2024, 11, 6, 6, 30), "PST", -8, "Subscription Payment", "Completed", "9.99",
+     "cy@example.com", SHOP, "10SB", ""),
+    (dt.datetime(2024, 11, 7, 13, 0), "PST", -8, "General Payment", "Denied", "40.00",
+     "dee@example.com", SHOP, "11DN", ""),
+    (dt.datetime(2024, 11, 8, 9, 15), "PST", -8, "PreApproved Payment Bill User Payment",
+     "Completed", "25.00", "dee@example.com", SHOP, "12PA", ""),
+    (dt.datetime(2024, 11, 9, 18, 0), "PST", -8, "Mobile Payment", "Completed", "12.00",
+     "bo@example.com", SHOP, "13MB", ""),
+    (dt.datetime(2024, 11, 10, 10, 0), "PST", -8, "Express Checkout Payment", "Completed",
+     "-30.00", SHOP, "supplier@example.com", "14PS", ""),  # a payment the shop sent
+    (dt.datetime(2024, 11, 11, 8, 0), "PST", -8, "Website Payment", "Refunded", "80.00",
+     "cy@example.com", SHOP, "16WR", ""),  # refunded in full, by the row below
+    (dt.datetime(2024, 11, 12, 8, 0), "PST", -8, "Payment Refund", "Completed", "-80.00",
+     SHOP, "cy@example.com", "17RF", "16WR"),
 ]
+PAYPAL_PAID = {"Completed", "Partially Refunded"}  # what the records say was paid
+PAYPAL_FEE = 0.029  # of a payment received
+# A type no list holds (a donation is no purchase, but nothing says so): asked, never counted.
+PAYPAL_DONATION = (dt.datetime(2024, 11, 10, 12, 0), "PST", -8, "Donation Payment", "Completed",
+                   "50.00", "eve@example.com", SHOP, "15DO", "")
 
 
-def paypal(folder: Path) -> Export:
-    """US dates (MM/DD/YYYY), time and zone abbreviations (PDT, PST) apart; a refund and a
-    withdrawal (negative Gross), a pending payment; '1,020.00'."""
+def paypal(folder: Path, extra: list[tuple] = ()) -> Export:
+    """The whole account's activity, as downloaded (UTF-8 with a BOM, every field quoted):
+    US dates (MM/DD/YYYY), time and zone abbreviations (PDT, PST) apart, '1,020.00', Gross,
+    Fee and Net. Payments received of six types; a payment partly refunded and one refunded
+    in full, each with its refund row, a dispute hold and its
+    reversal (+1,020.00 under the shop's own address), a withdrawal, a currency conversion, a
+    payment sent, pending and denied payments: only completed payments received are sales.
+    ``extra`` rows (same shape) are written after the others and never counted."""
     rows = []
-    for when, zone, _, kind, status, gross, sender, txn in PAYPAL_ROWS:
+    balance = 0.0
+    for when, zone, _, kind, status, gross, sender, to, txn, ref in [*PAYPAL_ROWS, *extra]:
+        amount = float(gross.replace(",", ""))
+        fee = -round(amount * PAYPAL_FEE + 0.30, 2) if kind in PAYPAL_PAYMENTS and amount > 0 \
+            else 0.0
+        balance += amount + fee if status in PAYPAL_PAID else 0.0
         rows.append({"Date": f"{when:%m/%d/%Y}", "Time": f"{when:%H:%M:%S}", "TimeZone": zone,
-                     "Name": sender.split("@")[0].title(), "Type": kind, "Status": status,
-                     "Currency": "USD", "Gross": gross, "Fee": "0.00", "Net": gross,
-                     "From Email Address": sender, "To Email Address": SHOP,
-                     "Transaction ID": txn, "Quantity": "1", "Country Code": "US",
-                     "Balance Impact": "Debit" if gross.startswith("-") else "Credit"})
-    path = _write(folder / "Download.CSV", PAYPAL_HEADER, rows, encoding="utf-8-sig")
+                     "Name": (to if sender == SHOP else sender).split("@")[0].title(),
+                     "Type": kind, "Status": status, "Currency": "USD", "Gross": gross,
+                     "Fee": f"{fee:,.2f}", "Net": f"{amount + fee:,.2f}",
+                     "From Email Address": sender, "To Email Address": to,
+                     "Transaction ID": txn, "Reference Txn ID": ref, "Quantity": "1",
+                     "Balance": f"{balance:,.2f}", "Country Code": "US",
+                     "Balance Impact": "Debit" if amount < 0 else "Credit"})
+    path = _write(folder / "Download.CSV", PAYPAL_HEADER, rows, encoding="utf-8-sig",
+                  quote_all=True)
     purchases = [Purchase(sender, when - dt.timedelta(hours=offset), txn,
                           float(gross.replace(",", "")))
-                 for when, _, offset, _, status, gross, sender, txn in PAYPAL_ROWS
-                 if status == "Completed" and not gross.startswith("-")]
+                 for when, _, offset, kind, status, gross, sender, _, txn, _ in PAYPAL_ROWS
+                 if kind in PAYPAL_PAYMENTS and status in PAYPAL_PAID and not gross.startswith("-")]
     return _export(path, purchases, "paypal", len(rows), currency="USD")
 
 
@@ -530,29 +598,59 @@ def odoo_sale_lines(folder: Path) -> Export:
 # -- Shopware 6 orders (Import/Export, field paths as headers) -------------------------------
 SHOPWARE_HEADER = ["id", "orderNumber", "salesChannelId", "orderCustomer.firstName",
                    "orderCustomer.lastName", "orderCustomer.email", "billingAddress.street",
-                   "billingAddress.zipcode", "billingAddress.city", "amountTotal", "amountNet",
-                   "currency.isoCode", "stateMachineState.technicalName", "orderDateTime"]
-SHOPWARE_ORDERS = [  # (number, e-mail, UTC, total, state)
-    ("10001", "ana@example.com", dt.datetime(2024, 2, 1, 9, 0), "119.00", "completed"),
-    ("10002", "ben@example.com", dt.datetime(2024, 2, 2, 18, 30), "59.50", "in_progress"),
-    ("10003", "ana@example.com", dt.datetime(2024, 2, 9, 7, 15), "23.80", "cancelled"),
-    ("10004", "ana@example.com", dt.datetime(2024, 2, 12, 12, 0), "47.60", "completed"),
+                   "billingAddress.zipcode", "billingAddress.city", "billingAddress.countryId",
+                   "lineItems", "amountTotal", "amountNet", "currency.isoCode",
+                   "stateMachineState.technicalName",
+                   "transactions.stateMachineState.technicalName",
+                   "deliveries.stateMachineState.technicalName", "orderDateTime"]
+# (number, e-mail, UTC, total, order state, payment state, delivery state): technical names
+SHOPWARE_ORDERS = [
+    ("10001", "ana@example.com", dt.datetime(2024, 2, 1, 9, 0), "119.00", "completed", "paid",
+     "shipped"),
+    ("10002", "ben@example.com", dt.datetime(2024, 2, 2, 18, 30), "59.50", "in_progress", "paid",
+     "open"),
+    ("10003", "ana@example.com", dt.datetime(2024, 2, 9, 7, 15), "23.80", "cancelled",
+     "cancelled", "cancelled"),
+    ("10004", "ana@example.com", dt.datetime(2024, 2, 12, 12, 0), "47.60", "completed",
+     "refunded_partially", "returned_partially"),
+    ("10005", "cleo@example.com", dt.datetime(2024, 2, 13, 8, 0), "30.00", "open", "open", "open"),
+    ("10006", "ben@example.com", dt.datetime(2024, 2, 14, 9, 0), "15.00", "open", "reminded",
+     "open"),
+    ("10007", "cleo@example.com", dt.datetime(2024, 2, 15, 10, 0), "80.00", "completed",
+     "refunded", "returned"),
+    ("10008", "dan@example.com", dt.datetime(2024, 2, 16, 11, 0), "12.00", "in_progress",
+     "failed", "open"),
+    ("10009", "dan@example.com", dt.datetime(2024, 2, 17, 16, 45), "42.00", "open", "paid", "open"),
 ]
+# What the records say was paid: a paid (or partly refunded) payment of an order not cancelled.
+SHOPWARE_PAID = {"paid", "refunded_partially"}
 
 
-def shopware(folder: Path) -> Export:
-    """ISO timestamps with offsets, 'id' a UUID (never the customer), a cancelled order."""
-    rows = [{"id": f"{i:032x}", "orderNumber": number, "salesChannelId": "98432def39fc4624b33213a56b8c944d",
-             "orderCustomer.firstName": email.split("@")[0].title(), "orderCustomer.lastName": "Doe",
-             "orderCustomer.email": email, "billingAddress.city": "Berlin", "amountTotal": total,
+def shopware(folder: Path, extra: list[tuple] = ()) -> Export:
+    """';' separated, ISO timestamps with offsets, 'id' a UUID (never the customer), the
+    order state and the first payment's state as technical names: cancelled, unpaid (open),
+    reminded, failed and refunded orders are not sales; an open order already paid is.
+    ``extra`` orders (same shape) are written after the others and never counted."""
+    rows = [{"id": f"{i + 1:032x}", "orderNumber": number,
+             "salesChannelId": "98432def39fc4624b33213a56b8c944d",
+             "orderCustomer.firstName": email.split("@")[0].title(),
+             "orderCustomer.lastName": "Doe", "orderCustomer.email": email,
+             "billingAddress.street": "Hauptstr. 1", "billingAddress.zipcode": "10115",
+             "billingAddress.city": "Berlin",
+             "billingAddress.countryId": "0189a1b2c3d4e5f60718293a4b5c6d7e",
+             "lineItems": f"1x {i + 7:032x}", "amountTotal": total,
              "amountNet": f"{float(total) / 1.19:.2f}", "currency.isoCode": "EUR",
              "stateMachineState.technicalName": state,
+             "transactions.stateMachineState.technicalName": payment,
+             "deliveries.stateMachineState.technicalName": delivery,
              "orderDateTime": (when.replace(tzinfo=UTC).astimezone(dt.timezone(dt.timedelta(hours=1)))
                                .isoformat(timespec="milliseconds"))}
-            for i, (number, email, when, total, state) in enumerate(SHOPWARE_ORDERS)]
+            for i, (number, email, when, total, state, payment, delivery)
+            in enumerate([*SHOPWARE_ORDERS, *extra])]
     path = _write(folder / "order_export.csv", SHOPWARE_HEADER, rows, delimiter=";")
     purchases = [Purchase(email, when, number, float(total))
-                 for number, email, when, total, state in SHOPWARE_ORDERS if state != "cancelled"]
+                 for number, email, when, total, state, payment, _ in SHOPWARE_ORDERS
+                 if state != "cancelled" and payment in SHOPWARE_PAID]
     return _export(path, purchases, "shopware", len(rows), currency="EUR")
 
 

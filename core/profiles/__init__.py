@@ -6,9 +6,11 @@ the header ``signature`` that recognises it (columns that must all be present), 
 placeholder, a names column for the implausible-ID check), the ``value`` column and its kind
 (``line_total``: the line's total; ``unit_price``: quantity x price; ``order_total``: the
 order's total, counted once per order), the ``time`` columns to combine (date, time of day,
-time zone, or a strptime format), the ``statuses`` that are / are not completed sales, the
-``unique`` key, the ``currency`` column, and ``refuse`` for an export that cannot say who
-bought. One engine (``read_profile``) reads them all: no code per platform.
+time zone, or a strptime format), the ``statuses`` that are / are not completed sales (and
+an optional ``gate``: a second column, such as PayPal's transaction Type, whose values say
+which rows the status column judges and which are never sales), the ``unique`` key, the
+``currency`` column, and ``refuse`` for an export that cannot say who bought.
+One engine (``read_profile``) reads them all: no code per platform.
 
 Column names in a profile are compared normalised (core.columns.normalise), so 'Created at'
 also finds 'created_at'.
@@ -26,6 +28,7 @@ import ibis
 from core import identity, query, values
 from core.columns import ROLES, normalise
 from core.errors import ColumnMappingError, ConfigError
+from core.statuses import normalise_status
 
 FOLDER = Path(__file__).parent
 VALUE_KINDS = ("line_total", "unit_price", "order_total")
@@ -65,7 +68,9 @@ class Profile:
     zone_column: str | None = None
     date_format: str | None = None
     sales: tuple[str, ...] = ()
-    not_sales: tuple[str, ...] = ()
+    not_sales: tuple[str, ...] = ()  # (with the gate's values that are never sales)
+    gate_column: str | None = None
+    gate_judged: tuple[str, ...] = ()  # gate values whose rows the status column judges
     unique: tuple[str, ...] = ()
     currency: str | None = None
     refuse: str | None = None
@@ -88,6 +93,10 @@ def _profile(name: str, data: dict) -> Profile:
                           f"kind among {list(VALUE_KINDS)}")
     only = value.get("only_where")
     ident, time, statuses = data.get("identity", {}), data.get("time", {}), data.get("statuses", {})
+    gate = statuses.get("gate", {})
+    if gate and not (gate.get("column") and gate.get("judged")):
+        raise ConfigError(f"{where}: [statuses.gate] needs a column and the values it judges "
+                          "by the status column (judged)")
     return Profile(
         name=name, title=data.get("title", name), signature=tuple(data["signature"]),
         roles=roles,
@@ -97,7 +106,9 @@ def _profile(name: str, data: dict) -> Profile:
         names_column=ident.get("names"), date_column=time.get("date"),
         time_column=time.get("time"), zone_column=time.get("zone"),
         date_format=time.get("format"), sales=tuple(statuses.get("sales", ())),
-        not_sales=tuple(statuses.get("not_sales", ())), unique=tuple(data.get("unique", ())),
+        not_sales=tuple(statuses.get("not_sales", ())) + tuple(gate.get("not_sales", ())),
+        gate_column=gate.get("column"), gate_judged=tuple(gate.get("judged", ())),
+        unique=tuple(data.get("unique", ())),
         currency=data.get("currency"), refuse=data.get("refuse"))
 
 
@@ -174,7 +185,8 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     for the user to choose); a derived column's name, as a mapping read back gives it,
     does not). Adds the derived columns the profile needs (the
     customer identity, one timestamp from date + time + zone, the order total on one line
-    per order) and returns the roles to map. Raises ProfileError / DataValidationError.
+    per order, the status as the gate decides it) and returns the roles to map.
+    Raises ProfileError / DataValidationError.
     """
     columns = list(table.columns)
     profile = choose(columns, choice, source)
@@ -186,6 +198,11 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     roles.update({role: "" for role in ROLES if role not in roles})
     how = "chosen" if choice else "recognised by its columns " + ", ".join(profile.signature[:4])
     sentences = [f"read as {profile.title} ({how}; --profile none reads it without)"]
+    gate = found(profile.gate_column)
+    if gate and not user.get("status") and (overrides or {}).get("status") != "":
+        table, roles["status"], said = _gated_status(table, roles.get("status") or None, gate,
+                                                     profile.gate_judged)
+        sentences.append(said)
 
     # -- who bought (the user's '' leaves the customer unmapped: asked, not refused) ----------
     if (overrides or {}).get("customer") == "":
@@ -260,3 +277,24 @@ def _once_per_order(table: ibis.Table, value: str, invoice: str,
     first = ibis.row_number().over(order) == 0
     name = f"{value} (once per order)"
     return t.mutate(**{name: first.ifelse(raw, ibis.null("string"))}), name
+
+
+def _gated_status(table: ibis.Table, status: str | None, gate: str,
+                  judged: tuple[str, ...]) -> tuple[ibis.Table, str, str]:
+    """One status column from two: on rows whose ``gate`` value is one of ``judged`` (compared
+    through core.statuses.normalise_status) the status column's value, on the others the gate's
+    own value, judged like any status (a profile's not-sales; a value no list knows is asked,
+    never kept). Without a status column, the gate's value on every row. Returns the table with
+    the derived column, its name and the sentence saying so."""
+    wanted = {normalise_status(v) for v in judged}
+    kinds = [row["kind"] for row in query.rows(table.select(kind=table[gate].cast("string"))
+                                               .distinct())]
+    kept = [k for k in kinds if k is not None and normalise_status(k) in wanted]
+    kind = table[gate].cast("string")
+    own = table[status].cast("string") if status else kind
+    name = f"{status or gate} (by {gate})"
+    derived = kind.isin(kept).fill_null(False).ifelse(own, kind)
+    said = (f"statuses: '{status}' where '{gate}' is one a sale is written under ({len(kept)} "
+            f"of {len(kinds)} values); elsewhere the '{gate}' value itself" if status else
+            f"statuses: the '{gate}' value")
+    return table.mutate(**{name: derived}), name, said

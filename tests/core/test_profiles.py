@@ -3,13 +3,15 @@
 what cannot be decided is refused with a message saying what to choose."""
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
-from core import identity, profiles, values
-from core.errors import ColumnMappingError, ConfigError, SegmentationError
+from core import header, identity, profiles, values
+from core.errors import ColumnMappingError, ConfigError, InputFileError, SegmentationError
 from core.options import ReadOptions
 from core.rfm import rfm_from_file
-from core.statuses import NOT_SALE, SALE
+from core.statuses import NOT_SALE, SALE, UnknownStatusError
 from tests import exports, platform_exports
 
 ALL = {**platform_exports.BUILDERS, **platform_exports.REFUSED}
@@ -180,6 +182,112 @@ def test_magento_closed_is_a_refund_not_a_sale(folder, duck):
     assert verdicts["Closed"] == NOT_SALE and verdicts["Complete"] == SALE
 
 
+def test_paypal_only_completed_payments_received_are_sales(folder, duck):
+    export = platform_exports.paypal(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # the dispute hold's reversal (+1,020.00) and the conversion (+25.00) are written under
+    # the shop's own address: never a customer
+    assert platform_exports.SHOP not in set(result.rfm.customer_id)
+    verdicts = {c.value: c.verdict for c in result.audit.status_values}
+    assert verdicts == {"Completed": SALE, "Partially Refunded": SALE, "Refunded": NOT_SALE,
+                        "Pending": NOT_SALE, "Denied": NOT_SALE,
+                        "Payment Refund": NOT_SALE, "General Withdrawal": NOT_SALE,
+                        "General Currency Conversion": NOT_SALE,
+                        "Hold on Balance for Dispute Investigation": NOT_SALE,
+                        "Reversal of General Account Hold": NOT_SALE}
+    assert any("'Status' where 'Type' is one a sale is written under" in s
+               for s in result.reading)
+
+
+def test_paypal_type_no_list_holds_is_refused_then_decided(folder, duck):
+    export = platform_exports.paypal(folder, extra=[platform_exports.PAYPAL_DONATION])
+    with pytest.raises(UnknownStatusError, match=r"'Donation Payment' \(1 lines, 50.00 revenue\)"
+                       r".*--sale-status \"Donation Payment\""):
+        rfm_from_file(export.path, con=duck)
+    decided = ReadOptions(not_sale_statuses=("Donation Payment",))
+    exports.assert_expected_rfm(rfm_from_file(export.path, decided, con=duck), export)
+    counted = rfm_from_file(export.path, ReadOptions(sale_statuses=("Donation Payment",)),
+                            con=duck)
+    assert exports.by_customer(counted.rfm)["eve@example.com"] == (0, 1, 50.00)
+
+
+def test_shopware_orders_are_judged_by_their_payment_state(folder, duck):
+    export = platform_exports.shopware(folder)
+    result = rfm_from_file(export.path, con=duck)
+    verdicts = {c.value: c.verdict for c in result.audit.status_values}
+    # 'cancelled' is the order's state (its payment's too); 'open' only payments
+    assert verdicts == {"paid": SALE, "refunded_partially": SALE, "cancelled": NOT_SALE,
+                        "open": NOT_SALE, "reminded": NOT_SALE, "refunded": NOT_SALE,
+                        "failed": NOT_SALE}
+    # order 10009 is open (not shipped) and paid: a sale; 10005 open and unpaid: none
+    assert exports.by_customer(result.rfm)["dan@example.com"] == (0, 1, 42.00)
+    assert "cleo@example.com" not in set(result.rfm.customer_id)
+
+
+@pytest.mark.parametrize("payment", ["authorized", "paid_partially"])
+def test_shopware_payment_not_captured_or_a_deposit_is_asked(payment, folder, duck):
+    extra = [("10010", "eve@example.com", dt.datetime(2024, 2, 18, 9, 0), "64.00", "open",
+              payment, "open")]
+    export = platform_exports.shopware(folder, extra=extra)
+    with pytest.raises(UnknownStatusError, match=f"'{payment}' \\(1 lines, 64.00 revenue\\)"):
+        rfm_from_file(export.path, con=duck)
+
+
+def test_shopware_without_the_payment_column_reads_the_order_state(tmp_path, duck):
+    """An orders profile without transactions: completed is a sale, open / in_progress are
+    not paid yet, cancelled is not a sale."""
+    header = [h for h in platform_exports.SHOPWARE_HEADER if not h.startswith("transactions.")]
+    rows = [{"orderNumber": n, "orderCustomer.email": e, "amountTotal": t, "currency.isoCode": "EUR",
+             "stateMachineState.technicalName": s, "orderDateTime": f"{w:%Y-%m-%dT%H:%M:%S}+00:00"}
+            for n, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS]
+    path = platform_exports._write(tmp_path / "orders.csv", header, rows, delimiter=";")
+    result = rfm_from_file(path, con=duck)
+    completed = [(e, w, t) for _, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS
+                 if s == "completed"]
+    assert sum(result.rfm.monetary) == pytest.approx(sum(float(t) for *_, t in completed))
+    assert set(result.rfm.customer_id) == {e for e, *_ in completed}
+
+
+# -- report footer (eBay) ------------------------------------------------------------------
+@pytest.mark.parametrize("line, footer", [
+    ("3,record(s) downloaded", True), ("Seller ID: attic_treasures", True),
+    ('"1,204","record(s) downloaded",,,', True), ("Seller ID : x;;;", True),
+    ("1001,12-11111-11111,vintage_fan,Vintage Fan,fan@example.com", False),
+    ("Seller ID: 7,12-1,vintage_fan,Fan,fan@example.com", False),  # a data row: 5 cells
+    ("Report generated Sep-20-24", False), ("Total,128.99", False), ("", False)])
+def test_footer_lines(line, footer):
+    assert header.is_footer_line(line) is footer
+
+
+def test_ebay_footer_lines_are_left_out_and_nothing_else(folder, duck):
+    export = platform_exports.ebay(folder)
+    start = header.csv_footer_start(export.path)
+    body = export.path.read_bytes()[:start].decode("utf-8")
+    assert body.endswith(",No\r\n")  # the last row's last cell: the footer cut after it
+    assert "record(s) downloaded" not in body and body.startswith("\r\nSales Record Number,")
+    assert header.csv_footer_start(platform_exports.ebay(folder, footer=[]).path) is None
+    result = rfm_from_file(export.path, con=duck)
+    exports.assert_expected_rfm(result, export)
+    assert result.audit.rows_in == len(platform_exports.EBAY_ITEMS)
+
+
+def test_a_line_below_the_table_that_is_no_known_footer_is_refused(folder, duck):
+    """Read as data it would be a row; dropped it would be a guess: the line is named."""
+    export = platform_exports.ebay(folder, footer=["", "Report generated Sep-20-24 by a tool"])
+    with pytest.raises(InputFileError, match=r"eBay-OrdersReport-Sep-20-2024.csv: line 7 is broken"):
+        rfm_from_file(export.path, con=duck)
+
+
+def test_a_footer_line_inside_the_table_is_refused(folder, duck):
+    """Only the lines after the table's last row are a footer."""
+    export = platform_exports.ebay(folder, footer=[])
+    lines = export.path.read_bytes().split(b"\r\n")
+    lines.insert(3, b"Seller ID: attic_treasures")
+    export.path.write_bytes(b"\r\n".join(lines))
+    with pytest.raises(InputFileError, match=r"line 4 (.*)?is broken"):
+        rfm_from_file(export.path, con=duck)
+
+
 # -- time -----------------------------------------------------------------------------------
 def test_square_date_time_and_zone_are_one_utc_timestamp(folder, duck):
     export = platform_exports.square_items(folder)
@@ -187,6 +295,16 @@ def test_square_date_time_and_zone_are_one_utc_timestamp(folder, duck):
     # T2: 2024-03-11 08:00 Eastern, after the DST change (UTC-4) -> 12:00 UTC is the last
     assert result.as_of.isoformat() == "2024-03-11T12:00:00"
     assert any("purchase time from 'Date' and 'Time' in 'Time Zone'" in s for s in result.reading)
+
+
+def test_square_one_item_twice_in_a_sale_is_two_lines_sold(folder, duck):
+    """No Square column tells two lines of one item apart: neither is refused as a clash of
+    keys nor dropped as a copy; the identical pair is counted in the audit and kept."""
+    export = platform_exports.square_items(folder)
+    result = rfm_from_file(export.path, con=duck)
+    # T1: 2 x 4.50 + 3.25 + 5.25 (oat milk); T2: 4.50 + 4.50 (two lines)
+    assert exports.by_customer(result.rfm)["CUST-A"] == (0, 2, 26.50)
+    assert (result.audit.duplicates.copies, result.audit.duplicates.removed) == (1, 0)
 
 
 def test_an_unknown_time_zone_is_refused_naming_it(tmp_path, duck):
@@ -230,6 +348,20 @@ def test_a_tie_between_profiles_is_refused(monkeypatch):
     monkeypatch.setattr(profiles, "profiles", lambda: fake)
     with pytest.raises(profiles.ProfileError, match="fit two exports equally"):
         profiles.recognise(list(twin.signature))
+
+
+def test_a_status_gate_without_the_values_it_judges_is_refused(tmp_path, monkeypatch):
+    (tmp_path / "broken.toml").write_text(
+        'signature = ["Type", "Gross"]\n[value]\ncolumn = "Gross"\nkind = "line_total"\n'
+        '[statuses.gate]\ncolumn = "Type"\nnot_sales = ["Withdrawal"]\n', encoding="utf-8")
+    monkeypatch.setattr(profiles, "FOLDER", tmp_path)
+    profiles.profiles.cache_clear()
+    try:
+        with pytest.raises(ConfigError, match=r"broken.toml: \[statuses.gate\] needs a column "
+                                              r"and the values it judges"):
+            profiles.profiles()
+    finally:
+        profiles.profiles.cache_clear()
 
 
 def test_refusals_are_documented_errors():

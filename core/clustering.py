@@ -192,7 +192,7 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
     fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
     sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
     rows, sample_labels = [], []
-    Z_sil = None
+    Z_sil: np.ndarray | None = None
     for done, k in enumerate(ks, start=1):
         pipe = make_pipeline(k, random_state, max_iter, n_init)
         pipe.fit(X if fit_rows is None else X.iloc[fit_rows])
@@ -211,6 +211,8 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
         sample_labels.append(labels if sil_rows is None else labels[sil_rows])
         if progress:
             progress(done, len(ks), k)
+    if Z_sil is None:  # ks was checked non-empty above: the loop ran at least once
+        raise ConfigError(f"k values must be 2 or more, got {ks}")
     for row, sil in zip(rows, silhouettes(Z_sil, sample_labels)):
         row["silhouette"] = sil
     table = pd.DataFrame(rows)[["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]]

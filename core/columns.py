@@ -311,8 +311,11 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
     """
     mapping.check(list(table.columns), source)
     m = mapping
+    if m.date is None:  # check() refuses a mapping without a date: this says so to mypy
+        raise MissingRoleError(f"{source}: no date column mapped", roles=("date",), source=source)
     if readings is None:
         readings = decide_readings(table, m, source)
+    date_reading = readings.date_of(m.date)
     null_text, null_number = ibis.null("string"), ibis.null("float64")
 
     def number(column: str | None):
@@ -327,7 +330,7 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
     amount, bad_amount = number(m.amount)
     typed = table.select(
         customer=_trimmed(table[m.customer]),
-        invoice_ts=_timestamp(_trimmed(table[m.date]), readings.date),
+        invoice_ts=_timestamp(_trimmed(table[m.date]), date_reading),
         date_blank=_trimmed(table[m.date]).isnull(),
         invoice=_trimmed(table[m.invoice]) if m.invoice else null_text,
         quantity=quantity,

@@ -251,20 +251,21 @@ def silhouettes(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk: int = 512
         block[np.arange(block.shape[0]), np.arange(lo, lo + block.shape[0])] = 0.0
         sums[lo:lo + chunk] = block @ stacked
     out = []
-    for labels, (a_col, b_col) in zip(labelings, offsets):
-        counts = np.bincount(labels, minlength=b_col - a_col).astype(float)
+    for labels, (first_col, end_col) in zip(labelings, offsets):
+        counts = np.bincount(labels, minlength=end_col - first_col).astype(float)
         if (counts > 0).sum() < 2 or (counts > 0).sum() >= n:
             out.append(float("nan"))
             continue
-        per = sums[:, a_col:b_col]
+        per = sums[:, first_col:end_col]
         own = counts[labels]
-        a = per[np.arange(n), labels] / np.maximum(own - 1, 1)
+        # silhouette of a point: (nearest other cluster's mean distance - own cluster's) / max
+        own_mean = per[np.arange(n), labels] / np.maximum(own - 1, 1)
         means = per / np.where(counts > 0, counts, np.nan)
         means[np.arange(n), labels] = np.inf
-        b = np.nanmin(np.where(counts > 0, means, np.inf), axis=1)
-        s = (b - a) / np.maximum(a, b)
-        s[own <= 1] = 0.0
-        out.append(float(np.nan_to_num(s).mean()))
+        nearest_mean = np.nanmin(np.where(counts > 0, means, np.inf), axis=1)
+        silhouette = (nearest_mean - own_mean) / np.maximum(own_mean, nearest_mean)
+        silhouette[own <= 1] = 0.0
+        out.append(float(np.nan_to_num(silhouette).mean()))
     return out
 
 

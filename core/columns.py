@@ -143,9 +143,12 @@ class ColumnMapping:
     country: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
+        """Role -> source column (None where unmapped), in ROLES order."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def with_overrides(self, overrides: Mapping[str, str | None]) -> ColumnMapping:
+        """A copy with the user's role -> column choices ('' or None unmaps the role); ColumnMappingError
+        for a role that is not one of ROLES. The columns are checked later, by ``check``."""
         unknown = set(overrides) - set(ROLES)
         if unknown:
             raise ColumnMappingError(f"unknown column role(s) {sorted(unknown)}; roles are {list(ROLES)}")

@@ -278,7 +278,8 @@ def strptime_to_spark(fmt: str) -> tuple[str, str, str]:
 
 @ibis.udf.scalar.builtin
 def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # type: ignore[empty-body]
-    ...  # Spark's TRY_TO_TIMESTAMP
+    """Spark's TRY_TO_TIMESTAMP: ``text`` read by Spark datetime pattern ``fmt``, NULL where it
+    does not fit."""
 
 
 def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
@@ -302,7 +303,7 @@ def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
 
 @ibis.udf.scalar.builtin
 def to_utc_timestamp(local: _dt.datetime, zone: str) -> _dt.datetime:  # type: ignore[empty-body]
-    ...  # Spark's TO_UTC_TIMESTAMP: a wall-clock time in ``zone`` as UTC
+    """Spark's TO_UTC_TIMESTAMP: the wall-clock time ``local`` in IANA ``zone``, as UTC."""
 
 
 def local_to_utc(zone: ibis.Column, local: ibis.Column) -> ibis.Column:

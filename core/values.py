@@ -73,13 +73,13 @@ DATE_SHAPES: dict[str, str] = {
 _SEPARATORS = {"dmy_slash": "/", "dmy_dot": ".", "dmy_dash": "-"}
 # A character test each shape needs (cheaper than its regex, which runs only where it holds).
 _DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
-    "year_first": lambda t: t.contains("/") | t.contains("."),
-    "compact": lambda t: t.length() == 8,
-    "dmy_slash": lambda t: t.contains("/"),
-    "dmy_dot": lambda t: t.contains("."),
-    "dmy_dash": lambda t: t.contains("-"),
-    "day_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
-    "month_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
+    "year_first": lambda text: text.contains("/") | text.contains("."),
+    "compact": lambda text: text.length() == 8,
+    "dmy_slash": lambda text: text.contains("/"),
+    "dmy_dot": lambda text: text.contains("."),
+    "dmy_dash": lambda text: text.contains("-"),
+    "day_only": lambda text: text.contains("/") | text.contains(".") | text.contains("-"),
+    "month_only": lambda text: text.contains("/") | text.contains(".") | text.contains("-"),
 }
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
@@ -90,17 +90,18 @@ _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:
 
 @ibis.udf.scalar.builtin
 def try_strptime(text: str, fmt: str) -> datetime:  # type: ignore[empty-body]
-    ...  # DuckDB's TRY_STRPTIME
+    """DuckDB's TRY_STRPTIME: ``text`` read by strptime ``fmt`` as a naive timestamp, NULL where
+    it does not fit."""
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
 def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type, empty-body]
-    ...  # with %z: TIMESTAMPTZ
+    """DuckDB's TRY_STRPTIME for a format with %z: a TIMESTAMPTZ (UTC), NULL where it does not fit."""
 
 
 @ibis.udf.scalar.builtin(name="trim")
 def trim(text: str) -> str:  # type: ignore[empty-body]
-    ...  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
+    """SQL's plain TRIM of spaces (ibis's strip() trims a character list, ~1.5x slower)."""
 
 
 # Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
@@ -133,6 +134,7 @@ class NumberReading:
     reason: str
 
     def describe(self) -> str:
+        """One sentence for the audit: the column, its decimal mark and why."""
         if self.decimal is None:
             return f"'{self.column}': numbers as stored"
         mark = "comma" if self.decimal == "," else "point"

@@ -232,3 +232,16 @@ def test_a_uri_spark_reads_alone_refuses_what_it_cannot_decide(spark, tmp_path):
     plain.write_text("Customer,Date,Amount\nk1,2024-01-05,10.00\nk2,2024-01-07,4.00\n")
     assert_rfm(by_customer(spark_engine.compute_rfm_file(plain.as_uri(), session=spark).rfm),
                {"k1": (2, 1, 10.00), "k2": (0, 1, 4.00)})
+
+
+def test_a_date_format_spark_cannot_mirror_is_refused_naming_it(spark):
+    import pyarrow as pa
+
+    from core.values import combine_date_time
+
+    spark.createDataFrame(pa.table({"Date": ["2024-04-02 09:30+0200"]})).createOrReplaceTempView(
+        "offset_dates")
+    table = spark_engine.connect(spark).table("offset_dates")
+    with pytest.raises(ConfigError, match="%Y-%m-%d %H:%M%z cannot be read on the pyspark engine"
+                                          ".*DuckDB engine"):
+        combine_date_time(table, "Date", fmt="%Y-%m-%d %H:%M%z")

@@ -15,8 +15,8 @@ from core.profiles import Profile, ProfileError, ValueBasis, read_profile
 
 
 def test_readings_answer_for_the_columns_they_were_decided_on(duck):
-    table = duck.create_table("invariant_lines", overwrite=True, obj=pa.table({"when": ["02/04/2024", "13/04/2024"],
-                                                 "paid": ["1,50", "2,25"]}))
+    lines = pa.table({"when": ["02/04/2024", "13/04/2024"], "paid": ["1,50", "2,25"]})
+    table = duck.create_table("invariant_lines", lines, overwrite=True)
     readings = values.decide(table, ["paid"], "when")
     assert readings.number("paid").decimal == ","
     assert readings.date_of("when").order == "day-first"

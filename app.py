@@ -22,7 +22,6 @@ details of a model problem go to the server log.
 from __future__ import annotations
 
 import functools
-import hmac
 import json
 import logging
 import os
@@ -36,6 +35,7 @@ from starlette.routing import Route
 
 from core.errors import ConfigError, ModelStoreError, SegmentationError
 from core.store import ModelStore, UnusableModelError
+from ui import access
 
 LOG = logging.getLogger("rfm.api")
 MAX_BODY_BYTES = 16 * 1024
@@ -126,11 +126,10 @@ def _json_endpoint(methods: tuple[str, ...]):
 
 def _check_token(request: Request) -> None:
     """With RFM_API_TOKEN set, require 'Authorization: Bearer <token>' (constant-time compare)."""
-    token = os.environ.get("RFM_API_TOKEN", "")
-    if not token:
+    if not access.api_token_required():
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
+    if scheme.lower() != "bearer" or not access.api_token_accepts(given.strip()):
         raise _Refused(401, "this API needs a token: send the header 'Authorization: Bearer <token>'",
                        {"WWW-Authenticate": "Bearer"})
 

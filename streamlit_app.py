@@ -2,7 +2,7 @@
 import streamlit as st
 
 from core.errors import SegmentationError
-from ui import render, state
+from ui import files, render
 
 st.set_page_config(page_title="RFM customer segmentation", page_icon=":material/groups:",
                    layout="wide")
@@ -20,7 +20,7 @@ PAGES = [
 page = st.navigation(PAGES)
 try:
     with st.spinner("Loading the sample data..."):
-        state.ensure_source()
+        files.ensure_source()
 except SegmentationError as exc:
     st.error(render.escape_markdown(str(exc)))
     st.stop()

@@ -21,7 +21,7 @@ from core.actions import named_profiles_with_actions, profiles_with_actions
 from core.cleaning import CleaningAudit
 from core.insights import named_segment_crosstab
 from core.money import format_money
-from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
+from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names, slipping_away
 
 log = logging.getLogger(__name__)
 
@@ -173,7 +173,7 @@ def build_report(inputs: ReportInputs) -> str:
         row = best.iloc[0]
         parts.append(f"<p>Best customers: <b>{_e(row['rfm_segment'])}</b>, {row['customers']:,} "
                      f"customers bringing {row['revenue_share']:.0%} of revenue.</p>")
-    slipping = named[named["rfm_segment"].isin(SLIPPING_AWAY)]
+    slipping = slipping_away(named)
     if slipping["customers"].sum():
         n = int(slipping["customers"].sum())
         parts.append(f"<p>Slipping away: {n:,} customer{'s' if n != 1 else ''} "

@@ -52,6 +52,13 @@ SLIPPING_AWAY: tuple[str, ...] = (AT_RISK, CANT_LOSE_THEM)
 GOOD_SEGMENTS: tuple[str, ...] = (CHAMPIONS, LOYAL, POTENTIAL_LOYALIST)
 LAPSING_SEGMENTS: tuple[str, ...] = (AT_RISK, CANT_LOSE_THEM, HIBERNATING, ABOUT_TO_SLEEP)
 
+
+def slipping_away(named: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a per-named-segment table (column ``rfm_segment``) whose customers are
+    slipping away (SLIPPING_AWAY): the one place the Segments page and the report take them from."""
+    return named[named["rfm_segment"].isin(SLIPPING_AWAY)]
+
+
 # r_score -> segment for fm = 1, 2, 3, 4, 5
 DEFAULT_GRID: dict[str, list[str]] = {
     "1": [HIBERNATING, HIBERNATING, AT_RISK, AT_RISK, CANT_LOSE_THEM],

@@ -6,14 +6,14 @@ from core import charts
 from core.clustering import DEFAULT_KS, FIT_SAMPLE
 from core.errors import SegmentationError
 from core.outliers import assign_tiers, iqr_fences
-from ui import render, state
+from ui import access, models, render, session
 
 AUTO_SWEEP_CUSTOMERS = 50_000  # above this the sweep waits for the button
 
 st.title("Clusters")
 loaded = render.loaded_or_stop()
 try:
-    active = state.active_model(loaded)
+    active = models.active_model(loaded)
 except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep k reachable
     st.error(render.escape_markdown(str(exc)))
     to_cluster = int(assign_tiers(loaded.rfm, iqr_fences(loaded.rfm)).isna().sum())
@@ -29,21 +29,21 @@ except SegmentationError as exc:  # e.g. a tiny file: say what is possible, keep
                f"; the k-sweep can compare k from 2 to {to_cluster - 1}.") + " Pick k and train:")
     with st.form("retrain_small"):
         k = st.number_input("k (clusters)", min_value=2, max_value=min(to_cluster, 50),
-                            value=min(state.DEFAULT_K, to_cluster), step=1, key="retrain_k_small",
+                            value=min(models.DEFAULT_K, to_cluster), step=1, key="retrain_k_small",
                             help=render.help_for("k"))
         token = (st.text_input("Admin token", type="password", key="small_token")
-                 if state.admin_token_required() else None)
+                 if access.admin_token_required() else None)
         if st.form_submit_button("Train and save a version for this session", type="primary",
                                  icon=":material/save:"):
             with st.spinner(f"Training k={k} and saving..."), render.engine_errors():
-                state.save_new_fit(loaded, int(k), admin_token=token)
+                models.save_new_fit(loaded, int(k), admin_token=token)
             st.rerun()
     st.stop()
 in_use_k = active.model.config.k
-features = state.clustered_features(loaded.rfm, active.model)
+features = models.clustered_features(loaded.rfm, active.model)
 with render.engine_errors():
     code = render.currency_picker(render.file_currency_or_none())
-    seg = state.current_segments(loaded, active)
+    seg = models.current_segments(loaded, active)
 
 st.markdown("#### How many groups, and is that a good number?")
 st.markdown(f"{len(loaded.rfm):,} customers: {len(loaded.rfm) - len(features):,} are VIP tiers "
@@ -55,11 +55,11 @@ st.markdown("**The groups now**: who is in each one and how they typically buy")
 st.dataframe(render.segment_summary(seg), hide_index=True, width="stretch",
              column_config=render.segment_summary_columns(code))
 st.caption(
-    ("API: protected (`/api/score` needs the RFM_API_TOKEN bearer token). " if state.api_token_required()
+    ("API: protected (`/api/score` needs the RFM_API_TOKEN bearer token). " if access.api_token_required()
      else "API: open (anyone who can reach this server can call `/api/score`; set RFM_API_TOKEN to "
           "protect it). ")
     + ("Saving versions and changing the current one: protected (needs the admin token)."
-       if state.admin_token_required()
+       if access.admin_token_required()
        else "Saving versions and changing the current one: open to every visitor (set "
             "RFM_ADMIN_TOKEN to protect it)."))
 
@@ -79,12 +79,12 @@ else:
 if max_k >= 2 and (run or len(features) <= AUTO_SWEEP_CUSTOMERS):
     bar = st.progress(0.0, text="k-sweep...")
     with render.engine_errors():
-        table, knee, recommended, reason = state.sweep(
+        table, knee, recommended, reason = models.sweep(
             loaded, features, ks,
             progress=lambda done, total, k: bar.progress(done / total, text=f"k-sweep: fitted k={k} "
                                                                               f"({done}/{total})"))
     bar.empty()
-    st.session_state["recommended_k"] = recommended
+    session.set_recommended_k(recommended)
     if recommended == in_use_k:
         st.success(f"Suggested: {recommended} groups. The model in use already has k={in_use_k}: "
                    "a good number for this data.")
@@ -118,15 +118,16 @@ st.caption("A preview is fitted for you only: nothing is saved and nobody else's
 with st.form("preview"):
     k_max = max(2, min(50, len(features)))  # K-Means fits any k up to the customers it clusters
     k = st.number_input("k (clusters)", min_value=2, max_value=k_max,
-                        value=min(k_max, int(st.session_state.get("recommended_k", in_use_k))), step=1,
+                        value=min(k_max, session.recommended_k(in_use_k)), step=1,
                         key="preview_k_input", help=render.help_for("k"))
     if st.form_submit_button("Preview", icon=":material/visibility:"):
-        st.session_state["preview_k"] = int(k)
+        session.set_preview_k(int(k))
 preview = None
-if "preview_k" in st.session_state:
-    with st.spinner(f"Fitting k={st.session_state['preview_k']}..."), render.engine_errors():
-        preview = state.preview_model(loaded, active, st.session_state["preview_k"])
-        change = state.model_change(loaded, active, preview)
+preview_k = session.preview_k()
+if preview_k is not None:
+    with st.spinner(f"Fitting k={preview_k}..."), render.engine_errors():
+        preview = models.preview_model(loaded, active, preview_k)
+        change = models.model_change(loaded, active, preview)
     silhouette = preview.metrics_.get("silhouette")
     preview_names = render.escape_markdown(", ".join(map(render.display_name, preview.names_)))
     st.markdown(f"**Preview: k={preview.config.k}** ({preview_names}). "
@@ -148,34 +149,35 @@ if "preview_k" in st.session_state:
 
 # -- 2. save, 3. make current ---------------------------------------------------------------
 st.subheader("Save and make current", help=render.help_for("version"))
-if st.session_state.get("clusters_flash"):
-    st.success(st.session_state.pop("clusters_flash"))
+flash = session.take_clusters_flash()
+if flash:
+    st.success(flash)
 if preview is not None:
     with st.form("save"):
         token = (st.text_input("Admin token", type="password", key="save_token")
-                 if state.admin_token_required() else None)
+                 if access.admin_token_required() else None)
         make_current = st.checkbox("Also make it current for everyone (all sessions and the API)",
                                    value=False, key="save_make_current")
         if st.form_submit_button(f"Save the k={preview.config.k} preview as a new version",
                                  type="primary", icon=":material/save:"):
             try:
-                version = state.save_version(loaded, preview, make_current=make_current,
+                version = models.save_version(loaded, preview, make_current=make_current,
                                              admin_token=token)
             except SegmentationError as exc:
                 st.error(render.escape_markdown(str(exc)))
             else:
-                st.session_state.pop("preview_k", None)
-                st.session_state["clusters_flash"] = (
+                session.set_preview_k(None)
+                session.set_clusters_flash(
                     f"Saved {version} (k={preview.config.k})"
                     + (" and made it current." if make_current else "; the current version is unchanged."))
                 st.rerun()
 else:
     st.caption("Preview a k above to save it as a new version.")
 
-versions = state.store().versions()
+versions = models.store().versions()
 if versions:
     try:
-        current = state.store().current()
+        current = models.store().current()
     except SegmentationError as exc:
         st.error(render.escape_markdown(str(exc)))
         current = None
@@ -192,14 +194,14 @@ if versions:
         names = [r["version"] for r in rows]
         chosen = st.selectbox("Version", names, index=names.index(current) if current in names else 0)
         token = (st.text_input("Admin token", type="password", key="switch_token")
-                 if state.admin_token_required() else None)
+                 if access.admin_token_required() else None)
         if st.form_submit_button("Make current", icon=":material/swap_horiz:"):
             try:
-                state.pin_version(chosen, admin_token=token)
+                models.pin_version(chosen, admin_token=token)
             except SegmentationError as exc:
                 st.error(render.escape_markdown(str(exc)))
             else:
-                st.session_state["clusters_flash"] = f"{chosen} is now the current version for everyone."
+                session.set_clusters_flash(f"{chosen} is now the current version for everyone.")
                 st.rerun()
 else:
     st.caption("No saved versions yet.")

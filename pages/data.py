@@ -9,7 +9,7 @@ from core.errors import SegmentationError
 from core.io import ALL_SHEETS, SUPPORTED
 from core.statuses import UnknownStatusError
 from core.values import ReadingError
-from ui import questions, reading, render, state
+from ui import files, questions, reading, render, session, uploads
 
 NONE = "(none)"
 AUTO = "auto"
@@ -27,18 +27,18 @@ st.write("Load transactions (one line per purchased item), then check that they 
 # -- where the data comes from -----------------------------------------------------------
 upload_tab, server_tab, sample_tab = st.tabs(["Upload a file", "Server data folder", "Sample data"])
 with upload_tab:
-    limit = state.upload_limit_mb()
+    limit = uploads.upload_limit_mb()
     uploaded = st.file_uploader(
         f"CSV, TSV, Excel (.xlsx .xls .xlsb .ods) or Parquet, up to {limit} MB",
         type=[s.lstrip(".") for s in SUPPORTED], key="upload")
     st.caption(f"Uploads are limited to {limit} MB (server.maxUploadSize in "
                ".streamlit/config.toml). For larger files use the server data folder.")
-    if uploaded is not None and st.session_state.get("uploaded_id") != uploaded.file_id:
+    if uploaded is not None and session.uploaded_id() != uploaded.file_id:
         upload_error = None
         with st.status(f"Loading {render.escape_markdown(uploaded.name)}...", expanded=False) as status:
             try:
-                state.load_bytes(uploaded.name, uploaded.getvalue())
-                st.session_state["uploaded_id"] = uploaded.file_id
+                files.load_bytes(uploaded.name, uploaded.getvalue())
+                session.set_uploaded_id(uploaded.file_id)
                 status.update(label=f"Loaded {render.escape_markdown(uploaded.name)}", state="complete")
             except SegmentationError as exc:
                 upload_error = exc
@@ -49,18 +49,18 @@ with upload_tab:
         st.error(render.escape_markdown(str(upload_error)))
 
 with server_tab:
-    folder = state.data_dir()
-    files = state.server_files()
+    folder = uploads.data_dir()
+    on_server = uploads.server_files()
     st.caption(f"Files in the server folder `{folder}` (environment variable RFM_DATA_DIR): "
                "for files larger than the upload limit. They are scanned where they lie.")
-    if files:
+    if on_server:
         with st.form("server_file"):
-            chosen = st.selectbox("File", [p.name for p in files])
+            chosen = st.selectbox("File", [p.name for p in on_server])
             if st.form_submit_button("Open", icon=":material/folder_open:"):
                 open_error = None
                 with st.status(f"Opening {render.escape_markdown(chosen)}...", expanded=False) as status:
                     try:
-                        state.load_path(folder / chosen)
+                        files.load_path(folder / chosen)
                         status.update(label=f"Opened {render.escape_markdown(chosen)}", state="complete")
                     except SegmentationError as exc:
                         open_error = exc
@@ -76,23 +76,30 @@ with sample_tab:
              "transactions of a UK gift retailer, two sheets.")
     if st.button("Use the sample data", icon=":material/dataset:"):
         with st.spinner("Loading the sample..."), render.engine_errors():
-            state.load_sample()
+            files.load_sample()
         st.rerun()
 
 # -- the loaded file -----------------------------------------------------------------------
-src = state.source()
+src = files.source()
 render.lost_upload_notice()
 with render.engine_errors():
-    info = state.current_info()
+    info = files.current_info()
 st.subheader(f"Loaded: {render.escape_markdown(src.name)}")
 st.caption(f"{info.kind} file, {src.size / 2**20:,.1f} MiB, {len(info.columns)} columns "
            f"({render.escape_markdown(', '.join(info.columns))}) · source: {src.origin}")
-gen = st.session_state.get("generation", 0)
-settings = state.settings()
+gen = session.generation()
+
+
+def _key(name: str) -> str:
+    """The key of this generation's control ``name`` (see ui.session.form_key)."""
+    return session.form_key(name, gen)
+
+
+settings = files.settings()
 reading.profile_control(info, settings)
 with st.status("Cleaning and computing RFM...", expanded=False) as status:
     try:
-        loaded, error = state.current(), None
+        loaded, error = files.current(), None
         status.update(label=f"RFM computed: {len(loaded.rfm):,} customers", state="complete")
     except SegmentationError as exc:
         loaded, error = None, exc
@@ -154,30 +161,30 @@ else:
 st.subheader("Change how the file is read")
 if info.sheets:
     choices = [*info.sheets, ALL_SHEETS] if len(info.sheets) > 1 else list(info.sheets)
-    sheet = st.selectbox("Sheet", choices, index=choices.index(info.sheet), key=f"sheet_{gen}",
+    sheet = st.selectbox("Sheet", choices, index=choices.index(info.sheet), key=_key("sheet"),
                          format_func=lambda s: "All sheets (stacked)" if s == ALL_SHEETS else s,
                          help="All sheets: the sheets stacked, when they have the same columns.")
     if sheet != info.sheet:
         with render.engine_errors():
-            state.select_sheet(sheet)
+            files.select_sheet(sheet)
         st.rerun()
 questions.header_row_control(info, settings, gen)
 
 
-def _init(key, value):
-    """Seed a widget's value from the settings unless the user already changed it."""
-    if key not in st.session_state:
-        st.session_state[key] = value
+def _init(name: str, value) -> None:
+    """Seed a control's value from the settings unless the user already changed it."""
+    session.seed_widget(_key(name), value)
 
 
 def _apply_preset():
+    preset = PRESETS[session.widget_value(_key("preset"))]
     for name in RULES:
-        st.session_state[f"rule_{name}_{gen}"] = name in PRESETS[st.session_state[f"preset_{gen}"]]
+        session.set_widget_value(_key(f"rule_{name}"), name in preset)
 
 
 preset_guess = next((p for p, rules in PRESETS.items() if set(rules) == set(settings.rules)), None)
-_init(f"preset_{gen}", preset_guess or info.preset)
-st.selectbox("Cleaning preset", list(PRESETS), key=f"preset_{gen}", on_change=_apply_preset,
+_init("preset", preset_guess or info.preset)
+st.selectbox("Cleaning preset", list(PRESETS), key=_key("preset"), on_change=_apply_preset,
              help=render.help_for("preset") + f" Suggested for this file: {info.preset}. "
                   "'online-retail' adds the invoice and stock-code rules for files shaped like "
                   "the UCI Online Retail data.")
@@ -202,13 +209,12 @@ with st.form("settings_form"):
         # Required roles first, row by row: on a phone the columns stack in this order.
         ordered = sorted(ROLES, key=lambda role: role not in REQUIRED_ROLES)
         for i, role in enumerate(ordered):
-            key = f"map_{role}_{gen}"
-            _init(key, mapping.get(role) if mapping.get(role) in info.columns else NONE)
+            _init(f"map_{role}", mapping.get(role) if mapping.get(role) in info.columns else NONE)
             required = " (required)" if role in REQUIRED_ROLES else ""
             if i % 3 == 0:
                 cols = st.columns(3)
             with cols[i % 3]:
-                chosen[role] = st.selectbox(f"{role}{required}", options, key=key)
+                chosen[role] = st.selectbox(f"{role}{required}", options, key=_key(f"map_{role}"))
                 problem = _role_problem(role)
                 if problem:
                     st.error(render.escape_markdown(problem))
@@ -224,13 +230,13 @@ with st.form("settings_form"):
     with preview_side:
         st.markdown(f"**First rows of {render.escape_markdown(src.name)}**")
         with render.engine_errors():
-            st.dataframe(state.current_preview(), hide_index=True, height=320)
+            st.dataframe(files.current_preview(), hide_index=True, height=320)
 
     st.markdown("**Reading values** (decided over each whole column; choose to override)")
     dec_col, date_col = st.columns(2)
-    _init(f"decimal_{gen}", settings.decimal or AUTO)
+    _init("decimal", settings.decimal or AUTO)
     decimal = dec_col.selectbox("Decimal mark of text numbers", list(DECIMALS),
-                                format_func=DECIMALS.get, key=f"decimal_{gen}",
+                                format_func=DECIMALS.get, key=_key("decimal"),
                                 help=render.help_for("decimal_mark"))
     if reading_error is not None and reading_error.control == "decimal":
         dec_col.error(render.escape_markdown(reading_error.reason[0].upper() + reading_error.reason[1:]
@@ -238,9 +244,9 @@ with st.form("settings_form"):
     elif readings is not None:
         for n in readings.numbers:
             dec_col.caption(render.escape_markdown(n.describe()))
-    _init(f"date_format_{gen}", settings.date_format or AUTO)
+    _init("date_format", settings.date_format or AUTO)
     date_format = date_col.selectbox("Order of dates that fit both (03/04/2024)", list(DATE_ORDERS),
-                                     format_func=DATE_ORDERS.get, key=f"date_format_{gen}",
+                                     format_func=DATE_ORDERS.get, key=_key("date_format"),
                                      help=render.help_for("date_order"))
     if readings is not None and readings.date is not None:
         if readings.date.ambiguous:
@@ -260,25 +266,25 @@ with st.form("settings_form"):
     rule_cols = st.columns(2)
     enabled = []
     for i, (name, rule) in enumerate(RULES.items()):
-        key = f"rule_{name}_{gen}"
-        _init(key, name in settings.rules)
+        _init(f"rule_{name}", name in settings.rules)
         needs = f" · needs the {rule.needs} column" if rule.needs else ""
-        if rule_cols[i % 2].checkbox(rule.label, key=key, help=rule.description + needs):
+        if rule_cols[i % 2].checkbox(rule.label, key=_key(f"rule_{name}"),
+                                     help=rule.description + needs):
             enabled.append(name)
 
     left, right = st.columns(2)
-    _init(f"returns_{gen}", settings.returns)
-    returns = left.radio("Returns", RETURNS_CHOICES, key=f"returns_{gen}", horizontal=True,
+    _init("returns", settings.returns)
+    returns = left.radio("Returns", RETURNS_CHOICES, key=_key("returns"), horizontal=True,
                          format_func={"drop": "dropped", "net": "netted against monetary"}.get,
                          help=render.help_for("returns"))
     latest = loaded.result.last_purchase if loaded is not None else None
-    _init(f"as_of_latest_{gen}", settings.as_of is None)
+    _init("as_of_latest", settings.as_of is None)
     use_latest = right.checkbox(
         "As of the latest purchase" + (f" ({latest:%Y-%m-%d %H:%M})" if latest else ""),
-        key=f"as_of_latest_{gen}", help=render.help_for("as_of"))
-    _init(f"as_of_{gen}", settings.as_of.date() if settings.as_of
+        key=_key("as_of_latest"), help=render.help_for("as_of"))
+    _init("as_of", settings.as_of.date() if settings.as_of
           else latest.date() if latest else None)
-    as_of = right.date_input("or as of this date (from its midnight)", key=f"as_of_{gen}")
+    as_of = right.date_input("or as of this date (from its midnight)", key=_key("as_of"))
     submitted = st.form_submit_button("Apply", type="primary", icon=":material/check:")
 
 if submitted:
@@ -289,7 +295,7 @@ if submitted:
                   decimal=None if decimal == AUTO else decimal,
                   date_format=None if date_format == AUTO else date_format,
                   drop_duplicates=drop_duplicates)
-    state.set_settings(questions.decide(new, decided_sales, decided_not))
+    session.set_settings(questions.decide(new, decided_sales, decided_not))
     st.rerun()
 
 # -- the result of the settings ------------------------------------------------------------

@@ -4,7 +4,7 @@ import streamlit as st
 
 from core.errors import SegmentationError
 from core.lookup import closest_ids
-from ui import card, marketing, render, state
+from ui import card, marketing, models, render, session
 from ui import value as value_ui
 
 SELECTBOX_LIMIT = 20_000  # above this many customers, type-ahead uses a text box
@@ -12,7 +12,7 @@ st.title("Customer lookup")
 loaded = render.loaded_or_stop()
 active = render.model_or_stop(loaded)
 with render.engine_errors():
-    seg = state.current_segments(loaded, active)
+    seg = models.current_segments(loaded, active)
     scored = marketing.scored(loaded, active)
     grid = marketing.segment_grid(active)
 code = render.currency(render.file_currency_or_none())  # chosen on the RFM/Segments pages
@@ -33,8 +33,8 @@ unknown = bool(wanted) and not (ids == wanted).any()
 
 
 def _choose(customer_id: str) -> None:
-    st.session_state["lookup_id"] = customer_id
-    st.session_state["lookup_text"] = customer_id
+    session.set_widget_value(session.LOOKUP_ID, customer_id)
+    session.set_widget_value(session.LOOKUP_TEXT, customer_id)
     st.query_params["customer"] = customer_id
 
 
@@ -54,13 +54,13 @@ with by_id:
             st.caption("No ID in the data looks like it.")
     if len(ids) <= SELECTBOX_LIMIT:
         options = ids.tolist()
-        if st.session_state.get("lookup_id") not in options:  # first visit: the link's customer
-            st.session_state["lookup_id"] = wanted if wanted in options else \
-                None if unknown else options[0]
-        customer = st.selectbox("Customer ID (type to search)", options, key="lookup_id",
+        if session.widget_value(session.LOOKUP_ID) not in options:  # first visit: the link's customer
+            session.set_widget_value(session.LOOKUP_ID, wanted if wanted in options else
+                                     None if unknown else options[0])
+        customer = st.selectbox("Customer ID (type to search)", options, key=session.LOOKUP_ID,
                                 placeholder="Choose a customer")
     else:
-        typed = st.text_input("Customer ID", value=wanted or "", key="lookup_text",
+        typed = st.text_input("Customer ID", value=wanted or "", key=session.LOOKUP_TEXT,
                               placeholder="Type the start of an ID")
         matches = ids[ids.str.startswith(typed)].head(20).tolist() if typed else []
         customer = st.selectbox("Matches", matches, key="lookup_match",
@@ -92,8 +92,8 @@ with by_values:
                               value=500.0, step=10.0, key="typed_m", format="%.2f",
                               help=render.help_for("monetary"))
         submitted = st.form_submit_button("Score", type="primary", icon=":material/calculate:")
-    if submitted or st.session_state.get("typed_done"):
-        st.session_state["typed_done"] = True
+    if submitted or session.typed_done():
+        session.set_typed_done()
         try:
             explanation = active.model.explain(r, f, m)
             named = card.named_view(scored, grid, explanation, money)

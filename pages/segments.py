@@ -10,8 +10,8 @@ from core.columns import ColumnMapping
 from core.errors import SegmentationError
 from core.export import to_csv_bytes
 from core.insights import named_segment_crosstab
-from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names
-from ui import marketing, render, state
+from core.scores import SLIPPING_AWAY, grid_cells, score_cut_points, segment_names, slipping_away
+from ui import access, files, marketing, models, render
 
 st.title("Segments")
 loaded = render.loaded_or_stop()
@@ -31,7 +31,7 @@ def _count(n: int, word: str = "customer") -> str:
 
 st.markdown("#### Who are my best customers, who is slipping away, and what do I do?")
 best = named[named["rfm_segment"] == "Champions"]
-slipping = named[named["rfm_segment"].isin(SLIPPING_AWAY)]
+slipping = slipping_away(named)
 c = st.columns(3)
 c[0].metric("Champions", f"{int(best['customers'].sum()):,}",
             help=render.help_for("named_segment"))
@@ -105,13 +105,13 @@ with st.expander("Edit the grid" + (" (edited in this session)" if marketing.gri
         st.rerun()
     token = (st.text_input("Admin token", type="password", key="grid_admin_token",
                            help="This server protects saving model versions (RFM_ADMIN_TOKEN).")
-             if state.admin_token_required() else None)
+             if access.admin_token_required() else None)
     if right.button("Save with a new model version", key="grid_save",
                     disabled=not marketing.grid_is_edited(),
                     help="Fits the same k on this data and saves it with this grid; make it "
                          "current for everyone on the Clusters page."):
         with render.engine_errors():
-            version = state.save_new_fit(loaded, active.model.config.k,
+            version = models.save_new_fit(loaded, active.model.config.k,
                                          grid=marketing.segment_grid(active), admin_token=token)
         st.success(f"Saved model {version} with this grid; this session uses it.")
 
@@ -143,8 +143,8 @@ st.subheader("Exports for your campaigns")
 st.caption("One row per customer: first and last purchase, orders, revenue, average order "
            "value, scores, named segment, VIP tier or cluster, and the customer columns of your "
            "file you pick. Text cells starting with = + - @ are neutralised for Excel.")
-src, settings = state.source(), state.settings()
-columns = list(state.current_info().columns)
+src, settings = files.source(), files.settings()
+columns = list(files.current_info().columns)
 mapping = ColumnMapping(**settings.mapping_dict)
 suggested = suggest_attribute_columns(columns, mapping)
 picked = st.multiselect("Customer columns from your file", columns, default=suggested,

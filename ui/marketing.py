@@ -1,8 +1,9 @@
 """Session state and cached engine calls for named segments, campaign exports and the report.
 
-Kept apart from ui/state.py: the segment grid the user edited (session), the scored table
-under that grid, the file's customer attributes and its stated currency (cached by the file's
-content hash and the settings, like the other engine calls).
+The named segments' part of the session and its engine calls: the segment grid the user
+edited (kept by ui/session.py), the scored table under that grid, the file's customer
+attributes, last orders and movement sizes for the exports and the report (cached by the file's
+content hash and the settings, like the calls of ui/engine.py).
 """
 from __future__ import annotations
 
@@ -18,33 +19,33 @@ from core.errors import ConfigError, SegmentationError
 from core.lookup import last_orders
 from core.report import ReportInputs, build_report, movement_sizes
 from core.scores import SCORES, default_grid, score_table, validate_grid
-from ui import state
+from ui import engine, files, models, session
 from ui import value as value_ui
-
-GRID_KEY = "segment_grid"
 
 
 # -- the segment grid ------------------------------------------------------------------
-def segment_grid(active: state.ActiveModel) -> dict[str, list[str]]:
+def segment_grid(active: models.ActiveModel) -> dict[str, list[str]]:
     """The grid in use: edited in this session, else the model's saved one, else the default."""
-    edited = st.session_state.get(GRID_KEY)
+    edited = session.segment_grid()
     if edited is not None:
         return edited
-    saved = getattr(active.model, "segment_grid", None)
+    saved = active.model.segment_grid
     return validate_grid(saved) if saved else default_grid()
 
 
 def set_segment_grid(grid) -> None:
     """Keep an edited grid for this session (ConfigError naming the cell if it is not valid)."""
-    st.session_state[GRID_KEY] = validate_grid(grid)
+    session.set_segment_grid(validate_grid(grid))
 
 
 def reset_segment_grid() -> None:
-    st.session_state.pop(GRID_KEY, None)
+    """Forget the grid edited in this session (the model's saved one, else the default, is used)."""
+    session.reset_segment_grid()
 
 
 def grid_is_edited() -> bool:
-    return st.session_state.get(GRID_KEY) is not None
+    """True when this session edited the grid (the page then offers to save or reset it)."""
+    return session.segment_grid() is not None
 
 
 def grid_table(grid) -> pd.DataFrame:
@@ -65,48 +66,48 @@ def grid_from_table(table: pd.DataFrame) -> dict[str, list[str]]:
 
 
 # -- cached engine calls ---------------------------------------------------------------
-@st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)
+@st.cache_data(max_entries=engine.CACHE_ENTRIES, show_spinner=False)
 def _scored(rfm_fingerprint: str, model_key: str, grid_json: str,
             _segmented: pd.DataFrame) -> pd.DataFrame:
     return score_table(_segmented, grid=json.loads(grid_json))
 
 
-def scored(loaded: state.Loaded, active: state.ActiveModel) -> pd.DataFrame:
+def scored(loaded: engine.Loaded, active: models.ActiveModel) -> pd.DataFrame:
     """Every customer with tier, cluster, segment, R/F/M scores and the named segment."""
     grid = segment_grid(active)
-    segmented = state.current_segments(loaded, active)
+    segmented = models.current_segments(loaded, active)
     return _scored(loaded.fingerprint, active.key, json.dumps(grid, sort_keys=True), segmented)
 
 
-def rfm_scores(loaded: state.Loaded) -> pd.DataFrame:
+def rfm_scores(loaded: engine.Loaded) -> pd.DataFrame:
     """The RFM table with scores and named segments; needs no model (the grid: the session's,
     else the active model's saved one when a model can be had, else the default)."""
     try:
-        grid = segment_grid(state.active_model(loaded))
+        grid = segment_grid(models.active_model(loaded))
     except SegmentationError:  # e.g. too few customers to cluster: scores still work
-        grid = st.session_state.get(GRID_KEY) or default_grid()
+        grid = session.segment_grid() or default_grid()
     return _scored(loaded.fingerprint, "rfm-only", json.dumps(grid, sort_keys=True), loaded.rfm)
 
 
 def file_currency() -> str | None:
     """The currency the loaded file states (its Currency column), else None."""
-    return state.current_info().currency
+    return files.current_info().currency
 
 
-@st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)
-def _attributes(content_hash: str, name: str, settings: state.Settings, columns: tuple[str, ...],
+@st.cache_data(max_entries=engine.CACHE_ENTRIES, show_spinner=False)
+def _attributes(content_hash: str, name: str, settings: session.Settings, columns: tuple[str, ...],
                 as_of: dt.datetime, _raw) -> pd.DataFrame:
-    src = state.open_file(name, settings, _raw)
+    src = engine.open_file(name, settings, _raw)
     return customer_attributes(src, columns, as_of=as_of)
 
 
-def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: tuple[str, ...]):
+def campaign_builder(loaded: engine.Loaded, scored_table: pd.DataFrame, columns: tuple[str, ...]):
     """A function building the campaign-ready table with the chosen customer columns.
 
     Download buttons run it later, outside the page's run (no session state there), so
     everything it needs is taken now.
     """
-    src, settings = state.source(), state.settings()
+    src, settings = files.source(), files.settings()
     columns, as_of = tuple(columns), loaded.result.as_of
 
     def build() -> pd.DataFrame:
@@ -117,11 +118,11 @@ def campaign_builder(loaded: state.Loaded, scored_table: pd.DataFrame, columns: 
     return build
 
 
-def customer_columns(loaded: state.Loaded, customer_id: str) -> dict[str, str]:
+def customer_columns(loaded: engine.Loaded, customer_id: str) -> dict[str, str]:
     """The customer's own columns of the file (name, e-mail, country, ...: those the campaign
     export suggests), each the latest non-empty value by date; empty ones left out."""
-    src, settings = state.source(), state.settings()
-    columns = tuple(suggest_attribute_columns(list(state.current_info().columns),
+    src, settings = files.source(), files.settings()
+    columns = tuple(suggest_attribute_columns(list(files.current_info().columns),
                                               ColumnMapping(**settings.mapping_dict)))
     if not columns:
         return {}
@@ -135,30 +136,30 @@ def customer_columns(loaded: state.Loaded, customer_id: str) -> dict[str, str]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _last_orders(content_hash: str, name: str, settings: state.Settings, customer_id: str,
+def _last_orders(content_hash: str, name: str, settings: session.Settings, customer_id: str,
                  as_of: dt.datetime, _raw) -> pd.DataFrame:
-    return last_orders(state.open_file(name, settings, _raw), customer_id, until=as_of)
+    return last_orders(engine.open_file(name, settings, _raw), customer_id, until=as_of)
 
 
-def customer_last_orders(loaded: state.Loaded, customer_id: str) -> pd.DataFrame:
+def customer_last_orders(loaded: engine.Loaded, customer_id: str) -> pd.DataFrame:
     """The customer's last orders up to the as-of date (core.lookup.last_orders), cached."""
-    src = state.source()
-    return _last_orders(src.content_hash, src.name, state.settings(), str(customer_id),
+    src = files.source()
+    return _last_orders(src.content_hash, src.name, files.settings(), str(customer_id),
                         loaded.result.as_of, src.raw)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
-def _movement(content_hash: str, name: str, settings: state.Settings, grid_json: str, _raw):
-    src = state.open_file(name, settings, _raw)
+def _movement(content_hash: str, name: str, settings: session.Settings, grid_json: str, _raw):
+    src = engine.open_file(name, settings, _raw)
     return movement_sizes(src, json.loads(grid_json))
 
 
-def report_builder(loaded: state.Loaded, active: state.ActiveModel, currency: str | None):
+def report_builder(loaded: engine.Loaded, active: models.ActiveModel, currency: str | None):
     """A function building the one-file HTML report of what the Segments page shows (bytes).
 
     Like campaign_builder: everything from the session is taken now, the work runs on click.
     """
-    src, settings = state.source(), state.settings()
+    src, settings = files.source(), files.settings()
     grid = segment_grid(active)
     scored_table = scored(loaded, active)
 

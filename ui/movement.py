@@ -13,14 +13,14 @@ import pandas as pd
 import streamlit as st
 
 from core import movement
-from ui import state
+from ui import engine, files, session
 
 NAMED = "named"
 CACHE_ENTRIES = 8
 
 
-def _history(name: str, settings: state.Settings, raw) -> movement.PurchaseHistory:
-    src = state.open_file(name, settings, raw)
+def _history(name: str, settings: session.Settings, raw) -> movement.PurchaseHistory:
+    src = engine.open_file(name, settings, raw)
     return movement.PurchaseHistory.from_source(src)
 
 
@@ -31,7 +31,7 @@ def _segment_by(lens_key: str, grid_json: str, model) -> movement.SegmentBy:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def month_end_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
+def month_end_view(content_hash: str, name: str, settings: session.Settings, lens_key: str,
                    grid_json: str, _raw, _model) -> tuple[pd.DataFrame, dt.datetime, dt.datetime]:
     """(segment sizes at each month end, first purchase, last purchase)."""
     history = _history(name, settings, _raw)
@@ -40,7 +40,7 @@ def month_end_view(content_hash: str, name: str, settings: state.Settings, lens_
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def migration_view(content_hash: str, name: str, settings: state.Settings, lens_key: str,
+def migration_view(content_hash: str, name: str, settings: session.Settings, lens_key: str,
                    grid_json: str, from_date: dt.datetime, to_date: dt.datetime,
                    cut_points: str, _raw, _model) -> pd.DataFrame:
     """customer_id, from_segment, to_segment and R/F/M at ``to_date`` (core.movement.migration)."""
@@ -52,15 +52,15 @@ def migration_view(content_hash: str, name: str, settings: state.Settings, lens_
 
 def current_month_ends(lens_key: str, grid: dict, model):
     """Month-end sizes under the lens: NAMED (with this grid) or a model's key."""
-    src = state.source()
-    return month_end_view(src.content_hash, src.name, state.settings(), lens_key,
+    src = files.source()
+    return month_end_view(src.content_hash, src.name, files.settings(), lens_key,
                           json.dumps(grid, sort_keys=True), src.raw, model)
 
 
 def current_migration(lens_key: str, grid: dict, model, from_date: dt.datetime,
                       to_date: dt.datetime, cut_points: str = movement.DEFAULT_CUT_POINTS):
     """Every customer's move between the dates under the lens (cut_points: see migration)."""
-    src = state.source()
-    return migration_view(src.content_hash, src.name, state.settings(), lens_key,
+    src = files.source()
+    return migration_view(src.content_hash, src.name, files.settings(), lens_key,
                           json.dumps(grid, sort_keys=True), from_date, to_date, cut_points,
                           src.raw, model)

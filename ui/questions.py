@@ -21,12 +21,12 @@ from core.statuses import (
     suggested_verdict,
 )
 from core.summary import Context, how_read
-from ui import render, state
+from ui import engine, files, render, session
 
 VERDICT_LABELS = {SALE: "a completed sale", NOT_SALE: "not a sale"}
 
 
-def decide(settings: state.Settings, sales=(), not_sales=()) -> state.Settings:
+def decide(settings: session.Settings, sales=(), not_sales=()) -> session.Settings:
     """The settings with status values decided: ``sales`` count, ``not_sales`` do not (a
     value moves from one list to the other when decided again)."""
     sales = {normalise_status(v) for v in sales}
@@ -38,7 +38,7 @@ def decide(settings: state.Settings, sales=(), not_sales=()) -> state.Settings:
                    not_sale_statuses=tuple(dict.fromkeys([*keep_not, *sorted(not_sales)])))
 
 
-def ask_statuses(error: UnknownStatusError, settings: state.Settings, code: str | None) -> None:
+def ask_statuses(error: UnknownStatusError, settings: session.Settings, code: str | None) -> None:
     """Ask what each unknown status value is (pre-filled), before any number; Confirm applies."""
     st.warning(f"The status column *{render.escape_markdown(error.column)}* holds values this "
                "app does not know. Say what each one is: no number is shown until then.")
@@ -52,20 +52,19 @@ def ask_statuses(error: UnknownStatusError, settings: state.Settings, code: str 
                 format_func=VERDICT_LABELS.get, horizontal=True,
                 key=f"status_answer_{normalise_status(count.value)}")
         if st.form_submit_button("Confirm", type="primary", icon=":material/check:"):
-            state.set_settings(decide(
+            session.set_settings(decide(
                 settings, [v for v, c in chosen.items() if c == SALE],
                 [v for v, c in chosen.items() if c == NOT_SALE]))
             st.rerun()
 
 
-def status_editor(status_values, settings: state.Settings, gen: int) -> tuple[list, list]:
+def status_editor(status_values, settings: session.Settings, gen: int) -> tuple[list, list]:
     """Inside the settings form: which of the file's status values are not a sale (pre-filled
     with the verdicts in use), and the table of values, lines and revenue. Returns the values
     (as written) to decide as sales and as not sales on Apply."""
     values = [c.value for c in status_values]
-    key = f"not_sale_{gen}"
-    if key not in st.session_state:
-        st.session_state[key] = [c.value for c in status_values if c.verdict == NOT_SALE]
+    key = session.form_key("not_sale", gen)
+    session.seed_widget(key, [c.value for c in status_values if c.verdict == NOT_SALE])
     removed = st.multiselect("Not a completed sale (removed)", values, key=key,
                              help="Every other value counts as a sale. Known values are "
                                   "pre-filled from a vocabulary in seven languages and the "
@@ -81,30 +80,29 @@ def status_editor(status_values, settings: state.Settings, gen: int) -> tuple[li
     return changed_sales, changed_not
 
 
-def header_row_control(info: state.FileInfo, settings: state.Settings, gen: int) -> None:
+def header_row_control(info: engine.FileInfo, settings: session.Settings, gen: int) -> None:
     """The row the header is read from (found; change it to read another row): re-reads the file."""
     row = st.number_input("Header row", min_value=1, value=settings.header_row or info.header_row,
-                          step=1, key=f"header_row_{gen}",
+                          step=1, key=session.form_key("header_row", gen),
                           help="The row that names the columns. Title rows above it are "
                                "skipped; found from the file, change it if it is wrong.")
     if int(row) != info.header_row:
         with render.engine_errors():
-            state.select_header_row(int(row))
+            files.select_header_row(int(row))
         st.rerun()
 
 
-def drop_duplicates_control(settings: state.Settings, gen: int) -> bool:
+def drop_duplicates_control(settings: session.Settings, gen: int) -> bool:
     """Inside the settings form: drop every exact copy of a line."""
-    key = f"drop_duplicates_{gen}"
-    if key not in st.session_state:
-        st.session_state[key] = settings.drop_duplicates
+    key = session.form_key("drop_duplicates", gen)
+    session.seed_widget(key, settings.drop_duplicates)
     return st.checkbox("Drop exact duplicate lines", key=key,
                        help="Copies of a line whose order ID must be unique (one row per order) "
                             "are always removed. Other exact copies are kept, as a shop may list "
                             "the same item twice; tick to remove them too.")
 
 
-def reading_summary(result, code: str | None, info: state.FileInfo) -> None:
+def reading_summary(result, code: str | None, info: engine.FileInfo) -> None:
     """The summary of how the file was read (core.summary), one bullet per topic."""
     context = Context(profile=info.profile, reading=tuple(result.reading), currency=code,
                       currency_source=(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.profiles import NONE, profiles
-from ui import render, state
+from ui import engine, files, render, session
 
 RECOGNISED = "(recognised from the columns)"
 
@@ -19,7 +19,7 @@ def _label(choice: str, recognised: str | None) -> str:
     return profiles()[choice].title
 
 
-def profile_control(info: state.FileInfo, settings: state.Settings) -> None:
+def profile_control(info: engine.FileInfo, settings: session.Settings) -> None:
     """The export profile the file is read by, and a selectbox to choose another (or none).
 
     The labels do not depend on the file except the first one, whose option is a constant
@@ -28,12 +28,12 @@ def profile_control(info: state.FileInfo, settings: state.Settings) -> None:
     options = [RECOGNISED, NONE, *profiles()]
     current = settings.profile or RECOGNISED
     recognised = info.profile if settings.profile is None else None
-    key = f"profile_{st.session_state.get('generation', 0)}"
+    key = session.form_key("profile")
 
     def change():
-        choice = st.session_state[key]
+        choice = session.widget_value(key)
         with render.engine_errors():
-            state.select_profile(None if choice == RECOGNISED else choice)
+            files.select_profile(None if choice == RECOGNISED else choice)
 
     st.selectbox("Export profile", options, index=options.index(current), key=key,
                  on_change=change, format_func=lambda o: _label(o, recognised),

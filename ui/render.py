@@ -13,7 +13,7 @@ from core import charts
 from core.charts import display_name  # the one display-name function (pages use render.display_name)
 from core.errors import SegmentationError
 from core.money import CURRENCIES, format_money
-from ui import state
+from ui import engine, files, models, session
 
 
 @contextlib.contextmanager
@@ -28,25 +28,26 @@ def engine_errors(hint: str | None = None):
         st.stop()
 
 
-def loaded_or_stop() -> state.Loaded:
+def loaded_or_stop() -> engine.Loaded:
     """The RFM of the loaded data, or an error that points to the Data page."""
     lost_upload_notice()
     with engine_errors("Fix the file, mapping or cleaning settings on the Data page."):
         with st.spinner("Computing RFM..."):
-            return state.current()
+            return files.current()
 
 
-def model_or_stop(loaded: state.Loaded) -> state.ActiveModel:
+def model_or_stop(loaded: engine.Loaded) -> models.ActiveModel:
+    """The model in use for the loaded data (ui.models.active_model), or its error and a stop."""
     with engine_errors():
         with st.spinner("Fitting the segmentation model..."):
-            return state.active_model(loaded)
+            return models.active_model(loaded)
 
 
 def lost_upload_notice() -> None:
     """Say so, on top of the page, when this session's upload is gone from the server (the
-    sample is loaded instead, see state.source)."""
-    state.source()
-    lost = state.lost_upload()
+    sample is loaded instead, see files.source)."""
+    files.source()
+    lost = session.lost_upload()
     if lost:
         st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the sample "
                    "is loaded instead. Upload the file again on the Data page.")
@@ -55,20 +56,20 @@ def lost_upload_notice() -> None:
 def sidebar_summary() -> None:
     """What is loaded and which model is in use, on every page."""
     with st.sidebar:
-        src = state.source()
+        src = files.source()
         st.caption("Loaded data")
-        sheet = state.settings().sheet
+        sheet = files.settings().sheet
         st.markdown(f"**{escape_markdown(src.name)}**"
                     + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
         try:
-            loaded = state.current()
+            loaded = files.current()
         except SegmentationError:
             st.caption("Not usable yet: see the Data page.")
             return
         st.caption(f"{len(loaded.rfm):,} customers · as of {loaded.result.as_of:%Y-%m-%d %H:%M}")
         st.caption("Model")
         try:
-            active = state.active_model(loaded)
+            active = models.active_model(loaded)
         except SegmentationError:  # e.g. too few customers for k clusters: RFM still holds
             st.markdown("None yet: too few customers for the default k (see Clusters)")
             return
@@ -76,6 +77,7 @@ def sidebar_summary() -> None:
 
 
 def plot(fig, key: str | None = None) -> None:
+    """A Plotly figure at the page's width, keyed ``key`` (two charts of one kind need two keys)."""
     st.plotly_chart(fig, width="stretch", key=key, config={"displaylogo": False})
 
 
@@ -135,6 +137,7 @@ def table_height(rows: int) -> int:
 
 
 def nan_to_none(value):
+    """``value``, or None for a float NaN (a table cell shown empty rather than 'nan')."""
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else value
 
 
@@ -210,15 +213,13 @@ def help_for(term: str) -> str:
     return GLOSSARY[term]
 
 
-CURRENCY_KEY = "currency_choice"
-CURRENCY_WIDGET = "currency_widget"
 _FROM_FILE = "from the file"
 _NONE = "none (plain numbers)"
 
 
 def currency(detected: str | None = None) -> str | None:
     """The currency to show money in: the user's choice, else the file's, else None."""
-    choice = st.session_state.get(CURRENCY_KEY)
+    choice = session.currency_choice()
     if choice in CURRENCIES:  # only a currency is one: never a label of the control
         return choice
     if choice == _NONE:
@@ -233,13 +234,11 @@ def currency_picker(detected: str | None) -> str | None:
     (Streamlit forgets a widget's state on a run that does not draw it).
     """
     options = [_FROM_FILE, _NONE, *CURRENCIES]
-    stored = st.session_state.get(CURRENCY_KEY, _FROM_FILE)
-
-    def keep():
-        st.session_state[CURRENCY_KEY] = st.session_state[CURRENCY_WIDGET]
+    stored = session.currency_choice(_FROM_FILE)
 
     with st.sidebar:
-        st.selectbox("Currency of money figures", options, key=CURRENCY_WIDGET, on_change=keep,
+        st.selectbox("Currency of money figures", options, key=session.CURRENCY_WIDGET,
+                     on_change=session.keep_currency_choice,
                      index=options.index(stored) if stored in options else 0,
                      help="Taken from the file's Currency column, else from the marks in its "
                           "values ($, €, £, CHF); choose another to relabel the figures (no "

@@ -15,7 +15,7 @@ from core import clv
 from core.config import CLV_DEFAULTS, CLVConfig
 from core.errors import SegmentationError
 from core.movement import PurchaseHistory
-from ui import render, state
+from ui import engine, files, render, session
 
 
 @dataclass(frozen=True)
@@ -27,11 +27,11 @@ class ValueView:
     backtest_refusal: str | None
 
 
-@st.cache_data(max_entries=state.CACHE_ENTRIES, show_spinner=False)
-def value_view(content_hash: str, name: str, settings: state.Settings, config: CLVConfig,
+@st.cache_data(max_entries=engine.CACHE_ENTRIES, show_spinner=False)
+def value_view(content_hash: str, name: str, settings: session.Settings, config: CLVConfig,
                _raw) -> ValueView:
     """Forecast and backtest of the file (raises SegmentationError when the forecast refuses)."""
-    history = PurchaseHistory.from_source(state.open_file(name, settings, _raw))
+    history = PurchaseHistory.from_source(engine.open_file(name, settings, _raw))
     result = clv.clv_from_history(history, settings.as_of, config)
     try:
         checked, refusal = clv.backtest_history(history, settings.as_of), None
@@ -42,8 +42,8 @@ def value_view(content_hash: str, name: str, settings: state.Settings, config: C
 
 def current_value(config: CLVConfig) -> ValueView:
     """The Value page's view of the loaded file under the current settings."""
-    src = state.source()
-    return value_view(src.content_hash, src.name, state.settings(), config, src.raw)
+    src = files.source()
+    return value_view(src.content_hash, src.name, files.settings(), config, src.raw)
 
 
 def with_segments(table: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
@@ -53,7 +53,7 @@ def with_segments(table: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
     return table.merge(named, on="customer_id", how="left")
 
 
-def with_value_of(frame: pd.DataFrame, src: state.Source, settings: state.Settings
+def with_value_of(frame: pd.DataFrame, src: session.Source, settings: session.Settings
                   ) -> tuple[pd.DataFrame, str]:
     """``frame`` with the default forecast's value columns (core.clv.with_value), or unchanged
     with the reason when the forecast refuses this file. Needs no session (runs on click)."""

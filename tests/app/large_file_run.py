@@ -18,6 +18,8 @@ os.chdir(ROOT)
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from ui import session  # noqa: E402
+
 
 def main(path: str) -> None:
     os.environ["RFM_DATA_DIR"] = str(Path(path).parent)
@@ -36,7 +38,7 @@ def main(path: str) -> None:
     at.switch_page("pages/rfm.py").run()
     customers = next(m.value for m in at.metric if m.label == "Customers")
     print(json.dumps({
-        "source": at.session_state["loaded_source"].name,
+        "source": at.session_state[session.SOURCE].name,
         "customers": customers,
         "pages": pages,
         "seconds": round(time.perf_counter() - started, 1),

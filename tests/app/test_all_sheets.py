@@ -4,6 +4,7 @@ from __future__ import annotations
 from python_calamine import CalamineWorkbook
 
 from tests.app.conftest import SAMPLE, go, metric
+from ui import session
 
 
 def _data_rows(sheet) -> int:
@@ -16,10 +17,10 @@ def test_all_sheets_stacks_both_years_of_the_sample(app):
     book = CalamineWorkbook.from_path(str(SAMPLE))
     expected = sum(_data_rows(book.get_sheet_by_name(name)) for name in book.sheet_names)
     go(app, "data")
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     picker = app.selectbox(key=f"sheet_{gen}")
     assert picker.options == ["Year 2009-2010", "Year 2010-2011", "All sheets (stacked)"]
     picker.set_value("all").run()
     assert not app.exception and not app.error
-    assert app.session_state["analysis_settings"].sheet == "all"
+    assert app.session_state[session.SETTINGS].sheet == "all"
     assert metric(app, "Rows read") == f"{expected:,}"

@@ -10,6 +10,7 @@ from core.clustering import FEATURES
 from core.segmentation import SegmentationConfig, SegmentationModel
 from core.store import ModelStore
 from tests.app.conftest import go
+from ui import session
 
 SAVE_3 = "FormSubmitter:save-Save the k=3 preview as a new version"
 
@@ -92,7 +93,7 @@ def test_save_and_make_current_in_one_step_keeps_names(app, model_dir, sample_rf
     assert not app.exception and not app.error
     store = ModelStore(model_dir)
     (version,) = [v.version for v in store.versions()]
-    assert store.current() == version and app.session_state["pinned_version"] == version
+    assert store.current() == version and app.session_state[session.PINNED_VERSION] == version
     saved, _ = store.load(version)
     in_use = SegmentationModel(SegmentationConfig(k=4)).fit(sample_rfm.rfm)
     fitted = SegmentationModel(SegmentationConfig(k=3)).fit(sample_rfm.rfm)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests import exports
 from tests.app.conftest import go, metric
+from ui import session
 
 
 def _upload(app, path, mime="text/csv"):
@@ -24,7 +25,7 @@ def test_shopify_export_gives_the_hand_computed_rfm(app, tmp_path):
     status = next(d.value for d in app.dataframe if "status" in d.value.columns)
     assert dict(zip(status["status"], status["counts as a sale"])) == {
         "paid": True, "refunded": False, "pending": False, "voided": False}
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     box = app.multiselect(key=f"not_sale_{gen}")
     box.set_value([v for v in box.value if v != "refunded"])
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
@@ -45,7 +46,7 @@ def test_number_column_written_both_ways_is_marked_at_the_decimal_control(app, t
     assert any("writes numbers both ways" in e.value and "choose the decimal mark here" in e.value
                for e in app.error)
     assert not any("command line" in e.value for e in app.error)  # no CLI advice in the app
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     app.selectbox(key=f"decimal_{gen}").set_value(",")
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
     assert not app.error, [e.value for e in app.error]

@@ -10,7 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.app.conftest import ROOT, TIMEOUT, go
-from ui import state
+from ui import files, session, uploads
 
 GOOD = (b"Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country\n"
         b"536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
@@ -94,7 +94,7 @@ def test_pruning_never_deletes_a_file_another_live_session_holds(model_dir, monk
     first, second = _session(model_dir), _session(model_dir)
     go(first, "data")
     first.file_uploader(key="upload").set_value(("first.csv", GOOD, "text/csv")).run()
-    held = Path(first.session_state["loaded_source"].path)
+    held = Path(first.session_state[session.SOURCE].path)
     assert held.is_file()
     old = held.stat().st_mtime - 3 * 86400  # unused for three days, and the folder over its bound
     os.utime(held, (old, old))
@@ -114,7 +114,7 @@ def test_pruning_never_deletes_a_file_another_live_session_holds(model_dir, monk
 def test_an_upload_gone_from_the_server_says_so_without_its_path(app, tmp_path, monkeypatch):
     go(app, "data")
     app.file_uploader(key="upload").set_value(("mine.csv", GOOD, "text/csv")).run()
-    path = Path(app.session_state["loaded_source"].path)
+    path = Path(app.session_state[session.SOURCE].path)
     path.unlink()
     go(app, "movement")
     texts = _texts(app)
@@ -137,7 +137,7 @@ def data_folder(tmp_path, monkeypatch) -> Path:
 
 
 def test_the_data_folder_lists_plain_files_only(data_folder):
-    assert [p.name for p in state.server_files()] == ["orders.csv"]
+    assert [p.name for p in uploads.server_files()] == ["orders.csv"]
 
 
 @pytest.mark.parametrize("name, reason", [("passwd.csv", "is a symbolic link"),
@@ -147,5 +147,5 @@ def test_the_data_folder_loader_refuses_links_without_reading_them(data_folder, 
     from core.errors import SegmentationError
 
     with pytest.raises(SegmentationError, match=f"{name}: {reason}") as caught:
-        state.load_path(data_folder / name)
+        files.load_path(data_folder / name)
     assert "root:" not in str(caught.value) and "maxUploadSize" not in str(caught.value)

@@ -14,7 +14,8 @@ from core.rfm import Source
 from core.scores import GOOD_SEGMENTS, LAPSING_SEGMENTS, score_cut_points, score_table
 from core.segmentation import SegmentationModel
 from tests.app.conftest import SAMPLE, charts, go, metric
-from ui.state import DEFAULT_K
+from ui import session
+from ui.models import DEFAULT_K
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +164,7 @@ def test_movement_uses_the_grid_edited_on_the_segments_page(app):
 
     grid = default_grid()
     grid["5"] = ["Fresh"] * 5  # every r_score 5 customer is 'Fresh' under this grid
-    app.session_state["segment_grid"] = grid
+    app.session_state[session.SEGMENT_GRID] = grid
     go(app, "movement")
     assert not app.error, [e.value for e in app.error]
     app.radio(key="movement_which").set_value("One move").run()

@@ -12,12 +12,13 @@ from core.io import read_transactions
 from core.rfm import Source
 from core.segmentation import SegmentationModel
 from tests.app.conftest import card_groups, charts, go, metric
+from ui import session
 
 PAGES = ("data", "rfm", "clusters", "segments", "movement", "lookup")
 
 
 def test_sample_is_loaded_on_first_run(app, sample_rfm):
-    assert app.session_state["loaded_source"].origin == "sample"
+    assert app.session_state[session.SOURCE].origin == "sample"
     assert metric(app, "Customers") == f"{len(sample_rfm.rfm):,}"
     assert metric(app, "Rows read") == f"{sample_rfm.audit.rows_in:,}"
     assert not app.error
@@ -62,9 +63,9 @@ def test_upload_with_unusual_columns_and_mapping_override(app, tmp_path):
     go(app, "data")
     app.file_uploader(key="upload").set_value(("shop.csv", csv, "text/csv")).run()
     assert not app.exception
-    assert app.session_state["loaded_source"].name == "shop.csv"
+    assert app.session_state[session.SOURCE].name == "shop.csv"
     assert any("cannot find the customer" in e.value for e in app.error)  # engine's message
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     overrides = {"customer": "Client Ref", "date": "Order Stamp", "invoice": "Basket",
                  "quantity": "Units", "price": "Each"}
     for role, column in overrides.items():
@@ -76,7 +77,7 @@ def test_upload_with_unusual_columns_and_mapping_override(app, tmp_path):
     path.write_bytes(csv)
     dataset = read_transactions(path)
     expected = Source(dataset, ColumnMapping(**overrides).check(dataset.columns),
-                      CleaningConfig(rules=app.session_state["analysis_settings"].rules)).rfm()
+                      CleaningConfig(rules=app.session_state[session.SETTINGS].rules)).rfm()
     assert metric(app, "Customers") == f"{len(expected.rfm):,}" == "3"
     go(app, "rfm")
     table = app.dataframe[0].value.set_index("customer_id")
@@ -113,7 +114,7 @@ def test_lookup_by_typed_values(app, sample_rfm):
 
 
 def test_engine_error_is_shown_and_the_page_stays_usable(app, sample_rfm):
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     app.checkbox(key=f"as_of_latest_{gen}").uncheck()
     app.date_input(key=f"as_of_{gen}").set_value(dt.date(2009, 1, 1))
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
@@ -135,10 +136,10 @@ def test_segments_exports_and_sheet_switch(app):
     assert "All customers: campaign table (Excel)" in labels
     assert "Download the report (HTML)" in labels
     go(app, "data")
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     app.selectbox(key=f"sheet_{gen}").set_value("Year 2010-2011").run()
     assert not app.exception and not app.error
-    assert app.session_state["analysis_settings"].sheet == "Year 2010-2011"
+    assert app.session_state[session.SETTINGS].sheet == "Year 2010-2011"
 
 
 def test_open_a_file_from_the_server_data_folder(app, tmp_path, monkeypatch):
@@ -154,5 +155,5 @@ def test_open_a_file_from_the_server_data_folder(app, tmp_path, monkeypatch):
     assert box.options == ["big.csv"]  # only readable transaction files are offered
     app.button(key="FormSubmitter:server_file-Open").click().run()
     assert not app.exception and not app.error
-    assert app.session_state["loaded_source"].origin == "server"
+    assert app.session_state[session.SOURCE].origin == "server"
     assert metric(app, "Customers") == "2"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from tests import exports, platform_exports
 from tests.app.conftest import go, metric
+from ui import session
 
 APPLY = "FormSubmitter:settings_form-Apply"
 
@@ -22,7 +23,7 @@ def test_woocommerce_upload_is_read_by_its_profile_and_can_be_read_without(app, 
     export = platform_exports.woocommerce(tmp_path)
     _upload(app, export.path)
     assert not app.error, [e.value for e in app.error]
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     box = app.selectbox(key=f"profile_{gen}")
     assert box.format_func(box.value) == "recognised: WooCommerce orders export"
     assert metric(app, "Customers") == f"{len(export.expected):,}"
@@ -31,7 +32,7 @@ def test_woocommerce_upload_is_read_by_its_profile_and_can_be_read_without(app, 
     said = " ".join(c.value for c in [*app.caption, *app.markdown]).replace("\\", "")
     assert "customers by e-mail" in said and "Order Total Amount" in said
     box.set_value("none").run()
-    assert app.session_state["analysis_settings"].profile == "none"
+    assert app.session_state[session.SETTINGS].profile == "none"
     assert not any("read as " in c.value for c in [*app.caption, *app.markdown])
 
 
@@ -39,7 +40,7 @@ def test_amazon_refusal_is_shown_and_a_chosen_customer_reads_it(app, tmp_path):
     export = platform_exports.amazon_all_orders(tmp_path)
     _upload(app, export.path)
     assert any("names no buyer" in e.value for e in app.error)
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     app.selectbox(key=f"map_customer_{gen}").set_value("ship-postal-code")
     app.button(key=APPLY).click().run()
     assert metric(app, "Customers") == f"{len(export.expected):,}"
@@ -60,11 +61,11 @@ def test_a_stored_control_label_is_never_taken_for_a_currency(monkeypatch):
     """Streamlit gives back a selectbox's shown label when that label has changed since it was
     sent ('from the file: not stated' before the file's currency was known): the stored choice
     is then text, which must not print as the currency ('66.45k FROM THE FILE: NOT STATED')."""
-    from ui import render
+    from ui import render, session
 
-    monkeypatch.setattr(render.st, "session_state", {render.CURRENCY_KEY: "from the file: not stated"})
+    monkeypatch.setattr(render.st, "session_state", {session.CURRENCY_CHOICE: "from the file: not stated"})
     assert render.currency("EUR") == "EUR"
-    monkeypatch.setattr(render.st, "session_state", {render.CURRENCY_KEY: "GBP"})
+    monkeypatch.setattr(render.st, "session_state", {session.CURRENCY_CHOICE: "GBP"})
     assert render.currency("EUR") == "GBP"
-    monkeypatch.setattr(render.st, "session_state", {render.CURRENCY_KEY: "none (plain numbers)"})
+    monkeypatch.setattr(render.st, "session_state", {session.CURRENCY_CHOICE: "none (plain numbers)"})
     assert render.currency("EUR") is None

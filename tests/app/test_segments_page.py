@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from core.scores import DEFAULT_GRID
 from tests.app.conftest import card_groups, go, metric
+from ui import session
 
 # Five customers (e-mail = customer): as of 2024-03-10, recency A 0, B 5, C 1, D 60, E 30;
 # orders A 2, B 1, C 3, D 1, E 1; spend A 40, B 20, C 200, D 5, E 20 (total 285).
@@ -25,7 +26,7 @@ SHOP = b"""Name,Email,Currency,Total,Created at,Lineitem quantity,Lineitem name,
 def _load_shop(app):
     go(app, "data")
     app.file_uploader(key="upload").set_value(("orders_export.csv", SHOP, "text/csv")).run()
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     app.selectbox(key=f"map_customer_{gen}").set_value("Email")
     app.selectbox(key=f"map_invoice_{gen}").set_value("Name")
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
@@ -65,7 +66,7 @@ def test_an_edited_grid_renames_segments_on_every_page(app):
     go(app, "segments")
     edited = {r: list(row) for r, row in DEFAULT_GRID.items()}
     edited["1"][0] = "Gone"        # D sits at (r 1, fm 1)
-    app.session_state["segment_grid"] = edited
+    app.session_state[session.SEGMENT_GRID] = edited
     app.run()
     assert not app.exception
     named = _named_table(app).set_index("rfm_segment")
@@ -78,7 +79,7 @@ def test_an_edited_grid_renames_segments_on_every_page(app):
     # back to the standard grid
     go(app, "segments")
     app.button(key="grid_reset").click().run()
-    assert "segment_grid" not in app.session_state
+    assert session.SEGMENT_GRID not in app.session_state
     assert _named_table(app).set_index("rfm_segment").loc["Hibernating", "customers"] == 2
 
 
@@ -120,7 +121,7 @@ def test_an_edited_grid_is_saved_with_a_new_model_version(app, model_dir):
     go(app, "segments")
     edited = {r: list(row) for r, row in DEFAULT_GRID.items()}
     edited["5"][4] = "Stars"
-    app.session_state["segment_grid"] = edited
+    app.session_state[session.SEGMENT_GRID] = edited
     app.run()
     app.button(key="grid_save").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
@@ -133,8 +134,8 @@ def test_an_edited_grid_is_saved_with_a_new_model_version(app, model_dir):
     assert model.segment_grid == edited
     assert model.config.k == 4
     # with the session's edit gone, the page uses the grid saved with the version in use
-    app.session_state["segment_grid"] = None
-    del app.session_state["segment_grid"]
+    app.session_state[session.SEGMENT_GRID] = None
+    del app.session_state[session.SEGMENT_GRID]
     app.run()
     named = _named_table(app).set_index("rfm_segment")
     assert "Stars" in named.index

@@ -6,6 +6,7 @@ from __future__ import annotations
 from core.statuses import NOT_SALE, SALE, normalise_status
 from tests import status_exports
 from tests.app.conftest import go, metric
+from ui import session
 
 
 def _upload(app, path, mime="text/csv"):
@@ -42,12 +43,12 @@ def test_header_row_control_and_drop_duplicates(app, tmp_path):
     export = status_exports.sales_report(tmp_path)
     _upload(app, export.path)
     assert not app.error, [e.value for e in app.error]
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     assert app.number_input(key=f"header_row_{gen}").value == 4
     assert metric(app, "Customers") == f"{len(export.expected):,}"
     # read the header from row 1 (the title): no customer column is found, the page says so
     app.number_input(key=f"header_row_{gen}").set_value(1).run()
-    assert app.session_state["analysis_settings"].header_row == 1
+    assert app.session_state[session.SETTINGS].header_row == 1
     assert any("cannot find the customer" in e.value for e in app.error)
     # drop duplicates: a file valued by quantity x price with one line written twice
     path = tmp_path / "items.csv"
@@ -55,7 +56,7 @@ def test_header_row_control_and_drop_duplicates(app, tmp_path):
                     "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
                     "536365,85123A,2,2010-12-01 08:26,2.55,17850\n")
     _upload(app, path)
-    gen = app.session_state["generation"]
+    gen = app.session_state[session.GENERATION]
     app.checkbox(key=f"drop_duplicates_{gen}").check()
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
     assert not app.error, [e.value for e in app.error]

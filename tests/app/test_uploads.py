@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.app.conftest import go
+from ui import session
 
 CSV = (b"Invoice,InvoiceDate,Customer ID,Quantity,Price\n"
        b"1,2024-01-05 10:00,A,2,5.00\n1,2024-01-05 10:00,A,1,1.00\n2,2024-02-01 09:00,B,1,3.00\n")
@@ -34,7 +35,7 @@ def test_upload_is_kept_private(app, upload_dir):
     assert [p.name for p in upload_dir.iterdir()] == [saved.name]
     assert saved.read_bytes() == CSV
     assert _mode(upload_dir) == 0o700 and _mode(saved) == 0o600
-    assert app.session_state["loaded_source"].name == "shop.csv"
+    assert app.session_state[session.SOURCE].name == "shop.csv"
 
 
 def test_failed_upload_is_deleted_and_the_error_names_the_users_file(app, upload_dir):
@@ -50,41 +51,41 @@ def test_failed_upload_is_deleted_and_the_error_names_the_users_file(app, upload
 
 
 def test_prune_by_age_and_total_size(upload_dir, monkeypatch):
-    from ui import state
+    from ui import uploads
 
     monkeypatch.setenv("RFM_UPLOAD_MAX_AGE_HOURS", "1")
     monkeypatch.setenv("RFM_UPLOAD_MAX_MB", "1")
-    folder = state.upload_dir()
+    folder = uploads.upload_dir()
     now = time.time()
     files = {"old.csv": (now - 2 * 3600, 10), "a.csv": (now - 600, 400_000),
              "b.csv": (now - 300, 400_000), "c.csv": (now - 60, 400_000), "kept.csv": (now - 7200, 10)}
     for name, (mtime, size) in files.items():
         (folder / name).write_bytes(b"x" * size)
         os.utime(folder / name, (mtime, mtime))
-    deleted = state.prune_uploads(keep=folder / "kept.csv", now=now)
+    deleted = uploads.prune_uploads(keep=folder / "kept.csv", now=now)
     # old.csv: over an hour unused; then 1,200,000 bytes > 1 MiB (1,048,576): the oldest, a.csv, goes
     assert sorted(deleted) == ["a.csv", "old.csv"]
     assert sorted(p.name for p in folder.iterdir()) == ["b.csv", "c.csv", "kept.csv"]
 
 
 def test_default_folder_is_a_fresh_private_temp_folder(monkeypatch):
-    from ui import state
+    from ui import uploads
 
     monkeypatch.delenv("RFM_UPLOAD_DIR", raising=False)
-    monkeypatch.setattr(state, "_upload_dir", None)
-    folder = state.upload_dir()
+    monkeypatch.setattr(uploads, "_upload_dir", None)
+    folder = uploads.upload_dir()
     assert folder.name.startswith("rfm-uploads-") and _mode(folder) == 0o700
-    assert state.upload_dir() == folder  # one per server process
-    monkeypatch.setattr(state, "_upload_dir", None)
-    assert state.upload_dir() != folder  # another server gets another folder
+    assert uploads.upload_dir() == folder  # one per server process
+    monkeypatch.setattr(uploads, "_upload_dir", None)
+    assert uploads.upload_dir() != folder  # another server gets another folder
 
 
 def test_configured_folder_that_is_a_link_is_refused(tmp_path, monkeypatch):
     from core.errors import SegmentationError
-    from ui import state
+    from ui import uploads
 
     (tmp_path / "real").mkdir()
     os.symlink(tmp_path / "real", tmp_path / "link")
     monkeypatch.setenv("RFM_UPLOAD_DIR", str(tmp_path / "link"))
     with pytest.raises(SegmentationError, match="not a folder of this server's user"):
-        state.upload_dir()
+        uploads.upload_dir()

@@ -18,6 +18,7 @@ from core.scores import (
     score_table,
     segment_names,
     segment_of,
+    slipping_away,
     validate_grid,
 )
 
@@ -185,3 +186,12 @@ def test_any_grid_covers_all_25_cells(names):
         for fm in range(1, 6):
             assert segment_of(r, fm, grid) == names[(r - 1) * 5 + fm - 1]
     assert grid_from_json(json.dumps(grid)) == grid
+
+
+def test_slipping_away_is_at_risk_and_cant_lose_them_only():
+    named = pd.DataFrame({"rfm_segment": ["Champions", "At Risk", "Hibernating", "Can't Lose Them",
+                                          "About To Sleep", "Loyal"],
+                          "customers": [5, 3, 7, 2, 4, 6], "revenue": [50.0, 30.0, 7.0, 40.0, 4.0, 60.0]})
+    slipping = slipping_away(named)
+    assert slipping["rfm_segment"].tolist() == ["At Risk", "Can't Lose Them"]
+    assert (int(slipping["customers"].sum()), float(slipping["revenue"].sum())) == (5, 70.0)

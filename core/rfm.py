@@ -145,7 +145,8 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     if engine == "spark":
         from core import spark
 
-        dataset = spark.read_transactions(path, sheet=options.sheet, session=session)
+        dataset = spark.read_transactions(path, sheet=options.sheet, header_row=options.header_row,
+                                          session=session)
     elif engine == "duckdb":
         dataset = read_transactions(path, name=name, sheet=options.sheet, con=con,
                                     header_row=options.header_row, workbooks=workbooks)

@@ -56,6 +56,7 @@ class LimitedHttp(asyncio.Protocol):
 
     # asyncio.Protocol, passed on ----------------------------------------------------------
     def connection_made(self, transport) -> None:
+        """asyncio.Protocol: a new connection, watched from now (header timeout, connection cap)."""
         self.transport = transport
         self.http.connection_made(transport)
         self.watched[self] = None
@@ -63,6 +64,7 @@ class LimitedHttp(asyncio.Protocol):
         self._cap()
 
     def data_received(self, data: bytes) -> None:
+        """asyncio.Protocol: bytes in; the connection is now the most recently active one."""
         self.last_byte = time.monotonic()
         self.watched.pop(self, None)
         self.watched[self] = None  # now the most recently active
@@ -72,16 +74,20 @@ class LimitedHttp(asyncio.Protocol):
         self.http.data_received(data)
 
     def eof_received(self):
+        """asyncio.Protocol: passed on to uvicorn's protocol."""
         return self.http.eof_received()
 
     def connection_lost(self, exc) -> None:
+        """asyncio.Protocol: no longer watched; passed on."""
         self.forget()
         self.http.connection_lost(exc)
 
     def pause_writing(self) -> None:
+        """asyncio.Protocol: passed on."""
         self.http.pause_writing()
 
     def resume_writing(self) -> None:
+        """asyncio.Protocol: passed on."""
         self.http.resume_writing()
 
     # the limits ---------------------------------------------------------------------------
@@ -107,6 +113,7 @@ class LimitedHttp(asyncio.Protocol):
                 quietest.transport.close()
 
     def forget(self) -> None:
+        """Stop watching this connection (idempotent): out of the cap's count, its timer cancelled."""
         self.watched.pop(self, None)
         if self.timer is not None:
             self.timer.cancel()
@@ -128,6 +135,7 @@ def config(app, host: str, port: int) -> uvicorn.Config:
 
 
 def main(argv: list[str] | None = None) -> None:
+    """Serve app.py on ``--address``/``--port`` under the connection limits until interrupted."""
     import streamlit as st
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -203,7 +203,7 @@ def recommended_actions(segment: str, profile: Mapping[str, float]) -> list[str]
         recency_alert=max(2 * float(profile["recency_median"]), 30.0),
         cadence_days=max(float(profile["recency_median"]), 7.0),
     )
-    return [t.format(**values) for t in templates]
+    return [template.format(**values) for template in templates]
 
 
 def customer_actions(segment: str, recency: float, frequency: float, monetary: float,
@@ -214,7 +214,7 @@ def customer_actions(segment: str, recency: float, frequency: float, monetary: f
     figures = {"recency": float(recency), "frequency": float(frequency),
                "monetary": money(float(monetary)),
                "per_order": money(float(monetary) / max(float(frequency), 1.0))}
-    return tuple(t.format(**figures) for t in templates)
+    return tuple(template.format(**figures) for template in templates)
 
 
 def profiles_with_actions(segmented: pd.DataFrame) -> pd.DataFrame:
@@ -235,7 +235,7 @@ def named_segment_actions(name: str, profile: Mapping[str, float],
         return [f"No customers in this segment now ({NAMED_MEANING[name]})."]
     values = dict(profile)
     values["money_median"] = money(float(profile["monetary_median"]))
-    return [t.format(**values) for t in templates]
+    return [template.format(**values) for template in templates]
 
 
 def named_profiles_with_actions(scored: pd.DataFrame, names, money=lambda v: f"{v:,.2f}"

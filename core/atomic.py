@@ -17,15 +17,15 @@ def atomic_output(path: str | os.PathLike, mode: int | None = None) -> Iterator[
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
-    tmp = Path(tmp_name)
+    temp = Path(temp_name)
     umask = os.umask(0)
     os.umask(umask)
     try:
-        yield tmp
-        os.chmod(tmp, 0o666 & ~umask if mode is None else mode)  # mkstemp makes 0600
-        os.replace(tmp, target)
+        yield temp
+        os.chmod(temp, 0o666 & ~umask if mode is None else mode)  # mkstemp makes 0600
+        os.replace(temp, target)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        if temp.exists():
+            temp.unlink()

@@ -19,6 +19,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from core.config import DEFAULTS
 from core.errors import ConfigError, SegmentationError, engine_failure
@@ -170,16 +171,61 @@ def read_options(args):
                                                            "--not-sale-status"))
 
 
-def _prepared(args):
-    """The file read and mapped with its cleaning rules, as the arguments say (core.rfm.Source)."""
-    if args.engine == "duckdb":  # a workbook's read starts now and overlaps the engine's imports
+class WorkbookReadAhead:
+    """A workbook's parse started in a thread now, before the engine is imported: the Rust
+    reader releases the GIL, so the two overlap. A core.excel.WorkbookReader: the read of the
+    same file (unchanged), sheet and display name waits for that parse and raises its
+    errors; any other read reads its file (core.excel.read_workbook). Not a workbook (by its
+    first bytes), or unreadable: nothing is started. The thread is a daemon: a command that
+    fails first does not wait for it."""
+
+    def __init__(self, path: str | Path, sheet: str | None):
+        import threading
+        from concurrent.futures import Future
+
         from core import excel
 
-        excel.read_ahead(args.file, args.sheet)
+        path = Path(path)
+        self.key: tuple | None = None
+        self.parse: Future | None = None
+        try:
+            with path.open("rb") as fh:
+                if not excel.is_workbook(fh.read(8)):
+                    return
+            self.key = (excel.file_identity(path), sheet, path.name)
+        except OSError:
+            return
+        self.parse = Future()
+        threading.Thread(target=self._run, args=(self.parse, path, sheet), name="read-ahead",
+                         daemon=True).start()
+
+    @staticmethod
+    def _run(parse, path: Path, sheet: str | None) -> None:
+        from core import excel
+
+        try:
+            parse.set_result(excel.parse_isolated(path, sheet, path.name))
+        except BaseException as exc:  # handed to the read that waits for it
+            parse.set_exception(exc)
+
+    def __call__(self, path: Path, sheet: str | None, display: str, text_columns):
+        """The read of ``path``: the parse started ahead when it is the same (once)."""
+        from core import excel
+
+        parse, self.parse = self.parse, None
+        if parse is not None and self.key == (excel.file_identity(path), sheet, display):
+            return excel.with_text_columns(parse.result(), text_columns)
+        return excel.read_workbook(path, sheet, display, text_columns)
+
+
+def _prepared(args):
+    """The file read and mapped with its cleaning rules, as the arguments say (core.rfm.Source)."""
+    # a workbook's read starts now and overlaps the engine's imports
+    ahead = WorkbookReadAhead(args.file, args.sheet) if args.engine == "duckdb" else None
     options = read_options(args)  # a bad value fails before the file is read
     from core.rfm import open_source
 
-    return open_source(args.file, options, engine=args.engine)
+    return open_source(args.file, options, engine=args.engine, workbooks=ahead)
 
 
 def _report(result, context=None) -> None:

@@ -192,7 +192,7 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
     fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
     sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
     rows, sample_labels = [], []
-    Z_sil = None
+    Z_sil: np.ndarray | None = None
     for done, k in enumerate(ks, start=1):
         pipe = make_pipeline(k, random_state, max_iter, n_init)
         pipe.fit(X if fit_rows is None else X.iloc[fit_rows])
@@ -211,6 +211,8 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
         sample_labels.append(labels if sil_rows is None else labels[sil_rows])
         if progress:
             progress(done, len(ks), k)
+    if Z_sil is None:  # ks was checked non-empty above: the loop ran at least once
+        raise ConfigError(f"k values must be 2 or more, got {ks}")
     for row, sil in zip(rows, silhouettes(Z_sil, sample_labels)):
         row["silhouette"] = sil
     table = pd.DataFrame(rows)[["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]]
@@ -249,20 +251,21 @@ def silhouettes(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk: int = 512
         block[np.arange(block.shape[0]), np.arange(lo, lo + block.shape[0])] = 0.0
         sums[lo:lo + chunk] = block @ stacked
     out = []
-    for labels, (a_col, b_col) in zip(labelings, offsets):
-        counts = np.bincount(labels, minlength=b_col - a_col).astype(float)
+    for labels, (first_col, end_col) in zip(labelings, offsets):
+        counts = np.bincount(labels, minlength=end_col - first_col).astype(float)
         if (counts > 0).sum() < 2 or (counts > 0).sum() >= n:
             out.append(float("nan"))
             continue
-        per = sums[:, a_col:b_col]
+        per = sums[:, first_col:end_col]
         own = counts[labels]
-        a = per[np.arange(n), labels] / np.maximum(own - 1, 1)
+        # silhouette of a point: (nearest other cluster's mean distance - own cluster's) / max
+        own_mean = per[np.arange(n), labels] / np.maximum(own - 1, 1)
         means = per / np.where(counts > 0, counts, np.nan)
         means[np.arange(n), labels] = np.inf
-        b = np.nanmin(np.where(counts > 0, means, np.inf), axis=1)
-        s = (b - a) / np.maximum(a, b)
-        s[own <= 1] = 0.0
-        out.append(float(np.nan_to_num(s).mean()))
+        nearest_mean = np.nanmin(np.where(counts > 0, means, np.inf), axis=1)
+        silhouette = (nearest_mean - own_mean) / np.maximum(own_mean, nearest_mean)
+        silhouette[own <= 1] = 0.0
+        out.append(float(np.nan_to_num(silhouette).mean()))
     return out
 
 

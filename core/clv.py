@@ -44,7 +44,7 @@ from core import query
 from core.config import CLV_DEFAULTS as DEFAULTS
 from core.config import CLVConfig
 from core.errors import ConfigError, DataValidationError
-from core.options import parse_as_of
+from core.options import parse_as_of, parse_given_date
 
 DAYS_PER_WEEK = 7.0
 MIN_REPEAT_CUSTOMERS = 20   # fewer customers who came back cannot pin down a dropout rate
@@ -593,7 +593,7 @@ def backtest_history(history, as_of=None, cut=None) -> Backtest:
     """``backtest`` over a core.movement.PurchaseHistory, ending at ``as_of`` (default: the
     last purchase); ``cut`` a date (default: the last third held out)."""
     end_ts = parse_as_of(as_of) or history.last_purchase
-    cut_day = parse_as_of(cut).date() if cut else None
+    cut_day = parse_given_date(cut, "cut").date() if cut else None
     days = purchase_days(history.purchases, end_ts).cache()
     return backtest(days, end_ts.date(), cut_day)
 

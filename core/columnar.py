@@ -47,19 +47,24 @@ class NumpyOps:
     no_number = -1
 
     def constant(self, value: float) -> np.float64:
+        """``value`` as a numpy float64."""
         return np.float64(value)
 
     def first_match(self, cases, default):
+        """numpy's select over ``cases`` ((condition, value) pairs), else ``default``."""
         return np.select([np.asarray(c, dtype=bool) for c, _ in cases],
                          [_element(v) for _, v in cases], default=_element(default))
 
     def least(self, columns):
+        """The element-wise minimum of ``columns``."""
         return functools.reduce(np.minimum, columns)
 
     def is_no_value(self, column, kind: str):
+        """Where ``column`` holds ``no_text`` ('text') or ``no_number`` (otherwise)."""
         return np.asarray(column) == (self.no_text if kind == "text" else self.no_number)
 
     def stage(self, columns):
+        """The arrays as they are (numpy computes each once already)."""
         return list(columns.values())
 
 

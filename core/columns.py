@@ -143,9 +143,12 @@ class ColumnMapping:
     country: str | None = None
 
     def as_dict(self) -> dict[str, str | None]:
+        """Role -> source column (None where unmapped), in ROLES order."""
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
     def with_overrides(self, overrides: Mapping[str, str | None]) -> ColumnMapping:
+        """A copy with the user's role -> column choices ('' or None unmaps the role); ColumnMappingError
+        for a role that is not one of ROLES. The columns are checked later, by ``check``."""
         unknown = set(overrides) - set(ROLES)
         if unknown:
             raise ColumnMappingError(f"unknown column role(s) {sorted(unknown)}; roles are {list(ROLES)}")
@@ -310,9 +313,11 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
     order.
     """
     mapping.check(list(table.columns), source)
-    m = mapping
+    if mapping.date is None:  # check() refuses a mapping without a date: this says so to mypy
+        raise MissingRoleError(f"{source}: no date column mapped", roles=("date",), source=source)
     if readings is None:
-        readings = decide_readings(table, m, source)
+        readings = decide_readings(table, mapping, source)
+    date_reading = readings.date_of(mapping.date)
     null_text, null_number = ibis.null("string"), ibis.null("float64")
 
     def number(column: str | None):
@@ -322,27 +327,27 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
         parsed = _number(raw, readings.number(column))
         return parsed, raw.notnull() & parsed.isnull()
 
-    quantity, bad_quantity = number(m.quantity)
-    price, bad_price = number(m.price)
-    amount, bad_amount = number(m.amount)
+    quantity, bad_quantity = number(mapping.quantity)
+    price, bad_price = number(mapping.price)
+    amount, bad_amount = number(mapping.amount)
     typed = table.select(
-        customer=_trimmed(table[m.customer]),
-        invoice_ts=_timestamp(_trimmed(table[m.date]), readings.date),
-        date_blank=_trimmed(table[m.date]).isnull(),
-        invoice=_trimmed(table[m.invoice]) if m.invoice else null_text,
+        customer=_trimmed(table[mapping.customer]),
+        invoice_ts=_timestamp(_trimmed(table[mapping.date]), date_reading),
+        date_blank=_trimmed(table[mapping.date]).isnull(),
+        invoice=_trimmed(table[mapping.invoice]) if mapping.invoice else null_text,
         quantity=quantity,
         price=price,
         amount=amount,
-        amount_blank=_trimmed(table[m.amount]).isnull() if m.amount else ibis.literal(True),
+        amount_blank=_trimmed(table[mapping.amount]).isnull() if mapping.amount else ibis.literal(True),
         bad_number=bad_quantity | bad_price | bad_amount,
-        status=_trimmed(table[m.status]).cast("string") if m.status else null_text,
-        product=_trimmed(table[m.product]) if m.product else null_text,
-        country=_trimmed(table[m.country]) if m.country else null_text,
+        status=_trimmed(table[mapping.status]).cast("string") if mapping.status else null_text,
+        product=_trimmed(table[mapping.product]) if mapping.product else null_text,
+        country=_trimmed(table[mapping.country]) if mapping.country else null_text,
         **{f"attribute_{i}": _trimmed(_text(table[c])) for i, c in enumerate(attributes)},
     )
     quantity, price = _finite(typed.quantity), _finite(typed.price)
     # the amount wins; a blank amount inside an order is part of that order (group_orders)
-    line_value = _finite(typed.amount) if m.amount else quantity * price
+    line_value = _finite(typed.amount) if mapping.amount else quantity * price
     return typed.select(
         customer=typed.customer,
         invoice_ts=typed.invoice_ts,

@@ -172,6 +172,7 @@ def _rows_text(rows, carriage_return: bool) -> str:
 
 
 def to_csv_bytes(frame: Frame) -> bytes:
+    """``to_csv_text(frame)`` as UTF-8 bytes (formulas neutralised as there)."""
     return to_csv_text(frame).encode("utf-8")
 
 

@@ -386,18 +386,18 @@ def list_sheets(path: str | os.PathLike) -> list[str]:
     return list(excel.sheet_names(path))
 
 
-def _read_excel(con, path: Path, sheet: str | None, display: str,
-                header_row: int | None = None) -> tuple[ibis.Table, tuple[str, ...], str, int, bool]:
+def _read_excel(con, path: Path, sheet: str | None, display: str, header_row: int | None,
+                workbooks: excel.WorkbookReader) -> tuple[ibis.Table, tuple[str, ...], str, int, bool]:
     """The sheet, the workbook's sheets, the sheet read, its header row (core.header: title
     rows above it skipped) and whether its last rows hold a totals row."""
-    def identity_columns(arrow) -> list[str]:  # run once per file read (core.excel keeps it)
+    def identity_columns(arrow) -> list[str]:  # once per parse (ui.workbooks keeps the result)
         check_column_names(arrow.column_names, display, "the sheet")
         raw = _registered(con, arrow)
         detected = detect_columns(raw).as_dict()
         con.con.unregister(raw.get_name())
         return [name for role in ("customer", "invoice", "product") if (name := detected[role])]
 
-    arrow, sheets, sheet = excel.read_workbook(path, sheet, display, identity_columns)
+    arrow, sheets, sheet = workbooks(path, sheet, display, identity_columns)
     first = [list(r.values()) for r in arrow.slice(0, header.SCAN_ROWS).to_pylist()]
     row = header.table_header_row(arrow.column_names, first, header_row, display)
     arrow = header.promote_header(arrow, row)
@@ -414,7 +414,8 @@ def _registered(con, arrow) -> ibis.Table:
 
 def read_transactions(source: str | os.PathLike, *, name: str | None = None,
                       sheet: str | None = None, con: ibis.BaseBackend | None = None,
-                      header_row: int | None = None) -> Dataset:
+                      header_row: int | None = None,
+                      workbooks: excel.WorkbookReader | None = None) -> Dataset:
     """Read a transactions file from a path (``name``: how messages call it, default its name).
 
     ``sheet`` picks an Excel sheet (default the first; ``"all"`` stacks sheets of the same
@@ -422,6 +423,8 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     InputFileError for a missing, empty, corrupt or unsupported file, and for a file with a
     header but no rows. ``header_row`` (1-based) says where the header is (default: found by
     core.header, title rows above it skipped); totals rows are left out and counted.
+    ``workbooks`` reads a workbook (default ``core.excel.read_workbook``: from the file, each
+    time; the dashboard passes one that keeps its last reads, ui.workbooks).
     """
     con = con or connect()
     path = Path(source)
@@ -461,7 +464,8 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
         header.check_parquet_header(header_row, display)
         table, empty = _read_parquet(con, path)
     else:
-        table, sheets, sheet, row, totals = _read_excel(con, path, sheet, display, header_row)
+        table, sheets, sheet, row, totals = _read_excel(con, path, sheet, display, header_row,
+                                                        workbooks or excel.read_workbook)
     total_rows = 0
     if totals:  # only a file that ends on a totals row pays for the count
         flagged = header.total_row(table)

@@ -28,7 +28,7 @@ from core import query
 from core.config import CUT_POINTS, DEFAULT_CUT_POINTS
 from core.errors import ConfigError, DataValidationError
 from core.io import READ_ERRORS
-from core.options import parse_as_of
+from core.options import parse_given_date
 from core.rfm import (
     Source,
     classify_lines,
@@ -124,7 +124,7 @@ class PurchaseHistory:
         ordered by (as_of, customer_id). Dates are parsed like --as-of (a date alone: 00:00).
         The pipeline's customer aggregates and RFM, per (date, customer).
         """
-        as_ofs = sorted({parse_as_of(d) for d in dates})
+        as_ofs = sorted({parse_given_date(d, "as-of") for d in dates})
         if not as_ofs:
             return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[us]"),
                                  **_empty_rfm()})
@@ -240,23 +240,11 @@ def month_end_sizes(history: PurchaseHistory, segment_by: SegmentBy | None = Non
 
 def date_pair(from_date, to_date) -> tuple[_dt.datetime, _dt.datetime]:
     """Both dates parsed, the from date strictly first; ConfigError naming the bad one."""
-    start, end = parse_date(from_date, "from"), parse_date(to_date, "to")
+    start, end = parse_given_date(from_date, "from"), parse_given_date(to_date, "to")
     if start >= end:
         raise ConfigError(f"the from date {start:%Y-%m-%d %H:%M} must be before the to date "
                           f"{end:%Y-%m-%d %H:%M}")
     return start, end
-
-
-def parse_date(text, which: str) -> _dt.datetime:
-    """A from/to date like --as-of; ConfigError naming which date when it does not parse."""
-    try:
-        value = parse_as_of(text)
-    except ConfigError:
-        raise ConfigError(f"the {which} date '{text}' is not a date; write it as YYYY-MM-DD "
-                          "or 'YYYY-MM-DD HH:MM'") from None
-    if value is None:
-        raise ConfigError(f"give a {which} date (YYYY-MM-DD)")
-    return value
 
 
 def _ordered(values: pd.Series, order: list[str]) -> list[str]:

@@ -42,6 +42,19 @@ def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
     return value
 
 
+def parse_given_date(text: str | _dt.date | None, which: str) -> _dt.datetime:
+    """A date that must be given (a from/to date, a backtest cut), read like ``parse_as_of``;
+    ConfigError naming ``which`` date when it is blank or does not parse."""
+    try:
+        value = parse_as_of(text)
+    except ConfigError:
+        raise ConfigError(f"the {which} date '{text}' is not a date; write it as YYYY-MM-DD "
+                          "or 'YYYY-MM-DD HH:MM'") from None
+    if value is None:
+        raise ConfigError(f"give a {which} date (YYYY-MM-DD)")
+    return value
+
+
 @dataclass(frozen=True)
 class ReadOptions:
     """Everything a user decides about reading one file, hashable (a cache key in the app).

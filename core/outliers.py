@@ -42,6 +42,7 @@ class Fence:
         return f"{self.low:,.2f} to {self.high:,.2f}"
 
     def describe(self, value: float) -> str:
+        """Why ``value`` is outside the fence: which side, the bound, and the quartiles."""
         side = "above" if value > self.high else "below"
         bound = self.high if value > self.high else self.low
         return (f"{self.feature} {value:,.2f} is {side} the fence {bound:,.2f} "

@@ -104,7 +104,7 @@ def _table(frame: pd.DataFrame, formats: Mapping[str, Callable[[object], str]] |
 
 
 def _actions_html(actions) -> str:
-    return "<ul>" + "".join(f"<li>{_e(a)}</li>" for a in actions) + "</ul>"
+    return "<ul>" + "".join(f"<li>{_e(action)}</li>" for action in actions) + "</ul>"
 
 
 class _Figures:

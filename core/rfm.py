@@ -52,6 +52,7 @@ from core.cleaning import (
 )
 from core.columns import RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve, to_canonical
 from core.errors import ConfigError, DataValidationError, InputFileError
+from core.excel import WorkbookReader
 from core.io import READ_ERRORS, Dataset, marks_in_text, read_error_message, read_transactions
 from core.options import ReadOptions, parse_as_of
 from core.profiles import ProfileReading, column_of, read_profile
@@ -130,22 +131,25 @@ class Source:
 
 def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
                 engine: str = "duckdb", name: str | None = None,
-                con: ibis.BaseBackend | None = None, session=None) -> Source:
+                con: ibis.BaseBackend | None = None, session=None,
+                workbooks: WorkbookReader | None = None) -> Source:
     """Read and map a file and settle its cleaning rules, as ``options`` say.
 
     ``engine``: 'duckdb' (``con``: a connection, default a new one) or 'spark' (``session``:
     a SparkSession). ``name``: how messages call the file. The day loaded is today unless
-    the options give it (the edge: the stages below never read the clock). Raises the
-    errors of core.errors.
+    the options give it (the edge: the stages below never read the clock). ``workbooks``:
+    how the duckdb engine reads a workbook (core.io.read_transactions; default: from the
+    file, once). Raises the errors of core.errors.
     """
     options = options or ReadOptions()
     if engine == "spark":
         from core import spark
 
-        dataset = spark.read_transactions(path, sheet=options.sheet, session=session)
+        dataset = spark.read_transactions(path, sheet=options.sheet, header_row=options.header_row,
+                                          session=session)
     elif engine == "duckdb":
         dataset = read_transactions(path, name=name, sheet=options.sheet, con=con,
-                                    header_row=options.header_row)
+                                    header_row=options.header_row, workbooks=workbooks)
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     overrides = {role: column or "" for role, column in options.mapping}

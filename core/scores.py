@@ -109,6 +109,8 @@ def validate_grid(grid: Mapping) -> dict[str, list[str]]:
 
 
 def grid_from_json(text: str) -> dict[str, list[str]]:
+    """A segment grid from JSON text, checked by ``validate_grid``; ConfigError for text that is
+    not JSON or a grid that is not valid."""
     try:
         return validate_grid(json.loads(text))
     except json.JSONDecodeError as exc:

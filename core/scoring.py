@@ -33,18 +33,23 @@ class EngineOps:
         self.table = table
 
     def constant(self, value: float) -> ibis.Value:
+        """``value`` as a float64 literal."""
         return ibis.literal(float(value), type="float64")
 
     def first_match(self, cases, default):
+        """SQL's CASE WHEN over ``cases`` ((condition, value) pairs), else ``default``."""
         return ibis.cases(*cases, else_=default)
 
     def least(self, columns):
+        """SQL's LEAST of ``columns``."""
         return ibis.least(*columns)
 
     def is_no_value(self, column, kind: str):
+        """``column`` IS NULL (NULL is no value of either kind)."""
         return column.isnull()
 
     def stage(self, columns):
+        """``columns`` (name -> expression) added to ``table``; the new columns, by name."""
         # Named columns in steps, so each distance is computed once: inlined into one
         # expression, Spark plans a 40 KB CASE and runs it many times slower.
         self.table = self.table.mutate(**columns)

@@ -64,6 +64,7 @@ class Explanation:
     actions: tuple[str, ...] = ()
 
     def to_dict(self) -> dict:
+        """The explanation as plain JSON-ready values (for the API and the CLI)."""
         return asdict(self)
 
 
@@ -213,7 +214,7 @@ class SegmentationModel:
         return {
             "customers": int(customers),
             "clustered": int(len(z)),
-            "tiers": {str(t): int(n) for t, n in zip(names, counts)},
+            "tiers": {str(tier): int(n) for tier, n in zip(names, counts)},
             "inertia": float(squared[np.arange(len(labels)), labels].sum()),
             "silhouette": None if math.isnan(sil) else sil,
         }

@@ -23,6 +23,7 @@ Requires ``pip install -r requirements-spark.txt`` and Java 17.
 from __future__ import annotations
 
 import atexit
+import csv
 import datetime as _dt
 import os
 import re
@@ -30,12 +31,13 @@ import tempfile
 import uuid
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 
 import ibis
 import ibis.expr.datatypes as dt
 
-from core import values
+from core import header, values
 from core.errors import ConfigError, InputFileError, first_line
 from core.io import CSV_SUFFIXES, EXCEL_SUFFIXES, Dataset
 from core.io import read_transactions as read_local
@@ -147,46 +149,79 @@ _CSV_READ = {"header": "true", "inferSchema": "false", "multiLine": "true", "mod
 
 
 def read_transactions(path: str | os.PathLike, *, sheet: str | None = None,
-                      session=None) -> Dataset:
-    """A transactions file as a Dataset whose table lives on Spark.
+                      header_row: int | None = None, session=None) -> Dataset:
+    """A transactions file as a Dataset whose table lives on Spark, read as the DuckDB engine
+    reads it: the same header row (``header_row``, 1-based, or found by core.header with the
+    title rows above it skipped) and the same totals rows left out and counted.
 
-    A local path is checked and, for Excel, read by ``core.io`` (same errors as the DuckDB
-    engine), then CSV and Parquet are scanned by Spark. A URI is read by Spark alone: CSV
-    by its suffix, anything else as Parquet (a file or a folder of part files). Raises
-    InputFileError for an unreadable file.
+    A local path is checked and its header row and totals found by ``core.io`` (same errors
+    as the DuckDB engine). Then CSV and Parquet are scanned by Spark; Excel, and a CSV with
+    lines above its header (which Spark's reader cannot skip), are read on the driver by
+    ``core.io`` and handed to Spark as Arrow. A URI is read by Spark alone: CSV by its
+    suffix, anything else as Parquet (a file or a folder of part files); its header must be
+    its first line (ConfigError for a ``header_row`` past 1 or title rows above the header)
+    and it must hold no totals rows (InputFileError). Raises InputFileError for an
+    unreadable file.
     """
     text = os.fspath(path)
-    sheets: tuple[str, ...] = ()
     if _is_uri(text):
-        session = session or get_session()
-        lowered = text.lower()
-        if lowered.endswith(EXCEL_SUFFIXES):
-            raise InputFileError(f"{text}: Excel files are read on the driver; copy it to a local "
-                                 "path or export the sheet as CSV or Parquet")
-        name = text.rstrip("/").rsplit("/", 1)[-1] or text
-        kind = "csv" if lowered.endswith(CSV_SUFFIXES) else "parquet"
-        options = {"sep": "\t"} if lowered.endswith(".tsv") else {}
-        frame = _spark_read(session, kind, text, name, options)
-    else:
-        local = read_local(path, sheet=sheet)  # checks the file; DuckDB scans it lazily
-        name, kind, sheets, sheet = local.name, local.kind, local.sheets, local.sheet
-        session = session or get_session()  # after the checks: a bad path fails fast
+        return _read_uri(text, header_row, session or get_session())
+    local = read_local(path, sheet=sheet, header_row=header_row)  # checks; DuckDB scans lazily
+    session = session or get_session()  # after the checks: a bad path fails fast
+    if local.kind == "excel" or local.lines_above_header:
+        frame = session.createDataFrame(local.table.to_pyarrow())  # header and totals settled
+    elif local.kind == "csv":
+        if local.delimiter is None:  # core.io reads every text file with the header's delimiter
+            raise ValueError(f"{local.name}: core.io returned a CSV without its delimiter")
         file = Path(local.path or text).resolve()  # a re-encoded text: its UTF-8 copy
-        if kind == "excel":
-            frame = session.createDataFrame(local.table.to_pyarrow())
-        else:
-            options = _csv_options(local.delimiter) if kind == "csv" else {}
-            frame = _spark_read(session, kind, file.as_uri(), name, options)
+        frame = _spark_read(session, "csv", file.as_uri(), local.name,
+                            _csv_options(local.delimiter))
+    else:
+        frame = _spark_read(session, local.kind, Path(text).resolve().as_uri(), local.name, {})
+    table = _spark_table(session, frame, local.name)
+    if local.total_rows and local.kind == "csv" and not local.lines_above_header:
+        table = table.filter(~header.total_row(table))  # as core.io left them out
+    return replace(local, table=table)
+
+
+def _read_uri(uri: str, header_row: int | None, session) -> Dataset:
+    """A URI read by Spark alone (see ``read_transactions``)."""
+    name = uri.rstrip("/").rsplit("/", 1)[-1] or uri
+    lowered = uri.lower()
+    if lowered.endswith(EXCEL_SUFFIXES):
+        raise InputFileError(f"{uri}: Excel files are read on the driver; copy it to a local "
+                             "path or export the sheet as CSV or Parquet")
+    kind = "csv" if lowered.endswith(CSV_SUFFIXES) else "parquet"
+    if header_row not in (None, 1):
+        raise ConfigError(f"{name}: --header-row is not supported on Spark for a URI (its first "
+                          "line is the header); copy the file to a local path, or remove the "
+                          "lines above the header")
+    options = {"sep": "\t"} if lowered.endswith(".tsv") else {}
+    if kind == "csv":
+        first = [r.value for r in session.read.text(uri).limit(header.SCAN_ROWS).collect()]
+        rows = list(csv.reader(first, delimiter=options.get("sep", ",")))
+        if header.find_header_row(rows) > 0:
+            raise ConfigError(f"{name}: has title rows above its header, which Spark cannot skip "
+                              "in a URI; copy the file to a local path (read as the DuckDB "
+                              "engine reads it), or remove the title rows")
+    table = _spark_table(session, _spark_read(session, kind, uri, name, options), name)
+    if kind == "csv":
+        totals = int(table.aggregate(n=header.total_row(table).sum()).to_pyarrow()["n"][0] or 0)
+        if totals:
+            raise InputFileError(f"{name}: {totals:,} row(s) are totals rows ('Total', 'Summe', "
+                                 "...), which Spark does not leave out of a URI; copy the file to "
+                                 "a local path (they are then left out and counted), or remove them")
+    return Dataset(table=table, name=name, kind=kind)
+
+
+def _spark_table(session, frame, name: str) -> ibis.Table:
+    """``frame`` as an ibis table on ``session``; InputFileError when it has no rows."""
     view = f"rfm_source_{uuid.uuid4().hex}"
     frame.createOrReplaceTempView(view)
     table = connect(session).table(view)
     if table.head(1).to_pyarrow().num_rows == 0:
         raise InputFileError(f"{name}: has a header but no rows; export the transactions again")
-    if _is_uri(text):
-        return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet)
-    return Dataset(table=table, name=name, kind=kind, sheets=sheets, sheet=sheet,
-                   path=local.path, delimiter=local.delimiter, encoding=local.encoding,
-                   tempdir=local.tempdir)
+    return table
 
 
 def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, str]):
@@ -212,7 +247,8 @@ def compute_rfm_file(path: str | os.PathLike, options: ReadOptions | None = None
 _STRPTIME_FIELDS = {
     "%Y": (r"(\d{1,4}+)", "y"), "%y": (r"(\d{1,2}+)", "yy"), "%m": (r"(\d{1,2}+)", "M"),
     "%d": (r"(\d{1,2}+)", "d"), "%H": (r"(\d{1,2}+)", "H"), "%M": (r"(\d{1,2}+)", "m"),
-    "%S": (r"(\d{1,2}+)", "s"),
+    "%S": (r"(\d{1,2}+)", "s"), "%I": (r"(\d{1,2}+)", "h"),
+    "%b": (r"([A-Za-z]{3})", "MMM"), "%p": (r"([AaPp][Mm])", "a"),
 }
 # What DuckDB's TRY_CAST(text AS TIMESTAMP) accepts, in the ISO shape Spark's cast reads.
 _ISO_TIMESTAMP = (r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?"
@@ -242,14 +278,15 @@ def strptime_to_spark(fmt: str) -> tuple[str, str, str]:
 
 @ibis.udf.scalar.builtin
 def try_to_timestamp(text: str, fmt: str) -> _dt.datetime:  # type: ignore[empty-body]
-    ...  # Spark's TRY_TO_TIMESTAMP
+    """Spark's TRY_TO_TIMESTAMP: ``text`` read by Spark datetime pattern ``fmt``, NULL where it
+    does not fit."""
 
 
 def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
     """``core.values.parse_format`` for Spark: 'cast' or a DuckDB strptime format, DuckDB's way.
 
     'cast' converts a timestamp with an offset (Z, +01:00, +0100) to UTC as DuckDB does; a
-    format Spark cannot mirror (%z, %I, %p) raises ValueError and is left out."""
+    format Spark cannot mirror (%z) raises ValueError and is left out."""
     null = ibis.null(dt.Timestamp())
     if how == "cast":
         iso = text.re_replace(r"^(\d{4})[/ ](\d{1,2})[/ ](\d{1,2})", "$1-$2-$3")
@@ -264,4 +301,16 @@ def parse_timestamp(text: ibis.Column, how: str) -> ibis.Column:
     return text.re_search(regex).ifelse(parsed, null)
 
 
+@ibis.udf.scalar.builtin
+def to_utc_timestamp(local: _dt.datetime, zone: str) -> _dt.datetime:  # type: ignore[empty-body]
+    """Spark's TO_UTC_TIMESTAMP: the wall-clock time ``local`` in IANA ``zone``, as UTC."""
+
+
+def local_to_utc(zone: ibis.Column, local: ibis.Column) -> ibis.Column:
+    """``core.values.LOCAL_TO_UTC`` for Spark: a naive local time in IANA ``zone`` as the
+    naive UTC timestamp, as DuckDB's timezone() then a cast to TIMESTAMP gives it."""
+    return to_utc_timestamp(local, zone).cast(dt.Timestamp())
+
+
 values.DATE_PARSERS["pyspark"] = parse_timestamp
+values.LOCAL_TO_UTC["pyspark"] = local_to_utc

@@ -99,15 +99,18 @@ def _sha256(path: Path) -> str:
 
 @dataclass(frozen=True)
 class VersionInfo:
+    """One saved model version: its name and its manifest (as written by ``save``)."""
     version: str
     manifest: dict
 
     @property
     def created_at(self) -> str:
+        """When the version was saved (ISO 8601, UTC), '' when the manifest does not say."""
         return str(self.manifest.get("created_at", ""))
 
     @property
     def k(self) -> int:
+        """The version's number of clusters; 0 when the manifest does not say or is malformed."""
         config = self.manifest.get("config")
         try:
             return int(config.get("k", 0)) if isinstance(config, dict) else 0
@@ -287,11 +290,11 @@ class ModelStore:
             self._write_current(version)
 
     def _write_current(self, version: str) -> None:
-        fd, tmp = tempfile.mkstemp(prefix=CURRENT_TEMP_PREFIX, dir=self.root)
+        fd, temp = tempfile.mkstemp(prefix=CURRENT_TEMP_PREFIX, dir=self.root)
         with os.fdopen(fd, "w") as fh:
             fh.write(version + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, self.root / CURRENT_FILE)
+        os.chmod(temp, 0o644)
+        os.replace(temp, self.root / CURRENT_FILE)
 
 
 def _number(name: str) -> int:

@@ -73,13 +73,13 @@ DATE_SHAPES: dict[str, str] = {
 _SEPARATORS = {"dmy_slash": "/", "dmy_dot": ".", "dmy_dash": "-"}
 # A character test each shape needs (cheaper than its regex, which runs only where it holds).
 _DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
-    "year_first": lambda t: t.contains("/") | t.contains("."),
-    "compact": lambda t: t.length() == 8,
-    "dmy_slash": lambda t: t.contains("/"),
-    "dmy_dot": lambda t: t.contains("."),
-    "dmy_dash": lambda t: t.contains("-"),
-    "day_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
-    "month_only": lambda t: t.contains("/") | t.contains(".") | t.contains("-"),
+    "year_first": lambda text: text.contains("/") | text.contains("."),
+    "compact": lambda text: text.length() == 8,
+    "dmy_slash": lambda text: text.contains("/"),
+    "dmy_dot": lambda text: text.contains("."),
+    "dmy_dash": lambda text: text.contains("-"),
+    "day_only": lambda text: text.contains("/") | text.contains(".") | text.contains("-"),
+    "month_only": lambda text: text.contains("/") | text.contains(".") | text.contains("-"),
 }
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
@@ -90,23 +90,27 @@ _ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:
 
 @ibis.udf.scalar.builtin
 def try_strptime(text: str, fmt: str) -> datetime:  # type: ignore[empty-body]
-    ...  # DuckDB's TRY_STRPTIME
+    """DuckDB's TRY_STRPTIME: ``text`` read by strptime ``fmt`` as a naive timestamp, NULL where
+    it does not fit."""
 
 
 @ibis.udf.scalar.builtin(name="try_strptime")
 def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # type: ignore[valid-type, empty-body]
-    ...  # with %z: TIMESTAMPTZ
+    """DuckDB's TRY_STRPTIME for a format with %z: a TIMESTAMPTZ (UTC), NULL where it does not fit."""
 
 
 @ibis.udf.scalar.builtin(name="trim")
 def trim(text: str) -> str:  # type: ignore[empty-body]
-    ...  # plain TRIM: ibis's strip() trims a character list, ~1.5x slower
+    """SQL's plain TRIM of spaces (ibis's strip() trims a character list, ~1.5x slower)."""
 
 
 # Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:
 # parse(text, how) with how 'cast' or a strptime format. core.spark adds 'pyspark'; a
 # format the backend cannot read raises ValueError and is left out.
 DATE_PARSERS: dict[str, Callable[[ibis.Column, str], ibis.Column]] = {}
+# By backend name: (IANA zone, naive local timestamp) -> the naive UTC timestamp, where the
+# backend has no DuckDB timezone() (core.spark registers Spark's to_utc_timestamp).
+LOCAL_TO_UTC: dict[str, Callable[[ibis.Column, ibis.Column], ibis.Column]] = {}
 
 
 class ReadingError(DataValidationError):
@@ -130,6 +134,7 @@ class NumberReading:
     reason: str
 
     def describe(self) -> str:
+        """One sentence for the audit: the column, its decimal mark and why."""
         if self.decimal is None:
             return f"'{self.column}': numbers as stored"
         mark = "comma" if self.decimal == "," else "point"
@@ -148,6 +153,7 @@ class DateReading:
     reason: str
 
     def describe(self) -> str:
+        """One sentence for the audit: the column, the order and why."""
         return f"'{self.column}': dates {self.order} ({self.reason})"
 
 
@@ -159,10 +165,25 @@ class Readings:
     date: DateReading | None
     locale_hint: str | None  # 'comma' (a ';' file or decimal commas) or None
 
-    def number(self, column: str) -> NumberReading | None:
-        return next((n for n in self.numbers if n.column == column), None)
+    def number(self, column: str) -> NumberReading:
+        """How number column ``column`` is read. ValueError when ``decide`` was not given it
+        (a caller's mistake: the readings belong to another mapping)."""
+        reading = next((n for n in self.numbers if n.column == column), None)
+        if reading is None:
+            raise ValueError(f"no number reading for column '{column}': decide() was given "
+                             f"{[n.column for n in self.numbers]}")
+        return reading
+
+    def date_of(self, column: str) -> DateReading:
+        """How date column ``column`` is read. ValueError when ``decide`` was given another
+        date column or none (a caller's mistake: the readings belong to another mapping)."""
+        if self.date is None or self.date.column != column:
+            raise ValueError(f"no date reading for column '{column}': decide() was given "
+                             f"{self.date.column if self.date else 'no date column'}")
+        return self.date
 
     def lines(self) -> list[str]:
+        """One sentence per column: how its numbers or dates are read (for the audit)."""
         out = [n.describe() for n in self.numbers]
         if self.date is not None:
             out.append(self.date.describe())
@@ -504,6 +525,11 @@ def _in_zone(zone: str, local: datetime) -> dt.Timestamp(timezone="UTC"):  # typ
     ...  # DuckDB's timezone()
 
 
+def _local_to_utc(zone: ibis.Column, local: ibis.Column) -> ibis.Column:
+    """DuckDB: a naive local time in IANA ``zone`` as the naive UTC timestamp."""
+    return _in_zone(zone, local).cast(dt.Timestamp())
+
+
 def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
                       zone: str | None = None, fmt: str | None = None, *,
                       source: str = "the file", date_format: str | None = None
@@ -523,10 +549,15 @@ def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
     name = " + ".join(parts) + (f" ({zone})" if zone else "")
     work = table.mutate(**{name: text})
     if fmt is not None:
-        stamp = _plausible(try_strptime(work[name], fmt))
+        parsed = parse_format(work[name], fmt)
+        if parsed is None:
+            backend = ibis.get_backend(work).name
+            raise ConfigError(f"{source}: dates written as {fmt} cannot be read on the {backend} "
+                              "engine; use the DuckDB engine for this file (leave out --engine)")
+        stamp = _plausible(parsed)
         how = f"dates as {fmt}"
     else:
-        reading = decide(work, [], name, source=source, date_format=date_format).date
+        reading = decide(work, [], name, source=source, date_format=date_format).date_of(name)
         stamp = parse_date(work[name], reading)
         how = reading.describe()
     if zone is not None:
@@ -545,7 +576,8 @@ def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
         written_zone = trim(work[zone].cast("string"))
         iana_expr = written_zone.cases(*zones.items(), else_=ibis.null("string")) if zones \
             else ibis.null("string")
-        stamp = iana_expr.isnull().ifelse(stamp, _in_zone(iana_expr, stamp).cast(dt.Timestamp()))
+        to_utc = LOCAL_TO_UTC.get(ibis.get_backend(work).name, _local_to_utc)
+        stamp = iana_expr.isnull().ifelse(stamp, to_utc(iana_expr, stamp))
         how += f"; local times converted to UTC by '{zone}'"
     parts_said = " and ".join(f"'{p}'" for p in parts)
     sentence = f"purchase time from {parts_said}" + (f" in '{zone}'" if zone else "") + f": {how}"

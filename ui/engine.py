@@ -5,8 +5,9 @@ reading settings (a frozen ``core.options.ReadOptions``, hashed by value), the R
 fingerprint, k, a model's key. Arguments whose name starts with ``_`` are not hashed: they
 are the heavy objects (the file's path, a table, a model) the other arguments already
 identify. ``st.cache_data`` results are copies per caller; saved models are shared
-(``st.cache_resource``). Nothing here reads the session: callers pass what it holds
-(ui/files.py, ui/models.py).
+(``st.cache_resource``); the workbooks parsed are kept by ui/workbooks.py, below these
+caches (one parse serves the columns, the preview and RFM). Nothing here reads the
+session: callers pass what it holds (ui/files.py, ui/models.py).
 """
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from core.segmentation import (
     fingerprint,
 )
 from core.store import ModelStore
+from ui.workbooks import recent_workbooks
 
 CACHE_ENTRIES = 8
 PREVIEW_ROWS = 20
@@ -88,7 +90,8 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw,
     pages show of a file before RFM, from one read. ``profile``: as core.rfm.open_source takes
     it. A reading the profile refuses (no buyer column, an implausible customer ID) leaves the
     customer unmapped, with the reason in ``refusal``, so the Data page asks for it."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row)
+    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row,
+                                workbooks=recent_workbooks())
     preview = dataset.table.head(PREVIEW_ROWS).to_pandas()
     refusal, used, reading = None, None, ()
     try:
@@ -114,7 +117,7 @@ def rfm_result(content_hash: str, name: str, settings: ReadOptions, _raw) -> Loa
 
 def open_file(name: str, settings: ReadOptions, raw) -> FileSource:
     """The file read and mapped with the settings' rules and readings (core.rfm.open_source)."""
-    return open_source(raw, settings, name=name)
+    return open_source(raw, settings, name=name, workbooks=recent_workbooks())
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)

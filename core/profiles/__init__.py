@@ -224,6 +224,10 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     # -- when ------------------------------------------------------------------------------
     if profile.date_column and not user.get("date"):
         date = found(profile.date_column)
+        if date is None:  # not in the signature, and not in this file
+            raise ProfileError(f"{source}: {profile.title} dates are in the column "
+                               f"'{profile.date_column}', which the file does not have; choose "
+                               "the date column (command line: --date COLUMN)")
         stamp, table, said = values.combine_date_time(
             table, date, found(profile.time_column), found(profile.zone_column),
             profile.date_format, source=source, date_format=date_format)
@@ -243,6 +247,10 @@ def read_profile(table: ibis.Table, choice: str | None = None,
         if basis.kind == "order_total":
             roles["quantity"] = ""
             if roles.get("invoice"):
+                if value is None:  # not in the signature, and not in this file
+                    raise ProfileError(f"{source}: {profile.title} order totals are in the "
+                                       f"column '{basis.column}', which the file does not have; "
+                                       "choose the value column (command line: --amount COLUMN)")
                 table, roles["amount"] = _once_per_order(table, value, roles["invoice"],
                                                          basis.only_where, found)
         what = ("the order's total (what the customer paid), counted once per order"

@@ -19,8 +19,8 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core import excel
-from core.cli import main
+from core import excel, excel_pieces, workbook_checks
+from core.cli import WorkbookReadAhead, main
 from core.errors import InputFileError
 from core.io import list_sheets, read_transactions
 
@@ -284,7 +284,7 @@ def test_cli_refuses_the_bomb_with_one_line(bomb, capsys):
 
 
 def test_sheet_xml_over_the_byte_cap_is_refused(tmp_path, duck, monkeypatch):
-    monkeypatch.setattr(excel, "MAX_SHEET_XML_BYTES", 1 << 20)
+    monkeypatch.setattr(workbook_checks, "MAX_SHEET_XML_BYTES", 1 << 20)
     filler = "<!--" + "x" * (2 << 20) + "-->"  # 2 MiB of XML in a sheet of 3 rows
     path = _hand_workbook(tmp_path / "wide.xlsx", 3, filler=filler)
     with pytest.raises(InputFileError, match="wide.xlsx: sheet 'Data' unpacks to more than 1 MiB"):
@@ -292,7 +292,7 @@ def test_sheet_xml_over_the_byte_cap_is_refused(tmp_path, duck, monkeypatch):
 
 
 def test_too_many_cells_are_refused(tmp_path, duck, monkeypatch):
-    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 100)
     path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
     with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
         read_transactions(path, con=duck)
@@ -301,7 +301,7 @@ def test_too_many_cells_are_refused(tmp_path, duck, monkeypatch):
 def test_too_many_cells_are_counted_when_the_declared_size_lies(tmp_path, duck, monkeypatch):
     # 100 cells of at least 14 bytes fit in 1,400 bytes: a sheet declared that small is not
     # counted cell by cell, unless it inflates to more, as this one (about 4 KiB) does.
-    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 100)
     honest = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 41 rows of 3 cells = 123 cells
     with zipfile.ZipFile(honest) as zf:
         assert zf.getinfo("xl/worksheets/sheet1.xml").file_size > 14 * 100
@@ -314,18 +314,18 @@ def test_too_many_cells_are_counted_when_the_declared_size_lies(tmp_path, duck, 
 def test_tags_cut_between_chunks_are_counted_once(tmp_path, duck, monkeypatch, chunk):
     # 41 rows of 3 cells, inflated a few bytes at a time: every <row and <c crosses a seam
     # somewhere, and the counts must still be exact (one more than the bound is refused).
-    monkeypatch.setattr(excel, "_CHUNK", chunk)
+    monkeypatch.setattr(workbook_checks, "CHUNK_BYTES", chunk)
     path = _hand_workbook(tmp_path / "seams.xlsx", 40)
-    monkeypatch.setattr(excel, "MAX_ROWS", 41)
-    monkeypatch.setattr(excel, "MAX_CELLS", 123)
+    monkeypatch.setattr(workbook_checks, "MAX_ROWS", 41)
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 123)
     assert _values(read_transactions(path, con=duck))["amount"][:2] == [1.0, 2.0]
-    monkeypatch.setattr(excel, "MAX_ROWS", 40)
+    monkeypatch.setattr(workbook_checks, "MAX_ROWS", 40)
     again = tmp_path / "again.xlsx"  # another file: the first read is kept for its own
     again.write_bytes(path.read_bytes())
     with pytest.raises(InputFileError, match="again.xlsx: sheet 'Data' has more than 40 rows"):
         read_transactions(again, con=duck)
-    monkeypatch.setattr(excel, "MAX_ROWS", 41)
-    monkeypatch.setattr(excel, "MAX_CELLS", 122)
+    monkeypatch.setattr(workbook_checks, "MAX_ROWS", 41)
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 122)
     third = tmp_path / "third.xlsx"
     third.write_bytes(path.read_bytes())
     with pytest.raises(InputFileError, match="third.xlsx: sheet 'Data' has about 123 cells"):
@@ -381,7 +381,7 @@ def test_ods_is_read_with_ids_as_text(tmp_path, duck):
 
 
 def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
-    monkeypatch.setattr(excel, "MAX_ROWS", 10)
+    monkeypatch.setattr(workbook_checks, "MAX_ROWS", 10)
     path = _ods(tmp_path / "long.ods", [(f"C{i}", "2024-01-02", 1.0) for i in range(20)])
     with pytest.raises(InputFileError, match="long.ods: sheet 'Orders' has a cell in row 11, past"):
         read_transactions(path, con=duck)
@@ -389,30 +389,71 @@ def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
 
 # -- read ahead: the command line starts the read before importing the engine --------------
 
-def test_a_read_started_ahead_gives_the_same_table(tmp_path, duck):
+def _no_second_read(monkeypatch):
+    """Fail any read of a workbook from its file from now on (the read ahead must serve it)."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the workbook was read again")
+
+    monkeypatch.setattr(excel, "read_workbook", refuse)
+    monkeypatch.setattr(excel, "parse_isolated", refuse)
+
+
+def test_a_read_started_ahead_gives_the_same_table(tmp_path, duck, monkeypatch):
     path = _retail_workbook(tmp_path / "ahead.xlsx", {"2010": ROWS_2010, "2011": ROWS_2011})
-    excel.read_ahead(path, "2011")
-    values = _values(read_transactions(path, sheet="2011", con=duck))
+    ahead = WorkbookReadAhead(path, "2011")
+    assert ahead.parse is not None
+    ahead.parse.result()  # the parse is over before the read asks for it
+    _no_second_read(monkeypatch)
+    values = _values(read_transactions(path, sheet="2011", con=duck, workbooks=ahead))
     assert values["Invoice"] == ["540001", "540002"]
     assert values["Customer ID"] == ["12347", "12348"]
     assert values["Quantity"] == [1.0, 4.0]
 
 
+def test_a_read_ahead_serves_only_its_own_file_and_sheet_once(tmp_path, duck):
+    path = _retail_workbook(tmp_path / "ahead.xlsx", {"2010": ROWS_2010, "2011": ROWS_2011})
+    ahead = WorkbookReadAhead(path, "2011")
+    other = _values(read_transactions(path, sheet="2010", con=duck, workbooks=ahead))
+    assert other["Invoice"] == ["536365", "C536379", "536366", "536367"]
+    assert ahead.parse is None  # handed over (and dropped) at the first read
+    again = _values(read_transactions(path, sheet="2011", con=duck, workbooks=ahead))
+    assert again["Invoice"] == ["540001", "540002"]  # read from the file
+
+
 def test_a_read_ahead_refusal_is_raised_by_the_read(tmp_path, duck, monkeypatch):
-    monkeypatch.setattr(excel, "MAX_CELLS", 100)
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 100)
     path = _hand_workbook(tmp_path / "cells.xlsx", 40)  # 123 cells
-    excel.read_ahead(path)
+    ahead = WorkbookReadAhead(path, None)
     with pytest.raises(InputFileError, match="cells.xlsx: sheet 'Data' has about 123 cells"):
-        read_transactions(path, con=duck)
+        read_transactions(path, con=duck, workbooks=ahead)
 
 
 def test_read_ahead_of_a_file_that_is_not_a_workbook_does_nothing(tmp_path, duck):
     text = tmp_path / "orders.xlsx"
     text.write_text("cust,order_date,amount\nA,2024-01-02,1\n")
-    excel.read_ahead(text)
-    excel.read_ahead(tmp_path / "missing.xlsx")
+    assert WorkbookReadAhead(text, None).parse is None
+    assert WorkbookReadAhead(tmp_path / "missing.xlsx", None).parse is None
     with pytest.raises(InputFileError, match="orders.xlsx: not a valid .xlsx workbook"):
-        read_transactions(text, con=duck)
+        read_transactions(text, con=duck, workbooks=WorkbookReadAhead(text, None))
+
+
+def test_the_rfm_command_reads_the_workbook_it_started_ahead(tmp_path, monkeypatch, capsys):
+    path = _retail_workbook(tmp_path / "ahead.xlsx", {"2010": ROWS_2010})
+    monkeypatch.setattr(excel, "read_workbook", lambda *a: pytest.fail("read again"))
+    assert main(["rfm", str(path), "-o", "-"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split(",")[0] == "customer_id" and len(out) == 3  # 12347 and 00017
+
+
+def test_core_keeps_no_read_between_calls(tmp_path, duck, monkeypatch):
+    # The engine's default reads the file each time: keeping reads is the caller's (ui.workbooks).
+    path = _retail_workbook(tmp_path / "twice.xlsx", {"2011": ROWS_2011})
+    parses = []
+    real = excel.parse_isolated
+    monkeypatch.setattr(excel, "parse_isolated", lambda *a: parses.append(a) or real(*a))
+    first = _values(read_transactions(path, con=duck))
+    assert _values(read_transactions(path, con=duck)) == first
+    assert len(parses) == 2
 
 
 # -- a large sheet parsed in pieces, one per core ---------------------------------------------
@@ -421,28 +462,28 @@ def test_read_ahead_of_a_file_that_is_not_a_workbook_does_nothing(tmp_path, duck
 def in_pieces(monkeypatch):
     """Every .xlsx sheet is parsed in pieces (as a large one on a machine of ``n`` cores); the
     returned list records each piece-wise read's table, or None where it parsed whole."""
-    monkeypatch.setattr(excel, "SPLIT_MIN_BYTES", 0)
-    monkeypatch.setattr(excel, "_workers", lambda: 2)
+    monkeypatch.setattr(excel_pieces, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(excel_pieces, "workers", lambda: 2)
     monkeypatch.setattr(excel, "PARSE_IN_CHILD", False)  # the spy sees this process's reads
     outcomes = []
-    real = excel._Pieces.finish
+    real = excel_pieces.SheetPieces.finish
 
     def spy(self):
         outcomes.append(real(self))
         return outcomes[-1]
 
-    monkeypatch.setattr(excel._Pieces, "finish", spy)
+    monkeypatch.setattr(excel_pieces.SheetPieces, "finish", spy)
     return outcomes
 
 
 def _whole(path: Path, sheet: str | None = None):
     """The sheet parsed in one piece: the reference the pieces must equal."""
-    saved = excel.SPLIT_MIN_BYTES
-    excel.SPLIT_MIN_BYTES = 1 << 60
+    saved = excel_pieces.SPLIT_MIN_BYTES
+    excel_pieces.SPLIT_MIN_BYTES = 1 << 60
     try:
-        return excel._read_workbook(path, sheet, path.name)[0]
+        return excel.parse_workbook(path, sheet, path.name)[0]
     finally:
-        excel.SPLIT_MIN_BYTES = saved
+        excel_pieces.SPLIT_MIN_BYTES = saved
 
 
 def _many_retail_rows(n: int) -> list[tuple]:
@@ -472,6 +513,26 @@ def test_a_large_sheet_read_in_pieces_has_every_record(tmp_path, in_pieces):
     assert table.equals(_whole(path))
 
 
+def test_the_switch_off_parses_every_sheet_whole(tmp_path, in_pieces, monkeypatch):
+    rows = _many_retail_rows(400)
+    path = _retail_workbook(tmp_path / "retail.xlsx", {"Online Retail": rows})
+    monkeypatch.setattr(excel_pieces, "ENABLED", False)
+    table = excel.parse_workbook(path, None, path.name)[0]
+    assert in_pieces == []  # no sheet was cut
+    assert table.num_rows == 400 and table.column("Quantity").to_pylist() == [float(r[2]) for r in rows]
+
+
+@pytest.mark.parametrize("value, enabled", [("0", False), ("1", True), (None, True)])
+def test_the_switch_is_read_from_the_environment(value, enabled):
+    env = {k: v for k, v in os.environ.items() if k != "RFM_EXCEL_PIECES"}
+    if value is not None:
+        env["RFM_EXCEL_PIECES"] = value
+    probe = "from core import excel_pieces; print(excel_pieces.ENABLED)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
+                          cwd=ROOT, check=True)
+    assert done.stdout.strip() == str(enabled)
+
+
 def test_pieces_that_disagree_on_a_column_type_are_read_whole(tmp_path, in_pieces):
     # Invoices are numbers in the first piece (the cut falls near row 200) and some text in
     # the second: only the whole sheet knows the column is text.
@@ -479,7 +540,7 @@ def test_pieces_that_disagree_on_a_column_type_are_read_whole(tmp_path, in_piece
             for i, r in enumerate(_many_retail_rows(400))]
     rows = [(r[0], r[1], r[2], r[3], r[4], 12347, r[6]) for r in rows]
     path = _retail_workbook(tmp_path / "mixed.xlsx", {"Online Retail": rows})
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces == [None]
     assert table.column("Invoice").type == "string"
     assert table.column("Invoice").to_pylist()[348:352] == ["540348", "540349", "C540350", "C540351"]
@@ -490,7 +551,7 @@ def test_a_column_empty_in_one_piece_takes_the_others_type(tmp_path, in_pieces):
     rows = [r[:5] + ((None if i < 250 else 12347.0),) + r[6:]
             for i, r in enumerate(_many_retail_rows(400))]
     path = _retail_workbook(tmp_path / "late.xlsx", {"Online Retail": rows})
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
     assert table.column("Customer ID").to_pylist() == [None] * 250 + [12347.0] * 150
     assert table.equals(_whole(path))
@@ -502,7 +563,7 @@ def test_an_empty_row_at_the_cut_is_kept(tmp_path, in_pieces):
     rows = _many_retail_rows(400)
     rows = [r if not 150 <= i <= 260 or i == 200 else (None,) * 7 for i, r in enumerate(rows)]
     path = _retail_workbook(tmp_path / "gaps.xlsx", {"Online Retail": rows})
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
     invoices = table.column("Invoice").to_pylist()
     assert len(invoices) == 400
@@ -535,7 +596,7 @@ def _styled_blanks(path: Path, rows: list[tuple], blank_rows: range) -> Path:
 def test_formatted_empty_rows_before_a_cut_are_empty_rows(tmp_path, in_pieces):
     rows = _many_retail_rows(400)
     path = _styled_blanks(tmp_path / "styled.xlsx", rows, range(150, 300))
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
     assert table.num_rows == 400
     countries = table.column("Country").to_pylist()
@@ -548,7 +609,7 @@ def test_formatted_empty_rows_at_the_end_are_not_rows(tmp_path, in_pieces):
     # Everything after the cut is formatted but empty: the sheet ends with its last value.
     rows = _many_retail_rows(400)
     path = _styled_blanks(tmp_path / "tail.xlsx", rows, range(120, 400))
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert table.num_rows == 120
     assert table.column("Country").to_pylist() == [r[6] for r in rows[:120]]
     assert table.equals(_whole(path))
@@ -559,7 +620,7 @@ def test_blank_text_rows_at_the_cut_are_kept(tmp_path, in_pieces):
     rows = _many_retail_rows(400)
     rows = [("  ",) * 7 if 150 <= i <= 260 or i >= 395 else r for i, r in enumerate(rows)]
     path = _retail_workbook(tmp_path / "blanks.xlsx", {"Online Retail": rows})
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
     assert table.num_rows == 400
     assert table.column("Country").to_pylist()[148:152] == [rows[148][6], rows[149][6], "  ", "  "]
@@ -570,16 +631,16 @@ def test_blank_text_rows_at_the_cut_are_kept(tmp_path, in_pieces):
 def test_all_sheets_are_stacked_from_pieces(tmp_path, in_pieces):
     rows = _many_retail_rows(300)
     path = _retail_workbook(tmp_path / "two.xlsx", {"2010": rows[:140], "2011": rows[140:]})
-    table = excel._read_workbook(path, excel.ALL_SHEETS, path.name)[0]
+    table = excel.parse_workbook(path, excel.ALL_SHEETS, path.name)[0]
     assert len(in_pieces) == 2 and all(t is not None for t in in_pieces)
     assert table.num_rows == 300
     assert table.column("Country").to_pylist() == [r[6] for r in rows]
-    saved = excel.SPLIT_MIN_BYTES
-    excel.SPLIT_MIN_BYTES = 1 << 60
+    saved = excel_pieces.SPLIT_MIN_BYTES
+    excel_pieces.SPLIT_MIN_BYTES = 1 << 60
     try:
-        assert table.equals(excel._read_workbook(path, excel.ALL_SHEETS, path.name)[0])
+        assert table.equals(excel.parse_workbook(path, excel.ALL_SHEETS, path.name)[0])
     finally:
-        excel.SPLIT_MIN_BYTES = saved
+        excel_pieces.SPLIT_MIN_BYTES = saved
 
 
 def test_a_prefixed_sheet_with_rows_and_refs_is_read_in_pieces(tmp_path, in_pieces):
@@ -603,7 +664,7 @@ def test_a_prefixed_sheet_with_rows_and_refs_is_read_in_pieces(tmp_path, in_piec
         zf.writestr("xl/workbook.xml", _WORKBOOK)
         zf.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
         zf.writestr("xl/worksheets/sheet1.xml", sheet)
-    table = excel._read_workbook(path, None, path.name)[0]
+    table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
     assert table.to_pydict() == {"cust": [f"K{r % 17}" for r in range(2, 302)],
                                  "amount": [r * 0.5 for r in range(2, 302)]}
@@ -654,13 +715,13 @@ def test_pieces_equal_the_whole_sheet(tmp_path, monkeypatch, sheet, workers, inl
 
     def read():
         try:
-            return excel._read_workbook(path, None, path.name)[0]
+            return excel.parse_workbook(path, None, path.name)[0]
         except InputFileError as exc:
             return str(exc)
 
     whole = read()
-    monkeypatch.setattr(excel, "SPLIT_MIN_BYTES", 0)
-    monkeypatch.setattr(excel, "_workers", lambda: workers)
+    monkeypatch.setattr(excel_pieces, "SPLIT_MIN_BYTES", 0)
+    monkeypatch.setattr(excel_pieces, "workers", lambda: workers)
     pieces = read()
     monkeypatch.undo()
     assert pieces == whole if isinstance(whole, str) else pieces.equals(whole)
@@ -668,7 +729,7 @@ def test_pieces_equal_the_whole_sheet(tmp_path, monkeypatch, sheet, workers, inl
 
 def test_a_sheet_over_the_row_bound_is_refused_while_cut_into_pieces(tmp_path, in_pieces, monkeypatch):
     path = _retail_workbook(tmp_path / "long.xlsx", {"Online Retail": _many_retail_rows(400)})
-    monkeypatch.setattr(excel, "MAX_ROWS", 300)
+    monkeypatch.setattr(workbook_checks, "MAX_ROWS", 300)
     with pytest.raises(InputFileError, match="more than 300 rows"):
         excel.read_workbook(path)
     assert in_pieces == []  # refused by the check, nothing stacked
@@ -689,11 +750,11 @@ def test_numeric_ids_as_text(values, text):
 
 @pytest.mark.parametrize("count", [1, 2, 3, 4, 8])
 def test_piece_shares_cover_the_sheet_and_finish_together(count):
-    shares = excel._shares(count)
+    shares = excel_pieces.piece_shares(count)
     assert len(shares) == count and sum(shares) == pytest.approx(1)
     # piece k starts parsing once the check read it (the last when the check ends): each
     # then takes its share of the parse; all end at the same time
-    check, started = excel._CHECK_SHARE, 0.0
+    check, started = excel_pieces.CHECK_SHARE, 0.0
     ends = []
     for k, share in enumerate(shares):
         started += share
@@ -708,7 +769,7 @@ def test_a_stored_zip_written_as_a_stream_reads_back(tmp_path):
 
     entries = {"xl/workbook.xml": b"<workbook/>", "empty.xml": b"",
                "xl/worksheets/sheet1.xml": bytes(range(256)) * 40_000, "feuille é.xml": "é".encode()}
-    writer = excel._StoredZip(tmp_path / "piece.xlsx")
+    writer = excel_pieces.StoredZip(tmp_path / "piece.xlsx")
     for name, data in entries.items():
         writer.begin(name)
         for at in range(0, len(data), 65_536):

@@ -19,7 +19,7 @@ from core.errors import DataValidationError
 from core.options import ReadOptions
 from core.rfm import rfm_from_file
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 BASE = dt.datetime(2024, 3, 1)
 LOADED_ON = dt.date(2024, 6, 1)

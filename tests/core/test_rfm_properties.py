@@ -20,7 +20,7 @@ from core.errors import DataValidationError
 from core.io import read_transactions
 from core.rfm import Source
 
-SETTINGS = settings(max_examples=40, deadline=None,
+SETTINGS = settings(max_examples=20, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 BASE = dt.datetime(2011, 1, 1)
 

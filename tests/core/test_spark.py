@@ -13,11 +13,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from core.errors import InputFileError
+from core.errors import ConfigError, InputFileError
 from core.io import connect, read_transactions
 from core.options import ReadOptions
+from core.profiles import profiles
 from core.rfm import rfm_from_file
 from core.values import DATE_FORMATS, parse_format
+from tests import platform_exports, status_exports
+from tests.exports import assert_rfm, by_customer
 
 REPO = Path(__file__).resolve().parents[2]
 SAMPLE = REPO / "data" / "online_retail_II_sample.xlsx"
@@ -99,9 +102,8 @@ def test_text_dates_parse_as_on_duckdb(spark):
     on_duckdb = connect().create_table("dates", texts)
     spark.createDataFrame(texts).createOrReplaceTempView("dates_under_test")
     on_spark = spark_engine.connect(spark).table("dates_under_test")
-    # Formats Spark has no mirror for (%z, %I, %p) are left out by core.values on Spark.
-    candidates = ("cast",) + tuple(f for f in DATE_FORMATS if not any(
-        code in f for code in ("%z", "%I", "%p")))
+    # Formats Spark has no mirror for (%z) are left out by core.values on Spark.
+    candidates = ("cast",) + tuple(f for f in DATE_FORMATS if "%z" not in f)
 
     def parsed(table):
         # As text: DuckDB's year 0001 does not fit pandas' nanosecond timestamps.
@@ -124,8 +126,9 @@ def test_strptime_formats_become_anchored_regex_and_spark_pattern():
     assert replacement == "$1 $2 $3 $4 $5"
     assert pattern == "M d y H m"
     assert spark_engine.strptime_to_spark("%Y%m%d")[2] == "y M d"
-    with pytest.raises(ValueError, match="%b"):
-        spark_engine.strptime_to_spark("%d %b %Y")
+    assert spark_engine.strptime_to_spark("%b %d, %Y %I:%M %p")[2] == "MMM d y h m a"
+    with pytest.raises(ValueError, match="%z"):
+        spark_engine.strptime_to_spark("%Y-%m-%d %H:%M%z")
 
 
 def test_unreadable_files_give_the_duckdb_engine_errors(spark, tmp_path):
@@ -168,3 +171,77 @@ def test_cli_segment_on_spark_scores_with_the_model_expression(spark, exports, t
                                         "tier", "cluster", "segment", "r_score", "f_score",
                                         "m_score", "rfm_segment"]
     assert set(spark_rows["segment"]) >= {"Premium", "Regular", "Occasional", "Lapsed"}
+
+
+# -- what the DuckDB engine decides while reading: the same on Spark, or refused --------------
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_title_rows_and_totals_row_read_as_on_duckdb(spark, tmp_path, kind):
+    export = status_exports.sales_report(tmp_path, kind, total_label="Summe")
+    result = spark_engine.compute_rfm_file(export.path, session=spark)
+    assert_rfm(by_customer(result.rfm), export.expected)
+    assert result.audit.header_row == 4
+    assert {name: n for name, _, n in result.audit.removed}["total_row"] == 1
+    assert result.audit.rows_in == export.notes["rows_in"]
+
+
+def test_header_row_option_reaches_spark(spark, tmp_path):
+    export = status_exports.sales_report(tmp_path)
+    result = spark_engine.compute_rfm_file(export.path, ReadOptions(header_row=4), session=spark)
+    assert_rfm(by_customer(result.rfm), export.expected)
+    # Row 2 as the header: its cells name the columns, as on DuckDB (then no customer column).
+    dataset = spark_engine.read_transactions(export.path, header_row=2, session=spark)
+    assert dataset.columns[:2] == ["Period: 01/01/2024 - 31/03/2024", "Shop: Main street"]
+
+
+def test_totals_row_of_a_csv_spark_scans_is_left_out_and_counted(spark, tmp_path):
+    path = tmp_path / "till.csv"
+    path.write_text("Customer,Date,Invoice,Amount\nk1,2024-01-05,A1,10.00\n"
+                    "Total Tools,2024-01-07,A2,4.50\nk1,2024-01-09,A3,2.25\nGrand Total:,,,16.75\n")
+    dataset = spark_engine.read_transactions(path, session=spark)
+    assert dataset.total_rows == 1 and dataset.lines_above_header == 0
+    result = spark_engine.compute_rfm_file(path, session=spark)
+    # as of 2024-01-09: k1 bought 01-05 and 01-09 (12.25), Total Tools 01-07 (a customer)
+    assert_rfm(by_customer(result.rfm), {"k1": (0, 2, 12.25), "Total Tools": (2, 1, 4.50)})
+
+
+PROFILES = profiles()
+
+
+@pytest.mark.parametrize("platform", ["square_transactions", "paypal", "magento", "ebay"])
+def test_profiles_with_time_zones_and_formats_read_as_on_duckdb(spark, tmp_path, platform):
+    """Date + time + time-zone columns (Square, PayPal) and month names with AM/PM (Magento,
+    eBay): the records' RFM on Spark, as on DuckDB."""
+    export = platform_exports.BUILDERS[platform](tmp_path)
+    result = spark_engine.compute_rfm_file(export.path, session=spark)
+    assert any(PROFILES[platform].title in line for line in result.reading)
+    assert_rfm(by_customer(result.rfm), export.expected)
+
+
+def test_a_uri_spark_reads_alone_refuses_what_it_cannot_decide(spark, tmp_path):
+    export = status_exports.sales_report(tmp_path)
+    with pytest.raises(ConfigError, match="title rows above its header.*local path"):
+        spark_engine.compute_rfm_file(export.path.as_uri(), session=spark)
+    with pytest.raises(ConfigError, match="--header-row is not supported on Spark for a URI"):
+        spark_engine.compute_rfm_file(export.path.as_uri(), ReadOptions(header_row=4),
+                                      session=spark)
+    totals = tmp_path / "totals.csv"
+    totals.write_text("Customer,Date,Amount\nk1,2024-01-05,10.00\nTOTAL,,10.00\n")
+    with pytest.raises(InputFileError, match="1 row.* totals rows.*local path"):
+        spark_engine.compute_rfm_file(totals.as_uri(), session=spark)
+    plain = tmp_path / "plain.csv"
+    plain.write_text("Customer,Date,Amount\nk1,2024-01-05,10.00\nk2,2024-01-07,4.00\n")
+    assert_rfm(by_customer(spark_engine.compute_rfm_file(plain.as_uri(), session=spark).rfm),
+               {"k1": (2, 1, 10.00), "k2": (0, 1, 4.00)})
+
+
+def test_a_date_format_spark_cannot_mirror_is_refused_naming_it(spark):
+    import pyarrow as pa
+
+    from core.values import combine_date_time
+
+    spark.createDataFrame(pa.table({"Date": ["2024-04-02 09:30+0200"]})).createOrReplaceTempView(
+        "offset_dates")
+    table = spark_engine.connect(spark).table("offset_dates")
+    with pytest.raises(ConfigError, match="%Y-%m-%d %H:%M%z cannot be read on the pyspark engine"
+                                          ".*DuckDB engine"):
+        combine_date_time(table, "Date", fmt="%Y-%m-%d %H:%M%z")

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from core import excel, limits
+from core import excel, limits, workbook_checks
 from core.cli import main
 from core.errors import InputFileError
 from core.io import read_transactions
@@ -186,7 +186,7 @@ def test_the_cli_refuses_with_one_line_and_exit_2(tmp_path, capsys):
 def test_a_reader_that_aborts_is_a_message_and_the_caller_lives(tmp_path, monkeypatch):
     # The check is widened so the file reaches calamine, which asks for 512 GiB and aborts:
     # in its child process, with a memory limit; here, an InputFileError.
-    monkeypatch.setattr(excel, "MAX_CELLS", 10 ** 12)
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 10 ** 12)
     monkeypatch.setattr(limits, "MAX_COLUMNS", 10 ** 6)
     path = xlsx(tmp_path / "corner.xlsx", f'<row r="1">{text_cell("A1", "x")}</row>'
                 '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')

@@ -303,6 +303,7 @@ class CleaningAudit:
     status_values: tuple[statuses.StatusCount, ...] = ()
     duplicates: Duplicates = Duplicates()  # exact copies of a line: counted, removed or kept
     header_row: int = 1  # the row the header was read from (title rows above it skipped)
+    footer_lines: int = 0  # a report's footer lines below the table, left out (not rows read)
     readings: tuple[str, ...] = ()  # how numbers and dates were read (core.values)
     line_value: str = ""  # which column(s) the line value came from
 

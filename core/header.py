@@ -225,6 +225,14 @@ def csv_footer_start(path: str | Path) -> int | None:
     return cut if footer else None
 
 
+def footer_line_count(path: str | Path, footer_start: int) -> int:
+    """How many non-blank lines a text file holds from ``footer_start`` (``csv_footer_start``)
+    to its end: the footer lines left out, for the reading summary."""
+    with Path(path).open("rb") as fh:
+        fh.seek(footer_start)
+        return sum(1 for raw in fh.read().split(b"\n") if raw.strip(b" \t,;|\"'\r"))
+
+
 def without_footer(path: str | Path, footer_start: int, folder: str | Path) -> Path:
     """A copy of the text file in ``folder`` ending where its footer starts (streamed)."""
     source = Path(path)

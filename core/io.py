@@ -50,6 +50,7 @@ class Dataset:
     lines_above_header: int = 0   # a text file's lines above its header (Excel's "sep=;")
     header_row: int = 1           # the row the header was read from (title rows above skipped)
     total_rows: int = 0           # totals / subtotal rows left out of ``table`` (core.header)
+    footer_lines: int = 0         # a report's footer lines below the table, left out (core.header)
     # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
     tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
@@ -446,7 +447,7 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     delimiter = None
     above = 0
     scanned = path
-    row, totals = 1, False
+    row, totals, footer_lines = 1, False, 0
     if kind == "csv":
         encoding = encoding or _encoding(path)
         if encoding != "utf-8":
@@ -455,6 +456,7 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
         row, skip = header.csv_header_line(scanned, display, header_row)
         footer = header.csv_footer_start(scanned)
         if footer is not None:  # a report's footer lines (eBay): read the table above them
+            footer_lines = header.footer_line_count(scanned, footer)
             tempdir = tempdir or tempfile.TemporaryDirectory(prefix="rfm-text-")
             scanned = header.without_footer(scanned, footer, tempdir.name)
         table, dialect = _read_csv(con, scanned, display, skip)
@@ -484,4 +486,4 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
     return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
                    path=str(scanned), delimiter=delimiter, encoding=encoding,
                    lines_above_header=above, header_row=row, total_rows=total_rows,
-                   tempdir=tempdir)
+                   footer_lines=footer_lines, tempdir=tempdir)

@@ -555,7 +555,8 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
                           customers_out=int(totals["customers"] or 0), returns_netted=returned,
                           filled_from_order=int(totals["filled"] or 0), status_values=status_values,
                           readings=tuple(source.readings.lines()), line_value=line_value,
-                          duplicates=source.duplicates, header_row=dataset.header_row)
+                          duplicates=source.duplicates, header_row=dataset.header_row,
+                          footer_lines=dataset.footer_lines)
     if rows_out == 0 and until is not None:
         raise DataValidationError(f"{dataset.name}: no purchase on or before the as-of date "
                                   f"{until:%Y-%m-%d %H:%M}; give a later as-of date")

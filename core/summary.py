@@ -86,6 +86,9 @@ def _header(audit, app: bool) -> str:
     control = "the 'Header row' control" if app else "--header-row N"
     tail = f" {totals:,} totals or subtotal row{'s' if totals != 1 else ''} left out." if totals \
         else ""
+    if audit.footer_lines:
+        tail += (f" {audit.footer_lines:,} footer line{'s' if audit.footer_lines != 1 else ''} "
+                 "below the table (a record count, the seller's ID) left out.")
     return f"{where}{tail} Not right? {control} says where it is."
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 
-from core import header, identity, profiles, values
+from core import header, identity, profiles, summary, values
 from core.errors import ColumnMappingError, ConfigError, InputFileError, SegmentationError
 from core.options import ReadOptions
 from core.rfm import rfm_from_file
@@ -265,10 +265,20 @@ def test_ebay_footer_lines_are_left_out_and_nothing_else(folder, duck):
     body = export.path.read_bytes()[:start].decode("utf-8")
     assert body.endswith(",No\r\n")  # the last row's last cell: the footer cut after it
     assert "record(s) downloaded" not in body and body.startswith("\r\nSales Record Number,")
-    assert header.csv_footer_start(platform_exports.ebay(folder, footer=[]).path) is None
     result = rfm_from_file(export.path, con=duck)
     exports.assert_expected_rfm(result, export)
     assert result.audit.rows_in == len(platform_exports.EBAY_ITEMS)
+    # said, not silent: the two footer lines (record count, Seller ID) are counted
+    assert result.audit.footer_lines == 2
+    header_sentence = next(s for s in summary.how_read(result) if s.startswith("Header row"))
+    assert "2 footer lines below the table" in header_sentence, header_sentence
+    plain_folder = folder / "plain"  # the same file name: its own folder, not over the first
+    plain_folder.mkdir()
+    plain_export = platform_exports.ebay(plain_folder, footer=[])
+    assert header.csv_footer_start(plain_export.path) is None
+    plain = rfm_from_file(plain_export.path, con=duck)
+    assert plain.audit.footer_lines == 0
+    assert "footer" not in " ".join(summary.how_read(plain))
 
 
 def test_a_line_below_the_table_that_is_no_known_footer_is_refused(folder, duck):

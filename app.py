@@ -19,6 +19,7 @@ reason it cannot be loaded) is kept per version, manifest hash and model.json si
 so a request never re-reads it unless it changed. Answers never show server paths; the
 details of a model problem go to the server log.
 """
+
 from __future__ import annotations
 
 import functools
@@ -39,14 +40,18 @@ from ui import access
 
 LOG = logging.getLogger("rfm.api")
 MAX_BODY_BYTES = 16 * 1024
-MAX_JSON_DEPTH = 8      # a score request is one flat object; deeper is refused before parsing
-MAX_INT_DIGITS = 20     # integers longer than this are out of range (and slow to convert)
+MAX_JSON_DEPTH = 8  # a score request is one flat object; deeper is refused before parsing
+MAX_INT_DIGITS = 20  # integers longer than this are out of range (and slow to convert)
 FIELDS = ("recency", "frequency", "monetary")
 EXAMPLE = '{"recency": 10, "frequency": 3, "monetary": 250.0}'
-NO_MODEL = ("no current model; train one on the dashboard's Clusters page (save a version and "
-            "make it current) or run: python -m core train FILE")
-BAD_MODEL = ("the current model cannot be loaded (details in the server log); retrain, or make "
-             "another version current on the Clusters page")
+NO_MODEL = (
+    "no current model; train one on the dashboard's Clusters page (save a version and "
+    "make it current) or run: python -m core train FILE"
+)
+BAD_MODEL = (
+    "the current model cannot be loaded (details in the server log); retrain, or make "
+    "another version current on the Clusters page"
+)
 _models: dict[tuple, object] = {}  # one entry: (model, manifest), or the ModelStoreError
 _models_lock = threading.Lock()
 
@@ -72,8 +77,12 @@ def _current_model():
     if version is None:
         raise _Refused(503, NO_MODEL)
     manifest = store.manifest(version)
-    key = (str(store.root.resolve()), version, str(manifest.get("sha256", "")),
-           store.model_file_signature(version))
+    key = (
+        str(store.root.resolve()),
+        version,
+        str(manifest.get("sha256", "")),
+        store.model_file_signature(version),
+    )
     with _models_lock:
         if key not in _models:
             _models.clear()  # only the current version is kept
@@ -107,8 +116,11 @@ class _JsonEndpoint:
 
     async def _respond(self, request: Request) -> JSONResponse:
         if request.method not in self.methods:
-            return _error(405, f"{request.method} is not allowed on {request.url.path}; use "
-                               f"{' or '.join(self.methods)}", {"Allow": ", ".join(self.methods)})
+            return _error(
+                405,
+                f"{request.method} is not allowed on {request.url.path}; use {' or '.join(self.methods)}",
+                {"Allow": ", ".join(self.methods)},
+            )
         try:
             return await self.handler(request)
         except _Refused as refused:
@@ -130,8 +142,11 @@ def _check_token(request: Request) -> None:
         return
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not access.api_token_accepts(given.strip()):
-        raise _Refused(401, "this API needs a token: send the header 'Authorization: Bearer <token>'",
-                       {"WWW-Authenticate": "Bearer"})
+        raise _Refused(
+            401,
+            "this API needs a token: send the header 'Authorization: Bearer <token>'",
+            {"WWW-Authenticate": "Bearer"},
+        )
 
 
 async def _read_body(request: Request) -> bytes:
@@ -189,13 +204,16 @@ def _parse_payload(body: bytes) -> dict:
     except UnicodeDecodeError:
         raise _Refused(400, f"body is not valid JSON (not UTF-8 text); send {EXAMPLE}") from None
     if json_depth(text) > MAX_JSON_DEPTH:
-        raise _Refused(400, f"body is not valid JSON for this API (nested more than {MAX_JSON_DEPTH} "
-                            f"levels); send {EXAMPLE}")
+        raise _Refused(
+            400,
+            f"body is not valid JSON for this API (nested more than {MAX_JSON_DEPTH} levels); send {EXAMPLE}",
+        )
     try:
         payload = json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except (ValueError, RecursionError) as exc:
-        raise _Refused(400, f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]}); "
-                            f"send {EXAMPLE}") from None
+        raise _Refused(
+            400, f"body is not valid JSON ({exc.__class__.__name__}: {str(exc)[:80]}); send {EXAMPLE}"
+        ) from None
     if not isinstance(payload, dict):
         raise _Refused(400, f"body must be a JSON object like {EXAMPLE}")
     return payload
@@ -222,23 +240,31 @@ async def score(request: Request) -> JSONResponse:
     _check_token(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
-        raise _Refused(415, f"send the body as Content-Type: application/json, not "
-                            f"{media_type[:60] or 'no content type'}")
+        raise _Refused(
+            415,
+            f"send the body as Content-Type: application/json, not {media_type[:60] or 'no content type'}",
+        )
     payload = _parse_payload(await _read_body(request))
     missing = [f for f in FIELDS if f not in payload]
     if missing:
-        raise _Refused(422, f"missing field(s) {missing}; send recency (days), frequency "
-                            "(purchases) and monetary (spend)")
+        raise _Refused(
+            422,
+            f"missing field(s) {missing}; send recency (days), frequency (purchases) and monetary (spend)",
+        )
     unknown = sorted(set(payload) - set(FIELDS))
     if unknown:
-        raise _Refused(422, f"unknown field(s) {[u[:40] for u in unknown[:5]]}; send only recency, "
-                            "frequency, monetary")
+        raise _Refused(
+            422, f"unknown field(s) {[u[:40] for u in unknown[:5]]}; send only recency, frequency, monetary"
+        )
     for name in FIELDS:
         value = payload[name]
         if not isinstance(value, (int, float)):  # a JSON string, array, object or null
             kind = {str: "a string", list: "an array", dict: "an object"}.get(type(value), "null")
-            raise _Refused(422, f"{name} must be a number, not {kind} ({json.dumps(value)[:40]}); "
-                                f"send plain numbers like {EXAMPLE}")
+            raise _Refused(
+                422,
+                f"{name} must be a number, not {kind} ({json.dumps(value)[:40]}); "
+                f"send plain numbers like {EXAMPLE}",
+            )
     try:
         model, manifest = _current_model()
     except ModelStoreError as exc:
@@ -251,16 +277,24 @@ async def score(request: Request) -> JSONResponse:
     except SegmentationError as exc:
         raise _Refused(400, str(exc)) from None
     result = explanation.to_dict()
-    return JSONResponse({
-        "segment": result["segment"],
-        "tier": result["tier"],
-        "cluster": result["cluster"],
-        "explanation": {"reasons": list(result["reasons"]), "distances": result["distances"],
-                        "actions": list(result["actions"])},
-        "input": {"recency": result["recency"], "frequency": result["frequency"],
-                  "monetary": result["monetary"]},
-        "model_version": manifest["version"],
-    })
+    return JSONResponse(
+        {
+            "segment": result["segment"],
+            "tier": result["tier"],
+            "cluster": result["cluster"],
+            "explanation": {
+                "reasons": list(result["reasons"]),
+                "distances": result["distances"],
+                "actions": list(result["actions"]),
+            },
+            "input": {
+                "recency": result["recency"],
+                "frequency": result["frequency"],
+                "monetary": result["monetary"],
+            },
+            "model_version": manifest["version"],
+        }
+    )
 
 
 @_json_endpoint(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
@@ -271,8 +305,10 @@ async def unknown_route(request: Request) -> JSONResponse:
 def _script_error(exc: Exception) -> bool:
     """Any unexpected error: log the traceback on the server, show one line in the browser."""
     LOG.error("unexpected error in the dashboard", exc_info=exc)
-    st.error("Something went wrong on the server (the details are in its log). "
-             "Reload the page or go back to the Data page.")
+    st.error(
+        "Something went wrong on the server (the details are in its log). "
+        "Reload the page or go back to the Data page."
+    )
     return True
 
 

@@ -19,6 +19,7 @@ limits below (docs/TEAM.md, "Server limits"):
 The WebSocket settings are Streamlit's own (its config options), as ``streamlit run`` sets
 them. Each limit is read from the environment (RFM_HEADER_TIMEOUT_S, ...) when set.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -93,8 +94,11 @@ class LimitedHttp(asyncio.Protocol):
     # the limits ---------------------------------------------------------------------------
     def is_watched(self) -> bool:
         """Still an HTTP connection of ours (not closed, not upgraded to a WebSocket)."""
-        return (self.transport is not None and not self.transport.is_closing()
-                and self.transport.get_protocol() is self)
+        return (
+            self.transport is not None
+            and not self.transport.is_closing()
+            and self.transport.get_protocol() is self
+        )
 
     def _check(self) -> None:
         if not self.is_watched():
@@ -126,12 +130,21 @@ def config(app, host: str, port: int) -> uvicorn.Config:
 
     ping = st.get_option("server.websocketPingInterval") or 30
     return uvicorn.Config(
-        app, host=host, port=port, http=LimitedHttp, ws="websockets-sansio",
-        ws_ping_interval=ping, ws_ping_timeout=ping,
+        app,
+        host=host,
+        port=port,
+        http=LimitedHttp,
+        ws="websockets-sansio",
+        ws_ping_interval=ping,
+        ws_ping_timeout=ping,
         ws_max_size=int(st.get_option("server.maxMessageSize")) * 1024 * 1024,
         ws_per_message_deflate=bool(st.get_option("server.enableWebsocketCompression")),
-        timeout_keep_alive=KEEP_ALIVE_S, limit_concurrency=MAX_CONCURRENCY,
-        h11_max_incomplete_event_size=MAX_HEADER_BYTES, access_log=False, use_colors=False)
+        timeout_keep_alive=KEEP_ALIVE_S,
+        limit_concurrency=MAX_CONCURRENCY,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        access_log=False,
+        use_colors=False,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -139,11 +152,17 @@ def main(argv: list[str] | None = None) -> None:
     import streamlit as st
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=int(st.get_option("server.port")),
-                        help="default: Streamlit's server.port (8501)")
-    parser.add_argument("--address", default=st.get_option("server.address") or "0.0.0.0",
-                        help="default: Streamlit's server.address, else every interface, as "
-                             "streamlit run does")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=int(st.get_option("server.port")),
+        help="default: Streamlit's server.port (8501)",
+    )
+    parser.add_argument(
+        "--address",
+        default=st.get_option("server.address") or "0.0.0.0",
+        help="default: Streamlit's server.address, else every interface, as streamlit run does",
+    )
     args = parser.parse_args(argv)
     from app import app
 

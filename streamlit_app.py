@@ -1,11 +1,11 @@
 """Router: page config, the bundled sample on first run, navigation and the shared sidebar."""
+
 import streamlit as st
 
 from core.errors import SegmentationError
 from ui import files, render
 
-st.set_page_config(page_title="RFM customer segmentation", page_icon=":material/groups:",
-                   layout="wide")
+st.set_page_config(page_title="RFM customer segmentation", page_icon=":material/groups:", layout="wide")
 
 PAGES = [
     st.Page("pages/data.py", title="Data", url_path="data", default=True),

@@ -13,6 +13,7 @@ them. Prints latency percentiles, throughput, status counts, the server's RSS be
 the load and after the big body, and the slow-client figures. Only the server it started is
 stopped; every loop is bounded and every socket is on 127.0.0.1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -54,10 +55,14 @@ def _train(model_dir: Path) -> str:
 
     rng = np.random.default_rng(7)
     n = 20_000
-    rfm = pd.DataFrame({"customer_id": [f"C{i}" for i in range(n)],
-                        "recency": np.floor(rng.lognormal(3.5, 1.0, n)),
-                        "frequency": 1 + np.floor(rng.lognormal(0.8, 0.9, n)),
-                        "monetary": np.round(rng.lognormal(6.0, 1.2, n), 2)})
+    rfm = pd.DataFrame(
+        {
+            "customer_id": [f"C{i}" for i in range(n)],
+            "recency": np.floor(rng.lognormal(3.5, 1.0, n)),
+            "frequency": 1 + np.floor(rng.lognormal(0.8, 0.9, n)),
+            "monetary": np.round(rng.lognormal(6.0, 1.2, n), 2),
+        }
+    )
     return ModelStore(model_dir).save(SegmentationModel().fit(rfm), data_source="synthetic")
 
 
@@ -81,9 +86,12 @@ def _load(url: str, total: int, concurrency: int, time_limit: float, token: str)
     counter = iter(range(total))
     stop_at = time.monotonic() + time_limit
     rng = np.random.default_rng(1)
-    bodies = [{"recency": float(r), "frequency": float(f), "monetary": float(m)}
-              for r, f, m in zip(rng.integers(0, 400, 256), rng.integers(1, 30, 256),
-                                 np.round(rng.lognormal(6, 1.2, 256), 2))]
+    bodies = [
+        {"recency": float(r), "frequency": float(f), "monetary": float(m)}
+        for r, f, m in zip(
+            rng.integers(0, 400, 256), rng.integers(1, 30, 256), np.round(rng.lognormal(6, 1.2, 256), 2)
+        )
+    ]
     headers = {"Authorization": f"Bearer {token}"}
 
     def worker():
@@ -120,9 +128,12 @@ def _big_body(url: str, megabytes: int, token: str) -> tuple[int | None, int]:
             yield block
 
     try:
-        response = httpx.post(url + "/api/score", content=chunks(), timeout=60,
-                              headers={"content-type": "application/json",
-                                       "Authorization": f"Bearer {token}"})
+        response = httpx.post(
+            url + "/api/score",
+            content=chunks(),
+            timeout=60,
+            headers={"content-type": "application/json", "Authorization": f"Bearer {token}"},
+        )
         return response.status_code, sent[0]
     except httpx.HTTPError:  # the server may close the connection once it has answered 413
         return None, sent[0]
@@ -170,8 +181,13 @@ def _slow_clients(url: str, count: int, header_timeout: float = 10.0) -> dict:
                 except OSError:
                     closed.add(sock.fileno())
             time.sleep(0.5)
-        return {"opened": len(sockets), "health_status": status, "health_s": round(health_s, 3),
-                "closed_by_server": len(closed), "waited_s": round(time.perf_counter() - waited, 1)}
+        return {
+            "opened": len(sockets),
+            "health_status": status,
+            "health_s": round(health_s, 3),
+            "closed_by_server": len(closed),
+            "waited_s": round(time.perf_counter() - waited, 1),
+        }
     finally:
         for sock in sockets:
             sock.close()
@@ -193,8 +209,9 @@ def main() -> int:
     parser.add_argument("--time-limit", type=float, default=60.0)
     parser.add_argument("--big-mb", type=int, default=300)
     parser.add_argument("--idle", type=int, default=3000, help="slow clients held open (0: skip)")
-    parser.add_argument("--json", action="store_true",
-                        help="also print one JSON line last (for bench/run.py)")
+    parser.add_argument(
+        "--json", action="store_true", help="also print one JSON line last (for bench/run.py)"
+    )
     args = parser.parse_args()
 
     port = _free_port()
@@ -202,16 +219,27 @@ def main() -> int:
     token = "bench-token"
     with tempfile.TemporaryDirectory(prefix="rfm-api-load-") as tmp:
         version = _train(Path(tmp) / "models")
-        env = {**os.environ, "RFM_MODEL_DIR": str(Path(tmp) / "models"), "RFM_API_TOKEN": token,
-               "RFM_UPLOAD_DIR": str(Path(tmp) / "uploads")}
+        env = {
+            **os.environ,
+            "RFM_MODEL_DIR": str(Path(tmp) / "models"),
+            "RFM_API_TOKEN": token,
+            "RFM_UPLOAD_DIR": str(Path(tmp) / "uploads"),
+        }
         server = subprocess.Popen(
             [sys.executable, str(ROOT / "serve.py"), "--port", str(port), "--address", "127.0.0.1"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
             health = _wait_healthy(url, server)
             assert health["model_version"] == version, health
-            httpx.post(url + "/api/score", json={"recency": 1, "frequency": 1, "monetary": 1},
-                       headers={"Authorization": f"Bearer {token}"})  # load the model once
+            httpx.post(
+                url + "/api/score",
+                json={"recency": 1, "frequency": 1, "monetary": 1},
+                headers={"Authorization": f"Bearer {token}"},
+            )  # load the model once
             rss_before = _rss_mib(server.pid)
             latencies, statuses, wall = _load(url, args.requests, args.concurrency, args.time_limit, token)
             rss_after = _rss_mib(server.pid)
@@ -225,30 +253,54 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 server.kill()
     ms = latencies * 1000
-    print(f"api_load: {len(latencies):,} requests ({args.concurrency} threads, limit "
-          f"{args.requests:,} / {args.time_limit:.0f} s) in {wall:.1f} s = "
-          f"{len(latencies) / wall:,.0f} req/s")
-    print(f"  latency p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
-          f"max {ms.max():.1f} ms; statuses {dict(statuses)}")
-    print(f"  server RSS: {rss_before:.0f} MiB before, {rss_after:.0f} MiB after the load, "
-          f"{rss_big:.0f} MiB after a {args.big_mb} MB chunked body (status {big_status}, "
-          f"client sent {big_sent / (1 << 20):.0f} MB before the answer)")
+    print(
+        f"api_load: {len(latencies):,} requests ({args.concurrency} threads, limit "
+        f"{args.requests:,} / {args.time_limit:.0f} s) in {wall:.1f} s = "
+        f"{len(latencies) / wall:,.0f} req/s"
+    )
+    print(
+        f"  latency p50 {np.percentile(ms, 50):.1f} ms, p99 {np.percentile(ms, 99):.1f} ms, "
+        f"max {ms.max():.1f} ms; statuses {dict(statuses)}"
+    )
+    print(
+        f"  server RSS: {rss_before:.0f} MiB before, {rss_after:.0f} MiB after the load, "
+        f"{rss_big:.0f} MiB after a {args.big_mb} MB chunked body (status {big_status}, "
+        f"client sent {big_sent / (1 << 20):.0f} MB before the answer)"
+    )
     ok = statuses.get(200, 0) == len(latencies) and big_status in (413, None) and rss_big - rss_after < 100
     if slow is not None:
-        print(f"  slow clients: {slow['opened']:,} idle connections held (half with an unfinished "
-              f"request head); /api/health answered {slow['health_status']} in "
-              f"{slow['health_s']:.3f} s (limit 1 s); {slow['closed_by_server']:,} closed by the "
-              f"server within {slow['waited_s']:.0f} s")
-        ok = ok and slow["health_status"] == 200 and slow["health_s"] < 1.0 \
+        print(
+            f"  slow clients: {slow['opened']:,} idle connections held (half with an unfinished "
+            f"request head); /api/health answered {slow['health_status']} in "
+            f"{slow['health_s']:.3f} s (limit 1 s); {slow['closed_by_server']:,} closed by the "
+            f"server within {slow['waited_s']:.0f} s"
+        )
+        ok = (
+            ok
+            and slow["health_status"] == 200
+            and slow["health_s"] < 1.0
             and slow["closed_by_server"] == slow["opened"]
+        )
     if args.json:
-        print(json.dumps({
-            "requests": len(latencies), "concurrency": args.concurrency, "wall_s": round(wall, 3),
-            "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2),
-            "ok_200": statuses.get(200, 0), "rss_before_mib": round(rss_before, 1),
-            "rss_after_mib": round(rss_after, 1), "rss_big_mib": round(rss_big, 1),
-            "big_status": big_status, "big_mb": args.big_mb, "slow_clients": slow, "ok": ok}))
+        print(
+            json.dumps(
+                {
+                    "requests": len(latencies),
+                    "concurrency": args.concurrency,
+                    "wall_s": round(wall, 3),
+                    "p50_ms": round(float(np.percentile(ms, 50)), 2),
+                    "p99_ms": round(float(np.percentile(ms, 99)), 2),
+                    "ok_200": statuses.get(200, 0),
+                    "rss_before_mib": round(rss_before, 1),
+                    "rss_after_mib": round(rss_after, 1),
+                    "rss_big_mib": round(rss_big, 1),
+                    "big_status": big_status,
+                    "big_mb": args.big_mb,
+                    "slow_clients": slow,
+                    "ok": ok,
+                }
+            )
+        )
     return 0 if ok else 1
 
 

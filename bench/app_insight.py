@@ -12,6 +12,7 @@ Data page's file input, then measures, from the moment the file is handed to the
 Prints one JSON line (with --json) or a sentence; exit status 1 when a step fails or the
 page shows an exception. A benchmark, not a test: its target lives in bench/run.py.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,15 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 NAV = '[data-testid="stSidebarNavLink"], [data-testid="stTopNavLink"]'
 TIMEOUT_S = 300
 
@@ -62,8 +70,9 @@ _READY_JS = """([text, heading, selector]) => {
 def _wait(page, what: str, *, text: str = "", heading: str = "", selector: str = "") -> None:
     """Until the page holds ``text``, an h1 with ``heading`` and an element matching
     ``selector`` (each when given), and the script has stopped running."""
-    handle = page.wait_for_function(_READY_JS, arg=[text, heading, selector], polling=50,
-                                    timeout=TIMEOUT_S * 1000)
+    handle = page.wait_for_function(
+        _READY_JS, arg=[text, heading, selector], polling=50, timeout=TIMEOUT_S * 1000
+    )
     if handle.json_value() == "exception":
         raise RuntimeError(f"{what}: the page shows an exception")
 
@@ -81,8 +90,13 @@ def measure(file: Path, port: int) -> dict:
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="rfm-bench-app-") as models:
         env = {**os.environ, "RFM_MODEL_DIR": models}
-        command = [str(REPO / ".venv" / "bin" / "streamlit"), "run", "app.py",
-                   f"--server.port={port}", "--server.headless=true"]
+        command = [
+            str(REPO / ".venv" / "bin" / "streamlit"),
+            "run",
+            "app.py",
+            f"--server.port={port}",
+            "--server.headless=true",
+        ]
         with open(Path(models) / "server.log", "w") as log:
             proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         try:
@@ -104,8 +118,12 @@ def measure(file: Path, port: int) -> dict:
                     raise RuntimeError("the RFM page shows no Customers figure")
                 page.locator(NAV).filter(has_text="Segments").first.click()
                 before = time.perf_counter()
-                _wait(page, "the Segments page", heading="Segments",
-                      selector='[data-testid="stPlotlyChart"], [data-testid="stMetricValue"]')
+                _wait(
+                    page,
+                    "the Segments page",
+                    heading="Segments",
+                    selector='[data-testid="stPlotlyChart"], [data-testid="stMetricValue"]',
+                )
                 segments_s = time.perf_counter() - before
                 browser.close()
         finally:
@@ -114,8 +132,13 @@ def measure(file: Path, port: int) -> dict:
                 proc.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return {"file": file.name, "loaded_s": round(loaded_s, 2), "to_rfm_s": round(to_rfm_s, 2),
-            "segments_s": round(segments_s, 2), "customers": customers}
+    return {
+        "file": file.name,
+        "loaded_s": round(loaded_s, 2),
+        "to_rfm_s": round(to_rfm_s, 2),
+        "segments_s": round(segments_s, 2),
+        "customers": customers,
+    }
 
 
 def main() -> int:
@@ -135,9 +158,11 @@ def main() -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{result['file']}: loaded in {result['loaded_s']:.1f} s, RFM page after "
-              f"{result['to_rfm_s']:.1f} s ({result['customers']} customers), Segments page "
-              f"{result['segments_s']:.1f} s later")
+        print(
+            f"{result['file']}: loaded in {result['loaded_s']:.1f} s, RFM page after "
+            f"{result['to_rfm_s']:.1f} s ({result['customers']} customers), Segments page "
+            f"{result['segments_s']:.1f} s later"
+        )
     return 0
 
 

@@ -8,6 +8,7 @@ with the same cleaning rules as the engine's default online-retail preset.
     python bench/baseline_pandas.py FILE -o OUT.csv
     python bench/baseline_pandas.py --import-only      # time the imports alone
 """
+
 import argparse
 
 import pandas as pd

@@ -10,6 +10,7 @@ object on stdout; ``--table`` prints the ratios against the targets instead.
 
     python bench/clv_bench.py --customers 25000,1000000 --table
 """
+
 import argparse
 import json
 import statistics
@@ -53,8 +54,15 @@ def synthetic_summary(customers: int, seed: int = 0):
     nu = rng.gamma(TRUE["q"], 1.0 / TRUE["gamma"], customers)
     shape = np.maximum(TRUE["p"] * count, 1e-9)
     spend = np.where(count > 0, rng.gamma(shape, 1.0 / (nu * np.maximum(count, 1))), 0.0)
-    return pd.DataFrame({"customer_id": np.arange(customers).astype(str), "frequency": count,
-                         "recency_days": recency_days, "age_days": age_days, "spend": spend})
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(customers).astype(str),
+            "frequency": count,
+            "recency_days": recency_days,
+            "age_days": age_days,
+            "spend": spend,
+        }
+    )
 
 
 def measure(customers: int, repeat: int) -> dict:
@@ -67,26 +75,36 @@ def measure(customers: int, repeat: int) -> dict:
         result = customer_value(summary)
         times.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
-    return {"customers": customers, "seconds": statistics.median(times),
-            "cpu_seconds": statistics.median(cpu),
-            "repeat_customers": int((summary["frequency"] > 0).sum()),
-            "fitted": {**result.purchases.params(), **result.spend.params()},
-            "true": TRUE, "clv_total": float(result.table["clv"].sum())}
+    return {
+        "customers": customers,
+        "seconds": statistics.median(times),
+        "cpu_seconds": statistics.median(cpu),
+        "repeat_customers": int((summary["frequency"] > 0).sum()),
+        "fitted": {**result.purchases.params(), **result.spend.params()},
+        "true": TRUE,
+        "clv_total": float(result.table["clv"].sum()),
+    }
 
 
 def table(results: list[dict]) -> str:
-    lines = ["| customers | fit + predict s | CPU s | target s | ratio (target / measured) "
-             "| verdict | fitted (true) |", "|--:|--:|--:|--:|--:|---|---|"]
+    lines = [
+        "| customers | fit + predict s | CPU s | target s | ratio (target / measured) "
+        "| verdict | fitted (true) |",
+        "|--:|--:|--:|--:|--:|---|---|",
+    ]
     for r in results:
         target = TARGETS_S.get(r["customers"])
         fitted = ", ".join(f"{k}={v:.3g} ({TRUE[k]:g})" for k, v in r["fitted"].items())
         if target is None:
-            lines.append(f"| {r['customers']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} "
-                         f"| | | | {fitted} |")
+            lines.append(
+                f"| {r['customers']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | | | | {fitted} |"
+            )
             continue
         verdict = "PASS" if r["seconds"] < target else "MISS"
-        lines.append(f"| {r['customers']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {target:g} | "
-                     f"{target / r['seconds']:.1f}x | {verdict} | {fitted} |")
+        lines.append(
+            f"| {r['customers']:,} | {r['seconds']:.2f} | {r['cpu_seconds']:.2f} | {target:g} | "
+            f"{target / r['seconds']:.1f}x | {verdict} | {fitted} |"
+        )
     return "\n".join(lines)
 
 

@@ -1,8 +1,9 @@
 """The floor for Excel: fastexcel reads the first sheet into Arrow, and nothing else.
 
-    python bench/fastexcel_floor.py FILE.xlsx
-    python bench/fastexcel_floor.py --import-only
+python bench/fastexcel_floor.py FILE.xlsx
+python bench/fastexcel_floor.py --import-only
 """
+
 import argparse
 
 import fastexcel

@@ -1,8 +1,9 @@
 """Hand-written DuckDB SQL: the same cleaning and RFM as the engine, as one query.
 
-    python bench/hand_duckdb.py FILE -o OUT.csv
-    python bench/hand_duckdb.py --import-only
+python bench/hand_duckdb.py FILE -o OUT.csv
+python bench/hand_duckdb.py --import-only
 """
+
 import argparse
 
 import duckdb

@@ -1,8 +1,9 @@
 """Hand-written Polars (lazy): the same cleaning and RFM as the engine.
 
-    python bench/hand_polars.py FILE -o OUT.csv
-    python bench/hand_polars.py --import-only
+python bench/hand_polars.py FILE -o OUT.csv
+python bench/hand_polars.py --import-only
 """
+
 import argparse
 
 import polars as pl

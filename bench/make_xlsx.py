@@ -8,6 +8,7 @@ Country. As in the real file, an invoice or stock code that is all digits is a n
 customer is an empty cell. xlsxwriter's constant_memory mode writes row by row, so memory
 stays flat; the file appears only when complete.
 """
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,7 @@ import sys
 import pyarrow.parquet as pq
 import xlsxwriter
 
-HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price",
-          "Customer ID", "Country"]
+HEADER = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
 EXCEL_MAX_ROWS = 1_048_576
 
 

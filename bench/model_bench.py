@@ -6,6 +6,7 @@ billions of transaction lines. Prints one JSON object on stdout.
 
     python bench/model_bench.py --customers 1000000
 """
+
 import argparse
 import json
 import statistics
@@ -25,12 +26,17 @@ def synthetic_rfm(customers: int, seed: int = 0):
     monetary = np.round(frequency * rng.lognormal(np.log(300.0), 0.8, customers), 2)
     # Active customers bought recently; lapsed ones spread over the whole two years.
     lapsed = rng.random(customers) < 0.4
-    recency = np.where(lapsed, rng.integers(90, 739, customers),
-                       np.minimum(rng.exponential(30.0, customers), 738)).astype(np.int64)
-    return pd.DataFrame({
-        "customer_id": (12346 + np.arange(customers)).astype(str),
-        "recency": recency, "frequency": frequency, "monetary": monetary,
-    })
+    recency = np.where(
+        lapsed, rng.integers(90, 739, customers), np.minimum(rng.exponential(30.0, customers), 738)
+    ).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "customer_id": (12346 + np.arange(customers)).astype(str),
+            "recency": recency,
+            "frequency": frequency,
+            "monetary": monetary,
+        }
+    )
 
 
 def agreement(rfm, fast) -> dict:
@@ -53,17 +59,21 @@ def agreement(rfm, fast) -> dict:
             full_labels = make_pipeline(k).fit(X).predict(X)
             fast_labels = make_pipeline(k).fit(X if rows is None else X.iloc[rows]).predict(X)
             ari[k] = adjusted_rand_score(full_labels, fast_labels)
-    return {"ari_by_k": ari, "ari_at_recommended": ari[int(full.recommended_k)],
-            "recommended_k_full": int(full.recommended_k),
-            "recommended_k_fast": int(fast.recommended_k)}
+    return {
+        "ari_by_k": ari,
+        "ari_at_recommended": ari[int(full.recommended_k)],
+        "recommended_k_full": int(full.recommended_k),
+        "recommended_k_fast": int(fast.recommended_k),
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, required=True)
     parser.add_argument("--scores", type=int, default=2000, help="single-customer scores to time")
-    parser.add_argument("--agreement", action="store_true",
-                        help="also compare the sweep's sampled fit with full K-Means fits")
+    parser.add_argument(
+        "--agreement", action="store_true", help="also compare the sweep's sampled fit with full K-Means fits"
+    )
     args = parser.parse_args()
     result = {"customers": args.customers}
     try:
@@ -91,8 +101,9 @@ def main() -> None:
 
     score = getattr(model, "score_one", None) or model.explain
     sample = rfm.sample(n=min(args.scores, len(rfm)), random_state=1)
-    customers = list(zip(sample["recency"].tolist(), sample["frequency"].tolist(),
-                         sample["monetary"].tolist()))
+    customers = list(
+        zip(sample["recency"].tolist(), sample["frequency"].tolist(), sample["monetary"].tolist())
+    )
     score(*customers[0])  # first call pays one-off lazy costs
     per_call = []
     for recency, frequency, monetary in customers:

@@ -9,6 +9,7 @@ starts from the file on disk (read, map, clean, one grouped pass, segments per d
 the median of --repeats runs. For scale, the month ends are also timed the naive way once:
 one Source.rfm scan per month end. Prints one JSON object on stdout.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,24 @@ def synthetic_file(lines: int) -> Path:
     if not path.exists():
         DATA.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "core", "synth", "--lines", str(lines), "--customers",
-                        str(customers), "--seed", str(SEED), "-o", str(path)], cwd=REPO, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "core",
+                "synth",
+                "--lines",
+                str(lines),
+                "--customers",
+                str(customers),
+                "--seed",
+                str(SEED),
+                "-o",
+                str(path),
+            ],
+            cwd=REPO,
+            check=True,
+        )
         print(f"generated {path.name} in {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return path
 
@@ -69,8 +86,11 @@ def month_ends(path: Path, repeats: int, naive: bool) -> dict:
 
     seconds, (history, sizes) = _median_seconds(grouped, repeats)
     ends = movement.month_ends(history.first_purchase, history.last_purchase)
-    out = {"month_ends": len(ends), "snapshot_rows": int(sizes["customers"].sum()),
-           "grouped_s": round(seconds, 3)}
+    out = {
+        "month_ends": len(ends),
+        "snapshot_rows": int(sizes["customers"].sum()),
+        "grouped_s": round(seconds, 3),
+    }
     if naive:  # one scan per month end: what the grouped pass replaces
         prepared = _prepared(path)
         started = time.perf_counter()
@@ -89,9 +109,13 @@ def migration(path: Path, repeats: int) -> dict:
         return movement.migration(history, MIGRATION_FROM, MIGRATION_TO)
 
     seconds, moves = _median_seconds(run, repeats)
-    return {"from": MIGRATION_FROM, "to": MIGRATION_TO, "customers": len(moves),
-            "moved": int((moves["from_segment"] != moves["to_segment"]).sum()),
-            "seconds": round(seconds, 3)}
+    return {
+        "from": MIGRATION_FROM,
+        "to": MIGRATION_TO,
+        "customers": len(moves),
+        "moved": int((moves["from_segment"] != moves["to_segment"]).sum()),
+        "seconds": round(seconds, 3),
+    }
 
 
 def main() -> None:
@@ -105,8 +129,9 @@ def main() -> None:
     args = parser.parse_args()
     report = {
         "snapshot_lines": args.snapshot_lines,
-        "month_end_sizes": month_ends(args.snapshot_file or synthetic_file(args.snapshot_lines), args.repeats,
-                                      naive=not args.no_naive),
+        "month_end_sizes": month_ends(
+            args.snapshot_file or synthetic_file(args.snapshot_lines), args.repeats, naive=not args.no_naive
+        ),
         "migration_lines": args.migration_lines,
         "migration": migration(args.migration_file or synthetic_file(args.migration_lines), args.repeats),
     }

@@ -8,6 +8,7 @@ large parent (the benchmark driver, having generated data and compared outputs) 
 inflate every child's ru_maxrss; this small launcher keeps that floor at a bare
 interpreter's size, below anything it measures.
 """
+
 import json
 import os
 import subprocess

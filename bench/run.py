@@ -35,6 +35,7 @@ Data is generated into bench/out/data/ and reused while its parameters and
 core/synth.py are unchanged; the tables are printed and written to bench/out/results.md.
 Exit status 1 when a command fails or an output disagrees with the baseline.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -89,30 +90,53 @@ class Contender:
 
 
 CONTENDERS = (
-    Contender("ours: core rfm", "ours",
-              ("-m", "core", "rfm", "{file}", "--preset", "online-retail", "-o", "{out}"),
-              # the modules `rfm` imports (core.cli imports them lazily, inside the command)
-              ("-c", "import core.cli, core.cleaning, core.columns, core.export, core.io, core.rfm"),
-              formats=FORMATS),
-    Contender("baseline: pandas notebook", "baseline",
-              ("bench/baseline_pandas.py", "{file}", "-o", "{out}"),
-              ("bench/baseline_pandas.py", "--import-only"), formats=FORMATS),
-    Contender("duckdb: hand-written SQL", "hand",
-              ("bench/hand_duckdb.py", "{file}", "-o", "{out}"),
-              ("bench/hand_duckdb.py", "--import-only")),
-    Contender("polars: hand-written lazy", "hand",
-              ("bench/hand_polars.py", "{file}", "-o", "{out}"),
-              ("bench/hand_polars.py", "--import-only")),
-    Contender("scan-floor: DuckDB sum(Quantity*Price)", "floor",
-              ("bench/scan_floor.py", "{file}"),
-              ("bench/scan_floor.py", "--import-only"), writes_rfm=False),
-    Contender("xlsx-floor: fastexcel read alone", "floor",
-              ("bench/fastexcel_floor.py", "{file}"),
-              ("bench/fastexcel_floor.py", "--import-only"), writes_rfm=False, formats=("xlsx",)),
+    Contender(
+        "ours: core rfm",
+        "ours",
+        ("-m", "core", "rfm", "{file}", "--preset", "online-retail", "-o", "{out}"),
+        # the modules `rfm` imports (core.cli imports them lazily, inside the command)
+        ("-c", "import core.cli, core.cleaning, core.columns, core.export, core.io, core.rfm"),
+        formats=FORMATS,
+    ),
+    Contender(
+        "baseline: pandas notebook",
+        "baseline",
+        ("bench/baseline_pandas.py", "{file}", "-o", "{out}"),
+        ("bench/baseline_pandas.py", "--import-only"),
+        formats=FORMATS,
+    ),
+    Contender(
+        "duckdb: hand-written SQL",
+        "hand",
+        ("bench/hand_duckdb.py", "{file}", "-o", "{out}"),
+        ("bench/hand_duckdb.py", "--import-only"),
+    ),
+    Contender(
+        "polars: hand-written lazy",
+        "hand",
+        ("bench/hand_polars.py", "{file}", "-o", "{out}"),
+        ("bench/hand_polars.py", "--import-only"),
+    ),
+    Contender(
+        "scan-floor: DuckDB sum(Quantity*Price)",
+        "floor",
+        ("bench/scan_floor.py", "{file}"),
+        ("bench/scan_floor.py", "--import-only"),
+        writes_rfm=False,
+    ),
+    Contender(
+        "xlsx-floor: fastexcel read alone",
+        "floor",
+        ("bench/fastexcel_floor.py", "{file}"),
+        ("bench/fastexcel_floor.py", "--import-only"),
+        writes_rfm=False,
+        formats=("xlsx",),
+    ),
 )
 
 
 # --------------------------------------------------------------------------- measuring
+
 
 @dataclasses.dataclass(frozen=True)
 class Sample:
@@ -125,8 +149,11 @@ class Sample:
 def run_child(args: tuple[str, ...]) -> Sample:
     """Run ``python *args`` in a fresh process, through bench/peak_rss.py, whose small
     size keeps the driver's own memory out of the child's peak (see that file)."""
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err, \
-            tempfile.NamedTemporaryFile(suffix=".json") as result:
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile(suffix=".json") as result,
+    ):
         launcher = [PYTHON, str(REPO / "bench" / "peak_rss.py"), result.name, "--", PYTHON, *args]
         returncode = subprocess.run(launcher, cwd=REPO, stdout=out, stderr=err, env=_child_env()).returncode
         out.seek(0)
@@ -150,8 +177,12 @@ def compile_bytecode() -> None:
     """Write the project's bytecode (__pycache__) before timing, as a user's first run does:
     with PYTHONDONTWRITEBYTECODE set (some shells and containers set it) every timed run would
     otherwise compile core/ from source again, about 0.1 s that no user waits for twice."""
-    subprocess.run([PYTHON, "-m", "compileall", "-q", str(REPO / "core"), str(REPO / "bench")],
-                   cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", str(REPO / "core"), str(REPO / "bench")],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
 
 
 def warm_page_cache(path: Path) -> None:
@@ -162,6 +193,7 @@ def warm_page_cache(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- data
+
 
 def parse_size(text: str) -> int:
     text = text.strip().lower().replace("_", "")
@@ -194,12 +226,15 @@ def dataset(lines: int, fmt: str) -> Path:
     path = OUT / "data" / f"synth-{size_label(lines)}-c{customers}-s{SEED}.{fmt}"
     stamp = path.with_name(path.name + ".json")
     params = {
-        "lines": lines, "customers": customers, "seed": SEED,
+        "lines": lines,
+        "customers": customers,
+        "seed": SEED,
         "synth_sha256": hashlib.sha256(Path(synth.__file__).read_bytes()).hexdigest(),
     }
     if fmt == "xlsx":
         params["make_xlsx_sha256"] = hashlib.sha256(
-            (REPO / "bench" / "make_xlsx.py").read_bytes()).hexdigest()
+            (REPO / "bench" / "make_xlsx.py").read_bytes()
+        ).hexdigest()
     if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == params:
         return path
     started = time.perf_counter()
@@ -217,6 +252,7 @@ def dataset(lines: int, fmt: str) -> Path:
 
 
 # --------------------------------------------------------------------------- checking
+
 
 def compare_rfm(reference: Path, candidate: Path) -> str | None:
     """None when both RFM CSVs agree; else what differs."""
@@ -241,17 +277,22 @@ def compare_rfm(reference: Path, candidate: Path) -> str | None:
         wrong = (ref[column] != got[column]).to_numpy()
         if wrong.any():
             i = int(np.flatnonzero(wrong)[0])
-            return (f"{column} differs for {int(wrong.sum())} customers, e.g. "
-                    f"{ref['customer_id'][i]}: {got[column][i]} vs {ref[column][i]}")
+            return (
+                f"{column} differs for {int(wrong.sum())} customers, e.g. "
+                f"{ref['customer_id'][i]}: {got[column][i]} vs {ref[column][i]}"
+            )
     close = np.isclose(got["monetary"], ref["monetary"], rtol=MONETARY_REL_TOL, atol=0)
     if not close.all():
         i = int(np.flatnonzero(~close)[0])
-        return (f"monetary differs for {int((~close).sum())} customers, e.g. "
-                f"{ref['customer_id'][i]}: {got['monetary'][i]} vs {ref['monetary'][i]}")
+        return (
+            f"monetary differs for {int((~close).sum())} customers, e.g. "
+            f"{ref['customer_id'][i]}: {got['monetary'][i]} vs {ref['monetary'][i]}"
+        )
     return None
 
 
 # --------------------------------------------------------------------------- results
+
 
 @dataclasses.dataclass
 class Row:
@@ -345,7 +386,8 @@ def ratios(rows: list[Row], row: Row) -> Ratios:
         faster=baseline.total_s / row.total_s if baseline.total_s else None,
         vs_duckdb=row.total_s / duckdb.total_s if duckdb else None,
         run_vs_hand=row.run_s / min(hand) if hand and row.run_s else None,
-        memory=row.peak_mib / baseline.peak_mib if baseline.peak_mib else None)
+        memory=row.peak_mib / baseline.peak_mib if baseline.peak_mib else None,
+    )
 
 
 def _num(value: float | None, fmt: str) -> str:
@@ -414,13 +456,16 @@ def model_table(results: list[dict]) -> str:
         if "ari_by_k" in r:
             by_k = ", ".join(f"k={k}: {v:.3f}" for k, v in r["ari_by_k"].items())
             lines.append("")
-            lines.append(f"Fast path vs full K-Means on {size_label(r['customers'])} customers: "
-                         f"recommended k {r['recommended_k_fast']} (fast) vs {r['recommended_k_full']} "
-                         f"(full); adjusted Rand index by k: {by_k}")
+            lines.append(
+                f"Fast path vs full K-Means on {size_label(r['customers'])} customers: "
+                f"recommended k {r['recommended_k_fast']} (fast) vs {r['recommended_k_full']} "
+                f"(full); adjusted Rand index by k: {by_k}"
+            )
     return "\n".join(lines)
 
 
 # --------------------------------------------------------------------------- targets
+
 
 def _ours_at(rows: list[Row], fmt: str, wanted: int) -> tuple[Row | None, str]:
     """Our row for ``fmt`` at ``wanted`` lines, else at the size nearest to it (indicative)."""
@@ -436,25 +481,30 @@ def _ours_at(rows: list[Row], fmt: str, wanted: int) -> tuple[Row | None, str]:
 # What was tried, printed beside a MISS (see bench/README.md, "Targets").
 TRIED = {
     "duckdb": "one scan grouping lines per order, rules on order fields per group, IDs as "
-              "text per group, Arrow results without pandas, only ibis's DuckDB compiler "
-              "loaded, the fill window and country aggregates only when some order can take "
-              "a value, a column-wise CSV writer, gc.freeze() at exit; left: the per-line "
-              "audit and rules (stock-code regex about 0.5 s CPU and three trims about 0.15 s "
-              "CPU each at 10M; DuckDB's trim also strips U+00A0, so no cheaper exact form) "
-              "and ibis itself (0.36 s import, about 0.1 s compiling the queries)",
+    "text per group, Arrow results without pandas, only ibis's DuckDB compiler "
+    "loaded, the fill window and country aggregates only when some order can take "
+    "a value, a column-wise CSV writer, gc.freeze() at exit; left: the per-line "
+    "audit and rules (stock-code regex about 0.5 s CPU and three trims about 0.15 s "
+    "CPU each at 10M; DuckDB's trim also strips U+00A0, so no cheaper exact form) "
+    "and ibis itself (0.36 s import, about 0.1 s compiling the queries)",
     "notebook": "imports cut (only ibis's DuckDB compiler), no pandas on the command line, "
-                "cheaper value readers; for CSV the text is parsed twice, for the value-reading "
-                "decision over every value and for the scan; parsing the mapped columns once "
-                "into DuckDB memory costs what the second parse saves (0.68 s vs 0.66 s at 1M)",
+    "cheaper value readers; for CSV the text is parsed twice, for the value-reading "
+    "decision over every value and for the scan; parsing the mapped columns once "
+    "into DuckDB memory costs what the second parse saves (0.68 s vs 0.66 s at 1M)",
     "xlsx": "fastexcel to Arrow; a large sheet cut into one piece per core while the "
-            "pre-parse check inflates it (ISA-L), each piece parsed as soon as it is complete; "
-            "the read started before the engine's imports; one read per upload in the app; "
-            "the parse itself is most of it",
+    "pre-parse check inflates it (ISA-L), each piece parsed as soon as it is complete; "
+    "the read started before the engine's imports; one read per upload in the app; "
+    "the parse itself is most of it",
 }
 
 
-def targets(rows: list[Row], models: list[dict], app: dict | None = None, movement: dict | None = None,
-            api: dict | None = None) -> list[tuple[str, str, str]]:
+def targets(
+    rows: list[Row],
+    models: list[dict],
+    app: dict | None = None,
+    movement: dict | None = None,
+    api: dict | None = None,
+) -> list[tuple[str, str, str]]:
     """(target, measured, PASS/MISS/n/a) for each target of the issue."""
     verdicts = []
 
@@ -475,29 +525,81 @@ def targets(rows: list[Row], models: list[dict], app: dict | None = None, moveme
             return
         verdicts.append((label, shown.format(value) + note, verdict(passes(value), why)))
 
-    rfm_target("10M Parquet: whole process <= 1.5x the hand-written DuckDB query's", "parquet",
-               10_000_000, lambda row, r: r.vs_duckdb, lambda v: v <= 1.5, "{:.2f}x", "duckdb")
-    rfm_target("10M Parquet: peak memory <= 1/5 of the notebook's", "parquet", 10_000_000,
-               lambda row, r: r.memory, lambda v: v <= 1 / 5, "{:.3f} of the notebook's", "")
-    rfm_target("1M Parquet: no slower than the notebook (whole process)", "parquet", 1_000_000,
-               lambda row, r: r.faster, lambda v: v >= 1, "{:.2f}x the notebook's speed", "notebook")
-    rfm_target("1M CSV: no slower than the notebook (whole process)", "csv", 1_000_000,
-               lambda row, r: r.faster, lambda v: v >= 1, "{:.2f}x the notebook's speed", "notebook")
-    rfm_target("1M .xlsx: >= 3x faster than the pandas calamine notebook (whole process)", "xlsx",
-               1_000_000, lambda row, r: r.faster, lambda v: v >= 3, "{:.2f}x", "xlsx")
-    rfm_target("1M .xlsx: peak memory <= 1 GiB", "xlsx", 1_000_000,
-               lambda row, r: row.peak_mib, lambda v: v <= 1024, "{:,.0f} MiB", "")
+    rfm_target(
+        "10M Parquet: whole process <= 1.5x the hand-written DuckDB query's",
+        "parquet",
+        10_000_000,
+        lambda row, r: r.vs_duckdb,
+        lambda v: v <= 1.5,
+        "{:.2f}x",
+        "duckdb",
+    )
+    rfm_target(
+        "10M Parquet: peak memory <= 1/5 of the notebook's",
+        "parquet",
+        10_000_000,
+        lambda row, r: r.memory,
+        lambda v: v <= 1 / 5,
+        "{:.3f} of the notebook's",
+        "",
+    )
+    rfm_target(
+        "1M Parquet: no slower than the notebook (whole process)",
+        "parquet",
+        1_000_000,
+        lambda row, r: r.faster,
+        lambda v: v >= 1,
+        "{:.2f}x the notebook's speed",
+        "notebook",
+    )
+    rfm_target(
+        "1M CSV: no slower than the notebook (whole process)",
+        "csv",
+        1_000_000,
+        lambda row, r: r.faster,
+        lambda v: v >= 1,
+        "{:.2f}x the notebook's speed",
+        "notebook",
+    )
+    rfm_target(
+        "1M .xlsx: >= 3x faster than the pandas calamine notebook (whole process)",
+        "xlsx",
+        1_000_000,
+        lambda row, r: r.faster,
+        lambda v: v >= 3,
+        "{:.2f}x",
+        "xlsx",
+    )
+    rfm_target(
+        "1M .xlsx: peak memory <= 1 GiB",
+        "xlsx",
+        1_000_000,
+        lambda row, r: row.peak_mib,
+        lambda v: v <= 1024,
+        "{:,.0f} MiB",
+        "",
+    )
     if app is None:
-        verdicts.append((f"app: upload a 1M .xlsx, RFM page shows its numbers < {APP_TARGET_S:.0f} s",
-                         "not run", "n/a"))
+        verdicts.append(
+            (f"app: upload a 1M .xlsx, RFM page shows its numbers < {APP_TARGET_S:.0f} s", "not run", "n/a")
+        )
     elif "error" in app:
-        verdicts.append((f"app: upload a 1M .xlsx, RFM page shows its numbers < {APP_TARGET_S:.0f} s",
-                         app["error"], "MISS"))
+        verdicts.append(
+            (
+                f"app: upload a 1M .xlsx, RFM page shows its numbers < {APP_TARGET_S:.0f} s",
+                app["error"],
+                "MISS",
+            )
+        )
     else:
         note = "" if app["lines"] == 1_000_000 else f" (indicative: {size_label(app['lines'])} lines)"
-        verdicts.append((f"app: upload a 1M .xlsx, RFM page shows its numbers < {APP_TARGET_S:.0f} s",
-                         f"{app['to_rfm_s']:.1f} s; Segments page {app['segments_s']:.1f} s after{note}",
-                         verdict(app["to_rfm_s"] < APP_TARGET_S, "xlsx")))
+        verdicts.append(
+            (
+                f"app: upload a 1M .xlsx, RFM page shows its numbers < {APP_TARGET_S:.0f} s",
+                f"{app['to_rfm_s']:.1f} s; Segments page {app['segments_s']:.1f} s after{note}",
+                verdict(app["to_rfm_s"] < APP_TARGET_S, "xlsx"),
+            )
+        )
 
     snap_label = f"movement: month-end segment sizes on 1M lines < {MOVEMENT_SNAPSHOT_TARGET_S:.0f} s"
     mig_label = f"movement: migration between two dates on 10M lines < {MOVEMENT_MIGRATION_TARGET_S:.0f} s"
@@ -506,45 +608,82 @@ def targets(rows: list[Row], models: list[dict], app: dict | None = None, moveme
         verdicts += [(snap_label, shown, verdict_), (mig_label, shown, verdict_)]
     else:
         m, g = movement["month_end_sizes"], movement["migration"]
-        note = "" if movement["snapshot_lines"] == 1_000_000 else \
-            f" (indicative: {size_label(movement['snapshot_lines'])} lines)"
-        verdicts.append((snap_label, f"{m['grouped_s']:.2f} s for {m['month_ends']} month ends{note}",
-                         verdict(m["grouped_s"] < MOVEMENT_SNAPSHOT_TARGET_S)))
-        note = "" if movement["migration_lines"] == 10_000_000 else \
-            f" (indicative: {size_label(movement['migration_lines'])} lines)"
-        verdicts.append((mig_label, f"{g['seconds']:.2f} s{note}",
-                         verdict(g["seconds"] < MOVEMENT_MIGRATION_TARGET_S)))
-    api_label = (f"scoring API: p99 < {API_P99_TARGET_MS:.0f} ms under 8 threads, all 200, server grows "
-                 f"< {API_BIG_BODY_GROWTH_MIB:.0f} MiB on a refused 300 MB body")
+        note = (
+            ""
+            if movement["snapshot_lines"] == 1_000_000
+            else f" (indicative: {size_label(movement['snapshot_lines'])} lines)"
+        )
+        verdicts.append(
+            (
+                snap_label,
+                f"{m['grouped_s']:.2f} s for {m['month_ends']} month ends{note}",
+                verdict(m["grouped_s"] < MOVEMENT_SNAPSHOT_TARGET_S),
+            )
+        )
+        note = (
+            ""
+            if movement["migration_lines"] == 10_000_000
+            else f" (indicative: {size_label(movement['migration_lines'])} lines)"
+        )
+        verdicts.append(
+            (mig_label, f"{g['seconds']:.2f} s{note}", verdict(g["seconds"] < MOVEMENT_MIGRATION_TARGET_S))
+        )
+    api_label = (
+        f"scoring API: p99 < {API_P99_TARGET_MS:.0f} ms under 8 threads, all 200, server grows "
+        f"< {API_BIG_BODY_GROWTH_MIB:.0f} MiB on a refused 300 MB body"
+    )
     if api is None or "error" in api:
-        verdicts.append((api_label, "not run" if api is None else api["error"],
-                         "n/a" if api is None else "MISS"))
+        verdicts.append(
+            (api_label, "not run" if api is None else api["error"], "n/a" if api is None else "MISS")
+        )
     else:
         growth = api["rss_big_mib"] - api["rss_after_mib"]
-        verdicts.append((api_label, f"p50 {api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms, "
-                         f"{api['ok_200']:,}/{api['requests']:,} ok, +{growth:.0f} MiB",
-                         verdict(api["p99_ms"] < API_P99_TARGET_MS and api["ok_200"] == api["requests"]
-                                 and growth < API_BIG_BODY_GROWTH_MIB)))
+        verdicts.append(
+            (
+                api_label,
+                f"p50 {api['p50_ms']:.1f} ms, p99 {api['p99_ms']:.1f} ms, "
+                f"{api['ok_200']:,}/{api['requests']:,} ok, +{growth:.0f} MiB",
+                verdict(
+                    api["p99_ms"] < API_P99_TARGET_MS
+                    and api["ok_200"] == api["requests"]
+                    and growth < API_BIG_BODY_GROWTH_MIB
+                ),
+            )
+        )
 
     usable = [m for m in models if "k_sweep_s" in m]
     if usable:
         exact = [m for m in usable if m["customers"] == 1_000_000]
         chosen = exact[0] if exact else max(usable, key=lambda m: m["customers"])
         note = "" if exact else f" (indicative: measured at {size_label(chosen['customers'])} customers)"
-        verdicts.append(("k-sweep k=2..12, all metrics, 1M customers < 10 s",
-                         f"{chosen['k_sweep_s']:.1f} s{note}", verdict(chosen["k_sweep_s"] < 10)))
+        verdicts.append(
+            (
+                "k-sweep k=2..12, all metrics, 1M customers < 10 s",
+                f"{chosen['k_sweep_s']:.1f} s{note}",
+                verdict(chosen["k_sweep_s"] < 10),
+            )
+        )
         checked = [m for m in usable if "ari_by_k" in m]
         if checked:
             m = checked[0]
             same = m["recommended_k_fast"] == m["recommended_k_full"]
-            verdicts.append((f"fast k-sweep agrees with full K-Means ({size_label(m['customers'])} "
-                             "customers): ARI >= 0.95 at the recommended k, same k",
-                             f"ARI {m['ari_at_recommended']:.3f}, k {m['recommended_k_fast']} vs "
-                             f"{m['recommended_k_full']}",
-                             verdict(m["ari_at_recommended"] >= 0.95 and same)))
+            verdicts.append(
+                (
+                    f"fast k-sweep agrees with full K-Means ({size_label(m['customers'])} "
+                    "customers): ARI >= 0.95 at the recommended k, same k",
+                    f"ARI {m['ari_at_recommended']:.3f}, k {m['recommended_k_fast']} vs "
+                    f"{m['recommended_k_full']}",
+                    verdict(m["ari_at_recommended"] >= 0.95 and same),
+                )
+            )
         worst = max(m["score_median_ms"] for m in usable)
-        verdicts.append(("score one customer < 1 ms (in core, median)",
-                         f"{worst:.3f} ms ({usable[0]['score_call']})", verdict(worst < 1)))
+        verdicts.append(
+            (
+                "score one customer < 1 ms (in core, median)",
+                f"{worst:.3f} ms ({usable[0]['score_call']})",
+                verdict(worst < 1),
+            )
+        )
     else:
         why = models[0].get("unavailable") or models[0].get("error") if models else "not run"
         verdicts.append(("k-sweep k=2..12, all metrics, 1M customers < 10 s", f"not available: {why}", "n/a"))
@@ -560,13 +699,19 @@ def target_table(verdicts: list[tuple[str, str, str]]) -> str:
 
 # --- customer lifetime value (bench/clv_bench.py) --------------------------------------
 
+
 def measure_clv(repeat: int) -> dict:
     """bench/clv_bench.py on its targets' sizes (25k and 1M customers), as JSON."""
     import clv_bench  # bench/ is this script's folder
 
     sizes = ",".join(str(n) for n in clv_bench.TARGETS_S)
-    done = subprocess.run([PYTHON, "bench/clv_bench.py", "--customers", sizes, "--repeat", str(repeat)],
-                          cwd=REPO, capture_output=True, text=True, env=_child_env())
+    done = subprocess.run(
+        [PYTHON, "bench/clv_bench.py", "--customers", sizes, "--repeat", str(repeat)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+    )
     if done.returncode != 0:
         lines_err = [x for x in done.stderr.strip().splitlines() if x.strip()]
         return {"error": lines_err[-1] if lines_err else f"exit {done.returncode}"}
@@ -585,16 +730,27 @@ def clv_verdicts(clv: dict | None) -> list[tuple[str, str, str]]:
     import clv_bench
 
     if clv is None or "error" in clv:
-        return [(f"clv: fit + predict on {n:,} customers < {t:g} s", "not run" if clv is None
-                 else clv["error"], "n/a") for n, t in clv_bench.TARGETS_S.items()]
-    return [(f"clv: fit + predict on {r['customers']:,} customers "
-             f"< {clv_bench.TARGETS_S[r['customers']]:g} s",
-             f"{r['seconds']:.2f} s",
-             "PASS" if r["seconds"] < clv_bench.TARGETS_S[r["customers"]] else "MISS")
-            for r in clv["results"] if r["customers"] in clv_bench.TARGETS_S]
+        return [
+            (
+                f"clv: fit + predict on {n:,} customers < {t:g} s",
+                "not run" if clv is None else clv["error"],
+                "n/a",
+            )
+            for n, t in clv_bench.TARGETS_S.items()
+        ]
+    return [
+        (
+            f"clv: fit + predict on {r['customers']:,} customers < {clv_bench.TARGETS_S[r['customers']]:g} s",
+            f"{r['seconds']:.2f} s",
+            "PASS" if r["seconds"] < clv_bench.TARGETS_S[r["customers"]] else "MISS",
+        )
+        for r in clv["results"]
+        if r["customers"] in clv_bench.TARGETS_S
+    ]
 
 
 # --------------------------------------------------------------------------- main
+
 
 def environment(args: argparse.Namespace) -> str:
     from importlib.metadata import version
@@ -605,8 +761,18 @@ def environment(args: argparse.Namespace) -> str:
         f"{dt.datetime.now():%Y-%m-%d %H:%M}, {platform.platform()}, {os.cpu_count()} CPUs, "
         f"load {load:.2f}{busy}\n\n"
         f"python {platform.python_version()}, "
-        + ", ".join(f"{name} {version(name)}" for name in ("pandas", "duckdb", "ibis-framework", "fastexcel",
-                                                           "polars", "pyarrow", "scikit-learn"))
+        + ", ".join(
+            f"{name} {version(name)}"
+            for name in (
+                "pandas",
+                "duckdb",
+                "ibis-framework",
+                "fastexcel",
+                "polars",
+                "pyarrow",
+                "scikit-learn",
+            )
+        )
         + "; "
         f"repeat {args.repeat} (median), sizes {', '.join(size_label(s) for s in args.sizes)}"
     )
@@ -617,15 +783,23 @@ def measure_app(lines: int, repeat: int, port: int) -> dict:
     path = dataset(lines, "xlsx")
     runs = []
     for _ in range(repeat):
-        done = subprocess.run([PYTHON, "bench/app_insight.py", str(path), "--json", "--port", str(port)],
-                              cwd=REPO, capture_output=True, text=True, env=_child_env())
+        done = subprocess.run(
+            [PYTHON, "bench/app_insight.py", str(path), "--json", "--port", str(port)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            env=_child_env(),
+        )
         if done.returncode != 0:
             lines_err = [x for x in done.stderr.strip().splitlines() if x.strip()]
             return {"lines": lines, "error": lines_err[-1] if lines_err else f"exit {done.returncode}"}
         runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
-    return {"lines": lines, "runs": len(runs), "customers": runs[0]["customers"],
-            **{key: statistics.median(r[key] for r in runs)
-               for key in ("loaded_s", "to_rfm_s", "segments_s")}}
+    return {
+        "lines": lines,
+        "runs": len(runs),
+        "customers": runs[0]["customers"],
+        **{key: statistics.median(r[key] for r in runs) for key in ("loaded_s", "to_rfm_s", "segments_s")},
+    }
 
 
 def measure_movement(sizes: list[int], repeat: int) -> dict:
@@ -634,10 +808,26 @@ def measure_movement(sizes: list[int], repeat: int) -> dict:
     snapshot = min((n for n in sizes if n >= 1_000_000), default=max(sizes))
     migration = max(sizes)
     done = subprocess.run(
-        [PYTHON, "bench/movement_bench.py", "--no-naive", "--repeats", str(repeat),
-         "--snapshot-lines", str(snapshot), "--snapshot-file", str(dataset(snapshot, "parquet")),
-         "--migration-lines", str(migration), "--migration-file", str(dataset(migration, "parquet"))],
-        cwd=REPO, capture_output=True, text=True, env=_child_env())
+        [
+            PYTHON,
+            "bench/movement_bench.py",
+            "--no-naive",
+            "--repeats",
+            str(repeat),
+            "--snapshot-lines",
+            str(snapshot),
+            "--snapshot-file",
+            str(dataset(snapshot, "parquet")),
+            "--migration-lines",
+            str(migration),
+            "--migration-file",
+            str(dataset(migration, "parquet")),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+    )
     if done.returncode != 0:
         lines_err = [x for x in done.stderr.strip().splitlines() if x.strip()]
         return {"error": lines_err[-1] if lines_err else f"exit {done.returncode}"}
@@ -650,17 +840,20 @@ def movement_table(movement: dict | None) -> str:
     if "error" in movement:
         return f"failed: {movement['error']}"
     m, g = movement["month_end_sizes"], movement["migration"]
-    return ("| measurement | lines | what | seconds |\n|---|--:|---|--:|\n"
-            f"| month-end segment sizes | {size_label(movement['snapshot_lines'])} | {m['month_ends']} month "
-            f"ends, {m['snapshot_rows']:,} customer snapshots | {m['grouped_s']:.2f} |\n"
-            f"| migration {g['from']} -> {g['to']} | {size_label(movement['migration_lines'])} | "
-            f"{g['customers']:,} customers, {g['moved']:,} moved | {g['seconds']:.2f} |")
+    return (
+        "| measurement | lines | what | seconds |\n|---|--:|---|--:|\n"
+        f"| month-end segment sizes | {size_label(movement['snapshot_lines'])} | {m['month_ends']} month "
+        f"ends, {m['snapshot_rows']:,} customer snapshots | {m['grouped_s']:.2f} |\n"
+        f"| migration {g['from']} -> {g['to']} | {size_label(movement['migration_lines'])} | "
+        f"{g['customers']:,} customers, {g['moved']:,} moved | {g['seconds']:.2f} |"
+    )
 
 
 def measure_api() -> dict:
     """bench/api_load.py with its defaults (2,000 requests, 8 threads, a 300 MB body)."""
-    done = subprocess.run([PYTHON, "bench/api_load.py", "--json"], cwd=REPO, capture_output=True,
-                          text=True, env=_child_env())
+    done = subprocess.run(
+        [PYTHON, "bench/api_load.py", "--json"], cwd=REPO, capture_output=True, text=True, env=_child_env()
+    )
     last = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else ""
     if not last.startswith("{"):
         lines_err = [x for x in done.stderr.strip().splitlines() if x.strip()]
@@ -673,11 +866,13 @@ def api_table(api: dict | None) -> str:
         return "skipped (--no-api)"
     if "error" in api:
         return f"failed: {api['error']}"
-    return ("| requests | threads | req/s | p50 ms | p99 ms | 200s | server RSS before / after load / "
-            "after big body MiB | big body status |\n|--:|--:|--:|--:|--:|--:|---|---|\n"
-            f"| {api['requests']:,} | {api['concurrency']} | {api['requests'] / api['wall_s']:,.0f} | "
-            f"{api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['ok_200']:,} | {api['rss_before_mib']:.0f} / "
-            f"{api['rss_after_mib']:.0f} / {api['rss_big_mib']:.0f} | {api['big_status']} |")
+    return (
+        "| requests | threads | req/s | p50 ms | p99 ms | 200s | server RSS before / after load / "
+        "after big body MiB | big body status |\n|--:|--:|--:|--:|--:|--:|---|---|\n"
+        f"| {api['requests']:,} | {api['concurrency']} | {api['requests'] / api['wall_s']:,.0f} | "
+        f"{api['p50_ms']:.1f} | {api['p99_ms']:.1f} | {api['ok_200']:,} | {api['rss_before_mib']:.0f} / "
+        f"{api['rss_after_mib']:.0f} / {api['rss_big_mib']:.0f} | {api['big_status']} |"
+    )
 
 
 def app_table(app: dict | None) -> str:
@@ -685,29 +880,42 @@ def app_table(app: dict | None) -> str:
         return "skipped (--no-app)"
     if "error" in app:
         return f"failed: {app['error']}"
-    return ("| file | runs | loaded s | to RFM numbers s | then Segments s | customers |\n"
-            "|---|--:|--:|--:|--:|--:|\n"
-            f"| {size_label(app['lines'])}-line .xlsx | {app['runs']} | {app['loaded_s']:.1f} "
-            f"| {app['to_rfm_s']:.1f} | {app['segments_s']:.1f} | {app['customers']} |")
+    return (
+        "| file | runs | loaded s | to RFM numbers s | then Segments s | customers |\n"
+        "|---|--:|--:|--:|--:|--:|\n"
+        f"| {size_label(app['lines'])}-line .xlsx | {app['runs']} | {app['loaded_s']:.1f} "
+        f"| {app['to_rfm_s']:.1f} | {app['segments_s']:.1f} | {app['customers']} |"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1M,10M", help="lines per file, e.g. 1M,10M (default)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per command; the median is kept")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke test: 200k lines, 1 repeat, k-sweep on 20k customers")
-    parser.add_argument("--model-customers", default="100k,1M",
-                        help="RFM table sizes for the k-sweep and scoring (default 100k,1M)")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke test: 200k lines, 1 repeat, k-sweep on 20k customers"
+    )
+    parser.add_argument(
+        "--model-customers",
+        default="100k,1M",
+        help="RFM table sizes for the k-sweep and scoring (default 100k,1M)",
+    )
     parser.add_argument("--no-models", action="store_true", help="skip the k-sweep and scoring")
-    parser.add_argument("--formats", default=",".join(FORMATS),
-                        help=f"file formats (default {','.join(FORMATS)}; xlsx up to 1M lines)")
+    parser.add_argument(
+        "--formats",
+        default=",".join(FORMATS),
+        help=f"file formats (default {','.join(FORMATS)}; xlsx up to 1M lines)",
+    )
     parser.add_argument("--no-app", action="store_true", help="skip the browser time-to-insight run")
     parser.add_argument("--no-movement", action="store_true", help="skip the customer-movement timings")
     parser.add_argument("--no-api", action="store_true", help="skip the scoring-API load test")
     parser.add_argument("--no-clv", action="store_true", help="skip the lifetime-value fit timings")
-    parser.add_argument("--app-port", type=int, default=int(os.environ.get("RFM_BENCH_PORT", "8602")),
-                        help="port for the dashboard started by the time-to-insight run (default 8602)")
+    parser.add_argument(
+        "--app-port",
+        type=int,
+        default=int(os.environ.get("RFM_BENCH_PORT", "8602")),
+        help="port for the dashboard started by the time-to-insight run (default 8602)",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat, args.model_customers = "200k", 1, "20k"
@@ -754,26 +962,34 @@ def main(argv: list[str] | None = None) -> int:
     if not args.no_clv:
         print("customer lifetime value: fit + predict on 25k and 1M customers ...", flush=True)
         clv = measure_clv(min(args.repeat, 3))
-    report = "\n\n".join([
-        "# Benchmark: RFM from transactions\n\n" + header,
-        "## RFM (whole process = median wall time, imports included; run s = whole - import, "
-        "at least 0.01 s)\n\n" + rfm_table(rows),
-        "## Time to insight in the dashboard (bench/app_insight.py, headless Chromium)\n\n" + app_table(app),
-        "## Customer movement (bench/movement_bench.py, from the file on disk, median)\n\n"
-        + movement_table(movement),
-        "## Scoring API under load (bench/api_load.py, one Streamlit server on 127.0.0.1)\n\n"
-        + api_table(api),
-        "## k-sweep and scoring\n\n" + (model_table(models) if models else "skipped (--no-models)"),
-        "## Customer lifetime value (bench/clv_bench.py, fit + predict in one process, median)\n\n"
-        + clv_table(clv),
-        "## Targets\n\n" + target_table(targets(rows, models, app, movement, api) + clv_verdicts(clv)),
-    ]) + "\n"
+    report = (
+        "\n\n".join(
+            [
+                "# Benchmark: RFM from transactions\n\n" + header,
+                "## RFM (whole process = median wall time, imports included; run s = whole - import, "
+                "at least 0.01 s)\n\n" + rfm_table(rows),
+                "## Time to insight in the dashboard (bench/app_insight.py, headless Chromium)\n\n"
+                + app_table(app),
+                "## Customer movement (bench/movement_bench.py, from the file on disk, median)\n\n"
+                + movement_table(movement),
+                "## Scoring API under load (bench/api_load.py, one Streamlit server on 127.0.0.1)\n\n"
+                + api_table(api),
+                "## k-sweep and scoring\n\n" + (model_table(models) if models else "skipped (--no-models)"),
+                "## Customer lifetime value (bench/clv_bench.py, fit + predict in one process, median)\n\n"
+                + clv_table(clv),
+                "## Targets\n\n"
+                + target_table(targets(rows, models, app, movement, api) + clv_verdicts(clv)),
+            ]
+        )
+        + "\n"
+    )
     print("\n" + report)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.md").write_text(report)
     print(f"written to {(OUT / 'results.md').relative_to(REPO)}")
-    broken = [r for r in rows if r.error or r.check.startswith("MISMATCH")] + \
-        [x for x in (app, movement, api, clv) if x and "error" in x]
+    broken = [r for r in rows if r.error or r.check.startswith("MISMATCH")] + [
+        x for x in (app, movement, api, clv) if x and "error" in x
+    ]
     return 1 if broken else 0
 
 

@@ -5,6 +5,7 @@ The least any engine must do to touch the columns RFM needs; nothing can be fast
     python bench/scan_floor.py FILE
     python bench/scan_floor.py --import-only
 """
+
 import argparse
 
 import duckdb

@@ -10,6 +10,7 @@ Three playbooks, each keyed by segment:
 - ``NAMED_PLAYBOOK``: per named RFM segment (core.scores), worded with the segment's medians.
 A new family or segment gets its actions here and nowhere else.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -61,8 +62,7 @@ SEGMENT_PLAYBOOK: dict[str, tuple[str, ...]] = {
     "Occasional": (
         "Build the habit: a welcome-back series and a second-purchase offer (most have "
         "ordered only {frequency_median:.0f} time(s), typically {recency_median:.0f} days ago).",
-        "Reach them with seasonal campaigns and bestsellers; typical spend is "
-        "{monetary_median:,.0f}.",
+        "Reach them with seasonal campaigns and bestsellers; typical spend is {monetary_median:,.0f}.",
         "Keep the cost per contact low: {customers:,} customers bring {revenue_share:.0%} of revenue.",
     ),
     "Lapsed": (
@@ -78,23 +78,20 @@ SEGMENT_PLAYBOOK: dict[str, tuple[str, ...]] = {
 # Per segment family, what to do with ONE customer; filled with that customer's own figures.
 CUSTOMER_PLAYBOOK: dict[str, tuple[str, ...]] = {
     "Elite": (
-        "Assign a named account manager to this customer: {monetary} spent over "
-        "{frequency:,.0f} orders.",
+        "Assign a named account manager to this customer: {monetary} spent over {frequency:,.0f} orders.",
         "Invite them to early access and the VIP programme; no discount needed.",
         "Watch their recency (last purchase {recency:,.0f} days ago): if they go quiet for "
         "longer than usual, call them personally.",
     ),
     "High_Spender": (
-        "Offer premium bundles and concierge service: {monetary} spent, about "
-        "{per_order} per order.",
+        "Offer premium bundles and concierge service: {monetary} spent, about {per_order} per order.",
         "Nudge their next order with a replenishment reminder or a loyalty tier "
         "({frequency:,.0f} orders so far).",
     ),
     "Power_Shopper": (
         "Reward their frequency ({frequency:,.0f} orders): points or a free-shipping threshold.",
         "Raise their basket with cross-sell and volume pricing: about {per_order} per order.",
-        "Ask them for a review or a referral while they are active (last purchase "
-        "{recency:,.0f} days ago).",
+        "Ask them for a review or a referral while they are active (last purchase {recency:,.0f} days ago).",
     ),
     "Premium": (
         "Keep this customer close: loyalty perks and a first look at new products.",
@@ -111,13 +108,14 @@ CUSTOMER_PLAYBOOK: dict[str, tuple[str, ...]] = {
         "Include them in seasonal campaigns with bestsellers; keep the cost of contact low.",
     ),
     "Lapsed": (
-        "Win them back with a time-limited reactivation offer: last purchase {recency:,.0f} "
-        "days ago.",
+        "Win them back with a time-limited reactivation offer: last purchase {recency:,.0f} days ago.",
         "Do not spend more to win them back than they were worth: {monetary} in total.",
     ),
 }
-_FALLBACK = ("Look at this customer's last orders before contacting them: last purchase "
-             "{recency:,.0f} days ago, {frequency:,.0f} orders, {monetary} spent.",)
+_FALLBACK = (
+    "Look at this customer's last orders before contacting them: last purchase "
+    "{recency:,.0f} days ago, {frequency:,.0f} orders, {monetary} spent.",
+)
 
 # What each named segment means and what to do; {figures} are the segment's own medians.
 NAMED_MEANING: dict[str, str] = {
@@ -168,8 +166,7 @@ NAMED_PLAYBOOK: dict[str, tuple[str, ...]] = {
     "About to Sleep": (
         "Reconnect before they lapse: popular products and a time-limited discount "
         "(typically {recency_median:.0f} days since the last order).",
-        "Keep the cost per contact low: {customers:,} customers bring {revenue_share:.0%} "
-        "of revenue.",
+        "Keep the cost per contact low: {customers:,} customers bring {revenue_share:.0%} of revenue.",
     ),
     "At Risk": (
         "Win them back with personal e-mails about their favourite products: they spent "
@@ -206,14 +203,22 @@ def recommended_actions(segment: str, profile: Mapping[str, float]) -> list[str]
     return [template.format(**values) for template in templates]
 
 
-def customer_actions(segment: str, recency: float, frequency: float, monetary: float,
-                     money: Callable[[float], str] = lambda v: f"{v:,.2f}") -> tuple[str, ...]:
+def customer_actions(
+    segment: str,
+    recency: float,
+    frequency: float,
+    monetary: float,
+    money: Callable[[float], str] = lambda v: f"{v:,.2f}",
+) -> tuple[str, ...]:
     """Next actions for one customer of ``segment`` (a tier or a cluster name), with its figures;
     ``money`` formats spend (e.g. in the file's currency; default: two decimals)."""
     templates = CUSTOMER_PLAYBOOK.get(base_name(str(segment)), _FALLBACK)
-    figures = {"recency": float(recency), "frequency": float(frequency),
-               "monetary": money(float(monetary)),
-               "per_order": money(float(monetary) / max(float(frequency), 1.0))}
+    figures = {
+        "recency": float(recency),
+        "frequency": float(frequency),
+        "monetary": money(float(monetary)),
+        "per_order": money(float(monetary) / max(float(frequency), 1.0)),
+    }
     return tuple(template.format(**figures) for template in templates)
 
 
@@ -224,13 +229,14 @@ def profiles_with_actions(segmented: pd.DataFrame) -> pd.DataFrame:
     return profile
 
 
-def named_segment_actions(name: str, profile: Mapping[str, float],
-                          money=lambda v: f"{v:,.2f}") -> list[str]:
+def named_segment_actions(name: str, profile: Mapping[str, float], money=lambda v: f"{v:,.2f}") -> list[str]:
     """What to do with a named segment, worded with its own figures; ``money`` formats spend."""
     templates = NAMED_PLAYBOOK.get(name)
     if templates is None:
-        return [f"No playbook for the segment '{name}' (a name from an edited grid); review "
-                "its customers by hand."]
+        return [
+            f"No playbook for the segment '{name}' (a name from an edited grid); review "
+            "its customers by hand."
+        ]
     if not profile.get("customers"):
         return [f"No customers in this segment now ({NAMED_MEANING[name]})."]
     values = dict(profile)
@@ -238,12 +244,13 @@ def named_segment_actions(name: str, profile: Mapping[str, float],
     return [template.format(**values) for template in templates]
 
 
-def named_profiles_with_actions(scored: pd.DataFrame, names, money=lambda v: f"{v:,.2f}"
-                                ) -> pd.DataFrame:
+def named_profiles_with_actions(scored: pd.DataFrame, names, money=lambda v: f"{v:,.2f}") -> pd.DataFrame:
     """named_segment_profiles plus 'meaning' (text) and 'actions' (list of strings)."""
     profile = named_segment_profiles(scored, names)
-    profile["meaning"] = [NAMED_MEANING.get(n, "a segment from an edited grid")
-                          for n in profile["rfm_segment"]]
-    profile["actions"] = [named_segment_actions(row["rfm_segment"], row, money)
-                          for _, row in profile.iterrows()]
+    profile["meaning"] = [
+        NAMED_MEANING.get(n, "a segment from an edited grid") for n in profile["rfm_segment"]
+    ]
+    profile["actions"] = [
+        named_segment_actions(row["rfm_segment"], row, money) for _, row in profile.iterrows()
+    ]
     return profile

@@ -1,4 +1,5 @@
 """Atomic file output: write to a temporary sibling, rename into place on success."""
+
 from __future__ import annotations
 
 import contextlib

@@ -7,6 +7,7 @@ first/last purchase are taken over the lines the cleaning rules keep, and each a
 the latest non-empty value by date (ties: the larger text), over every dated line of the
 customer, so a refunded order's email still counts.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -23,15 +24,42 @@ from core.rfm import Source, classify_lines, group_orders
 # ISO timestamp with microseconds: fixed width, so "latest" is a max over "<ts><value>" text.
 _TS_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 _TS_WIDTH = 26
-_ATTRIBUTE_HINTS = ("email", "mail", "name", "country", "phone", "city", "company",
-                    "acceptsmarketing", "province", "zip", "postcode", "state")
+_ATTRIBUTE_HINTS = (
+    "email",
+    "mail",
+    "name",
+    "country",
+    "phone",
+    "city",
+    "company",
+    "acceptsmarketing",
+    "province",
+    "zip",
+    "postcode",
+    "state",
+)
 # line-item and product fields are not about the customer ('Lineitem name', 'Product name')
 _NOT_CUSTOMER = ("lineitem", "item", "product", "sku", "vendor", "discount", "shippingmethod")
-MEASURE_COLUMNS = ("first_purchase", "last_purchase", "recency", "orders", "revenue",
-                   "average_order_value", "r_score", "f_score", "m_score", "rfm_segment",
-                   "tier", "cluster", "segment",
-                   # customer lifetime value (core.clv.VALUE_COLUMNS), when the table carries it
-                   "expected_purchases", "p_alive", "expected_spend", "clv")
+MEASURE_COLUMNS = (
+    "first_purchase",
+    "last_purchase",
+    "recency",
+    "orders",
+    "revenue",
+    "average_order_value",
+    "r_score",
+    "f_score",
+    "m_score",
+    "rfm_segment",
+    "tier",
+    "cluster",
+    "segment",
+    # customer lifetime value (core.clv.VALUE_COLUMNS), when the table carries it
+    "expected_purchases",
+    "p_alive",
+    "expected_spend",
+    "clv",
+)
 
 
 def suggest_attribute_columns(columns: Sequence[str], mapping: ColumnMapping) -> list[str]:
@@ -59,8 +87,9 @@ def email_column(columns: Iterable[str]) -> str | None:
     return None
 
 
-def customer_attributes(source: Source, attributes: Sequence[str] = (),
-                        as_of: _dt.datetime | None = None) -> pd.DataFrame:
+def customer_attributes(
+    source: Source, attributes: Sequence[str] = (), as_of: _dt.datetime | None = None
+) -> pd.DataFrame:
     """Per customer: first_purchase, last_purchase and the latest non-empty value of each column.
 
     From the pipeline's orders with ``attributes`` carried (the lines of an order group share
@@ -72,8 +101,9 @@ def customer_attributes(source: Source, attributes: Sequence[str] = (),
     attributes = tuple(dict.fromkeys(attributes))
     missing = [c for c in attributes if c not in dataset.columns]
     if missing:
-        raise ColumnMappingError(f"{dataset.name}: no column '{missing[0]}' to export; "
-                                 f"the file has {', '.join(dataset.columns)}")
+        raise ColumnMappingError(
+            f"{dataset.name}: no column '{missing[0]}' to export; the file has {', '.join(dataset.columns)}"
+        )
     orders = group_orders(classify_lines(source, attributes), source)
     dated = orders.customer_id.notnull() & orders.invoice_ts.notnull()
     if as_of is not None:
@@ -81,8 +111,9 @@ def customer_attributes(source: Source, attributes: Sequence[str] = (),
     orders = orders.filter(dated)
     kept = orders.failed == 0
     ts_text = orders.invoice_ts.strftime(_TS_FORMAT)
-    aggregates = dict(first_purchase=orders.invoice_ts.min(where=kept),
-                      last_purchase=orders.invoice_ts.max(where=kept))
+    aggregates = dict(
+        first_purchase=orders.invoice_ts.min(where=kept), last_purchase=orders.invoice_ts.max(where=kept)
+    )
     for i in range(len(attributes)):
         value = orders[f"attribute_{i}"]
         aggregates[f"attribute_{i}"] = ts_text.concat(value).max(where=value.notnull())
@@ -103,13 +134,13 @@ def campaign_table(scored: pd.DataFrame, attributes: pd.DataFrame) -> pd.DataFra
     ``customer_attributes``. Customers without a kept line there keep empty attributes.
     """
     merged = scored.merge(attributes, on="customer_id", how="left", validate="one_to_one")
-    attr_columns = [c for c in attributes.columns
-                    if c not in ("customer_id", "first_purchase", "last_purchase")]
+    attr_columns = [
+        c for c in attributes.columns if c not in ("customer_id", "first_purchase", "last_purchase")
+    ]
     merged["orders"] = merged["frequency"].astype("int64")
     merged["revenue"] = merged["monetary"].astype("float64")
     merged["average_order_value"] = (merged["revenue"] / merged["orders"]).round(2)
-    columns = ["customer_id", *attr_columns,
-               *[c for c in MEASURE_COLUMNS if c in merged.columns]]
+    columns = ["customer_id", *attr_columns, *[c for c in MEASURE_COLUMNS if c in merged.columns]]
     return merged[columns]
 
 
@@ -119,8 +150,9 @@ def email_tool_frame(table: pd.DataFrame, email: str) -> tuple[pd.DataFrame, int
     Returns the frame and how many customers were left out for having no e-mail.
     """
     if email not in table.columns:
-        raise ColumnMappingError(f"no e-mail column '{email}' in the export; pick it among "
-                                 "the customer columns")
+        raise ColumnMappingError(
+            f"no e-mail column '{email}' in the export; pick it among the customer columns"
+        )
     has_email = table[email].astype("string").str.strip().fillna("").str.len() > 0
     ordered = table[[email, *[c for c in table.columns if c != email]]]
     return ordered[has_email.to_numpy()].reset_index(drop=True), int((~has_email).sum())

@@ -5,6 +5,7 @@ Rules are predicates on the canonical table (see core.columns) that say which li
 counts add up to rows in - rows out. The predicates are ibis expressions, so the same rules
 run on DuckDB and on Spark.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -41,46 +42,101 @@ class Rule:
     order_level: bool = False
 
 
-RULES: dict[str, Rule] = {r.name: r for r in (
-    Rule("missing_customer", "Missing customer ID", "lines with no customer ID",
-         lambda t, c: t.customer_id.notnull(), order_level=True),
-    Rule("unparseable_date", "Unparseable date", "lines whose date is empty or does not parse",
-         lambda t, c: t.invoice_ts.notnull(), order_level=True),
-    Rule("date_out_of_range", "Date out of range",
-         "dates before 1990 or after the day the data was loaded plus one (typos like 2999)",
-         lambda t, c: _in_date_range(t, c), order_level=True),
-    Rule("unparseable_number", "Unparseable amount/price/quantity",
-         "lines whose amount, price or quantity is text that is not a number",
-         lambda t, c: ~t.bad_number),
-    Rule("not_completed_sale", "Not a completed sale",
-         "refunded, cancelled, failed, pending, on hold, quotes, layaways, voids and blank "
-         "statuses (status column; core.statuses)",
-         lambda t, c: is_sale(t, c), needs="status", order_level=True),
-    Rule("quantity_not_positive", "Quantity <= 0", "returns and zero-quantity lines",
-         lambda t, c: t.quantity > 0, needs="quantity"),
-    Rule("price_not_positive", "Price <= 0", "free items and price corrections",
-         lambda t, c: t.price > 0, needs="price"),
-    Rule("amount_not_positive", "Amount <= 0", "lines whose value is zero, negative or missing",
-         lambda t, c: (t.line_value > 0) | t.order_line, order_level=True),
-    Rule("invoice_not_six_digits", "Invoice not six digits",
-         "cancellations (C...) and adjustments (A...)",
-         lambda t, c: t.invoice.re_search(INVOICE_PATTERN), needs="invoice", order_level=True),
-    Rule("stock_code_not_product", "Stock code not a product",
-         "postage, manual, discount, bank charges and other non-product codes",
-         lambda t, c: t.product.re_search(STOCK_CODE_PATTERN), needs="product"),
-)}
+RULES: dict[str, Rule] = {
+    r.name: r
+    for r in (
+        Rule(
+            "missing_customer",
+            "Missing customer ID",
+            "lines with no customer ID",
+            lambda t, c: t.customer_id.notnull(),
+            order_level=True,
+        ),
+        Rule(
+            "unparseable_date",
+            "Unparseable date",
+            "lines whose date is empty or does not parse",
+            lambda t, c: t.invoice_ts.notnull(),
+            order_level=True,
+        ),
+        Rule(
+            "date_out_of_range",
+            "Date out of range",
+            "dates before 1990 or after the day the data was loaded plus one (typos like 2999)",
+            lambda t, c: _in_date_range(t, c),
+            order_level=True,
+        ),
+        Rule(
+            "unparseable_number",
+            "Unparseable amount/price/quantity",
+            "lines whose amount, price or quantity is text that is not a number",
+            lambda t, c: ~t.bad_number,
+        ),
+        Rule(
+            "not_completed_sale",
+            "Not a completed sale",
+            "refunded, cancelled, failed, pending, on hold, quotes, layaways, voids and blank "
+            "statuses (status column; core.statuses)",
+            lambda t, c: is_sale(t, c),
+            needs="status",
+            order_level=True,
+        ),
+        Rule(
+            "quantity_not_positive",
+            "Quantity <= 0",
+            "returns and zero-quantity lines",
+            lambda t, c: t.quantity > 0,
+            needs="quantity",
+        ),
+        Rule(
+            "price_not_positive",
+            "Price <= 0",
+            "free items and price corrections",
+            lambda t, c: t.price > 0,
+            needs="price",
+        ),
+        Rule(
+            "amount_not_positive",
+            "Amount <= 0",
+            "lines whose value is zero, negative or missing",
+            lambda t, c: (t.line_value > 0) | t.order_line,
+            order_level=True,
+        ),
+        Rule(
+            "invoice_not_six_digits",
+            "Invoice not six digits",
+            "cancellations (C...) and adjustments (A...)",
+            lambda t, c: t.invoice.re_search(INVOICE_PATTERN),
+            needs="invoice",
+            order_level=True,
+        ),
+        Rule(
+            "stock_code_not_product",
+            "Stock code not a product",
+            "postage, manual, discount, bank charges and other non-product codes",
+            lambda t, c: t.product.re_search(STOCK_CODE_PATTERN),
+            needs="product",
+        ),
+    )
+}
 
-GENERIC = ("missing_customer", "unparseable_date", "date_out_of_range", "unparseable_number",
-           "not_completed_sale", "quantity_not_positive", "price_not_positive",
-           "amount_not_positive")
+GENERIC = (
+    "missing_customer",
+    "unparseable_date",
+    "date_out_of_range",
+    "unparseable_number",
+    "not_completed_sale",
+    "quantity_not_positive",
+    "price_not_positive",
+    "amount_not_positive",
+)
 PRESETS: dict[str, tuple[str, ...]] = {
     "generic": GENERIC,
     "online-retail": GENERIC + ("invoice_not_six_digits", "stock_code_not_product"),
 }
 
 
-def suggest_preset(mapping: ColumnMapping, table: ibis.Table | None = None,
-                   sample_rows: int = 1000) -> str:
+def suggest_preset(mapping: ColumnMapping, table: ibis.Table | None = None, sample_rows: int = 1000) -> str:
     """'online-retail' when the file has invoice and stock-code columns, else 'generic'.
 
     Given the ``table``, its values must have the shape too (on the first ``sample_rows``
@@ -91,16 +147,20 @@ def suggest_preset(mapping: ColumnMapping, table: ibis.Table | None = None,
         return "generic"
     if table is None:
         return "online-retail"
-    sample = table.select(invoice=table[mapping.invoice].cast("string"),
-                          product=table[mapping.product].cast("string")).head(sample_rows)
-    row = query.first_row(sample.aggregate(
-        n_invoice=sample.invoice.count(),
-        retail_invoice=sample.invoice.re_search(r"^[CA]?\d{6}(\.0)?$").sum(),
-        n_product=sample["product"].count(),
-        retail_product=sample["product"].re_search(r"^\d{5}").sum(),
-    ))
-    shaped = (row["retail_invoice"] or 0) >= 0.9 * row["n_invoice"] and \
-        (row["retail_product"] or 0) >= 0.5 * row["n_product"]
+    sample = table.select(
+        invoice=table[mapping.invoice].cast("string"), product=table[mapping.product].cast("string")
+    ).head(sample_rows)
+    row = query.first_row(
+        sample.aggregate(
+            n_invoice=sample.invoice.count(),
+            retail_invoice=sample.invoice.re_search(r"^[CA]?\d{6}(\.0)?$").sum(),
+            n_product=sample["product"].count(),
+            retail_product=sample["product"].re_search(r"^\d{5}").sum(),
+        )
+    )
+    shaped = (row["retail_invoice"] or 0) >= 0.9 * row["n_invoice"] and (
+        row["retail_product"] or 0
+    ) >= 0.5 * row["n_product"]
     return "online-retail" if shaped and row["n_invoice"] else "generic"
 
 
@@ -168,8 +228,9 @@ class CleaningConfig:
 
     def with_status_values(self, values: Sequence[str | None]) -> CleaningConfig:
         """This config with ``sale_values`` settled from the status values a file holds."""
-        return replace(self, sale_values=tuple(
-            v for v in values if v is not None and self.verdict(v) == statuses.SALE))
+        return replace(
+            self, sale_values=tuple(v for v in values if v is not None and self.verdict(v) == statuses.SALE)
+        )
 
     @classmethod
     def preset(cls, name: str, returns: str = "drop", **options) -> CleaningConfig:
@@ -182,12 +243,14 @@ class CleaningConfig:
         """The enabled rules whose column the mapping has, in the canonical order."""
         mapped = mapping.as_dict()
         enabled = set(self.rules)
-        return tuple(r for name, r in RULES.items()
-                     if name in enabled and (r.needs is None or mapped.get(r.needs)))
+        return tuple(
+            r for name, r in RULES.items() if name in enabled and (r.needs is None or mapped.get(r.needs))
+        )
 
 
-def is_return(table: ibis.Table, rules: Sequence[Rule],
-              config: CleaningConfig | None = None) -> ibis.BooleanValue:
+def is_return(
+    table: ibis.Table, rules: Sequence[Rule], config: CleaningConfig | None = None
+) -> ibis.BooleanValue:
     """A returned line to net: negative value, and valid by every rule but the sign rules."""
     config = config or CleaningConfig()
     sign_rules = {"quantity_not_positive", "amount_not_positive", "invoice_not_six_digits"}
@@ -204,13 +267,21 @@ def status_counts(groups: ibis.Table, config: CleaningConfig) -> tuple[statuses.
     """Each status value as written in ``groups`` (core.rfm.order_groups: ``status``,
     ``lines``, ``value``), its lines, their value and its verdict; most lines first. Blank
     statuses are left out (the status rule counts them)."""
-    rows = query.rows(groups.group_by("status")
-                      .aggregate(lines=groups.lines.sum(), revenue=groups.value.sum())
-                      .order_by(ibis.desc("lines"), "status"))
-    return tuple(statuses.StatusCount(row["status"], int(row["lines"]),
-                                      round(float(row["revenue"] or 0), 2),
-                                      config.verdict(row["status"]))
-                 for row in rows if row["status"] is not None)
+    rows = query.rows(
+        groups.group_by("status")
+        .aggregate(lines=groups.lines.sum(), revenue=groups.value.sum())
+        .order_by(ibis.desc("lines"), "status")
+    )
+    return tuple(
+        statuses.StatusCount(
+            row["status"],
+            int(row["lines"]),
+            round(float(row["revenue"] or 0), 2),
+            config.verdict(row["status"]),
+        )
+        for row in rows
+        if row["status"] is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -229,8 +300,9 @@ class Duplicates:
     checked: bool = True  # False: a file of items not asked to drop copies (not scanned)
 
 
-def duplicate_lines(table: ibis.Table, config: CleaningConfig, mapping: ColumnMapping,
-                    source: str = "the file") -> tuple[ibis.Table, Duplicates]:
+def duplicate_lines(
+    table: ibis.Table, config: CleaningConfig, mapping: ColumnMapping, source: str = "the file"
+) -> tuple[ibis.Table, Duplicates]:
     """The raw table with the exact copies of a line removed where they must go, and the count.
 
     Copies go when ``config.unique_key`` is given, when the file has one row per order (an
@@ -249,20 +321,24 @@ def duplicate_lines(table: ibis.Table, config: CleaningConfig, mapping: ColumnMa
     copies = int(row["lines"] or 0) - int(row["rows"] or 0)
     key = config.unique_key
     if key:
-        clash = query.rows(distinct.group_by(list(key)).aggregate(n=ibis._.count())
-                           .filter(ibis._.n > 1).limit(1))
+        clash = query.rows(
+            distinct.group_by(list(key)).aggregate(n=ibis._.count()).filter(ibis._.n > 1).limit(1)
+        )
         if clash:
             value = ", ".join(f"{c}={clash[0][c]!r}" for c in key)
             raise DataValidationError(
                 f"{source}: {clash[0]['n']} different lines share the key {value}, which must be "
-                "unique; remove the wrong lines, or read the file with --profile none")
+                "unique; remove the wrong lines, or read the file with --profile none"
+            )
     elif copies and mapping.invoice and mapping.amount:
         # Only lines that carry an order ID: a line without one is no order to count once.
         invoice = mapping.invoice
         written = table[invoice].cast("string").strip()
         has_id = written.notnull() & (written != "")
-        ided = distinct.filter(distinct[invoice].cast("string").strip().notnull()
-                               & (distinct[invoice].cast("string").strip() != ""))
+        ided = distinct.filter(
+            distinct[invoice].cast("string").strip().notnull()
+            & (distinct[invoice].cast("string").strip() != "")
+        )
         per_order = ided.group_by(invoice).aggregate(n=ibis._.count())
         most = query.first_row(per_order.aggregate(most=per_order.n.max()))["most"]
         if most == 1:
@@ -282,8 +358,7 @@ def read_removals(total_rows: int, duplicates: Duplicates) -> tuple[tuple[str, s
     if total_rows:
         out.append(("total_row", "Totals or subtotal row", total_rows))
     if duplicates.removed:
-        why = (f"{' + '.join(duplicates.key)} must be unique" if duplicates.key
-               else "drop duplicates is on")
+        why = f"{' + '.join(duplicates.key)} must be unique" if duplicates.key else "drop duplicates is on"
         out.append(("duplicate_copy", f"Exact copy of a line ({why})", duplicates.removed))
     return tuple(out)
 
@@ -313,11 +388,9 @@ class CleaningAudit:
         rows = [("rows_in", "Rows read", self.rows_in)]
         rows += [(name, f"removed: {label}", -n) for name, label, n in self.removed]
         if self.returns_netted:
-            rows.append(("returns_netted", "returns netted (kept as negative value)",
-                         self.returns_netted))
+            rows.append(("returns_netted", "returns netted (kept as negative value)", self.returns_netted))
         if self.filled_from_order:
-            rows.append(("filled_from_order", "filled from the order's first line",
-                         self.filled_from_order))
+            rows.append(("filled_from_order", "filled from the order's first line", self.filled_from_order))
         rows.append(("rows_out", "Rows kept", self.rows_out))
         rows.append(("customers_out", "Customers", self.customers_out))
         return pd.DataFrame(rows, columns=["step", "description", "rows"])
@@ -327,8 +400,9 @@ class CleaningAudit:
         out = [f"line value: {self.line_value}"] if self.line_value else []
         out += [f"read {r}" for r in self.readings]
         if self.filled_from_order:
-            out.append(f"{self.filled_from_order:,} lines had blank order fields filled from "
-                       "the order's first line")
+            out.append(
+                f"{self.filled_from_order:,} lines had blank order fields filled from the order's first line"
+            )
         return out
 
     def dominant_rule(self) -> tuple[str, int] | None:

@@ -13,6 +13,7 @@
 
 Bad input exits with status 2 and one line on stderr; outputs are written atomically.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,7 @@ class _Parser(argparse.ArgumentParser):
         raise ConfigError(f"{self.prog}: {message} (see --help)")
 
 
-_ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
-          "country")
+_ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product", "country")
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -42,35 +42,67 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
     for role in _ROLES:
         g.add_argument(f"--{role}", metavar="COLUMN", help=f"column holding the {role}")
     g.add_argument("--sheet", help="Excel sheet name (default: the first; 'all' stacks sheets)")
-    g.add_argument("--profile", metavar="NAME|none",
-                   help="export profile to read by (default: recognised from the header; "
-                        "'none' reads by column names; see docs/FORMATS.md)")
+    g.add_argument(
+        "--profile",
+        metavar="NAME|none",
+        help="export profile to read by (default: recognised from the header; "
+        "'none' reads by column names; see docs/FORMATS.md)",
+    )
     g = p.add_argument_group("reading values (decided from the whole column; force them here)")
-    g.add_argument("--decimal", choices=(",", "."),
-                   help="decimal mark of text numbers (default: decided per column)")
-    g.add_argument("--date-format", dest="date_format", choices=("dayfirst", "monthfirst"),
-                   help="order of dates that fit both (default: the file's locale hint, "
-                        "else monthfirst)")
-    g.add_argument("--header-row", dest="header_row", type=int, metavar="N",
-                   help="the header is on row N (1 = the first; default: found, title rows "
-                        "above it skipped)")
+    g.add_argument(
+        "--decimal", choices=(",", "."), help="decimal mark of text numbers (default: decided per column)"
+    )
+    g.add_argument(
+        "--date-format",
+        dest="date_format",
+        choices=("dayfirst", "monthfirst"),
+        help="order of dates that fit both (default: the file's locale hint, else monthfirst)",
+    )
+    g.add_argument(
+        "--header-row",
+        dest="header_row",
+        type=int,
+        metavar="N",
+        help="the header is on row N (1 = the first; default: found, title rows above it skipped)",
+    )
     g = p.add_argument_group("statuses and duplicates")
-    g.add_argument("--sale-status", dest="sale_status", metavar='"A,B"',
-                   help="status values that are completed sales (comma-separated; they win "
-                        "over the built-in vocabulary)")
-    g.add_argument("--not-sale-status", dest="not_sale_status", metavar='"C,D"',
-                   help="status values that are not a sale (comma-separated)")
-    g.add_argument("--drop-duplicates", dest="drop_duplicates", action="store_true",
-                   help="remove every exact copy of a line (default: only where the order ID "
-                        "must be unique; other copies are kept and counted)")
-    p.add_argument("--preset", choices=("online-retail", "generic"),
-                   help="cleaning rules (default: online-retail when the file has invoice and stock code)")
-    p.add_argument("--returns", choices=("drop", "net"),
-                   help="returns: dropped (default) or netted against monetary")
-    p.add_argument("--as-of", dest="as_of", metavar="DATE",
-                   help="recency reference date (default: latest purchase)")
-    p.add_argument("--engine", choices=("duckdb", "spark"), default="duckdb",
-                   help="where RFM runs (spark needs requirements-spark.txt)")
+    g.add_argument(
+        "--sale-status",
+        dest="sale_status",
+        metavar='"A,B"',
+        help="status values that are completed sales (comma-separated; they win "
+        "over the built-in vocabulary)",
+    )
+    g.add_argument(
+        "--not-sale-status",
+        dest="not_sale_status",
+        metavar='"C,D"',
+        help="status values that are not a sale (comma-separated)",
+    )
+    g.add_argument(
+        "--drop-duplicates",
+        dest="drop_duplicates",
+        action="store_true",
+        help="remove every exact copy of a line (default: only where the order ID "
+        "must be unique; other copies are kept and counted)",
+    )
+    p.add_argument(
+        "--preset",
+        choices=("online-retail", "generic"),
+        help="cleaning rules (default: online-retail when the file has invoice and stock code)",
+    )
+    p.add_argument(
+        "--returns", choices=("drop", "net"), help="returns: dropped (default) or netted against monetary"
+    )
+    p.add_argument(
+        "--as-of", dest="as_of", metavar="DATE", help="recency reference date (default: latest purchase)"
+    )
+    p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        default="duckdb",
+        help="where RFM runs (spark needs requirements-spark.txt)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -101,9 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
     p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
     p.add_argument("--model-dir", default="models")
-    p.add_argument("--currency", metavar="CODE",
-                   help="currency of the money figures, e.g. GBP (default: the file's Currency "
-                        "column, else none)")
+    p.add_argument(
+        "--currency",
+        metavar="CODE",
+        help="currency of the money figures, e.g. GBP (default: the file's Currency column, else none)",
+    )
     p.add_argument("-o", "--output", required=True, help="output HTML file")
 
     p = sub.add_parser("score", help="segment one customer from its R/F/M values")
@@ -120,15 +154,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("migration", help="each customer's segment at two dates, to CSV")
     _add_data_args(p)
-    p.add_argument("--from", dest="from_date", required=True, metavar="DATE",
-                   help="earlier date: the data as it stood then (YYYY-MM-DD = its midnight)")
+    p.add_argument(
+        "--from",
+        dest="from_date",
+        required=True,
+        metavar="DATE",
+        help="earlier date: the data as it stood then (YYYY-MM-DD = its midnight)",
+    )
     p.add_argument("--to", dest="to_date", required=True, metavar="DATE", help="later date")
-    p.add_argument("--model", help="segment by this saved model's tiers and clusters "
-                                   "(default: the named RFM segments)")
-    p.add_argument("--cut-points", choices=CUT_POINTS, default=DEFAULT_CUT_POINTS,
-                   help="named segments at the to date: scored on the from date's cut points "
-                        "(from, default: a move means the customer changed) or on its own "
-                        "(each: the scale is re-cut)")
+    p.add_argument(
+        "--model", help="segment by this saved model's tiers and clusters (default: the named RFM segments)"
+    )
+    p.add_argument(
+        "--cut-points",
+        choices=CUT_POINTS,
+        default=DEFAULT_CUT_POINTS,
+        help="named segments at the to date: scored on the from date's cut points "
+        "(from, default: a move means the customer changed) or on its own "
+        "(each: the scale is re-cut)",
+    )
     p.add_argument("--model-dir", default="models")
     p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
 
@@ -156,19 +200,23 @@ def read_options(args):
     from core.options import ReadOptions
 
     # _ROLES mirrors core.columns.ROLES so that parsing arguments imports no engine (a test checks)
-    mapping = tuple((role, getattr(args, role)) for role in _ROLES
-                    if getattr(args, role) is not None)
-    given = {name: getattr(args, name) for name in ("sheet", "preset", "returns", "decimal",
-                                                    "date_format", "as_of", "profile")
-             if getattr(args, name) is not None}
-    given.update({name: getattr(args, name) for name in ("header_row", "drop_duplicates")
-                  if getattr(args, name)})
+    mapping = tuple((role, getattr(args, role)) for role in _ROLES if getattr(args, role) is not None)
+    given = {
+        name: getattr(args, name)
+        for name in ("sheet", "preset", "returns", "decimal", "date_format", "as_of", "profile")
+        if getattr(args, name) is not None
+    }
+    given.update(
+        {name: getattr(args, name) for name in ("header_row", "drop_duplicates") if getattr(args, name)}
+    )
     from core.statuses import parse_status_list
 
-    return ReadOptions(mapping=mapping, **given,
-                       sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
-                       not_sale_statuses=parse_status_list(args.not_sale_status,
-                                                           "--not-sale-status"))
+    return ReadOptions(
+        mapping=mapping,
+        **given,
+        sale_statuses=parse_status_list(args.sale_status, "--sale-status"),
+        not_sale_statuses=parse_status_list(args.not_sale_status, "--not-sale-status"),
+    )
 
 
 class WorkbookReadAhead:
@@ -196,8 +244,9 @@ class WorkbookReadAhead:
         except OSError:
             return
         self.parse = Future()
-        threading.Thread(target=self._run, args=(self.parse, path, sheet), name="read-ahead",
-                         daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(self.parse, path, sheet), name="read-ahead", daemon=True
+        ).start()
 
     @staticmethod
     def _run(parse, path: Path, sheet: str | None) -> None:
@@ -236,8 +285,11 @@ def _report(result, context=None) -> None:
     out = sys.stderr  # looked up per call: a default argument would pin the stream at import
     a = result.audit
     removed = ", ".join(f"{label}: {n:,}" for _, label, n in a.removed)
-    print(f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "
-          f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}", file=out)
+    print(
+        f"{a.rows_in:,} lines read; removed {removed}; {a.rows_out:,} kept; "
+        f"{a.customers_out:,} customers; as of {result.as_of:%Y-%m-%d %H:%M}",
+        file=out,
+    )
     notes = a.notes()  # the reading's sentences are in the summary below (core.summary)
     if notes:
         print("; ".join(notes), file=out)
@@ -293,9 +345,11 @@ def _cmd_train(args) -> int:
     model = _fit(result.rfm, args.k)
     version = ModelStore(args.model_dir).save(model, data_source=str(args.file), make_current=True)
     _report(result, context)  # after the fit: a failed run prints its error line and nothing else
-    print(f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
-          f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
-          file=sys.stderr)
+    print(
+        f"saved model {version} (k={args.k}; clusters: {', '.join(model.names_)}; "
+        f"silhouette {model.metrics_['silhouette'] or float('nan'):.3f}) to {args.model_dir}/",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -363,15 +417,35 @@ def _cmd_report(args) -> int:
     with open(args.file, "rb") as fh:
         for block in iter(lambda: fh.read(8 << 20), b""):
             digest.update(block)
-    page = build_report(ReportInputs(
-        source_name=dataset.name, scored=scored, audit=result.audit, as_of=result.as_of,
-        generated_at=dt.datetime.now(dt.UTC), data_fingerprint=fingerprint(result.rfm),
-        model_version=version, model_k=model.config.k, grid=grid,
-        currency=currency or src.reading.currency, movement=sizes, movement_note=note,
-        file_hash=digest.hexdigest(), value_note=value_note))
-    _report(result, Context(currency=currency or None, currency_source="--currency",
-                            profile=context_of(src).profile, reading=context_of(src).reading)
-            if currency else context_of(src))
+    page = build_report(
+        ReportInputs(
+            source_name=dataset.name,
+            scored=scored,
+            audit=result.audit,
+            as_of=result.as_of,
+            generated_at=dt.datetime.now(dt.UTC),
+            data_fingerprint=fingerprint(result.rfm),
+            model_version=version,
+            model_k=model.config.k,
+            grid=grid,
+            currency=currency or src.reading.currency,
+            movement=sizes,
+            movement_note=note,
+            file_hash=digest.hexdigest(),
+            value_note=value_note,
+        )
+    )
+    _report(
+        result,
+        Context(
+            currency=currency or None,
+            currency_source="--currency",
+            profile=context_of(src).profile,
+            reading=context_of(src).reading,
+        )
+        if currency
+        else context_of(src),
+    )
     with atomic_output(check_output_path(args.output, [args.file])) as tmp:
         tmp.write_text(page, encoding="utf-8")
     print(f"wrote the report ({len(scored):,} customers) to {args.output}", file=sys.stderr)
@@ -392,10 +466,16 @@ def _print_profiles(segmented) -> None:
     from core.insights import segment_profiles
 
     profile = segment_profiles(segmented)
-    columns = ["segment", "customers", "share", "revenue_share", "recency_mean",
-               "frequency_mean", "monetary_mean"]
-    print(profile[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"),
-          file=sys.stderr)
+    columns = [
+        "segment",
+        "customers",
+        "share",
+        "revenue_share",
+        "recency_mean",
+        "frequency_mean",
+        "monetary_mean",
+    ]
+    print(profile[columns].to_string(index=False, float_format=lambda v: f"{v:,.2f}"), file=sys.stderr)
 
 
 def _cmd_score(args) -> int:
@@ -456,12 +536,14 @@ def _cmd_migration(args) -> int:
     movement.date_pair(args.from_date, args.to_date)  # bad dates fail before the file is read
     src = _prepared(args)
     history = movement.PurchaseHistory.from_source(src)
-    moves = movement.migration(history, args.from_date, args.to_date, segment_by,
-                               cut_points=args.cut_points)
+    moves = movement.migration(history, args.from_date, args.to_date, segment_by, cut_points=args.cut_points)
     moved = int((moves["from_segment"] != moves["to_segment"]).sum())
     new = int((moves["from_segment"] == movement.NOT_YET).sum())
-    print(f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
-          f"{moved - new:,} changed segment", file=sys.stderr)
+    print(
+        f"{len(moves):,} customers at {args.to_date}: {new:,} new since {args.from_date}, "
+        f"{moved - new:,} changed segment",
+        file=sys.stderr,
+    )
     _write(moves, args.output, [args.file])
     return 0
 
@@ -478,20 +560,36 @@ def _cmd_synth(args) -> int:
 
 # --- clv: expected purchases, P(alive) and value per customer (core.clv) -------------------
 
+
 def _add_clv_parser(sub) -> None:
     from core.config import CLV_DEFAULTS as CLV
 
     p = sub.add_parser("clv", help="expected purchases, P(alive) and lifetime value per customer")
     _add_data_args(p)
-    p.add_argument("--weeks", type=float, default=CLV.weeks,
-                   help=f"horizon of expected purchases in weeks (default {CLV.weeks:g})")
-    p.add_argument("--months", type=int, default=CLV.months,
-                   help=f"horizon of the lifetime value in months (default {CLV.months})")
-    p.add_argument("--discount", type=float, default=CLV.discount,
-                   help=f"monthly discount rate (default {CLV.discount:g} = 1 %% a month)")
-    p.add_argument("--backtest", action="store_true",
-                   help="also check the forecast on your file: fit up to a cut date, compare "
-                        "with what happened after it (on stderr)")
+    p.add_argument(
+        "--weeks",
+        type=float,
+        default=CLV.weeks,
+        help=f"horizon of expected purchases in weeks (default {CLV.weeks:g})",
+    )
+    p.add_argument(
+        "--months",
+        type=int,
+        default=CLV.months,
+        help=f"horizon of the lifetime value in months (default {CLV.months})",
+    )
+    p.add_argument(
+        "--discount",
+        type=float,
+        default=CLV.discount,
+        help=f"monthly discount rate (default {CLV.discount:g} = 1 %% a month)",
+    )
+    p.add_argument(
+        "--backtest",
+        action="store_true",
+        help="also check the forecast on your file: fit up to a cut date, compare "
+        "with what happened after it (on stderr)",
+    )
     p.add_argument("-o", "--output", required=True, help="output .csv or .xlsx ('-': CSV on stdout)")
 
 
@@ -514,8 +612,9 @@ def _cmd_clv(args) -> int:
     print(clv.ONE_TIME_BUYERS_NOTE, file=sys.stderr)
     if checked is not None:
         print(checked.words(), file=sys.stderr)
-        print(checked.by_frequency.to_string(index=False, float_format=lambda v: f"{v:,.3f}"),
-              file=sys.stderr)
+        print(
+            checked.by_frequency.to_string(index=False, float_format=lambda v: f"{v:,.3f}"), file=sys.stderr
+        )
     _write(clv.rounded(result.table), args.output, [args.file])
     return 0
 
@@ -533,9 +632,16 @@ def _with_value(scored, src):
     return clv.with_value(scored, forecast.table), ""
 
 
-COMMANDS = {"rfm": _cmd_rfm, "train": _cmd_train, "segment": _cmd_segment, "score": _cmd_score,
-            "report": _cmd_report,
-            "sweep": _cmd_sweep, "synth": _cmd_synth, "migration": _cmd_migration}
+COMMANDS = {
+    "rfm": _cmd_rfm,
+    "train": _cmd_train,
+    "segment": _cmd_segment,
+    "score": _cmd_score,
+    "report": _cmd_report,
+    "sweep": _cmd_sweep,
+    "synth": _cmd_synth,
+    "migration": _cmd_migration,
+}
 COMMANDS["clv"] = _cmd_clv
 
 

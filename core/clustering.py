@@ -11,6 +11,7 @@ Cluster names (documented scheme, any k >= 2):
 Names depend only on centroid coordinates, never on the index K-Means gave a cluster, so a
 retrain that relabels clusters gives every customer the same name.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -33,7 +34,7 @@ LAPSED, PREMIUM, REGULAR, OCCASIONAL = "Lapsed", "Premium", "Regular", "Occasion
 CLUSTER_BASE_NAMES = (PREMIUM, REGULAR, OCCASIONAL, LAPSED)
 DEFAULT_KS = tuple(range(2, 13))
 SILHOUETTE_SAMPLE = DEFAULTS.silhouette_sample  # exact silhouette up to this many customers
-FIT_SAMPLE = DEFAULTS.fit_sample                # the sweep fits each k on at most this many
+FIT_SAMPLE = DEFAULTS.fit_sample  # the sweep fits each k on at most this many
 
 
 def one_thread():
@@ -57,21 +58,30 @@ def require_distinct_customers(values, k: int) -> None:
     points = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
     distinct = len(np.unique(points, axis=0))
     if distinct < 2:
-        raise ConfigError(f"all {len(points)} customers to cluster have the same recency, frequency "
-                          "and monetary: there is nothing to cluster; use data where customers differ")
+        raise ConfigError(
+            f"all {len(points)} customers to cluster have the same recency, frequency "
+            "and monetary: there is nothing to cluster; use data where customers differ"
+        )
     if distinct < k:
         raise ConfigError(
             f"the {len(points)} customers to cluster have only {distinct} distinct (recency, "
-            f"frequency, monetary) values, fewer than k={k}; choose k (or a k range) up to {distinct}")
+            f"frequency, monetary) values, fewer than k={k}; choose k (or a k range) up to {distinct}"
+        )
 
 
-def make_pipeline(k: int, random_state: int = DEFAULTS.random_state, max_iter: int = DEFAULTS.max_iter,
-                  n_init: int = DEFAULTS.n_init) -> Pipeline:
+def make_pipeline(
+    k: int,
+    random_state: int = DEFAULTS.random_state,
+    max_iter: int = DEFAULTS.max_iter,
+    n_init: int = DEFAULTS.n_init,
+) -> Pipeline:
     """StandardScaler then KMeans, to be fitted on a DataFrame with the FEATURES columns."""
-    return Pipeline([
-        ("scale", StandardScaler()),
-        ("kmeans", KMeans(n_clusters=k, random_state=random_state, max_iter=max_iter, n_init=n_init)),
-    ])
+    return Pipeline(
+        [
+            ("scale", StandardScaler()),
+            ("kmeans", KMeans(n_clusters=k, random_state=random_state, max_iter=max_iter, n_init=n_init)),
+        ]
+    )
 
 
 def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
@@ -79,9 +89,13 @@ def feature_frame(rfm: pd.DataFrame) -> pd.DataFrame:
     return rfm.loc[:, list(FEATURES)].astype("float64")
 
 
-def nearest_centroid(features: Sequence, mean: Sequence[float] | np.ndarray,
-                     scale: Sequence[float] | np.ndarray,
-                     centroids_scaled: np.ndarray, ops: ColumnOps = NUMPY) -> tuple:
+def nearest_centroid(
+    features: Sequence,
+    mean: Sequence[float] | np.ndarray,
+    scale: Sequence[float] | np.ndarray,
+    centroids_scaled: np.ndarray,
+    ops: ColumnOps = NUMPY,
+) -> tuple:
     """The one nearest-centroid rule, on numpy arrays (default) or engine columns (``core.scoring``).
 
     ``features``: one column per FEATURES entry, in that order. Each value is standardised,
@@ -90,10 +104,15 @@ def nearest_centroid(features: Sequence, mean: Sequence[float] | np.ndarray,
     centroid, ties to the lowest index as numpy's argmin and sklearn's predict; the squared
     distances, one column per centroid).
     """
-    z = ops.stage({f"_z_{name}": (x - ops.constant(mu)) / ops.constant(sigma)
-                   for name, x, mu, sigma in zip(FEATURES, features, mean, scale)})
-    squared = ops.stage({f"_d_{i}": _squared_distance(z, centroid, ops)
-                         for i, centroid in enumerate(centroids_scaled)})
+    z = ops.stage(
+        {
+            f"_z_{name}": (x - ops.constant(mu)) / ops.constant(sigma)
+            for name, x, mu, sigma in zip(FEATURES, features, mean, scale)
+        }
+    )
+    squared = ops.stage(
+        {f"_d_{i}": _squared_distance(z, centroid, ops) for i, centroid in enumerate(centroids_scaled)}
+    )
     closest = ops.stage({"_nearest": ops.least(squared)})[0]
     last = len(squared) - 1
     nearest = ops.first_match([(d == closest, i) for i, d in enumerate(squared[:-1])], last)
@@ -118,8 +137,7 @@ def name_clusters(centroids_scaled: np.ndarray) -> list[str]:
     score = f + m - r
     # Sort keys use coordinates only (ties broken by coordinates, never by cluster index).
     lapsed = max(range(k), key=lambda i: (r[i], -score[i], -f[i], -m[i]))
-    rest = sorted((i for i in range(k) if i != lapsed),
-                  key=lambda i: (-score[i], r[i], -f[i], -m[i]))
+    rest = sorted((i for i in range(k) if i != lapsed), key=lambda i: (-score[i], r[i], -f[i], -m[i]))
     ladder = _ladder(len(rest))
     names = [""] * k
     names[lapsed] = LAPSED
@@ -160,11 +178,17 @@ def _sample_rows(n: int, size: int, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n, size=size, replace=False))
 
 
-def k_sweep(features: pd.DataFrame, ks: Sequence[int] = DEFAULT_KS, *,
-            random_state: int = DEFAULTS.random_state, max_iter: int = DEFAULTS.max_iter,
-            n_init: int = DEFAULTS.n_init, silhouette_sample: int = SILHOUETTE_SAMPLE,
-            fit_sample: int | None = FIT_SAMPLE,
-            progress: Callable[[int, int, int], None] | None = None) -> SweepResult:
+def k_sweep(
+    features: pd.DataFrame,
+    ks: Sequence[int] = DEFAULT_KS,
+    *,
+    random_state: int = DEFAULTS.random_state,
+    max_iter: int = DEFAULTS.max_iter,
+    n_init: int = DEFAULTS.n_init,
+    silhouette_sample: int = SILHOUETTE_SAMPLE,
+    fit_sample: int | None = FIT_SAMPLE,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> SweepResult:
     """Fit K-Means for each k and measure inertia, silhouette, Calinski-Harabasz, Davies-Bouldin.
 
     ``features``: customers x FEATURES (the non-outlier customers). When there are more than
@@ -174,20 +198,21 @@ def k_sweep(features: pd.DataFrame, ks: Sequence[int] = DEFAULT_KS, *,
     ``progress(done, total, k)`` is called after each k.
     """
     with one_thread():
-        return _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample,
-                        fit_sample, progress)
+        return _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fit_sample, progress)
 
 
-def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fit_sample,
-             progress) -> SweepResult:
+def _k_sweep(
+    features, ks, random_state, max_iter, n_init, silhouette_sample, fit_sample, progress
+) -> SweepResult:
     ks = sorted(set(int(k) for k in ks))
     X = feature_frame(features)
     n = len(X)
     if not ks or ks[0] < 2:
         raise ConfigError(f"k values must be 2 or more, got {ks}")
     if n <= ks[-1]:
-        raise ConfigError(f"{n} customers to cluster is too few for k up to {ks[-1]}; "
-                          f"choose a smaller k range")
+        raise ConfigError(
+            f"{n} customers to cluster is too few for k up to {ks[-1]}; choose a smaller k range"
+        )
     require_distinct_customers(X.to_numpy(), ks[-1])
     fit_rows = _sample_rows(n, fit_sample, random_state) if fit_sample and n > fit_sample else None
     sil_rows = _sample_rows(n, silhouette_sample, random_state + 1) if n > silhouette_sample else None
@@ -200,11 +225,14 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
         km = pipe.named_steps["kmeans"]
         labels = km.predict(Z)
         several = len(np.unique(labels)) > 1
-        rows.append({
-            "k": k, "inertia": float(((Z - km.cluster_centers_[labels]) ** 2).sum()),
-            "calinski_harabasz": float(calinski_harabasz_score(Z, labels)) if several else float("nan"),
-            "davies_bouldin": float(davies_bouldin_score(Z, labels)) if several else float("nan"),
-        })
+        rows.append(
+            {
+                "k": k,
+                "inertia": float(((Z - km.cluster_centers_[labels]) ** 2).sum()),
+                "calinski_harabasz": float(calinski_harabasz_score(Z, labels)) if several else float("nan"),
+                "davies_bouldin": float(davies_bouldin_score(Z, labels)) if several else float("nan"),
+            }
+        )
         # Silhouettes of every k come from one pass over the sample's distances (below),
         # in the scaled space of the first fit: StandardScaler's fit on the same rows is the same.
         Z_sil = Z if sil_rows is None else Z[sil_rows]
@@ -218,9 +246,15 @@ def _k_sweep(features, ks, random_state, max_iter, n_init, silhouette_sample, fi
     table = pd.DataFrame(rows)[["k", "inertia", "silhouette", "calinski_harabasz", "davies_bouldin"]]
     knee = find_knee(table["k"].tolist(), table["inertia"].tolist())
     recommended, reason = recommend_k(table, knee)
-    return SweepResult(table=table, knee=knee, recommended_k=recommended, reason=reason,
-                       n_customers=n, fitted_on=n if fit_rows is None else len(fit_rows),
-                       silhouette_on=n if sil_rows is None else len(sil_rows))
+    return SweepResult(
+        table=table,
+        knee=knee,
+        recommended_k=recommended,
+        reason=reason,
+        n_customers=n,
+        fitted_on=n if fit_rows is None else len(fit_rows),
+        silhouette_on=n if sil_rows is None else len(sil_rows),
+    )
 
 
 def silhouettes(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk: int = 512) -> list[float]:
@@ -243,13 +277,13 @@ def silhouettes(Z: np.ndarray, labelings: Sequence[np.ndarray], chunk: int = 512
         start += k
     stacked = np.hstack(onehots)
     sums = np.empty((n, stacked.shape[1]))
-    sq = (Z ** 2).sum(axis=1)
+    sq = (Z**2).sum(axis=1)
     for lo in range(0, n, chunk):
-        block = sq[lo:lo + chunk, None] + sq[None, :] - 2.0 * Z[lo:lo + chunk] @ Z.T
+        block = sq[lo : lo + chunk, None] + sq[None, :] - 2.0 * Z[lo : lo + chunk] @ Z.T
         np.maximum(block, 0.0, out=block)
         np.sqrt(block, out=block)
         block[np.arange(block.shape[0]), np.arange(lo, lo + block.shape[0])] = 0.0
-        sums[lo:lo + chunk] = block @ stacked
+        sums[lo : lo + chunk] = block @ stacked
     out = []
     for labels, (first_col, end_col) in zip(labelings, offsets):
         counts = np.bincount(labels, minlength=end_col - first_col).astype(float)
@@ -285,16 +319,22 @@ def recommend_k(table: pd.DataFrame, knee: int | None) -> tuple[int, str]:
     ConfigError when no k has a silhouette (every fit found a single cluster).
     """
     if table["silhouette"].isna().all():
-        raise ConfigError("no k separates these customers into clusters (no silhouette at any "
-                          "k); use data where customers differ")
+        raise ConfigError(
+            "no k separates these customers into clusters (no silhouette at any "
+            "k); use data where customers differ"
+        )
     best = table.loc[table["silhouette"].idxmax()]
     best_k, best_sil = int(best["k"]), float(best["silhouette"])
     if knee is not None:
         sil = float(table.loc[table["k"] == knee, "silhouette"].iloc[0])
         if sil >= 0.8 * best_sil:
-            return knee, (f"k={knee} is the elbow of the inertia curve (adding clusters past it "
-                          f"gains little); its silhouette {sil:.3f} is close to the best "
-                          f"({best_sil:.3f} at k={best_k})")
-        return best_k, (f"the elbow at k={knee} separates clusters poorly (silhouette {sil:.3f}); "
-                        f"k={best_k} has the best silhouette, {best_sil:.3f}")
+            return knee, (
+                f"k={knee} is the elbow of the inertia curve (adding clusters past it "
+                f"gains little); its silhouette {sil:.3f} is close to the best "
+                f"({best_sil:.3f} at k={best_k})"
+            )
+        return best_k, (
+            f"the elbow at k={knee} separates clusters poorly (silhouette {sil:.3f}); "
+            f"k={best_k} has the best silhouette, {best_sil:.3f}"
+        )
     return best_k, f"no clear elbow in inertia; k={best_k} has the best silhouette, {best_sil:.3f}"

@@ -28,6 +28,7 @@ purchases from a customer with one purchase in a long time.
     result.table                                   # customer_id, frequency, ... clv
     checked = backtest_history(history, as_of)     # the forecast checked on the file
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -47,18 +48,27 @@ from core.errors import ConfigError, DataValidationError
 from core.options import parse_as_of, parse_given_date
 
 DAYS_PER_WEEK = 7.0
-MIN_REPEAT_CUSTOMERS = 20   # fewer customers who came back cannot pin down a dropout rate
-MIN_SPAN_WEEKS = 8          # from the first purchase in the data to the as-of date
-HOLDOUT_SHARE = 1 / 3       # backtest: the last third of the span is held out ...
-MIN_HOLDOUT_WEEKS = 8       # ... and at least this many weeks
-REPEAT_BUCKETS = 7          # backtest chart: 0..6 repeat purchases, then "7+"
+MIN_REPEAT_CUSTOMERS = 20  # fewer customers who came back cannot pin down a dropout rate
+MIN_SPAN_WEEKS = 8  # from the first purchase in the data to the as-of date
+HOLDOUT_SHARE = 1 / 3  # backtest: the last third of the span is held out ...
+MIN_HOLDOUT_WEEKS = 8  # ... and at least this many weeks
+REPEAT_BUCKETS = 7  # backtest chart: 0..6 repeat purchases, then "7+"
 
 VALUE_COLUMNS = ("expected_purchases", "p_alive", "expected_spend", "clv")  # carried by exports
-OUTPUT_COLUMNS = ("customer_id", "frequency", "recency_weeks", "age_weeks",
-                  "expected_purchases", "p_alive", "expected_spend", "clv")
+OUTPUT_COLUMNS = (
+    "customer_id",
+    "frequency",
+    "recency_weeks",
+    "age_weeks",
+    "expected_purchases",
+    "p_alive",
+    "expected_spend",
+    "clv",
+)
 
 
 # --------------------------------------------------------------------------- the data stage
+
 
 def purchase_days(orders: ibis.Table, until: _dt.datetime | None = None) -> ibis.Table:
     """Per (customer_id, day): the kept purchases of that day and their value (grain: a day).
@@ -73,7 +83,8 @@ def purchase_days(orders: ibis.Table, until: _dt.datetime | None = None) -> ibis
     if until is not None:
         o = o.filter(o.invoice_ts <= ibis.literal(until))
     return o.group_by(customer_id=o.customer_id, day=o.invoice_ts.date()).aggregate(
-        value=o.value.sum())  # exact decimals: a float sum's order would move the fit
+        value=o.value.sum()
+    )  # exact decimals: a float sum's order would move the fit
 
 
 def purchase_summary(days: ibis.Table, as_of_day: _dt.date) -> ibis.Table:
@@ -85,8 +96,11 @@ def purchase_summary(days: ibis.Table, as_of_day: _dt.date) -> ibis.Table:
     d = d.mutate(first_day=d.day.min().over(ibis.window(group_by="customer_id")))
     first = d.day == d.first_day
     per = d.group_by("customer_id").aggregate(
-        purchase_days=d.day.count(), first_day=d.first_day.min(), last_day=d.day.max(),
-        repeat_value=d.value.sum(where=~first).fill_null(0))
+        purchase_days=d.day.count(),
+        first_day=d.first_day.min(),
+        last_day=d.day.max(),
+        repeat_value=d.value.sum(where=~first).fill_null(0),
+    )
     frequency = per.purchase_days - 1
     return per.select(
         customer_id=per.customer_id,
@@ -98,6 +112,7 @@ def purchase_summary(days: ibis.Table, as_of_day: _dt.date) -> ibis.Table:
 
 
 # ----------------------------------------------------------------------------- the models
+
 
 def _compress(*columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The distinct rows of the columns, how many customers share each, and the inverse
@@ -127,18 +142,31 @@ def maximum_likelihood(negative_ll, start: np.ndarray, what: str) -> np.ndarray:
     when neither converges or a parameter ends on the limit (running away)."""
     limit = LOG_PARAMETER_LIMIT
     with threadpool_limits(1):  # L-BFGS-B's BLAS calls on 4 numbers: threads only cost
-        res = optimize.minimize(negative_ll, start, method="L-BFGS-B",
-                                bounds=[(-limit, limit)] * len(start),
-                                options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-8})
+        res = optimize.minimize(
+            negative_ll,
+            start,
+            method="L-BFGS-B",
+            bounds=[(-limit, limit)] * len(start),
+            options={"maxiter": 5000, "ftol": 1e-13, "gtol": 1e-8},
+        )
         if not (res.success and np.isfinite(res.fun)):
-            res = optimize.minimize(negative_ll, np.clip(res.x, -limit, limit), method="Nelder-Mead",
-                                    options={"maxiter": 8000, "xatol": 1e-9, "fatol": 1e-10})
-    if (not res.success or not np.isfinite(res.fun) or not np.all(np.isfinite(res.x))
-            or np.any(np.abs(res.x) >= limit - 1e-3)):
+            res = optimize.minimize(
+                negative_ll,
+                np.clip(res.x, -limit, limit),
+                method="Nelder-Mead",
+                options={"maxiter": 8000, "xatol": 1e-9, "fatol": 1e-10},
+            )
+    if (
+        not res.success
+        or not np.isfinite(res.fun)
+        or not np.all(np.isfinite(res.x))
+        or np.any(np.abs(res.x) >= limit - 1e-3)
+    ):
         raise DataValidationError(
             f"the {what} fit did not converge on this data (parameters running away); the "
             "purchases may be too few or too regular for the model: use a longer span or more "
-            "customers")
+            "customers"
+        )
     return res.x
 
 
@@ -168,7 +196,8 @@ class BetaGeoModel:
             raise DataValidationError(
                 f"only {repeaters} customers bought on more than one day; the purchase model "
                 f"needs at least {MIN_REPEAT_CUSTOMERS}: use a file with more history or more "
-                "customers")
+                "customers"
+            )
         # Scale-free: times are divided by the mean age so that alpha starts near 1 in any unit.
         scale = float(big_t.mean()) or 1.0
         rows, weights, _ = _compress(x, t_x / scale, big_t / scale)
@@ -182,11 +211,16 @@ class BetaGeoModel:
             head = special.gammaln(r + distinct_x) - special.gammaln(r) + r * np.log(alpha)
             still_x = special.betaln(a, b + distinct_x) - special.betaln(a, b)
             with np.errstate(divide="ignore", invalid="ignore"):
-                dropped_x = np.where(distinct_x > 0, still_x + np.log(a)
-                                     - np.log(np.maximum(b + distinct_x - 1.0, 1e-300)), -np.inf)
+                dropped_x = np.where(
+                    distinct_x > 0,
+                    still_x + np.log(a) - np.log(np.maximum(b + distinct_x - 1.0, 1e-300)),
+                    -np.inf,
+                )
             power = r + xs
-            ll = head[x_index] + np.logaddexp(still_x[x_index] - power * np.log(alpha + ts),
-                                              dropped_x[x_index] - power * np.log(alpha + txs))
+            ll = head[x_index] + np.logaddexp(
+                still_x[x_index] - power * np.log(alpha + ts),
+                dropped_x[x_index] - power * np.log(alpha + txs),
+            )
             total = _weighted_sum(weights, ll)
             return -total if np.isfinite(total) else np.inf
 
@@ -232,8 +266,9 @@ class BetaGeoModel:
             bad = ~np.isfinite(term)
             if bad.any():
                 zb, cb = z[bad], c[bad]
-                term[bad] = (1.0 - zb) ** (a_eff - 1.0) * special.hyp2f1(a_eff + b - 1.0 - r,
-                                                                          a_eff - 1.0, cb, zb)
+                term[bad] = (1.0 - zb) ** (a_eff - 1.0) * special.hyp2f1(
+                    a_eff + b - 1.0 - r, a_eff - 1.0, cb, zb
+                )
         tail = 1.0 - term
         out = head * tail / (1.0 + _dropout_odds(r, alpha, a_eff, b, x, t_x, big_t))
         return np.maximum(out, 0.0)
@@ -253,17 +288,22 @@ def _bgnbd_arrays(frequency, recency, age):
     bad = ~np.isfinite(x) | (x < 0) | (t_x < 0) | (big_t < t_x) | ((x > 0) & (t_x <= 0))
     if np.any(bad):
         i = int(np.argmax(bad))
-        raise ConfigError(f"customer {i}: frequency {x[i]:g}, recency {t_x[i]:g}, age {big_t[i]:g} "
-                          "do not fit (need frequency >= 0, 0 <= recency <= age, recency > 0 "
-                          "when frequency > 0)")
+        raise ConfigError(
+            f"customer {i}: frequency {x[i]:g}, recency {t_x[i]:g}, age {big_t[i]:g} "
+            "do not fit (need frequency >= 0, 0 <= recency <= age, recency > 0 "
+            "when frequency > 0)"
+        )
     return x, t_x, big_t
 
 
 def _dropout_odds(r, alpha, a, b, x, t_x, big_t) -> np.ndarray:
     """a/(b+x-1) ((alpha+T)/(alpha+t_x))^(r+x) for x > 0, else 0 (computed in logs)."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        log_odds = (np.log(a) - np.log(np.maximum(b + x - 1.0, 1e-300))
-                    + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x)))
+        log_odds = (
+            np.log(a)
+            - np.log(np.maximum(b + x - 1.0, 1e-300))
+            + (r + x) * (np.log(alpha + big_t) - np.log(alpha + t_x))
+        )
         odds = np.exp(np.minimum(log_odds, 700.0))
     return np.where(x > 0, odds, 0.0)
 
@@ -296,12 +336,13 @@ class GammaGammaModel:
             raise DataValidationError(
                 f"only {int(use.sum())} customers have repeat purchases with a spend above 0 "
                 f"({zero} repeaters spent 0); the spend model needs at least "
-                f"{MIN_REPEAT_CUSTOMERS}: check the value columns or use more history")
+                f"{MIN_REPEAT_CUSTOMERS}: check the value columns or use more history"
+            )
         scale = float(z[use].mean())
         rows, weights, _ = _compress(x[use], z[use] / scale)
         xs, zs = rows[:, 0], rows[:, 1]
         distinct_x, x_index = np.unique(xs, return_inverse=True)
-        x_weight = np.bincount(x_index, weights=weights)          # customers per distinct x
+        x_weight = np.bincount(x_index, weights=weights)  # customers per distinct x
         log_z = np.log(zs)
         sum_x_log_z, sum_log_z = _weighted_sum(weights * xs, log_z), _weighted_sum(weights, log_z)
 
@@ -310,10 +351,19 @@ class GammaGammaModel:
             #               - (px+q) ln(g + x z); the terms in x alone once per distinct x.
             p, q, g = np.exp(log_params)
             px = p * distinct_x
-            per_x = (special.gammaln(px + q) - special.gammaln(px) - special.gammaln(q)
-                     + q * np.log(g) + px * np.log(distinct_x))
-            total = (_weighted_sum(x_weight, per_x) + p * sum_x_log_z - sum_log_z
-                     - _weighted_sum(weights, (p * xs + q) * np.log(g + xs * zs)))
+            per_x = (
+                special.gammaln(px + q)
+                - special.gammaln(px)
+                - special.gammaln(q)
+                + q * np.log(g)
+                + px * np.log(distinct_x)
+            )
+            total = (
+                _weighted_sum(x_weight, per_x)
+                + p * sum_x_log_z
+                - sum_log_z
+                - _weighted_sum(weights, (p * xs + q) * np.log(g + xs * zs))
+            )
             return -total if np.isfinite(total) else np.inf
 
         log_params = maximum_likelihood(negative_ll, np.zeros(3), "spend model (Gamma-Gamma)")
@@ -321,7 +371,8 @@ class GammaGammaModel:
         if q <= 1.0:
             raise DataValidationError(
                 f"the spend model found no finite mean spend (q = {q:.3f} <= 1): a few very "
-                "large repeat purchases dominate; check the value columns for outliers")
+                "large repeat purchases dominate; check the value columns for outliers"
+            )
         # ln L in the data's money unit: scaling z by s moves each term by -ln s per customer.
         self.log_likelihood_ = float(-negative_ll(log_params) - np.log(scale) * weights.sum())
         self.p_, self.q_, self.gamma_ = float(p), float(q), float(g * scale)
@@ -349,6 +400,7 @@ class GammaGammaModel:
 
 
 # ------------------------------------------------------------------------- applying both
+
 
 @dataclass(frozen=True)
 class CLVResult:
@@ -379,7 +431,8 @@ def check_span(summary: pd.DataFrame, where: str = "the data") -> None:
         raise DataValidationError(
             f"{where} spans {span_days} days from the first purchase to the as-of date; the "
             f"value forecast needs at least {MIN_SPAN_WEEKS} weeks of history: use a later "
-            "as-of date or a file with more history")
+            "as-of date or a file with more history"
+        )
 
 
 def fit_models(summary: pd.DataFrame) -> tuple[BetaGeoModel, GammaGammaModel]:
@@ -391,12 +444,15 @@ def fit_models(summary: pd.DataFrame) -> tuple[BetaGeoModel, GammaGammaModel]:
 
 
 def _weeks(summary: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    return (summary["recency_days"].to_numpy(float) / DAYS_PER_WEEK,
-            summary["age_days"].to_numpy(float) / DAYS_PER_WEEK)
+    return (
+        summary["recency_days"].to_numpy(float) / DAYS_PER_WEEK,
+        summary["age_days"].to_numpy(float) / DAYS_PER_WEEK,
+    )
 
 
-def predict(summary: pd.DataFrame, purchases: BetaGeoModel, spend: GammaGammaModel,
-            config: CLVConfig = DEFAULTS) -> pd.DataFrame:
+def predict(
+    summary: pd.DataFrame, purchases: BetaGeoModel, spend: GammaGammaModel, config: CLVConfig = DEFAULTS
+) -> pd.DataFrame:
     """The OUTPUT_COLUMNS per customer of ``summary`` from fitted models.
 
     CLV = sum over months m = 1..M of (expected purchases by the end of month m minus by its
@@ -414,22 +470,30 @@ def predict(summary: pd.DataFrame, purchases: BetaGeoModel, spend: GammaGammaMod
     per_month = np.diff(cumulative, axis=0)
     discounted = (per_month / (1.0 + config.discount) ** np.arange(1, config.months + 1)[:, None]).sum(axis=0)
     value = spend.expected_spend(x, summary["spend"].to_numpy(float))
-    out = pd.DataFrame({
-        "customer_id": summary["customer_id"].astype("string").to_numpy(),
-        "frequency": summary["frequency"].astype("int64").to_numpy(),
-        "recency_weeks": recency, "age_weeks": age,
-        "expected_purchases": expected, "p_alive": np.clip(alive, 0.0, 1.0),
-        "expected_spend": value, "clv": discounted[inverse] * value,
-    })
+    out = pd.DataFrame(
+        {
+            "customer_id": summary["customer_id"].astype("string").to_numpy(),
+            "frequency": summary["frequency"].astype("int64").to_numpy(),
+            "recency_weeks": recency,
+            "age_weeks": age,
+            "expected_purchases": expected,
+            "p_alive": np.clip(alive, 0.0, 1.0),
+            "expected_spend": value,
+            "clv": discounted[inverse] * value,
+        }
+    )
     numbers = out.columns[2:]
     if not np.isfinite(out[numbers].to_numpy()).all():
-        raise DataValidationError("the fitted models gave a non-finite forecast for some "
-                                  "customers; the fit is not usable on this data")
+        raise DataValidationError(
+            "the fitted models gave a non-finite forecast for some "
+            "customers; the fit is not usable on this data"
+        )
     return out
 
 
-def customer_value(summary: pd.DataFrame, config: CLVConfig = DEFAULTS,
-                   as_of: _dt.date | None = None) -> CLVResult:
+def customer_value(
+    summary: pd.DataFrame, config: CLVConfig = DEFAULTS, as_of: _dt.date | None = None
+) -> CLVResult:
     """Fit both models on a ``purchase_summary`` frame and forecast every customer.
 
     Refuses (DataValidationError) a span under MIN_SPAN_WEEKS, too few repeat customers,
@@ -448,13 +512,22 @@ def summary_frame(days: ibis.Table, as_of_day: _dt.date) -> pd.DataFrame:
 ONE_TIME_BUYERS_NOTE = (
     "P(alive) is 1 for customers who bought on one day only: the model lets a customer drop out "
     "only right after a repeat purchase, so it cannot yet tell whether they are gone; read "
-    "their expected purchases instead.")
+    "their expected purchases instead."
+)
 
 
 def rounded(table: pd.DataFrame) -> pd.DataFrame:
     """The forecast table rounded for output: weeks and counts to 4 decimals, money to cents."""
-    return table.round({"recency_weeks": 4, "age_weeks": 4, "expected_purchases": 4,
-                        "p_alive": 4, "expected_spend": 2, "clv": 2})
+    return table.round(
+        {
+            "recency_weeks": 4,
+            "age_weeks": 4,
+            "expected_purchases": 4,
+            "p_alive": 4,
+            "expected_spend": 2,
+            "clv": 2,
+        }
+    )
 
 
 def clv_from_history(history, as_of=None, config: CLVConfig = DEFAULTS) -> CLVResult:
@@ -465,12 +538,15 @@ def clv_from_history(history, as_of=None, config: CLVConfig = DEFAULTS) -> CLVRe
     days = purchase_days(history.purchases, as_of_ts).cache()
     summary = summary_frame(days, as_of_ts.date())
     if summary.empty:
-        raise DataValidationError(f"{history.source}: no purchase on or before the as-of date "
-                                  f"{as_of_ts:%Y-%m-%d %H:%M}; give a later as-of date")
+        raise DataValidationError(
+            f"{history.source}: no purchase on or before the as-of date "
+            f"{as_of_ts:%Y-%m-%d %H:%M}; give a later as-of date"
+        )
     return customer_value(summary, config, as_of_ts.date())
 
 
 # ------------------------------------------------------------------------------ backtest
+
 
 @dataclass(frozen=True)
 class Backtest:
@@ -501,13 +577,14 @@ class Backtest:
 
     def words(self) -> str:
         """The result in one plain sentence."""
-        share = ("" if not math.isfinite(self.error_share)
-                 else f" ({self.error_share:+.0%})")
-        return (f"Fitted on purchases up to {self.cut:%Y-%m-%d} and asked for the next "
-                f"{self.holdout_weeks:.0f} weeks (to {self.end:%Y-%m-%d}), the model expected "
-                f"{self.predicted_total:,.0f} purchases from the {len(self.customers):,} customers "
-                f"known at the cut; {self.actual_total:,} happened{share}. Per customer it was "
-                f"off by {self.mae:.2f} purchases on average.")
+        share = "" if not math.isfinite(self.error_share) else f" ({self.error_share:+.0%})"
+        return (
+            f"Fitted on purchases up to {self.cut:%Y-%m-%d} and asked for the next "
+            f"{self.holdout_weeks:.0f} weeks (to {self.end:%Y-%m-%d}), the model expected "
+            f"{self.predicted_total:,.0f} purchases from the {len(self.customers):,} customers "
+            f"known at the cut; {self.actual_total:,} happened{share}. Per customer it was "
+            f"off by {self.mae:.2f} purchases on average."
+        )
 
 
 def default_cut(first_day: _dt.date, end_day: _dt.date) -> _dt.date:
@@ -520,7 +597,8 @@ def default_cut(first_day: _dt.date, end_day: _dt.date) -> _dt.date:
         raise DataValidationError(
             f"the data spans {span} days; a backtest needs at least "
             f"{MIN_SPAN_WEEKS + MIN_HOLDOUT_WEEKS} weeks ({MIN_SPAN_WEEKS} to fit, "
-            f"{MIN_HOLDOUT_WEEKS} held out): use a file with more history")
+            f"{MIN_HOLDOUT_WEEKS} held out): use a file with more history"
+        )
     return cut
 
 
@@ -546,42 +624,60 @@ def backtest(days: ibis.Table, end_day: _dt.date, cut: _dt.date | None = None) -
     holdout_days = (end_day - cut).days
     later = days.filter((days.day > ibis.literal(cut)) & (days.day <= ibis.literal(end_day)))
     later = later.mutate(week=(later.day.delta(ibis.literal(cut), unit="day") - 1) // 7)
-    actual_by_customer = query.arrow(later.group_by("customer_id").aggregate(
-        actual=later.day.count())).to_pandas().astype({"customer_id": "string"})
-    known = calibration[["customer_id", "frequency"]].merge(
-        actual_by_customer, on="customer_id", how="left")
+    actual_by_customer = (
+        query.arrow(later.group_by("customer_id").aggregate(actual=later.day.count()))
+        .to_pandas()
+        .astype({"customer_id": "string"})
+    )
+    known = calibration[["customer_id", "frequency"]].merge(actual_by_customer, on="customer_id", how="left")
     known["actual"] = known["actual"].fillna(0).astype("int64")
     x = calibration["frequency"].to_numpy(float)
     rows, _, inverse = _compress(x, recency, age)
     weeks = int(math.ceil(holdout_days / DAYS_PER_WEEK))
     horizon = np.minimum(np.arange(1, weeks + 1) * DAYS_PER_WEEK, holdout_days) / DAYS_PER_WEEK
     # Cumulative expected purchases per distinct customer row at each week's end.
-    curves = np.stack([model.expected_purchases(w, rows[:, 0], rows[:, 1], rows[:, 2])
-                       for w in horizon])
+    curves = np.stack([model.expected_purchases(w, rows[:, 0], rows[:, 1], rows[:, 2]) for w in horizon])
     known["predicted"] = curves[-1][inverse]
     counts = np.bincount(inverse, minlength=len(rows)).astype(float)
     predicted_cumulative = (curves * counts).sum(axis=1)
-    weekly = query.arrow(later.join(calibration_ids(calibration), "customer_id")
-                         .group_by("week").aggregate(n=later.day.count())).to_pandas()
+    weekly = query.arrow(
+        later.join(calibration_ids(calibration), "customer_id")
+        .group_by("week")
+        .aggregate(n=later.day.count())
+    ).to_pandas()
     actual_weekly = np.zeros(weeks)
     for week, n in zip(weekly["week"], weekly["n"]):
         actual_weekly[min(int(week), weeks - 1)] += n
-    cumulative = pd.DataFrame({"week": np.arange(1, weeks + 1),
-                               "actual": np.cumsum(actual_weekly).astype("int64"),
-                               "predicted": predicted_cumulative})
+    cumulative = pd.DataFrame(
+        {
+            "week": np.arange(1, weeks + 1),
+            "actual": np.cumsum(actual_weekly).astype("int64"),
+            "predicted": predicted_cumulative,
+        }
+    )
     bucket = np.minimum(known["frequency"].to_numpy(), REPEAT_BUCKETS)
-    by_frequency = (known.assign(bucket=bucket).groupby("bucket")
-                    .agg(customers=("actual", "size"), actual=("actual", "mean"),
-                         predicted=("predicted", "mean")).reset_index())
-    by_frequency["repeat_purchases"] = [f"{b}+" if b == REPEAT_BUCKETS else str(b)
-                                        for b in by_frequency["bucket"]]
+    by_frequency = (
+        known.assign(bucket=bucket)
+        .groupby("bucket")
+        .agg(customers=("actual", "size"), actual=("actual", "mean"), predicted=("predicted", "mean"))
+        .reset_index()
+    )
+    by_frequency["repeat_purchases"] = [
+        f"{b}+" if b == REPEAT_BUCKETS else str(b) for b in by_frequency["bucket"]
+    ]
     by_frequency = by_frequency[["repeat_purchases", "customers", "actual", "predicted"]]
-    return Backtest(cut=cut, end=end_day, holdout_weeks=holdout_days / DAYS_PER_WEEK,
-                    predicted_total=float(known["predicted"].sum()),
-                    actual_total=int(known["actual"].sum()),
-                    mae=float((known["predicted"] - known["actual"]).abs().mean()),
-                    customers=known, by_frequency=by_frequency, cumulative=cumulative,
-                    purchases=model)
+    return Backtest(
+        cut=cut,
+        end=end_day,
+        holdout_weeks=holdout_days / DAYS_PER_WEEK,
+        predicted_total=float(known["predicted"].sum()),
+        actual_total=int(known["actual"].sum()),
+        mae=float((known["predicted"] - known["actual"]).abs().mean()),
+        customers=known,
+        by_frequency=by_frequency,
+        cumulative=cumulative,
+        purchases=model,
+    )
 
 
 def calibration_ids(calibration: pd.DataFrame) -> ibis.Table:
@@ -600,8 +696,10 @@ def backtest_history(history, as_of=None, cut=None) -> Backtest:
 
 # ----------------------------------------------------------------- views for the dashboard
 
-def frequency_recency_grid(model: BetaGeoModel, age_weeks: float, max_frequency: int,
-                           weeks: float, recency_steps: int = 20) -> pd.DataFrame:
+
+def frequency_recency_grid(
+    model: BetaGeoModel, age_weeks: float, max_frequency: int, weeks: float, recency_steps: int = 20
+) -> pd.DataFrame:
     """The model's expected purchases in ``weeks`` and P(alive) for a customer of age
     ``age_weeks`` at each frequency 0..max_frequency and recency from 0 to the age (the
     standard frequency x recency matrix). Columns: frequency, recency_weeks,
@@ -611,9 +709,14 @@ def frequency_recency_grid(model: BetaGeoModel, age_weeks: float, max_frequency:
     keep = (freq > 0) & (rec > 0) | (freq == 0) & (rec == 0)
     x, t_x = freq[keep], rec[keep]
     age = np.full_like(x, age_weeks)
-    return pd.DataFrame({"frequency": x.astype("int64"), "recency_weeks": t_x,
-                         "expected_purchases": model.expected_purchases(weeks, x, t_x, age),
-                         "p_alive": model.p_alive(x, t_x, age)})
+    return pd.DataFrame(
+        {
+            "frequency": x.astype("int64"),
+            "recency_weeks": t_x,
+            "expected_purchases": model.expected_purchases(weeks, x, t_x, age),
+            "p_alive": model.p_alive(x, t_x, age),
+        }
+    )
 
 
 def value_by_segment(table: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
@@ -621,10 +724,17 @@ def value_by_segment(table: pd.DataFrame, order: list[str] | None = None) -> pd.
     CLV. ``table``: the forecast with an rfm_segment column (core.scores.score_table's);
     rows in ``order`` (best to worst) where given, customers without a segment left out."""
     joined = table.dropna(subset=["rfm_segment"])
-    out = joined.groupby("rfm_segment", sort=False).agg(
-        customers=("customer_id", "size"), p_alive=("p_alive", "mean"),
-        expected_purchases=("expected_purchases", "mean"), clv_mean=("clv", "mean"),
-        clv_total=("clv", "sum")).reset_index()
+    out = (
+        joined.groupby("rfm_segment", sort=False)
+        .agg(
+            customers=("customer_id", "size"),
+            p_alive=("p_alive", "mean"),
+            expected_purchases=("expected_purchases", "mean"),
+            clv_mean=("clv", "mean"),
+            clv_total=("clv", "sum"),
+        )
+        .reset_index()
+    )
     if order:
         rank = {name: i for i, name in enumerate(order)}
         out = out.sort_values("rfm_segment", key=lambda s: s.map(lambda n: rank.get(n, len(rank))))
@@ -636,13 +746,35 @@ def with_value(frame: pd.DataFrame, forecast: pd.DataFrame) -> pd.DataFrame:
     the CLI's output; for the campaign exports and the report."""
     value = rounded(forecast)[["customer_id", *VALUE_COLUMNS]].astype({"customer_id": "string"})
     out = frame.drop(columns=[c for c in VALUE_COLUMNS if c in frame.columns])
-    return out.astype({"customer_id": "string"}).merge(value, on="customer_id", how="left",
-                                                       validate="one_to_one")
+    return out.astype({"customer_id": "string"}).merge(
+        value, on="customer_id", how="left", validate="one_to_one"
+    )
 
 
-__all__ = ["CLVConfig", "DEFAULTS", "BetaGeoModel", "GammaGammaModel", "CLVResult", "Backtest",
-           "purchase_days", "purchase_summary", "summary_frame", "customer_value", "fit_models",
-           "predict", "clv_from_history", "backtest", "backtest_history", "default_cut",
-           "check_span", "maximum_likelihood", "OUTPUT_COLUMNS", "ONE_TIME_BUYERS_NOTE", "rounded",
-           "frequency_recency_grid", "value_by_segment",
-           "VALUE_COLUMNS", "with_value"]
+__all__ = [
+    "CLVConfig",
+    "DEFAULTS",
+    "BetaGeoModel",
+    "GammaGammaModel",
+    "CLVResult",
+    "Backtest",
+    "purchase_days",
+    "purchase_summary",
+    "summary_frame",
+    "customer_value",
+    "fit_models",
+    "predict",
+    "clv_from_history",
+    "backtest",
+    "backtest_history",
+    "default_cut",
+    "check_span",
+    "maximum_likelihood",
+    "OUTPUT_COLUMNS",
+    "ONE_TIME_BUYERS_NOTE",
+    "rounded",
+    "frequency_recency_grid",
+    "value_by_segment",
+    "VALUE_COLUMNS",
+    "with_value",
+]

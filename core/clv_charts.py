@@ -1,5 +1,6 @@
 """Plotly figure builders for customer lifetime value (core.clv), for the Value page and the
 report (no streamlit here). Inputs are the plain frames core.clv returns."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -22,18 +23,36 @@ def p_alive_histogram(table: pd.DataFrame) -> go.Figure:
     model's construction) are a separate bar so they do not read as sure repeat buyers."""
     repeat = table[table["frequency"] > 0]
     once = int((table["frequency"] == 0).sum())
-    fig = go.Figure(go.Histogram(x=repeat["p_alive"], xbins=dict(start=0, end=1.0001, size=0.05),
-                                 marker_color=ACTUAL, name="bought on 2+ days",
-                                 hovertemplate="P(alive) %{x}: %{y:,} customers<extra></extra>"))
-    fig.add_trace(go.Bar(x=[1.05], y=[once], width=0.04, marker_color="#bbbbbb",
-                         name="bought on one day only (1 by construction)",
-                         hovertemplate=f"{once:,} one-time buyers: P(alive) is 1 by the model's "
-                                       "construction<extra></extra>"))
-    fig.update_xaxes(title_text="P(alive): chance the customer is still buying", range=[0, 1.1],
-                     tickformat=".0%")
+    fig = go.Figure(
+        go.Histogram(
+            x=repeat["p_alive"],
+            xbins=dict(start=0, end=1.0001, size=0.05),
+            marker_color=ACTUAL,
+            name="bought on 2+ days",
+            hovertemplate="P(alive) %{x}: %{y:,} customers<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=[1.05],
+            y=[once],
+            width=0.04,
+            marker_color="#bbbbbb",
+            name="bought on one day only (1 by construction)",
+            hovertemplate=f"{once:,} one-time buyers: P(alive) is 1 by the model's "
+            "construction<extra></extra>",
+        )
+    )
+    fig.update_xaxes(
+        title_text="P(alive): chance the customer is still buying", range=[0, 1.1], tickformat=".0%"
+    )
     fig.update_yaxes(title_text="customers", tickformat=",")
-    return _layout(fig, "How likely is each customer still active?",
-                   legend=dict(orientation="h", y=-0.25, x=0), bargap=0.05)
+    return _layout(
+        fig,
+        "How likely is each customer still active?",
+        legend=dict(orientation="h", y=-0.25, x=0),
+        bargap=0.05,
+    )
 
 
 def clv_histogram(table: pd.DataFrame, currency: str | None = None, bins: int = 40) -> go.Figure:
@@ -42,13 +61,19 @@ def clv_histogram(table: pd.DataFrame, currency: str | None = None, bins: int = 
     top = float(np.quantile(values, 0.99)) if len(values) else 0.0
     shown = values[values <= top]
     above = int((values > top).sum())
-    fig = go.Figure(go.Histogram(x=shown, nbinsx=bins, marker_color=ACTUAL,
-                                 hovertemplate="CLV " + money_hover(currency) + ": %{y:,} customers"
-                                               "<extra></extra>"))
+    fig = go.Figure(
+        go.Histogram(
+            x=shown,
+            nbinsx=bins,
+            marker_color=ACTUAL,
+            hovertemplate="CLV " + money_hover(currency) + ": %{y:,} customers<extra></extra>",
+        )
+    )
     fig.update_xaxes(title_text="CLV" + (f" ({currency})" if currency else ""), tickformat=",")
     fig.update_yaxes(title_text="customers", tickformat=",")
-    title = "Customers by lifetime value" + (f" ({above:,} above the 99th percentile not shown)"
-                                             if above else "")
+    title = "Customers by lifetime value" + (
+        f" ({above:,} above the 99th percentile not shown)" if above else ""
+    )
     return _layout(fig, title, bargap=0.05)
 
 
@@ -57,19 +82,35 @@ def frequency_recency_heatmap(grid: pd.DataFrame, value: str, horizon_weeks: flo
     recency (columns), from core.clv.frequency_recency_grid."""
     table = grid.pivot(index="frequency", columns="recency_weeks", values=value).sort_index()
     is_p = value == "p_alive"
-    fig = go.Figure(go.Heatmap(
-        z=table.to_numpy(float), x=[f"{c:.0f}" for c in table.columns], y=table.index.astype(str),
-        colorscale="Viridis", zmin=0, zmax=1 if is_p else None,
-        colorbar=dict(title="P(alive)" if is_p else "purchases", tickformat=".0%" if is_p else ","),
-        hovertemplate=("%{y} repeat purchases, last one in week %{x}: "
-                       + ("P(alive) %{z:.0%}" if is_p else
-                          f"%{{z:.2f}} purchases expected in {horizon_weeks:g} weeks")
-                       + "<extra></extra>")))
-    fig.update_xaxes(title_text="recency: weeks from first to last purchase (right = recent)",
-                     type="category")
+    fig = go.Figure(
+        go.Heatmap(
+            z=table.to_numpy(float),
+            x=[f"{c:.0f}" for c in table.columns],
+            y=table.index.astype(str),
+            colorscale="Viridis",
+            zmin=0,
+            zmax=1 if is_p else None,
+            colorbar=dict(title="P(alive)" if is_p else "purchases", tickformat=".0%" if is_p else ","),
+            hovertemplate=(
+                "%{y} repeat purchases, last one in week %{x}: "
+                + (
+                    "P(alive) %{z:.0%}"
+                    if is_p
+                    else f"%{{z:.2f}} purchases expected in {horizon_weeks:g} weeks"
+                )
+                + "<extra></extra>"
+            ),
+        )
+    )
+    fig.update_xaxes(
+        title_text="recency: weeks from first to last purchase (right = recent)", type="category"
+    )
     fig.update_yaxes(title_text="repeat purchases (frequency)", type="category")
-    title = ("P(alive) by frequency and recency" if is_p
-             else f"Expected purchases in the next {horizon_weeks:g} weeks by frequency and recency")
+    title = (
+        "P(alive) by frequency and recency"
+        if is_p
+        else f"Expected purchases in the next {horizon_weeks:g} weeks by frequency and recency"
+    )
     return _layout(fig, title, height=420)
 
 
@@ -77,49 +118,92 @@ def segment_value_bars(by_segment: pd.DataFrame, currency: str | None = None) ->
     """Mean CLV per named segment (from core.clv.value_by_segment), P(alive) in the label."""
     colours = named_colours(by_segment["rfm_segment"])
     text = [f"{p:.0%} alive" for p in by_segment["p_alive"]]
-    fig = go.Figure(go.Bar(
-        x=by_segment["clv_mean"], y=by_segment["rfm_segment"], orientation="h", text=text,
-        textposition="auto", marker_color=[colours[s] for s in by_segment["rfm_segment"]],
-        customdata=by_segment[["customers", "p_alive"]].to_numpy(),
-        hovertemplate=("%{y}: mean CLV " + money_hover(currency) + " over %{customdata[0]:,} "
-                       "customers, mean P(alive) %{customdata[1]:.0%}<extra></extra>")))
-    fig.update_xaxes(title_text="mean CLV" + (f" ({currency})" if currency else ""),
-                     rangemode="tozero", tickformat=",")
+    fig = go.Figure(
+        go.Bar(
+            x=by_segment["clv_mean"],
+            y=by_segment["rfm_segment"],
+            orientation="h",
+            text=text,
+            textposition="auto",
+            marker_color=[colours[s] for s in by_segment["rfm_segment"]],
+            customdata=by_segment[["customers", "p_alive"]].to_numpy(),
+            hovertemplate=(
+                "%{y}: mean CLV " + money_hover(currency) + " over %{customdata[0]:,} "
+                "customers, mean P(alive) %{customdata[1]:.0%}<extra></extra>"
+            ),
+        )
+    )
+    fig.update_xaxes(
+        title_text="mean CLV" + (f" ({currency})" if currency else ""), rangemode="tozero", tickformat=","
+    )
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(fig, "Lifetime value per named segment", height=110 + 34 * max(len(by_segment), 1))
 
 
 def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
     """Mean purchases after the cut, actual vs predicted, by repeat purchases before it."""
-    fig = go.Figure([
-        go.Bar(x=by_frequency["repeat_purchases"], y=by_frequency["actual"], name="actual",
-               marker_color=ACTUAL, customdata=by_frequency["customers"],
-               hovertemplate="%{x} repeat purchases (%{customdata:,} customers): %{y:.2f} "
-                             "purchases on average<extra>actual</extra>"),
-        go.Bar(x=by_frequency["repeat_purchases"], y=by_frequency["predicted"], name="predicted",
-               marker_color=PREDICTED,
-               hovertemplate="%{x} repeat purchases: %{y:.2f} expected<extra>predicted</extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Bar(
+                x=by_frequency["repeat_purchases"],
+                y=by_frequency["actual"],
+                name="actual",
+                marker_color=ACTUAL,
+                customdata=by_frequency["customers"],
+                hovertemplate="%{x} repeat purchases (%{customdata:,} customers): %{y:.2f} "
+                "purchases on average<extra>actual</extra>",
+            ),
+            go.Bar(
+                x=by_frequency["repeat_purchases"],
+                y=by_frequency["predicted"],
+                name="predicted",
+                marker_color=PREDICTED,
+                hovertemplate="%{x} repeat purchases: %{y:.2f} expected<extra>predicted</extra>",
+            ),
+        ]
+    )
     fig.update_xaxes(title_text="repeat purchases before the cut", type="category")
     fig.update_yaxes(title_text="purchases after the cut, per customer")
-    return _layout(fig, "Actual vs predicted purchases by past repeat purchases", barmode="group",
-                   legend=dict(orientation="h", y=-0.25, x=0))
+    return _layout(
+        fig,
+        "Actual vs predicted purchases by past repeat purchases",
+        barmode="group",
+        legend=dict(orientation="h", y=-0.25, x=0),
+    )
 
 
 def backtest_cumulative(cumulative: pd.DataFrame) -> go.Figure:
     """Cumulative purchases week by week after the cut, actual vs predicted."""
-    fig = go.Figure([
-        go.Scatter(x=cumulative["week"], y=cumulative["actual"], name="actual", mode="lines",
-                   line=dict(color=ACTUAL), hovertemplate="week %{x}: %{y:,} purchases<extra>"
-                                                          "actual</extra>"),
-        go.Scatter(x=cumulative["week"], y=cumulative["predicted"], name="predicted",
-                   mode="lines", line=dict(color=PREDICTED, dash="dash"),
-                   hovertemplate="week %{x}: %{y:,.0f} expected<extra>predicted</extra>"),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=cumulative["week"],
+                y=cumulative["actual"],
+                name="actual",
+                mode="lines",
+                line=dict(color=ACTUAL),
+                hovertemplate="week %{x}: %{y:,} purchases<extra>actual</extra>",
+            ),
+            go.Scatter(
+                x=cumulative["week"],
+                y=cumulative["predicted"],
+                name="predicted",
+                mode="lines",
+                line=dict(color=PREDICTED, dash="dash"),
+                hovertemplate="week %{x}: %{y:,.0f} expected<extra>predicted</extra>",
+            ),
+        ]
+    )
     fig.update_xaxes(title_text="weeks after the cut")
     fig.update_yaxes(title_text="purchases since the cut (cumulative)", tickformat=",")
     return _layout(fig, "Purchases after the cut, week by week", legend=dict(orientation="h", y=-0.25, x=0))
 
 
-__all__ = ["p_alive_histogram", "clv_histogram", "frequency_recency_heatmap", "segment_value_bars",
-           "backtest_by_frequency", "backtest_cumulative"]
+__all__ = [
+    "p_alive_histogram",
+    "clv_histogram",
+    "frequency_recency_heatmap",
+    "segment_value_bars",
+    "backtest_by_frequency",
+    "backtest_cumulative",
+]

@@ -8,6 +8,7 @@ the same four operations on engine expressions (score millions on DuckDB or Spar
 two paths are one definition, and they agree bit for bit: the same float64 operations in
 the same order.
 """
+
 from __future__ import annotations
 
 import functools
@@ -20,7 +21,7 @@ import numpy as np
 class ColumnOps(Protocol):
     """What a rule needs beyond + - * / and comparisons of columns."""
 
-    no_text: Any    # "no value" in a text column (no tier)
+    no_text: Any  # "no value" in a text column (no tier)
     no_number: Any  # "no value" in an integer column (no cluster)
 
     def constant(self, value: float) -> Any:
@@ -52,8 +53,11 @@ class NumpyOps:
 
     def first_match(self, cases, default):
         """numpy's select over ``cases`` ((condition, value) pairs), else ``default``."""
-        return np.select([np.asarray(c, dtype=bool) for c, _ in cases],
-                         [_element(v) for _, v in cases], default=_element(default))
+        return np.select(
+            [np.asarray(c, dtype=bool) for c, _ in cases],
+            [_element(v) for _, v in cases],
+            default=_element(default),
+        )
 
     def least(self, columns):
         """The element-wise minimum of ``columns``."""

@@ -22,6 +22,7 @@ becomes the *canonical* table, one row per line, with these columns (``to_canoni
 Order-level fields (customer, date, status, country) that an export leaves blank on an
 order's later lines (Shopify) are filled per order by core.rfm.group_orders.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,11 +36,23 @@ import ibis.expr.datatypes as dt
 from core import query, values
 from core.errors import ColumnMappingError
 
-ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product",
-         "country")
+ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product", "country")
 REQUIRED_ROLES = ("customer", "date")  # and a value: amount, or quantity and price
-CANONICAL = ("customer", "invoice_ts", "invoice", "quantity", "price", "line_value", "product",
-             "country", "status", "bad_number", "date_blank", "amount", "amount_blank")
+CANONICAL = (
+    "customer",
+    "invoice_ts",
+    "invoice",
+    "quantity",
+    "price",
+    "line_value",
+    "product",
+    "country",
+    "status",
+    "bad_number",
+    "date_blank",
+    "amount",
+    "amount_blank",
+)
 RFM_COLUMNS = ("customer_id", "recency", "frequency", "monetary")
 
 # Normalised names (lower case; blanks, punctuation and accents removed) each role is found
@@ -49,63 +62,295 @@ RFM_COLUMNS = ("customer_id", "recency", "frequency", "monetary")
 _ROLE_NAMES: dict[str, tuple[str, ...]] = {
     "customer": (
         # customer-ID columns first ...
-        "customerid", "custid", "clientid", "customerno", "customernumber", "customercode",
-        "customeruserid", "userid", "buyerid", "buyeruserid", "memberid", "accountid",
-        "kundennummer", "kundennr", "kundenid", "debitorennummer", "debitor", "numeroclient",
-        "numerodeclient", "nclient", "idclient", "codeclient", "refclient", "idcliente",
-        "numerocliente", "numerodecliente", "nocliente", "codigocliente", "nifcliente",
+        "customerid",
+        "custid",
+        "clientid",
+        "customerno",
+        "customernumber",
+        "customercode",
+        "customeruserid",
+        "userid",
+        "buyerid",
+        "buyeruserid",
+        "memberid",
+        "accountid",
+        "kundennummer",
+        "kundennr",
+        "kundenid",
+        "debitorennummer",
+        "debitor",
+        "numeroclient",
+        "numerodeclient",
+        "nclient",
+        "idclient",
+        "codeclient",
+        "refclient",
+        "idcliente",
+        "numerocliente",
+        "numerodecliente",
+        "nocliente",
+        "codigocliente",
+        "nifcliente",
         "klantnummer",
-        "klantid", "klantnr", "debiteurnummer",
+        "klantid",
+        "klantnr",
+        "debiteurnummer",
         # ... then columns named for the customer ...
-        "customer", "cust", "client", "kunde", "auftraggeber", "cliente", "contacto", "klant",
-        "debiteur", "contactname",
+        "customer",
+        "cust",
+        "client",
+        "kunde",
+        "auftraggeber",
+        "cliente",
+        "contacto",
+        "klant",
+        "debiteur",
+        "contactname",
         # ... and with no customer column, the e-mail identifies the customer
-        "email", "customeremail", "billingemail", "billingemailaddress", "emailaddress",
-        "buyeremail", "contactemail", "fromemailaddress", "mail", "courriel", "correo",
-        "correoelectronico", "emailadres"),
-    "date": ("invoicedate", "orderdate", "transactiondate", "purchasedate", "saledate", "date",
-             "datetime", "timestamp", "orderdatetime", "createdat", "createdutc",
-             "created", "createddate", "datecreated", "creationdate", "dateutc", "dateofsale",
-             "day", "paidat", "datum", "rechnungsdatum", "belegdatum", "buchungsdatum",
-             "bestelldatum", "fakturadatum", "verkaufsdatum", "datefacture", "datedefacture",
-             "datecommande", "datedecommande", "fecha", "fechafactura", "fechadefactura",
-             "fechapedido", "fechadepedido", "fechadeventa", "factuurdatum", "orderdatum",
-             "besteldatum", "transactiedatum", "time"),
-    "invoice": ("invoice", "invoiceno", "invoiceid", "invoicenumber", "orderid", "orderno",
-                "ordernumber", "order", "orderreference", "transactionid", "receiptid",
-                "basketid", "saleid", "receiptnumber", "amazonorderid", "rechnungsnummer",
-                "rechnungsnr", "rechnung", "belegnummer", "belegnr", "bestellnummer",
-                "auftragsnummer", "verkaufsbeleg", "faktura", "facture", "numerofacture",
-                "numerodefacture", "nfacture", "npiece", "numeropiece", "commande",
-                "numerocommande", "numerodecommande", "factura", "nfactura", "nofactura",
-                "numerofactura",
-                "numerodefactura", "pedido", "idpedido", "nopedido", "numeropedido",
-                "numerodepedido",
-                "factuur", "factuurnummer", "factuurnr", "bestelling", "bestelnummer",
-                "ordernummer"),
-    "quantity": ("quantity", "qty", "units", "count", "itemsquantity", "quantityordered",
-                 "lineitemquantity", "quantitypurchased", "quantityrefund", "productqty",
-                 "itemssold", "numberofitems", "menge", "auftragsmenge", "anzahl", "stuckzahl",
-                 "quantite", "qte", "cantidad", "unidades", "aantal", "hoeveelheid"),
-    "price": ("price", "unitprice", "priceeach", "itemprice", "unitcost", "priceperunit",
-              "lineitemprice", "itemcost", "productunitprice", "salesprice", "unitamount",
-              "einzelpreis", "stuckpreis", "preis", "prixunitaire", "prix", "preciounitario",
-              "precio", "stukprijs", "prijs", "eenheidsprijs"),
-    "amount": ("amount", "revenue", "sales", "dollarvalue", "total", "totalamount", "linetotal",
-               "ordervalue", "value", "totalprice", "spend", "netsales", "ordertotal",
-               "ordertotalamount", "ordertotalinctax", "grandtotalpurchased", "grandtotal",
-               "grosssales", "gross", "totalcollected", "amountpaid", "itemtotal", "betrag",
-               "gesamtbetrag", "betragbrutto", "bruttobetrag", "umsatz", "nettobetrag",
-               "nettowert", "rechnungsbetrag", "montant", "montantttc", "montantht", "totalttc",
-               "importe", "importetotal", "bedrag", "totaalbedrag", "totaal"),
-    "status": ("financialstatus", "paymentstatus", "orderstatus", "status", "transactionstatus",
-               "statut", "etat", "estado", "estadodelpedido", "zahlungsstatus"),
-    "product": ("stockcode", "sku", "productid", "productcode", "productsku", "itemcode",
-                "lineitemsku", "inventoryitemcode", "product", "itemid", "asin",
-                "artikelnummer", "artikelnr", "artikelcode", "artikel", "material",
-                "codigoarticulo", "reference", "referencia", "articulo", "description"),
-    "country": ("country", "countryname", "region", "market", "billingcountry",
-                "shippingcountry", "shipcountry", "land", "lieferland", "pays", "pais"),
+        "email",
+        "customeremail",
+        "billingemail",
+        "billingemailaddress",
+        "emailaddress",
+        "buyeremail",
+        "contactemail",
+        "fromemailaddress",
+        "mail",
+        "courriel",
+        "correo",
+        "correoelectronico",
+        "emailadres",
+    ),
+    "date": (
+        "invoicedate",
+        "orderdate",
+        "transactiondate",
+        "purchasedate",
+        "saledate",
+        "date",
+        "datetime",
+        "timestamp",
+        "orderdatetime",
+        "createdat",
+        "createdutc",
+        "created",
+        "createddate",
+        "datecreated",
+        "creationdate",
+        "dateutc",
+        "dateofsale",
+        "day",
+        "paidat",
+        "datum",
+        "rechnungsdatum",
+        "belegdatum",
+        "buchungsdatum",
+        "bestelldatum",
+        "fakturadatum",
+        "verkaufsdatum",
+        "datefacture",
+        "datedefacture",
+        "datecommande",
+        "datedecommande",
+        "fecha",
+        "fechafactura",
+        "fechadefactura",
+        "fechapedido",
+        "fechadepedido",
+        "fechadeventa",
+        "factuurdatum",
+        "orderdatum",
+        "besteldatum",
+        "transactiedatum",
+        "time",
+    ),
+    "invoice": (
+        "invoice",
+        "invoiceno",
+        "invoiceid",
+        "invoicenumber",
+        "orderid",
+        "orderno",
+        "ordernumber",
+        "order",
+        "orderreference",
+        "transactionid",
+        "receiptid",
+        "basketid",
+        "saleid",
+        "receiptnumber",
+        "amazonorderid",
+        "rechnungsnummer",
+        "rechnungsnr",
+        "rechnung",
+        "belegnummer",
+        "belegnr",
+        "bestellnummer",
+        "auftragsnummer",
+        "verkaufsbeleg",
+        "faktura",
+        "facture",
+        "numerofacture",
+        "numerodefacture",
+        "nfacture",
+        "npiece",
+        "numeropiece",
+        "commande",
+        "numerocommande",
+        "numerodecommande",
+        "factura",
+        "nfactura",
+        "nofactura",
+        "numerofactura",
+        "numerodefactura",
+        "pedido",
+        "idpedido",
+        "nopedido",
+        "numeropedido",
+        "numerodepedido",
+        "factuur",
+        "factuurnummer",
+        "factuurnr",
+        "bestelling",
+        "bestelnummer",
+        "ordernummer",
+    ),
+    "quantity": (
+        "quantity",
+        "qty",
+        "units",
+        "count",
+        "itemsquantity",
+        "quantityordered",
+        "lineitemquantity",
+        "quantitypurchased",
+        "quantityrefund",
+        "productqty",
+        "itemssold",
+        "numberofitems",
+        "menge",
+        "auftragsmenge",
+        "anzahl",
+        "stuckzahl",
+        "quantite",
+        "qte",
+        "cantidad",
+        "unidades",
+        "aantal",
+        "hoeveelheid",
+    ),
+    "price": (
+        "price",
+        "unitprice",
+        "priceeach",
+        "itemprice",
+        "unitcost",
+        "priceperunit",
+        "lineitemprice",
+        "itemcost",
+        "productunitprice",
+        "salesprice",
+        "unitamount",
+        "einzelpreis",
+        "stuckpreis",
+        "preis",
+        "prixunitaire",
+        "prix",
+        "preciounitario",
+        "precio",
+        "stukprijs",
+        "prijs",
+        "eenheidsprijs",
+    ),
+    "amount": (
+        "amount",
+        "revenue",
+        "sales",
+        "dollarvalue",
+        "total",
+        "totalamount",
+        "linetotal",
+        "ordervalue",
+        "value",
+        "totalprice",
+        "spend",
+        "netsales",
+        "ordertotal",
+        "ordertotalamount",
+        "ordertotalinctax",
+        "grandtotalpurchased",
+        "grandtotal",
+        "grosssales",
+        "gross",
+        "totalcollected",
+        "amountpaid",
+        "itemtotal",
+        "betrag",
+        "gesamtbetrag",
+        "betragbrutto",
+        "bruttobetrag",
+        "umsatz",
+        "nettobetrag",
+        "nettowert",
+        "rechnungsbetrag",
+        "montant",
+        "montantttc",
+        "montantht",
+        "totalttc",
+        "importe",
+        "importetotal",
+        "bedrag",
+        "totaalbedrag",
+        "totaal",
+    ),
+    "status": (
+        "financialstatus",
+        "paymentstatus",
+        "orderstatus",
+        "status",
+        "transactionstatus",
+        "statut",
+        "etat",
+        "estado",
+        "estadodelpedido",
+        "zahlungsstatus",
+    ),
+    "product": (
+        "stockcode",
+        "sku",
+        "productid",
+        "productcode",
+        "productsku",
+        "itemcode",
+        "lineitemsku",
+        "inventoryitemcode",
+        "product",
+        "itemid",
+        "asin",
+        "artikelnummer",
+        "artikelnr",
+        "artikelcode",
+        "artikel",
+        "material",
+        "codigoarticulo",
+        "reference",
+        "referencia",
+        "articulo",
+        "description",
+    ),
+    "country": (
+        "country",
+        "countryname",
+        "region",
+        "market",
+        "billingcountry",
+        "shippingcountry",
+        "shipcountry",
+        "land",
+        "lieferland",
+        "pays",
+        "pais",
+    ),
 }
 # Shopify's orders export calls the order number 'Name'; only there is 'Name' the invoice.
 _SHOPIFY_MARKS = ("financialstatus", "lineitemname", "lineitemquantity")
@@ -160,8 +405,8 @@ class ColumnMapping:
         for role, column in self.as_dict().items():
             if column is not None and column not in columns:
                 raise ColumnMappingError(
-                    f"{source}: column '{column}' mapped to {role} does not exist; "
-                    f"columns found: {found}")
+                    f"{source}: column '{column}' mapped to {role} does not exist; columns found: {found}"
+                )
         missing = [r for r in REQUIRED_ROLES if getattr(self, r) is None]
         if self.amount is None and (self.quantity is None or self.price is None):
             missing.append("amount (or quantity and price)")
@@ -170,7 +415,9 @@ class ColumnMapping:
             raise MissingRoleError(
                 f"{source}: cannot find the {', '.join(missing)} column; columns found: {found}; "
                 f"choose the column for that role (command line: {flags})",
-                roles=tuple(m.split()[0] for m in missing), source=source)
+                roles=tuple(m.split()[0] for m in missing),
+                source=source,
+            )
         used = [c for c in self.as_dict().values() if c is not None]
         dupes = sorted({c for c in used if used.count(c) > 1})
         if dupes:
@@ -181,8 +428,11 @@ class ColumnMapping:
 def _looks_numeric(sample: list) -> bool:
     """Nine in ten of the sample's non-blank values are numbers as people write them."""
     missing = re.compile(r"(?i)^[+-]?(nan|inf|infinity|n/?a|null|none|-+)$")  # placeholders
-    seen = [str(v).strip() for v in sample
-            if v is not None and str(v).strip() != "" and not missing.match(str(v).strip())]
+    seen = [
+        str(v).strip()
+        for v in sample
+        if v is not None and str(v).strip() != "" and not missing.match(str(v).strip())
+    ]
     if not seen:
         return True
     shape = re.compile(r"^[(+\-]*[\d.,]*\d[\d.,]*[)\-]*$")
@@ -292,17 +542,34 @@ def numeric_columns(mapping: ColumnMapping) -> list[str]:
     return [c for c in (mapping.quantity, mapping.price, mapping.amount) if c is not None]
 
 
-def decide_readings(table: ibis.Table, mapping: ColumnMapping, source: str = "the file", *,
-                    delimiter: str | None = None, decimal: str | None = None,
-                    date_format: str | None = None) -> values.Readings:
+def decide_readings(
+    table: ibis.Table,
+    mapping: ColumnMapping,
+    source: str = "the file",
+    *,
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    date_format: str | None = None,
+) -> values.Readings:
     """How the mapped number and date columns are read (core.values.decide, one pass)."""
-    return values.decide(table, numeric_columns(mapping), mapping.date, source=source,
-                         delimiter=delimiter, decimal=decimal, date_format=date_format)
+    return values.decide(
+        table,
+        numeric_columns(mapping),
+        mapping.date,
+        source=source,
+        delimiter=delimiter,
+        decimal=decimal,
+        date_format=date_format,
+    )
 
 
-def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the file",
-                 readings: values.Readings | None = None,
-                 attributes: Sequence[str] = ()) -> ibis.Table:
+def to_canonical(
+    table: ibis.Table,
+    mapping: ColumnMapping,
+    source: str = "the file",
+    readings: values.Readings | None = None,
+    attributes: Sequence[str] = (),
+) -> ibis.Table:
     """Rename and type the mapped columns into the canonical schema, one row per line (see
     the module docstring); the first stage of ``core.rfm.classify_lines``.
 
@@ -366,8 +633,9 @@ def to_canonical(table: ibis.Table, mapping: ColumnMapping, source: str = "the f
     )
 
 
-def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
-                    source: str = "the file") -> ColumnMapping:
+def resolve_mapping(
+    table: ibis.Table, overrides: Mapping[str, str | None] | None = None, source: str = "the file"
+) -> ColumnMapping:
     """Detected roles with the user's overrides applied, checked against the file's columns.
 
     An override of None leaves the detected column; an empty string unmaps the role.
@@ -375,9 +643,14 @@ def resolve_mapping(table: ibis.Table, overrides: Mapping[str, str | None] | Non
     return resolve(table, overrides, source)[0]
 
 
-def resolve(table: ibis.Table, overrides: Mapping[str, str | None] | None = None,
-            source: str = "the file", base: Mapping[str, str] | None = None, *,
-            check: bool = True) -> tuple[ColumnMapping, tuple[str, ...]]:
+def resolve(
+    table: ibis.Table,
+    overrides: Mapping[str, str | None] | None = None,
+    source: str = "the file",
+    base: Mapping[str, str] | None = None,
+    *,
+    check: bool = True,
+) -> tuple[ColumnMapping, tuple[str, ...]]:
     """``resolve_mapping`` from ``base`` roles (an export profile's; None: detected from the
     names), with the sentences of what the overrides moved. ``check=False`` returns the
     mapping unchecked (it may miss required roles: what a form shows before the user chooses).
@@ -386,13 +659,16 @@ def resolve(table: ibis.Table, overrides: Mapping[str, str | None] | None = None
     (the column is each line's total, never multiplied by quantity), and a sentence says so.
     """
     user = {k: v for k, v in (overrides or {}).items() if v is not None}
-    start = (detect_columns(table) if base is None
-             else ColumnMapping(**{k: v or None for k, v in base.items()}))
+    start = (
+        detect_columns(table) if base is None else ColumnMapping(**{k: v or None for k, v in base.items()})
+    )
     notes = []
     amount = user.get("amount")
     if amount and "price" not in user and start.price == amount:
         user["price"] = ""
-        notes.append(f"'{amount}' is the amount now, no longer the unit price: each line's "
-                     "value is that column as written, never multiplied by quantity")
+        notes.append(
+            f"'{amount}' is the amount now, no longer the unit price: each line's "
+            "value is that column as written, never multiplied by quantity"
+        )
     mapping = start.with_overrides(user)
     return (mapping.check(list(table.columns), source) if check else mapping), tuple(notes)

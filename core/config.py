@@ -1,4 +1,5 @@
 """The segmentation method's knobs, validated once: the one source of every default."""
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,7 @@ class SegmentationConfig:
     random_state: int = 42
     max_iter: int = 1000
     n_init: int = 10
-    fit_sample: int = 50_000         # the k-sweep fits each k on at most this many customers
+    fit_sample: int = 50_000  # the k-sweep fits each k on at most this many customers
     silhouette_sample: int = 10_000  # exact silhouette up to this many customers, else a sample
 
     def __post_init__(self):
@@ -44,8 +45,11 @@ DEFAULTS = SegmentationConfig()
 
 
 def _number(value) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return (
+        isinstance(value, (int, float, np.integer, np.floating))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+    )
 
 
 @dataclass(frozen=True)
@@ -64,15 +68,18 @@ class CLVConfig:
     def __post_init__(self):
         if not _number(self.weeks) or not 0 < self.weeks <= 520:
             raise ConfigError(f"weeks must be a number of weeks from 1 to 520, got {self.weeks!r}")
-        if (isinstance(self.months, bool) or not isinstance(self.months, (int, np.integer))
-                or not 1 <= self.months <= 120):
+        if (
+            isinstance(self.months, bool)
+            or not isinstance(self.months, (int, np.integer))
+            or not 1 <= self.months <= 120
+        ):
             raise ConfigError(f"months must be a whole number from 1 to 120, got {self.months!r}")
         if not _number(self.discount) or not 0 <= self.discount < 1:
-            raise ConfigError(f"discount must be a monthly rate from 0 to below 1 (0.01 = 1 %), "
-                              f"got {self.discount!r}")
+            raise ConfigError(
+                f"discount must be a monthly rate from 0 to below 1 (0.01 = 1 %), got {self.discount!r}"
+            )
         if not _number(self.weeks_per_month) or self.weeks_per_month <= 0:
             raise ConfigError(f"weeks_per_month must be positive, got {self.weeks_per_month!r}")
 
 
 CLV_DEFAULTS = CLVConfig()
-

@@ -44,5 +44,7 @@ def engine_failure(exc: BaseException, name: str = "") -> str | None:
         return None
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
     what = lines[0][:200] if lines else type(exc).__name__
-    return (f"{name + ': ' if name else ''}the engine could not process the file ({what}); check "
-            "the file (export it again), or pass its first lines to the team")
+    return (
+        f"{name + ': ' if name else ''}the engine could not process the file ({what}); check "
+        "the file (export it again), or pass its first lines to the team"
+    )

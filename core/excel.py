@@ -13,6 +13,7 @@ process with memory and CPU limits (``parse_isolated``); ``read_workbook`` adds 
 columns as text. Nothing is kept between reads: a caller that reads one file several times
 passes a ``WorkbookReader`` that keeps what it read (ui.workbooks).
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,9 @@ class WorkbookReader(Protocol):
     """What core.io calls to read a workbook: ``read_workbook``'s contract. The default reads
     the file each time; ui.workbooks keeps the last reads, the command line starts one early."""
 
-    def __call__(self, path: Path, sheet: str | None, display: str,
-                 text_columns: TextColumns | None) -> WorkbookRead:
+    def __call__(
+        self, path: Path, sheet: str | None, display: str, text_columns: TextColumns | None
+    ) -> WorkbookRead:
         """The workbook read as ``read_workbook(path, sheet, display, text_columns)`` reads it."""
         ...
 
@@ -59,8 +61,12 @@ def sheet_names(path: str | os.PathLike, display: str | None = None) -> tuple[st
     return tuple(_open(path, display).sheet_names)
 
 
-def read_workbook(path: str | Path, sheet: str | None = None, display: str | None = None,
-                  text_columns: TextColumns | None = None) -> WorkbookRead:
+def read_workbook(
+    path: str | Path,
+    sheet: str | None = None,
+    display: str | None = None,
+    text_columns: TextColumns | None = None,
+) -> WorkbookRead:
     """One sheet (default the first) or ``"all"`` sheets stacked, as an Arrow table, read
     from the file now (nothing kept): ``parse_isolated``, then ``text_columns(table)``, the
     identity columns, as text (``identity_as_text``). ``display``: how messages call the file.
@@ -83,14 +89,14 @@ def parse_workbook(path: Path, sheet: str | None, display: str) -> WorkbookRead:
         raise InputFileError(f"{display}: the workbook has no sheets")
     chosen = sheets[0] if sheet is None else sheet
     if chosen != ALL_SHEETS and chosen not in sheets:
-        raise InputFileError(f"{display}: no sheet '{chosen}'; sheets are {list(sheets)} "
-                             f"(or '{ALL_SHEETS}' to stack them)")
+        raise InputFileError(
+            f"{display}: no sheet '{chosen}'; sheets are {list(sheets)} (or '{ALL_SHEETS}' to stack them)"
+        )
     wanted = sheets if chosen == ALL_SHEETS else (chosen,)
     with excel_pieces.PieceParser(path, _parse_piece) as pieces:
         if flavour in ("xlsx", "xlsb"):  # (.ods and .xls: check_container checked them whole)
             workbook_checks.check_sheets(path, display, flavour, wanted, sheets, pieces.sink_for)
-        tables = [_named(_in_pieces_or_whole(pieces.table(name), reader, name, display))
-                  for name in wanted]
+        tables = [_named(_in_pieces_or_whole(pieces.table(name), reader, name, display)) for name in wanted]
     return _stacked(tables, wanted, display), sheets, chosen
 
 
@@ -126,14 +132,16 @@ def file_identity(path: str | Path) -> tuple:
 
 # -- the sheets -------------------------------------------------------------------------------
 
+
 def _open(path: Path, display: str):
     import fastexcel
 
     try:
         return fastexcel.read_excel(path)
     except fastexcel.FastExcelError as exc:
-        raise InputFileError(f"{display}: not a readable workbook ({_reason(exc)}); "
-                             "save it again from Excel, or export CSV") from exc
+        raise InputFileError(
+            f"{display}: not a readable workbook ({_reason(exc)}); save it again from Excel, or export CSV"
+        ) from exc
 
 
 def _in_pieces_or_whole(pieces: pa.Table | None, reader, name: str, display: str) -> pa.Table:
@@ -145,8 +153,10 @@ def _in_pieces_or_whole(pieces: pa.Table | None, reader, name: str, display: str
     try:
         batch = _parse_sheet(reader, name, last=True)
     except fastexcel.FastExcelError as exc:
-        raise InputFileError(f"{display}: sheet '{name}' cannot be read ({_reason(exc)}); "
-                             "save the workbook again from Excel, or export the sheet as CSV") from exc
+        raise InputFileError(
+            f"{display}: sheet '{name}' cannot be read ({_reason(exc)}); "
+            "save the workbook again from Excel, or export the sheet as CSV"
+        ) from exc
     if batch.num_columns == 0 or batch.num_rows == 0:
         raise InputFileError(f"{display}: sheet '{name}' is empty")
     return pa.Table.from_batches([batch])
@@ -155,8 +165,9 @@ def _in_pieces_or_whole(pieces: pa.Table | None, reader, name: str, display: str
 def _parse_sheet(reader, name: str, *, last: bool) -> pa.RecordBatch:
     """The sheet as Arrow: each column's type from all its cells; whitespace-only rows at the
     end dropped (``last``: only at the sheet's real end, not at the end of a piece)."""
-    return reader.load_sheet(name, schema_sample_rows=None, dtype_coercion="coerce",
-                             skip_whitespace_tail_rows=last, eager=True)
+    return reader.load_sheet(
+        name, schema_sample_rows=None, dtype_coercion="coerce", skip_whitespace_tail_rows=last, eager=True
+    )
 
 
 def _parse_piece(piece: Path, sheet: str, last: bool) -> pa.RecordBatch:
@@ -189,7 +200,8 @@ def _stacked(tables: list[pa.Table], names: Iterable[str], display: str) -> pa.T
         if table.column_names != first:
             raise InputFileError(
                 f"{display}: sheet '{name}' has columns {table.column_names}, not the first "
-                f"sheet's {first}; read one sheet at a time with --sheet NAME")
+                f"sheet's {first}; read one sheet at a time with --sheet NAME"
+            )
     if len(tables) == 1:
         return tables[0]
     return pa.concat_tables(_as_text_where_mixed(tables), promote_options="permissive")
@@ -250,30 +262,47 @@ def _in_child(path: Path, display: str, request: dict) -> tuple[pa.Table | None,
     """Run the request ({"sheet": ...} to read one, {"names": True} for the sheet names) in a
     child process; InputFileError for what the child refused, and for a child that died."""
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "RUST_BACKTRACE": "0",
-           "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p)}
+    env = {
+        **os.environ,
+        "RUST_BACKTRACE": "0",
+        "PYTHONPATH": os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH")) if p),
+    }
     with tempfile.TemporaryDirectory(prefix="rfm-workbook-") as scratch:
         out = Path(scratch) / "sheet.arrow"
-        request = {**request, "path": str(path), "display": display, "out": str(out),
-                   "bounds": {name: getattr(workbook_checks, name) for name in workbook_checks.BOUNDS},
-                   "pieces": {name: getattr(excel_pieces, name) for name in excel_pieces.SETTINGS},
-                   "max_columns": limits.MAX_COLUMNS, "memory": limits.WORKBOOK_MEMORY_BYTES,
-                   "cpu": limits.WORKBOOK_CPU_SECONDS}
+        request = {
+            **request,
+            "path": str(path),
+            "display": display,
+            "out": str(out),
+            "bounds": {name: getattr(workbook_checks, name) for name in workbook_checks.BOUNDS},
+            "pieces": {name: getattr(excel_pieces, name) for name in excel_pieces.SETTINGS},
+            "max_columns": limits.MAX_COLUMNS,
+            "memory": limits.WORKBOOK_MEMORY_BYTES,
+            "cpu": limits.WORKBOOK_CPU_SECONDS,
+        }
         try:
-            done = subprocess.run([sys.executable, "-c", _CHILD], input=json.dumps(request),
-                                  capture_output=True, text=True, env=env, cwd=root,
-                                  timeout=limits.WORKBOOK_WALL_SECONDS)
+            done = subprocess.run(
+                [sys.executable, "-c", _CHILD],
+                input=json.dumps(request),
+                capture_output=True,
+                text=True,
+                env=env,
+                cwd=root,
+                timeout=limits.WORKBOOK_WALL_SECONDS,
+            )
         except subprocess.TimeoutExpired:
             raise InputFileError(
                 f"{display}: reading the workbook took over {limits.WORKBOOK_WALL_SECONDS} s and "
-                "was stopped; export the sheet as CSV or Parquet") from None
+                "was stopped; export the sheet as CSV or Parquet"
+            ) from None
         answer = _answer(done.stdout)
         if done.returncode != 0 or answer is None:
             raise InputFileError(
                 f"{display}: the workbook's reader stopped ({_how(done.returncode)}) within its "
                 f"limits ({limits.WORKBOOK_MEMORY_BYTES >> 30} GiB of memory, "
                 f"{limits.WORKBOOK_CPU_SECONDS} s of CPU); the file is too large, broken or "
-                "hostile: export the sheet as CSV or Parquet")
+                "hostile: export the sheet as CSV or Parquet"
+            )
         if "error" in answer:
             raise InputFileError(answer["error"])
         sheets = tuple(answer["sheets"])

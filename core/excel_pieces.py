@@ -21,6 +21,7 @@ where the column has no value takes the others' type).
 The switch: ``RFM_EXCEL_PIECES=0`` in the environment (read here, once) or ``ENABLED =
 False`` turns it off; sheet parts under SPLIT_MIN_BYTES inflated are always parsed whole.
 """
+
 from __future__ import annotations
 
 import os
@@ -51,8 +52,10 @@ _SHEET_DATA = re.compile(rb"<(\w+:)?sheetData\b[^>]*?(/?)>")
 _ROW_NUMBER = re.compile(rb'\sr="(\d+)"')
 _CELL_REF = re.compile(rb'(<(?:\w+:)?c\b[^>]*?\sr=")([A-Za-z]{1,3})\d+(")')
 _DIMENSION_ELEMENT = re.compile(rb"<(?:\w+:)?dimension\b[^>]*/>")
-_EMPTY_SHEET = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns='
-                b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>')
+_EMPTY_SHEET = (
+    b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns='
+    b'"http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData/></worksheet>'
+)
 # Parts a piece never needs (pictures, embedded files, printer settings): not copied.
 _UNNEEDED = ("xl/media/", "xl/embeddings/", "xl/printerSettings/", "docProps/thumbnail")
 _MAX_COPIED_BYTES = 64 << 20  # what a piece may copy besides the sheet and its shared strings
@@ -89,17 +92,28 @@ class PieceParser:
             if self.pool is not None:
                 self.pool.shutdown(wait=False, cancel_futures=True)
 
-    def sink_for(self, sheet: str, info: zipfile.ZipInfo, infos: list[zipfile.ZipInfo],
-                 sheet_parts: set[str]) -> SheetPieces | None:
+    def sink_for(
+        self, sheet: str, info: zipfile.ZipInfo, infos: list[zipfile.ZipInfo], sheet_parts: set[str]
+    ) -> SheetPieces | None:
         """The cutter of a sheet part large enough to parse in pieces, else None."""
         if self.pool is None or self.scratch is None:
             return None
         scratch = Path(self.scratch.name)
         if not _splits(info, infos, sheet_parts, scratch):
             return None
-        pieces = SheetPieces(self.path, sheet, info.filename, sheet_parts, scratch, workers(),
-                             info.file_size, workbook_checks.early_parse_bytes(info), self.pool,
-                             self.parse, name=f"sheet{len(self.sheets)}")
+        pieces = SheetPieces(
+            self.path,
+            sheet,
+            info.filename,
+            sheet_parts,
+            scratch,
+            workers(),
+            info.file_size,
+            workbook_checks.early_parse_bytes(info),
+            self.pool,
+            self.parse,
+            name=f"sheet{len(self.sheets)}",
+        )
         self.sheets[sheet] = pieces
         return pieces
 
@@ -119,7 +133,7 @@ def piece_shares(count: int) -> list[float]:
     """Each piece's share of the sheet, so that the pieces finish together: piece k starts
     when the check has read it (the last when the check ends), on a core of its own."""
     q = 1 / (1 + CHECK_SHARE)
-    total = (1 + CHECK_SHARE) / (1 + sum(q ** k for k in range(1, count)))
+    total = (1 + CHECK_SHARE) / (1 + sum(q**k for k in range(1, count)))
     return [total * q ** (k + 1) for k in range(count - 1)] + [total - CHECK_SHARE]
 
 
@@ -131,16 +145,21 @@ def workers() -> int:
         return os.cpu_count() or 1
 
 
-def _splits(info: zipfile.ZipInfo, infos: list[zipfile.ZipInfo], sheet_parts: Iterable[str],
-            scratch: Path) -> bool:
+def _splits(
+    info: zipfile.ZipInfo, infos: list[zipfile.ZipInfo], sheet_parts: Iterable[str], scratch: Path
+) -> bool:
     """Whether a sheet part is large enough to parse in pieces, with the cores and the disk,
     and the parts each piece copies (all but the sheets and the unneeded) are small."""
     if info.file_size < SPLIT_MIN_BYTES or workers() < 2:
         return False
     sheet_parts = set(sheet_parts)
-    copied = sum(i.file_size for i in infos if i.filename not in sheet_parts
-                 and not i.filename.startswith(_UNNEEDED)
-                 and not i.filename.endswith("sharedStrings.xml"))
+    copied = sum(
+        i.file_size
+        for i in infos
+        if i.filename not in sheet_parts
+        and not i.filename.startswith(_UNNEEDED)
+        and not i.filename.endswith("sharedStrings.xml")
+    )
     return copied <= _MAX_COPIED_BYTES and shutil.disk_usage(scratch).free > 2 * info.file_size
 
 
@@ -162,8 +181,9 @@ class StoredZip:
     def begin(self, name: str) -> None:
         """Start an entry named ``name``."""
         self.name, self.start, self.crc, self.size = name.encode(), self.fh.tell(), 0, 0
-        self.fh.write(self._LOCAL.pack(0x04034B50, 20, 0x800, 0, 0, self._DATE, 0, 0, 0,
-                                       len(self.name), 0) + self.name)
+        self.fh.write(
+            self._LOCAL.pack(0x04034B50, 20, 0x800, 0, 0, self._DATE, 0, 0, 0, len(self.name), 0) + self.name
+        )
 
     def write(self, data) -> None:
         """Append ``data`` (bytes-like) to the entry begun."""
@@ -188,10 +208,40 @@ class StoredZip:
         try:
             directory = self.fh.tell()
             for name, offset, crc, size in self.entries:
-                self.fh.write(self._CENTRAL.pack(0x02014B50, 20, 20, 0x800, 0, 0, self._DATE, crc,
-                                                 size, size, len(name), 0, 0, 0, 0, 0, offset) + name)
-            self.fh.write(self._END.pack(0x06054B50, 0, 0, len(self.entries), len(self.entries),
-                                         self.fh.tell() - directory, directory, 0))
+                self.fh.write(
+                    self._CENTRAL.pack(
+                        0x02014B50,
+                        20,
+                        20,
+                        0x800,
+                        0,
+                        0,
+                        self._DATE,
+                        crc,
+                        size,
+                        size,
+                        len(name),
+                        0,
+                        0,
+                        0,
+                        0,
+                        0,
+                        offset,
+                    )
+                    + name
+                )
+            self.fh.write(
+                self._END.pack(
+                    0x06054B50,
+                    0,
+                    0,
+                    len(self.entries),
+                    len(self.entries),
+                    self.fh.tell() - directory,
+                    directory,
+                    0,
+                )
+            )
         finally:
             self.fh.close()
 
@@ -202,9 +252,20 @@ class SheetPieces:
     this large may be parsed before the check of the whole part is over (its cells are then
     bounded by its size); the others wait for ``finish``."""
 
-    def __init__(self, path: Path, sheet: str, part: str, sheet_parts: Iterable[str],
-                 scratch: Path, count: int, declared: int, early_bytes: int,
-                 pool: ThreadPoolExecutor, parse: ParsePiece, name: str = "piece"):
+    def __init__(
+        self,
+        path: Path,
+        sheet: str,
+        part: str,
+        sheet_parts: Iterable[str],
+        scratch: Path,
+        count: int,
+        declared: int,
+        early_bytes: int,
+        pool: ThreadPoolExecutor,
+        parse: ParsePiece,
+        name: str = "piece",
+    ):
         self.path, self.sheet, self.part, self.scratch, self.name = path, sheet, part, scratch, name
         self.parse = parse
         self.sheet_parts = set(sheet_parts)
@@ -216,8 +277,8 @@ class SheetPieces:
         self.failed = False
         self.head: bytes | None = None  # the sheet's start, once _start has read it
         self.header = self.row_tag = self.close = b""  # set by _start with head
-        self.offset = 0       # the sheet XML written so far: where ``carry`` starts
-        self.carry = b""      # received, not written yet
+        self.offset = 0  # the sheet XML written so far: where ``carry`` starts
+        self.carry = b""  # received, not written yet
         self.last_row: int | None = None  # the number of the last complete row start tag written
         self.pieces: list[tuple[Path, int, Future | None]] = []  # file, first row, parse
         self.waiting: list[int] = []  # pieces complete, to parse after the check
@@ -254,13 +315,12 @@ class SheetPieces:
         if not data.startswith(self.row_tag, opened.end()) or header_end < 0:
             return None  # the first row is empty (self-closing), or too long
         header_end += len(end_tag)
-        self.header = data[opened.end():header_end]
+        self.header = data[opened.end() : header_end]
         number = _row_number(self.header, 0, self.row_tag)
         if number is None:
             return None
-        self.head = _DIMENSION_ELEMENT.sub(b"", data[:opened.end()])
-        self.close = (b"</" + prefix + b"sheetData></" + (root + b":" if root else b"")
-                      + b"worksheet>")
+        self.head = _DIMENSION_ELEMENT.sub(b"", data[: opened.end()])
+        self.close = b"</" + prefix + b"sheetData></" + (root + b":" if root else b"") + b"worksheet>"
         self._open(self.header, number + 1)
         self.last_row, self.offset = number, header_end
         return header_end
@@ -417,7 +477,7 @@ class SheetPieces:
 def _row_number(data: bytes, position: int, row_tag: bytes) -> int | None:
     """The r="N" of the row start tag at ``position`` (None: not a row tag, or no number)."""
     after = position + len(row_tag)
-    if data[after:after + 1] not in (b" ", b"\t", b"\n", b"\r"):
+    if data[after : after + 1] not in (b" ", b"\t", b"\n", b"\r"):
         return None
     end = data.find(b">", after)
     match = _ROW_NUMBER.search(data, after, end) if end >= 0 else None
@@ -455,10 +515,10 @@ def _combine(batches: list[pa.RecordBatch]) -> pa.Table | None:
         if len(types) > 1:
             return None
         column_type = types.pop()
-        nullable = any(b.schema.field(index).nullable or b.schema.field(index).type != column_type
-                       for b in batches)
+        nullable = any(
+            b.schema.field(index).nullable or b.schema.field(index).type != column_type for b in batches
+        )
         fields.append(pa.field(name, column_type, nullable=nullable))
     schema = pa.schema(fields)
     tables = [pa.Table.from_batches([b]).cast(schema) for b in batches]
     return pa.concat_tables(tables)
-

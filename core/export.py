@@ -9,6 +9,7 @@ left alone (a negative number is data, not a formula). A text cell holding a lin
 targets that are not regular files or that are one of the inputs, and writes a real
 workbook for ``.xlsx``.
 """
+
 from __future__ import annotations
 
 import csv
@@ -87,8 +88,9 @@ def to_csv_text(frame: Frame) -> str:
     if not _has_carriage_return(safe):
         return safe.to_csv(index=False, lineterminator="\n")
     header = [str(c) for c in safe.columns]
-    return _rows_text([header, *safe.astype(object).where(safe.notna(), "")
-                       .itertuples(index=False, name=None)], True)
+    return _rows_text(
+        [header, *safe.astype(object).where(safe.notna(), "").itertuples(index=False, name=None)], True
+    )
 
 
 # Arrow writes a float64 with the same shortest round-trip digits as Python's repr; the two
@@ -116,17 +118,17 @@ def _arrow_rows_text(table: pa.Table) -> str | None:
             text = pc.cast(column, pa.string())
         elif pa.types.is_float64(kind):
             size = pc.abs(column)
-            fixed = pc.or_(pc.equal(size, _scalar(0.0)),
-                           pc.and_(pc.greater_equal(size, _scalar(_FIXED_LOW)),
-                                   pc.less(size, _scalar(_FIXED_HIGH))))
+            fixed = pc.or_(
+                pc.equal(size, _scalar(0.0)),
+                pc.and_(pc.greater_equal(size, _scalar(_FIXED_LOW)), pc.less(size, _scalar(_FIXED_HIGH))),
+            )
             if pc.all(fixed).as_py() not in (True, None):  # NaN and infinity are not fixed
                 return None
             text = pc.cast(column, pa.string())
             if pc.any(pc.match_substring(text, "e")).as_py():
                 return None
             whole = pc.invert(pc.match_substring(text, "."))  # '30' is repr's '30.0'
-            text = pc.if_else(whole, pc.binary_join_element_wise(text, _scalar(".0"), _scalar("")),
-                              text)
+            text = pc.if_else(whole, pc.binary_join_element_wise(text, _scalar(".0"), _scalar("")), text)
         elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
             text = column.cast(pa.string())
             for mark in _QUOTED:
@@ -135,8 +137,7 @@ def _arrow_rows_text(table: pa.Table) -> str | None:
             risky = pc.starts_with(text, FORMULA_PREFIXES[0])
             for prefix in FORMULA_PREFIXES[1:]:
                 risky = pc.or_(risky, pc.starts_with(text, prefix))
-            text = pc.if_else(risky, pc.binary_join_element_wise(_scalar("'"), text, _scalar("")),
-                              text)
+            text = pc.if_else(risky, pc.binary_join_element_wise(_scalar("'"), text, _scalar("")), text)
         else:
             return None
         cells.append(pc.fill_null(text, _scalar("")))
@@ -183,8 +184,10 @@ def to_excel_bytes(frame: Frame, sheet_name: str = "customers") -> bytes:
     if isinstance(frame, pa.Table):
         frame = frame.to_pandas()
     if len(frame) + 1 > EXCEL_MAX_ROWS:
-        raise ConfigError(f"{len(frame):,} rows do not fit in an Excel sheet "
-                          f"({EXCEL_MAX_ROWS:,} rows at most); write a .csv instead")
+        raise ConfigError(
+            f"{len(frame):,} rows do not fit in an Excel sheet "
+            f"({EXCEL_MAX_ROWS:,} rows at most); write a .csv instead"
+        )
     buffer = io.BytesIO()
     options = {"strings_to_formulas": False, "strings_to_urls": False}
     with pd.ExcelWriter(buffer, engine="xlsxwriter", engine_kwargs={"options": options}) as writer:
@@ -211,22 +214,30 @@ def check_output_path(path: str | os.PathLike, inputs: Iterable[str | os.PathLik
     except FileNotFoundError:
         info = None
     if info is not None and stat.S_ISLNK(info.st_mode):
-        raise ConfigError(f"{target}: output is a symbolic link (to {os.readlink(target)}); "
-                          "give the real file's path as -o")
+        raise ConfigError(
+            f"{target}: output is a symbolic link (to {os.readlink(target)}); give the real file's path as -o"
+        )
     if info is not None and not stat.S_ISREG(info.st_mode):
-        raise ConfigError(f"{target}: output exists and is not a regular file (a folder, FIFO or "
-                          "device); choose a file name")
+        raise ConfigError(
+            f"{target}: output exists and is not a regular file (a folder, FIFO or "
+            "device); choose a file name"
+        )
     for source in inputs:
         source = Path(source)
-        same = (info is not None and source.exists() and os.path.samefile(source, target)) \
-            or source.resolve() == target.resolve()
+        same = (
+            info is not None and source.exists() and os.path.samefile(source, target)
+        ) or source.resolve() == target.resolve()
         if same:
             raise ConfigError(f"{target}: output is the input file {source}; choose another -o")
     return target
 
 
-def write_output(frame: Frame, path: str | os.PathLike,
-                 inputs: Iterable[str | os.PathLike] = (), sheet_name: str = "customers") -> str:
+def write_output(
+    frame: Frame,
+    path: str | os.PathLike,
+    inputs: Iterable[str | os.PathLike] = (),
+    sheet_name: str = "customers",
+) -> str:
     """Write ``frame`` for the user: .xlsx as a workbook, anything else as CSV; returns the kind."""
     target = check_output_path(path, inputs)
     if target.suffix.lower() == ".xlsx":

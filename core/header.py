@@ -9,6 +9,7 @@ Some reports also write lines below the table (eBay's orders report: how many re
 downloaded, the seller's ID): a text file's trailing footer lines (``FOOTER_LINES``, with the
 blank lines around them) are left out before the table is read (``csv_footer_start``).
 """
+
 from __future__ import annotations
 
 import csv
@@ -26,11 +27,9 @@ from core.statuses import normalise_status
 # The first cell of a totals or subtotal row, by language (compared through normalise_status:
 # case, accents and punctuation such as a trailing ':' ignored).
 TOTAL_LABELS: dict[str, tuple[str, ...]] = {
-    "en": ("total", "totals", "grand total", "sub total", "subtotal", "sum", "overall total",
-           "total sales"),
+    "en": ("total", "totals", "grand total", "sub total", "subtotal", "sum", "overall total", "total sales"),
     "fr": ("total général", "sous total", "totaux", "total ventes"),
-    "de": ("summe", "gesamt", "gesamtsumme", "zwischensumme", "endsumme", "gesamtbetrag",
-           "insgesamt"),
+    "de": ("summe", "gesamt", "gesamtsumme", "zwischensumme", "endsumme", "gesamtbetrag", "insgesamt"),
     "es": ("total general", "totales", "suma"),
     "it": ("totale", "totale generale", "subtotale", "somma", "totali"),
     "nl": ("totaal", "subtotaal", "eindtotaal", "som", "totaal generaal"),
@@ -39,8 +38,10 @@ TOTAL_LABELS: dict[str, tuple[str, ...]] = {
 TOTAL_WORDS = frozenset(normalise_status(w) for group in TOTAL_LABELS.values() for w in group)
 # Lines a report writes below its table, matched on the line's non-blank cells joined by a
 # blank: eBay's orders report ends with '3,record(s) downloaded' and 'Seller ID: name'.
-FOOTER_LINES = (re.compile(r"^\d[\d,.]*\s+records?(\(s\))?\s+downloaded\b", re.IGNORECASE),
-                re.compile(r"^seller id\s*:", re.IGNORECASE))
+FOOTER_LINES = (
+    re.compile(r"^\d[\d,.]*\s+records?(\(s\))?\s+downloaded\b", re.IGNORECASE),
+    re.compile(r"^seller id\s*:", re.IGNORECASE),
+)
 SCAN_ROWS = 30  # rows looked at for the header (title blocks are a few rows)
 _HEAD_BYTES = 1 << 16
 _TAIL_BYTES = 1 << 16
@@ -66,7 +67,8 @@ def find_header_row(rows: Sequence[Sequence[object]]) -> int:
     candidates = [i for i, n in enumerate(filled) if n >= need]
     for i, j in zip(candidates, candidates[1:] + [None]):
         if filled[i] >= (filled[j] if j is not None else 0) and not any(
-                _VALUE.match(str(c).strip()) for c in rows[i] if c is not None):
+            _VALUE.match(str(c).strip()) for c in rows[i] if c is not None
+        ):
             return i
     return candidates[0] if candidates else 0
 
@@ -78,16 +80,17 @@ _VALUE = re.compile(r"^([-+(]?[\d.,\s']+\)?|\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}.*)$"
 def check_header_row(header_row: int | None, display: str) -> None:
     """Refuse a header row that is not a positive row number (ConfigError)."""
     if header_row is not None and (not isinstance(header_row, int) or header_row < 1):
-        raise ConfigError(f"{display}: header row {header_row!r} is not a row number; give "
-                          "--header-row 1 for the first row, 3 for the third")
+        raise ConfigError(
+            f"{display}: header row {header_row!r} is not a row number; give "
+            "--header-row 1 for the first row, 3 for the third"
+        )
 
 
 def check_parquet_header(header_row: int | None, display: str) -> None:
     """A Parquet file names its columns: only row 1 (or none given) is its header."""
     check_header_row(header_row, display)
     if header_row not in (None, 1):
-        raise ConfigError(f"{display}: a Parquet file names its columns itself; leave out "
-                          "--header-row")
+        raise ConfigError(f"{display}: a Parquet file names its columns itself; leave out --header-row")
 
 
 def _records(text: str, delimiter: str) -> list[list[str]]:
@@ -127,25 +130,28 @@ def csv_header_line(path: str | Path, display: str, header_row: int | None = Non
             next(reader)
         lines = reader.line_num
     except StopIteration:
-        raise InputFileError(f"{display}: has no row {index + 1} to take as the header; give a "
-                             "smaller --header-row") from None
+        raise InputFileError(
+            f"{display}: has no row {index + 1} to take as the header; give a smaller --header-row"
+        ) from None
     except csv.Error:
         lines = index
     return index + 1, lines
 
 
-def table_header_row(names: Sequence[str], rows: Sequence[Sequence[object]],
-                     header_row: int | None, display: str) -> int:
+def table_header_row(
+    names: Sequence[str], rows: Sequence[Sequence[object]], header_row: int | None, display: str
+) -> int:
     """The header's row (1-based) of a sheet read with its first row as ``names`` (unnamed
     columns called 'column_N') and ``rows`` the rows under it."""
     check_header_row(header_row, display)
     if header_row is not None:
         if header_row > len(rows) + 1:
-            raise InputFileError(f"{display}: has no row {header_row} to take as the header; "
-                                 "give a smaller --header-row")
+            raise InputFileError(
+                f"{display}: has no row {header_row} to take as the header; give a smaller --header-row"
+            )
         return header_row
     first = [None if re.fullmatch(r"column_\d+", str(n)) else n for n in names]
-    return find_header_row([first, *rows[:SCAN_ROWS - 1]]) + 1
+    return find_header_row([first, *rows[: SCAN_ROWS - 1]]) + 1
 
 
 def promote_header(table, header_row: int):
@@ -156,14 +162,16 @@ def promote_header(table, header_row: int):
 
     if header_row <= 1:
         return table
-    text = table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]), safe=False) \
-        if any(not pa.types.is_string(f.type) for f in table.schema) else table
+    text = (
+        table.cast(pa.schema([(f.name, pa.string()) for f in table.schema]), safe=False)
+        if any(not pa.types.is_string(f.type) for f in table.schema)
+        else table
+    )
     names_row = text.slice(header_row - 2, 1).to_pylist()[0]
     names = []
     for i, column in enumerate(text.column_names):
         value = names_row[column]
-        names.append(str(value).strip() if value is not None and str(value).strip()
-                     else f"column_{i + 1}")
+        names.append(str(value).strip() if value is not None and str(value).strip() else f"column_{i + 1}")
     body = text.slice(header_row - 1)
     return pa.table(body.columns, names=names)
 

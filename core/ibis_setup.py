@@ -13,6 +13,7 @@ after an RFM run no other dialect's compiler is loaded and that every name the r
 exports resolves. Imported by core.query, which every engine module imports before it
 connects to a backend.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,16 +25,36 @@ PACKAGE = "ibis.backends.sql.compilers"
 
 
 def _stand_in(spec) -> types.ModuleType:
-    module = types.ModuleType(PACKAGE, "ibis's SQL compilers, each imported on first use "
-                                       "(core.ibis_setup)")
+    module = types.ModuleType(PACKAGE, "ibis's SQL compilers, each imported on first use (core.ibis_setup)")
     module.__path__ = list(spec.submodule_search_locations)
     module.__file__ = spec.origin
     module.__package__ = PACKAGE
     # The same names as the real package's __all__: every dialect's compiler class.
-    module.__all__ = [f"{name}Compiler" for name in (  # type: ignore[attr-defined]
-        "Athena", "BigQuery", "ClickHouse", "DataFusion", "Databricks", "Druid", "DuckDB",
-        "Exasol", "Flink", "Impala", "MSSQL", "Materialize", "MySQL", "Oracle", "Postgres",
-        "PySpark", "RisingWave", "SQLite", "Snowflake", "Trino")]
+    module.__all__ = [  # type: ignore[attr-defined]
+        f"{name}Compiler"
+        for name in (
+            "Athena",
+            "BigQuery",
+            "ClickHouse",
+            "DataFusion",
+            "Databricks",
+            "Druid",
+            "DuckDB",
+            "Exasol",
+            "Flink",
+            "Impala",
+            "MSSQL",
+            "Materialize",
+            "MySQL",
+            "Oracle",
+            "Postgres",
+            "PySpark",
+            "RisingWave",
+            "SQLite",
+            "Snowflake",
+            "Trino",
+        )
+    ]
 
     def __getattr__(name: str):
         if name.startswith("__"):

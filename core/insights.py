@@ -1,5 +1,6 @@
 """Per-segment profiles: size, shares and R/F/M figures of each segment (VIP tier, cluster,
 named RFM segment). The actions worded from them live in ``core.actions``."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -9,9 +10,20 @@ from core.clustering import CLUSTER_BASE_NAMES, base_name
 from core.outliers import TIERS
 
 SEGMENT_FAMILIES = TIERS + CLUSTER_BASE_NAMES
-PROFILE_COLUMNS = ("segment", "kind", "customers", "share", "revenue", "revenue_share",
-                   "recency_mean", "recency_median", "frequency_mean", "frequency_median",
-                   "monetary_mean", "monetary_median")
+PROFILE_COLUMNS = (
+    "segment",
+    "kind",
+    "customers",
+    "share",
+    "revenue",
+    "revenue_share",
+    "recency_mean",
+    "recency_median",
+    "frequency_mean",
+    "frequency_median",
+    "monetary_mean",
+    "monetary_median",
+)
 
 
 def segment_profiles(segmented: pd.DataFrame) -> pd.DataFrame:
@@ -24,10 +36,14 @@ def segment_profiles(segmented: pd.DataFrame) -> pd.DataFrame:
     total_revenue = float(segmented["monetary"].sum())
     grouped = segmented.groupby("segment", observed=True)
     profile = grouped.agg(
-        customers=("monetary", "size"), revenue=("monetary", "sum"),
-        recency_mean=("recency", "mean"), recency_median=("recency", "median"),
-        frequency_mean=("frequency", "mean"), frequency_median=("frequency", "median"),
-        monetary_mean=("monetary", "mean"), monetary_median=("monetary", "median"),
+        customers=("monetary", "size"),
+        revenue=("monetary", "sum"),
+        recency_mean=("recency", "mean"),
+        recency_median=("recency", "median"),
+        frequency_mean=("frequency", "mean"),
+        frequency_median=("frequency", "median"),
+        monetary_mean=("monetary", "mean"),
+        monetary_median=("monetary", "median"),
     ).reset_index()
     profile["share"] = profile["customers"] / total_customers if total_customers else 0.0
     profile["revenue_share"] = profile["revenue"] / total_revenue if total_revenue else 0.0
@@ -39,8 +55,16 @@ def segment_profiles(segmented: pd.DataFrame) -> pd.DataFrame:
 
 
 # -- named RFM segments (core.scores) -----------------------------------------------------
-NAMED_PROFILE_COLUMNS = ("rfm_segment", "customers", "share", "revenue", "revenue_share",
-                         "recency_median", "frequency_median", "monetary_median")
+NAMED_PROFILE_COLUMNS = (
+    "rfm_segment",
+    "customers",
+    "share",
+    "revenue",
+    "revenue_share",
+    "recency_median",
+    "frequency_median",
+    "monetary_median",
+)
 
 
 def named_segment_profiles(scored: pd.DataFrame, names) -> pd.DataFrame:
@@ -51,9 +75,12 @@ def named_segment_profiles(scored: pd.DataFrame, names) -> pd.DataFrame:
     total_customers = len(scored)
     total_revenue = float(scored["monetary"].sum()) if total_customers else 0.0
     grouped = scored.groupby("rfm_segment").agg(
-        customers=("monetary", "size"), revenue=("monetary", "sum"),
-        recency_median=("recency", "median"), frequency_median=("frequency", "median"),
-        monetary_median=("monetary", "median"))
+        customers=("monetary", "size"),
+        revenue=("monetary", "sum"),
+        recency_median=("recency", "median"),
+        frequency_median=("frequency", "median"),
+        monetary_median=("monetary", "median"),
+    )
     names = list(dict.fromkeys([*names, *grouped.index]))
     profile = grouped.reindex(names).rename_axis("rfm_segment").reset_index()
     profile["customers"] = profile["customers"].fillna(0).astype("int64")

@@ -5,6 +5,7 @@ Parquet are scanned lazily, never loaded row by row into pandas); Excel goes thr
 fastexcel into an Arrow table that DuckDB queries (``core.excel``). Text that is not UTF-8 (UTF-16,
 cp1252, latin-1) is read through a streamed UTF-8 copy in a private temporary folder.
 """
+
 from __future__ import annotations
 
 import csv
@@ -44,13 +45,13 @@ class Dataset:
     kind: str  # "csv" | "excel" | "parquet"
     sheets: tuple[str, ...] = ()
     sheet: str | None = None
-    path: str | None = None       # the file the table scans (a UTF-8 copy of a re-encoded text)
+    path: str | None = None  # the file the table scans (a UTF-8 copy of a re-encoded text)
     delimiter: str | None = None  # a text file's delimiter: ';' hints at decimal commas, day-first
-    encoding: str | None = None   # a text file's encoding as read
-    lines_above_header: int = 0   # a text file's lines above its header (Excel's "sep=;")
-    header_row: int = 1           # the row the header was read from (title rows above skipped)
-    total_rows: int = 0           # totals / subtotal rows left out of ``table`` (core.header)
-    footer_lines: int = 0         # a report's footer lines below the table, left out (core.header)
+    encoding: str | None = None  # a text file's encoding as read
+    lines_above_header: int = 0  # a text file's lines above its header (Excel's "sep=;")
+    header_row: int = 1  # the row the header was read from (title rows above skipped)
+    total_rows: int = 0  # totals / subtotal rows left out of ``table`` (core.header)
+    footer_lines: int = 0  # a report's footer lines below the table, left out (core.header)
     # Keeps a temporary UTF-8 copy alive as long as the table that scans it.
     tempdir: tempfile.TemporaryDirectory | None = field(default=None, repr=False)
 
@@ -92,14 +93,18 @@ def _kind(path: Path, head: bytes) -> str:
     if excel.is_workbook(head):
         return "excel"
     if suffix in EXCEL_SUFFIXES:
-        raise InputFileError(f"{path.name}: not a valid {suffix} workbook (truncated or not Excel); "
-                             "save it again from Excel as .xlsx, or export CSV")
+        raise InputFileError(
+            f"{path.name}: not a valid {suffix} workbook (truncated or not Excel); "
+            "save it again from Excel as .xlsx, or export CSV"
+        )
     if suffix in PARQUET_SUFFIXES:
-        raise InputFileError(f"{path.name}: not a valid Parquet file (no PAR1 header); "
-                             "write it again or export CSV")
+        raise InputFileError(
+            f"{path.name}: not a valid Parquet file (no PAR1 header); write it again or export CSV"
+        )
     if b"\x00" in head:
-        raise InputFileError(f"{path.name}: looks like a binary file, not CSV text; "
-                             f"upload one of {', '.join(SUPPORTED)}")
+        raise InputFileError(
+            f"{path.name}: looks like a binary file, not CSV text; upload one of {', '.join(SUPPORTED)}"
+        )
     return "csv"
 
 
@@ -143,24 +148,30 @@ def marks_in_text(path: str | os.PathLike, marks: Sequence[str]) -> tuple[str, .
         while left and (block := fh.read(_MARK_BLOCK_BYTES)):
             data = tail + block
             ascii_only = data.isascii()
-            for mark in [mark for mark, pattern in left.items()
-                         if (raw[mark].isascii() or not ascii_only) and pattern.search(data)]:
+            for mark in [
+                mark
+                for mark, pattern in left.items()
+                if (raw[mark].isascii() or not ascii_only) and pattern.search(data)
+            ]:
                 del left[mark]
-            tail = data[len(data) - overlap:] if overlap else b""
+            tail = data[len(data) - overlap :] if overlap else b""
     return tuple(mark for mark in marks if mark not in left)
 
 
 def _utf8_copy(path: Path, encoding: str, tempdir: tempfile.TemporaryDirectory) -> Path:
     """The file re-encoded as UTF-8 (streamed), for DuckDB, which reads UTF-8 only here."""
     target = Path(tempdir.name) / (path.stem + ".utf8.csv")
-    with path.open("r", encoding=encoding, errors="strict", newline="") as src, \
-            target.open("w", encoding="utf-8", newline="") as dst:
+    with (
+        path.open("r", encoding=encoding, errors="strict", newline="") as src,
+        target.open("w", encoding="utf-8", newline="") as dst,
+    ):
         try:
             for block in iter(lambda: src.read(1 << 20), ""):
                 dst.write(block)
         except UnicodeDecodeError as exc:
-            raise InputFileError(f"{path.name}: is not valid {encoding} text ({exc.reason}); "
-                                 "export it again as UTF-8 CSV") from exc
+            raise InputFileError(
+                f"{path.name}: is not valid {encoding} text ({exc.reason}); export it again as UTF-8 CSV"
+            ) from exc
     return target
 
 
@@ -192,7 +203,7 @@ def csv_dialect(path: Path, display: str, skip: int = 0) -> CsvDialect:
         raise InputFileError(f"{display}: the file is empty; export the transactions again")
     hint = _SEP_HINT.match(head)
     if hint:
-        head = head[hint.end():]
+        head = head[hint.end() :]
         candidates: tuple[str, ...] = (hint.group(1),)
     else:
         candidates = DELIMITERS
@@ -223,8 +234,10 @@ def _head_lines(path: Path, display: str, lines: int) -> str:
                 break
             head += block
             if len(head) > limits.MAX_LINE_BYTES:
-                raise InputFileError(f"{display}: the header line is longer than "
-                                     f"{limits.MAX_LINE_BYTES >> 20} MiB; export the file again")
+                raise InputFileError(
+                    f"{display}: the header line is longer than "
+                    f"{limits.MAX_LINE_BYTES >> 20} MiB; export the file again"
+                )
     return head
 
 
@@ -232,19 +245,25 @@ def check_column_names(names: list[str], display: str, where: str = "the file") 
     """Refuse more columns than limits.MAX_COLUMNS, a repeated name, and names that differ only
     in case (the engine's column names are case-insensitive: 'Customer ID' is 'customer id')."""
     if len(names) > limits.MAX_COLUMNS:
-        raise InputFileError(f"{display}: {where} has {len(names):,} columns, over the "
-                             f"{limits.MAX_COLUMNS:,}-column limit; export only the columns needed")
+        raise InputFileError(
+            f"{display}: {where} has {len(names):,} columns, over the "
+            f"{limits.MAX_COLUMNS:,}-column limit; export only the columns needed"
+        )
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise InputFileError(f"{display}: {where} repeats the column name(s) {dupes}; "
-                             "rename them so each column has its own name")
+        raise InputFileError(
+            f"{display}: {where} repeats the column name(s) {dupes}; "
+            "rename them so each column has its own name"
+        )
     by_case: dict[str, list[str]] = {}
     for name in names:
         by_case.setdefault(name.lower(), []).append(name)
     alike = [group for group in by_case.values() if len(group) > 1]
     if alike:
-        raise InputFileError(f"{display}: {where} has column names that differ only in case "
-                             f"{alike[0]}, which the engine does not tell apart; rename one")
+        raise InputFileError(
+            f"{display}: {where} has column names that differ only in case "
+            f"{alike[0]}, which the engine does not tell apart; rename one"
+        )
 
 
 # DuckDB's own line limit (its max_line_size default): files whose lines all fit are read with it.
@@ -262,9 +281,11 @@ def line_limit(path: Path, display: str) -> int | None:
     half = limits.MAX_LINE_BYTES // 2
     start = _breaks_every(path, half)
     if start is not None:
-        raise InputFileError(f"{display}: a line near byte {start:,} is longer than "
-                             f"{half / 2 ** 20:g} MiB; no transaction line is that long: fix "
-                             "that line or export the file again")
+        raise InputFileError(
+            f"{display}: a line near byte {start:,} is longer than "
+            f"{half / 2**20:g} MiB; no transaction line is that long: fix "
+            "that line or export the file again"
+        )
     return limits.MAX_LINE_BYTES
 
 
@@ -294,17 +315,25 @@ def _read_csv(con, path: Path, display: str, skip: int = 0) -> tuple[ibis.Table,
     dialect = csv_dialect(path, display, skip)
     longest = line_limit(path, display)
     try:
-        table = con.read_csv(str(path), auto_detect=False, header=True, skip=dialect.skip,
-                             delim=dialect.delimiter, quote='"', escape='"',
-                             **({"max_line_size": longest} if longest else {}),
-                             columns={c: "VARCHAR" for c in dialect.columns})
+        table = con.read_csv(
+            str(path),
+            auto_detect=False,
+            header=True,
+            skip=dialect.skip,
+            delim=dialect.delimiter,
+            quote='"',
+            escape='"',
+            **({"max_line_size": longest} if longest else {}),
+            columns={c: "VARCHAR" for c in dialect.columns},
+        )
     except Exception as exc:  # DuckDB's reader errors carry no stable type
         raise InputFileError(read_error_message(display, exc, path, dialect.delimiter)) from exc
     return table, dialect
 
 
-def read_error_message(name: str, exc: Exception, path: str | os.PathLike | None = None,
-                       delimiter: str = ",") -> str:
+def read_error_message(
+    name: str, exc: Exception, path: str | os.PathLike | None = None, delimiter: str = ","
+) -> str:
     """A DuckDB CSV error as one line naming the file and the line: what is wrong, what to do.
 
     DuckDB counts records; with the file's ``path`` the record is turned into the line an
@@ -318,12 +347,10 @@ def read_error_message(name: str, exc: Exception, path: str | os.PathLike | None
     if path is not None:
         line = _physical_line(Path(path), line, delimiter)
     original = re.search(r"Original Line: ?(.*)", text)
-    problem = re.search(r"(Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote)",
-                        text)
+    problem = re.search(r"(Expected Number of Columns: \d+ Found: \d+|Value with unterminated quote)", text)
     what = problem.group(1) if problem else first_line(exc)
     shown = f" '{original.group(1)[:80]}'" if original and original.group(1) else ""
-    return (f"{name}: line {line}{shown} is broken ({what}); fix that line or export "
-            "the file again")
+    return f"{name}: line {line}{shown} is broken ({what}); fix that line or export the file again"
 
 
 def _physical_line(path: Path, record: int, delimiter: str) -> int:
@@ -348,8 +375,10 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
         leaves = footer.num_columns  # the engine reads each leaf column: counted first
         names = footer.schema.to_arrow_schema().names if leaves <= limits.MAX_COLUMNS else []
     except Exception as exc:
-        raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
-                             f"({first_line(exc)}); write it again or export CSV") from exc
+        raise InputFileError(
+            f"{path.name}: corrupt or unreadable Parquet file "
+            f"({first_line(exc)}); write it again or export CSV"
+        ) from exc
     if leaves > limits.MAX_COLUMNS:
         check_column_names([""] * leaves, path.name)
     check_column_names(names, path.name)
@@ -357,8 +386,10 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
         table = con.read_parquet(str(path))
         empty = query.arrow(table.head(1)).num_rows == 0
     except Exception as exc:
-        raise InputFileError(f"{path.name}: corrupt or unreadable Parquet file "
-                             f"({first_line(exc)}); write it again or export CSV") from exc
+        raise InputFileError(
+            f"{path.name}: corrupt or unreadable Parquet file "
+            f"({first_line(exc)}); write it again or export CSV"
+        ) from exc
     return table, empty
 
 
@@ -372,14 +403,15 @@ def check_plain_file(path: str | os.PathLike) -> None:
     except FileNotFoundError:
         raise InputFileError(f"{path.name}: no such file on the server") from None
     if stat.S_ISLNK(info.st_mode):
-        raise InputFileError(f"{path.name}: is a symbolic link; the data folder takes plain files "
-                             "only: copy the file in")
+        raise InputFileError(
+            f"{path.name}: is a symbolic link; the data folder takes plain files only: copy the file in"
+        )
     if not stat.S_ISREG(info.st_mode):
-        raise InputFileError(f"{path.name}: is not a regular file; the data folder takes plain "
-                             "files only")
+        raise InputFileError(f"{path.name}: is not a regular file; the data folder takes plain files only")
     if info.st_nlink > 1:
-        raise InputFileError(f"{path.name}: has other hard links; the data folder takes plain "
-                             "files only: copy the file in")
+        raise InputFileError(
+            f"{path.name}: has other hard links; the data folder takes plain files only: copy the file in"
+        )
 
 
 def list_sheets(path: str | os.PathLike) -> list[str]:
@@ -387,10 +419,12 @@ def list_sheets(path: str | os.PathLike) -> list[str]:
     return list(excel.sheet_names(path))
 
 
-def _read_excel(con, path: Path, sheet: str | None, display: str, header_row: int | None,
-                workbooks: excel.WorkbookReader) -> tuple[ibis.Table, tuple[str, ...], str, int, bool]:
+def _read_excel(
+    con, path: Path, sheet: str | None, display: str, header_row: int | None, workbooks: excel.WorkbookReader
+) -> tuple[ibis.Table, tuple[str, ...], str, int, bool]:
     """The sheet, the workbook's sheets, the sheet read, its header row (core.header: title
     rows above it skipped) and whether its last rows hold a totals row."""
+
     def identity_columns(arrow) -> list[str]:  # once per parse (ui.workbooks keeps the result)
         check_column_names(arrow.column_names, display, "the sheet")
         raw = _registered(con, arrow)
@@ -413,10 +447,15 @@ def _registered(con, arrow) -> ibis.Table:
     return con.table(name)
 
 
-def read_transactions(source: str | os.PathLike, *, name: str | None = None,
-                      sheet: str | None = None, con: ibis.BaseBackend | None = None,
-                      header_row: int | None = None,
-                      workbooks: excel.WorkbookReader | None = None) -> Dataset:
+def read_transactions(
+    source: str | os.PathLike,
+    *,
+    name: str | None = None,
+    sheet: str | None = None,
+    con: ibis.BaseBackend | None = None,
+    header_row: int | None = None,
+    workbooks: excel.WorkbookReader | None = None,
+) -> Dataset:
     """Read a transactions file from a path (``name``: how messages call it, default its name).
 
     ``sheet`` picks an Excel sheet (default the first; ``"all"`` stacks sheets of the same
@@ -466,8 +505,9 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
         header.check_parquet_header(header_row, display)
         table, empty = _read_parquet(con, path)
     else:
-        table, sheets, sheet, row, totals = _read_excel(con, path, sheet, display, header_row,
-                                                        workbooks or excel.read_workbook)
+        table, sheets, sheet, row, totals = _read_excel(
+            con, path, sheet, display, header_row, workbooks or excel.read_workbook
+        )
     total_rows = 0
     if totals:  # only a file that ends on a totals row pays for the count
         flagged = header.total_row(table)
@@ -479,11 +519,23 @@ def read_transactions(source: str | os.PathLike, *, name: str | None = None,
         try:
             empty = query.arrow(table.head(1)).num_rows == 0
         except Exception as exc:
-            raise InputFileError(read_error_message(display, exc, scanned if kind == "csv" else None,
-                                                    delimiter or ",")) from exc
+            raise InputFileError(
+                read_error_message(display, exc, scanned if kind == "csv" else None, delimiter or ",")
+            ) from exc
     if empty:
         raise InputFileError(f"{display}: has a header but no rows; export the transactions again")
-    return Dataset(table=table, name=display, kind=kind, sheets=sheets, sheet=sheet,
-                   path=str(scanned), delimiter=delimiter, encoding=encoding,
-                   lines_above_header=above, header_row=row, total_rows=total_rows,
-                   footer_lines=footer_lines, tempdir=tempdir)
+    return Dataset(
+        table=table,
+        name=display,
+        kind=kind,
+        sheets=sheets,
+        sheet=sheet,
+        path=str(scanned),
+        delimiter=delimiter,
+        encoding=encoding,
+        lines_above_header=above,
+        header_row=row,
+        total_rows=total_rows,
+        footer_lines=footer_lines,
+        tempdir=tempdir,
+    )

@@ -4,6 +4,7 @@ A file over a bound is refused with an InputFileError naming the bound and what 
 numbers are generous for real exports (Shopify's has about 80 columns, Excel's sheet limit is
 16,384) and small enough that a hostile file cannot take the server's memory or minutes of CPU.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,6 +27,6 @@ MAX_COLUMNS = 1_000
 MAX_LINE_BYTES = 64 << 20
 # A workbook is parsed in a child process with these limits (core.excel): a reader's runaway
 # or abort ends that process with a message, never the server.
-WORKBOOK_MEMORY_BYTES = 8 << 30   # address space of the child
-WORKBOOK_CPU_SECONDS = 180        # CPU time of the child (all its threads)
-WORKBOOK_WALL_SECONDS = 600       # wall-clock time before the child is stopped
+WORKBOOK_MEMORY_BYTES = 8 << 30  # address space of the child
+WORKBOOK_CPU_SECONDS = 180  # CPU time of the child (all its threads)
+WORKBOOK_WALL_SECONDS = 600  # wall-clock time before the child is stopped

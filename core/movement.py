@@ -14,6 +14,7 @@ model's tiers and clusters.
     moves = migration(history, "2011-09-01", "2011-12-01")       # customer_id, from, to
     sizes = month_end_sizes(history)                             # month_end, segment, customers
 """
+
 from __future__ import annotations
 
 import calendar
@@ -70,8 +71,10 @@ def by_named_segment(grid: Mapping | None = None) -> SegmentBy:
 
 def by_model(model) -> SegmentBy:
     """A fitted SegmentationModel's tiers and clusters (its fences and centroids, unchanged)."""
+
     def segment(rfm: pd.DataFrame) -> pd.Series:
         return model.segment(rfm)["segment"].astype("string")
+
     return segment
 
 
@@ -104,17 +107,26 @@ class PurchaseHistory:
             # removed lines never move R, F or M
             moving = orders.filter((orders.failed == 0) | orders.returned)
             keys = ["customer_id", "purchase", "invoice_ts", "failed", "returned"]
-            purchases = moving.group_by(keys).aggregate(
-                lines=moving.lines.sum(), filled_lines=moving.filled_lines.sum(),
-                value=moving.value.sum()).cache()
+            purchases = (
+                moving.group_by(keys)
+                .aggregate(
+                    lines=moving.lines.sum(), filled_lines=moving.filled_lines.sum(), value=moving.value.sum()
+                )
+                .cache()
+            )
         except READ_ERRORS as exc:
             raise scan_error(dataset, exc) from exc
         kept = purchases.failed == 0
-        span = query.first_row(purchases.aggregate(
-            first=purchases.invoice_ts.min(where=kept), last=purchases.invoice_ts.max(where=kept)))
+        span = query.first_row(
+            purchases.aggregate(
+                first=purchases.invoice_ts.min(where=kept), last=purchases.invoice_ts.max(where=kept)
+            )
+        )
         if span["last"] is None:
-            raise DataValidationError(f"{dataset.name}: no valid rows left after cleaning; "
-                                      "check the column mapping or the cleaning rules")
+            raise DataValidationError(
+                f"{dataset.name}: no valid rows left after cleaning; "
+                "check the column mapping or the cleaning rules"
+            )
         return cls(purchases, naive_utc(span["first"]), naive_utc(span["last"]), dataset.name)
 
     def rfm_at(self, dates: Sequence) -> pd.DataFrame:
@@ -126,21 +138,26 @@ class PurchaseHistory:
         """
         as_ofs = sorted({parse_given_date(d, "as-of") for d in dates})
         if not as_ofs:
-            return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[us]"),
-                                 **_empty_rfm()})
+            return pd.DataFrame({"as_of": pd.Series(dtype="datetime64[us]"), **_empty_rfm()})
         purchases = self.purchases
         when = ibis.memtable(pd.DataFrame({"as_of": pd.to_datetime(as_ofs)}))
         joined = purchases.join(when, purchases.invoice_ts <= when.as_of)
         expr = rfm_from_aggregates(customer_aggregates(joined, by=["as_of"]), "as_of")
         frame = expr.to_pandas()
         frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.tz_localize(None)
-        return frame.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
-                             "monetary": "float64"}).reset_index(drop=True)
+        return frame.astype(
+            {"customer_id": "string", "recency": "int64", "frequency": "int64", "monetary": "float64"}
+        ).reset_index(drop=True)
 
 
-def migration(history: PurchaseHistory, from_date, to_date,
-              segment_by: SegmentBy | None = None, with_rfm: bool = False,
-              cut_points: str = DEFAULT_CUT_POINTS) -> pd.DataFrame:
+def migration(
+    history: PurchaseHistory,
+    from_date,
+    to_date,
+    segment_by: SegmentBy | None = None,
+    with_rfm: bool = False,
+    cut_points: str = DEFAULT_CUT_POINTS,
+) -> pd.DataFrame:
     """customer_id, from_segment, to_segment for every customer at ``to_date``.
 
     ``from_segment`` is NOT_YET for a customer with no kept line on or before ``from_date``.
@@ -153,32 +170,43 @@ def migration(history: PurchaseHistory, from_date, to_date,
     segments) nobody had bought by ``from_date``, so there are no earlier cut points.
     """
     if cut_points not in CUT_POINTS:
-        raise ConfigError(f"cut points '{cut_points}' unknown; use 'from' (the earlier date's) "
-                          "or 'each' (each date's own)")
+        raise ConfigError(
+            f"cut points '{cut_points}' unknown; use 'from' (the earlier date's) or 'each' (each date's own)"
+        )
     start, end = date_pair(from_date, to_date)
     if end < history.first_purchase:
         raise DataValidationError(
             f"{history.source}: no purchase on or before the to date {end:%Y-%m-%d %H:%M}; the "
-            f"first purchase is {history.first_purchase:%Y-%m-%d %H:%M}")
+            f"first purchase is {history.first_purchase:%Y-%m-%d %H:%M}"
+        )
     segment_by = segment_by or by_named_segment()
     snapshots = history.rfm_at([start, end])
-    tables = {when: snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of")
-              .reset_index(drop=True) for when in (start, end)}
+    tables = {
+        when: snapshots[snapshots["as_of"] == pd.Timestamp(when)].drop(columns="as_of").reset_index(drop=True)
+        for when in (start, end)
+    }
     lenses = {start: segment_by, end: segment_by}
     if cut_points == "from" and isinstance(segment_by, NamedSegments):
         if tables[start].empty:
             raise DataValidationError(
                 f"{history.source}: nobody had bought by the from date {start:%Y-%m-%d %H:%M}, "
                 "so it has no cut points to score the to date on; pick a from date after "
-                f"{history.first_purchase:%Y-%m-%d %H:%M} or re-cut each date (cut points 'each')")
+                f"{history.first_purchase:%Y-%m-%d %H:%M} or re-cut each date (cut points 'each')"
+            )
         lenses[end] = segment_by.on_cut_points_of(tables[start])
-    segments = {when: pd.Series(lenses[when](rfm).to_numpy(), index=rfm["customer_id"])
-                for when, rfm in tables.items()}
+    segments = {
+        when: pd.Series(lenses[when](rfm).to_numpy(), index=rfm["customer_id"])
+        for when, rfm in tables.items()
+    }
     after = segments[end]
     before = segments[start].reindex(after.index).fillna(NOT_YET)
-    moves = pd.DataFrame({"customer_id": after.index.astype("string"),
-                          "from_segment": before.to_numpy(dtype=object),
-                          "to_segment": after.to_numpy(dtype=object)}).reset_index(drop=True)
+    moves = pd.DataFrame(
+        {
+            "customer_id": after.index.astype("string"),
+            "from_segment": before.to_numpy(dtype=object),
+            "to_segment": after.to_numpy(dtype=object),
+        }
+    ).reset_index(drop=True)
     if with_rfm:
         moves = moves.merge(tables[end], on="customer_id", how="left", validate="one_to_one")
     return moves
@@ -214,36 +242,47 @@ def month_ends(first: _dt.datetime, last: _dt.datetime) -> list[_dt.datetime]:
     return out
 
 
-def month_end_sizes(history: PurchaseHistory, segment_by: SegmentBy | None = None,
-                    dates: Sequence[_dt.datetime] | None = None) -> pd.DataFrame:
+def month_end_sizes(
+    history: PurchaseHistory, segment_by: SegmentBy | None = None, dates: Sequence[_dt.datetime] | None = None
+) -> pd.DataFrame:
     """Customers per segment at each month end: columns month_end, segment, customers.
 
     One grouped pass for every month end (PurchaseHistory.rfm_at); segments per date.
     """
     segment_by = segment_by or by_named_segment()
-    dates = list(dates) if dates is not None else month_ends(history.first_purchase,
-                                                              history.last_purchase)
+    dates = list(dates) if dates is not None else month_ends(history.first_purchase, history.last_purchase)
     snapshots = history.rfm_at(dates)
     parts = []
     for when, rfm in snapshots.groupby("as_of", sort=True):
         labels = segment_by(rfm.drop(columns="as_of").reset_index(drop=True))
         counts = labels.value_counts()
-        parts.append(pd.DataFrame({"month_end": when, "segment": counts.index.astype(str),
-                                   "customers": counts.to_numpy(dtype="int64")}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "month_end": when,
+                    "segment": counts.index.astype(str),
+                    "customers": counts.to_numpy(dtype="int64"),
+                }
+            )
+        )
     if not parts:
-        return pd.DataFrame({"month_end": pd.Series(dtype="datetime64[us]"),
-                             "segment": pd.Series(dtype="object"),
-                             "customers": pd.Series(dtype="int64")})
-    return pd.concat(parts, ignore_index=True).sort_values(["month_end", "segment"],
-                                                           ignore_index=True)
+        return pd.DataFrame(
+            {
+                "month_end": pd.Series(dtype="datetime64[us]"),
+                "segment": pd.Series(dtype="object"),
+                "customers": pd.Series(dtype="int64"),
+            }
+        )
+    return pd.concat(parts, ignore_index=True).sort_values(["month_end", "segment"], ignore_index=True)
 
 
 def date_pair(from_date, to_date) -> tuple[_dt.datetime, _dt.datetime]:
     """Both dates parsed, the from date strictly first; ConfigError naming the bad one."""
     start, end = parse_given_date(from_date, "from"), parse_given_date(to_date, "to")
     if start >= end:
-        raise ConfigError(f"the from date {start:%Y-%m-%d %H:%M} must be before the to date "
-                          f"{end:%Y-%m-%d %H:%M}")
+        raise ConfigError(
+            f"the from date {start:%Y-%m-%d %H:%M} must be before the to date {end:%Y-%m-%d %H:%M}"
+        )
     return start, end
 
 
@@ -253,10 +292,28 @@ def _ordered(values: pd.Series, order: list[str]) -> list[str]:
 
 
 def _empty_rfm() -> dict:
-    return {"customer_id": pd.Series(dtype="string"), "recency": pd.Series(dtype="int64"),
-            "frequency": pd.Series(dtype="int64"), "monetary": pd.Series(dtype="float64")}
+    return {
+        "customer_id": pd.Series(dtype="string"),
+        "recency": pd.Series(dtype="int64"),
+        "frequency": pd.Series(dtype="int64"),
+        "monetary": pd.Series(dtype="float64"),
+    }
 
 
-__all__ = ["CUT_POINTS", "DEFAULT_CUT_POINTS", "NOT_YET", "NamedSegments", "PurchaseHistory",
-           "by_model", "by_named_segment", "migration", "date_pair", "month_end_sizes",
-           "month_ends", "movers", "segment_order", "slipping", "transition_matrix"]
+__all__ = [
+    "CUT_POINTS",
+    "DEFAULT_CUT_POINTS",
+    "NOT_YET",
+    "NamedSegments",
+    "PurchaseHistory",
+    "by_model",
+    "by_named_segment",
+    "migration",
+    "date_pair",
+    "month_end_sizes",
+    "month_ends",
+    "movers",
+    "segment_order",
+    "slipping",
+    "transition_matrix",
+]

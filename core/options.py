@@ -5,6 +5,7 @@ Data page's settings (``ui.state``); ``core.rfm.open_source(path, options)`` rea
 it. Every field's default is written here and nowhere else; a bad value raises ConfigError
 naming it when the options are made, before any file is read.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -34,9 +35,10 @@ def parse_as_of(text: str | _dt.date | None) -> _dt.datetime | None:
         try:
             value = _dt.datetime.fromisoformat(str(text).strip())
         except ValueError:
-            raise ConfigError(f"as-of date '{text}' is not a date; write it as YYYY-MM-DD, "
-                              "'YYYY-MM-DD HH:MM' or with an offset like 2011-12-09T12:50+01:00"
-                              ) from None
+            raise ConfigError(
+                f"as-of date '{text}' is not a date; write it as YYYY-MM-DD, "
+                "'YYYY-MM-DD HH:MM' or with an offset like 2011-12-09T12:50+01:00"
+            ) from None
     if value.tzinfo is not None:
         value = value.astimezone(_dt.UTC).replace(tzinfo=None)
     return value
@@ -48,8 +50,9 @@ def parse_given_date(text: str | _dt.date | None, which: str) -> _dt.datetime:
     try:
         value = parse_as_of(text)
     except ConfigError:
-        raise ConfigError(f"the {which} date '{text}' is not a date; write it as YYYY-MM-DD "
-                          "or 'YYYY-MM-DD HH:MM'") from None
+        raise ConfigError(
+            f"the {which} date '{text}' is not a date; write it as YYYY-MM-DD or 'YYYY-MM-DD HH:MM'"
+        ) from None
     if value is None:
         raise ConfigError(f"give a {which} date (YYYY-MM-DD)")
     return value
@@ -99,8 +102,7 @@ class ReadOptions:
         try:
             pairs = tuple((str(role), column) for role, column in pairs)
         except (TypeError, ValueError):
-            raise ConfigError(f"mapping must be (role, column) pairs, not {self.mapping!r}"
-                              ) from None
+            raise ConfigError(f"mapping must be (role, column) pairs, not {self.mapping!r}") from None
         unknown = [role for role, _ in pairs if role not in ROLES]
         if unknown:
             raise ConfigError(f"unknown column role '{unknown[0]}'; roles are {', '.join(ROLES)}")
@@ -117,10 +119,10 @@ class ReadOptions:
         if self.returns not in RETURNS_CHOICES:
             raise ConfigError(f"returns must be 'drop' or 'net', not '{self.returns}'")
         check_choices(self.decimal, self.date_format)
-        object.__setattr__(self, "sale_statuses",
-                           parse_status_list(self.sale_statuses, "sale statuses"))
-        object.__setattr__(self, "not_sale_statuses",
-                           parse_status_list(self.not_sale_statuses, "not-sale statuses"))
+        object.__setattr__(self, "sale_statuses", parse_status_list(self.sale_statuses, "sale statuses"))
+        object.__setattr__(
+            self, "not_sale_statuses", parse_status_list(self.not_sale_statuses, "not-sale statuses")
+        )
         check_decisions(self.sale_statuses, self.not_sale_statuses)
         check_header_row(self.header_row, "the file")
         if not isinstance(self.drop_duplicates, bool):
@@ -132,8 +134,9 @@ class ReadOptions:
             object.__setattr__(self, "loaded_on", self.loaded_on.date())
         if self.profile is not None:
             if self.profile not in (NONE, *profiles()):
-                raise ConfigError(f"unknown profile '{self.profile}'; profiles are "
-                                  f"{', '.join(profiles())} or none")
+                raise ConfigError(
+                    f"unknown profile '{self.profile}'; profiles are {', '.join(profiles())} or none"
+                )
         self.cleaning("generic")  # unknown rule names fail here, not when a file is read
 
     @property
@@ -145,15 +148,19 @@ class ReadOptions:
         """The cleaning rules these options give: ``rules``, else ``preset``, else the
         ``suggested_preset``; ``loaded_on`` stands in when the options have none."""
         rules = self.rules if self.rules is not None else PRESETS[self.preset or suggested_preset]
-        return CleaningConfig(rules=rules, returns=self.returns, sale_statuses=self.sale_statuses,
-                              not_sale_statuses=self.not_sale_statuses,
-                              drop_duplicates=self.drop_duplicates,
-                              loaded_on=self.loaded_on or loaded_on)
+        return CleaningConfig(
+            rules=rules,
+            returns=self.returns,
+            sale_statuses=self.sale_statuses,
+            not_sale_statuses=self.not_sale_statuses,
+            drop_duplicates=self.drop_duplicates,
+            loaded_on=self.loaded_on or loaded_on,
+        )
 
-    def cleaning_for(self, mapping: ColumnMapping, table: ibis.Table,
-                     today: _dt.date) -> CleaningConfig:
+    def cleaning_for(self, mapping: ColumnMapping, table: ibis.Table, today: _dt.date) -> CleaningConfig:
         """The cleaning rules for a file read with ``mapping`` (the preset suggested from its
         values when the options name none); ``today`` is the day loaded unless ``loaded_on``."""
-        suggested = suggest_preset(mapping, table) if self.rules is None and self.preset is None \
-            else "generic"
+        suggested = (
+            suggest_preset(mapping, table) if self.rules is None and self.preset is None else "generic"
+        )
         return self.cleaning(suggested, today)

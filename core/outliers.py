@@ -6,6 +6,7 @@ and frequency -> Elite; monetary only -> High_Spender; frequency only -> Power_S
 Everyone else is clustered, customers below the lower fence Q1 - 1.5 IQR included: spending
 far less than the others is not a VIP (DESIGN.md, Segmentation).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -45,19 +46,23 @@ class Fence:
         """Why ``value`` is outside the fence: which side, the bound, and the quartiles."""
         side = "above" if value > self.high else "below"
         bound = self.high if value > self.high else self.low
-        return (f"{self.feature} {value:,.2f} is {side} the fence {bound:,.2f} "
-                f"(Q1 {self.q1:,.2f}, Q3 {self.q3:,.2f})")
+        return (
+            f"{self.feature} {value:,.2f} is {side} the fence {bound:,.2f} "
+            f"(Q1 {self.q1:,.2f}, Q3 {self.q3:,.2f})"
+        )
 
 
-def iqr_fences(rfm: pd.DataFrame, features=TIER_FEATURES,
-               factor: float = DEFAULTS.iqr_factor) -> dict[str, Fence]:
+def iqr_fences(
+    rfm: pd.DataFrame, features=TIER_FEATURES, factor: float = DEFAULTS.iqr_factor
+) -> dict[str, Fence]:
     """One fence per feature over all customers (linear-interpolated quartiles)."""
     fences = {}
     for feature in features:
         q1, q3 = np.quantile(rfm[feature].to_numpy(dtype=float), [0.25, 0.75], method="linear")
         iqr = q3 - q1
-        fences[feature] = Fence(feature, float(q1), float(q3), float(q1 - factor * iqr),
-                                float(q3 + factor * iqr))
+        fences[feature] = Fence(
+            feature, float(q1), float(q3), float(q1 - factor * iqr), float(q3 + factor * iqr)
+        )
     return fences
 
 
@@ -69,8 +74,14 @@ def tier_rule(monetary, frequency, fences: dict[str, Fence], ops: ColumnOps = NU
     """
     monetary_high = monetary > ops.constant(fences["monetary"].high)
     frequency_high = frequency > ops.constant(fences["frequency"].high)
-    return ops.first_match([(monetary_high & frequency_high, ELITE), (monetary_high, HIGH_SPENDER),
-                            (frequency_high, POWER_SHOPPER)], ops.no_text)
+    return ops.first_match(
+        [
+            (monetary_high & frequency_high, ELITE),
+            (monetary_high, HIGH_SPENDER),
+            (frequency_high, POWER_SHOPPER),
+        ],
+        ops.no_text,
+    )
 
 
 def tier_codes(monetary, frequency, fences: dict[str, Fence]) -> np.ndarray:

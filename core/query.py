@@ -5,6 +5,7 @@ without ibis's result converter: that converter imports pandas, a third of what 
 command-line run waits for. Other backends (Spark) use ``to_pyarrow``. Either way the
 result has the expression's schema.
 """
+
 from __future__ import annotations
 
 import ibis

@@ -5,6 +5,7 @@ The file is self-contained and opens offline: plotly.js is embedded once (inline
 first figure) and every other figure reuses it. Everything that comes from the user's file
 (file name, segment and column names) is HTML-escaped; no remote resource is referenced.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -71,23 +72,25 @@ def _segments_table(profiles: pd.DataFrame, name_column: str, meaning=None) -> s
     columns = {"Segment": profiles[name_column]}
     if meaning is not None:
         columns["Who they are"] = meaning
-    columns.update({
-        "Customers": [f"{n:,}" for n in profiles["customers"]],
-        "Revenue share": [f"{s:.1%}" for s in profiles["revenue_share"]],
-        "Typical days since last order": [_num(v) for v in profiles["recency_median"]],
-        "Typical orders": [_num(v) for v in profiles["frequency_median"]],
-        "What to do": profiles["actions"],
-    })
-    return ('<div class="wrap">' + _table(pd.DataFrame(columns), {"What to do": _actions_html})
-            + "</div>")
+    columns.update(
+        {
+            "Customers": [f"{n:,}" for n in profiles["customers"]],
+            "Revenue share": [f"{s:.1%}" for s in profiles["revenue_share"]],
+            "Typical days since last order": [_num(v) for v in profiles["recency_median"]],
+            "Typical orders": [_num(v) for v in profiles["frequency_median"]],
+            "What to do": profiles["actions"],
+        }
+    )
+    return '<div class="wrap">' + _table(pd.DataFrame(columns), {"What to do": _actions_html}) + "</div>"
 
 
 def _e(value) -> str:
     return html.escape(str(value), quote=True)
 
 
-def _table(frame: pd.DataFrame, formats: Mapping[str, Callable[[object], str]] | None = None,
-           css: str = "") -> str:
+def _table(
+    frame: pd.DataFrame, formats: Mapping[str, Callable[[object], str]] | None = None, css: str = ""
+) -> str:
     formats = formats or {}
     head = "".join(f"<th>{_e(c)}</th>" for c in frame.columns)
     rows = []
@@ -116,9 +119,12 @@ class _Figures:
     def html(self, fig: go.Figure) -> str:
         first = self.count == 0
         self.count += 1
-        return fig.to_html(full_html=False, include_plotlyjs=True if first else False,
-                           config={"displaylogo": False, "responsive": True},
-                           default_width="100%")
+        return fig.to_html(
+            full_html=False,
+            include_plotlyjs=True if first else False,
+            config={"displaylogo": False, "responsive": True},
+            default_width="100%",
+        )
 
 
 _CSS = """
@@ -163,41 +169,56 @@ def build_report(inputs: ReportInputs) -> str:
         '<div class="figures">',
         _figure("Customers", f"{len(scored):,}"),
         _figure("Revenue", money(total_revenue)),
-        _figure("Median days since last order", f"{scored['recency'].median():,.0f}"
-                if len(scored) else "-"),
-        _figure("Median orders per customer", f"{scored['frequency'].median():,.0f}"
-                if len(scored) else "-"),
+        _figure("Median days since last order", f"{scored['recency'].median():,.0f}" if len(scored) else "-"),
+        _figure("Median orders per customer", f"{scored['frequency'].median():,.0f}" if len(scored) else "-"),
         "</div>",
     ]
     if not best.empty:
         row = best.iloc[0]
-        parts.append(f"<p>Best customers: <b>{_e(row['rfm_segment'])}</b>, {row['customers']:,} "
-                     f"customers bringing {row['revenue_share']:.0%} of revenue.</p>")
+        parts.append(
+            f"<p>Best customers: <b>{_e(row['rfm_segment'])}</b>, {row['customers']:,} "
+            f"customers bringing {row['revenue_share']:.0%} of revenue.</p>"
+        )
     slipping = slipping_away(named)
     if slipping["customers"].sum():
         n = int(slipping["customers"].sum())
-        parts.append(f"<p>Slipping away: {n:,} customer{'s' if n != 1 else ''} "
-                     f"({' and '.join(SLIPPING_AWAY)}) who brought "
-                     f"{money(float(slipping['revenue'].sum()))}.</p>")
+        parts.append(
+            f"<p>Slipping away: {n:,} customer{'s' if n != 1 else ''} "
+            f"({' and '.join(SLIPPING_AWAY)}) who brought "
+            f"{money(float(slipping['revenue'].sum()))}.</p>"
+        )
 
-    parts += ["<h2>Customers by R and FM score</h2>",
-              "<p>Each cell: customers and revenue; the colour is the named segment. R = how "
-              "recently they bought, FM = how often and how much (5 = best).</p>",
-              figures.html(charts.rfm_grid_chart(grid_cells(scored, inputs.grid), currency))]
+    parts += [
+        "<h2>Customers by R and FM score</h2>",
+        "<p>Each cell: customers and revenue; the colour is the named segment. R = how "
+        "recently they bought, FM = how often and how much (5 = best).</p>",
+        figures.html(charts.rfm_grid_chart(grid_cells(scored, inputs.grid), currency)),
+    ]
 
-    parts += ["<h2>Named segments and what to do</h2>",
-              figures.html(charts.named_segment_bars(named, currency))]
+    parts += [
+        "<h2>Named segments and what to do</h2>",
+        figures.html(charts.named_segment_bars(named, currency)),
+    ]
     parts.append(_segments_table(named, "rfm_segment", meaning=named["meaning"]))
 
-    parts += ["<h2>VIP tiers and clusters</h2>",
-              f"<p>The model ({inputs.model_k} clusters) splits off the statistical outliers as "
-              "VIP tiers and groups everyone else by similar recency, orders and spend.</p>",
-              figures.html(charts.segment_overview(clusters, currency))]
+    parts += [
+        "<h2>VIP tiers and clusters</h2>",
+        f"<p>The model ({inputs.model_k} clusters) splits off the statistical outliers as "
+        "VIP tiers and groups everyone else by similar recency, orders and spend.</p>",
+        figures.html(charts.segment_overview(clusters, currency)),
+    ]
     parts.append(_segments_table(clusters, "segment"))
     crosstab = named_segment_crosstab(scored, names)
-    parts.append(figures.html(charts.tier_cluster_heatmap(
-        crosstab, x_title="VIP tier or cluster", y_title="named segment",
-        title="Named segment x VIP tier / cluster")))
+    parts.append(
+        figures.html(
+            charts.tier_cluster_heatmap(
+                crosstab,
+                x_title="VIP tier or cluster",
+                y_title="named segment",
+                title="Named segment x VIP tier / cluster",
+            )
+        )
+    )
 
     parts.append("<h2>Movement over time</h2>")
     if inputs.movement is not None and not inputs.movement.empty:
@@ -208,27 +229,32 @@ def build_report(inputs: ReportInputs) -> str:
 
     parts += _value_section(inputs, names, figures)
 
-    parts += ["<h2>How this was computed</h2>",
-              "<h3>Cleaning audit</h3>", _table(_audit_frame(inputs.audit))]
+    parts += ["<h2>How this was computed</h2>", "<h3>Cleaning audit</h3>", _table(_audit_frame(inputs.audit))]
     cuts = score_cut_points(scored) if len(scored) else {}
     if cuts:
-        cut_rows = pd.DataFrame([(k, *[f"{v:,.2f}" for v in vals]) for k, vals in cuts.items()],
-                                columns=["value", "20th", "40th", "60th", "80th"])
-        parts += ["<h3>Score cut points (percentiles over all customers)</h3>",
-                  "<p>F and M score = 1 + number of cut points below the value; R score = 5 - "
-                  "number of cut points below the days since the last order.</p>",
-                  _table(cut_rows)]
-    facts = [("File", inputs.source_name), ("As of", f"{inputs.as_of:%Y-%m-%d %H:%M}"),
-             ("Model version", inputs.model_version or "unsaved (fitted on this file)"),
-             ("Clusters (k)", str(inputs.model_k)),
-             ("RFM data fingerprint", inputs.data_fingerprint)]
+        cut_rows = pd.DataFrame(
+            [(k, *[f"{v:,.2f}" for v in vals]) for k, vals in cuts.items()],
+            columns=["value", "20th", "40th", "60th", "80th"],
+        )
+        parts += [
+            "<h3>Score cut points (percentiles over all customers)</h3>",
+            "<p>F and M score = 1 + number of cut points below the value; R score = 5 - "
+            "number of cut points below the days since the last order.</p>",
+            _table(cut_rows),
+        ]
+    facts = [
+        ("File", inputs.source_name),
+        ("As of", f"{inputs.as_of:%Y-%m-%d %H:%M}"),
+        ("Model version", inputs.model_version or "unsaved (fitted on this file)"),
+        ("Clusters (k)", str(inputs.model_k)),
+        ("RFM data fingerprint", inputs.data_fingerprint),
+    ]
     if inputs.file_hash:
         facts.append(("File sha256", inputs.file_hash))
     if inputs.currency:
         facts.append(("Currency", inputs.currency))
     facts += list(inputs.extra_facts)
-    parts += ["<h3>Data and model</h3>",
-              _table(pd.DataFrame(facts, columns=["", "value"]))]
+    parts += ["<h3>Data and model</h3>", _table(pd.DataFrame(facts, columns=["", "value"]))]
     parts.append("</body></html>")
     return "\n".join(parts)
 
@@ -242,15 +268,18 @@ def _value_section(inputs: ReportInputs, names: list[str], figures: _Figures) ->
     if "clv" not in scored.columns:
         return ["<h2>Lifetime value</h2>", f"<p>{_e(inputs.value_note or 'Not computed.')}</p>"]
     by_segment = clv.value_by_segment(scored, names)
-    return ["<h2>Lifetime value</h2>",
-            '<div class="figures">',
-            _figure(f"Total CLV, {config.months} months",
-                    _e(format_money(float(scored["clv"].sum()), inputs.currency))),
-            _figure(f"Expected purchases, {config.weeks:g} weeks",
-                    f"{scored['expected_purchases'].sum():,.0f}"),
-            "</div>",
-            f"<p>{_e(clv.ONE_TIME_BUYERS_NOTE)}</p>",
-            figures.html(clv_charts.segment_value_bars(by_segment, inputs.currency))]
+    return [
+        "<h2>Lifetime value</h2>",
+        '<div class="figures">',
+        _figure(
+            f"Total CLV, {config.months} months",
+            _e(format_money(float(scored["clv"].sum()), inputs.currency)),
+        ),
+        _figure(f"Expected purchases, {config.weeks:g} weeks", f"{scored['expected_purchases'].sum():,.0f}"),
+        "</div>",
+        f"<p>{_e(clv.ONE_TIME_BUYERS_NOTE)}</p>",
+        figures.html(clv_charts.segment_value_bars(by_segment, inputs.currency)),
+    ]
 
 
 def _figure(label: str, value: str) -> str:

@@ -26,6 +26,7 @@ The line scan runs once (in ``group_orders``); the audit and the RFM table come 
 pass. The stages are ibis expressions: they run on DuckDB here and on Spark through ibis's
 PySpark backend.
 """
+
 from __future__ import annotations
 
 import datetime as _dt
@@ -77,8 +78,8 @@ class RFMResult:
     first_purchase: _dt.datetime
     last_purchase: _dt.datetime
     readings: values.Readings | None = None  # how numbers and dates were read
-    mapping: ColumnMapping | None = None       # the columns used
-    reading: tuple[str, ...] = ()              # how the file was read (profile, identity, ...)
+    mapping: ColumnMapping | None = None  # the columns used
+    reading: tuple[str, ...] = ()  # how the file was read (profile, identity, ...)
 
     @functools.cached_property
     def rfm(self):
@@ -86,8 +87,9 @@ class RFMResult:
         import pandas as pd
 
         frame = self.table.to_pandas(types_mapper={pa.string(): pd.StringDtype()}.get)
-        return frame.astype({"customer_id": "string", "recency": "int64", "frequency": "int64",
-                             "monetary": "float64"})[list(RFM_COLUMNS)].reset_index(drop=True)
+        return frame.astype(
+            {"customer_id": "string", "recency": "int64", "frequency": "int64", "monetary": "float64"}
+        )[list(RFM_COLUMNS)].reset_index(drop=True)
 
 
 # -- read --------------------------------------------------------------------------------
@@ -111,9 +113,14 @@ class Source:
     @functools.cached_property
     def readings(self) -> values.Readings:
         """How numbers and dates of the mapped columns read (decided over whole columns, once)."""
-        return decide_readings(self.dataset.table, self.mapping, self.dataset.name,
-                               delimiter=self.dataset.delimiter, decimal=self.options.decimal,
-                               date_format=self.options.date_format)
+        return decide_readings(
+            self.dataset.table,
+            self.mapping,
+            self.dataset.name,
+            delimiter=self.dataset.delimiter,
+            decimal=self.options.decimal,
+            date_format=self.options.date_format,
+        )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -129,10 +136,16 @@ class Source:
         return compute_rfm(self, parse_as_of(as_of) or self.options.as_of)
 
 
-def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
-                engine: str = "duckdb", name: str | None = None,
-                con: ibis.BaseBackend | None = None, session=None,
-                workbooks: WorkbookReader | None = None) -> Source:
+def open_source(
+    path: str | os.PathLike,
+    options: ReadOptions | None = None,
+    *,
+    engine: str = "duckdb",
+    name: str | None = None,
+    con: ibis.BaseBackend | None = None,
+    session=None,
+    workbooks: WorkbookReader | None = None,
+) -> Source:
     """Read and map a file and settle its cleaning rules, as ``options`` say.
 
     ``engine``: 'duckdb' (``con``: a connection, default a new one) or 'spark' (``session``:
@@ -145,11 +158,13 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     if engine == "spark":
         from core import spark
 
-        dataset = spark.read_transactions(path, sheet=options.sheet, header_row=options.header_row,
-                                          session=session)
+        dataset = spark.read_transactions(
+            path, sheet=options.sheet, header_row=options.header_row, session=session
+        )
     elif engine == "duckdb":
-        dataset = read_transactions(path, name=name, sheet=options.sheet, con=con,
-                                    header_row=options.header_row, workbooks=workbooks)
+        dataset = read_transactions(
+            path, name=name, sheet=options.sheet, con=con, header_row=options.header_row, workbooks=workbooks
+        )
     else:
         raise ConfigError(f"engine must be 'duckdb' or 'spark', not '{engine}'")
     overrides = {role: column or "" for role, column in options.mapping}
@@ -176,8 +191,7 @@ def open_source(path: str | os.PathLike, options: ReadOptions | None = None, *,
     return Source(dataset, mapping, cleaning, options, reading, duplicates)
 
 
-def with_profile(cleaning: CleaningConfig, reading: ProfileReading,
-                 columns: Sequence[str]) -> CleaningConfig:
+def with_profile(cleaning: CleaningConfig, reading: ProfileReading, columns: Sequence[str]) -> CleaningConfig:
     """The cleaning rules with what the export profile says: its sale / not-sale statuses
     added to the user's decisions (the user's win where both speak of one value), and its
     unique key (columns of the file) for core.cleaning.duplicate_lines."""
@@ -187,18 +201,23 @@ def with_profile(cleaning: CleaningConfig, reading: ProfileReading,
     user_sales, user_not = set(cleaning.sale_statuses), set(cleaning.not_sale_statuses)
     sales = [s for s in statuses.parse_status_list(profile.sales) if s not in user_not]
     not_sales = [s for s in statuses.parse_status_list(profile.not_sales) if s not in user_sales]
-    key = tuple(column for column in (column_of(list(columns), name) for name in profile.unique)
-                if column)
-    return replace(cleaning,
-                   sale_statuses=tuple(dict.fromkeys((*cleaning.sale_statuses, *sales))),
-                   not_sale_statuses=tuple(dict.fromkeys((*cleaning.not_sale_statuses,
-                                                          *not_sales))),
-                   unique_key=cleaning.unique_key or (key if len(key) == len(profile.unique) else ()))
+    key = tuple(column for column in (column_of(list(columns), name) for name in profile.unique) if column)
+    return replace(
+        cleaning,
+        sale_statuses=tuple(dict.fromkeys((*cleaning.sale_statuses, *sales))),
+        not_sale_statuses=tuple(dict.fromkeys((*cleaning.not_sale_statuses, *not_sales))),
+        unique_key=cleaning.unique_key or (key if len(key) == len(profile.unique) else ()),
+    )
 
 
-def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = None,
-                profile: str | None = None, date_format: str | None = None, *,
-                check: bool = True) -> tuple[Dataset, ColumnMapping, ProfileReading]:
+def read_mapped(
+    dataset: Dataset,
+    overrides: Mapping[str, str | None] | None = None,
+    profile: str | None = None,
+    date_format: str | None = None,
+    *,
+    check: bool = True,
+) -> tuple[Dataset, ColumnMapping, ProfileReading]:
     """The dataset prepared by its export profile (core.profiles), its column mapping, and
     the reading (profile, sentences of what was decided: identity, value basis, time, moved
     roles, currency). Without a profile, a placeholder customer ID falls back to the file's
@@ -211,18 +230,22 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
     # Not a column of the file: a customer column an earlier reading derived (a mapping read
     # back), derived again; any other name is refused by the check.
     derived = bool(given) and given not in dataset.columns
-    reading = read_profile(dataset.table, profile, overrides, dataset.name,
-                           date_format=date_format)
+    reading = read_profile(dataset.table, profile, overrides, dataset.name, date_format=date_format)
     dataset = replace(dataset, table=reading.table)
-    mapping, moved = resolve(dataset.table, user, dataset.name,
-                             base=reading.roles if reading.profile else None, check=False)
+    mapping, moved = resolve(
+        dataset.table, user, dataset.name, base=reading.roles if reading.profile else None, check=False
+    )
     sentences = [*reading.sentences, *moved]
     if reading.profile is None and (given is None or derived):
         email = identity.email_column(dataset.columns, mapping.customer)
         if email is not None:
             customer, table, said = identity.settle(
-                dataset.table, id_column=mapping.customer, email_column=email,
-                invoice=mapping.invoice, source=dataset.name)
+                dataset.table,
+                id_column=mapping.customer,
+                email_column=email,
+                invoice=mapping.invoice,
+                source=dataset.name,
+            )
             dataset = replace(dataset, table=table)
             mapping = replace(mapping, customer=customer)
             sentences.append(said)
@@ -231,23 +254,33 @@ def read_mapped(dataset: Dataset, overrides: Mapping[str, str | None] | None = N
     if check:
         mapping.check(dataset.columns, dataset.name)
     # A text file's bytes say which currency marks it holds at all, for less than a scan.
-    may_hold = (marks_in_text(dataset.path, tuple(money.VALUE_MARKS))
-                if dataset.kind == "csv" and dataset.path else None)
+    may_hold = (
+        marks_in_text(dataset.path, tuple(money.VALUE_MARKS))
+        if dataset.kind == "csv" and dataset.path
+        else None
+    )
     code, said = money.stated_currency(
-        dataset.table, reading.profile.currency if reading.profile else None,
-        [c for c in (mapping.amount, mapping.price) if c], may_hold)
+        dataset.table,
+        reading.profile.currency if reading.profile else None,
+        [c for c in (mapping.amount, mapping.price) if c],
+        may_hold,
+    )
     sentences.append(said)
-    return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences),
-                                     currency=code)
+    return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences), currency=code)
 
 
-def rfm_from_file(path: str | os.PathLike, options: ReadOptions | None = None, *,
-                  engine: str = "duckdb", name: str | None = None,
-                  con: ibis.BaseBackend | None = None, session=None) -> RFMResult:
+def rfm_from_file(
+    path: str | os.PathLike,
+    options: ReadOptions | None = None,
+    *,
+    engine: str = "duckdb",
+    name: str | None = None,
+    con: ibis.BaseBackend | None = None,
+    session=None,
+) -> RFMResult:
     """The one path from a file to RFM: ``open_source(...).rfm()`` (read, map, decide how
     values read, clean, compute at the options' as-of). Raises the errors of core.errors."""
-    return open_source(path, options, engine=engine, name=name, con=con,
-                       session=session).rfm()
+    return open_source(path, options, engine=engine, name=name, con=con, session=session).rfm()
 
 
 # -- classify lines: one row per line ------------------------------------------------------
@@ -263,25 +296,33 @@ def classify_lines(source: Source, attributes: Sequence[str] = ()) -> ibis.Table
     Order-level rules and an order's blanks are left to ``group_orders``.
     """
     source.mapping.check(source.dataset.columns, source.dataset.name)
-    canonical = to_canonical(source.dataset.table, source.mapping, source.dataset.name,
-                             source.readings, attributes).view()
+    canonical = to_canonical(
+        source.dataset.table, source.mapping, source.dataset.name, source.readings, attributes
+    ).view()
     line_rules = [(i + 1, rule) for i, rule in enumerate(source.rules) if not rule.order_level]
     failed_line = first_line_rule_failed(canonical, source, customer_rule_first(source))
-    return_line = (is_return(canonical, [rule for _, rule in line_rules], source.cleaning)
-                   if source.cleaning.returns == "net" else ibis.literal(False))
+    return_line = (
+        is_return(canonical, [rule for _, rule in line_rules], source.cleaning)
+        if source.cleaning.returns == "net"
+        else ibis.literal(False)
+    )
     return canonical.mutate(failed_line=failed_line, return_line=return_line)
 
 
-def first_line_rule_failed(lines: ibis.Table, source: Source,
-                           untested_without_customer: int = 0) -> ibis.Value:
+def first_line_rule_failed(
+    lines: ibis.Table, source: Source, untested_without_customer: int = 0
+) -> ibis.Value:
     """Per line of ``lines`` (canonical columns), the 1-based position in ``source.rules`` of
     the first line-level rule it fails, 0 when it passes them all. With
     ``untested_without_customer`` (``customer_rule_first``), a line without a customer gets
     that position and its line-level rules are not tested: the product pattern is a third of
     the line scan, and such a line is removed by that rule unless its order gives it a
     customer (``group_orders`` then tests it again)."""
-    cases = [(~rule.keep(lines, source.cleaning).fill_null(False), i + 1)
-             for i, rule in enumerate(source.rules) if not rule.order_level]
+    cases = [
+        (~rule.keep(lines, source.cleaning).fill_null(False), i + 1)
+        for i, rule in enumerate(source.rules)
+        if not rule.order_level
+    ]
     if untested_without_customer and cases:
         cases.insert(0, (lines.customer.isnull(), untested_without_customer))
     return ibis.cases(*cases, else_=0) if cases else ibis.literal(0)
@@ -303,8 +344,7 @@ def customer_rule_first(source: Source) -> int:
 
 
 # -- group orders: one row per group of an order's lines ----------------------------------
-def group_orders(lines: ibis.Table, source: Source,
-                 until: _dt.datetime | None = None) -> ibis.Table:
+def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None = None) -> ibis.Table:
     """The lines grouped per order, the order's blanks filled, every rule applied.
 
     ``lines``: ``classify_lines(source)``. One group per (invoice, customer as read,
@@ -329,14 +369,23 @@ def group_orders(lines: ibis.Table, source: Source,
     cleaning, mapping, rules = source.cleaning, source.mapping, source.rules
     net = cleaning.returns == "net"
     # What an unmapped role or a rule not in use would make constant is no key: it is added after.
-    constants = dict(status=ibis.null("string"), country_blank=ibis.literal(True),
-                     amount_blank=ibis.literal(True), return_line=ibis.literal(False))
+    constants = dict(
+        status=ibis.null("string"),
+        country_blank=ibis.literal(True),
+        amount_blank=ibis.literal(True),
+        return_line=ibis.literal(False),
+    )
 
     def grouped(lines: ibis.Table, country_range: bool = False) -> ibis.Table:
         """The lines grouped (materialised), with the country's range per group if asked."""
-        keys = dict(invoice=lines.invoice, customer=lines.customer, invoice_ts=lines.invoice_ts,
-                    date_blank=lines.date_blank, failed_line=lines.failed_line,
-                    line_value=lines.line_value.sign())  # what the rules read of it: its sign
+        keys = dict(
+            invoice=lines.invoice,
+            customer=lines.customer,
+            invoice_ts=lines.invoice_ts,
+            date_blank=lines.date_blank,
+            failed_line=lines.failed_line,
+            line_value=lines.line_value.sign(),
+        )  # what the rules read of it: its sign
         if mapping.status:
             keys["status"] = lines.status
         if mapping.country:
@@ -348,8 +397,9 @@ def group_orders(lines: ibis.Table, source: Source,
         aggregates = dict(lines=lines.count(), value=values.exact(lines.line_value, VALUE).sum())
         if mapping.amount:
             aggregates["amount_max"] = lines.amount.max()
-        aggregates.update({name: lines[name].max() for name in lines.columns
-                           if name.startswith("attribute_")})
+        aggregates.update(
+            {name: lines[name].max() for name in lines.columns if name.startswith("attribute_")}
+        )
         if country_range:
             aggregates.update(country_hi=lines.country.max(), country_lo=lines.country.min())
         # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
@@ -369,11 +419,15 @@ def group_orders(lines: ibis.Table, source: Source,
             if untested:
                 lines = lines.mutate(failed_line=first_line_rule_failed(lines, source))
             orders = grouped(lines, country_range=bool(mapping.country))
-        blanks = {name: (blank, orders.country_hi, orders.country_lo) if name == "country"
-                  else (blank, orders[name], orders[name])
-                  for name, blank in order_fields(orders, mapping).items()}
+        blanks = {
+            name: (blank, orders.country_hi, orders.country_lo)
+            if name == "country"
+            else (blank, orders[name], orders[name])
+            for name, blank in order_fields(orders, mapping).items()
+        }
         fills, filled, order_line = fill_from_order(
-            orders, blanks, (orders.amount_blank, orders.amount_max) if mapping.amount else None)
+            orders, blanks, (orders.amount_blank, orders.amount_max) if mapping.amount else None
+        )
     orders = orders.mutate(filled=filled, order_line=order_line, **fills)
     orders = orders.mutate(customer_id=customer_id(orders.customer))
     if until is not None:
@@ -384,18 +438,36 @@ def group_orders(lines: ibis.Table, source: Source,
         cleaning = cleaning.with_status_values(written)
         unknown = [v for v in written if v is not None and cleaning.verdict(v) is None]
     order_rules = [rule for rule in rules if rule.order_level]
-    failed = ibis.cases(*[((~rule.keep(orders, cleaning).fill_null(False)) if rule.order_level
-                           else orders.failed_line == i + 1, i + 1)
-                          for i, rule in enumerate(rules)], else_=0) if rules else ibis.literal(0)
-    returned = ((orders.return_line & is_return(orders, order_rules, cleaning)) if net
-                else ibis.literal(False))
-    orders = orders.mutate(failed=failed, returned=returned,
-                           purchase=purchase_key(orders, mapping),
-                           filled_lines=orders.filled.ifelse(orders.lines, 0),
-                           value=orders.order_line.ifelse(ibis.literal(0, VALUE), orders.value))
+    failed = (
+        ibis.cases(
+            *[
+                (
+                    (~rule.keep(orders, cleaning).fill_null(False))
+                    if rule.order_level
+                    else orders.failed_line == i + 1,
+                    i + 1,
+                )
+                for i, rule in enumerate(rules)
+            ],
+            else_=0,
+        )
+        if rules
+        else ibis.literal(0)
+    )
+    returned = (orders.return_line & is_return(orders, order_rules, cleaning)) if net else ibis.literal(False)
+    orders = orders.mutate(
+        failed=failed,
+        returned=returned,
+        purchase=purchase_key(orders, mapping),
+        filled_lines=orders.filled.ifelse(orders.lines, 0),
+        value=orders.order_line.ifelse(ibis.literal(0, VALUE), orders.value),
+    )
     if unknown and mapping.status:  # never kept silently: refused until decided
-        statuses.refuse_unknown(status_counts(orders.filter(orders.status.isin(unknown)), cleaning),
-                                mapping.status, source.dataset.name)
+        statuses.refuse_unknown(
+            status_counts(orders.filter(orders.status.isin(unknown)), cleaning),
+            mapping.status,
+            source.dataset.name,
+        )
     return orders
 
 
@@ -410,8 +482,9 @@ def order_fields(orders: ibis.Table, mapping: ColumnMapping) -> dict[str, ibis.V
     return blanks
 
 
-def fill_from_order(table: ibis.Table, blanks: Mapping[str, tuple],
-                    amount: tuple | None = None) -> tuple[dict, ibis.Value, ibis.Value]:
+def fill_from_order(
+    table: ibis.Table, blanks: Mapping[str, tuple], amount: tuple | None = None
+) -> tuple[dict, ibis.Value, ibis.Value]:
     """An order's blank fields taken from the order's other rows (a window per invoice).
 
     ``table`` has an ``invoice`` column; its rows are groups of lines of one order.
@@ -431,8 +504,11 @@ def fill_from_order(table: ibis.Table, blanks: Mapping[str, tuple],
         if name in table.columns:
             fills[name] = take.ifelse(from_order, table[name])
         filled |= take
-    order_line = (ibis.literal(False) if amount is None
-                  else in_order & amount[0] & amount[1].max().over(order).notnull())
+    order_line = (
+        ibis.literal(False)
+        if amount is None
+        else in_order & amount[0] & amount[1].max().over(order).notnull()
+    )
     return fills, filled, order_line
 
 
@@ -451,7 +527,8 @@ def _may_fill(orders: ibis.Table, mapping: ColumnMapping) -> bool:
     if mapping.amount:
         pairs.append((invoiced.amount_blank, invoiced.amount_max.notnull()))
     per_order = invoiced.group_by("invoice").aggregate(
-        may=functools.reduce(lambda a, b: a | b, [blank.any() & given.any() for blank, given in pairs]))
+        may=functools.reduce(lambda a, b: a | b, [blank.any() & given.any() for blank, given in pairs])
+    )
     return bool(query.first_row(per_order.aggregate(any=per_order.may.any()))["any"])
 
 
@@ -463,8 +540,7 @@ def purchase_key(orders: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
 
 
 # -- customer aggregates: one row per customer ----------------------------------------------
-def customer_aggregates(orders: ibis.Table, rules: Sequence[Rule] = (),
-                        by: Sequence[str] = ()) -> ibis.Table:
+def customer_aggregates(orders: ibis.Table, rules: Sequence[Rule] = (), by: Sequence[str] = ()) -> ibis.Table:
     """One row per customer (per ``by`` columns and customer), from ``group_orders`` rows.
 
     Columns: customer_id, the ``by`` columns, kept_lines, filled_lines, returned_lines,
@@ -474,8 +550,7 @@ def customer_aggregates(orders: ibis.Table, rules: Sequence[Rule] = (),
     returns' sum, NULL without any).
     """
     kept = orders.failed == 0
-    removed = {f"removed_{i + 1}": (orders.failed == i + 1) & ~orders.returned
-               for i in range(len(rules))}
+    removed = {f"removed_{i + 1}": (orders.failed == i + 1) & ~orders.returned for i in range(len(rules))}
     return orders.group_by([*by, "customer_id"]).aggregate(
         kept_lines=orders.lines.sum(where=kept).fill_null(0),
         filled_lines=orders.filled_lines.sum().fill_null(0),
@@ -518,8 +593,9 @@ def rfm_from_aggregates(aggregates: ibis.Table, as_of: _dt.datetime | str) -> ib
 
 
 # -- the whole pipeline with its audit -------------------------------------------------------
-def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
-                until: _dt.datetime | None = None) -> RFMResult:
+def compute_rfm(
+    source: Source, as_of: _dt.datetime | None = None, *, until: _dt.datetime | None = None
+) -> RFMResult:
     """``Source.rfm``: every stage once, the audit from the same pass. ``until``: the lines
     counted end there (an as-of before the latest purchase)."""
     dataset, mapping, cleaning = source.dataset, source.mapping, source.cleaning
@@ -537,51 +613,77 @@ def compute_rfm(source: Source, as_of: _dt.datetime | None = None, *,
         raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
-    totals = query.first_row(aggregates.aggregate(
-        rows_kept=aggregates.kept_lines.sum(), returned=aggregates.returned_lines.sum(),
-        filled=aggregates.filled_lines.sum(),
-        customers=(aggregates.kept_lines > 0).sum(),
-        first=aggregates.first_ts.min(), last=aggregates.last_ts.max(),
-        **{f"removed_{i + 1}": aggregates[f"removed_{i + 1}"].sum() for i in range(len(rules))},
-    ))
+    totals = query.first_row(
+        aggregates.aggregate(
+            rows_kept=aggregates.kept_lines.sum(),
+            returned=aggregates.returned_lines.sum(),
+            filled=aggregates.filled_lines.sum(),
+            customers=(aggregates.kept_lines > 0).sum(),
+            first=aggregates.first_ts.min(),
+            last=aggregates.last_ts.max(),
+            **{f"removed_{i + 1}": aggregates[f"removed_{i + 1}"].sum() for i in range(len(rules))},
+        )
+    )
     removed = read_removals(dataset.total_rows, source.duplicates) + tuple(
-        (r.name, r.label, int(totals[f"removed_{i + 1}"] or 0)) for i, r in enumerate(rules))
+        (r.name, r.label, int(totals[f"removed_{i + 1}"] or 0)) for i, r in enumerate(rules)
+    )
     rows_out = int(totals["rows_kept"] or 0)
     returned = int(totals["returned"] or 0)
-    line_value = (f"amount column '{mapping.amount}'" if mapping.amount
-                  else f"quantity x price ('{mapping.quantity}' x '{mapping.price}')")
-    audit = CleaningAudit(rows_in=rows_out + returned + sum(n for *_, n in removed),
-                          removed=removed, rows_out=rows_out,
-                          customers_out=int(totals["customers"] or 0), returns_netted=returned,
-                          filled_from_order=int(totals["filled"] or 0), status_values=status_values,
-                          readings=tuple(source.readings.lines()), line_value=line_value,
-                          duplicates=source.duplicates, header_row=dataset.header_row,
-                          footer_lines=dataset.footer_lines)
+    line_value = (
+        f"amount column '{mapping.amount}'"
+        if mapping.amount
+        else f"quantity x price ('{mapping.quantity}' x '{mapping.price}')"
+    )
+    audit = CleaningAudit(
+        rows_in=rows_out + returned + sum(n for *_, n in removed),
+        removed=removed,
+        rows_out=rows_out,
+        customers_out=int(totals["customers"] or 0),
+        returns_netted=returned,
+        filled_from_order=int(totals["filled"] or 0),
+        status_values=status_values,
+        readings=tuple(source.readings.lines()),
+        line_value=line_value,
+        duplicates=source.duplicates,
+        header_row=dataset.header_row,
+        footer_lines=dataset.footer_lines,
+    )
     if rows_out == 0 and until is not None:
-        raise DataValidationError(f"{dataset.name}: no purchase on or before the as-of date "
-                                  f"{until:%Y-%m-%d %H:%M}; give a later as-of date")
+        raise DataValidationError(
+            f"{dataset.name}: no purchase on or before the as-of date "
+            f"{until:%Y-%m-%d %H:%M}; give a later as-of date"
+        )
     if rows_out == 0:
         label, n = audit.dominant_rule() or ("(no rule)", 0)
         raise DataValidationError(
             f"{dataset.name}: no valid rows left after cleaning; '{label}' removed {n:,} of "
-            f"{audit.rows_in:,} rows; check the column mapping or switch that rule off")
+            f"{audit.rows_in:,} rows; check the column mapping or switch that rule off"
+        )
     last = naive_utc(totals["last"])
     if as_of is None:
         as_of = last
     elif as_of < last:  # as the data stood then: clean and count only the lines up to as_of
         return compute_rfm(source, as_of, until=as_of)
     table = query.arrow(rfm_from_aggregates(aggregates, as_of).select(*RFM_COLUMNS))
-    return RFMResult(table=table, audit=audit, as_of=as_of,
-                     first_purchase=naive_utc(totals["first"]), last_purchase=last,
-                     readings=source.readings, mapping=mapping,
-                     reading=source.reading.sentences if source.reading else ())
+    return RFMResult(
+        table=table,
+        audit=audit,
+        as_of=as_of,
+        first_purchase=naive_utc(totals["first"]),
+        last_purchase=last,
+        readings=source.readings,
+        mapping=mapping,
+        reading=source.reading.sentences if source.reading else (),
+    )
 
 
 def scan_error(dataset: Dataset, exc: Exception) -> InputFileError:
     """The InputFileError for a scan that reached a row the reader's first look did not see."""
-    return InputFileError(read_error_message(dataset.name, exc, dataset.path if
-                                             dataset.kind == "csv" else None,
-                                             dataset.delimiter or ","))
+    return InputFileError(
+        read_error_message(
+            dataset.name, exc, dataset.path if dataset.kind == "csv" else None, dataset.delimiter or ","
+        )
+    )
 
 
 def naive_utc(value) -> _dt.datetime:

@@ -12,6 +12,7 @@ The grid is data: ``{"<r_score>": [name for fm 1, ..., name for fm 5], ...}`` wi
 keys "1".."5", so it round-trips through JSON unchanged (saved in model.json as
 ``segment_grid``) and can be edited in the app.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,16 @@ HIBERNATING = "Hibernating"
 
 # Best to worst, the order every table and chart lists them in.
 SEGMENT_ORDER: tuple[str, ...] = (
-    CHAMPIONS, LOYAL, POTENTIAL_LOYALIST, NEW_CUSTOMERS, PROMISING,
-    NEED_ATTENTION, ABOUT_TO_SLEEP, AT_RISK, CANT_LOSE_THEM, HIBERNATING,
+    CHAMPIONS,
+    LOYAL,
+    POTENTIAL_LOYALIST,
+    NEW_CUSTOMERS,
+    PROMISING,
+    NEED_ATTENTION,
+    ABOUT_TO_SLEEP,
+    AT_RISK,
+    CANT_LOSE_THEM,
+    HIBERNATING,
 )
 
 SCORES = (1, 2, 3, 4, 5)
@@ -80,8 +89,9 @@ def validate_grid(grid: Mapping) -> dict[str, list[str]]:
     Accepts int or str keys (a grid read back from JSON has str keys).
     """
     if not isinstance(grid, Mapping):
-        raise ConfigError("segment grid must map r_score 1-5 to five segment names "
-                          f"(fm 1-5); got {type(grid).__name__}")
+        raise ConfigError(
+            f"segment grid must map r_score 1-5 to five segment names (fm 1-5); got {type(grid).__name__}"
+        )
     rows = {str(key).strip(): value for key, value in grid.items()}
     extra = sorted(set(rows) - {str(r) for r in SCORES})
     if extra:
@@ -95,14 +105,14 @@ def validate_grid(grid: Mapping) -> dict[str, list[str]]:
             raise ConfigError(f"segment grid row r_score {r} must list five names (fm 1-5)")
         names = []
         for fm, name in zip(SCORES, row):
-            text = "" if name is None or (isinstance(name, float) and math.isnan(name)) \
-                else str(name).strip()
+            text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name).strip()
             if not text:
-                raise ConfigError(f"segment grid cell r_score {r}, fm {fm} is empty; "
-                                  "name a segment")
+                raise ConfigError(f"segment grid cell r_score {r}, fm {fm} is empty; name a segment")
             if len(text) > MAX_SEGMENT_NAME:
-                raise ConfigError(f"segment grid cell r_score {r}, fm {fm}: name is longer "
-                                  f"than {MAX_SEGMENT_NAME} characters")
+                raise ConfigError(
+                    f"segment grid cell r_score {r}, fm {fm}: name is longer "
+                    f"than {MAX_SEGMENT_NAME} characters"
+                )
             names.append(text)
         clean[str(r)] = names
     return clean
@@ -168,8 +178,9 @@ def score_cut_points(rfm: pd.DataFrame) -> dict[str, tuple[float, float, float, 
     return {column: cut_points(rfm[column]) for column in ("recency", "frequency", "monetary")}
 
 
-def score_table(rfm: pd.DataFrame, grid: Mapping | None = None,
-                cuts: Mapping[str, Sequence[float]] | None = None) -> pd.DataFrame:
+def score_table(
+    rfm: pd.DataFrame, grid: Mapping | None = None, cuts: Mapping[str, Sequence[float]] | None = None
+) -> pd.DataFrame:
     """A copy of the RFM table with r_score, f_score, m_score (ints 1-5) and rfm_segment.
 
     ``cuts``: the cut points to score on (``score_cut_points`` of another table, e.g. an
@@ -201,8 +212,9 @@ def _checked_cuts(cuts: Mapping[str, Sequence[float]]) -> dict[str, tuple[float,
     for column in ("recency", "frequency", "monetary"):
         values = tuple(float(v) for v in cuts.get(column, ()))
         if len(values) != len(PERCENTILES) or list(values) != sorted(values):
-            raise ConfigError(f"cut points of {column} must be {len(PERCENTILES)} ascending "
-                              f"numbers; got {values}")
+            raise ConfigError(
+                f"cut points of {column} must be {len(PERCENTILES)} ascending numbers; got {values}"
+            )
         out[column] = values
     return out
 
@@ -210,15 +222,19 @@ def _checked_cuts(cuts: Mapping[str, Sequence[float]]) -> dict[str, tuple[float,
 def grid_cells(scored: pd.DataFrame, grid: Mapping | None = None) -> pd.DataFrame:
     """The 25 (r_score, fm) cells: segment, customers and revenue of each (zeros included)."""
     rows = validate_grid(DEFAULT_GRID if grid is None else grid)
-    cells = pd.DataFrame([(r, f, rows[str(r)][f - 1]) for r in SCORES for f in SCORES],
-                         columns=["r_score", "fm", "rfm_segment"])
+    cells = pd.DataFrame(
+        [(r, f, rows[str(r)][f - 1]) for r in SCORES for f in SCORES],
+        columns=["r_score", "fm", "rfm_segment"],
+    )
     if scored.empty:
         counts = pd.DataFrame(columns=["r_score", "fm", "customers", "revenue"])
     else:
         keyed = scored.assign(fm=fm_score(scored["f_score"], scored["m_score"]))
-        counts = (keyed.groupby(["r_score", "fm"])
-                  .agg(customers=("customer_id", "size"), revenue=("monetary", "sum"))
-                  .reset_index())
+        counts = (
+            keyed.groupby(["r_score", "fm"])
+            .agg(customers=("customer_id", "size"), revenue=("monetary", "sum"))
+            .reset_index()
+        )
     out = cells.merge(counts, on=["r_score", "fm"], how="left")
     out["customers"] = out["customers"].fillna(0).astype("int64")
     out["revenue"] = out["revenue"].fillna(0.0).astype("float64")

@@ -9,6 +9,7 @@ written once in ``core.columnar``'s operations) with ``EngineOps``, the same ope
 ibis columns. Every model number travels as an exact float64 literal and the operations
 are the ones numpy does, in the same order, so the engines agree with numpy bit for bit.
 """
+
 from __future__ import annotations
 
 import ibis
@@ -68,9 +69,15 @@ def score_expr(model, rfm_table: ibis.Table) -> ibis.Table:
     if missing:
         raise ConfigError(f"RFM table lacks column(s) {missing}")
     ops = EngineOps(rfm_table)
-    applied = apply_model(*(rfm_table[f].cast("float64") for f in FEATURES), fences=model.fences,
-                          mean=model.mean_, scale=model.scale_,
-                          centroids_scaled=model.centroids_scaled_, names=model.names_, ops=ops)
+    applied = apply_model(
+        *(rfm_table[f].cast("float64") for f in FEATURES),
+        fences=model.fences,
+        mean=model.mean_,
+        scale=model.scale_,
+        centroids_scaled=model.centroids_scaled_,
+        names=model.names_,
+        ops=ops,
+    )
     scored = ops.table.mutate(cluster=applied.cluster.cast("int64"), segment=applied.segment)
     return scored.select(*rfm_table.columns, "tier", "cluster", "segment")
 
@@ -97,8 +104,9 @@ def score_table(model, rfm_df: pd.DataFrame, backend: str = "duckdb", *, session
 
         session = session or spark.get_session()
         view = f"rfm_{id(frame):x}"
-        session.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)) \
-            .createOrReplaceTempView(view)
+        session.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False)).createOrReplaceTempView(
+            view
+        )
         table = spark.connect(session).table(view)
     scored = score_expr(model, table).order_by("row_number").to_pandas()
     out = scored.drop(columns="row_number")

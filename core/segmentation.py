@@ -7,6 +7,7 @@ so loading a model never unpickles anything. ``apply_model`` is the one place a 
 applied (tier rule, nearest centroid, segment name), written once in ``core.columnar``'s
 operations: on numpy arrays here, on engine columns in ``core.scoring``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,9 +40,20 @@ from core.outliers import Fence, iqr_fences, tier_codes, tier_rule
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
 
-__all__ = ["SegmentationConfig", "SegmentationModel", "Explanation", "ModelChange", "apply_model",
-           "AppliedModel", "match_names", "compare_models", "validate_rfm_values", "fingerprint",
-           "require_finite_distances", "SCHEMA_VERSION"]
+__all__ = [
+    "SegmentationConfig",
+    "SegmentationModel",
+    "Explanation",
+    "ModelChange",
+    "apply_model",
+    "AppliedModel",
+    "match_names",
+    "compare_models",
+    "validate_rfm_values",
+    "fingerprint",
+    "require_finite_distances",
+    "SCHEMA_VERSION",
+]
 
 SCHEMA_VERSION = 1
 # Largest accepted inputs: far beyond any real customer, small enough that the arithmetic
@@ -111,8 +123,18 @@ class AppliedModel:
     squared: list  # one column per centroid
 
 
-def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean, scale,
-                centroids_scaled, names: Sequence[str], ops: ColumnOps = NUMPY) -> AppliedModel:
+def apply_model(
+    recency,
+    frequency,
+    monetary,
+    *,
+    fences: dict[str, Fence],
+    mean,
+    scale,
+    centroids_scaled,
+    names: Sequence[str],
+    ops: ColumnOps = NUMPY,
+) -> AppliedModel:
     """Apply a fitted model's numbers to columns of R, F and M: the one place it is done.
 
     On numpy arrays by default (``segment``, ``explain``, the API), on engine columns with
@@ -121,10 +143,10 @@ def apply_model(recency, frequency, monetary, *, fences: dict[str, Fence], mean,
     and the segment: the tier, else the cluster's name.
     """
     tier = ops.stage({"tier": tier_rule(monetary, frequency, fences, ops)})[0]
-    nearest, squared = nearest_centroid((recency, frequency, monetary), mean, scale,
-                                        centroids_scaled, ops)
-    cluster = ops.stage({"cluster": ops.first_match([(ops.is_no_value(tier, "text"), nearest)],
-                                                    ops.no_number)})[0]
+    nearest, squared = nearest_centroid((recency, frequency, monetary), mean, scale, centroids_scaled, ops)
+    cluster = ops.stage(
+        {"cluster": ops.first_match([(ops.is_no_value(tier, "text"), nearest)], ops.no_number)}
+    )[0]
     segment = ops.first_match([(cluster == i, name) for i, name in enumerate(names)], tier)
     return AppliedModel(tier, cluster, segment, squared)
 
@@ -175,7 +197,8 @@ class SegmentationModel:
         if inside.sum() < cfg.k:
             raise ConfigError(
                 f"only {int(inside.sum())} customers are left to cluster after the VIP tiers "
-                f"({len(rfm)} in all), fewer than k={cfg.k}; choose a smaller k or use more data")
+                f"({len(rfm)} in all), fewer than k={cfg.k}; choose a smaller k or use more data"
+            )
         require_distinct_customers(values[inside], cfg.k)
         pipeline = make_pipeline(cfg.k, cfg.random_state, cfg.max_iter, cfg.n_init)
         X = feature_frame(rfm[inside])
@@ -190,25 +213,37 @@ class SegmentationModel:
         squared = np.column_stack(applied.squared)
         segmented = _segmented_frame(rfm, applied)
         return {
-            "fences": fences, "pipeline": pipeline, "mean_": mean, "scale_": scale,
-            "centroids_scaled_": centroids_scaled, "names_": names,
+            "fences": fences,
+            "pipeline": pipeline,
+            "mean_": mean,
+            "scale_": scale,
+            "centroids_scaled_": centroids_scaled,
+            "names_": names,
             "centroids_": _centroid_frame(centroids_scaled, mean, scale, names),
-            "metrics_": self._metrics((values[inside] - mean) / scale, squared[inside],
-                                      clusters[inside], len(rfm), tiers),
+            "metrics_": self._metrics(
+                (values[inside] - mean) / scale, squared[inside], clusters[inside], len(rfm), tiers
+            ),
             "training_fingerprint_": fingerprint(rfm),
             "profiles_": segment_profiles(segmented),
-            "library_versions_": {"scikit-learn": sklearn.__version__, "numpy": np.__version__,
-                                  "pandas": pd.__version__},
+            "library_versions_": {
+                "scikit-learn": sklearn.__version__,
+                "numpy": np.__version__,
+                "pandas": pd.__version__,
+            },
         }
 
-    def _metrics(self, z: np.ndarray, squared: np.ndarray, labels: np.ndarray, customers: int,
-                 tiers: np.ndarray) -> dict:
+    def _metrics(
+        self, z: np.ndarray, squared: np.ndarray, labels: np.ndarray, customers: int, tiers: np.ndarray
+    ) -> dict:
         """Inertia and silhouette of the clustered customers (z: their standardised values)."""
         cfg = self.config
         rows = np.arange(len(z))
         if len(z) > cfg.silhouette_sample:
-            rows = np.sort(np.random.default_rng(cfg.random_state + 1)
-                           .choice(len(z), cfg.silhouette_sample, replace=False))
+            rows = np.sort(
+                np.random.default_rng(cfg.random_state + 1).choice(
+                    len(z), cfg.silhouette_sample, replace=False
+                )
+            )
         sil = silhouettes(z[rows], [labels[rows]])[0]
         names, counts = np.unique(tiers[tiers != ""].astype(str), return_counts=True)
         return {
@@ -226,8 +261,9 @@ class SegmentationModel:
     # -- applying --------------------------------------------------------------------
     def _apply(self, values) -> AppliedModel:
         self._require_fitted()
-        return _apply_to_rows(values, self.fences, self.mean_, self.scale_, self.centroids_scaled_,
-                              self.names_)
+        return _apply_to_rows(
+            values, self.fences, self.mean_, self.scale_, self.centroids_scaled_, self.names_
+        )
 
     def predict_clusters(self, X: np.ndarray) -> np.ndarray:
         """Nearest centroid in standardised units (identical to the pipeline's predict)."""
@@ -252,23 +288,29 @@ class SegmentationModel:
         dist = [math.sqrt(float(d[0])) for d in applied.squared]
         distances = {name: d for name, d in zip(self.names_, dist)}
         if tier is not None:
-            crossed = [fence.describe(v) for fence, v in
-                       ((self.fences["monetary"], m), (self.fences["frequency"], f)) if fence.above(v)]
-            reasons = tuple(crossed) + (f"outside the IQR fence on "
-                                        f"{' and '.join(c.split()[0] for c in crossed)}, above "
-                                        f"it: VIP tier {tier}, not clustered",)
-            return Explanation(r, f, m, tier, tier, None, reasons, distances,
-                               customer_actions(tier, r, f, m))
+            crossed = [
+                fence.describe(v)
+                for fence, v in ((self.fences["monetary"], m), (self.fences["frequency"], f))
+                if fence.above(v)
+            ]
+            reasons = tuple(crossed) + (
+                f"outside the IQR fence on "
+                f"{' and '.join(c.split()[0] for c in crossed)}, above "
+                f"it: VIP tier {tier}, not clustered",
+            )
+            return Explanation(r, f, m, tier, tier, None, reasons, distances, customer_actions(tier, r, f, m))
         cluster = int(applied.cluster[0])
         name = self.names_[cluster]
         others = sorted((d, n) for n, d in distances.items() if n != name)
-        reasons = (f"not above the upper IQR fences (monetary {self.fences['monetary'].high:,.2f}, "
-                   f"frequency {self.fences['frequency'].high:,.2f}): clustered",
-                   f"nearest centroid is {name} (distance {dist[cluster]:.2f} in standardised "
-                   f"units); next is {others[0][1]} ({others[0][0]:.2f})" if others else
-                   f"nearest centroid is {name}")
-        return Explanation(r, f, m, name, None, cluster, reasons, distances,
-                           customer_actions(name, r, f, m))
+        reasons = (
+            f"not above the upper IQR fences (monetary {self.fences['monetary'].high:,.2f}, "
+            f"frequency {self.fences['frequency'].high:,.2f}): clustered",
+            f"nearest centroid is {name} (distance {dist[cluster]:.2f} in standardised "
+            f"units); next is {others[0][1]} ({others[0][0]:.2f})"
+            if others
+            else f"nearest centroid is {name}",
+        )
+        return Explanation(r, f, m, name, None, cluster, reasons, distances, customer_actions(name, r, f, m))
 
     def with_names(self, names: list[str]) -> SegmentationModel:
         """A copy whose clusters carry ``names`` (one per cluster, unique); profiles follow."""
@@ -325,8 +367,10 @@ class SegmentationModel:
         if not isinstance(data, dict):
             raise ConfigError("a saved model must be a JSON object")
         if data.get("schema_version") != SCHEMA_VERSION:
-            raise ConfigError(f"saved model schema version {data.get('schema_version')!r} is not "
-                              f"{SCHEMA_VERSION}; retrain to save it in this format")
+            raise ConfigError(
+                f"saved model schema version {data.get('schema_version')!r} is not "
+                f"{SCHEMA_VERSION}; retrain to save it in this format"
+            )
         try:
             if list(data["features"]) != list(FEATURES):
                 raise ConfigError(f"features {data['features']!r} are not {list(FEATURES)}")
@@ -335,8 +379,9 @@ class SegmentationModel:
             fences = {}
             for feature in ("monetary", "frequency"):
                 raw = dict(data["fences"][feature])
-                fence = Fence(feature, *(_finite(raw[k], f"fences.{feature}.{k}")
-                                         for k in ("q1", "q3", "low", "high")))
+                fence = Fence(
+                    feature, *(_finite(raw[k], f"fences.{feature}.{k}") for k in ("q1", "q3", "low", "high"))
+                )
                 if fence.low > fence.high:
                     raise ConfigError(f"fences.{feature}: low is above high")
                 fences[feature] = fence
@@ -344,8 +389,10 @@ class SegmentationModel:
             scale = _vector(data["scaler"]["scale"], "scaler.scale", len(FEATURES))
             if (scale <= 0).any():
                 raise ConfigError("scaler.scale must be positive")
-            centroids = np.array([_vector(row, "centroids_scaled", len(FEATURES))
-                                  for row in data["centroids_scaled"]], dtype=float)
+            centroids = np.array(
+                [_vector(row, "centroids_scaled", len(FEATURES)) for row in data["centroids_scaled"]],
+                dtype=float,
+            )
             require_finite_distances(mean, scale, centroids)
             names = [str(n) for n in data["cluster_names"]]
             if len(centroids) != config.k or len(names) != config.k or len(set(names)) != config.k:
@@ -383,9 +430,11 @@ def require_finite_distances(mean: np.ndarray, scale: np.ndarray, centroids_scal
     if np.isfinite(reach).all() and np.isfinite(worst).all():
         return
     j = int(np.argmax(np.where(np.isfinite(reach), reach, np.inf)))
-    raise ConfigError(f"scaler.scale {float(scale[j])!r} and scaler.mean {float(mean[j])!r} of "
-                      f"{FEATURES[j]} make distances overflow for values up to {limits[j]:,.0f}; "
-                      "a fit never saves such numbers")
+    raise ConfigError(
+        f"scaler.scale {float(scale[j])!r} and scaler.mean {float(mean[j])!r} of "
+        f"{FEATURES[j]} make distances overflow for values up to {limits[j]:,.0f}; "
+        "a fit never saves such numbers"
+    )
 
 
 def _finite(value, where: str) -> float:
@@ -401,19 +450,34 @@ def _vector(values, where: str, size: int) -> np.ndarray:
     return np.array([_finite(v, where) for v in values], dtype=float)
 
 
-def _centroid_frame(centroids_scaled: np.ndarray, mean: np.ndarray, scale: np.ndarray,
-                    names: list[str]) -> pd.DataFrame:
+def _centroid_frame(
+    centroids_scaled: np.ndarray, mean: np.ndarray, scale: np.ndarray, names: list[str]
+) -> pd.DataFrame:
     frame = pd.DataFrame(centroids_scaled * scale + mean, columns=list(FEATURES))
     frame.insert(0, "segment", names)
     return frame
 
 
-def _apply_to_rows(values, fences: dict[str, Fence], mean: np.ndarray, scale: np.ndarray,
-                   centroids_scaled: np.ndarray, names: Sequence[str]) -> AppliedModel:
+def _apply_to_rows(
+    values,
+    fences: dict[str, Fence],
+    mean: np.ndarray,
+    scale: np.ndarray,
+    centroids_scaled: np.ndarray,
+    names: Sequence[str],
+) -> AppliedModel:
     """apply_model on numpy rows of (recency, frequency, monetary)."""
     values = np.asarray(values, dtype=float).reshape(-1, len(FEATURES))
-    return apply_model(values[:, 0], values[:, 1], values[:, 2], fences=fences, mean=mean,
-                       scale=scale, centroids_scaled=centroids_scaled, names=names)
+    return apply_model(
+        values[:, 0],
+        values[:, 1],
+        values[:, 2],
+        fences=fences,
+        mean=mean,
+        scale=scale,
+        centroids_scaled=centroids_scaled,
+        names=names,
+    )
 
 
 def _segmented_frame(rfm: pd.DataFrame, applied: AppliedModel) -> pd.DataFrame:
@@ -463,20 +527,26 @@ def _centroid_distances(reference: SegmentationModel, candidate: SegmentationMod
 class ModelChange:
     """What changes for the customers of one RFM table when ``candidate`` replaces ``reference``."""
 
-    matrix: pd.DataFrame   # rows: segment under reference, columns: under candidate, cells: customers
-    moves: pd.DataFrame    # per candidate cluster: its partner's centroid, its own, the distance
-    counts: pd.DataFrame   # segment, customers before, after, change
-    changed: int           # customers whose segment changes
+    matrix: pd.DataFrame  # rows: segment under reference, columns: under candidate, cells: customers
+    moves: pd.DataFrame  # per candidate cluster: its partner's centroid, its own, the distance
+    counts: pd.DataFrame  # segment, customers before, after, change
+    changed: int  # customers whose segment changes
 
 
-def compare_models(reference: SegmentationModel, candidate: SegmentationModel,
-                   rfm: pd.DataFrame) -> ModelChange:
+def compare_models(
+    reference: SegmentationModel, candidate: SegmentationModel, rfm: pd.DataFrame
+) -> ModelChange:
     """Segment change matrix, centroid moves and counts of ``rfm`` under both models."""
     before = reference.segment(rfm)["segment"].astype(str).rename("before")
     after = candidate.segment(rfm)["segment"].astype(str).rename("after")
     matrix = pd.crosstab(before, after)
-    counts = pd.DataFrame({"before": before.value_counts(), "after": after.value_counts()}) \
-        .fillna(0).astype(int).rename_axis("segment").reset_index()
+    counts = (
+        pd.DataFrame({"before": before.value_counts(), "after": after.value_counts()})
+        .fillna(0)
+        .astype(int)
+        .rename_axis("segment")
+        .reset_index()
+    )
     counts["change"] = counts["after"] - counts["before"]
     distances = _centroid_distances(reference, candidate)
     moves = []

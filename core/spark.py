@@ -20,6 +20,7 @@ logs. Timestamps are read and compared in UTC, like DuckDB's naive timestamps.
 
 Requires ``pip install -r requirements-spark.txt`` and Java 17.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -46,8 +47,7 @@ from core.rfm import RFMResult, rfm_from_file
 
 # pyspark 4.3 warns on every import that it is not tested with pandas 3; the engine only
 # moves Arrow-backed frames through it, which the tests check value by value.
-warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
-                        category=FutureWarning)
+warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
 
 MASTER_ENV = "SPARK_MASTER"
 LOCAL_MASTER = "local[2]"
@@ -89,8 +89,9 @@ def get_session(master: str | None = None):
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
-        raise ConfigError(f"the spark engine needs pyspark: pip install -r requirements-spark.txt "
-                          f"({exc})") from None
+        raise ConfigError(
+            f"the spark engine needs pyspark: pip install -r requirements-spark.txt ({exc})"
+        ) from None
     active = SparkSession.getActiveSession()
     if active is not None and master is None:
         return active
@@ -111,8 +112,10 @@ def get_session(master: str | None = None):
     try:
         session = builder.getOrCreate()
     except Exception as exc:  # Py4J / JVM start-up errors carry no stable type
-        raise ConfigError(f"cannot start Spark (master {master or 'from spark-submit'}): "
-                          f"{first_line(exc)}; check Java 17 and ${MASTER_ENV}") from exc
+        raise ConfigError(
+            f"cannot start Spark (master {master or 'from spark-submit'}): "
+            f"{first_line(exc)}; check Java 17 and ${MASTER_ENV}"
+        ) from exc
     session.sparkContext.setLogLevel("ERROR")
     return session
 
@@ -148,8 +151,9 @@ def _csv_options(delimiter: str) -> dict[str, str]:
 _CSV_READ = {"header": "true", "inferSchema": "false", "multiLine": "true", "mode": "PERMISSIVE"}
 
 
-def read_transactions(path: str | os.PathLike, *, sheet: str | None = None,
-                      header_row: int | None = None, session=None) -> Dataset:
+def read_transactions(
+    path: str | os.PathLike, *, sheet: str | None = None, header_row: int | None = None, session=None
+) -> Dataset:
     """A transactions file as a Dataset whose table lives on Spark, read as the DuckDB engine
     reads it: the same header row (``header_row``, 1-based, or found by core.header with the
     title rows above it skipped) and the same totals rows left out and counted.
@@ -174,8 +178,7 @@ def read_transactions(path: str | os.PathLike, *, sheet: str | None = None,
         if local.delimiter is None:  # core.io reads every text file with the header's delimiter
             raise ValueError(f"{local.name}: core.io returned a CSV without its delimiter")
         file = Path(local.path or text).resolve()  # a re-encoded text: its UTF-8 copy
-        frame = _spark_read(session, "csv", file.as_uri(), local.name,
-                            _csv_options(local.delimiter))
+        frame = _spark_read(session, "csv", file.as_uri(), local.name, _csv_options(local.delimiter))
     else:
         frame = _spark_read(session, local.kind, Path(text).resolve().as_uri(), local.name, {})
     table = _spark_table(session, frame, local.name)
@@ -189,28 +192,36 @@ def _read_uri(uri: str, header_row: int | None, session) -> Dataset:
     name = uri.rstrip("/").rsplit("/", 1)[-1] or uri
     lowered = uri.lower()
     if lowered.endswith(EXCEL_SUFFIXES):
-        raise InputFileError(f"{uri}: Excel files are read on the driver; copy it to a local "
-                             "path or export the sheet as CSV or Parquet")
+        raise InputFileError(
+            f"{uri}: Excel files are read on the driver; copy it to a local "
+            "path or export the sheet as CSV or Parquet"
+        )
     kind = "csv" if lowered.endswith(CSV_SUFFIXES) else "parquet"
     if header_row not in (None, 1):
-        raise ConfigError(f"{name}: --header-row is not supported on Spark for a URI (its first "
-                          "line is the header); copy the file to a local path, or remove the "
-                          "lines above the header")
+        raise ConfigError(
+            f"{name}: --header-row is not supported on Spark for a URI (its first "
+            "line is the header); copy the file to a local path, or remove the "
+            "lines above the header"
+        )
     options = {"sep": "\t"} if lowered.endswith(".tsv") else {}
     if kind == "csv":
         first = [r.value for r in session.read.text(uri).limit(header.SCAN_ROWS).collect()]
         rows = list(csv.reader(first, delimiter=options.get("sep", ",")))
         if header.find_header_row(rows) > 0:
-            raise ConfigError(f"{name}: has title rows above its header, which Spark cannot skip "
-                              "in a URI; copy the file to a local path (read as the DuckDB "
-                              "engine reads it), or remove the title rows")
+            raise ConfigError(
+                f"{name}: has title rows above its header, which Spark cannot skip "
+                "in a URI; copy the file to a local path (read as the DuckDB "
+                "engine reads it), or remove the title rows"
+            )
     table = _spark_table(session, _spark_read(session, kind, uri, name, options), name)
     if kind == "csv":
         totals = int(table.aggregate(n=header.total_row(table).sum()).to_pyarrow()["n"][0] or 0)
         if totals:
-            raise InputFileError(f"{name}: {totals:,} row(s) are totals rows ('Total', 'Summe', "
-                                 "...), which Spark does not leave out of a URI; copy the file to "
-                                 "a local path (they are then left out and counted), or remove them")
+            raise InputFileError(
+                f"{name}: {totals:,} row(s) are totals rows ('Total', 'Summe', "
+                "...), which Spark does not leave out of a URI; copy the file to "
+                "a local path (they are then left out and counted), or remove them"
+            )
     return Dataset(table=table, name=name, kind=kind)
 
 
@@ -230,13 +241,16 @@ def _spark_read(session, kind: str, uri: str, name: str, options: Mapping[str, s
             return session.read.options(**_CSV_READ, **options).csv(uri)
         return session.read.parquet(uri)
     except Exception as exc:  # AnalysisException: path not found, not Parquet, ...
-        raise InputFileError(f"{name}: Spark cannot read it as {kind.upper()} "
-                             f"({first_line(exc)}); check the path and the format") from exc
+        raise InputFileError(
+            f"{name}: Spark cannot read it as {kind.upper()} "
+            f"({first_line(exc)}); check the path and the format"
+        ) from exc
 
 
 # -- RFM -------------------------------------------------------------------------------
-def compute_rfm_file(path: str | os.PathLike, options: ReadOptions | None = None, *,
-                     session=None) -> RFMResult:
+def compute_rfm_file(
+    path: str | os.PathLike, options: ReadOptions | None = None, *, session=None
+) -> RFMResult:
     """``core.rfm.rfm_from_file(path, options, engine="spark")``: RFM of a file on Spark."""
     return rfm_from_file(path, options, engine="spark", session=session)
 
@@ -245,14 +259,22 @@ def compute_rfm_file(path: str | os.PathLike, options: ReadOptions | None = None
 # Each DuckDB strptime code: the digits it reads (greedy and never giving back, hence Java's
 # possessive quantifiers) and the Spark pattern letter for that field.
 _STRPTIME_FIELDS = {
-    "%Y": (r"(\d{1,4}+)", "y"), "%y": (r"(\d{1,2}+)", "yy"), "%m": (r"(\d{1,2}+)", "M"),
-    "%d": (r"(\d{1,2}+)", "d"), "%H": (r"(\d{1,2}+)", "H"), "%M": (r"(\d{1,2}+)", "m"),
-    "%S": (r"(\d{1,2}+)", "s"), "%I": (r"(\d{1,2}+)", "h"),
-    "%b": (r"([A-Za-z]{3})", "MMM"), "%p": (r"([AaPp][Mm])", "a"),
+    "%Y": (r"(\d{1,4}+)", "y"),
+    "%y": (r"(\d{1,2}+)", "yy"),
+    "%m": (r"(\d{1,2}+)", "M"),
+    "%d": (r"(\d{1,2}+)", "d"),
+    "%H": (r"(\d{1,2}+)", "H"),
+    "%M": (r"(\d{1,2}+)", "m"),
+    "%S": (r"(\d{1,2}+)", "s"),
+    "%I": (r"(\d{1,2}+)", "h"),
+    "%b": (r"([A-Za-z]{3})", "MMM"),
+    "%p": (r"([AaPp][Mm])", "a"),
 }
 # What DuckDB's TRY_CAST(text AS TIMESTAMP) accepts, in the ISO shape Spark's cast reads.
-_ISO_TIMESTAMP = (r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?"
-                  r"(?:Z|[+-]\d{2}:\d{2})?)?$")
+_ISO_TIMESTAMP = (
+    r"^\d{4}-\d{1,2}-\d{1,2}(?:[ T]\d{1,2}:\d{1,2}(?::\d{1,2}(?:\.\d*)?)?"
+    r"(?:Z|[+-]\d{2}:\d{2})?)?$"
+)
 
 
 def strptime_to_spark(fmt: str) -> tuple[str, str, str]:

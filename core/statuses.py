@@ -11,6 +11,7 @@ keeps it silently.
 Words that mean a sale on one platform and not on another are deliberately absent (listed in
 ``AMBIGUOUS`` with why): the user decides them.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,59 +27,261 @@ VERDICTS = (SALE, NOT_SALE)
 
 # Completed sales: paid, or paid and being fulfilled (processing, shipped, delivered).
 SALE_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("paid", "completed", "complete", "succeeded", "success", "successful", "settled",
-           "captured", "fulfilled", "shipped", "delivered", "processing", "processed", "invoiced",
-           "payment accepted", "remote payment accepted", "on backorder (paid)",
-           "awaiting fulfillment", "awaiting shipment", "awaiting pickup", "partially shipped",
-           "ready to ship", "unshipped", "sale", "sales order", "locked", "done"),
-    "fr": ("payé", "payée", "paiement accepté", "paiement à distance accepté", "terminé",
-           "terminée", "complété", "complétée", "expédié", "expédiée", "livré", "livrée",
-           "encaissé", "en cours", "préparation en cours",
-           "en attente de réapprovisionnement (payé)"),
-    "de": ("bezahlt", "abgeschlossen", "fertiggestellt", "versendet", "versandt", "geliefert",
-           "zugestellt", "erledigt", "in bearbeitung"),
-    "es": ("pagado", "pagada", "completado", "completada", "enviado", "enviada", "entregado",
-           "entregada", "procesando", "procesado"),
-    "it": ("pagato", "pagata", "completato", "completata", "in lavorazione", "spedito",
-           "spedita", "consegnato", "consegnata", "evaso"),
+    "en": (
+        "paid",
+        "completed",
+        "complete",
+        "succeeded",
+        "success",
+        "successful",
+        "settled",
+        "captured",
+        "fulfilled",
+        "shipped",
+        "delivered",
+        "processing",
+        "processed",
+        "invoiced",
+        "payment accepted",
+        "remote payment accepted",
+        "on backorder (paid)",
+        "awaiting fulfillment",
+        "awaiting shipment",
+        "awaiting pickup",
+        "partially shipped",
+        "ready to ship",
+        "unshipped",
+        "sale",
+        "sales order",
+        "locked",
+        "done",
+    ),
+    "fr": (
+        "payé",
+        "payée",
+        "paiement accepté",
+        "paiement à distance accepté",
+        "terminé",
+        "terminée",
+        "complété",
+        "complétée",
+        "expédié",
+        "expédiée",
+        "livré",
+        "livrée",
+        "encaissé",
+        "en cours",
+        "préparation en cours",
+        "en attente de réapprovisionnement (payé)",
+    ),
+    "de": (
+        "bezahlt",
+        "abgeschlossen",
+        "fertiggestellt",
+        "versendet",
+        "versandt",
+        "geliefert",
+        "zugestellt",
+        "erledigt",
+        "in bearbeitung",
+    ),
+    "es": (
+        "pagado",
+        "pagada",
+        "completado",
+        "completada",
+        "enviado",
+        "enviada",
+        "entregado",
+        "entregada",
+        "procesando",
+        "procesado",
+    ),
+    "it": (
+        "pagato",
+        "pagata",
+        "completato",
+        "completata",
+        "in lavorazione",
+        "spedito",
+        "spedita",
+        "consegnato",
+        "consegnata",
+        "evaso",
+    ),
     "nl": ("betaald", "afgerond", "voltooid", "verzonden", "geleverd", "in behandeling"),
-    "pt": ("pago", "paga", "concluído", "concluída", "completo", "enviado", "entregue",
-           "processando", "faturado"),
+    "pt": (
+        "pago",
+        "paga",
+        "concluído",
+        "concluída",
+        "completo",
+        "enviado",
+        "entregue",
+        "processando",
+        "faturado",
+    ),
     "platform": ("wc-processing", "wc-completed"),
 }
 # Not a sale (yet, or any more): refunded, cancelled, failed, unpaid, awaiting a cheque or a
 # transfer, on hold, quotes, drafts, layaways, voids.
 NOT_SALE_WORDS: dict[str, tuple[str, ...]] = {
-    "en": ("refunded", "failed", "pending", "pending payment", "payment pending", "voided", "void",
-           "cancelled", "canceled", "declined", "expired", "on hold", "awaiting payment",
-           "awaiting check payment", "awaiting cheque payment", "awaiting bank wire payment",
-           "awaiting bank transfer", "awaiting cash on delivery validation", "payment error",
-           "payment review", "fraud", "suspected fraud", "quote", "quotation", "quotation sent",
-           "estimate", "draft", "checkout draft", "layaway", "denied", "reversed", "rejected",
-           "abandoned", "chargeback", "unpaid", "incomplete", "returned",
-           "on backorder (not paid)", "manual verification required", "holded"),
-    "fr": ("annulé", "annulée", "remboursé", "remboursée", "échoué", "échouée", "échec",
-           "en attente", "attente paiement", "en attente de paiement",
-           "en attente du paiement par chèque", "en attente de virement bancaire",
-           "en attente de paiement à la livraison", "erreur de paiement", "refusé", "refusée",
-           "devis", "brouillon", "abandonné", "impayé", "retourné",
-           "en attente de réapprovisionnement (non payé)"),
-    "de": ("storniert", "erstattet", "rückerstattet", "zurückerstattet", "fehlgeschlagen",
-           "ausstehend", "zahlung ausstehend", "in wartestellung", "wartend", "abgebrochen",
-           "abgelehnt", "angebot", "entwurf", "unbezahlt", "retourniert"),
-    "es": ("cancelado", "cancelada", "anulado", "anulada", "reembolsado", "reembolsada",
-           "fallido", "fallida", "pendiente", "pendiente de pago", "en espera", "rechazado",
-           "presupuesto", "borrador", "devuelto"),
-    "it": ("annullato", "annullata", "rimborsato", "rimborsata", "fallito", "fallita",
-           "in attesa", "in attesa di pagamento", "in sospeso", "rifiutato", "preventivo",
-           "bozza", "reso"),
-    "nl": ("geannuleerd", "terugbetaald", "mislukt", "wachtend op betaling", "in de wacht",
-           "in afwachting", "afgewezen", "offerte", "concept", "onbetaald", "geretourneerd"),
-    "pt": ("cancelado", "cancelada", "reembolsado", "reembolsada", "malsucedido", "falhou",
-           "falhado", "pendente", "pagamento pendente", "aguardando", "aguardando pagamento",
-           "aguardando", "recusado", "orçamento", "rascunho", "devolvido"),
-    "platform": ("wc-pending", "wc-on-hold", "wc-cancelled", "wc-refunded", "wc-failed",
-                 "wc-checkout-draft", "pending_payment", "payment_review"),
+    "en": (
+        "refunded",
+        "failed",
+        "pending",
+        "pending payment",
+        "payment pending",
+        "voided",
+        "void",
+        "cancelled",
+        "canceled",
+        "declined",
+        "expired",
+        "on hold",
+        "awaiting payment",
+        "awaiting check payment",
+        "awaiting cheque payment",
+        "awaiting bank wire payment",
+        "awaiting bank transfer",
+        "awaiting cash on delivery validation",
+        "payment error",
+        "payment review",
+        "fraud",
+        "suspected fraud",
+        "quote",
+        "quotation",
+        "quotation sent",
+        "estimate",
+        "draft",
+        "checkout draft",
+        "layaway",
+        "denied",
+        "reversed",
+        "rejected",
+        "abandoned",
+        "chargeback",
+        "unpaid",
+        "incomplete",
+        "returned",
+        "on backorder (not paid)",
+        "manual verification required",
+        "holded",
+    ),
+    "fr": (
+        "annulé",
+        "annulée",
+        "remboursé",
+        "remboursée",
+        "échoué",
+        "échouée",
+        "échec",
+        "en attente",
+        "attente paiement",
+        "en attente de paiement",
+        "en attente du paiement par chèque",
+        "en attente de virement bancaire",
+        "en attente de paiement à la livraison",
+        "erreur de paiement",
+        "refusé",
+        "refusée",
+        "devis",
+        "brouillon",
+        "abandonné",
+        "impayé",
+        "retourné",
+        "en attente de réapprovisionnement (non payé)",
+    ),
+    "de": (
+        "storniert",
+        "erstattet",
+        "rückerstattet",
+        "zurückerstattet",
+        "fehlgeschlagen",
+        "ausstehend",
+        "zahlung ausstehend",
+        "in wartestellung",
+        "wartend",
+        "abgebrochen",
+        "abgelehnt",
+        "angebot",
+        "entwurf",
+        "unbezahlt",
+        "retourniert",
+    ),
+    "es": (
+        "cancelado",
+        "cancelada",
+        "anulado",
+        "anulada",
+        "reembolsado",
+        "reembolsada",
+        "fallido",
+        "fallida",
+        "pendiente",
+        "pendiente de pago",
+        "en espera",
+        "rechazado",
+        "presupuesto",
+        "borrador",
+        "devuelto",
+    ),
+    "it": (
+        "annullato",
+        "annullata",
+        "rimborsato",
+        "rimborsata",
+        "fallito",
+        "fallita",
+        "in attesa",
+        "in attesa di pagamento",
+        "in sospeso",
+        "rifiutato",
+        "preventivo",
+        "bozza",
+        "reso",
+    ),
+    "nl": (
+        "geannuleerd",
+        "terugbetaald",
+        "mislukt",
+        "wachtend op betaling",
+        "in de wacht",
+        "in afwachting",
+        "afgewezen",
+        "offerte",
+        "concept",
+        "onbetaald",
+        "geretourneerd",
+    ),
+    "pt": (
+        "cancelado",
+        "cancelada",
+        "reembolsado",
+        "reembolsada",
+        "malsucedido",
+        "falhou",
+        "falhado",
+        "pendente",
+        "pagamento pendente",
+        "aguardando",
+        "aguardando pagamento",
+        "aguardando",
+        "recusado",
+        "orçamento",
+        "rascunho",
+        "devolvido",
+    ),
+    "platform": (
+        "wc-pending",
+        "wc-on-hold",
+        "wc-cancelled",
+        "wc-refunded",
+        "wc-failed",
+        "wc-checkout-draft",
+        "pending_payment",
+        "payment_review",
+    ),
 }
 # Written by some platforms for a sale and by others for none: never decided by the vocabulary.
 AMBIGUOUS: dict[str, str] = {
@@ -122,22 +325,25 @@ def parse_status_list(text: str | Sequence[str] | None, flag: str = "--sale-stat
     items = text.split(",") if isinstance(text, str) else list(text)
     values = tuple(dict.fromkeys(v for v in (normalise_status(i) for i in items) if v))
     if items and not values:
-        raise ConfigError(f"{flag} '{text}' names no status value; write values separated by "
-                          "commas, e.g. \"Quote,Layaway\"")
+        raise ConfigError(
+            f"{flag} '{text}' names no status value; write values separated by commas, e.g. \"Quote,Layaway\""
+        )
     return values
 
 
 def check_decisions(extra_sales: Iterable[str], extra_not_sales: Iterable[str]) -> None:
     """Refuse a value given as both a sale and not a sale (ConfigError naming it)."""
-    both = sorted({normalise_status(v) for v in extra_sales} &
-                  {normalise_status(v) for v in extra_not_sales})
+    both = sorted({normalise_status(v) for v in extra_sales} & {normalise_status(v) for v in extra_not_sales})
     if both:
-        raise ConfigError(f"status value(s) {', '.join(both)} given both as a sale and as not a "
-                          "sale (--sale-status and --not-sale-status); keep each in one list")
+        raise ConfigError(
+            f"status value(s) {', '.join(both)} given both as a sale and as not a "
+            "sale (--sale-status and --not-sale-status); keep each in one list"
+        )
 
 
-def status_verdict(value: object, extra_sales: Iterable[str] = (),
-                   extra_not_sales: Iterable[str] = ()) -> str | None:
+def status_verdict(
+    value: object, extra_sales: Iterable[str] = (), extra_not_sales: Iterable[str] = ()
+) -> str | None:
     """SALE, NOT_SALE, or None when unknown (the user must decide).
 
     ``extra_sales`` / ``extra_not_sales``: values decided by the user or declared by an export
@@ -196,11 +402,13 @@ def refuse_unknown(counts: Sequence[StatusCount], column: str, source: str | Non
     unknown = tuple(c for c in counts if c.verdict is None)
     if not unknown:
         return
-    listed = "; ".join(f"'{c.value}' ({c.lines:,} lines, {c.revenue:,.2f} revenue)"
-                       for c in unknown)
+    listed = "; ".join(f"'{c.value}' ({c.lines:,} lines, {c.revenue:,.2f} revenue)" for c in unknown)
     values = ",".join(c.value for c in unknown)
     where = f"{source}: " if source else ""
     raise UnknownStatusError(
         f"{where}status column '{column}' holds value(s) not known as a sale or not: {listed}; "
-        f"decide with --sale-status \"{values}\" or --not-sale-status \"{values}\" "
-        "(comma-separated)", unknown=unknown, column=column)
+        f'decide with --sale-status "{values}" or --not-sale-status "{values}" '
+        "(comma-separated)",
+        unknown=unknown,
+        column=column,
+    )

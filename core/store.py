@@ -13,6 +13,7 @@ switch writes one under the lock and renames it). Symbolic links inside the stor
 refused, JSON files over MAX_JSON_BYTES are not read, and every problem with a manifest or a
 model file is a ``ModelStoreError``.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -60,16 +61,18 @@ def _read_regular(path: Path, what: str) -> bytes:
         raise ModelStoreError(f"{path}: {what} is missing; {RETRAIN}") from None
     except OSError as exc:
         if path.is_symlink():
-            raise ModelStoreError(f"{path}: {what} is a symbolic link; the store only reads its own "
-                                  "files, refusing it") from None
+            raise ModelStoreError(
+                f"{path}: {what} is a symbolic link; the store only reads its own files, refusing it"
+            ) from None
         raise ModelStoreError(f"{path}: cannot read the {what} ({exc.strerror or exc})") from None
     with os.fdopen(fd, "rb") as fh:
         if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
             raise ModelStoreError(f"{path}: {what} is not a regular file, refusing it")
         data = fh.read(MAX_JSON_BYTES + 1) if what != "pipeline file" else fh.read()
     if what != "pipeline file" and len(data) > MAX_JSON_BYTES:
-        raise UnusableModelError(path, f"{what} is over {MAX_JSON_BYTES >> 20} MB, not one this "
-                                       f"store wrote; {RETRAIN}")
+        raise UnusableModelError(
+            path, f"{what} is over {MAX_JSON_BYTES >> 20} MB, not one this store wrote; {RETRAIN}"
+        )
     return data
 
 
@@ -78,8 +81,10 @@ def _json(path: Path, what: str) -> dict:
     try:
         parsed = json.loads(data)
     except (ValueError, RecursionError) as exc:
-        raise ModelStoreError(f"{path}: {what} is not valid JSON ({exc.__class__.__name__}); "
-                              f"it was edited or damaged; {RETRAIN}") from None
+        raise ModelStoreError(
+            f"{path}: {what} is not valid JSON ({exc.__class__.__name__}); "
+            f"it was edited or damaged; {RETRAIN}"
+        ) from None
     if not isinstance(parsed, dict):
         raise ModelStoreError(f"{path}: {what} is not a JSON object; {RETRAIN}")
     return parsed
@@ -100,6 +105,7 @@ def _sha256(path: Path) -> str:
 @dataclass(frozen=True)
 class VersionInfo:
     """One saved model version: its name and its manifest (as written by ``save``)."""
+
     version: str
     manifest: dict
 
@@ -182,8 +188,10 @@ class ModelStore:
         if not name:
             return None
         if not _VERSION.match(name):
-            raise ModelStoreError(f"{pointer}: does not name a model version; make a version current "
-                                  "on the Clusters page or retrain")
+            raise ModelStoreError(
+                f"{pointer}: does not name a model version; make a version current "
+                "on the Clusters page or retrain"
+            )
         return name
 
     def _folder(self, version: str) -> Path:
@@ -193,8 +201,18 @@ class ModelStore:
         if folder.is_symlink():
             raise ModelStoreError(f"{folder}: version folder is a symbolic link; refusing it")
         if not (folder / MANIFEST_FILE).exists() and not (folder / MANIFEST_FILE).is_symlink():
-            known = sorted((p.name for p in self.root.iterdir() if _VERSION.match(p.name)
-                            and (p / MANIFEST_FILE).is_file()), key=_number) if self.root.is_dir() else []
+            known = (
+                sorted(
+                    (
+                        p.name
+                        for p in self.root.iterdir()
+                        if _VERSION.match(p.name) and (p / MANIFEST_FILE).is_file()
+                    ),
+                    key=_number,
+                )
+                if self.root.is_dir()
+                else []
+            )
             raise ModelStoreError(f"no model version '{version}' in {self.root}; versions: {known or 'none'}")
         return folder
 
@@ -202,8 +220,10 @@ class ModelStore:
         """The manifest of a version (ModelStoreError when it is missing, a link or not valid)."""
         manifest = _json(self._folder(version) / MANIFEST_FILE, "manifest")
         if manifest.get("version") != version:
-            raise ModelStoreError(f"{self.root / version / MANIFEST_FILE}: manifest names version "
-                                  f"{str(manifest.get('version'))[:40]!r}, not {version}; {RETRAIN}")
+            raise ModelStoreError(
+                f"{self.root / version / MANIFEST_FILE}: manifest names version "
+                f"{str(manifest.get('version'))[:40]!r}, not {version}; {RETRAIN}"
+            )
         return manifest
 
     def load(self, version: str | None = None) -> tuple[SegmentationModel, dict]:
@@ -211,20 +231,26 @@ class ModelStore:
         if version is None:
             version = self.current()
             if version is None:
-                raise ModelStoreError(f"no current model in {self.root}; train one first "
-                                      "(python -m core train FILE)")
+                raise ModelStoreError(
+                    f"no current model in {self.root}; train one first (python -m core train FILE)"
+                )
         folder = self._folder(version)
         manifest = self.manifest(version)
         model_path = folder / MODEL_FILE
         files = manifest.get("files")
         if not isinstance(files, dict) or MODEL_FILE not in files:
-            raise ModelStoreError(f"{folder}: version {version} was saved by an older release "
-                                  f"(no {MODEL_FILE}); it is not loaded; {RETRAIN}")
+            raise ModelStoreError(
+                f"{folder}: version {version} was saved by an older release "
+                f"(no {MODEL_FILE}); it is not loaded; {RETRAIN}"
+            )
         data = _read_regular(model_path, "model file")
         actual = _sha256_bytes(data)
         if actual != files.get(MODEL_FILE):
-            raise UnusableModelError(model_path, f"sha256 {actual[:12]}... does not match the manifest; "
-                                     f"the file was changed or corrupted, refusing to load it; {RETRAIN}")
+            raise UnusableModelError(
+                model_path,
+                f"sha256 {actual[:12]}... does not match the manifest; "
+                f"the file was changed or corrupted, refusing to load it; {RETRAIN}",
+            )
         try:
             model = SegmentationModel.from_dict(json.loads(data))
         except (ValueError, RecursionError, ConfigError) as exc:
@@ -242,8 +268,15 @@ class ModelStore:
         return (info.st_size, info.st_mtime_ns, info.st_ino)
 
     # -- writing ---------------------------------------------------------------------
-    def save(self, model: SegmentationModel, *, data_source: str = "", extra: dict | None = None,
-             make_current: bool = True, now: _dt.datetime | None = None) -> str:
+    def save(
+        self,
+        model: SegmentationModel,
+        *,
+        data_source: str = "",
+        extra: dict | None = None,
+        make_current: bool = True,
+        now: _dt.datetime | None = None,
+    ) -> str:
         """Write a new version atomically and return its name; it becomes current if ``make_current``."""
         if not getattr(model, "fitted", False):
             raise ModelStoreError("cannot save a model that was not fitted")

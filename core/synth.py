@@ -14,6 +14,7 @@ index)`` and its own block of invoice numbers, so a chunk never depends on anoth
 an invoice never spans two chunks. A file of N lines therefore starts with the same
 rows as a file of fewer lines made with the same seed and customers.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -101,16 +102,62 @@ QUANTITY_STEPS = np.array([1, 2, 3, 4, 6, 8, 10, 12, 16, 24, 36, 48, 72, 96, 144
 QUANTITY_WEIGHTS = np.array([14, 12, 6, 8, 10, 4, 5, 16, 3, 8, 2, 3, 1, 1, 1, 0.3])
 
 _PRODUCT_STYLES = [
-    "RETRO SPOT", "VINTAGE", "PINK POLKADOT", "WHITE HANGING", "RED", "BLUE", "IVORY",
-    "REGENCY", "JUMBO", "SET/3", "SET OF 6", "PAPER", "GLASS", "WOODEN", "ENAMEL",
-    "HEART", "STAR", "CHRISTMAS", "FELTCRAFT", "SPACEBOY", "DOLLY GIRL", "ALPHABET",
-    "LUNCH BAG", "CHARLOTTE BAG ,", "ANTIQUE SILVER", "ZINC", "SWEETHEART", "PARTY",
+    "RETRO SPOT",
+    "VINTAGE",
+    "PINK POLKADOT",
+    "WHITE HANGING",
+    "RED",
+    "BLUE",
+    "IVORY",
+    "REGENCY",
+    "JUMBO",
+    "SET/3",
+    "SET OF 6",
+    "PAPER",
+    "GLASS",
+    "WOODEN",
+    "ENAMEL",
+    "HEART",
+    "STAR",
+    "CHRISTMAS",
+    "FELTCRAFT",
+    "SPACEBOY",
+    "DOLLY GIRL",
+    "ALPHABET",
+    "LUNCH BAG",
+    "CHARLOTTE BAG ,",
+    "ANTIQUE SILVER",
+    "ZINC",
+    "SWEETHEART",
+    "PARTY",
 ]
 _PRODUCT_ITEMS = [
-    "MUG", "BAG", "T-LIGHT HOLDER", "CAKE CASES", "LANTERN", "NAPKINS", "BUNTING",
-    "DOORMAT", "TEA TOWEL", "STORAGE BOX", "PHOTO FRAME", "CANDLE", "CUSHION COVER",
-    "BOWL", "CLOCK", "SIGN", "HOT WATER BOTTLE", "PURSE", "JAR", "DECORATION",
-    "WRAP", "BOTTLE", "PLATE", "TIN", "SUKI DESIGN", "MAGAZINE RACK",
+    "MUG",
+    "BAG",
+    "T-LIGHT HOLDER",
+    "CAKE CASES",
+    "LANTERN",
+    "NAPKINS",
+    "BUNTING",
+    "DOORMAT",
+    "TEA TOWEL",
+    "STORAGE BOX",
+    "PHOTO FRAME",
+    "CANDLE",
+    "CUSHION COVER",
+    "BOWL",
+    "CLOCK",
+    "SIGN",
+    "HOT WATER BOTTLE",
+    "PURSE",
+    "JAR",
+    "DECORATION",
+    "WRAP",
+    "BOTTLE",
+    "PLATE",
+    "TIN",
+    "SUKI DESIGN",
+    "MAGAZINE RACK",
 ]
 
 
@@ -232,9 +279,7 @@ class _CustomerUniverse:
         self.first_day = rng.integers(0, int(N_DAYS * 0.9), customers)
         lifetime = rng.exponential(N_DAYS * 0.7, customers).astype(np.int64)
         still_active = rng.random(customers) < 0.35
-        self.last_day = np.where(
-            still_active, N_DAYS - 1, np.minimum(self.first_day + lifetime, N_DAYS - 1)
-        )
+        self.last_day = np.where(still_active, N_DAYS - 1, np.minimum(self.first_day + lifetime, N_DAYS - 1))
         self.country = rng.choice(len(COUNTRIES), customers, p=_COUNTRY_WEIGHTS)
 
 

@@ -21,6 +21,7 @@ a time of day are read in the same order. Timestamps with an offset (`+01:00`, `
 are converted to UTC (the connection's time zone is UTC, see core.io.connect); naive ones
 stay as they are.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,27 @@ from core.errors import ConfigError, DataValidationError
 
 DECIMAL_CHOICES = (",", ".")
 DATE_FORMAT_CHOICES = ("dayfirst", "monthfirst")
-CURRENCY_CODES = ("USD", "EUR", "GBP", "CHF", "JPY", "CAD", "AUD", "NZD", "SEK", "NOK", "DKK",
-                  "PLN", "CZK", "HUF", "INR", "CNY", "BRL", "MXN", "ZAR")
+CURRENCY_CODES = (
+    "USD",
+    "EUR",
+    "GBP",
+    "CHF",
+    "JPY",
+    "CAD",
+    "AUD",
+    "NZD",
+    "SEK",
+    "NOK",
+    "DKK",
+    "PLN",
+    "CZK",
+    "HUF",
+    "INR",
+    "CNY",
+    "BRL",
+    "MXN",
+    "ZAR",
+)
 # Currency marks and codes, blanks (also the no-break spaces and apostrophes used as thousands
 # separators) are dropped before the shape of a number is looked at.
 _NOISE = r"(?i)(\b(" + "|".join(CURRENCY_CODES) + r")\b|[€$£¥₹\s\x{00A0}\x{202F}'’])"
@@ -84,8 +104,12 @@ _DATE_SHAPE_NEEDS: dict[str, Callable[[ibis.Column], ibis.Column]] = {
 # Times of day after the date; two-digit years first: %Y would read '24' as the year 24.
 _TIMES = ("", " %H:%M", " %H:%M:%S", " %I:%M %p", " %I:%M:%S %p")
 _OFFSET = r"\d:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|UTC|[+-]\d{2}(:?\d{2})?)$"
-_ISO_WITH_OFFSET = ("%Y-%m-%d %H:%M:%S %z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%d %H:%M %z",
-                    "%Y-%m-%dT%H:%M:%S.%f%z")
+_ISO_WITH_OFFSET = (
+    "%Y-%m-%d %H:%M:%S %z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M %z",
+    "%Y-%m-%dT%H:%M:%S.%f%z",
+)
 
 
 @ibis.udf.scalar.builtin
@@ -170,16 +194,20 @@ class Readings:
         (a caller's mistake: the readings belong to another mapping)."""
         reading = next((n for n in self.numbers if n.column == column), None)
         if reading is None:
-            raise ValueError(f"no number reading for column '{column}': decide() was given "
-                             f"{[n.column for n in self.numbers]}")
+            raise ValueError(
+                f"no number reading for column '{column}': decide() was given "
+                f"{[n.column for n in self.numbers]}"
+            )
         return reading
 
     def date_of(self, column: str) -> DateReading:
         """How date column ``column`` is read. ValueError when ``decide`` was given another
         date column or none (a caller's mistake: the readings belong to another mapping)."""
         if self.date is None or self.date.column != column:
-            raise ValueError(f"no date reading for column '{column}': decide() was given "
-                             f"{self.date.column if self.date else 'no date column'}")
+            raise ValueError(
+                f"no date reading for column '{column}': decide() was given "
+                f"{self.date.column if self.date else 'no date column'}"
+            )
         return self.date
 
     def lines(self) -> list[str]:
@@ -203,9 +231,16 @@ def number_body(text: ibis.Column) -> ibis.Column:
     return text.re_replace(_NOISE, "").re_replace(_SIGNS, "")
 
 
-def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str | None,
-           *, source: str = "the file", delimiter: str | None = None,
-           decimal: str | None = None, date_format: str | None = None) -> Readings:
+def decide(
+    table: ibis.Table,
+    numeric_columns: Sequence[str],
+    date_column: str | None,
+    *,
+    source: str = "the file",
+    delimiter: str | None = None,
+    decimal: str | None = None,
+    date_format: str | None = None,
+) -> Readings:
     """Decide how each numeric column and the date column are read, from all their values.
 
     One aggregate pass counts, per text column, the values of each shape. ``decimal`` (',' or
@@ -218,7 +253,8 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
     schema = table.schema()
     text_numbers = [c for c in numeric_columns if not schema[c].is_numeric()]
     date_is_text = date_column is not None and not (
-        schema[date_column].is_timestamp() or schema[date_column].is_date())
+        schema[date_column].is_timestamp() or schema[date_column].is_date()
+    )
     counts: dict[str, ibis.Value] = {}
     texts = text_numbers + ([date_column] if date_is_text and date_column is not None else [])
     rows, lines = table, ibis.literal(1)
@@ -230,9 +266,12 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         # The shapes are tested once per distinct text of each column, and each count weighs
         # a text by its number of lines: one scan and one grouping, then the regexes run on
         # the few thousand texts of repeated prices, quantities and timestamps, not every line.
-        fields = ibis.array([ibis.struct({"k": ibis.literal(i, "int16"),
-                                          "v": table[c].cast("string")})
-                             for i, c in enumerate(texts)])
+        fields = ibis.array(
+            [
+                ibis.struct({"k": ibis.literal(i, "int16"), "v": table[c].cast("string")})
+                for i, c in enumerate(texts)
+            ]
+        )
         long = table.select(f=fields.unnest()).unpack("f")
         rows = long.group_by(["k", "v"]).aggregate(n=long.count())
         lines = rows.n
@@ -254,8 +293,11 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         plain = text.re_search(r"^-?[\d.,]+$")
         for mark, other in ((",", "."), (".", ",")):
             pattern = "|".join(f"(?:{p})" for p, m in NUMBER_SHAPES.values() if m == mark)
-            vote = ibis.cases((text.re_search(pattern.replace("^", "^-?")), True), (plain, False),
-                              else_=number_body(text).re_search(pattern))
+            vote = ibis.cases(
+                (text.re_search(pattern.replace("^", "^-?")), True),
+                (plain, False),
+                else_=number_body(text).re_search(pattern),
+            )
             could = text.contains(mark) | text.like(f"%{other}%{other}%")
             counts[f"n{i}_{mark}"] = count(could.ifelse(vote, False))
     if date_is_text:
@@ -266,10 +308,8 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
         for shape, pattern in DATE_SHAPES.items():
             if shape != "iso":
                 could = _DATE_SHAPE_NEEDS[shape](text)
-                counts[f"d_{shape}"] = count(iso.ifelse(False, could.ifelse(
-                    text.re_search(pattern), False)))
-    row = {k: int(v or 0) for k, v in
-           (query.first_row(rows.aggregate(**counts)) if counts else {}).items()}
+                counts[f"d_{shape}"] = count(iso.ifelse(False, could.ifelse(text.re_search(pattern), False)))
+    row = {k: int(v or 0) for k, v in (query.first_row(rows.aggregate(**counts)) if counts else {}).items()}
 
     numbers = []
     for column in numeric_columns:
@@ -278,12 +318,14 @@ def decide(table: ibis.Table, numeric_columns: Sequence[str], date_column: str |
             continue
         votes = {mark: row[f"n{text_numbers.index(column)}_{mark}"] for mark in DECIMAL_CHOICES}
         numbers.append(_decide_decimal(column, votes, decimal, delimiter, source))
-    comma_hint = delimiter == ";" or any(n.decimal == "," and "forced" not in n.reason
-                                         for n in numbers)
+    comma_hint = delimiter == ";" or any(n.decimal == "," and "forced" not in n.reason for n in numbers)
     date = None
     if date_column is not None:
-        date = (_decide_date(date_column, row, date_format, comma_hint, source) if date_is_text
-                else DateReading(date_column, "as stored", (), False, "a date column"))
+        date = (
+            _decide_date(date_column, row, date_format, comma_hint, source)
+            if date_is_text
+            else DateReading(date_column, "as stored", (), False, "a date column")
+        )
     return Readings(tuple(numbers), date, "comma" if comma_hint else None)
 
 
@@ -302,17 +344,23 @@ def _values_repeat(table: ibis.Table, columns: Sequence[str]) -> bool:
     return distinct <= _REPEAT_SHARE * sample.num_rows * len(columns)
 
 
-def _decide_decimal(column: str, votes: Mapping[str, int], forced: str | None,
-                    delimiter: str | None, source: str) -> NumberReading:
+def _decide_decimal(
+    column: str, votes: Mapping[str, int], forced: str | None, delimiter: str | None, source: str
+) -> NumberReading:
     if forced is not None:
         return NumberReading(column, forced, "forced")
     comma, point = votes[","], votes["."]
     if comma and point:
-        reason = (f"column '{column}' writes numbers both ways ({comma:,} values read as "
-                  f"decimal comma, {point:,} as decimal point)")
-        raise ReadingError(f"{source}: {reason}; choose the decimal mark (command line: "
-                           "--decimal , or --decimal .)", column=column, control="decimal",
-                           reason=reason)
+        reason = (
+            f"column '{column}' writes numbers both ways ({comma:,} values read as "
+            f"decimal comma, {point:,} as decimal point)"
+        )
+        raise ReadingError(
+            f"{source}: {reason}; choose the decimal mark (command line: --decimal , or --decimal .)",
+            column=column,
+            control="decimal",
+            reason=reason,
+        )
     if comma or point:
         mark = "," if comma else "."
         return NumberReading(column, mark, f"{max(comma, point):,} values show it")
@@ -321,25 +369,44 @@ def _decide_decimal(column: str, votes: Mapping[str, int], forced: str | None,
     return NumberReading(column, ".", "no value shows it; point by default")
 
 
-def _decide_date(column: str, row: Mapping[str, int], forced: str | None, comma_hint: bool,
-                 source: str) -> DateReading:
+def _decide_date(
+    column: str, row: Mapping[str, int], forced: str | None, comma_hint: bool, source: str
+) -> DateReading:
     n = row["d_values"]
     if n == 0:
-        raise ReadingError(f"{source}: date column '{column}' is empty; map another column as "
-                           "the date", column=column, control="date",
-                           reason=f"date column '{column}' is empty")
+        raise ReadingError(
+            f"{source}: date column '{column}' is empty; map another column as the date",
+            column=column,
+            control="date",
+            reason=f"date column '{column}' is empty",
+        )
     dmy = max(_SEPARATORS, key=lambda s: row[f"d_{s}"])
-    shapes = {"iso": row["d_iso"], "year_first": row["d_year_first"], "compact": row["d_compact"],
-              "day_month": row[f"d_{dmy}"]}
+    shapes = {
+        "iso": row["d_iso"],
+        "year_first": row["d_year_first"],
+        "compact": row["d_compact"],
+        "day_month": row[f"d_{dmy}"],
+    }
     best = max(shapes, key=lambda s: shapes[s])
     if shapes[best] == 0:
-        reason = (f"dates in column '{column}' do not parse (no value looks like a date such "
-                  "as 2011-12-09, 09/12/2011 or 09.12.2011 14:30)")
-        raise ReadingError(f"{source}: {reason}; map another column as the date",
-                           column=column, control="date", reason=reason)
+        reason = (
+            f"dates in column '{column}' do not parse (no value looks like a date such "
+            "as 2011-12-09, 09/12/2011 or 09.12.2011 14:30)"
+        )
+        raise ReadingError(
+            f"{source}: {reason}; map another column as the date",
+            column=column,
+            control="date",
+            reason=reason,
+        )
     if best == "iso":
-        return DateReading(column, "year-first", ("cast",) + _ISO_WITH_OFFSET, False,
-                           f"ISO dates, {shapes[best]:,} of {n:,} values")
+        return DateReading(
+            column,
+            "year-first",
+            ("cast",) + _ISO_WITH_OFFSET,
+            False,
+            f"ISO dates, {shapes[best]:,} of {n:,} values",
+        )
     if best == "year_first":
         formats = tuple(f"%Y{s}%m{s}%d{t}" for s in "/." for t in _TIMES)
         return DateReading(column, "year-first", formats, False, f"{shapes[best]:,} of {n:,} values")
@@ -349,18 +416,27 @@ def _decide_date(column: str, row: Mapping[str, int], forced: str | None, comma_
     ambiguous = day_only == month_only
     if forced is not None:
         order = forced
-        reason = "chosen" + (" (both orders fit every value)" if ambiguous else
-                             f"; {day_only:,} values fit only day-first, {month_only:,} only month-first")
+        reason = "chosen" + (
+            " (both orders fit every value)"
+            if ambiguous
+            else f"; {day_only:,} values fit only day-first, {month_only:,} only month-first"
+        )
     elif not ambiguous:
         order = "dayfirst" if day_only > month_only else "monthfirst"
-        reason = (f"{max(day_only, month_only):,} values fit only {_ORDER_NAMES[order]}"
-                  + (f", {min(day_only, month_only):,} only the other" if min(day_only, month_only) else ""))
+        reason = f"{max(day_only, month_only):,} values fit only {_ORDER_NAMES[order]}" + (
+            f", {min(day_only, month_only):,} only the other" if min(day_only, month_only) else ""
+        )
     else:
         order = "dayfirst" if comma_hint else "monthfirst"
-        reason = ("ambiguous: every value fits day-first and month-first; read "
-                  + ("day-first from the file's locale (';' delimiter or decimal comma)"
-                     if comma_hint else "month-first by default")
-                  + "; choose the date format to change it")
+        reason = (
+            "ambiguous: every value fits day-first and month-first; read "
+            + (
+                "day-first from the file's locale (';' delimiter or decimal comma)"
+                if comma_hint
+                else "month-first by default"
+            )
+            + "; choose the date format to change it"
+        )
     first, second = ("%d", "%m") if order == "dayfirst" else ("%m", "%d")
     sep = _SEPARATORS[dmy]
     formats = tuple(f"{first}{sep}{second}{sep}{year}{t}" for t in _TIMES for year in ("%y", "%Y"))
@@ -369,11 +445,20 @@ def _decide_date(column: str, row: Mapping[str, int], forced: str | None, comma_
 
 _ORDER_NAMES = {"dayfirst": "day-first", "monthfirst": "month-first"}
 # Every strptime format a decision can choose (for tests and other backends' parsers).
-DATE_FORMATS = tuple(dict.fromkeys(
-    _ISO_WITH_OFFSET + ("%Y%m%d",)
-    + tuple(f"%Y{s}%m{s}%d{t}" for s in "/." for t in _TIMES)
-    + tuple(f"{a}{s}{b}{s}{y}{t}" for a, b in (("%d", "%m"), ("%m", "%d")) for s in "/.-"
-            for t in _TIMES for y in ("%y", "%Y"))))
+DATE_FORMATS = tuple(
+    dict.fromkeys(
+        _ISO_WITH_OFFSET
+        + ("%Y%m%d",)
+        + tuple(f"%Y{s}%m{s}%d{t}" for s in "/." for t in _TIMES)
+        + tuple(
+            f"{a}{s}{b}{s}{y}{t}"
+            for a, b in (("%d", "%m"), ("%m", "%d"))
+            for s in "/.-"
+            for t in _TIMES
+            for y in ("%y", "%Y")
+        )
+    )
+)
 
 
 # -- the expressions -----------------------------------------------------------------------
@@ -433,9 +518,19 @@ def _cast_naive(text: ibis.Column) -> ibis.Column:
     return text.try_cast(dt.Timestamp())
 
 
-_SHAPES = {"%d": r"\d{1,2}", "%m": r"\d{1,2}", "%H": r"\d{1,2}", "%M": r"\d{1,2}",
-           "%S": r"\d{1,2}", "%I": r"\d{1,2}", "%Y": r"\d{4}", "%y": r"\d{2}",
-           "%p": r"(AM|PM|am|pm)", "%z": r"[+-]\d{2}(:?\d{2})?", "%f": r"\d+"}
+_SHAPES = {
+    "%d": r"\d{1,2}",
+    "%m": r"\d{1,2}",
+    "%H": r"\d{1,2}",
+    "%M": r"\d{1,2}",
+    "%S": r"\d{1,2}",
+    "%I": r"\d{1,2}",
+    "%Y": r"\d{4}",
+    "%y": r"\d{2}",
+    "%p": r"(AM|PM|am|pm)",
+    "%z": r"[+-]\d{2}(:?\d{2})?",
+    "%f": r"\d+",
+}
 
 
 def format_shape(fmt: str) -> str:
@@ -470,8 +565,9 @@ def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
     if how == "cast":  # an offset converts to UTC (via TIMESTAMPTZ, only where there is one:
         # that cast is slow, and a plain TIMESTAMP cast would drop the offset)
         with_offset = text.re_search(_OFFSET)
-        return with_offset.ifelse(text.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()),
-                                  text.try_cast(dt.Timestamp()))
+        return with_offset.ifelse(
+            text.try_cast(dt.Timestamp(timezone="UTC")).cast(dt.Timestamp()), text.try_cast(dt.Timestamp())
+        )
     if "%z" in how:
         return try_strptime_tz(text, how).cast(dt.Timestamp())
     return try_strptime(text, how)
@@ -482,22 +578,55 @@ def parse_format(text: ibis.Column, how: str) -> ibis.Column | None:
 # as IANA zones; IANA names themselves pass as they are. Abbreviations are fixed offsets
 # (PST is UTC-8 all year; a file writes PDT when it means summer time).
 ZONE_NAMES: dict[str, str] = {
-    "eastern time (us & canada)": "America/New_York", "central time (us & canada)": "America/Chicago",
-    "mountain time (us & canada)": "America/Denver", "pacific time (us & canada)": "America/Los_Angeles",
-    "alaska": "America/Anchorage", "hawaii": "Pacific/Honolulu", "arizona": "America/Phoenix",
-    "atlantic time (canada)": "America/Halifax", "newfoundland": "America/St_Johns",
-    "london": "Europe/London", "edinburgh": "Europe/London", "dublin": "Europe/Dublin",
-    "paris": "Europe/Paris", "berlin": "Europe/Berlin", "madrid": "Europe/Madrid",
-    "rome": "Europe/Rome", "amsterdam": "Europe/Amsterdam", "brussels": "Europe/Brussels",
-    "vienna": "Europe/Vienna", "zurich": "Europe/Zurich", "bern": "Europe/Zurich",
-    "stockholm": "Europe/Stockholm", "copenhagen": "Europe/Copenhagen", "lisbon": "Europe/Lisbon",
-    "sydney": "Australia/Sydney", "melbourne": "Australia/Melbourne", "brisbane": "Australia/Brisbane",
-    "perth": "Australia/Perth", "tokyo": "Asia/Tokyo", "auckland": "Pacific/Auckland",
-    "utc": "UTC", "gmt": "UTC", "z": "UTC",
-    "pst": "Etc/GMT+8", "pdt": "Etc/GMT+7", "mst": "Etc/GMT+7", "mdt": "Etc/GMT+6",
-    "cst": "Etc/GMT+6", "cdt": "Etc/GMT+5", "est": "Etc/GMT+5", "edt": "Etc/GMT+4",
-    "bst": "Etc/GMT-1", "cet": "Etc/GMT-1", "cest": "Etc/GMT-2", "eet": "Etc/GMT-2",
-    "eest": "Etc/GMT-3", "aest": "Etc/GMT-10", "aedt": "Etc/GMT-11", "jst": "Etc/GMT-9",
+    "eastern time (us & canada)": "America/New_York",
+    "central time (us & canada)": "America/Chicago",
+    "mountain time (us & canada)": "America/Denver",
+    "pacific time (us & canada)": "America/Los_Angeles",
+    "alaska": "America/Anchorage",
+    "hawaii": "Pacific/Honolulu",
+    "arizona": "America/Phoenix",
+    "atlantic time (canada)": "America/Halifax",
+    "newfoundland": "America/St_Johns",
+    "london": "Europe/London",
+    "edinburgh": "Europe/London",
+    "dublin": "Europe/Dublin",
+    "paris": "Europe/Paris",
+    "berlin": "Europe/Berlin",
+    "madrid": "Europe/Madrid",
+    "rome": "Europe/Rome",
+    "amsterdam": "Europe/Amsterdam",
+    "brussels": "Europe/Brussels",
+    "vienna": "Europe/Vienna",
+    "zurich": "Europe/Zurich",
+    "bern": "Europe/Zurich",
+    "stockholm": "Europe/Stockholm",
+    "copenhagen": "Europe/Copenhagen",
+    "lisbon": "Europe/Lisbon",
+    "sydney": "Australia/Sydney",
+    "melbourne": "Australia/Melbourne",
+    "brisbane": "Australia/Brisbane",
+    "perth": "Australia/Perth",
+    "tokyo": "Asia/Tokyo",
+    "auckland": "Pacific/Auckland",
+    "utc": "UTC",
+    "gmt": "UTC",
+    "z": "UTC",
+    "pst": "Etc/GMT+8",
+    "pdt": "Etc/GMT+7",
+    "mst": "Etc/GMT+7",
+    "mdt": "Etc/GMT+6",
+    "cst": "Etc/GMT+6",
+    "cdt": "Etc/GMT+5",
+    "est": "Etc/GMT+5",
+    "edt": "Etc/GMT+4",
+    "bst": "Etc/GMT-1",
+    "cet": "Etc/GMT-1",
+    "cest": "Etc/GMT-2",
+    "eet": "Etc/GMT-2",
+    "eest": "Etc/GMT-3",
+    "aest": "Etc/GMT-10",
+    "aedt": "Etc/GMT-11",
+    "jst": "Etc/GMT-9",
 }
 
 
@@ -530,10 +659,16 @@ def _local_to_utc(zone: ibis.Column, local: ibis.Column) -> ibis.Column:
     return _in_zone(zone, local).cast(dt.Timestamp())
 
 
-def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
-                      zone: str | None = None, fmt: str | None = None, *,
-                      source: str = "the file", date_format: str | None = None
-                      ) -> tuple[str, ibis.Table, str]:
+def combine_date_time(
+    table: ibis.Table,
+    date: str,
+    time: str | None = None,
+    zone: str | None = None,
+    fmt: str | None = None,
+    *,
+    source: str = "the file",
+    date_format: str | None = None,
+) -> tuple[str, ibis.Table, str]:
     """One timestamp column from a date column, its time-of-day column and its time-zone
     column (UTC when a zone is given; naive otherwise), read by the strptime ``fmt`` or, with
     none, as the date column's values decide (``decide``; ``date_format`` settles an ambiguous
@@ -552,8 +687,10 @@ def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
         parsed = parse_format(work[name], fmt)
         if parsed is None:
             backend = ibis.get_backend(work).name
-            raise ConfigError(f"{source}: dates written as {fmt} cannot be read on the {backend} "
-                              "engine; use the DuckDB engine for this file (leave out --engine)")
+            raise ConfigError(
+                f"{source}: dates written as {fmt} cannot be read on the {backend} "
+                "engine; use the DuckDB engine for this file (leave out --engine)"
+            )
         stamp = _plausible(parsed)
         how = f"dates as {fmt}"
     else:
@@ -561,21 +698,30 @@ def combine_date_time(table: ibis.Table, date: str, time: str | None = None,
         stamp = parse_date(work[name], reading)
         how = reading.describe()
     if zone is not None:
-        written = [r["z"] for r in query.rows(
-            table.select(z=trim(table[zone].cast("string")).nullif("")).distinct().limit(1000))
-            if r["z"] is not None]
+        written = [
+            r["z"]
+            for r in query.rows(
+                table.select(z=trim(table[zone].cast("string")).nullif("")).distinct().limit(1000)
+            )
+            if r["z"] is not None
+        ]
         zones = {}
         for value in written:
             iana = iana_zone(value)
             if iana is None:
                 reason = f"time zone '{value}' in column '{zone}' is not a time zone"
-                raise ReadingError(f"{source}: {reason}; write it as an IANA name such as "
-                                   "Europe/Paris or an offset such as +01:00", column=zone,
-                                   control="date", reason=reason)
+                raise ReadingError(
+                    f"{source}: {reason}; write it as an IANA name such as "
+                    "Europe/Paris or an offset such as +01:00",
+                    column=zone,
+                    control="date",
+                    reason=reason,
+                )
             zones[value] = iana
         written_zone = trim(work[zone].cast("string"))
-        iana_expr = written_zone.cases(*zones.items(), else_=ibis.null("string")) if zones \
-            else ibis.null("string")
+        iana_expr = (
+            written_zone.cases(*zones.items(), else_=ibis.null("string")) if zones else ibis.null("string")
+        )
         to_utc = LOCAL_TO_UTC.get(ibis.get_backend(work).name, _local_to_utc)
         stamp = iana_expr.isnull().ifelse(stamp, to_utc(iana_expr, stamp))
         how += f"; local times converted to UTC by '{zone}'"
@@ -616,7 +762,8 @@ def unheld_value_error(dataset, lines: ibis.Table | None, exc: Exception) -> Dat
         return DataValidationError(
             f"{dataset.name}: {where} has a line value of {row['line_value']:.6g}, past the "
             f"{MAX_LINE_VALUE:.0e} the engine sums exactly; fix that line (a misplaced decimal "
-            "mark, or an ID in a price column?)")
+            "mark, or an ID in a price column?)"
+        )
     totals = lines.group_by("customer").aggregate(total=lines.line_value.sum())
     big = totals.filter(totals.total.abs() >= MAX_LINE_VALUE)
     first = query.rows(big.order_by(big.total.abs().desc()).limit(1))
@@ -625,5 +772,6 @@ def unheld_value_error(dataset, lines: ibis.Table | None, exc: Exception) -> Dat
         return DataValidationError(
             f"{dataset.name}: customer {row['customer']}'s line values add up to "
             f"{row['total']:.6g}, past the {MAX_LINE_VALUE:.0e} the engine sums exactly; "
-            "check that customer's lines")
+            "check that customer's lines"
+        )
     return None

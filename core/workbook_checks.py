@@ -11,6 +11,7 @@ the file is refused with an InputFileError naming the file, the part and what to
 workbook); ``check_sheets`` then checks the sheets about to be parsed, and can hand each
 sheet part's bytes, as they are inflated, to a ``SheetSink`` (core.excel_pieces).
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -46,9 +47,17 @@ MAX_ZIP_ENTRIES = 10_000
 MAX_XLS_BYTES = 256 << 20  # .xls is not compressed: memory follows the file size
 CHUNK_BYTES = 4 << 20  # a part is inflated this much at a time
 # The names above, as a child process that checks a file must be handed them (core.excel).
-BOUNDS = ("MAX_ROWS", "MAX_CELLS", "MAX_SHEET_XML_BYTES", "MAX_SHARED_STRINGS_BYTES",
-          "MAX_SMALL_PART_BYTES", "MAX_DECLARED_BYTES", "MAX_ZIP_ENTRIES", "MAX_XLS_BYTES",
-          "CHUNK_BYTES")
+BOUNDS = (
+    "MAX_ROWS",
+    "MAX_CELLS",
+    "MAX_SHEET_XML_BYTES",
+    "MAX_SHARED_STRINGS_BYTES",
+    "MAX_SMALL_PART_BYTES",
+    "MAX_DECLARED_BYTES",
+    "MAX_ZIP_ENTRIES",
+    "MAX_XLS_BYTES",
+    "CHUNK_BYTES",
+)
 
 _DIMENSION = re.compile(rb'<(?:\w+:)?dimension\s+ref="\$?([A-Za-z]+)\$?(\d+)(?::\$?([A-Za-z]+)\$?(\d+))?"')
 _ROOT_PREFIX = re.compile(rb"<(\w+):worksheet[\s>]")
@@ -106,6 +115,7 @@ def early_parse_bytes(info: zipfile.ZipInfo) -> int:
 
 # -- the container and its sheets --------------------------------------------------------------
 
+
 def check_container(path: Path, display: str) -> str:
     """The workbook's flavour ('xlsx', 'xlsb', 'ods', 'xls') after the container checks: the
     file's kind by its first bytes, an .xls's size, the zip's entries and declared sizes, and
@@ -116,27 +126,35 @@ def check_container(path: Path, display: str) -> str:
     if head.startswith(OLE_MAGIC):
         size = path.stat().st_size
         if size > MAX_XLS_BYTES:
-            raise InputFileError(f"{display}: an .xls file of {size / 2**20:,.0f} MiB is over the "
-                                 f"{MAX_XLS_BYTES >> 20} MiB limit; save it as .xlsx or export CSV")
+            raise InputFileError(
+                f"{display}: an .xls file of {size / 2**20:,.0f} MiB is over the "
+                f"{MAX_XLS_BYTES >> 20} MiB limit; save it as .xlsx or export CSV"
+            )
         return "xls"
     if not head.startswith(ZIP_MAGIC):
-        raise InputFileError(f"{display}: not an Excel workbook (truncated, or another kind of "
-                             "file); save it again from Excel as .xlsx, or export CSV")
+        raise InputFileError(
+            f"{display}: not an Excel workbook (truncated, or another kind of "
+            "file); save it again from Excel as .xlsx, or export CSV"
+        )
     try:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         kind = Path(display).suffix.lower() if Path(display).suffix.lower() in EXCEL_SUFFIXES else "Excel"
-        raise InputFileError(f"{display}: not a valid {kind} file (truncated or corrupt zip); "
-                             "save it again from Excel") from exc
+        raise InputFileError(
+            f"{display}: not a valid {kind} file (truncated or corrupt zip); save it again from Excel"
+        ) from exc
     if len(infos) > MAX_ZIP_ENTRIES:
-        raise InputFileError(f"{display}: the workbook holds {len(infos):,} parts, over the "
-                             f"{MAX_ZIP_ENTRIES:,} limit; save it again from Excel or export CSV")
+        raise InputFileError(
+            f"{display}: the workbook holds {len(infos):,} parts, over the "
+            f"{MAX_ZIP_ENTRIES:,} limit; save it again from Excel or export CSV"
+        )
     declared = sum(info.file_size for info in infos)
     if declared > MAX_DECLARED_BYTES:
         raise InputFileError(
             f"{display}: the workbook unpacks to {declared / 2**20:,.0f} MiB, over the "
-            f"{MAX_DECLARED_BYTES >> 20:,} MiB limit; export the sheet as CSV or Parquet")
+            f"{MAX_DECLARED_BYTES >> 20:,} MiB limit; export the sheet as CSV or Parquet"
+        )
     names = {info.filename for info in infos}
     if "xl/workbook.xml" in names:
         flavour = "xlsx"
@@ -145,23 +163,37 @@ def check_container(path: Path, display: str) -> str:
     elif "content.xml" in names:
         flavour = "ods"
     else:
-        raise InputFileError(f"{display}: a zip file but not an Excel workbook (no workbook part); "
-                             "save it again from Excel as .xlsx, or export CSV")
+        raise InputFileError(
+            f"{display}: a zip file but not an Excel workbook (no workbook part); "
+            "save it again from Excel as .xlsx, or export CSV"
+        )
     strings = "xl/sharedStrings.bin" if flavour == "xlsb" else "xl/sharedStrings.xml"
     if flavour in ("xlsx", "xlsb") and strings in names:
         # calamine reads every shared string when the workbook is opened
-        _scan_part(path, display, _info(infos, strings), "its shared strings",
-                   MAX_SHARED_STRINGS_BYTES)
+        _scan_part(path, display, _info(infos, strings), "its shared strings", MAX_SHARED_STRINGS_BYTES)
     if flavour == "ods":  # calamine parses every sheet of an .ods when it is opened
-        stats = _scan_part(path, display, _info(infos, "content.xml"), "its content",
-                           MAX_SHEET_XML_BYTES, row_tag=b"<table:table-row", cell_tag=b"<table:table-cell",
-                           extent=_OdsExtent(display))
+        stats = _scan_part(
+            path,
+            display,
+            _info(infos, "content.xml"),
+            "its content",
+            MAX_SHEET_XML_BYTES,
+            row_tag=b"<table:table-row",
+            cell_tag=b"<table:table-cell",
+            extent=_OdsExtent(display),
+        )
         _check_counts(display, "the workbook", stats)
     return flavour
 
 
-def check_sheets(path: Path, display: str, flavour: str, wanted: Iterable[str],
-                 sheets: tuple[str, ...], sink_for: SinkFactory | None = None) -> None:
+def check_sheets(
+    path: Path,
+    display: str,
+    flavour: str,
+    wanted: Iterable[str],
+    sheets: tuple[str, ...],
+    sink_for: SinkFactory | None = None,
+) -> None:
     """Check each wanted sheet's part of an .xlsx or .xlsb workbook (rows, cells, where its
     cells are, size); ``sheets``: the workbook's sheet names in order, as the reader gives
     them (an .xlsb lists them in binary records). ``sink_for`` may give a sheet a SheetSink,
@@ -176,8 +208,10 @@ def check_sheets(path: Path, display: str, flavour: str, wanted: Iterable[str],
             part = parts.get(sheet)
             info = _info(infos, part) if part is not None else None
             if part is None or info is None:
-                raise InputFileError(f"{display}: sheet '{sheet}' is missing from the file (broken "
-                                     "workbook); save it again from Excel")
+                raise InputFileError(
+                    f"{display}: sheet '{sheet}' is missing from the file (broken "
+                    "workbook); save it again from Excel"
+                )
             what = f"sheet '{sheet}'"
             if flavour == "xlsb":  # binary records: bound the size; cells are at least 8 bytes each
                 stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES)
@@ -194,8 +228,7 @@ def check_sheets(path: Path, display: str, flavour: str, wanted: Iterable[str],
         raise
 
 
-def _scan_sheet_xml(path: Path, display: str, info, what: str,
-                    pieces: SheetSink | None = None) -> PartStats:
+def _scan_sheet_xml(path: Path, display: str, info, what: str, pieces: SheetSink | None = None) -> PartStats:
     """Rows and cells of a sheet part. calamine keeps only the cells that hold a value, each
     at least MIN_XML_CELL_BYTES of XML, so a part of at most cell_bounded_bytes() cannot
     exceed MAX_CELLS: its cells are counted only when its declared size is
@@ -204,34 +237,55 @@ def _scan_sheet_xml(path: Path, display: str, info, what: str,
     bounded = cell_bounded_bytes()
     count_cells = info is None or info.file_size > bounded
     extent = _CellExtent(display, what)
-    stats = _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
-                       cell_tag=b"<c" if count_cells else None, read_dimension=True, sink=pieces,
-                       extent=extent)
+    stats = _scan_part(
+        path,
+        display,
+        info,
+        what,
+        MAX_SHEET_XML_BYTES,
+        row_tag=b"<row",
+        cell_tag=b"<c" if count_cells else None,
+        read_dimension=True,
+        sink=pieces,
+        extent=extent,
+    )
     if not extent.exact and extent.last_column * MAX_ROWS > MAX_CELLS:
         # a wide sheet: its rectangle depends on its last row, found by reading every reference
-        _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES,
-                   extent=_CellExtent(display, what, every=True))
+        _scan_part(
+            path, display, info, what, MAX_SHEET_XML_BYTES, extent=_CellExtent(display, what, every=True)
+        )
     if count_cells or stats.rows > MAX_ROWS:
         return stats
     if stats.inflated_bytes > bounded:  # the zip directory understated the size: count them
         if pieces is not None:
             pieces.fail()
-        return _scan_part(path, display, info, what, MAX_SHEET_XML_BYTES, row_tag=b"<row",
-                          cell_tag=b"<c", read_dimension=True)
+        return _scan_part(
+            path,
+            display,
+            info,
+            what,
+            MAX_SHEET_XML_BYTES,
+            row_tag=b"<row",
+            cell_tag=b"<c",
+            read_dimension=True,
+        )
     return PartStats(stats.inflated_bytes, stats.rows, stats.inflated_bytes // MIN_XML_CELL_BYTES)
 
 
 def _check_counts(display: str, what: str, stats: PartStats) -> None:
     if stats.rows > MAX_ROWS:
-        raise InputFileError(f"{display}: {what} has more than {MAX_ROWS:,} rows (Excel's own "
-                             "limit); the file is broken or hostile: export the data as CSV or Parquet")
+        raise InputFileError(
+            f"{display}: {what} has more than {MAX_ROWS:,} rows (Excel's own "
+            "limit); the file is broken or hostile: export the data as CSV or Parquet"
+        )
     if stats.cells > MAX_CELLS:
-        raise InputFileError(f"{display}: {what} has about {stats.cells:,} cells, over the "
-                             f"{MAX_CELLS:,} limit; export the data as CSV or Parquet")
+        raise InputFileError(
+            f"{display}: {what} has about {stats.cells:,} cells, over the "
+            f"{MAX_CELLS:,} limit; export the data as CSV or Parquet"
+        )
 
 
-def _sheet_parts(path: Path, display: str, infos, flavour: str,
-                 sheets: tuple[str, ...]) -> dict[str, str]:
+def _sheet_parts(path: Path, display: str, infos, flavour: str, sheets: tuple[str, ...]) -> dict[str, str]:
     """Sheet name -> the zip part holding it, from workbook.xml and its relationships."""
     book = "xl/workbook.bin" if flavour == "xlsb" else "xl/workbook.xml"
     rels_name = posixpath.join(posixpath.dirname(book), "_rels", posixpath.basename(book) + ".rels")
@@ -240,8 +294,11 @@ def _sheet_parts(path: Path, display: str, infos, flavour: str,
     for rel in rels.iter():
         if rel.tag.endswith("Relationship") and rel.get("Id"):
             target = rel.get("Target", "")
-            target = target.lstrip("/") if target.startswith("/") else \
-                posixpath.normpath(posixpath.join("xl", target))
+            target = (
+                target.lstrip("/")
+                if target.startswith("/")
+                else posixpath.normpath(posixpath.join("xl", target))
+            )
             targets[rel.get("Id")] = target
     if flavour == "xlsb":
         # The sheet list is in binary records; calamine names them. Map by relationship order.
@@ -261,25 +318,36 @@ def _sheet_parts(path: Path, display: str, infos, flavour: str,
 def _small_xml(path: Path, display: str, infos, name: str) -> ET.Element:
     info = _info(infos, name)
     if info is None:
-        raise InputFileError(f"{display}: the workbook has no {name} part (broken workbook); "
-                             "save it again from Excel")
+        raise InputFileError(
+            f"{display}: the workbook has no {name} part (broken workbook); save it again from Excel"
+        )
     data = bytearray()
     _scan_part(path, display, info, name, MAX_SMALL_PART_BYTES, sink=data)
     try:
         return ET.fromstring(bytes(data))
     except ET.ParseError as exc:
-        raise InputFileError(f"{display}: its {name} is broken XML ({exc}); "
-                             "save the workbook again from Excel") from exc
+        raise InputFileError(
+            f"{display}: its {name} is broken XML ({exc}); save the workbook again from Excel"
+        ) from exc
 
 
 def _info(infos, name: str):
     return next((i for i in infos if i.filename == name), None)
 
 
-def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
-               row_tag: bytes | None = None, cell_tag: bytes | None = None,
-               read_dimension: bool = False, sink: bytearray | SheetSink | None = None,
-               extent: _CellExtent | _OdsExtent | None = None) -> PartStats:
+def _scan_part(
+    path: Path,
+    display: str,
+    info,
+    what: str,
+    limit: int,
+    *,
+    row_tag: bytes | None = None,
+    cell_tag: bytes | None = None,
+    read_dimension: bool = False,
+    sink: bytearray | SheetSink | None = None,
+    extent: _CellExtent | _OdsExtent | None = None,
+) -> PartStats:
     """Inflate one zip entry as a stream, at most ``limit`` bytes, counting tags; ``sink`` (a
     bytearray, or a SheetSink) receives the inflated bytes, ``extent`` too (it refuses cells placed
     beyond the bounds, see _CellExtent).
@@ -290,11 +358,13 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
     across two chunks is counted once, from the bytes around the seam.
     """
     if info is None:
-        raise InputFileError(f"{display}: {what} is missing from the file (broken workbook); "
-                             "save it again from Excel")
+        raise InputFileError(
+            f"{display}: {what} is missing from the file (broken workbook); save it again from Excel"
+        )
     if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
-        raise InputFileError(f"{display}: {what} uses an unsupported zip compression; "
-                             "save the workbook again from Excel")
+        raise InputFileError(
+            f"{display}: {what} uses an unsupported zip compression; save the workbook again from Excel"
+        )
     rows = cells = inflated = 0
     previous = b""
     first = True
@@ -309,7 +379,8 @@ def _scan_part(path: Path, display: str, info, what: str, limit: int, *,
                     if inflated > limit:
                         raise InputFileError(
                             f"{display}: {what} unpacks to more than {limit / 2**20:,.0f} MiB; the "
-                            "file is too large or hostile: export the data as CSV or Parquet")
+                            "file is too large or hostile: export the data as CSV or Parquet"
+                        )
                     if extent is not None:
                         extent.extend(out)
                     if sink is not None:
@@ -364,13 +435,13 @@ def _inflated_chunks(fh, info, display: str, what: str) -> Generator[bytes, None
     while not inflater.eof:
         data = inflater.unconsumed_tail or fh.read(CHUNK_BYTES)
         if not data:
-            raise InputFileError(f"{display}: {what} is truncated (the file is cut off); "
-                                 "save it again from Excel")
+            raise InputFileError(
+                f"{display}: {what} is truncated (the file is cut off); save it again from Excel"
+            )
         try:
             out = inflater.decompress(data, CHUNK_BYTES)
         except isal_zlib.error as exc:  # type: ignore[misc]  # isal's stub types it loosely
-            raise InputFileError(f"{display}: {what} is damaged ({exc}); "
-                                 "save it again from Excel") from exc
+            raise InputFileError(f"{display}: {what} is damaged ({exc}); save it again from Excel") from exc
         if out:
             yield out
 
@@ -385,9 +456,11 @@ def _check_dimension(display: str, what: str, head: bytes) -> None:
     cols = _column_number(last_col) - _column_number(first_col) + 1
     _check_counts(display, what, PartStats(0, max(rows, int(last_row)), max(rows, 0) * max(cols, 0)))
     if _column_number(last_col) > limits.MAX_COLUMNS:
-        raise InputFileError(f"{display}: {what} declares columns up to {last_col.decode()} "
-                             f"({_column_number(last_col):,}), over the {limits.MAX_COLUMNS:,}-column "
-                             "limit; delete the empty or unneeded columns, or export the data as CSV")
+        raise InputFileError(
+            f"{display}: {what} declares columns up to {last_col.decode()} "
+            f"({_column_number(last_col):,}), over the {limits.MAX_COLUMNS:,}-column "
+            "limit; delete the empty or unneeded columns, or export the data as CSV"
+        )
 
 
 def _column_number(letters: bytes) -> int:
@@ -434,14 +507,14 @@ class _CellExtent:
         pattern = _REF if self.every else _FAR_REF
         for match in pattern.finditer(buf, 0, end):
             start = match.start()
-            if start and buf[start - 1:start] not in (b" ", b"\t", b"\n", b"\r"):
+            if start and buf[start - 1 : start] not in (b" ", b"\t", b"\n", b"\r"):
                 continue  # another attribute ending in r (none in a sheet part, but be sure)
             ref = _REF.match(buf, start)
             if ref is None:
                 continue
             letters, digits = ref.groups()
-            row = int(digits) if 0 < len(digits) <= 12 else (0 if not digits else 10 ** 12)
-            column = _column_number(letters) if len(letters) <= 4 else 10 ** 6
+            row = int(digits) if 0 < len(digits) <= 12 else (0 if not digits else 10**12)
+            column = _column_number(letters) if len(letters) <= 4 else 10**6
             self.last_row = max(self.last_row, row)
             self.last_column = max(self.last_column, column)
             self.far_row = self.far_row or row >= 1_000_000
@@ -466,17 +539,23 @@ def _check_extent(display: str, what: str, last_row: int, last_column: int) -> N
     """Refuse cells placed past the row limit, the column limit, or a rectangle from A1 of
     more than MAX_CELLS (what the reader would allocate)."""
     if last_row > MAX_ROWS:
-        raise InputFileError(f"{display}: {what} has a cell in row {last_row:,}, past the "
-                             f"{MAX_ROWS:,} rows of a sheet (Excel's limit); the file is broken or "
-                             "hostile: export the data as CSV or Parquet")
+        raise InputFileError(
+            f"{display}: {what} has a cell in row {last_row:,}, past the "
+            f"{MAX_ROWS:,} rows of a sheet (Excel's limit); the file is broken or "
+            "hostile: export the data as CSV or Parquet"
+        )
     if last_column > limits.MAX_COLUMNS:
-        raise InputFileError(f"{display}: {what} has a cell in column {last_column:,}, over the "
-                             f"{limits.MAX_COLUMNS:,}-column limit; delete the empty or unneeded "
-                             "columns, or export the data as CSV")
+        raise InputFileError(
+            f"{display}: {what} has a cell in column {last_column:,}, over the "
+            f"{limits.MAX_COLUMNS:,}-column limit; delete the empty or unneeded "
+            "columns, or export the data as CSV"
+        )
     if last_row * last_column > MAX_CELLS:
-        raise InputFileError(f"{display}: {what} spans {last_row:,} rows x {last_column:,} "
-                             f"columns ({last_row * last_column:,} cells), over the {MAX_CELLS:,} "
-                             "limit; delete the stray far cells, or export the data as CSV")
+        raise InputFileError(
+            f"{display}: {what} spans {last_row:,} rows x {last_column:,} "
+            f"columns ({last_row * last_column:,} cells), over the {MAX_CELLS:,} "
+            "limit; delete the stray far cells, or export the data as CSV"
+        )
 
 
 _ODS_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
@@ -506,8 +585,9 @@ class _OdsExtent:
             self.parser.feed(data)
             self._events()
         except ET.ParseError as exc:
-            raise InputFileError(f"{self.display}: its content is broken XML ({exc}); save the "
-                                 "workbook again") from exc
+            raise InputFileError(
+                f"{self.display}: its content is broken XML ({exc}); save the workbook again"
+            ) from exc
 
     def close(self) -> None:
         """The part's end: the last table checked (InputFileError)."""
@@ -515,8 +595,9 @@ class _OdsExtent:
             self.parser.close()
             self._events()
         except ET.ParseError as exc:
-            raise InputFileError(f"{self.display}: its content is broken XML ({exc}); save the "
-                                 "workbook again") from exc
+            raise InputFileError(
+                f"{self.display}: its content is broken XML ({exc}); save the workbook again"
+            ) from exc
 
     def _events(self) -> None:
         # only "start" and "end" events are asked for: each comes with an element
@@ -564,4 +645,4 @@ def _repeat(text: str | None) -> int:
     if not text:
         return 1
     text = text.strip()
-    return int(text) if text.isdigit() and len(text) <= 12 else 10 ** 12
+    return int(text) if text.isdigit() and len(text) <= 12 else 10**12

@@ -1,4 +1,5 @@
 """Data: is my file read right? Load a file, see the decisions in plain words, change any of them."""
+
 from dataclasses import replace
 
 import streamlit as st
@@ -14,15 +15,22 @@ from ui import files, questions, reading, render, session, uploads
 NONE = "(none)"
 AUTO = "auto"
 DECIMALS = {AUTO: "decided from the file", ",": "comma: 12,50", ".": "point: 12.50"}
-DATE_ORDERS = {AUTO: "decided from the file", "dayfirst": "day-first: 31/12/2024",
-               "monthfirst": "month-first: 12/31/2024"}
-ROLE_HELP = {"customer": "the column that identifies the customer (an ID, else an e-mail)",
-             "date": "the purchase date", "amount": "what the customer paid per line or order "
-             "(or map both quantity and price)"}
+DATE_ORDERS = {
+    AUTO: "decided from the file",
+    "dayfirst": "day-first: 31/12/2024",
+    "monthfirst": "month-first: 12/31/2024",
+}
+ROLE_HELP = {
+    "customer": "the column that identifies the customer (an ID, else an e-mail)",
+    "date": "the purchase date",
+    "amount": "what the customer paid per line or order (or map both quantity and price)",
+}
 st.title("Data")
-st.write("Load transactions (one line per purchased item), then check that they were read right: "
-         "who the customers are, when they bought, what each line is worth and which rows were left "
-         "out.")
+st.write(
+    "Load transactions (one line per purchased item), then check that they were read right: "
+    "who the customers are, when they bought, what each line is worth and which rows were left "
+    "out."
+)
 
 # -- where the data comes from -----------------------------------------------------------
 upload_tab, server_tab, sample_tab = st.tabs(["Upload a file", "Server data folder", "Sample data"])
@@ -30,9 +38,13 @@ with upload_tab:
     limit = uploads.upload_limit_mb()
     uploaded = st.file_uploader(
         f"CSV, TSV, Excel (.xlsx .xls .xlsb .ods) or Parquet, up to {limit} MB",
-        type=[s.lstrip(".") for s in SUPPORTED], key="upload")
-    st.caption(f"Uploads are limited to {limit} MB (server.maxUploadSize in "
-               ".streamlit/config.toml). For larger files use the server data folder.")
+        type=[s.lstrip(".") for s in SUPPORTED],
+        key="upload",
+    )
+    st.caption(
+        f"Uploads are limited to {limit} MB (server.maxUploadSize in "
+        ".streamlit/config.toml). For larger files use the server data folder."
+    )
     if uploaded is not None and session.uploaded_id() != uploaded.file_id:
         upload_error = None
         with st.status(f"Loading {render.escape_markdown(uploaded.name)}...", expanded=False) as status:
@@ -51,8 +63,10 @@ with upload_tab:
 with server_tab:
     folder = uploads.data_dir()
     on_server = uploads.server_files()
-    st.caption(f"Files in the server folder `{folder}` (environment variable RFM_DATA_DIR): "
-               "for files larger than the upload limit. They are scanned where they lie.")
+    st.caption(
+        f"Files in the server folder `{folder}` (environment variable RFM_DATA_DIR): "
+        "for files larger than the upload limit. They are scanned where they lie."
+    )
     if on_server:
         with st.form("server_file"):
             chosen = st.selectbox("File", [p.name for p in on_server])
@@ -72,8 +86,10 @@ with server_tab:
         st.info(f"No {', '.join(SUPPORTED)} files in `{folder}`.")
 
 with sample_tab:
-    st.write("A sample of the UCI Online Retail II data set (CC BY 4.0): real, messy "
-             "transactions of a UK gift retailer, two sheets.")
+    st.write(
+        "A sample of the UCI Online Retail II data set (CC BY 4.0): real, messy "
+        "transactions of a UK gift retailer, two sheets."
+    )
     if st.button("Use the sample data", icon=":material/dataset:"):
         with st.spinner("Loading the sample..."), render.engine_errors():
             files.load_sample()
@@ -85,8 +101,10 @@ render.lost_upload_notice()
 with render.engine_errors():
     info = files.current_info()
 st.subheader(f"Loaded: {render.escape_markdown(src.name)}")
-st.caption(f"{info.kind} file, {src.size / 2**20:,.1f} MiB, {len(info.columns)} columns "
-           f"({render.escape_markdown(', '.join(info.columns))}) · source: {src.origin}")
+st.caption(
+    f"{info.kind} file, {src.size / 2**20:,.1f} MiB, {len(info.columns)} columns "
+    f"({render.escape_markdown(', '.join(info.columns))}) · source: {src.origin}"
+)
 gen = session.generation()
 
 
@@ -116,23 +134,29 @@ st.markdown("#### Is my file read right?")
 if unknown_status is not None:  # asked before any number, as a missing role is
     questions.ask_statuses(unknown_status, settings, code)
 elif loaded is None:
-    st.error("Not yet: these settings do not give customers to analyse. "
-             + ("See the control marked in red below." if missing_roles or reading_error is not None
-                else str(error)))
+    st.error(
+        "Not yet: these settings do not give customers to analyse. "
+        + (
+            "See the control marked in red below."
+            if missing_roles or reading_error is not None
+            else str(error)
+        )
+    )
 else:
     result, audit = loaded.result, loaded.result.audit
     c = st.columns(5)
     c[0].metric("Rows read", f"{audit.rows_in:,}")
     c[1].metric("Rows kept", f"{audit.rows_out:,}", help=render.help_for("cleaning_rule"))
     c[2].metric("Customers", f"{audit.customers_out:,}")
-    render.money_metric(c[3], "Revenue", loaded.rfm["monetary"].sum(), code,
-                        help=render.help_for("monetary"))
+    render.money_metric(c[3], "Revenue", loaded.rfm["monetary"].sum(), code, help=render.help_for("monetary"))
     c[4].metric("As of", f"{result.as_of:%Y-%m-%d}", help=render.help_for("as_of"))
     used = settings.mapping_dict
     esc = render.escape_markdown
-    removed = [(row["description"].removeprefix("removed: "), -int(row["rows"]))
-               for _, row in audit.to_frame().iterrows()
-               if str(row["description"]).startswith("removed") and row["rows"] < 0]
+    removed = [
+        (row["description"].removeprefix("removed: "), -int(row["rows"]))
+        for _, row in audit.to_frame().iterrows()
+        if str(row["description"]).startswith("removed") and row["rows"] < 0
+    ]
     dropped = audit.rows_in - audit.rows_out
     lines = [
         f"- **Customers** are told apart by the column *{esc(used.get('customer'))}*.",
@@ -141,15 +165,22 @@ else:
         + (f" {esc(readings.date.describe())}." if readings is not None and readings.date else ""),
         f"- **Each line is worth** {esc(audit.line_value)}"
         + (f", in {esc(code)}." if code else " (no currency stated: choose one in the sidebar).")
-        + "".join(f" {esc(n.describe())}." for n in (readings.numbers if readings else ())
-                  if n.decimal is not None),  # text numbers: say which mark was decided
-        (f"- **Orders** are counted by the invoice column *{esc(used['invoice'])}*."
-         if used.get("invoice") else
-         "- **Orders** are counted by purchase time (no invoice column is mapped)."),
-        (f"- **Left out**: {dropped:,} of {audit.rows_in:,} rows "
-         f"({dropped / max(audit.rows_in, 1):.0%}): "
-         + "; ".join(f"{n:,} {esc(what.lower())}" for what, n in removed) + "."
-         if removed else "- **Left out**: no rows; every row is a usable sale."),
+        + "".join(
+            f" {esc(n.describe())}." for n in (readings.numbers if readings else ()) if n.decimal is not None
+        ),  # text numbers: say which mark was decided
+        (
+            f"- **Orders** are counted by the invoice column *{esc(used['invoice'])}*."
+            if used.get("invoice")
+            else "- **Orders** are counted by purchase time (no invoice column is mapped)."
+        ),
+        (
+            f"- **Left out**: {dropped:,} of {audit.rows_in:,} rows "
+            f"({dropped / max(audit.rows_in, 1):.0%}): "
+            + "; ".join(f"{n:,} {esc(what.lower())}" for what, n in removed)
+            + "."
+            if removed
+            else "- **Left out**: no rows; every row is a usable sale."
+        ),
         f"- **Figures are counted to** {result.as_of:%Y-%m-%d %H:%M}"
         + (" (the latest purchase)." if settings.as_of is None else " (your date)."),
     ]
@@ -161,9 +192,14 @@ else:
 st.subheader("Change how the file is read")
 if info.sheets:
     choices = [*info.sheets, ALL_SHEETS] if len(info.sheets) > 1 else list(info.sheets)
-    sheet = st.selectbox("Sheet", choices, index=choices.index(info.sheet), key=_key("sheet"),
-                         format_func=lambda s: "All sheets (stacked)" if s == ALL_SHEETS else s,
-                         help="All sheets: the sheets stacked, when they have the same columns.")
+    sheet = st.selectbox(
+        "Sheet",
+        choices,
+        index=choices.index(info.sheet),
+        key=_key("sheet"),
+        format_func=lambda s: "All sheets (stacked)" if s == ALL_SHEETS else s,
+        help="All sheets: the sheets stacked, when they have the same columns.",
+    )
     if sheet != info.sheet:
         with render.engine_errors():
             files.select_sheet(sheet)
@@ -184,10 +220,15 @@ def _apply_preset():
 
 preset_guess = next((p for p, rules in PRESETS.items() if set(rules) == set(settings.rules)), None)
 _init("preset", preset_guess or info.preset)
-st.selectbox("Cleaning preset", list(PRESETS), key=_key("preset"), on_change=_apply_preset,
-             help=render.help_for("preset") + f" Suggested for this file: {info.preset}. "
-                  "'online-retail' adds the invoice and stock-code rules for files shaped like "
-                  "the UCI Online Retail data.")
+st.selectbox(
+    "Cleaning preset",
+    list(PRESETS),
+    key=_key("preset"),
+    on_change=_apply_preset,
+    help=render.help_for("preset") + f" Suggested for this file: {info.preset}. "
+    "'online-retail' adds the invoice and stock-code rules for files shaped like "
+    "the UCI Online Retail data.",
+)
 
 
 def _role_problem(role: str) -> str | None:
@@ -221,12 +262,16 @@ with st.form("settings_form"):
         if loaded is not None:
             a = loaded.result.audit
             both = mapping.get("amount") and mapping.get("quantity") and mapping.get("price")
-            st.caption(f"Line value: {render.escape_markdown(a.line_value)}"
-                       + (" (the amount wins over quantity x price)" if both else ""),
-                       help=render.help_for("line_value"))
+            st.caption(
+                f"Line value: {render.escape_markdown(a.line_value)}"
+                + (" (the amount wins over quantity x price)" if both else ""),
+                help=render.help_for("line_value"),
+            )
         else:
-            st.caption("Line value: the amount column when mapped (it wins), else quantity x price.",
-                       help=render.help_for("line_value"))
+            st.caption(
+                "Line value: the amount column when mapped (it wins), else quantity x price.",
+                help=render.help_for("line_value"),
+            )
     with preview_side:
         st.markdown(f"**First rows of {render.escape_markdown(src.name)}**")
         with render.engine_errors():
@@ -235,19 +280,30 @@ with st.form("settings_form"):
     st.markdown("**Reading values** (decided over each whole column; choose to override)")
     dec_col, date_col = st.columns(2)
     _init("decimal", settings.decimal or AUTO)
-    decimal = dec_col.selectbox("Decimal mark of text numbers", list(DECIMALS),
-                                format_func=DECIMALS.get, key=_key("decimal"),
-                                help=render.help_for("decimal_mark"))
+    decimal = dec_col.selectbox(
+        "Decimal mark of text numbers",
+        list(DECIMALS),
+        format_func=DECIMALS.get,
+        key=_key("decimal"),
+        help=render.help_for("decimal_mark"),
+    )
     if reading_error is not None and reading_error.control == "decimal":
-        dec_col.error(render.escape_markdown(reading_error.reason[0].upper() + reading_error.reason[1:]
-                                             + ": choose the decimal mark here."))
+        dec_col.error(
+            render.escape_markdown(
+                reading_error.reason[0].upper() + reading_error.reason[1:] + ": choose the decimal mark here."
+            )
+        )
     elif readings is not None:
         for n in readings.numbers:
             dec_col.caption(render.escape_markdown(n.describe()))
     _init("date_format", settings.date_format or AUTO)
-    date_format = date_col.selectbox("Order of dates that fit both (03/04/2024)", list(DATE_ORDERS),
-                                     format_func=DATE_ORDERS.get, key=_key("date_format"),
-                                     help=render.help_for("date_order"))
+    date_format = date_col.selectbox(
+        "Order of dates that fit both (03/04/2024)",
+        list(DATE_ORDERS),
+        format_func=DATE_ORDERS.get,
+        key=_key("date_format"),
+        help=render.help_for("date_order"),
+    )
     if readings is not None and readings.date is not None:
         if readings.date.ambiguous:
             date_col.warning(render.escape_markdown(readings.date.describe()))
@@ -257,8 +313,10 @@ with st.form("settings_form"):
     status_values = loaded.result.audit.status_values if loaded is not None else ()
     decided_sales, decided_not = [], []
     if mapping.get("status") and status_values:
-        st.markdown(f"**Status values** (column '{render.escape_markdown(mapping['status'])}'): "
-                    "which ones are not a sale")
+        st.markdown(
+            f"**Status values** (column '{render.escape_markdown(mapping['status'])}'): "
+            "which ones are not a sale"
+        )
         decided_sales, decided_not = questions.status_editor(status_values, settings, gen)
     drop_duplicates = questions.drop_duplicates_control(settings, gen)
 
@@ -268,33 +326,41 @@ with st.form("settings_form"):
     for i, (name, rule) in enumerate(RULES.items()):
         _init(f"rule_{name}", name in settings.rules)
         needs = f" · needs the {rule.needs} column" if rule.needs else ""
-        if rule_cols[i % 2].checkbox(rule.label, key=_key(f"rule_{name}"),
-                                     help=rule.description + needs):
+        if rule_cols[i % 2].checkbox(rule.label, key=_key(f"rule_{name}"), help=rule.description + needs):
             enabled.append(name)
 
     left, right = st.columns(2)
     _init("returns", settings.returns)
-    returns = left.radio("Returns", RETURNS_CHOICES, key=_key("returns"), horizontal=True,
-                         format_func={"drop": "dropped", "net": "netted against monetary"}.get,
-                         help=render.help_for("returns"))
+    returns = left.radio(
+        "Returns",
+        RETURNS_CHOICES,
+        key=_key("returns"),
+        horizontal=True,
+        format_func={"drop": "dropped", "net": "netted against monetary"}.get,
+        help=render.help_for("returns"),
+    )
     latest = loaded.result.last_purchase if loaded is not None else None
     _init("as_of_latest", settings.as_of is None)
     use_latest = right.checkbox(
         "As of the latest purchase" + (f" ({latest:%Y-%m-%d %H:%M})" if latest else ""),
-        key=_key("as_of_latest"), help=render.help_for("as_of"))
-    _init("as_of", settings.as_of.date() if settings.as_of
-          else latest.date() if latest else None)
+        key=_key("as_of_latest"),
+        help=render.help_for("as_of"),
+    )
+    _init("as_of", settings.as_of.date() if settings.as_of else latest.date() if latest else None)
     as_of = right.date_input("or as of this date (from its midnight)", key=_key("as_of"))
     submitted = st.form_submit_button("Apply", type="primary", icon=":material/check:")
 
 if submitted:
-    new = replace(settings,
-                  mapping=tuple((role, None if chosen[role] == NONE else chosen[role]) for role in ROLES),
-                  rules=tuple(enabled), returns=returns,
-                  as_of=None if use_latest or as_of is None else as_of.isoformat(),
-                  decimal=None if decimal == AUTO else decimal,
-                  date_format=None if date_format == AUTO else date_format,
-                  drop_duplicates=drop_duplicates)
+    new = replace(
+        settings,
+        mapping=tuple((role, None if chosen[role] == NONE else chosen[role]) for role in ROLES),
+        rules=tuple(enabled),
+        returns=returns,
+        as_of=None if use_latest or as_of is None else as_of.isoformat(),
+        decimal=None if decimal == AUTO else decimal,
+        date_format=None if date_format == AUTO else date_format,
+        drop_duplicates=drop_duplicates,
+    )
     session.set_settings(questions.decide(new, decided_sales, decided_not))
     st.rerun()
 
@@ -310,16 +376,25 @@ if loaded is None:
     st.stop()
 
 audit = loaded.result.audit
-st.markdown("**Rows left out, by rule** (each row is counted against the first rule it fails)",
-            help=render.help_for("cleaning_rule"))
+st.markdown(
+    "**Rows left out, by rule** (each row is counted against the first rule it fails)",
+    help=render.help_for("cleaning_rule"),
+)
 # Counts as people say them: "Removed: Price <= 0 · 2" (the CSV/CLI audit keeps -2).
 steps = audit.to_frame()
-steps = steps.assign(description=steps["description"].str.replace(r"^removed: ", "Removed: ",
-                                                                   regex=True),
-                     rows=steps["rows"].abs())
-st.dataframe(steps, hide_index=True, width="stretch",
-             column_order=("description", "rows"),  # the step key is for the CSV/CLI audit
-             column_config={"description": st.column_config.TextColumn("What"),
-                            "rows": st.column_config.NumberColumn("Rows", format="%,d")})
+steps = steps.assign(
+    description=steps["description"].str.replace(r"^removed: ", "Removed: ", regex=True),
+    rows=steps["rows"].abs(),
+)
+st.dataframe(
+    steps,
+    hide_index=True,
+    width="stretch",
+    column_order=("description", "rows"),  # the step key is for the CSV/CLI audit
+    column_config={
+        "description": st.column_config.TextColumn("What"),
+        "rows": st.column_config.NumberColumn("Rows", format="%,d"),
+    },
+)
 for note in audit.notes():
     st.caption(note)

@@ -1,5 +1,6 @@
 """Fixtures shared by tests/core and tests/cli: one DuckDB connection, the bundled sample's
 RFM table and a model fitted on it (computed once per session), and well separated blobs."""
+
 from __future__ import annotations
 
 import sys
@@ -30,13 +31,15 @@ def make_blobs(per_group: int = 50, seed: int = 0) -> pd.DataFrame:
     rows = []
     for group, (r, f, m) in BLOB_CENTRES.items():
         for i in range(per_group):
-            rows.append({
-                "customer_id": f"{group[:3].upper()}{i:03d}",
-                "recency": int(round(r + rng.uniform(-3, 3))),
-                "frequency": int(round(f + rng.uniform(-0.4, 0.4))),
-                "monetary": round(m + rng.uniform(-40, 40), 2),
-                "group": group,
-            })
+            rows.append(
+                {
+                    "customer_id": f"{group[:3].upper()}{i:03d}",
+                    "recency": int(round(r + rng.uniform(-3, 3))),
+                    "frequency": int(round(f + rng.uniform(-0.4, 0.4))),
+                    "monetary": round(m + rng.uniform(-40, 40), 2),
+                    "group": group,
+                }
+            )
     return pd.DataFrame(rows)
 
 

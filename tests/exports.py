@@ -8,6 +8,7 @@ flags and give exactly these numbers. The browser test uploads the same files.
 The header rows follow the platforms' documented export columns (Shopify orders export,
 Stripe payments export, a DATEV-style German sales list, a UK ERP's CSV).
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,8 +34,8 @@ class Purchase:
 class Export:
     path: Path
     expected: dict[str, tuple[int, int, float]]  # customer -> (recency, frequency, monetary)
-    as_of: dt.datetime                           # the latest kept purchase (UTC)
-    notes: dict = field(default_factory=dict)    # what the reading must report, by topic
+    as_of: dt.datetime  # the latest kept purchase (UTC)
+    notes: dict = field(default_factory=dict)  # what the reading must report, by topic
 
 
 def expected_rfm(purchases: list[Purchase]) -> tuple[dict[str, tuple[int, int, float]], dt.datetime]:
@@ -45,8 +46,11 @@ def expected_rfm(purchases: list[Purchase]) -> tuple[dict[str, tuple[int, int, f
     for customer in sorted({p.customer for p in purchases}):
         mine = [p for p in purchases if p.customer == customer]
         last = max(p.when for p in mine)
-        out[customer] = ((as_of - last) // DAY, len({p.order for p in mine}),
-                         round(sum(p.value for p in mine), 2))
+        out[customer] = (
+            (as_of - last) // DAY,
+            len({p.order for p in mine}),
+            round(sum(p.value for p in mine), 2),
+        )
     return out, as_of
 
 
@@ -67,33 +71,111 @@ def csv_text(header: list[str], rows: list[list[str]], delimiter: str = ",") -> 
 
 # -- Shopify -------------------------------------------------------------------------------
 SHOPIFY_HEADER = [
-    "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
-    "Accepts Marketing", "Currency", "Subtotal", "Shipping", "Taxes", "Total", "Discount Code",
-    "Discount Amount", "Shipping Method", "Created at", "Lineitem quantity", "Lineitem name",
-    "Lineitem price", "Lineitem compare at price", "Lineitem sku", "Lineitem requires shipping",
-    "Lineitem taxable", "Lineitem fulfillment status", "Billing Name", "Billing Country",
-    "Notes", "Cancelled at", "Payment Method", "Refunded Amount", "Vendor", "Id", "Tags",
+    "Name",
+    "Email",
+    "Financial Status",
+    "Paid at",
+    "Fulfillment Status",
+    "Fulfilled at",
+    "Accepts Marketing",
+    "Currency",
+    "Subtotal",
+    "Shipping",
+    "Taxes",
+    "Total",
+    "Discount Code",
+    "Discount Amount",
+    "Shipping Method",
+    "Created at",
+    "Lineitem quantity",
+    "Lineitem name",
+    "Lineitem price",
+    "Lineitem compare at price",
+    "Lineitem sku",
+    "Lineitem requires shipping",
+    "Lineitem taxable",
+    "Lineitem fulfillment status",
+    "Billing Name",
+    "Billing Country",
+    "Notes",
+    "Cancelled at",
+    "Payment Method",
+    "Refunded Amount",
+    "Vendor",
+    "Id",
+    "Tags",
     "Source",
 ]
 # (order, email, financial status, created at with its offset, UTC of that, total, line items)
 SHOPIFY_ORDERS = [
-    ("#1001", "ana@example.com", "paid", "2024-03-01 10:15:00 +0100",
-     dt.datetime(2024, 3, 1, 9, 15), "54.90",
-     [(2, "Linen towel", "12.50"), (1, "Gift set\n(3 pieces, boxed)", "24.90")]),
-    ("#1002", "ben@example.com", "refunded", "2024-03-02 18:00:00 +0100",
-     dt.datetime(2024, 3, 2, 17, 0), "99.00", [(3, "Wool blanket", "33.00")]),
-    ("#1003", "ana@example.com", "paid", "2024-03-10 23:30:00 -0500",
-     dt.datetime(2024, 3, 11, 4, 30), "1234.50",
-     [(1, "Oak table", "999.00"), (2, "Oak chair", "100.00"), (1, "Felt pads", "5.50"),
-      (1, "Delivery", "30.00")]),
-    ("#1004", "cleo@example.com", "pending", "2024-03-12 09:00:00 +0100",
-     dt.datetime(2024, 3, 12, 8, 0), "40.00", [(1, "Candle", "40.00")]),
-    ("#1005", "cleo@example.com", "paid", "2024-03-05 12:00:00 +0100",
-     dt.datetime(2024, 3, 5, 11, 0), "18.00", [(1, "Soap", "9.00"), (1, "Soap dish", "9.00")]),
-    ("#1006", "dan@example.com", "voided", "2024-03-14 08:00:00 +0100",
-     dt.datetime(2024, 3, 14, 7, 0), "75.00", [(1, "Lamp", "75.00")]),
-    ("#1007", "ben@example.com", "paid", "2024-03-13 16:45:00 +0100",
-     dt.datetime(2024, 3, 13, 15, 45), "20.00", [(2, "Mug", "10.00")]),
+    (
+        "#1001",
+        "ana@example.com",
+        "paid",
+        "2024-03-01 10:15:00 +0100",
+        dt.datetime(2024, 3, 1, 9, 15),
+        "54.90",
+        [(2, "Linen towel", "12.50"), (1, "Gift set\n(3 pieces, boxed)", "24.90")],
+    ),
+    (
+        "#1002",
+        "ben@example.com",
+        "refunded",
+        "2024-03-02 18:00:00 +0100",
+        dt.datetime(2024, 3, 2, 17, 0),
+        "99.00",
+        [(3, "Wool blanket", "33.00")],
+    ),
+    (
+        "#1003",
+        "ana@example.com",
+        "paid",
+        "2024-03-10 23:30:00 -0500",
+        dt.datetime(2024, 3, 11, 4, 30),
+        "1234.50",
+        [
+            (1, "Oak table", "999.00"),
+            (2, "Oak chair", "100.00"),
+            (1, "Felt pads", "5.50"),
+            (1, "Delivery", "30.00"),
+        ],
+    ),
+    (
+        "#1004",
+        "cleo@example.com",
+        "pending",
+        "2024-03-12 09:00:00 +0100",
+        dt.datetime(2024, 3, 12, 8, 0),
+        "40.00",
+        [(1, "Candle", "40.00")],
+    ),
+    (
+        "#1005",
+        "cleo@example.com",
+        "paid",
+        "2024-03-05 12:00:00 +0100",
+        dt.datetime(2024, 3, 5, 11, 0),
+        "18.00",
+        [(1, "Soap", "9.00"), (1, "Soap dish", "9.00")],
+    ),
+    (
+        "#1006",
+        "dan@example.com",
+        "voided",
+        "2024-03-14 08:00:00 +0100",
+        dt.datetime(2024, 3, 14, 7, 0),
+        "75.00",
+        [(1, "Lamp", "75.00")],
+    ),
+    (
+        "#1007",
+        "ben@example.com",
+        "paid",
+        "2024-03-13 16:45:00 +0100",
+        dt.datetime(2024, 3, 13, 15, 45),
+        "20.00",
+        [(2, "Mug", "10.00")],
+    ),
 ]
 SHOPIFY_COMPLETED = {"paid"}
 
@@ -107,43 +189,104 @@ def shopify_orders(folder: Path) -> Export:
         for i, (qty, item, price) in enumerate(items):
             first = i == 0
             row = dict.fromkeys(SHOPIFY_HEADER, "")
-            row.update({"Name": name, "Lineitem quantity": str(qty), "Lineitem name": item,
-                        "Lineitem price": price, "Lineitem sku": f"SKU-{order_id}{i}",
-                        "Lineitem requires shipping": "true", "Lineitem taxable": "true",
-                        "Vendor": "Atelier"})
+            row.update(
+                {
+                    "Name": name,
+                    "Lineitem quantity": str(qty),
+                    "Lineitem name": item,
+                    "Lineitem price": price,
+                    "Lineitem sku": f"SKU-{order_id}{i}",
+                    "Lineitem requires shipping": "true",
+                    "Lineitem taxable": "true",
+                    "Vendor": "Atelier",
+                }
+            )
             if first:
-                row.update({"Email": email, "Financial Status": status, "Currency": "EUR",
-                            "Subtotal": total, "Shipping": "0.00", "Taxes": "0.00",
-                            "Total": total, "Created at": created, "Billing Name": email.split("@")[0],
-                            "Billing Country": "DE", "Id": str(5_100_000_000 + order_id),
-                            "Source": "web", "Accepts Marketing": "no",
-                            "Paid at": created if status == "paid" else ""})
+                row.update(
+                    {
+                        "Email": email,
+                        "Financial Status": status,
+                        "Currency": "EUR",
+                        "Subtotal": total,
+                        "Shipping": "0.00",
+                        "Taxes": "0.00",
+                        "Total": total,
+                        "Created at": created,
+                        "Billing Name": email.split("@")[0],
+                        "Billing Country": "DE",
+                        "Id": str(5_100_000_000 + order_id),
+                        "Source": "web",
+                        "Accepts Marketing": "no",
+                        "Paid at": created if status == "paid" else "",
+                    }
+                )
             rows.append([row[h] for h in SHOPIFY_HEADER])
     path = folder / "orders_export_1.csv"
     path.write_text(csv_text(SHOPIFY_HEADER, rows), encoding="utf-8")
-    purchases = [Purchase(email, utc, name, float(total))
-                 for name, email, status, _, utc, total, _ in SHOPIFY_ORDERS
-                 if status in SHOPIFY_COMPLETED]
+    purchases = [
+        Purchase(email, utc, name, float(total))
+        for name, email, status, _, utc, total, _ in SHOPIFY_ORDERS
+        if status in SHOPIFY_COMPLETED
+    ]
     expected, as_of = expected_rfm(purchases)
     lines = sum(len(o[-1]) for o in SHOPIFY_ORDERS)
     later_lines = lines - len(SHOPIFY_ORDERS)
-    return Export(path, expected, as_of, {
-        "mapping": {"customer": "Email", "invoice": "Name", "date": "Created at",
-                    "amount": "Total", "status": "Financial Status"},
-        "rows_in": lines, "filled_from_order": later_lines,
-        # lines of refunded (1), pending (1) and voided (1) orders
-        "not_completed_sale": 3})
+    return Export(
+        path,
+        expected,
+        as_of,
+        {
+            "mapping": {
+                "customer": "Email",
+                "invoice": "Name",
+                "date": "Created at",
+                "amount": "Total",
+                "status": "Financial Status",
+            },
+            "rows_in": lines,
+            "filled_from_order": later_lines,
+            # lines of refunded (1), pending (1) and voided (1) orders
+            "not_completed_sale": 3,
+        },
+    )
 
 
 # -- Stripe --------------------------------------------------------------------------------
 STRIPE_HEADER = [
-    "id", "Description", "Seller Message", "Created (UTC)", "Amount", "Amount Refunded",
-    "Currency", "Converted Amount", "Converted Amount Refunded", "Fee", "Taxes On Fee",
-    "Converted Currency", "Mode", "Status", "Statement Descriptor", "Customer ID",
-    "Customer Description", "Customer Email", "Captured", "Card ID", "Card Last4",
-    "Card Brand", "Card Funding", "Card Exp Month", "Card Exp Year", "Card Name",
-    "Card Address Country", "Card Issue Country", "Card Fingerprint", "Card CVC Status",
-    "Disputed Amount", "Dispute Status", "Invoice ID", "Transfer",
+    "id",
+    "Description",
+    "Seller Message",
+    "Created (UTC)",
+    "Amount",
+    "Amount Refunded",
+    "Currency",
+    "Converted Amount",
+    "Converted Amount Refunded",
+    "Fee",
+    "Taxes On Fee",
+    "Converted Currency",
+    "Mode",
+    "Status",
+    "Statement Descriptor",
+    "Customer ID",
+    "Customer Description",
+    "Customer Email",
+    "Captured",
+    "Card ID",
+    "Card Last4",
+    "Card Brand",
+    "Card Funding",
+    "Card Exp Month",
+    "Card Exp Year",
+    "Card Name",
+    "Card Address Country",
+    "Card Issue Country",
+    "Card Fingerprint",
+    "Card CVC Status",
+    "Disputed Amount",
+    "Dispute Status",
+    "Invoice ID",
+    "Transfer",
 ]
 # (charge id, customer, created UTC, amount, status)
 STRIPE_PAYMENTS = [
@@ -164,29 +307,61 @@ def stripe_payments(folder: Path) -> Export:
     rows = []
     for charge, customer, created, amount, status in STRIPE_PAYMENTS:
         row = dict.fromkeys(STRIPE_HEADER, "")
-        row.update({"id": charge, "Description": "Subscription payment",
-                    "Created (UTC)": f"{created:%Y-%m-%d %H:%M:%S}", "Amount": amount,
-                    "Amount Refunded": amount if status == "Refunded" else "0.00",
-                    "Currency": "usd", "Mode": "Live", "Status": status,
-                    "Customer ID": customer, "Customer Email": f"{customer[4:].lower()}@example.com",
-                    "Captured": "true" if status != "Failed" else "false", "Card Brand": "Visa"})
+        row.update(
+            {
+                "id": charge,
+                "Description": "Subscription payment",
+                "Created (UTC)": f"{created:%Y-%m-%d %H:%M:%S}",
+                "Amount": amount,
+                "Amount Refunded": amount if status == "Refunded" else "0.00",
+                "Currency": "usd",
+                "Mode": "Live",
+                "Status": status,
+                "Customer ID": customer,
+                "Customer Email": f"{customer[4:].lower()}@example.com",
+                "Captured": "true" if status != "Failed" else "false",
+                "Card Brand": "Visa",
+            }
+        )
         rows.append([row[h] for h in STRIPE_HEADER])
     path = folder / "unified_payments.csv"
     path.write_text(csv_text(STRIPE_HEADER, rows), encoding="utf-8")
-    purchases = [Purchase(customer, created, charge, float(amount.replace(",", "")))
-                 for charge, customer, created, amount, status in STRIPE_PAYMENTS
-                 if status == "Paid"]
+    purchases = [
+        Purchase(customer, created, charge, float(amount.replace(",", "")))
+        for charge, customer, created, amount, status in STRIPE_PAYMENTS
+        if status == "Paid"
+    ]
     expected, as_of = expected_rfm(purchases)
-    return Export(path, expected, as_of, {
-        "mapping": {"customer": "Customer ID", "date": "Created (UTC)", "amount": "Amount",
-                    "status": "Status"},
-        # failed (2) and refunded (1) payments
-        "rows_in": len(STRIPE_PAYMENTS), "not_completed_sale": 3})
+    return Export(
+        path,
+        expected,
+        as_of,
+        {
+            "mapping": {
+                "customer": "Customer ID",
+                "date": "Created (UTC)",
+                "amount": "Amount",
+                "status": "Status",
+            },
+            # failed (2) and refunded (1) payments
+            "rows_in": len(STRIPE_PAYMENTS),
+            "not_completed_sale": 3,
+        },
+    )
 
 
 # -- German ERP (DATEV-style) ---------------------------------------------------------------
-GERMAN_HEADER = ["Kundennummer", "Rechnungsnummer", "Belegdatum", "Artikelnummer", "Bezeichnung",
-                 "Menge", "Einzelpreis", "Betrag", "Land"]
+GERMAN_HEADER = [
+    "Kundennummer",
+    "Rechnungsnummer",
+    "Belegdatum",
+    "Artikelnummer",
+    "Bezeichnung",
+    "Menge",
+    "Einzelpreis",
+    "Betrag",
+    "Land",
+]
 # (customer, invoice, date, article, description, quantity, unit price in cents)
 GERMAN_LINES = [
     ("10017", "RE-24-001", dt.datetime(2024, 1, 3), "A-100", "Größe L Jacke", 1, 124900),
@@ -212,18 +387,45 @@ def german_datev(folder: Path) -> Export:
     thousands, amounts with '€', dates dd.mm.yyyy; a credit note (negative) is not a sale."""
     rows = []
     for i, (cust, invoice, when, article, text, qty, cents) in enumerate(GERMAN_LINES):
-        rows.append([cust, invoice, f"{when:%d.%m.%Y}", article, text, str(qty),
-                     _german_money(cents, euro=False), _german_money(qty * cents, euro=i % 2 == 0),
-                     "Deutschland"])
+        rows.append(
+            [
+                cust,
+                invoice,
+                f"{when:%d.%m.%Y}",
+                article,
+                text,
+                str(qty),
+                _german_money(cents, euro=False),
+                _german_money(qty * cents, euro=i % 2 == 0),
+                "Deutschland",
+            ]
+        )
     path = folder / "umsatz_export.csv"
     path.write_bytes(csv_text(GERMAN_HEADER, rows, delimiter=";").encode("cp1252"))
-    purchases = [Purchase(cust, when, invoice, qty * cents / 100)
-                 for cust, invoice, when, _, _, qty, cents in GERMAN_LINES if qty > 0]
+    purchases = [
+        Purchase(cust, when, invoice, qty * cents / 100)
+        for cust, invoice, when, _, _, qty, cents in GERMAN_LINES
+        if qty > 0
+    ]
     expected, as_of = expected_rfm(purchases)
-    return Export(path, expected, as_of, {
-        "mapping": {"customer": "Kundennummer", "invoice": "Rechnungsnummer", "date": "Belegdatum",
-                    "quantity": "Menge", "price": "Einzelpreis", "amount": "Betrag"},
-        "rows_in": len(GERMAN_LINES), "decimal": ",", "date_order": "day-first"})
+    return Export(
+        path,
+        expected,
+        as_of,
+        {
+            "mapping": {
+                "customer": "Kundennummer",
+                "invoice": "Rechnungsnummer",
+                "date": "Belegdatum",
+                "quantity": "Menge",
+                "price": "Einzelpreis",
+                "amount": "Betrag",
+            },
+            "rows_in": len(GERMAN_LINES),
+            "decimal": ",",
+            "date_order": "day-first",
+        },
+    )
 
 
 # -- UK dd/mm/yyyy, ambiguous for its first 1,000 rows --------------------------------------
@@ -245,8 +447,10 @@ def uk_dayfirst_lines(n: int = 1_200, ambiguous: int = 1_000) -> list[tuple]:
 def uk_dayfirst(folder: Path) -> Export:
     """A UK export with dd/mm/yyyy HH:MM dates whose first 1,000 rows fit both orders."""
     lines = uk_dayfirst_lines()
-    rows = [[cust, inv, f"{when:%d/%m/%Y %H:%M}", str(qty), f"{pence / 100:.2f}", "United Kingdom"]
-            for cust, inv, when, qty, pence in lines]
+    rows = [
+        [cust, inv, f"{when:%d/%m/%Y %H:%M}", str(qty), f"{pence / 100:.2f}", "United Kingdom"]
+        for cust, inv, when, qty, pence in lines
+    ]
     path = folder / "uk_sales.csv"
     path.write_text(csv_text(UK_HEADER, rows), encoding="utf-8")
     purchases = [Purchase(cust, when, inv, qty * pence / 100) for cust, inv, when, qty, pence in lines]
@@ -261,7 +465,7 @@ TYPO_LINES = [  # (customer, order, date text, real datetime or None for the typ
     ("k2", "o3", "2024-06-18 16:00", dt.datetime(2024, 6, 18, 16), "45.50"),
     ("k2", "o4", "2999-06-19 11:00", None, "20.00"),  # typo: year 2999
     ("k3", "o5", "2024-05-02 12:00", dt.datetime(2024, 5, 2, 12), "7.25"),
-    ("k3", "o6", "1899-05-03 12:00", None, "8.00"),   # typo: year 1899
+    ("k3", "o6", "1899-05-03 12:00", None, "8.00"),  # typo: year 1899
 ]
 
 
@@ -275,14 +479,18 @@ def typo_year(folder: Path) -> Export:
     return Export(path, expected, as_of, {"rows_in": len(TYPO_LINES), "date_out_of_range": 2})
 
 
-BUILDERS = {"shopify": shopify_orders, "stripe": stripe_payments, "german": german_datev,
-            "uk_dayfirst": uk_dayfirst, "typo_year": typo_year}
+BUILDERS = {
+    "shopify": shopify_orders,
+    "stripe": stripe_payments,
+    "german": german_datev,
+    "uk_dayfirst": uk_dayfirst,
+    "typo_year": typo_year,
+}
 
 
 def by_customer(rfm) -> dict[str, tuple[int, int, float]]:
     """An RFM frame as customer -> (recency, frequency, monetary)."""
-    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
-            for r in rfm.itertuples()}
+    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary)) for r in rfm.itertuples()}
 
 
 def assert_rfm(got: dict[str, tuple], expected: dict[str, tuple[int, int, float]]) -> None:

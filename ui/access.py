@@ -4,6 +4,7 @@ Two environment variables decide it: RFM_ADMIN_TOKEN (saving a version and chang
 current one, from any session) and RFM_API_TOKEN (``/api/score``, checked by app.py). The
 tokens are read on every call, compared in constant time, and never kept in a session.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -30,8 +31,10 @@ def api_token_accepts(given: str | None) -> bool:
 def check_admin_token(given: str | None) -> None:
     """Nothing when no admin token is set or ``given`` matches it (constant-time), else ConfigError."""
     if not _token_accepts("RFM_ADMIN_TOKEN", given):
-        raise ConfigError("the admin token is missing or wrong: saving a version or changing the "
-                          "current one needs the server's RFM_ADMIN_TOKEN")
+        raise ConfigError(
+            "the admin token is missing or wrong: saving a version or changing the "
+            "current one needs the server's RFM_ADMIN_TOKEN"
+        )
 
 
 def _token_accepts(variable: str, given: str | None) -> bool:

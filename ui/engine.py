@@ -9,6 +9,7 @@ identify. ``st.cache_data`` results are copies per caller; saved models are shar
 caches (one parse serves the columns, the preview and RFM). Nothing here reads the
 session: callers pass what it holds (ui/files.py, ui/models.py).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -52,11 +53,11 @@ class FileInfo:
     detected: tuple[tuple[str, str | None], ...]
     preset: str
     preview: pd.DataFrame  # the first PREVIEW_ROWS rows as read (text as written)
-    currency: str | None   # the currency the file states (a column, or marks in values), else None
-    profile: str | None = None      # the export profile read by (core.profiles), else None
-    reading: tuple[str, ...] = ()   # how the file is read, one sentence each
-    refusal: str | None = None      # why the profile's reading was refused (what to choose)
-    header_row: int = 1             # the row the header was read from (core.header)
+    currency: str | None  # the currency the file states (a column, or marks in values), else None
+    profile: str | None = None  # the export profile read by (core.profiles), else None
+    reading: tuple[str, ...] = ()  # how the file is read, one sentence each
+    refusal: str | None = None  # why the profile's reading was refused (what to choose)
+    header_row: int = 1  # the row the header was read from (core.header)
 
 
 @dataclass(frozen=True)
@@ -83,15 +84,22 @@ def path_hash(path: str, size: int, mtime_ns: int) -> str:
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def file_info(content_hash: str, name: str, sheet: str | None, _raw,
-              profile: str | None = None, header_row: int | None = None) -> FileInfo:
+def file_info(
+    content_hash: str,
+    name: str,
+    sheet: str | None,
+    _raw,
+    profile: str | None = None,
+    header_row: int | None = None,
+) -> FileInfo:
     """Columns, sheets, detected mapping, first rows, stated currency and export profile of a
     file (one sheet of a workbook, its header on ``header_row``, None: found): everything the
     pages show of a file before RFM, from one read. ``profile``: as core.rfm.open_source takes
     it. A reading the profile refuses (no buyer column, an implausible customer ID) leaves the
     customer unmapped, with the reason in ``refusal``, so the Data page asks for it."""
-    dataset = read_transactions(_raw, name=name, sheet=sheet, header_row=header_row,
-                                workbooks=recent_workbooks())
+    dataset = read_transactions(
+        _raw, name=name, sheet=sheet, header_row=header_row, workbooks=recent_workbooks()
+    )
     preview = dataset.table.head(PREVIEW_ROWS).to_pandas()
     refusal, used, reading = None, None, ()
     try:
@@ -102,10 +110,21 @@ def file_info(content_hash: str, name: str, sheet: str | None, _raw,
         refusal = str(exc)
         dataset, detected, read = read_mapped(dataset, {"customer": ""}, profile, check=False)
         used, code = (read.profile.name if read.profile else None), read.currency
-    return FileInfo(dataset.name, dataset.kind, tuple(dataset.columns), dataset.sheets,
-                    dataset.sheet, tuple(detected.as_dict().items()),
-                    suggest_preset(detected, dataset.table), preview, code, profile=used,
-                    reading=reading, refusal=refusal, header_row=dataset.header_row)
+    return FileInfo(
+        dataset.name,
+        dataset.kind,
+        tuple(dataset.columns),
+        dataset.sheets,
+        dataset.sheet,
+        tuple(detected.as_dict().items()),
+        suggest_preset(detected, dataset.table),
+        preview,
+        code,
+        profile=used,
+        reading=reading,
+        refusal=refusal,
+        header_row=dataset.header_row,
+    )
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
@@ -133,15 +152,22 @@ def stored_model(root: str, version: str, sha256: str) -> tuple[SegmentationMode
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def segmented(rfm_fingerprint: str, model_key: str, _model: SegmentationModel,
-              _rfm: pd.DataFrame) -> pd.DataFrame:
+def segmented(
+    rfm_fingerprint: str, model_key: str, _model: SegmentationModel, _rfm: pd.DataFrame
+) -> pd.DataFrame:
     """Every customer with tier, cluster and segment under a model."""
     return _model.segment(_rfm)
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def compared_models(rfm_fingerprint: str, active_key: str, k: int, _reference: SegmentationModel,
-                    _candidate: SegmentationModel, _rfm: pd.DataFrame) -> ModelChange:
+def compared_models(
+    rfm_fingerprint: str,
+    active_key: str,
+    k: int,
+    _reference: SegmentationModel,
+    _candidate: SegmentationModel,
+    _rfm: pd.DataFrame,
+) -> ModelChange:
     """What changes for the customers of ``_rfm`` if ``_candidate`` (k clusters) replaced
     ``_reference`` (keyed ``active_key``): core.segmentation.compare_models."""
     return compare_models(_reference, _candidate, _rfm)
@@ -153,8 +179,9 @@ _sweeps: OrderedDict[tuple, SweepResult] = OrderedDict()
 _sweeps_lock = threading.Lock()
 
 
-def sweep_result(rfm_fingerprint: str, ks: tuple[int, ...], features: pd.DataFrame,
-                 progress=None) -> SweepResult:
+def sweep_result(
+    rfm_fingerprint: str, ks: tuple[int, ...], features: pd.DataFrame, progress=None
+) -> SweepResult:
     """The k-sweep over ``ks`` (one call: all silhouettes share one pass over the distances)."""
     key = (rfm_fingerprint, ks)
     with _sweeps_lock:

@@ -6,6 +6,7 @@ A load commits a ``Source`` and the settings detected from the file to the sessi
 reads themselves are the cached engine calls of ui/engine.py, keyed by the file's content
 hash. Where an upload is kept, and for how long, is ui/uploads.py.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -73,8 +74,14 @@ def load_path(path: str | os.PathLike, origin: str = "server") -> None:
     if not path.is_file():
         raise SegmentationError(f"{path.name}: no such file on the server")
     info = path.stat()
-    _commit(Source(name=path.name, content_hash=engine.path_hash(str(path), info.st_size, info.st_mtime_ns),
-                   path=str(path), origin=origin))
+    _commit(
+        Source(
+            name=path.name,
+            content_hash=engine.path_hash(str(path), info.st_size, info.st_mtime_ns),
+            path=str(path),
+            origin=origin,
+        )
+    )
 
 
 def load_sample() -> None:
@@ -147,4 +154,3 @@ def current() -> engine.Loaded:
     """RFM of the loaded file under the current settings (raises SegmentationError)."""
     src = source()
     return engine.rfm_result(src.content_hash, src.name, settings(), src.raw)
-

@@ -5,6 +5,7 @@ edited (kept by ui/session.py), the scored table under that grid, the file's cus
 attributes, last orders and movement sizes for the exports and the report (cached by the file's
 content hash and the settings, like the calls of ui/engine.py).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -51,9 +52,11 @@ def grid_is_edited() -> bool:
 def grid_table(grid) -> pd.DataFrame:
     """The grid as the page edits it: rows 'R 5'..'R 1' (best first), columns 'FM 1'..'FM 5'."""
     grid = validate_grid(grid)
-    return pd.DataFrame([grid[str(r)] for r in reversed(SCORES)],
-                        index=[f"R {r}" for r in reversed(SCORES)],
-                        columns=[f"FM {f}" for f in SCORES])
+    return pd.DataFrame(
+        [grid[str(r)] for r in reversed(SCORES)],
+        index=[f"R {r}" for r in reversed(SCORES)],
+        columns=[f"FM {f}" for f in SCORES],
+    )
 
 
 def grid_from_table(table: pd.DataFrame) -> dict[str, list[str]]:
@@ -67,8 +70,7 @@ def grid_from_table(table: pd.DataFrame) -> dict[str, list[str]]:
 
 # -- cached engine calls ---------------------------------------------------------------
 @st.cache_data(max_entries=engine.CACHE_ENTRIES, show_spinner=False)
-def _scored(rfm_fingerprint: str, model_key: str, grid_json: str,
-            _segmented: pd.DataFrame) -> pd.DataFrame:
+def _scored(rfm_fingerprint: str, model_key: str, grid_json: str, _segmented: pd.DataFrame) -> pd.DataFrame:
     return score_table(_segmented, grid=json.loads(grid_json))
 
 
@@ -95,8 +97,14 @@ def file_currency() -> str | None:
 
 
 @st.cache_data(max_entries=engine.CACHE_ENTRIES, show_spinner=False)
-def _attributes(content_hash: str, name: str, settings: session.Settings, columns: tuple[str, ...],
-                as_of: dt.datetime, _raw) -> pd.DataFrame:
+def _attributes(
+    content_hash: str,
+    name: str,
+    settings: session.Settings,
+    columns: tuple[str, ...],
+    as_of: dt.datetime,
+    _raw,
+) -> pd.DataFrame:
     src = engine.open_file(name, settings, _raw)
     return customer_attributes(src, columns, as_of=as_of)
 
@@ -122,12 +130,12 @@ def customer_columns(loaded: engine.Loaded, customer_id: str) -> dict[str, str]:
     """The customer's own columns of the file (name, e-mail, country, ...: those the campaign
     export suggests), each the latest non-empty value by date; empty ones left out."""
     src, settings = files.source(), files.settings()
-    columns = tuple(suggest_attribute_columns(list(files.current_info().columns),
-                                              ColumnMapping(**settings.mapping_dict)))
+    columns = tuple(
+        suggest_attribute_columns(list(files.current_info().columns), ColumnMapping(**settings.mapping_dict))
+    )
     if not columns:
         return {}
-    table = _attributes(src.content_hash, src.name, settings, columns, loaded.result.as_of,
-                        src.raw)
+    table = _attributes(src.content_hash, src.name, settings, columns, loaded.result.as_of, src.raw)
     row = table[table["customer_id"] == str(customer_id)]
     if row.empty:
         return {}
@@ -136,16 +144,18 @@ def customer_columns(loaded: engine.Loaded, customer_id: str) -> dict[str, str]:
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def _last_orders(content_hash: str, name: str, settings: session.Settings, customer_id: str,
-                 as_of: dt.datetime, _raw) -> pd.DataFrame:
+def _last_orders(
+    content_hash: str, name: str, settings: session.Settings, customer_id: str, as_of: dt.datetime, _raw
+) -> pd.DataFrame:
     return last_orders(engine.open_file(name, settings, _raw), customer_id, until=as_of)
 
 
 def customer_last_orders(loaded: engine.Loaded, customer_id: str) -> pd.DataFrame:
     """The customer's last orders up to the as-of date (core.lookup.last_orders), cached."""
     src = files.source()
-    return _last_orders(src.content_hash, src.name, files.settings(), str(customer_id),
-                        loaded.result.as_of, src.raw)
+    return _last_orders(
+        src.content_hash, src.name, files.settings(), str(customer_id), loaded.result.as_of, src.raw
+    )
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -164,15 +174,28 @@ def report_builder(loaded: engine.Loaded, active: models.ActiveModel, currency: 
     scored_table = scored(loaded, active)
 
     def build() -> bytes:
-        sizes, note = _movement(src.content_hash, src.name, settings,
-                                json.dumps(grid, sort_keys=True), src.raw)
+        sizes, note = _movement(
+            src.content_hash, src.name, settings, json.dumps(grid, sort_keys=True), src.raw
+        )
         valued, value_note = value_ui.with_value_of(scored_table, src, settings)
-        page = build_report(ReportInputs(
-            source_name=src.name, scored=valued, value_note=value_note, audit=loaded.result.audit,
-            as_of=loaded.result.as_of, generated_at=dt.datetime.now(dt.UTC),
-            data_fingerprint=loaded.fingerprint, model_version=active.version,
-            model_k=active.model.config.k, grid=grid, currency=currency, movement=sizes,
-            movement_note=note, file_hash=src.content_hash))
+        page = build_report(
+            ReportInputs(
+                source_name=src.name,
+                scored=valued,
+                value_note=value_note,
+                audit=loaded.result.audit,
+                as_of=loaded.result.as_of,
+                generated_at=dt.datetime.now(dt.UTC),
+                data_fingerprint=loaded.fingerprint,
+                model_version=active.version,
+                model_k=active.model.config.k,
+                grid=grid,
+                currency=currency,
+                movement=sizes,
+                movement_note=note,
+                file_hash=src.content_hash,
+            )
+        )
         return page.encode("utf-8")
 
     return build

@@ -6,6 +6,7 @@ the loaded data and not saved. A preview is fitted for the session only; saving 
 current change the shared model store (env RFM_MODEL_DIR) and ask for the admin token when
 one is set (ui/access.py). Fits and loads are the cached calls of ui/engine.py.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,7 +44,7 @@ class ActiveModel:
     and why it is the one in use (said on the Clusters page)."""
 
     model: SegmentationModel
-    version: str | None   # None: fitted on the loaded data, not saved
+    version: str | None  # None: fitted on the loaded data, not saved
     manifest: dict | None
     why: str
 
@@ -70,17 +71,25 @@ def active_model(loaded: Loaded) -> ActiveModel:
             manifest = model_store.manifest(version)
             if version != pinned and manifest.get("training_fingerprint") != fp:
                 continue
-            model, manifest = engine.stored_model(str(model_store.root.resolve()), version,
-                                                  manifest.get("sha256", ""))
+            model, manifest = engine.stored_model(
+                str(model_store.root.resolve()), version, manifest.get("sha256", "")
+            )
         except SegmentationError:
             continue
-        why = ("chosen on the Clusters page" if version == pinned
-               else "the store's current model, trained on this data")
+        why = (
+            "chosen on the Clusters page"
+            if version == pinned
+            else "the store's current model, trained on this data"
+        )
         return ActiveModel(model, version, manifest, why)
     model = engine.fitted_model(fp, DEFAULT_K, loaded.rfm)
-    return ActiveModel(model, None, None,
-                       f"fitted with k={DEFAULT_K} on the loaded data (not saved; preview and save "
-                       "a version on the Clusters page)")
+    return ActiveModel(
+        model,
+        None,
+        None,
+        f"fitted with k={DEFAULT_K} on the loaded data (not saved; preview and save "
+        "a version on the Clusters page)",
+    )
 
 
 def clustered_features(rfm: pd.DataFrame, model: SegmentationModel) -> pd.DataFrame:
@@ -112,17 +121,22 @@ def preview_model(loaded: Loaded, active: ActiveModel, k: int) -> SegmentationMo
 
 def model_change(loaded: Loaded, active: ActiveModel, preview: SegmentationModel) -> ModelChange:
     """What changes for the loaded customers if ``preview`` replaced the model in use."""
-    return engine.compared_models(loaded.fingerprint, active.key, preview.config.k, active.model,
-                                  preview, loaded.rfm)
+    return engine.compared_models(
+        loaded.fingerprint, active.key, preview.config.k, active.model, preview, loaded.rfm
+    )
 
 
-def save_version(loaded: Loaded, model: SegmentationModel, *, make_current: bool,
-                 admin_token: str | None = None) -> str:
+def save_version(
+    loaded: Loaded, model: SegmentationModel, *, make_current: bool, admin_token: str | None = None
+) -> str:
     """Save ``model`` as a new version (current for everyone only if ``make_current``)."""
     access.check_admin_token(admin_token)
-    version = store().save(model, data_source=files.source().name, make_current=make_current,
-                           extra={"as_of": loaded.result.as_of.isoformat(),
-                                  "sheet": files.settings().sheet})
+    version = store().save(
+        model,
+        data_source=files.source().name,
+        make_current=make_current,
+        extra={"as_of": loaded.result.as_of.isoformat(), "sheet": files.settings().sheet},
+    )
     if make_current:
         session.pin_version(version)
     return version
@@ -135,8 +149,7 @@ def pin_version(version: str, admin_token: str | None = None) -> None:
     session.pin_version(version)
 
 
-def save_new_fit(loaded: Loaded, k: int, *, grid: dict | None = None,
-                 admin_token: str | None = None) -> str:
+def save_new_fit(loaded: Loaded, k: int, *, grid: dict | None = None, admin_token: str | None = None) -> str:
     """Fit k clusters on the loaded data and save them (with an edited named-segment ``grid``).
 
     The new version is used in this session; it becomes current for everyone only from the

@@ -4,6 +4,7 @@ Each call scans the loaded file once through core.movement.PurchaseHistory; resu
 keyed by the file's content hash, the analysis settings, the dates and the lens, so changing
 a date recomputes the migration only, and the month-end sizes are computed once per lens.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,9 @@ def _segment_by(lens_key: str, grid_json: str, model) -> movement.SegmentBy:
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def month_end_view(content_hash: str, name: str, settings: session.Settings, lens_key: str,
-                   grid_json: str, _raw, _model) -> tuple[pd.DataFrame, dt.datetime, dt.datetime]:
+def month_end_view(
+    content_hash: str, name: str, settings: session.Settings, lens_key: str, grid_json: str, _raw, _model
+) -> tuple[pd.DataFrame, dt.datetime, dt.datetime]:
     """(segment sizes at each month end, first purchase, last purchase)."""
     history = _history(name, settings, _raw)
     sizes = movement.month_end_sizes(history, _segment_by(lens_key, grid_json, _model))
@@ -40,27 +42,63 @@ def month_end_view(content_hash: str, name: str, settings: session.Settings, len
 
 
 @st.cache_data(max_entries=CACHE_ENTRIES, show_spinner=False)
-def migration_view(content_hash: str, name: str, settings: session.Settings, lens_key: str,
-                   grid_json: str, from_date: dt.datetime, to_date: dt.datetime,
-                   cut_points: str, _raw, _model) -> pd.DataFrame:
+def migration_view(
+    content_hash: str,
+    name: str,
+    settings: session.Settings,
+    lens_key: str,
+    grid_json: str,
+    from_date: dt.datetime,
+    to_date: dt.datetime,
+    cut_points: str,
+    _raw,
+    _model,
+) -> pd.DataFrame:
     """customer_id, from_segment, to_segment and R/F/M at ``to_date`` (core.movement.migration)."""
     history = _history(name, settings, _raw)
-    return movement.migration(history, from_date, to_date,
-                              _segment_by(lens_key, grid_json, _model), with_rfm=True,
-                              cut_points=cut_points)
+    return movement.migration(
+        history,
+        from_date,
+        to_date,
+        _segment_by(lens_key, grid_json, _model),
+        with_rfm=True,
+        cut_points=cut_points,
+    )
 
 
 def current_month_ends(lens_key: str, grid: dict, model):
     """Month-end sizes under the lens: NAMED (with this grid) or a model's key."""
     src = files.source()
-    return month_end_view(src.content_hash, src.name, files.settings(), lens_key,
-                          json.dumps(grid, sort_keys=True), src.raw, model)
+    return month_end_view(
+        src.content_hash,
+        src.name,
+        files.settings(),
+        lens_key,
+        json.dumps(grid, sort_keys=True),
+        src.raw,
+        model,
+    )
 
 
-def current_migration(lens_key: str, grid: dict, model, from_date: dt.datetime,
-                      to_date: dt.datetime, cut_points: str = movement.DEFAULT_CUT_POINTS):
+def current_migration(
+    lens_key: str,
+    grid: dict,
+    model,
+    from_date: dt.datetime,
+    to_date: dt.datetime,
+    cut_points: str = movement.DEFAULT_CUT_POINTS,
+):
     """Every customer's move between the dates under the lens (cut_points: see migration)."""
     src = files.source()
-    return migration_view(src.content_hash, src.name, files.settings(), lens_key,
-                          json.dumps(grid, sort_keys=True), from_date, to_date, cut_points,
-                          src.raw, model)
+    return migration_view(
+        src.content_hash,
+        src.name,
+        files.settings(),
+        lens_key,
+        json.dumps(grid, sort_keys=True),
+        from_date,
+        to_date,
+        cut_points,
+        src.raw,
+        model,
+    )

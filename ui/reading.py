@@ -1,5 +1,6 @@
 """The Data page's part on how a file is read: the export profile in use (stated, with a
 control to change it) and the sentences of what the reading decided (core.profiles)."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -12,8 +13,11 @@ RECOGNISED = "(recognised from the columns)"
 
 def _label(choice: str, recognised: str | None) -> str:
     if choice == RECOGNISED:
-        return f"recognised: {profiles()[recognised].title}" if recognised else \
-            "recognised: none (read by column names)"
+        return (
+            f"recognised: {profiles()[recognised].title}"
+            if recognised
+            else "recognised: none (read by column names)"
+        )
     if choice == NONE:
         return "none: read by column names"
     return profiles()[choice].title
@@ -35,11 +39,17 @@ def profile_control(info: engine.FileInfo, settings: session.Settings) -> None:
         with render.engine_errors():
             files.select_profile(None if choice == RECOGNISED else choice)
 
-    st.selectbox("Export profile", options, index=options.index(current), key=key,
-                 on_change=change, format_func=lambda o: _label(o, recognised),
-                 help="What the export's columns mean (who the customer is, which column is the "
-                      "money paid, which statuses are sales). Recognised from the header; "
-                      "choose another, or none to read by column names (docs/FORMATS.md).")
+    st.selectbox(
+        "Export profile",
+        options,
+        index=options.index(current),
+        key=key,
+        on_change=change,
+        format_func=lambda o: _label(o, recognised),
+        help="What the export's columns mean (who the customer is, which column is the "
+        "money paid, which statuses are sales). Recognised from the header; "
+        "choose another, or none to read by column names (docs/FORMATS.md).",
+    )
     if info.refusal:
         st.error(info.refusal)
 

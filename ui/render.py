@@ -1,5 +1,6 @@
 """Rendering helpers shared by the pages: error guard, sidebar summary, plots, display names,
 glossary tooltips and money in the file's currency (the customer card: ui/card.py)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -49,8 +50,10 @@ def lost_upload_notice() -> None:
     files.source()
     lost = session.lost_upload()
     if lost:
-        st.warning(f"Your upload {escape_markdown(lost)} is no longer on the server; the sample "
-                   "is loaded instead. Upload the file again on the Data page.")
+        st.warning(
+            f"Your upload {escape_markdown(lost)} is no longer on the server; the sample "
+            "is loaded instead. Upload the file again on the Data page."
+        )
 
 
 def sidebar_summary() -> None:
@@ -59,8 +62,9 @@ def sidebar_summary() -> None:
         src = files.source()
         st.caption("Loaded data")
         sheet = files.settings().sheet
-        st.markdown(f"**{escape_markdown(src.name)}**"
-                    + (f" · sheet *{escape_markdown(sheet)}*" if sheet else ""))
+        st.markdown(
+            f"**{escape_markdown(src.name)}**" + (f" · sheet *{escape_markdown(sheet)}*" if sheet else "")
+        )
         try:
             loaded = files.current()
         except SegmentationError:
@@ -85,9 +89,11 @@ def sampled(frame: pd.DataFrame) -> pd.DataFrame:
     """At most charts.MAX_POINTS customers for a chart, saying so on the page when sampled."""
     points, was_sampled = charts.sample_points(frame)
     if was_sampled:
-        st.caption(f"Charts show a random sample of {len(points):,} of {len(frame):,} customers "
-                   f"(fixed seed {charts.SAMPLE_SEED}), so the browser stays fast; tables and "
-                   "exports use every customer.")
+        st.caption(
+            f"Charts show a random sample of {len(points):,} of {len(frame):,} customers "
+            f"(fixed seed {charts.SAMPLE_SEED}), so the browser stays fast; tables and "
+            "exports use every customer."
+        )
     return points
 
 
@@ -119,13 +125,24 @@ def download_pair(label: str, frame_fn, stem: str, key: str) -> None:
     from core.export import to_csv_bytes, to_excel_bytes
 
     left, right = st.columns(2)
-    left.download_button(f"{label} (CSV)", data=lambda: to_csv_bytes(frame_fn()),
-                         file_name=f"{stem}.csv", mime="text/csv", key=f"{key}_csv",
-                         on_click="ignore", icon=":material/download:")
-    right.download_button(f"{label} (Excel)", data=lambda: to_excel_bytes(frame_fn(), stem[:31]),
-                          file_name=f"{stem}.xlsx", key=f"{key}_xlsx", on_click="ignore",
-                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                          icon=":material/download:")
+    left.download_button(
+        f"{label} (CSV)",
+        data=lambda: to_csv_bytes(frame_fn()),
+        file_name=f"{stem}.csv",
+        mime="text/csv",
+        key=f"{key}_csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        f"{label} (Excel)",
+        data=lambda: to_excel_bytes(frame_fn(), stem[:31]),
+        file_name=f"{stem}.xlsx",
+        key=f"{key}_xlsx",
+        on_click="ignore",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        icon=":material/download:",
+    )
 
 
 ROW_PX = 35  # a dataframe row's height in Streamlit's grid
@@ -144,67 +161,62 @@ def nan_to_none(value):
 # -- plain language ---------------------------------------------------------------------
 GLOSSARY: dict[str, str] = {
     "recency": "Days since the customer's last purchase, counted to the as-of date. "
-               "Lower is better: they bought recently.",
+    "Lower is better: they bought recently.",
     "frequency": "How many separate orders (invoices) the customer placed.",
     "monetary": "How much the customer spent in total (cancelled and non-product lines removed).",
     "as_of": "The date the figures are counted to; by default the latest purchase in the file.",
     "r_score": "Recency score 1-5: customers are split into five equal-sized groups by days "
-               "since the last order; 5 = the most recent fifth.",
+    "since the last order; 5 = the most recent fifth.",
     "f_score": "Frequency score 1-5: five equal-sized groups by number of orders; 5 = the "
-               "customers who order most often.",
-    "m_score": "Monetary score 1-5: five equal-sized groups by total spend; 5 = the biggest "
-               "spenders.",
+    "customers who order most often.",
+    "m_score": "Monetary score 1-5: five equal-sized groups by total spend; 5 = the biggest spenders.",
     "fm": "FM score: the average of the F and M scores, rounded half up (1-5).",
     "named_segment": "A group named after how recently, how often and how much customers buy "
-                     "(Champions, At Risk, ...), read from the R x FM grid.",
+    "(Champions, At Risk, ...), read from the R x FM grid.",
     "grid": "The 5 x 5 table that names the segment of each (R score, FM score) pair. You can "
-            "edit it; it is saved with the model.",
+    "edit it; it is saved with the model.",
     "vip_tier": "Customers far outside the usual range of spend or orders (beyond the IQR "
-                "fences): Elite (both), High Spender (spend), Power Shopper (orders).",
+    "fences): Elite (both), High Spender (spend), Power Shopper (orders).",
     "iqr_fence": "A statistical limit: 1.5 times the spread of the middle half of customers "
-                 "above the upper quartile. Customers past it are VIP tiers.",
+    "above the upper quartile. Customers past it are VIP tiers.",
     "cluster": "A group of customers with similar recency, orders and spend, found by K-Means "
-               "among the customers inside the fences, and named by what it looks like.",
+    "among the customers inside the fences, and named by what it looks like.",
     "revenue_share": "The segment's part of all revenue in the file.",
     "typical": "The median: half of the segment's customers are above, half below.",
     "aov": "Average order value: revenue divided by the number of orders.",
     "percentile": "The cut points are the 20th, 40th, 60th and 80th percentiles: the values "
-                  "below which 20%, 40%, 60% and 80% of customers fall.",
+    "below which 20%, 40%, 60% and 80% of customers fall.",
     "fingerprint": "A short hash of the RFM table: the same data gives the same fingerprint.",
     "customer_percentile": "The share of customers with this value or lower: percentile 90 "
-                           "means 90% of customers are at or below this customer.",
+    "means 90% of customers are at or below this customer.",
     "k": "The number of groups (clusters) K-Means splits the customers inside the fences into.",
     "kmeans": "K-Means: a standard method that puts customers into k groups so that each "
-              "customer is close to the centre of its own group.",
+    "customer is close to the centre of its own group.",
     "standardised": "Standardised units: recency, frequency and monetary each rescaled to "
-                    "mean 0 and spread 1, so days, orders and money weigh the same.",
+    "mean 0 and spread 1, so days, orders and money weigh the same.",
     "centroid": "The centre of a cluster: its average recency, frequency and monetary.",
     "centroid_move": "How far a cluster's centre moves between the model in use and the "
-                     "preview, in standardised units (0 = same place).",
+    "preview, in standardised units (0 = same place).",
     "inertia": "Inertia: the sum of squared distances from each customer to its cluster "
-               "centre. It always falls as k grows; the bend (elbow) is where more groups "
-               "stop helping much.",
-    "elbow": "The elbow (knee): the k where the inertia curve bends, after which extra groups "
-             "add little.",
+    "centre. It always falls as k grows; the bend (elbow) is where more groups "
+    "stop helping much.",
+    "elbow": "The elbow (knee): the k where the inertia curve bends, after which extra groups add little.",
     "silhouette": "Silhouette (-1 to 1): how much closer customers are to their own group than "
-                  "to the next one. Higher is better; above 0.5 is clear separation.",
+    "to the next one. Higher is better; above 0.5 is clear separation.",
     "calinski_harabasz": "Calinski-Harabasz: spread between groups divided by spread within "
-                         "them. Higher is better.",
+    "them. Higher is better.",
     "davies_bouldin": "Davies-Bouldin: how much each group overlaps its most similar group. "
-                      "Lower is better (0 = no overlap).",
+    "Lower is better (0 = no overlap).",
     "preview": "A model fitted for you only: nothing is saved and nobody else's model changes.",
     "version": "A saved model. The current version is the one every visitor and the API use.",
     "preset": "A set of cleaning rules chosen for a kind of file.",
     "cleaning_rule": "A rule that removes rows that are not real sales (cancellations, "
-                     "missing customer, zero price, ...). Each removed row is counted once.",
-    "line_value": "What one line of the file is worth: the amount column when mapped, "
-                  "else quantity x price.",
+    "missing customer, zero price, ...). Each removed row is counted once.",
+    "line_value": "What one line of the file is worth: the amount column when mapped, else quantity x price.",
     "decimal_mark": "Whether numbers written as text use a comma (12,50) or a point (12.50) "
-                    "before the cents.",
-    "date_order": "For dates like 03/04/2024 that fit both: day first (3 April) or month first "
-                  "(4 March).",
-    "returns": "Dropped: return lines are removed. Netted: returns are subtracted from the "
-               "customer's spend.",
+    "before the cents.",
+    "date_order": "For dates like 03/04/2024 that fit both: day first (3 April) or month first (4 March).",
+    "returns": "Dropped: return lines are removed. Netted: returns are subtracted from the customer's spend.",
 }
 
 
@@ -237,16 +249,21 @@ def currency_picker(detected: str | None) -> str | None:
     stored = session.currency_choice(_FROM_FILE)
 
     with st.sidebar:
-        st.selectbox("Currency of money figures", options, key=session.CURRENCY_WIDGET,
-                     on_change=session.keep_currency_choice,
-                     index=options.index(stored) if stored in options else 0,
-                     help="Taken from the file's Currency column, else from the marks in its "
-                          "values ($, €, £, CHF); choose another to relabel the figures (no "
-                          "conversion is made).")
+        st.selectbox(
+            "Currency of money figures",
+            options,
+            key=session.CURRENCY_WIDGET,
+            on_change=session.keep_currency_choice,
+            index=options.index(stored) if stored in options else 0,
+            help="Taken from the file's Currency column, else from the marks in its "
+            "values ($, €, £, CHF); choose another to relabel the figures (no "
+            "conversion is made).",
+        )
         # The options' labels stay the same whatever the file says: a label that changed
         # with the file made the stored choice a label ('from the file: not stated').
-        st.caption(f"From the file: {detected}" if detected else
-                   "The file states no currency: choose one above.")
+        st.caption(
+            f"From the file: {detected}" if detected else "The file states no currency: choose one above."
+        )
     return currency(detected)
 
 
@@ -268,8 +285,7 @@ def money_metric(where, label: str, value, code: str | None, help: str | None = 
         where.metric(label, exact, help=help)
         return
     amount = float(value)
-    scale, unit = next((s for s in ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if abs(amount) >= s[0]),
-                       (1.0, ""))
+    scale, unit = next((s for s in ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if abs(amount) >= s[0]), (1.0, ""))
     where.metric(label, format_money(amount / scale, code, unit=unit), help=help)
     where.caption(f"{exact} exactly")
 
@@ -292,14 +308,16 @@ def segment_summary(seg: pd.DataFrame) -> pd.DataFrame:
     """Per segment (display names): customers, share of customers and revenue, typical
     recency/orders/spend."""
     grouped = seg.groupby("segment", observed=True, sort=False)
-    table = pd.DataFrame({
-        "customers": grouped.size(),
-        "share": grouped.size() / max(len(seg), 1) * 100,
-        "revenue": grouped["monetary"].sum(),
-        "recency": grouped["recency"].median(),
-        "frequency": grouped["frequency"].median(),
-        "monetary": grouped["monetary"].median(),
-    }).sort_values("revenue", ascending=False)
+    table = pd.DataFrame(
+        {
+            "customers": grouped.size(),
+            "share": grouped.size() / max(len(seg), 1) * 100,
+            "revenue": grouped["monetary"].sum(),
+            "recency": grouped["recency"].median(),
+            "frequency": grouped["frequency"].median(),
+            "monetary": grouped["monetary"].median(),
+        }
+    ).sort_values("revenue", ascending=False)
     table = table.rename_axis("segment").reset_index()
     return table.assign(segment=table["segment"].map(display_name))  # read by people only
 
@@ -309,13 +327,14 @@ def segment_summary_columns(code: str | None) -> dict:
     return {
         "segment": st.column_config.TextColumn("Group"),
         "customers": st.column_config.NumberColumn("Customers", format="%,d"),
-        "share": st.column_config.NumberColumn("Share", format="%.0f%%",
-                                               help="Share of all customers."),
+        "share": st.column_config.NumberColumn("Share", format="%.0f%%", help="Share of all customers."),
         "revenue": money_column("Revenue", code, help=help_for("monetary")),
-        "recency": st.column_config.NumberColumn("Typical recency (days)", format="%,.0f",
-                                                 help=help_for("typical")),
-        "frequency": st.column_config.NumberColumn("Typical orders", format="%,.0f",
-                                                   help=help_for("typical")),
+        "recency": st.column_config.NumberColumn(
+            "Typical recency (days)", format="%,.0f", help=help_for("typical")
+        ),
+        "frequency": st.column_config.NumberColumn(
+            "Typical orders", format="%,.0f", help=help_for("typical")
+        ),
         "monetary": money_column("Typical spend", code, help=help_for("typical")),
     }
 

@@ -17,6 +17,7 @@ Nothing here reads a file or calls the engine (that is ui/files.py, ui/engine.py
 ui/models.py): this module is the session's vocabulary, so a page or helper never writes a
 raw key, and tests/app/test_session_keys.py fails if one does.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,23 +29,23 @@ import streamlit as st
 from core.options import ReadOptions
 
 # -- what the user chose ------------------------------------------------------------------
-SOURCE = "loaded_source"          # Source: the loaded file
-SETTINGS = "analysis_settings"    # Settings: how it is read
-PINNED_VERSION = "pinned_version" # str: the model version chosen in this session
-GENERATION = "generation"         # int: bumped when the file's columns may have changed
-LOST_UPLOAD = "lost_upload"       # str: the name of an upload gone from the server
-SEGMENT_GRID = "segment_grid"     # dict: the named-segment grid edited in this session
+SOURCE = "loaded_source"  # Source: the loaded file
+SETTINGS = "analysis_settings"  # Settings: how it is read
+PINNED_VERSION = "pinned_version"  # str: the model version chosen in this session
+GENERATION = "generation"  # int: bumped when the file's columns may have changed
+LOST_UPLOAD = "lost_upload"  # str: the name of an upload gone from the server
+SEGMENT_GRID = "segment_grid"  # dict: the named-segment grid edited in this session
 CURRENCY_CHOICE = "currency_choice"  # str: the currency chosen for money figures
 CURRENCY_WIDGET = "currency_widget"  # the sidebar selectbox whose choice CURRENCY_CHOICE keeps
 
 # -- what a page carries from one run to the next -------------------------------------------
-UPLOADED_ID = "uploaded_id"       # Data: the file_uploader's file already loaded
-RECOMMENDED_K = "recommended_k"   # Clusters: the k-sweep's suggestion (the preview's default)
-PREVIEW_K = "preview_k"           # Clusters: the k previewed
-CLUSTERS_FLASH = "clusters_flash" # Clusters: a notice shown once after a save or a switch
-LOOKUP_ID = "lookup_id"           # Customer lookup: the ID selectbox
-LOOKUP_TEXT = "lookup_text"       # Customer lookup: the ID text box (many customers)
-TYPED_DONE = "typed_done"         # Customer lookup: the typed R/F/M form was submitted once
+UPLOADED_ID = "uploaded_id"  # Data: the file_uploader's file already loaded
+RECOMMENDED_K = "recommended_k"  # Clusters: the k-sweep's suggestion (the preview's default)
+PREVIEW_K = "preview_k"  # Clusters: the k previewed
+CLUSTERS_FLASH = "clusters_flash"  # Clusters: a notice shown once after a save or a switch
+LOOKUP_ID = "lookup_id"  # Customer lookup: the ID selectbox
+LOOKUP_TEXT = "lookup_text"  # Customer lookup: the ID text box (many customers)
+TYPED_DONE = "typed_done"  # Customer lookup: the typed R/F/M form was submitted once
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ the others by age and total size. The data folder (env RFM_DATA_DIR) lists the f
 may open where they lie, plain files only. Security and disk bounds of files live here; what
 a session loaded is ui/files.py, and nothing here touches the session.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -26,8 +27,8 @@ from core.io import SUPPORTED, check_plain_file
 from core.limits import env_number
 from ui.session import Source
 
-UPLOAD_MAX_AGE_HOURS = 24.0   # env RFM_UPLOAD_MAX_AGE_HOURS: uploads unused this long are deleted
-UPLOAD_MAX_MB = 2048.0        # env RFM_UPLOAD_MAX_MB: the oldest uploads go past this total
+UPLOAD_MAX_AGE_HOURS = 24.0  # env RFM_UPLOAD_MAX_AGE_HOURS: uploads unused this long are deleted
+UPLOAD_MAX_MB = 2048.0  # env RFM_UPLOAD_MAX_MB: the oldest uploads go past this total
 
 
 # -- the server data folder ----------------------------------------------------------------
@@ -48,8 +49,11 @@ def server_files() -> list[Path]:
     folder = data_dir()
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir()
-                  if p.suffix.lower() in SUPPORTED and not p.name.startswith(".") and _plain(p))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.suffix.lower() in SUPPORTED and not p.name.startswith(".") and _plain(p)
+    )
 
 
 def _plain(path: Path) -> bool:
@@ -80,8 +84,10 @@ def upload_dir() -> Path:
             folder.mkdir(mode=0o700, parents=True, exist_ok=True)
             info = os.lstat(folder)
             if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid():
-                raise SegmentationError(f"RFM_UPLOAD_DIR {folder} is not a folder of this server's user; "
-                                        "point it at a private folder")
+                raise SegmentationError(
+                    f"RFM_UPLOAD_DIR {folder} is not a folder of this server's user; "
+                    "point it at a private folder"
+                )
             if stat.S_IMODE(info.st_mode) != 0o700:
                 os.chmod(folder, 0o700)
             return folder

@@ -4,6 +4,7 @@ The loaded file is scanned once into its purchases (core.movement.PurchaseHistor
 forecast and the backtest are keyed by the file's content hash, the analysis settings (as-of
 date included) and the forecast's settings, so moving a slider refits only what it changes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -28,8 +29,9 @@ class ValueView:
 
 
 @st.cache_data(max_entries=engine.CACHE_ENTRIES, show_spinner=False)
-def value_view(content_hash: str, name: str, settings: session.Settings, config: CLVConfig,
-               _raw) -> ValueView:
+def value_view(
+    content_hash: str, name: str, settings: session.Settings, config: CLVConfig, _raw
+) -> ValueView:
     """Forecast and backtest of the file (raises SegmentationError when the forecast refuses)."""
     history = PurchaseHistory.from_source(engine.open_file(name, settings, _raw))
     result = clv.clv_from_history(history, settings.as_of, config)
@@ -53,8 +55,9 @@ def with_segments(table: pd.DataFrame, named: pd.DataFrame) -> pd.DataFrame:
     return table.merge(named, on="customer_id", how="left")
 
 
-def with_value_of(frame: pd.DataFrame, src: session.Source, settings: session.Settings
-                  ) -> tuple[pd.DataFrame, str]:
+def with_value_of(
+    frame: pd.DataFrame, src: session.Source, settings: session.Settings
+) -> tuple[pd.DataFrame, str]:
     """``frame`` with the default forecast's value columns (core.clv.with_value), or unchanged
     with the reason when the forecast refuses this file. Needs no session (runs on click)."""
     try:
@@ -79,8 +82,12 @@ def value_card(customer_id: str, code: str | None) -> None:
     st.markdown("##### Lifetime value")
     c = st.columns(3)
     once = row["frequency"] == 0
-    c[0].metric("P(alive)", f"{row['p_alive']:.0%}",
-                help=clv.ONE_TIME_BUYERS_NOTE if once else "The chance this customer has not "
-                "left for good (Value page, docs/CLV.md).")
+    c[0].metric(
+        "P(alive)",
+        f"{row['p_alive']:.0%}",
+        help=clv.ONE_TIME_BUYERS_NOTE
+        if once
+        else "The chance this customer has not left for good (Value page, docs/CLV.md).",
+    )
     c[1].metric(f"Expected purchases, {CLV_DEFAULTS.weeks:g} weeks", f"{row['expected_purchases']:.2f}")
     render.money_metric(c[2], f"CLV, {CLV_DEFAULTS.months} months", row["clv"], code)

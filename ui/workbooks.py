@@ -7,6 +7,7 @@ and core.rfm.open_source. Arrow tables are immutable, so sharing one between ses
 safe; a read is found only for the same version of the same file (core.excel.file_identity:
 real path, inode, size, modification time), and two entries bound the memory held.
 """
+
 from __future__ import annotations
 
 import threading
@@ -31,8 +32,9 @@ class RecentWorkbooks:
         self.held: list[tuple[frozenset[tuple], excel.WorkbookRead]] = []
         self.lock = threading.Lock()
 
-    def __call__(self, path: Path, sheet: str | None, display: str,
-                 text_columns: excel.TextColumns | None) -> excel.WorkbookRead:
+    def __call__(
+        self, path: Path, sheet: str | None, display: str, text_columns: excel.TextColumns | None
+    ) -> excel.WorkbookRead:
         """The workbook as ``core.excel.read_workbook`` reads it, from memory when held."""
         identity = excel.file_identity(path)
         with self.lock:
@@ -47,7 +49,7 @@ class RecentWorkbooks:
 
     def _keep(self, keys: frozenset[tuple], read: excel.WorkbookRead) -> None:
         """``read`` first, in place of any it replaces; the oldest past ``entries`` dropped."""
-        self.held = [(keys, read), *[(k, r) for k, r in self.held if not k & keys]][:self.entries]
+        self.held = [(keys, read), *[(k, r) for k, r in self.held if not k & keys]][: self.entries]
 
 
 @st.cache_resource(show_spinner=False)

@@ -15,6 +15,7 @@ One engine (``read_profile``) reads them all: no code per platform.
 Column names in a profile are compared normalised (core.columns.normalise), so 'Created at'
 also finds 'created_at'.
 """
+
 from __future__ import annotations
 
 import functools
@@ -89,27 +90,43 @@ def _profile(name: str, data: dict) -> Profile:
     value = data.get("value", {})
     kind = value.get("kind", "")
     if unknown or kind not in VALUE_KINDS or not data.get("signature"):
-        raise ConfigError(f"{where}: needs a signature, roles among {list(ROLES)} and a value "
-                          f"kind among {list(VALUE_KINDS)}")
+        raise ConfigError(
+            f"{where}: needs a signature, roles among {list(ROLES)} and a value "
+            f"kind among {list(VALUE_KINDS)}"
+        )
     only = value.get("only_where")
     ident, time, statuses = data.get("identity", {}), data.get("time", {}), data.get("statuses", {})
     gate = statuses.get("gate", {})
     if gate and not (gate.get("column") and gate.get("judged")):
-        raise ConfigError(f"{where}: [statuses.gate] needs a column and the values it judges "
-                          "by the status column (judged)")
+        raise ConfigError(
+            f"{where}: [statuses.gate] needs a column and the values it judges by the status column (judged)"
+        )
     return Profile(
-        name=name, title=data.get("title", name), signature=tuple(data["signature"]),
+        name=name,
+        title=data.get("title", name),
+        signature=tuple(data["signature"]),
         roles=roles,
-        value=ValueBasis(value.get("column"), kind, value.get("alternative"),
-                         (only["column"], tuple(only["values"])) if only else None),
-        id_column=ident.get("id"), email_column=ident.get("email"),
-        names_column=ident.get("names"), date_column=time.get("date"),
-        time_column=time.get("time"), zone_column=time.get("zone"),
-        date_format=time.get("format"), sales=tuple(statuses.get("sales", ())),
+        value=ValueBasis(
+            value.get("column"),
+            kind,
+            value.get("alternative"),
+            (only["column"], tuple(only["values"])) if only else None,
+        ),
+        id_column=ident.get("id"),
+        email_column=ident.get("email"),
+        names_column=ident.get("names"),
+        date_column=time.get("date"),
+        time_column=time.get("time"),
+        zone_column=time.get("zone"),
+        date_format=time.get("format"),
+        sales=tuple(statuses.get("sales", ())),
         not_sales=tuple(statuses.get("not_sales", ())) + tuple(gate.get("not_sales", ())),
-        gate_column=gate.get("column"), gate_judged=tuple(gate.get("judged", ())),
+        gate_column=gate.get("column"),
+        gate_judged=tuple(gate.get("judged", ())),
         unique=tuple(data.get("unique", ())),
-        currency=data.get("currency"), refuse=data.get("refuse"))
+        currency=data.get("currency"),
+        refuse=data.get("refuse"),
+    )
 
 
 @functools.cache
@@ -132,8 +149,10 @@ def recognise(columns: list[str]) -> Profile | None:
     top = [p for p in fitting if len(p.signature) == best]
     if len(top) > 1:
         names = " or ".join(p.name for p in top)
-        raise ProfileError(f"the columns fit two exports equally ({names}); choose one with "
-                           f"--profile {top[0].name} (or --profile none)")
+        raise ProfileError(
+            f"the columns fit two exports equally ({names}); choose one with "
+            f"--profile {top[0].name} (or --profile none)"
+        )
     return top[0]
 
 
@@ -149,9 +168,11 @@ def choose(columns: list[str], choice: str | None, source: str = "the file") -> 
         raise ProfileError(f"unknown profile '{choice}'; profiles are {', '.join(known)} or none")
     missing = known[choice].fits(columns)
     if missing:
-        raise ProfileError(f"{source}: profile '{choice}' needs the column(s) "
-                           f"{', '.join(missing)}, which the file does not have; choose another "
-                           "profile or --profile none")
+        raise ProfileError(
+            f"{source}: profile '{choice}' needs the column(s) "
+            f"{', '.join(missing)}, which the file does not have; choose another "
+            "profile or --profile none"
+        )
     return known[choice]
 
 
@@ -175,9 +196,14 @@ def column_of(columns: list[str], name: str | None) -> str | None:
     return next((c for c in columns if normalise(c) == wanted), None)
 
 
-def read_profile(table: ibis.Table, choice: str | None = None,
-                 overrides: Mapping[str, str | None] | None = None, source: str = "the file",
-                 *, date_format: str | None = None) -> ProfileReading:
+def read_profile(
+    table: ibis.Table,
+    choice: str | None = None,
+    overrides: Mapping[str, str | None] | None = None,
+    source: str = "the file",
+    *,
+    date_format: str | None = None,
+) -> ProfileReading:
     """Recognise (or take) the export's profile and prepare the table by it.
 
     ``overrides``: the user's role -> column choices (a given customer column skips the
@@ -200,8 +226,9 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     sentences = [f"read as {profile.title} ({how}; --profile none reads it without)"]
     gate = found(profile.gate_column)
     if gate and not user.get("status") and (overrides or {}).get("status") != "":
-        table, roles["status"], said = _gated_status(table, roles.get("status") or None, gate,
-                                                     profile.gate_judged)
+        table, roles["status"], said = _gated_status(
+            table, roles.get("status") or None, gate, profile.gate_judged
+        )
         sentences.append(said)
 
     # -- who bought (the user's '' leaves the customer unmapped: asked, not refused) ----------
@@ -209,13 +236,15 @@ def read_profile(table: ibis.Table, choice: str | None = None,
         roles["customer"] = ""
     elif not user.get("customer"):
         customer, table, said = identity.settle(
-            table, id_column=found(profile.id_column),
-            email_column=found(profile.email_column) or (
-                found(profile.roles.get("customer")) if _is_email(profile.roles.get("customer"))
-                else None),
+            table,
+            id_column=found(profile.id_column),
+            email_column=found(profile.email_column)
+            or (found(profile.roles.get("customer")) if _is_email(profile.roles.get("customer")) else None),
             names_column=found(profile.names_column),
-            plain_column=roles.get("customer") or None, invoice=roles.get("invoice") or None,
-            source=source)
+            plain_column=roles.get("customer") or None,
+            invoice=roles.get("invoice") or None,
+            source=source,
+        )
         if customer is None:
             raise ProfileError(f"{source}: {profile.refuse or 'no customer column'}")
         roles["customer"] = customer
@@ -225,12 +254,20 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     if profile.date_column and not user.get("date"):
         date = found(profile.date_column)
         if date is None:  # not in the signature, and not in this file
-            raise ProfileError(f"{source}: {profile.title} dates are in the column "
-                               f"'{profile.date_column}', which the file does not have; choose "
-                               "the date column (command line: --date COLUMN)")
+            raise ProfileError(
+                f"{source}: {profile.title} dates are in the column "
+                f"'{profile.date_column}', which the file does not have; choose "
+                "the date column (command line: --date COLUMN)"
+            )
         stamp, table, said = values.combine_date_time(
-            table, date, found(profile.time_column), found(profile.zone_column),
-            profile.date_format, source=source, date_format=date_format)
+            table,
+            date,
+            found(profile.time_column),
+            found(profile.zone_column),
+            profile.date_format,
+            source=source,
+            date_format=date_format,
+        )
         roles["date"] = stamp
         sentences.append(said)
 
@@ -239,8 +276,7 @@ def read_profile(table: ibis.Table, choice: str | None = None,
     value = found(basis.column)
     if basis.kind == "unit_price":
         roles["amount"] = ""
-        sentences.append(f"value: quantity x price ('{roles.get('quantity')}' x "
-                         f"'{roles.get('price')}')")
+        sentences.append(f"value: quantity x price ('{roles.get('quantity')}' x '{roles.get('price')}')")
     else:
         roles["amount"] = value or ""
         roles["price"] = ""
@@ -248,16 +284,23 @@ def read_profile(table: ibis.Table, choice: str | None = None,
             roles["quantity"] = ""
             if roles.get("invoice"):
                 if value is None:  # not in the signature, and not in this file
-                    raise ProfileError(f"{source}: {profile.title} order totals are in the "
-                                       f"column '{basis.column}', which the file does not have; "
-                                       "choose the value column (command line: --amount COLUMN)")
-                table, roles["amount"] = _once_per_order(table, value, roles["invoice"],
-                                                         basis.only_where, found)
-        what = ("the order's total (what the customer paid), counted once per order"
-                if basis.kind == "order_total" else "the line's total (never x quantity)")
+                    raise ProfileError(
+                        f"{source}: {profile.title} order totals are in the "
+                        f"column '{basis.column}', which the file does not have; "
+                        "choose the value column (command line: --amount COLUMN)"
+                    )
+                table, roles["amount"] = _once_per_order(
+                    table, value, roles["invoice"], basis.only_where, found
+                )
+        what = (
+            "the order's total (what the customer paid), counted once per order"
+            if basis.kind == "order_total"
+            else "the line's total (never x quantity)"
+        )
         other = found(basis.alternative)
-        sentences.append(f"value: '{value}', {what}"
-                         + (f"; to use '{other}' instead: --amount '{other}'" if other else ""))
+        sentences.append(
+            f"value: '{value}', {what}" + (f"; to use '{other}' instead: --amount '{other}'" if other else "")
+        )
     return ProfileReading(profile, table, roles, tuple(sentences))
 
 
@@ -265,8 +308,9 @@ def _is_email(name: str | None) -> bool:
     return name is not None and "mail" in normalise(name)
 
 
-def _once_per_order(table: ibis.Table, value: str, invoice: str,
-                    only_where: tuple[str, tuple[str, ...]] | None, found) -> tuple[ibis.Table, str]:
+def _once_per_order(
+    table: ibis.Table, value: str, invoice: str, only_where: tuple[str, tuple[str, ...]] | None, found
+) -> tuple[ibis.Table, str]:
     """The order total on one row of each order, blank on the others (which then count as the
     order's lines): an export that repeats the total on every row of an order, or holds it on
     rows of one type (``only_where``), counts it once. An export that writes it on the
@@ -275,8 +319,7 @@ def _once_per_order(table: ibis.Table, value: str, invoice: str,
     raw = values.trim(t[value].cast("string")).nullif("")
     where = found(only_where[0]) if only_where else None
     if where is not None and only_where:  # (where is found only from only_where)
-        raw = values.trim(t[where].cast("string")).isin(list(only_where[1])).ifelse(
-            raw, ibis.null("string"))
+        raw = values.trim(t[where].cast("string")).isin(list(only_where[1])).ifelse(raw, ibis.null("string"))
     else:
         per_order = t.group_by(t[invoice]).aggregate(n=raw.count())
         if not query.first_row(per_order.aggregate(repeated=(per_order.n > 1).any()))["repeated"]:
@@ -287,22 +330,25 @@ def _once_per_order(table: ibis.Table, value: str, invoice: str,
     return t.mutate(**{name: first.ifelse(raw, ibis.null("string"))}), name
 
 
-def _gated_status(table: ibis.Table, status: str | None, gate: str,
-                  judged: tuple[str, ...]) -> tuple[ibis.Table, str, str]:
+def _gated_status(
+    table: ibis.Table, status: str | None, gate: str, judged: tuple[str, ...]
+) -> tuple[ibis.Table, str, str]:
     """One status column from two: on rows whose ``gate`` value is one of ``judged`` (compared
     through core.statuses.normalise_status) the status column's value, on the others the gate's
     own value, judged like any status (a profile's not-sales; a value no list knows is asked,
     never kept). Without a status column, the gate's value on every row. Returns the table with
     the derived column, its name and the sentence saying so."""
     wanted = {normalise_status(v) for v in judged}
-    kinds = [row["kind"] for row in query.rows(table.select(kind=table[gate].cast("string"))
-                                               .distinct())]
+    kinds = [row["kind"] for row in query.rows(table.select(kind=table[gate].cast("string")).distinct())]
     kept = [k for k in kinds if k is not None and normalise_status(k) in wanted]
     kind = table[gate].cast("string")
     own = table[status].cast("string") if status else kind
     name = f"{status or gate} (by {gate})"
     derived = kind.isin(kept).fill_null(False).ifelse(own, kind)
-    said = (f"statuses: '{status}' where '{gate}' is one a sale is written under ({len(kept)} "
-            f"of {len(kinds)} values); elsewhere the '{gate}' value itself" if status else
-            f"statuses: the '{gate}' value")
+    said = (
+        f"statuses: '{status}' where '{gate}' is one a sale is written under ({len(kept)} "
+        f"of {len(kinds)} values); elsewhere the '{gate}' value itself"
+        if status
+        else f"statuses: the '{gate}' value"
+    )
     return table.mutate(**{name: derived}), name, said

@@ -1,4 +1,5 @@
 """Fixtures for the dashboard's AppTest tests: a fresh app on a temporary model store."""
+
 from __future__ import annotations
 
 import sys

@@ -5,6 +5,7 @@ Run in its own process by test_large_file.py so that peak RSS is this run's alon
 The file is opened from the server data folder (RFM_DATA_DIR), as a user would for a file over
 the upload limit, then every page is visited.
 """
+
 import json
 import os
 import resource
@@ -32,18 +33,24 @@ def main(path: str) -> None:
     pages = {}
     for page in ("data", "rfm", "clusters", "segments", "lookup"):
         at.switch_page(f"pages/{page}.py").run()
-        pages[page] = {"exceptions": [e.value for e in at.exception],
-                       "errors": [e.value for e in at.error],
-                       "charts": len(at.get("plotly_chart"))}
+        pages[page] = {
+            "exceptions": [e.value for e in at.exception],
+            "errors": [e.value for e in at.error],
+            "charts": len(at.get("plotly_chart")),
+        }
     at.switch_page("pages/rfm.py").run()
     customers = next(m.value for m in at.metric if m.label == "Customers")
-    print(json.dumps({
-        "source": at.session_state[session.SOURCE].name,
-        "customers": customers,
-        "pages": pages,
-        "seconds": round(time.perf_counter() - started, 1),
-        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "source": at.session_state[session.SOURCE].name,
+                "customers": customers,
+                "pages": pages,
+                "seconds": round(time.perf_counter() - started, 1),
+                "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """The Data page's sheet picker offers every sheet stacked ("all")."""
+
 from __future__ import annotations
 
 from python_calamine import CalamineWorkbook

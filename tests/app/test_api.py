@@ -1,4 +1,5 @@
 """The scoring API (/api/score, /api/health) through Starlette's TestClient on app.py's routes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -90,9 +91,19 @@ def test_vip_tier_has_no_cluster(client, trained):
     assert body["segment"] == body["tier"] == "Elite" and body["cluster"] is None
 
 
-@pytest.mark.parametrize("body", [b"{not json", b"", b"\xff\xfe", b"[1, 2, 3]", b'"text"',
-                                  b"[" * 8000 + b"]" * 8000, b'{"a":' * 2000 + b"1" + b"}" * 2000,
-                                  b"[" * 20])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b"\xff\xfe",
+        b"[1, 2, 3]",
+        b'"text"',
+        b"[" * 8000 + b"]" * 8000,
+        b'{"a":' * 2000 + b"1" + b"}" * 2000,
+        b"[" * 20,
+    ],
+)
 def test_bad_or_deep_json_is_400(client, trained, body):
     response = client.post("/api/score", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400
@@ -105,40 +116,54 @@ def test_brackets_inside_a_string_are_not_nesting(client, trained):
     assert response.status_code == 422 and "recency must be a number" in response.json()["error"]
 
 
-@pytest.mark.parametrize("payload, words", [
-    ({"recency": -1, "frequency": 2, "monetary": 10}, "recency must be 0 or more"),
-    ({"recency": 1, "frequency": 2, "monetary": -5}, "monetary must be 0 or more"),
-    ({"recency": 1, "frequency": 0, "monetary": 5}, "frequency must be at least 1"),
-    ({"recency": "soon", "frequency": 2, "monetary": 5}, "recency must be a number"),
-    ({"recency": 1, "frequency": 2}, "missing field(s) ['monetary']"),
-    ({"recency": 1, "frequency": 2, "monetary": 3, "x": 1}, "unknown field(s) ['x']"),
-    ({"recency": 1, "frequency": 2, "monetary": 1e308}, "monetary must be at most"),
-    ({"recency": 1e300, "frequency": 2, "monetary": 1}, "recency must be at most"),
-    ({"recency": 1, "frequency": True, "monetary": 1}, "frequency must be a finite number"),
-    ({"recency": [1], "frequency": 2, "monetary": 1}, "recency must be a number"),
-])
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        ({"recency": -1, "frequency": 2, "monetary": 10}, "recency must be 0 or more"),
+        ({"recency": 1, "frequency": 2, "monetary": -5}, "monetary must be 0 or more"),
+        ({"recency": 1, "frequency": 0, "monetary": 5}, "frequency must be at least 1"),
+        ({"recency": "soon", "frequency": 2, "monetary": 5}, "recency must be a number"),
+        ({"recency": 1, "frequency": 2}, "missing field(s) ['monetary']"),
+        ({"recency": 1, "frequency": 2, "monetary": 3, "x": 1}, "unknown field(s) ['x']"),
+        ({"recency": 1, "frequency": 2, "monetary": 1e308}, "monetary must be at most"),
+        ({"recency": 1e300, "frequency": 2, "monetary": 1}, "recency must be at most"),
+        ({"recency": 1, "frequency": True, "monetary": 1}, "frequency must be a finite number"),
+        ({"recency": [1], "frequency": 2, "monetary": 1}, "recency must be a number"),
+    ],
+)
 def test_bad_values_are_422_with_the_reason(client, trained, payload, words):
     response = client.post("/api/score", json=payload)
     assert response.status_code == 422
     assert words in response.json()["error"]
 
 
-@pytest.mark.parametrize("text, words", [
-    ('{"recency": NaN, "frequency": 2, "monetary": 1}', "NaN is not a finite number"),
-    ('{"recency": 1, "frequency": 2, "monetary": Infinity}', "Infinity is not a finite number"),
-    ('{"recency": 1, "frequency": 2, "monetary": -Infinity}', "-Infinity is not a finite number"),
-    ('{"recency": 1, "frequency": 2, "monetary": 1e999}', "monetary must be a finite number"),
-    ('{"recency": 1, "frequency": 2, "monetary": ' + "9" * 5000 + "}", "5000 digits is out of range"),
-])
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ('{"recency": NaN, "frequency": 2, "monetary": 1}', "NaN is not a finite number"),
+        ('{"recency": 1, "frequency": 2, "monetary": Infinity}', "Infinity is not a finite number"),
+        ('{"recency": 1, "frequency": 2, "monetary": -Infinity}', "-Infinity is not a finite number"),
+        ('{"recency": 1, "frequency": 2, "monetary": 1e999}', "monetary must be a finite number"),
+        ('{"recency": 1, "frequency": 2, "monetary": ' + "9" * 5000 + "}", "5000 digits is out of range"),
+    ],
+)
 def test_non_finite_and_huge_numbers_are_422(client, trained, text, words):
     response = client.post("/api/score", content=text, headers={"content-type": "application/json"})
     assert response.status_code == 422
     assert words in response.json()["error"]
 
 
-@pytest.mark.parametrize("method, path", [("GET", "/api/score"), ("PUT", "/api/score"),
-                                          ("DELETE", "/api/score"), ("PATCH", "/api/score"),
-                                          ("POST", "/api/health"), ("DELETE", "/api/health")])
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("GET", "/api/score"),
+        ("PUT", "/api/score"),
+        ("DELETE", "/api/score"),
+        ("PATCH", "/api/score"),
+        ("POST", "/api/health"),
+        ("DELETE", "/api/health"),
+    ],
+)
 def test_other_methods_are_405_json(client, method, path):
     response = client.request(method, path)
     assert response.status_code == 405
@@ -152,8 +177,10 @@ def test_unknown_api_route_is_404_json(client):
     assert response.status_code == 404 and "no API route" in response.json()["error"]
 
 
-@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", None])
+@pytest.mark.parametrize(
+    "content_type",
+    ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", None],
+)
 def test_non_json_content_types_are_415(client, trained, content_type):
     headers = {"content-type": content_type} if content_type else {}
     response = client.post("/api/score", content=json.dumps(OK), headers=headers)
@@ -162,8 +189,9 @@ def test_non_json_content_types_are_415(client, trained, content_type):
 
 
 def test_json_with_charset_is_accepted(client, trained):
-    response = client.post("/api/score", content=json.dumps(OK),
-                           headers={"content-type": "application/json; charset=utf-8"})
+    response = client.post(
+        "/api/score", content=json.dumps(OK), headers={"content-type": "application/json; charset=utf-8"}
+    )
     assert response.status_code == 200
 
 
@@ -188,10 +216,19 @@ def test_streamed_body_is_cut_at_the_limit_without_buffering_the_rest(model_dir,
     async def send(message):
         sent.append(message)
 
-    scope = {"type": "http", "method": "POST", "path": "/api/score", "raw_path": b"/api/score",
-             "query_string": b"", "root_path": "", "scheme": "http", "http_version": "1.1",
-             "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
-             "server": ("127.0.0.1", 80), "client": ("127.0.0.1", 1234)}
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/api/score",
+        "raw_path": b"/api/score",
+        "query_string": b"",
+        "root_path": "",
+        "scheme": "http",
+        "http_version": "1.1",
+        "headers": [(b"content-type", b"application/json"), (b"transfer-encoding", b"chunked")],
+        "server": ("127.0.0.1", 80),
+        "client": ("127.0.0.1", 1234),
+    }
     asyncio.run(app(scope, receive, send))
     assert sent[0]["status"] == 413
     assert len(pulled) == 17  # 16 KB + the chunk that crossed the limit; nothing more was read
@@ -200,8 +237,13 @@ def test_streamed_body_is_cut_at_the_limit_without_buffering_the_rest(model_dir,
 
 def test_token_protects_score_but_not_health(client, trained, monkeypatch):
     monkeypatch.setenv("RFM_API_TOKEN", "s3cret-token")
-    for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": "Basic s3cret-token"},
-                    {"Authorization": "s3cret-token"}, {"Authorization": "Bearer s3cret-token2"}):
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": "Basic s3cret-token"},
+        {"Authorization": "s3cret-token"},
+        {"Authorization": "Bearer s3cret-token2"},
+    ):
         response = client.post("/api/score", json=OK, headers=headers)
         assert response.status_code == 401, headers
         assert "Authorization: Bearer" in response.json()["error"]
@@ -264,9 +306,27 @@ def test_swapped_pickle_with_a_matching_hash_runs_no_code(client, trained, model
     (folder / "manifest.json").write_text(json.dumps(manifest))
 
     expected = model.explain(10, 3, 500.0)
-    cli = subprocess.run([sys.executable, "-m", "core", "score", "--recency", "10", "--frequency", "3",
-                          "--monetary", "500", "--json", "--model-dir", str(model_dir)],
-                         capture_output=True, text=True, cwd=ROOT, timeout=120)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "core",
+            "score",
+            "--recency",
+            "10",
+            "--frequency",
+            "3",
+            "--monetary",
+            "500",
+            "--json",
+            "--model-dir",
+            str(model_dir),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert cli.returncode == 0, cli.stderr
     assert json.loads(cli.stdout)["segment"] == expected.segment
     assert json.loads(cli.stdout)["model_version"] == version
@@ -274,30 +334,46 @@ def test_swapped_pickle_with_a_matching_hash_runs_no_code(client, trained, model
     assert api.status_code == 200 and api.json()["segment"] == expected.segment
     assert not marker.exists()
     # the trap is armed: loading the file as a pickle does create the marker
-    subprocess.run([sys.executable, "-c", "import joblib, sys; joblib.load(sys.argv[1])",
-                    str(folder / "model.joblib")], cwd=pathlib.Path(__file__).parent, timeout=120,
-                   capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", "import joblib, sys; joblib.load(sys.argv[1])", str(folder / "model.joblib")],
+        cwd=pathlib.Path(__file__).parent,
+        timeout=120,
+        capture_output=True,
+    )
     assert marker.exists()
 
 
 def test_no_input_gives_a_500(client, trained):
     """A spread of hostile bodies: every answer is JSON with a 4xx status."""
-    bodies = [b"null", b"{}", b'{"recency": {}}', b'{"recency": 1, "frequency": 2, "monetary": "1e308"}',
-              b'{"recency": 1, "frequency": 2, "monetary": "nan"}', b'{"\\ud800": 1}', b"\x00",
-              json.dumps({"recency": 1, "frequency": 1, "monetary": 0}).encode(),
-              json.dumps({"recency": 36525, "frequency": 1e9, "monetary": 1e15}).encode()]
+    bodies = [
+        b"null",
+        b"{}",
+        b'{"recency": {}}',
+        b'{"recency": 1, "frequency": 2, "monetary": "1e308"}',
+        b'{"recency": 1, "frequency": 2, "monetary": "nan"}',
+        b'{"\\ud800": 1}',
+        b"\x00",
+        json.dumps({"recency": 1, "frequency": 1, "monetary": 0}).encode(),
+        json.dumps({"recency": 36525, "frequency": 1e9, "monetary": 1e15}).encode(),
+    ]
     for body in bodies:
         response = client.post("/api/score", content=body, headers={"content-type": "application/json"})
         assert response.status_code < 500, (body, response.text)
         assert isinstance(response.json(), dict)
 
 
-@pytest.mark.parametrize("payload, words", [
-    ({"recency": "10", "frequency": 3, "monetary": 500.0}, 'recency must be a number, not a string ("10")'),
-    ({"recency": 10, "frequency": "3", "monetary": 500.0}, "frequency must be a number, not a string"),
-    ({"recency": 10, "frequency": 3, "monetary": "500.0"}, "monetary must be a number, not a string"),
-    ({"recency": 10, "frequency": 3, "monetary": None}, "monetary must be a number, not null"),
-])
+@pytest.mark.parametrize(
+    "payload, words",
+    [
+        (
+            {"recency": "10", "frequency": 3, "monetary": 500.0},
+            'recency must be a number, not a string ("10")',
+        ),
+        ({"recency": 10, "frequency": "3", "monetary": 500.0}, "frequency must be a number, not a string"),
+        ({"recency": 10, "frequency": 3, "monetary": "500.0"}, "monetary must be a number, not a string"),
+        ({"recency": 10, "frequency": 3, "monetary": None}, "monetary must be a number, not null"),
+    ],
+)
 def test_numbers_given_as_strings_are_422(client, trained, payload, words):
     # Issue 20 item 11: {"recency": "10", ...} was scored as 10 (200); a JSON API takes numbers.
     response = client.post("/api/score", json=payload)
@@ -311,10 +387,14 @@ def test_below_the_lower_fences_is_not_a_vip_in_the_api(client, model_dir):
     # three-order customers (frequency fences [3, 3]): clustered, with cluster actions.
     import pandas as pd
 
-    rfm = pd.DataFrame({"customer_id": [f"c{i}" for i in range(11)],
-                        "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140, 150],
-                        "frequency": [3] * 9 + [1, 3],
-                        "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0, 5.0]})
+    rfm = pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(11)],
+            "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140, 150],
+            "frequency": [3] * 9 + [1, 3],
+            "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0, 5.0],
+        }
+    )
     model = SegmentationModel(SegmentationConfig(k=2)).fit(rfm)
     assert (model.fences["monetary"].low, model.fences["frequency"].high) == (82.5, 3.0)
     ModelStore(model_dir).save(model)

@@ -1,4 +1,5 @@
 """The Clusters page's three steps: preview any k (session only), save, make current; tokens."""
+
 from __future__ import annotations
 
 import itertools
@@ -30,13 +31,17 @@ def _names_by_brute_force(reference: SegmentationModel, candidate: SegmentationM
     k_new, k_ref = cost.shape
     names = list(candidate.names_)
     if k_new <= k_ref:  # each candidate cluster takes a distinct reference cluster
-        best = min(itertools.permutations(range(k_ref), k_new),
-                   key=lambda refs: sum(cost[i, j] for i, j in enumerate(refs)))
+        best = min(
+            itertools.permutations(range(k_ref), k_new),
+            key=lambda refs: sum(cost[i, j] for i, j in enumerate(refs)),
+        )
         for i, j in enumerate(best):
             names[i] = reference.names_[j]
     else:  # each reference cluster is taken by a distinct candidate cluster
-        best = min(itertools.permutations(range(k_new), k_ref),
-                   key=lambda cands: sum(cost[i, j] for j, i in enumerate(cands)))
+        best = min(
+            itertools.permutations(range(k_new), k_ref),
+            key=lambda cands: sum(cost[i, j] for j, i in enumerate(cands)),
+        )
         for j, i in enumerate(best):
             names[i] = reference.names_[j]
     return names
@@ -56,8 +61,9 @@ def test_preview_saves_nothing_and_shows_what_would_change(app, model_dir, sampl
     changed = int((before != after).sum())
     text = " ".join(m.value for m in app.markdown)
     assert f"**{changed:,} of {len(rfm):,} customers would change segment**" in text
-    counts = next(d.value for d in app.dataframe
-                  if list(d.value.columns) == ["segment", "before", "after", "change"]).set_index("segment")
+    counts = next(
+        d.value for d in app.dataframe if list(d.value.columns) == ["segment", "before", "after", "change"]
+    ).set_index("segment")
     for segment in set(after):  # shown as people read them: 'High Spender'
         assert counts.loc[segment.replace("_", " "), "after"] == int((after == segment).sum())
     matrix = next(d.value for d in app.dataframe if d.value.index.name == "before")
@@ -132,8 +138,11 @@ def test_page_says_open_when_no_token_is_set(app, monkeypatch):
 
 
 def _page_text(app) -> str:
-    parts = [e.value for kind in ("markdown", "caption", "info", "success", "error", "warning")
-             for e in getattr(app, kind)]
+    parts = [
+        e.value
+        for kind in ("markdown", "caption", "info", "success", "error", "warning")
+        for e in getattr(app, kind)
+    ]
     return " ".join(str(p) for p in parts)
 
 
@@ -149,8 +158,9 @@ def test_the_groups_table_leads_with_counts_revenue_and_typical_values(app, samp
     labels = SegmentationModel(SegmentationConfig(k=4)).fit(rfm).segment(rfm)
     go(app, "clusters")
     assert "How many groups, and is that a good number?" in _page_text(app)
-    table = next(d.value for d in app.dataframe
-                 if list(d.value.columns)[:3] == ["segment", "customers", "share"]).set_index("segment")
+    table = next(
+        d.value for d in app.dataframe if list(d.value.columns)[:3] == ["segment", "customers", "share"]
+    ).set_index("segment")
     assert int(table["customers"].sum()) == len(rfm)
     for segment, group in labels.groupby("segment"):
         name = str(segment).replace("_", " ")  # shown as people read it

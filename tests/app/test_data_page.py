@@ -1,5 +1,6 @@
 """The Data page on real export shapes (tests/exports.py): the numbers of the hand-made files,
 the preview beside the mapping, undecidable values marked at their control, status values."""
+
 from __future__ import annotations
 
 from tests import exports
@@ -24,7 +25,11 @@ def test_shopify_export_gives_the_hand_computed_rfm(app, tmp_path):
     # the status values with which ones count, and the list is editable
     status = next(d.value for d in app.dataframe if "status" in d.value.columns)
     assert dict(zip(status["status"], status["counts as a sale"])) == {
-        "paid": True, "refunded": False, "pending": False, "voided": False}
+        "paid": True,
+        "refunded": False,
+        "pending": False,
+        "voided": False,
+    }
     gen = app.session_state[session.GENERATION]
     box = app.multiselect(key=f"not_sale_{gen}")
     box.set_value([v for v in box.value if v != "refunded"])
@@ -40,11 +45,11 @@ def test_shopify_export_gives_the_hand_computed_rfm(app, tmp_path):
 
 def test_number_column_written_both_ways_is_marked_at_the_decimal_control(app, tmp_path):
     path = tmp_path / "mixed.csv"
-    path.write_text('cust,order_date,amount\na,2024-01-01,"12,50"\nb,2024-01-02,3.75\n'
-                    'a,2024-01-03,"1,25"\n')
+    path.write_text('cust,order_date,amount\na,2024-01-01,"12,50"\nb,2024-01-02,3.75\na,2024-01-03,"1,25"\n')
     _upload(app, path)
-    assert any("writes numbers both ways" in e.value and "choose the decimal mark here" in e.value
-               for e in app.error)
+    assert any(
+        "writes numbers both ways" in e.value and "choose the decimal mark here" in e.value for e in app.error
+    )
     assert not any("command line" in e.value for e in app.error)  # no CLI advice in the app
     gen = app.session_state[session.GENERATION]
     app.selectbox(key=f"decimal_{gen}").set_value(",")
@@ -61,8 +66,9 @@ def test_missing_customer_is_marked_at_its_selectbox_and_a_failed_upload_says_wh
     path.write_text("something,order_date,amount\nx,2024-01-01,3.00\n")
     _upload(app, path)
     errors = [e.value for e in app.error]
-    assert any("nobody.csv: cannot find the customer column; choose the column that identifies"
-               in e for e in errors), errors
+    assert any(
+        "nobody.csv: cannot find the customer column; choose the column that identifies" in e for e in errors
+    ), errors
     assert not any("command line" in e for e in errors)
     empty = tmp_path / "empty.csv"
     empty.write_text("")
@@ -72,11 +78,13 @@ def test_missing_customer_is_marked_at_its_selectbox_and_a_failed_upload_says_wh
 
 def test_the_page_leads_with_the_reading_decisions_in_plain_words(app, tmp_path):
     path = tmp_path / "shop.csv"
-    path.write_text("Customer,Order,Date,Quantity,Price,Currency\n"
-                    "c1,1001,2024-03-01,2,10.00,EUR\n"
-                    "c1,1002,2024-03-05,1,1500.00,EUR\n"
-                    "c2,1003,2024-03-10,0,99.00,EUR\n"      # quantity 0: left out
-                    "c2,1004,2024-03-11,3,5.00,EUR\n")
+    path.write_text(
+        "Customer,Order,Date,Quantity,Price,Currency\n"
+        "c1,1001,2024-03-01,2,10.00,EUR\n"
+        "c1,1002,2024-03-05,1,1500.00,EUR\n"
+        "c2,1003,2024-03-10,0,99.00,EUR\n"  # quantity 0: left out
+        "c2,1004,2024-03-11,3,5.00,EUR\n"
+    )
     _upload(app, path)
     assert not app.error, [e.value for e in app.error]
     # by hand: c1 = 2*10 + 1500 = 1520, c2 = 3*5 = 15; 4 rows read, 3 kept, 2 customers
@@ -95,9 +103,9 @@ def test_the_page_leads_with_the_reading_decisions_in_plain_words(app, tmp_path)
 
 def test_the_lead_names_the_decimal_mark_decided_for_text_numbers(app, tmp_path):
     path = tmp_path / "erp.csv"
-    path.write_text("Kundennummer;Datum;Betrag\n"
-                    "K1;03.01.2024;12,50\n"
-                    "K2;15.01.2024;1.249,00\n", encoding="cp1252")
+    path.write_text(
+        "Kundennummer;Datum;Betrag\nK1;03.01.2024;12,50\nK2;15.01.2024;1.249,00\n", encoding="cp1252"
+    )
     _upload(app, path)
     assert not app.error, [e.value for e in app.error]
     # by hand: 12,50 + 1.249,00 read with a decimal comma = 1,261.50

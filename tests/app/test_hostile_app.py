@@ -1,6 +1,7 @@
 """Issue 20 in the dashboard (AppTest): user text never becomes markdown (links, images),
 uploads another live session holds are never pruned, the server data folder takes plain files
 only, and a one-customer file is told which pages do not work."""
+
 from __future__ import annotations
 
 import os
@@ -12,20 +13,21 @@ from streamlit.testing.v1 import AppTest
 from tests.app.conftest import ROOT, TIMEOUT, go
 from ui import files, session, uploads
 
-GOOD = (b"Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country\n"
-        b"536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
-        b"536366,22633,3,2010-12-02 10:00,1.85,17851,France\n"
-        b"536367,84879,2,2010-12-03 11:15,1.50,17852,France\n"
-        b"536368,22423,1,2010-12-04 09:00,12.75,17853,Germany\n"
-        b"536369,22423,4,2010-12-05 09:30,10.00,17854,Norway\n")
+GOOD = (
+    b"Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+    b"536365,85123A,6,2010-12-01 08:26,2.55,17850,United Kingdom\n"
+    b"536366,22633,3,2010-12-02 10:00,1.85,17851,France\n"
+    b"536367,84879,2,2010-12-03 11:15,1.50,17852,France\n"
+    b"536368,22423,1,2010-12-04 09:00,12.75,17853,Germany\n"
+    b"536369,22423,4,2010-12-05 09:30,10.00,17854,Norway\n"
+)
 LINK = "[Session expired: sign in again](http://evil.example/login)"
 IMAGE = "![x](http://evil.example/pixel.png)"
 
 
 def _texts(at: AppTest) -> list[str]:
     """Every markdown source the page sent (errors, markdown, captions, headers, labels)."""
-    out = [e.value for e in [*at.error, *at.warning, *at.info, *at.markdown, *at.caption,
-                             *at.subheader]]
+    out = [e.value for e in [*at.error, *at.warning, *at.info, *at.markdown, *at.caption, *at.subheader]]
     out += [b.label for b in at.button]
     return out
 
@@ -51,10 +53,12 @@ def test_a_lookup_link_with_markdown_shows_it_as_text(app, wanted):
 
 
 def test_file_names_column_names_and_ids_from_the_data_are_not_markdown(app):
-    data = (b"Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country,"
-            + IMAGE.encode() + b"\n"
-            + GOOD.split(b"\n", 1)[1].replace(b"\n", b",x\n").replace(b"17850", LINK.encode()
-                                                                      .replace(b",", b"")))
+    data = (
+        b"Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country,"
+        + IMAGE.encode()
+        + b"\n"
+        + GOOD.split(b"\n", 1)[1].replace(b"\n", b",x\n").replace(b"17850", LINK.encode().replace(b",", b""))
+    )
     go(app, "data")
     # a file name holds no '/': the image points at a relative address
     app.file_uploader(key="upload").set_value(("![x](pixel.png).csv", data, "text/csv")).run()
@@ -65,8 +69,9 @@ def test_file_names_column_names_and_ids_from_the_data_are_not_markdown(app):
     app.query_params["customer"] = LINK
     go(app, "lookup")
     _no_live_markdown(_texts(app))
-    assert any(s.value.startswith("Customer \\[Session") for s in app.subheader), \
-        [s.value for s in app.subheader]
+    assert any(s.value.startswith("Customer \\[Session") for s in app.subheader), [
+        s.value for s in app.subheader
+    ]
 
 
 def test_a_one_customer_file_does_not_say_the_lookup_works(app):
@@ -100,8 +105,9 @@ def test_pruning_never_deletes_a_file_another_live_session_holds(model_dir, monk
     os.utime(held, (old, old))
     monkeypatch.setenv("RFM_UPLOAD_MAX_MB", "0.0001")
     go(second, "data")
-    second.file_uploader(key="upload").set_value(("second.csv", GOOD.replace(b"17850", b"17860"),
-                                                  "text/csv")).run()
+    second.file_uploader(key="upload").set_value(
+        ("second.csv", GOOD.replace(b"17850", b"17860"), "text/csv")
+    ).run()
     assert held.is_file()  # the first session still holds it
     go(first, "data")
     assert not first.error, [e.value for e in first.error]
@@ -140,9 +146,14 @@ def test_the_data_folder_lists_plain_files_only(data_folder):
     assert [p.name for p in uploads.server_files()] == ["orders.csv"]
 
 
-@pytest.mark.parametrize("name, reason", [("passwd.csv", "is a symbolic link"),
-                                          ("linked.csv", "has other hard links"),
-                                          ("config.csv", "is a symbolic link")])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("passwd.csv", "is a symbolic link"),
+        ("linked.csv", "has other hard links"),
+        ("config.csv", "is a symbolic link"),
+    ],
+)
 def test_the_data_folder_loader_refuses_links_without_reading_them(data_folder, name, reason):
     from core.errors import SegmentationError
 

@@ -1,4 +1,5 @@
 """Movement page and the customer lookup's not-found and VIP card, under AppTest."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,8 +31,7 @@ def _named(sample, when: dt.datetime, cuts_at: dt.datetime | None = None) -> pd.
     its own)."""
     rfm = Source(*sample).rfm(when).rfm
     cuts = score_cut_points(Source(*sample).rfm(cuts_at or when).rfm)
-    return pd.Series(score_table(rfm, cuts=cuts)["rfm_segment"].to_numpy(),
-                     index=rfm["customer_id"])
+    return pd.Series(score_table(rfm, cuts=cuts)["rfm_segment"].to_numpy(), index=rfm["customer_id"])
 
 
 def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_time_runs(app, sample):
@@ -43,8 +43,10 @@ def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_tim
     end_of = lambda day: dt.datetime.combine(day, dt.time(23, 59, 59))  # noqa: E731
     start, end = end_of(last.date() - dt.timedelta(days=90)), end_of(last.date())
     before = _named(sample, start)
-    for rescored, after in ((False, _named(sample, end, cuts_at=start)),  # the default: fixed
-                            (True, _named(sample, end))):
+    for rescored, after in (
+        (False, _named(sample, end, cuts_at=start)),  # the default: fixed
+        (True, _named(sample, end)),
+    ):
         app.toggle(key="movement_rescore").set_value(rescored).run()
         assert not app.exception
         new = int((~after.index.isin(before.index)).sum())
@@ -53,8 +55,9 @@ def test_movement_defaults_to_the_last_90_days_and_counts_match_two_point_in_tim
         assert metric(app, "New customers") == f"{new:,}"
         assert metric(app, "Moved to another segment") == f"{moved:,}"
         assert metric(app, "Stayed in their segment") == f"{len(after) - new - moved:,}"
-        slipped = kept[before.reindex(kept.index).isin(GOOD_SEGMENTS).to_numpy()
-                       & kept.isin(LAPSING_SEGMENTS).to_numpy()]
+        slipped = kept[
+            before.reindex(kept.index).isin(GOOD_SEGMENTS).to_numpy() & kept.isin(LAPSING_SEGMENTS).to_numpy()
+        ]
         assert metric(app, "Slipping") == f"{len(slipped):,}"
         # the default list: the slipping customers
         assert app.radio(key="movement_which").value == "Slipping away"
@@ -85,8 +88,7 @@ def test_movement_by_clusters_uses_the_model_in_use(app, sample):
     assert not app.exception and not app.error
     model = SegmentationModel().fit(Source(*sample).rfm().rfm)
     # shown as people read them: no underscores
-    names = {n.replace("_", " ") for n in model.names_} | {"Elite", "High Spender",
-                                                            "Power Shopper", "(none)"}
+    names = {n.replace("_", " ") for n in model.names_} | {"Elite", "High Spender", "Power Shopper", "(none)"}
     assert set(app.selectbox(key="movement_pick_from").options) <= names
 
 
@@ -118,8 +120,7 @@ def test_vip_card_says_why_in_words_with_the_upper_fence_and_no_raw_lower_fence(
     # fences by hand: Q1/Q3 (linear) -/+ 1.5 IQR over every customer; share strictly below
     q1, q3 = np.quantile(rfm["monetary"], [0.25, 0.75])
     below = (rfm["monetary"] < vip["monetary"]).mean() * 100
-    why = f"spends more than {below:.0f}% of customers; above the upper fence of " \
-          f"{q3 + 1.5 * (q3 - q1):,.2f}"
+    why = f"spends more than {below:.0f}% of customers; above the upper fence of {q3 + 1.5 * (q3 - q1):,.2f}"
     assert any(why in t for t in texts), texts
     assert not any(f"{q1 - 1.5 * (q3 - q1):,.2f}" in t for t in texts)  # the negative lower fence
     assert not charts(app)  # no centroid-distance chart for a VIP
@@ -129,10 +130,12 @@ def test_vip_card_says_why_in_words_with_the_upper_fence_and_no_raw_lower_fence(
 
 # Three customers, one order each: monetary 10, 20, 30 -> quartiles 15 and 25, fences 0 and 40;
 # frequency all 1 -> fences 1 and 1 (strict): nobody is a VIP, so 3 customers can be clustered.
-TINY_CSV = (b"Customer ID,InvoiceDate,Invoice,Quantity,Price\n"
-            b"c1,2024-01-05 10:00,1001,1,10.00\n"
-            b"c2,2024-01-06 10:00,1002,2,10.00\n"
-            b"c3,2024-01-07 10:00,1003,3,10.00\n")
+TINY_CSV = (
+    b"Customer ID,InvoiceDate,Invoice,Quantity,Price\n"
+    b"c1,2024-01-05 10:00,1001,1,10.00\n"
+    b"c2,2024-01-06 10:00,1002,2,10.00\n"
+    b"c3,2024-01-07 10:00,1003,3,10.00\n"
+)
 
 
 def test_tiny_file_keeps_the_k_control_and_says_what_is_possible(app):
@@ -146,8 +149,10 @@ def test_tiny_file_keeps_the_k_control_and_says_what_is_possible(app):
     control.set_value(2)
     app.button(key="FormSubmitter:retrain_small-Train and save a version for this session").click().run()
     assert not app.exception and not app.error, [e.value for e in app.error]
-    assert "3 customers: 0 are VIP tiers (far outside the usual range, kept apart) and 3 are " \
+    assert (
+        "3 customers: 0 are VIP tiers (far outside the usual range, kept apart) and 3 are "
         "clustered into **2 groups**" in " ".join(m.value for m in app.markdown)
+    )
     assert app.number_input(key="preview_k_input").value == 2  # the full page, k still reachable
 
 

@@ -1,4 +1,5 @@
 """Every page of the dashboard under AppTest, with values checked against core's computation."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,8 +27,11 @@ def test_sample_is_loaded_on_first_run(app, sample_rfm):
     removed = dict(zip(audit["step"], audit["rows"]))
     what = dict(zip(audit["step"], audit["description"]))
     # shown as people say it: a positive count, the word "Removed" (the CSV audit keeps -405)
-    assert removed["stock_code_not_product"] == dict(
-        (n, c) for n, _, c in sample_rfm.audit.removed)["stock_code_not_product"] > 0
+    assert (
+        removed["stock_code_not_product"]
+        == dict((n, c) for n, _, c in sample_rfm.audit.removed)["stock_code_not_product"]
+        > 0
+    )
     assert what["stock_code_not_product"] == "Removed: Stock code not a product"
 
 
@@ -53,21 +57,32 @@ def test_rfm_page_figures_match_core(app, sample_rfm):
 
 
 def test_upload_with_unusual_columns_and_mapping_override(app, tmp_path):
-    csv = ("Client Ref;Order Stamp;Basket;Units;Each;Paid\n"
-           "00017;2024-01-05 10:00;A1;2;5.00;10.00\n"
-           "00017;2024-02-01 09:30;A2;1;7.50;7.50\n"
-           "00042;2024-01-20 12:00;A3;3;2.00;6.00\n"
-           "00042;2024-01-20 12:00;A3;1;4.00;4.00\n"
-           "=cmd;2024-03-01 08:00;A4;1;1.00;1.00\n"
-           "00099;2024-03-02 08:00;A5;0;3.00;0.00\n").replace(";", ",").encode()
+    csv = (
+        (
+            "Client Ref;Order Stamp;Basket;Units;Each;Paid\n"
+            "00017;2024-01-05 10:00;A1;2;5.00;10.00\n"
+            "00017;2024-02-01 09:30;A2;1;7.50;7.50\n"
+            "00042;2024-01-20 12:00;A3;3;2.00;6.00\n"
+            "00042;2024-01-20 12:00;A3;1;4.00;4.00\n"
+            "=cmd;2024-03-01 08:00;A4;1;1.00;1.00\n"
+            "00099;2024-03-02 08:00;A5;0;3.00;0.00\n"
+        )
+        .replace(";", ",")
+        .encode()
+    )
     go(app, "data")
     app.file_uploader(key="upload").set_value(("shop.csv", csv, "text/csv")).run()
     assert not app.exception
     assert app.session_state[session.SOURCE].name == "shop.csv"
     assert any("cannot find the customer" in e.value for e in app.error)  # engine's message
     gen = app.session_state[session.GENERATION]
-    overrides = {"customer": "Client Ref", "date": "Order Stamp", "invoice": "Basket",
-                 "quantity": "Units", "price": "Each"}
+    overrides = {
+        "customer": "Client Ref",
+        "date": "Order Stamp",
+        "invoice": "Basket",
+        "quantity": "Units",
+        "price": "Each",
+    }
     for role, column in overrides.items():
         app.selectbox(key=f"map_{role}_{gen}").set_value(column)
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
@@ -76,16 +91,23 @@ def test_upload_with_unusual_columns_and_mapping_override(app, tmp_path):
     path = tmp_path / "shop.csv"
     path.write_bytes(csv)
     dataset = read_transactions(path)
-    expected = Source(dataset, ColumnMapping(**overrides).check(dataset.columns),
-                      CleaningConfig(rules=app.session_state[session.SETTINGS].rules)).rfm()
+    expected = Source(
+        dataset,
+        ColumnMapping(**overrides).check(dataset.columns),
+        CleaningConfig(rules=app.session_state[session.SETTINGS].rules),
+    ).rfm()
     assert metric(app, "Customers") == f"{len(expected.rfm):,}" == "3"
     go(app, "rfm")
     table = app.dataframe[0].value.set_index("customer_id")
     assert table.loc["00017", "frequency"] == 2 and table.loc["00017", "monetary"] == 17.5
     assert table.loc["00042", "frequency"] == 1  # one basket, two lines
-    pd.testing.assert_frame_equal(table.reset_index()[["customer_id", "recency", "frequency", "monetary"]]
-                                  .astype({"customer_id": "string"}),
-                                  expected.rfm, check_dtype=False)
+    pd.testing.assert_frame_equal(
+        table.reset_index()[["customer_id", "recency", "frequency", "monetary"]].astype(
+            {"customer_id": "string"}
+        ),
+        expected.rfm,
+        check_dtype=False,
+    )
 
 
 def test_lookup_by_id_from_the_query_string(app, sample_rfm):
@@ -121,8 +143,7 @@ def test_engine_error_is_shown_and_the_page_stays_usable(app, sample_rfm):
     assert not app.exception
     assert any("no purchase on or before the as-of date 2009-01-01" in e.value for e in app.error)
     go(app, "rfm")  # other pages say the same, no traceback
-    assert any("no purchase on or before the as-of date 2009-01-01" in e.value
-               for e in app.error)
+    assert any("no purchase on or before the as-of date 2009-01-01" in e.value for e in app.error)
     go(app, "data")  # fix it: back to the latest purchase
     app.checkbox(key=f"as_of_latest_{gen}").check()
     app.button(key="FormSubmitter:settings_form-Apply").click().run()
@@ -145,13 +166,17 @@ def test_segments_exports_and_sheet_switch(app):
 def test_open_a_file_from_the_server_data_folder(app, tmp_path, monkeypatch):
     folder = tmp_path / "data"
     folder.mkdir()
-    (folder / "big.csv").write_text("customer_id,order_date,amount\n"
-                                    "a,2024-01-01,10\nb,2024-01-02,20\na,2024-01-03,5\n")
+    (folder / "big.csv").write_text(
+        "customer_id,order_date,amount\na,2024-01-01,10\nb,2024-01-02,20\na,2024-01-03,5\n"
+    )
     (folder / "notes.md").write_text("not data")
     monkeypatch.setenv("RFM_DATA_DIR", str(folder))
     go(app, "data")
-    box = app.selectbox[0] if app.selectbox[0].label == "File" else next(
-        s for s in app.selectbox if s.label == "File")
+    box = (
+        app.selectbox[0]
+        if app.selectbox[0].label == "File"
+        else next(s for s in app.selectbox if s.label == "File")
+    )
     assert box.options == ["big.csv"]  # only readable transaction files are offered
     app.button(key="FormSubmitter:server_file-Open").click().run()
     assert not app.exception and not app.error

@@ -1,5 +1,6 @@
 """The Data page on platform exports (tests/platform_exports.py): the export profile stated and
 changeable, a refused reading asked at its control, and the currency label after Apply."""
+
 from __future__ import annotations
 
 from tests import exports, platform_exports

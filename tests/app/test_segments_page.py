@@ -1,5 +1,6 @@
 """Segments and RFM pages on a Shopify-style upload: named segments worked out by hand, the
 file's currency on money figures, an edited grid, campaign exports with the e-mail column."""
+
 from __future__ import annotations
 
 from core.scores import DEFAULT_GRID
@@ -43,12 +44,20 @@ def test_named_segments_currency_and_exports_by_hand(app):
     assert not app.error, [e.value for e in app.error]
     assert metric(app, "Champions") == "1"
     assert metric(app, "Slipping away") == "0"
-    assert metric(app, "Revenue") == "€285.00"   # the file's Currency column
+    assert metric(app, "Revenue") == "€285.00"  # the file's Currency column
     named = _named_table(app).set_index("rfm_segment")
     assert named["customers"].to_dict() == {
-        "Champions": 1, "Loyal": 1, "Potential Loyalist": 0, "New Customers": 0, "Promising": 0,
-        "Need Attention": 0, "About to Sleep": 1, "At Risk": 0, "Can't Lose Them": 0,
-        "Hibernating": 2}
+        "Champions": 1,
+        "Loyal": 1,
+        "Potential Loyalist": 0,
+        "New Customers": 0,
+        "Promising": 0,
+        "Need Attention": 0,
+        "About to Sleep": 1,
+        "At Risk": 0,
+        "Can't Lose Them": 0,
+        "Hibernating": 2,
+    }
     # Loyal is C alone: 200 of 285
     assert round(named.loc["Loyal", "revenue_share"], 4) == round(200 / 285, 4)
     assert named.loc["Hibernating", "revenue"] == 25.0
@@ -65,7 +74,7 @@ def test_an_edited_grid_renames_segments_on_every_page(app):
     _load_shop(app)
     go(app, "segments")
     edited = {r: list(row) for r, row in DEFAULT_GRID.items()}
-    edited["1"][0] = "Gone"        # D sits at (r 1, fm 1)
+    edited["1"][0] = "Gone"  # D sits at (r 1, fm 1)
     app.session_state[session.SEGMENT_GRID] = edited
     app.run()
     assert not app.exception
@@ -88,7 +97,7 @@ def test_currency_can_be_chosen(app):
     go(app, "rfm")
     app.selectbox(key="currency_widget").set_value("GBP").run()
     assert metric(app, "Revenue") == "£285.00"
-    go(app, "data")                      # a page without the control: the choice is kept
+    go(app, "data")  # a page without the control: the choice is kept
     go(app, "segments")
     assert metric(app, "Revenue") == "£285.00"
     app.query_params["customer"] = "c@shop.io"
@@ -108,11 +117,11 @@ def test_a_vip_card_shows_the_fences_not_centroid_distances(app, sample_rfm):
     app.query_params["customer"] = str(elite["customer_id"])
     go(app, "lookup")
     assert card_groups(app) == ["Elite"]
-    assert app.get("plotly_chart") == []            # no distance-to-centroid chart
+    assert app.get("plotly_chart") == []  # no distance-to-centroid chart
     assert any("above the upper fence of" in m.value.replace("\\", "") for m in app.markdown)
     clustered = segmented[segmented["tier"].isna()].iloc[0]
     app.selectbox(key="lookup_id").set_value(str(clustered["customer_id"])).run()
-    assert len(app.get("plotly_chart")) == 1         # a clustered customer keeps it
+    assert len(app.get("plotly_chart")) == 1  # a clustered customer keeps it
 
 
 def test_an_edited_grid_is_saved_with_a_new_model_version(app, model_dir):
@@ -152,8 +161,7 @@ def test_the_grid_editor_table_round_trips_and_names_a_bad_cell():
     assert table.loc["R 5", "FM 1"] == "New Customers" and table.loc["R 1", "FM 5"] == "Can't Lose Them"
     assert grid_from_table(table) == DEFAULT_GRID
     table.loc["R 3", "FM 3"] = "Champions"
-    assert grid_from_table(table)["3"] == ["About to Sleep", "About to Sleep", "Champions",
-                                          "Loyal", "Loyal"]
+    assert grid_from_table(table)["3"] == ["About to Sleep", "About to Sleep", "Champions", "Loyal", "Loyal"]
     table.loc["R 2", "FM 4"] = None
     with pytest.raises(ConfigError, match="r_score 2, fm 4 is empty"):
         grid_from_table(table)

@@ -1,6 +1,7 @@
 """The Data page asks about an unknown status before any number (pre-filled, one click), and
 offers the header row and the drop-duplicates switch; the figures then match the records
 (tests/status_exports.py)."""
+
 from __future__ import annotations
 
 from core.statuses import NOT_SALE, SALE, normalise_status
@@ -22,8 +23,7 @@ def _rfm_page(app):
 
 
 def test_unknown_status_is_asked_before_any_number_then_the_figures_are_the_records(app, tmp_path):
-    export = status_exports.woocommerce_orders(tmp_path, unknown=True,
-                                               paid_also={status_exports.NEW_STATUS})
+    export = status_exports.woocommerce_orders(tmp_path, unknown=True, paid_also={status_exports.NEW_STATUS})
     _upload(app, export.path)
     assert not app.metric  # no number before the answer
     assert any("holds values this app does not know" in w.value for w in app.warning)
@@ -52,9 +52,11 @@ def test_header_row_control_and_drop_duplicates(app, tmp_path):
     assert any("cannot find the customer" in e.value for e in app.error)
     # drop duplicates: a file valued by quantity x price with one line written twice
     path = tmp_path / "items.csv"
-    path.write_text("Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
-                    "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
-                    "536365,85123A,2,2010-12-01 08:26,2.55,17850\n")
+    path.write_text(
+        "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
+        "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
+        "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
+    )
     _upload(app, path)
     gen = app.session_state[session.GENERATION]
     app.checkbox(key=f"drop_duplicates_{gen}").check()

@@ -1,5 +1,6 @@
 """Uploads: a private folder per server (0700), files 0600, pruned by age and size, a failed
 upload deleted at once, and errors that name the user's file rather than the server's copy."""
+
 from __future__ import annotations
 
 import hashlib
@@ -12,8 +13,10 @@ import pytest
 from tests.app.conftest import go
 from ui import session
 
-CSV = (b"Invoice,InvoiceDate,Customer ID,Quantity,Price\n"
-       b"1,2024-01-05 10:00,A,2,5.00\n1,2024-01-05 10:00,A,1,1.00\n2,2024-02-01 09:00,B,1,3.00\n")
+CSV = (
+    b"Invoice,InvoiceDate,Customer ID,Quantity,Price\n"
+    b"1,2024-01-05 10:00,A,2,5.00\n1,2024-01-05 10:00,A,1,1.00\n2,2024-02-01 09:00,B,1,3.00\n"
+)
 
 
 @pytest.fixture
@@ -41,8 +44,9 @@ def test_upload_is_kept_private(app, upload_dir):
 def test_failed_upload_is_deleted_and_the_error_names_the_users_file(app, upload_dir):
     go(app, "data")
     broken = b"PK\x03\x04 not a workbook"
-    app.file_uploader(key="upload").set_value(("Quarterly sales.xlsx", broken,
-                                               "application/octet-stream")).run()
+    app.file_uploader(key="upload").set_value(
+        ("Quarterly sales.xlsx", broken, "application/octet-stream")
+    ).run()
     assert not app.exception
     errors = [e.value for e in app.error]
     assert errors and "Quarterly sales.xlsx" in errors[0], errors
@@ -57,8 +61,13 @@ def test_prune_by_age_and_total_size(upload_dir, monkeypatch):
     monkeypatch.setenv("RFM_UPLOAD_MAX_MB", "1")
     folder = uploads.upload_dir()
     now = time.time()
-    files = {"old.csv": (now - 2 * 3600, 10), "a.csv": (now - 600, 400_000),
-             "b.csv": (now - 300, 400_000), "c.csv": (now - 60, 400_000), "kept.csv": (now - 7200, 10)}
+    files = {
+        "old.csv": (now - 2 * 3600, 10),
+        "a.csv": (now - 600, 400_000),
+        "b.csv": (now - 300, 400_000),
+        "c.csv": (now - 60, 400_000),
+        "kept.csv": (now - 7200, 10),
+    }
     for name, (mtime, size) in files.items():
         (folder / name).write_bytes(b"x" * size)
         os.utime(folder / name, (mtime, mtime))

@@ -1,5 +1,6 @@
 """The Value page under AppTest: its figures against core.clv's own forecast of the sample,
 the horizon widgets, the backtest, and a file too short to forecast (st.error, page usable)."""
+
 from __future__ import annotations
 
 import pytest
@@ -42,8 +43,7 @@ def test_value_page_horizon_widgets_refit(app, sample_history):
 
 
 def test_value_page_refuses_a_short_file_and_stays_usable(app):
-    csv = (b"Invoice,Customer,Date,Amount\n1,A,2024-01-01,5\n2,A,2024-01-20,5\n"
-           b"3,B,2024-01-02,7\n")
+    csv = b"Invoice,Customer,Date,Amount\n1,A,2024-01-01,5\n2,A,2024-01-20,5\n3,B,2024-01-02,7\n"
     go(app, "data")
     app.file_uploader(key="upload").set_value(("short.csv", csv, "text/csv")).run()
     assert not app.exception

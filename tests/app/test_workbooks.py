@@ -3,6 +3,7 @@
 Reads are counted by standing in for core.excel.read_workbook (the read the cache saves);
 the tables come from workbooks written here.
 """
+
 from __future__ import annotations
 
 import os
@@ -85,7 +86,6 @@ def test_a_refused_file_is_not_kept(tmp_path, reads):
         with pytest.raises(InputFileError, match="bad.xlsx: not a valid .xlsx file"):
             cache(path, None, "bad.xlsx", None)
     assert len(reads) == 2 and cache.held == []
-
 
 
 def test_the_dashboard_parses_the_sample_once_for_its_columns_preview_and_rfm(model_dir, monkeypatch):

@@ -1,5 +1,6 @@
 """`python -m core rfm FILE` on real export shapes, no flags: the CSV holds the RFM computed by
 hand from the records (tests/exports.py), and stderr says how the values were read."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -58,9 +59,9 @@ def test_as_of_with_an_offset(tmp_path):
     path = tmp_path / "o.csv"
     path.write_text("customer,date,amount\na,2024-01-05T10:00:00+01:00,5.00\n")
     # the purchase is 09:00 UTC; as of 2024-01-07 08:00 UTC (09:00+01:00) -> 1 day 23 h -> 1
-    assert main(["rfm", str(path), "--as-of", "2024-01-07T09:00:00+01:00",
-                 "-o", str(tmp_path / "r.csv")]) == 0
+    assert (
+        main(["rfm", str(path), "--as-of", "2024-01-07T09:00:00+01:00", "-o", str(tmp_path / "r.csv")]) == 0
+    )
     assert pd.read_csv(tmp_path / "r.csv").recency.tolist() == [1]
-    assert main(["rfm", str(path), "--as-of", "2024-01-07T09:00:00Z",
-                 "-o", str(tmp_path / "z.csv")]) == 0
+    assert main(["rfm", str(path), "--as-of", "2024-01-07T09:00:00Z", "-o", str(tmp_path / "z.csv")]) == 0
     assert pd.read_csv(tmp_path / "z.csv").recency.tolist() == [2]

@@ -3,6 +3,7 @@ line is read or reported, no value is zeroed, outputs never replace what they mu
 each refusal is exit 2 with one line naming the file and the line or column.
 
 Files are written here with known values; expected figures are computed by hand."""
+
 from __future__ import annotations
 
 import csv
@@ -19,10 +20,13 @@ from core.cli import main
 HEADER = "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
 
 
-def line(i: int, *, price: str = "2.50", quantity: int = 2, description: str = "MUG",
-         customer: int | None = None) -> str:
-    return (f"{536365 + i},85123A,{description},{quantity},2010-12-0{1 + i % 9} 08:26,{price},"
-            f"{customer or 17850 + i},United Kingdom")
+def line(
+    i: int, *, price: str = "2.50", quantity: int = 2, description: str = "MUG", customer: int | None = None
+) -> str:
+    return (
+        f"{536365 + i},85123A,{description},{quantity},2010-12-0{1 + i % 9} 08:26,{price},"
+        f"{customer or 17850 + i},United Kingdom"
+    )
 
 
 def write(path: Path, lines: list[str], header: str = HEADER) -> Path:
@@ -49,6 +53,7 @@ def rfm_rows(path: Path) -> dict[str, dict]:
 
 # -- line values the engine cannot hold: refused with their line, never counted as 0 -------------
 
+
 @pytest.mark.parametrize("price", ["1" + "0" * 35, "1" + "0" * 300])
 def test_a_line_value_past_1e32_is_refused_with_its_line(tmp_path, capsys, price):
     path = write(tmp_path / "big.csv", [line(i) for i in range(3)] + [line(3, price=price)] + [line(4)])
@@ -59,9 +64,18 @@ def test_a_line_value_past_1e32_is_refused_with_its_line(tmp_path, capsys, price
 
 def test_a_line_value_of_2x1e308_is_refused(tmp_path, capsys):
     path = tmp_path / "inf.parquet"
-    pq.write_table(pa.table({"Invoice": ["536365", "536366"], "Customer ID": ["A", "B"],
-                             "InvoiceDate": ["2010-12-01 08:26", "2010-12-02 08:26"],
-                             "Quantity": [1.0, 2.0], "Price": [3.0, 1e308]}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "Invoice": ["536365", "536366"],
+                "Customer ID": ["A", "B"],
+                "InvoiceDate": ["2010-12-01 08:26", "2010-12-02 08:26"],
+                "Quantity": [1.0, 2.0],
+                "Price": [3.0, 1e308],
+            }
+        ),
+        path,
+    )
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
     one_line_refusal(code, err, "inf.parquet: data row 2 has a line value of inf")
 
@@ -86,6 +100,7 @@ def test_the_largest_value_held_is_summed_exactly(tmp_path, capsys):
 
 
 # -- long lines: read, or reported; never dropped ---------------------------------------------
+
 
 def test_a_valid_last_line_of_40_mb_is_read(tmp_path, capsys):
     long = "X" * (40 << 20)
@@ -114,11 +129,13 @@ def test_a_line_past_the_line_limit_is_reported(tmp_path, capsys, monkeypatch):
 
 # -- headers ----------------------------------------------------------------------------------
 
+
 def test_a_header_over_64_kb_is_read_whole(tmp_path, capsys):
     # 40 extra columns of 2,000 characters: the old 64 KB read cut the last name in two
     extra = [f"note{i}_" + "n" * 2000 for i in range(40)]
-    path = write(tmp_path / "wide.csv", [line(0) + "," * 40, line(1) + "," * 40],
-                 header=HEADER + "," + ",".join(extra))
+    path = write(
+        tmp_path / "wide.csv", [line(0) + "," * 40, line(1) + "," * 40], header=HEADER + "," + ",".join(extra)
+    )
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
     assert code == 0, err
     assert set(rfm_rows(tmp_path / "out.csv")) == {"17850", "17851"}
@@ -127,16 +144,21 @@ def test_a_header_over_64_kb_is_read_whole(tmp_path, capsys):
 def test_names_differing_only_in_case_are_a_clear_refusal(tmp_path, capsys):
     path = write(tmp_path / "case.csv", [line(0) + ",1"], header=HEADER + ",customer id")
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
-    one_line_refusal(code, err, "case.csv: the header row has column names that differ only in "
-                                "case ['Customer ID', 'customer id']")
+    one_line_refusal(
+        code,
+        err,
+        "case.csv: the header row has column names that differ only in case ['Customer ID', 'customer id']",
+    )
     assert "Binder" not in err
 
 
 def _sep_file(path: Path, last: str) -> Path:
     """Excel's "sep=;" first line, the header, and two lines (``last``: the second)."""
-    path.write_text("sep=;\n" + HEADER.replace(",", ";") + "\n"
-                    "536365;85123A;MUG;2;2010-12-01 08:26;2,50;17850;UK\n" + last + "\n",
-                    encoding="utf-8")
+    path.write_text(
+        "sep=;\n" + HEADER.replace(",", ";") + "\n"
+        "536365;85123A;MUG;2;2010-12-01 08:26;2,50;17850;UK\n" + last + "\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -156,6 +178,7 @@ def test_a_broken_line_after_a_sep_hint_is_named_by_its_line(tmp_path, capsys):
 
 # -- a column limit for every format -----------------------------------------------------------
 
+
 def test_an_empty_parquet_of_50000_columns_is_refused_quickly(tmp_path, capsys):
     path = tmp_path / "wide.parquet"
     pq.write_table(pa.table({f"c{i}": pa.array([], pa.string()) for i in range(50_000)}), path)
@@ -164,13 +187,17 @@ def test_an_empty_parquet_of_50000_columns_is_refused_quickly(tmp_path, capsys):
 
 
 def test_a_csv_of_too_many_columns_is_refused(tmp_path, capsys):
-    path = write(tmp_path / "many.csv", [line(0) + "," * 1000],
-                 header=HEADER + "," + ",".join(f"x{i}" for i in range(1000)))
+    path = write(
+        tmp_path / "many.csv",
+        [line(0) + "," * 1000],
+        header=HEADER + "," + ",".join(f"x{i}" for i in range(1000)),
+    )
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
     one_line_refusal(code, err, "many.csv: the header row has 1,008 columns, over the 1,000-column limit")
 
 
 # -- outputs: report and migration refuse what rfm and segment refuse ------------------------
+
 
 @pytest.fixture
 def good(tmp_path) -> Path:
@@ -200,9 +227,11 @@ def test_report_and_migration_refuse_a_bad_output(tmp_path, good, capsys, comman
     before = good.read_bytes()
     args = [a.format(file=good, out=out) for a in COMMANDS[command]]
     code, err = run(args, capsys)
-    expected = {"the input file": "output is the input file",
-                "a symbolic link": "output is a symbolic link",
-                "not a regular file": "output exists and is not a regular file"}[kind]
+    expected = {
+        "the input file": "output is the input file",
+        "a symbolic link": "output is a symbolic link",
+        "not a regular file": "output exists and is not a regular file",
+    }[kind]
     one_line_refusal(code, err, expected)
     assert good.read_bytes() == before
     assert (tmp_path / "target.txt").read_text() == "keep me"
@@ -210,6 +239,7 @@ def test_report_and_migration_refuse_a_bad_output(tmp_path, good, capsys, comman
 
 
 # -- engine errors are one line -----------------------------------------------------------------
+
 
 def test_an_engine_error_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     import duckdb
@@ -222,5 +252,6 @@ def test_an_engine_error_is_one_line_and_exit_2(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(rfm, "group_orders", fail)
     path = write(tmp_path / "in.csv", [line(0)])
     code, err = run(["rfm", path, "-o", tmp_path / "out.csv"], capsys)
-    one_line_refusal(code, err, "in.csv: the engine could not process the file (Not implemented "
-                                "Error: something deep)")
+    one_line_refusal(
+        code, err, "in.csv: the engine could not process the file (Not implemented Error: something deep)"
+    )

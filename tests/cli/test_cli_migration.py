@@ -1,4 +1,5 @@
 """`python -m core migration`: each customer's segment at two dates, checked by hand."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -48,8 +49,18 @@ def history_csv(tmp_path):
 
 def test_migration_writes_named_segments_at_both_dates(history_csv, tmp_path):
     out = tmp_path / "moves.csv"
-    result = run_cli("migration", history_csv, "--preset", "online-retail", "--from", "2011-02-01",
-                     "--to", "2011-03-01", "-o", out)
+    result = run_cli(
+        "migration",
+        history_csv,
+        "--preset",
+        "online-retail",
+        "--from",
+        "2011-02-01",
+        "--to",
+        "2011-03-01",
+        "-o",
+        out,
+    )
     assert result.returncode == 0, result.stderr
     assert out.read_text().splitlines()[0] == "customer_id,from_segment,to_segment"
     written = pd.read_csv(out, dtype=str, keep_default_na=False)
@@ -61,77 +72,222 @@ def test_migration_writes_named_segments_at_both_dates(history_csv, tmp_path):
 def test_migration_cut_points_each_re_cuts_the_later_date(history_csv, capsys):
     from core.cli import main
 
-    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01",
-                 "--to", "2011-03-01", "--cut-points", "each", "-o", "-"]) == 0
+    assert (
+        main(
+            [
+                "migration",
+                str(history_csv),
+                "--preset",
+                "online-retail",
+                "--from",
+                "2011-02-01",
+                "--to",
+                "2011-03-01",
+                "--cut-points",
+                "each",
+                "-o",
+                "-",
+            ]
+        )
+        == 0
+    )
     assert capsys.readouterr().out.splitlines()[1:] == [",".join(row) for row in EXPECTED_EACH]
 
 
 def test_migration_to_stdout_in_process(history_csv, capsys):
     from core.cli import main
 
-    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01",
-                 "--to", "2011-03-01", "-o", "-"]) == 0
+    assert (
+        main(
+            [
+                "migration",
+                str(history_csv),
+                "--preset",
+                "online-retail",
+                "--from",
+                "2011-02-01",
+                "--to",
+                "2011-03-01",
+                "-o",
+                "-",
+            ]
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
-    assert lines == ["customer_id,from_segment,to_segment",
-                     *(",".join(row) for row in EXPECTED)]
+    assert lines == ["customer_id,from_segment,to_segment", *(",".join(row) for row in EXPECTED)]
 
 
-def test_migration_by_a_saved_model_uses_its_tiers_and_clusters(history_csv, tmp_path, capsys,
-                                                                 model_store_dir, blob_model):  # noqa: F811
+def test_migration_by_a_saved_model_uses_its_tiers_and_clusters(
+    history_csv,
+    tmp_path,
+    capsys,
+    model_store_dir,  # noqa: F811  (the fixture, imported from test_cli_errors)
+    blob_model,
+):
     from core.cli import main
 
     out = tmp_path / "moves.csv"
     version = sorted(p.name for p in model_store_dir.iterdir() if p.name.startswith("v"))[0]
-    assert main(["migration", str(history_csv), "--preset", "online-retail", "--from", "2011-02-01",
-                 "--to", "2011-03-01", "--model", version, "--model-dir", str(model_store_dir),
-                 "-o", str(out)]) == 0
+    assert (
+        main(
+            [
+                "migration",
+                str(history_csv),
+                "--preset",
+                "online-retail",
+                "--from",
+                "2011-02-01",
+                "--to",
+                "2011-03-01",
+                "--model",
+                version,
+                "--model-dir",
+                str(model_store_dir),
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
     written = pd.read_csv(out, dtype=str, keep_default_na=False)
     allowed = set(blob_model.names_) | set(TIERS)
     assert written["customer_id"].tolist() == ["A", "B", "C", "D"]
     assert set(written["to_segment"]) <= allowed
     assert written.set_index("customer_id").loc[["C", "D"], "from_segment"].tolist() == ["(none)"] * 2
     # A and B are segmented by the model's own fences and centroids at each date
-    expected = blob_model.segment(pd.DataFrame({"customer_id": ["A", "B"], "recency": [21, 0],
-                                                "frequency": [1, 1], "monetary": [10.0, 6.0]}))
-    assert written.set_index("customer_id").loc[["A", "B"], "from_segment"].tolist() == \
-        expected["segment"].tolist()
+    expected = blob_model.segment(
+        pd.DataFrame(
+            {"customer_id": ["A", "B"], "recency": [21, 0], "frequency": [1, 1], "monetary": [10.0, 6.0]}
+        )
+    )
+    assert (
+        written.set_index("customer_id").loc[["A", "B"], "from_segment"].tolist()
+        == expected["segment"].tolist()
+    )
 
 
 BAD = [
-    Case("migration from not a date", ["migration", "@h.csv", "--from", "2011-02-30", "--to",
-                                       "2011-03-01", "-o", "@out.csv"],
-         ["from date '2011-02-30' is not a date", "YYYY-MM-DD"], {"h.csv": HISTORY_CSV}),
-    Case("migration to not a date", ["migration", "@h.csv", "--from", "2011-02-01", "--to",
-                                     "soon", "-o", "@out.csv"],
-         ["to date 'soon' is not a date"], {"h.csv": HISTORY_CSV}),
-    Case("migration dates reversed", ["migration", "@h.csv", "--from", "2011-03-01", "--to",
-                                      "2011-02-01", "-o", "@out.csv"],
-         ["from date 2011-03-01 00:00 must be before the to date 2011-02-01 00:00"],
-         {"h.csv": HISTORY_CSV}),
-    Case("migration to before any purchase", ["migration", "@h.csv", "--preset", "online-retail",
-                                              "--from", "2010-01-01",
-                                              "--to", "2010-06-01", "-o", "@out.csv"],
-         ["h.csv", "no purchase on or before the to date 2010-06-01 00:00",
-          "first purchase is 2011-01-10 10:00"], {"h.csv": HISTORY_CSV}),
-    Case("migration missing --to", ["migration", "@h.csv", "--from", "2011-02-01", "-o", "@out.csv"],
-         ["required: --to"], {"h.csv": HISTORY_CSV}),
-    Case("migration on spark", ["migration", "@h.csv", "--from", "2011-02-01", "--to", "2011-03-01",
-                                "--engine", "spark", "-o", "@out.csv"],
-         ["migration runs on DuckDB only"], {"h.csv": HISTORY_CSV}),
-    Case("migration unknown model", ["migration", "@h.csv", "--from", "2011-02-01", "--to",
-                                     "2011-03-01", "--model", "v0099-20260101T000000Z",
-                                     "--model-dir", "MODELS", "-o", "@out.csv"],
-         ["no model version 'v0099-20260101T000000Z'"], {"h.csv": HISTORY_CSV}),
-    Case("migration unknown cut points", ["migration", "@h.csv", "--from", "2011-02-01", "--to",
-                                          "2011-03-01", "--cut-points", "later", "-o", "@out.csv"],
-         ["--cut-points: invalid choice: 'later'", "'from', 'each'"], {"h.csv": HISTORY_CSV}),
-    Case("migration nobody before the from date", ["migration", "@h.csv", "--preset",
-                                                   "online-retail", "--from", "2010-01-01",
-                                                   "--to", "2011-03-01", "-o", "@out.csv"],
-         ["h.csv", "nobody had bought by the from date 2010-01-01 00:00", "cut points 'each'"],
-         {"h.csv": HISTORY_CSV}),
-    Case("migration missing file", ["migration", "@nope.csv", "--from", "2011-02-01", "--to",
-                                    "2011-03-01", "-o", "@out.csv"], ["nope.csv", "no such file"]),
+    Case(
+        "migration from not a date",
+        ["migration", "@h.csv", "--from", "2011-02-30", "--to", "2011-03-01", "-o", "@out.csv"],
+        ["from date '2011-02-30' is not a date", "YYYY-MM-DD"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration to not a date",
+        ["migration", "@h.csv", "--from", "2011-02-01", "--to", "soon", "-o", "@out.csv"],
+        ["to date 'soon' is not a date"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration dates reversed",
+        ["migration", "@h.csv", "--from", "2011-03-01", "--to", "2011-02-01", "-o", "@out.csv"],
+        ["from date 2011-03-01 00:00 must be before the to date 2011-02-01 00:00"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration to before any purchase",
+        [
+            "migration",
+            "@h.csv",
+            "--preset",
+            "online-retail",
+            "--from",
+            "2010-01-01",
+            "--to",
+            "2010-06-01",
+            "-o",
+            "@out.csv",
+        ],
+        [
+            "h.csv",
+            "no purchase on or before the to date 2010-06-01 00:00",
+            "first purchase is 2011-01-10 10:00",
+        ],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration missing --to",
+        ["migration", "@h.csv", "--from", "2011-02-01", "-o", "@out.csv"],
+        ["required: --to"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration on spark",
+        [
+            "migration",
+            "@h.csv",
+            "--from",
+            "2011-02-01",
+            "--to",
+            "2011-03-01",
+            "--engine",
+            "spark",
+            "-o",
+            "@out.csv",
+        ],
+        ["migration runs on DuckDB only"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration unknown model",
+        [
+            "migration",
+            "@h.csv",
+            "--from",
+            "2011-02-01",
+            "--to",
+            "2011-03-01",
+            "--model",
+            "v0099-20260101T000000Z",
+            "--model-dir",
+            "MODELS",
+            "-o",
+            "@out.csv",
+        ],
+        ["no model version 'v0099-20260101T000000Z'"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration unknown cut points",
+        [
+            "migration",
+            "@h.csv",
+            "--from",
+            "2011-02-01",
+            "--to",
+            "2011-03-01",
+            "--cut-points",
+            "later",
+            "-o",
+            "@out.csv",
+        ],
+        ["--cut-points: invalid choice: 'later'", "'from', 'each'"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration nobody before the from date",
+        [
+            "migration",
+            "@h.csv",
+            "--preset",
+            "online-retail",
+            "--from",
+            "2010-01-01",
+            "--to",
+            "2011-03-01",
+            "-o",
+            "@out.csv",
+        ],
+        ["h.csv", "nobody had bought by the from date 2010-01-01 00:00", "cut points 'each'"],
+        {"h.csv": HISTORY_CSV},
+    ),
+    Case(
+        "migration missing file",
+        ["migration", "@nope.csv", "--from", "2011-02-01", "--to", "2011-03-01", "-o", "@out.csv"],
+        ["nope.csv", "no such file"],
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
 """CLI refusals of the model commands on data K-Means cannot cluster (issue 20 item 11)."""
+
 from __future__ import annotations
 
 import pytest
@@ -6,7 +7,9 @@ import pytest
 # 20 customers, each with two identical orders of 10.00 on the same two days: identical R, F, M.
 IDENTICAL_CSV = "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n" + "".join(
     f"{500000 + c * 10 + o},85123,1,2024-01-0{o + 1} 10:00,10.0,{1000 + c}\n"
-    for c in range(20) for o in range(2))
+    for c in range(20)
+    for o in range(2)
+)
 
 
 @pytest.mark.parametrize("command, extra", [("sweep", []), ("segment", ["-o"]), ("train", ["--model-dir"])])

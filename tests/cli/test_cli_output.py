@@ -1,4 +1,5 @@
 """Where the CLI writes (-o) and how it reports store problems: exit 2, one line, nothing written."""
+
 from __future__ import annotations
 
 import json
@@ -11,10 +12,12 @@ from python_calamine import CalamineWorkbook
 from core.cli import main
 from core.store import ModelStore
 
-LINES = ["Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country",
-         "500001,85123A,2,2011-01-03 10:00,2.50,C1,United Kingdom",
-         "500002,85123A,1,2011-01-05 11:00,4.00,C2,United Kingdom",
-         "500003,22423,3,2011-01-09 12:00,1.00,C1,United Kingdom"]
+LINES = [
+    "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID,Country",
+    "500001,85123A,2,2011-01-03 10:00,2.50,C1,United Kingdom",
+    "500002,85123A,1,2011-01-05 11:00,4.00,C2,United Kingdom",
+    "500003,22423,3,2011-01-09 12:00,1.00,C1,United Kingdom",
+]
 
 
 @pytest.fixture
@@ -71,8 +74,12 @@ def test_broken_manifest_is_exit_2_one_line(tmp_path, blob_model, capsys):
     store = ModelStore(tmp_path / "models")
     version = store.save(blob_model)
     (store.root / version / "manifest.json").write_text("{oops")
-    assert main(["score", "--recency", "1", "--frequency", "2", "--monetary", "3",
-                 "--model-dir", str(store.root)]) == 2
+    assert (
+        main(
+            ["score", "--recency", "1", "--frequency", "2", "--monetary", "3", "--model-dir", str(store.root)]
+        )
+        == 2
+    )
     _one_error_line(capsys, "manifest is not valid JSON")
 
 
@@ -82,16 +89,36 @@ def test_old_store_is_exit_2_with_retrain(tmp_path, capsys):
     (folder / "model.joblib").write_bytes(b"old pickle")
     (folder / "manifest.json").write_text(json.dumps({"version": folder.name, "sha256": "0" * 64}))
     (tmp_path / "models" / "current").write_text(folder.name)
-    assert main(["score", "--recency", "1", "--frequency", "2", "--monetary", "3",
-                 "--model-dir", str(tmp_path / "models")]) == 2
+    assert (
+        main(
+            [
+                "score",
+                "--recency",
+                "1",
+                "--frequency",
+                "2",
+                "--monetary",
+                "3",
+                "--model-dir",
+                str(tmp_path / "models"),
+            ]
+        )
+        == 2
+    )
     _one_error_line(capsys, "older release")
 
 
 def test_carriage_return_in_a_customer_id_cannot_start_a_row(tmp_path, capsys):
     data = tmp_path / "cr.parquet"  # a CR inside a value, as a database export may carry
-    pd.DataFrame({"Invoice": ["500001", "500002"], "Quantity": [2, 1],
-                  "InvoiceDate": pd.to_datetime(["2011-01-03 10:00", "2011-01-05 11:00"]),
-                  "Price": [2.5, 4.0], "Customer ID": ["X\r=1+1", "C2"]}).to_parquet(data)
+    pd.DataFrame(
+        {
+            "Invoice": ["500001", "500002"],
+            "Quantity": [2, 1],
+            "InvoiceDate": pd.to_datetime(["2011-01-03 10:00", "2011-01-05 11:00"]),
+            "Price": [2.5, 4.0],
+            "Customer ID": ["X\r=1+1", "C2"],
+        }
+    ).to_parquet(data)
     out = tmp_path / "rfm.csv"
     assert main(["rfm", str(data), "--preset", "generic", "-o", str(out)]) == 0
     text = out.read_bytes().decode("utf-8")
@@ -113,17 +140,24 @@ def test_python_m_core_writes_the_csv_and_leaves_no_temporary_copy(tmp_path):
     from tests.conftest import REPO
 
     data = tmp_path / "ventes.csv"
-    data.write_bytes(("\n".join(LINES).replace("United Kingdom", "Côte d'Ivoire") + "\n")
-                     .encode("cp1252"))
+    data.write_bytes(("\n".join(LINES).replace("United Kingdom", "Côte d'Ivoire") + "\n").encode("cp1252"))
     temp = tmp_path / "tmp"
     temp.mkdir()
     out = tmp_path / "rfm.csv"
-    result = subprocess.run([sys.executable, "-m", "core", "rfm", str(data), "-o", str(out)],
-                            cwd=REPO, capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "TMPDIR": str(temp)})
+    result = subprocess.run(
+        [sys.executable, "-m", "core", "rfm", str(data), "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TMPDIR": str(temp)},
+    )
     assert result.returncode == 0, result.stderr
     # C1: 2 x 2.50 + 3 x 1.00 over two invoices, last on 01-09 (the as-of); C2: 4.00 on 01-05
-    assert out.read_text().splitlines() == ["customer_id,recency,frequency,monetary",
-                                            "C1,0,2,8.0", "C2,4,1,4.0"]
+    assert out.read_text().splitlines() == [
+        "customer_id,recency,frequency,monetary",
+        "C1,0,2,8.0",
+        "C2,4,1,4.0",
+    ]
     assert result.stderr.splitlines()[-1] == f"wrote 2 rows to {out} (CSV)"
     assert list(temp.iterdir()) == []

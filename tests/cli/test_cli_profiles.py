@@ -1,6 +1,7 @@
 """`python -m core rfm` on platform exports (tests/platform_exports.py): read with no flags to
 the records' RFM with the reading stated on stderr; refused with exit 2, one line, nothing
 written; `--profile` overrides the recognised profile."""
+
 from __future__ import annotations
 
 import subprocess
@@ -18,8 +19,9 @@ def _rfm(out):
     return {r.customer_id: (r.recency, r.frequency, r.monetary) for r in frame.itertuples()}
 
 
-@pytest.mark.parametrize("kind", ["woocommerce", "square_items", "prestashop_fr", "paypal",
-                                  "shopware", "ebay"])
+@pytest.mark.parametrize(
+    "kind", ["woocommerce", "square_items", "prestashop_fr", "paypal", "shopware", "ebay"]
+)
 def test_rfm_command_reads_platform_exports_and_states_the_reading(kind, tmp_path, capsys):
     from core.cli import main
 
@@ -39,8 +41,13 @@ def test_rfm_command_reads_platform_exports_and_states_the_reading(kind, tmp_pat
 def _refused(export, tmp_path) -> str:
     """The one line `python -m core rfm` writes on stderr when it exits 2 writing nothing."""
     out = tmp_path / "rfm.csv"
-    done = subprocess.run([sys.executable, "-m", "core", "rfm", str(export.path), "-o", str(out)],
-                          cwd=REPO, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "core", "rfm", str(export.path), "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr
@@ -57,8 +64,11 @@ def test_amazon_all_orders_is_refused_in_one_line_and_nothing_is_written(tmp_pat
 def test_a_paypal_type_no_list_holds_exits_2_naming_it_and_writes_nothing(tmp_path):
     export = platform_exports.paypal(tmp_path, extra=[platform_exports.PAYPAL_DONATION])
     line = _refused(export, tmp_path)
-    assert ("Download.CSV" in line and "'Donation Payment' (1 lines, 50.00 revenue)" in line
-            and '--not-sale-status "Donation Payment"' in line)
+    assert (
+        "Download.CSV" in line
+        and "'Donation Payment' (1 lines, 50.00 revenue)" in line
+        and '--not-sale-status "Donation Payment"' in line
+    )
 
 
 def test_amazon_with_a_customer_column_chosen(tmp_path, capsys):

@@ -1,5 +1,6 @@
 """`python -m core report`: a bad invocation exits 2 with one line and writes nothing; a good
 one writes one HTML file with the figures of the file."""
+
 from __future__ import annotations
 
 import hashlib
@@ -16,16 +17,31 @@ from tests.cli.test_cli_errors import (
 )
 
 REPORT_CASES = [
-    Case("report bad currency", ["report", "@good.csv", "--currency", "pounds", "-o", "@r.html"],
-         ["--currency 'pounds' is not a three-letter code"], {"good.csv": GOOD_CSV}),
-    Case("report unknown model", ["report", "@good.csv", "--model", UNKNOWN_VERSION,
-                                  "--model-dir", "MODELS", "-o", "@r.html"],
-         [f"no model version '{UNKNOWN_VERSION}'"], {"good.csv": GOOD_CSV}),
+    Case(
+        "report bad currency",
+        ["report", "@good.csv", "--currency", "pounds", "-o", "@r.html"],
+        ["--currency 'pounds' is not a three-letter code"],
+        {"good.csv": GOOD_CSV},
+    ),
+    Case(
+        "report unknown model",
+        ["report", "@good.csv", "--model", UNKNOWN_VERSION, "--model-dir", "MODELS", "-o", "@r.html"],
+        [f"no model version '{UNKNOWN_VERSION}'"],
+        {"good.csv": GOOD_CSV},
+    ),
     Case("report missing file", ["report", "@nope.csv", "-o", "@r.html"], ["nope.csv", "no such file"]),
-    Case("report k too large", ["report", "@good.csv", "--k", "8", "-o", "@r.html"],
-         ["fewer than k=8"], {"good.csv": GOOD_CSV}),
-    Case("report on spark", ["report", "@good.csv", "--engine", "spark", "-o", "@r.html"],
-         ["report runs on DuckDB only"], {"good.csv": GOOD_CSV}),
+    Case(
+        "report k too large",
+        ["report", "@good.csv", "--k", "8", "-o", "@r.html"],
+        ["fewer than k=8"],
+        {"good.csv": GOOD_CSV},
+    ),
+    Case(
+        "report on spark",
+        ["report", "@good.csv", "--engine", "spark", "-o", "@r.html"],
+        ["report runs on DuckDB only"],
+        {"good.csv": GOOD_CSV},
+    ),
 ]
 
 

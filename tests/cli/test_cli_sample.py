@@ -1,5 +1,6 @@
 """`python -m core` on the bundled real sample and on small mapped files: outputs, values and
 their agreement with the engine called in-process."""
+
 from __future__ import annotations
 
 import json
@@ -76,9 +77,20 @@ def test_train_then_score_json(sample_runs, sample_rfm):
 
     # a customer sitting on a centroid is in that centroid's cluster
     centroid = info.manifest["centroids"][0]
-    scored = _ok(run_cli("score", "--recency", centroid["recency"], "--frequency",
-                         max(centroid["frequency"], 1), "--monetary", centroid["monetary"],
-                         "--model-dir", models, "--json"))
+    scored = _ok(
+        run_cli(
+            "score",
+            "--recency",
+            centroid["recency"],
+            "--frequency",
+            max(centroid["frequency"], 1),
+            "--monetary",
+            centroid["monetary"],
+            "--model-dir",
+            models,
+            "--json",
+        )
+    )
     answer = json.loads(scored.stdout)
     assert answer["model_version"] == info.version
     assert answer["segment"] in names
@@ -89,13 +101,30 @@ def test_train_then_score_json(sample_runs, sample_rfm):
 
     # a customer far above the monetary fence is a VIP tier, not a cluster
     high = info.manifest["fences"]["monetary"]["high"] * 10
-    vip = json.loads(_ok(run_cli("score", "--recency", "1", "--frequency", "1", "--monetary", high,
-                                 "--model", info.version, "--model-dir", models, "--json")).stdout)
+    vip = json.loads(
+        _ok(
+            run_cli(
+                "score",
+                "--recency",
+                "1",
+                "--frequency",
+                "1",
+                "--monetary",
+                high,
+                "--model",
+                info.version,
+                "--model-dir",
+                models,
+                "--json",
+            )
+        ).stdout
+    )
     assert vip["segment"] == vip["tier"] == "High_Spender" and vip["cluster"] is None
 
     # plain text form
-    text = _ok(run_cli("score", "--recency", "1", "--frequency", "1", "--monetary", high,
-                       "--model-dir", models)).stdout
+    text = _ok(
+        run_cli("score", "--recency", "1", "--frequency", "1", "--monetary", high, "--model-dir", models)
+    ).stdout
     assert text.startswith(f"segment: High_Spender  (model {info.version})")
 
 
@@ -105,8 +134,10 @@ def test_segment_fits_on_the_file(sample_runs, sample_rfm, sample_model):
     result = _ok(runs["segment"])
     # the per-segment profile is printed on stderr
     assert all(name in result.stderr for name in sample_model.names_)
-    assert out.read_text().splitlines()[0] == \
-        "customer_id,recency,frequency,monetary,tier,cluster,segment,r_score,f_score,m_score,rfm_segment"
+    assert (
+        out.read_text().splitlines()[0]
+        == "customer_id,recency,frequency,monetary,tier,cluster,segment,r_score,f_score,m_score,rfm_segment"
+    )
     written = _read_output(out)
     assert len(written) == len(sample_rfm) and written.customer_id.is_unique
     assert written[["r_score", "f_score", "m_score"]].isin([1, 2, 3, 4, 5]).all().all()
@@ -128,7 +159,8 @@ def test_segment_writes_scores_and_named_segments_computed_by_hand(tmp_path):
         "B,3,2024-03-05,20\n"
         "C,4,2024-03-01,100\nC,5,2024-03-08,50\nC,6,2024-03-09,50\n"
         "D,7,2024-01-10,5\n"
-        "E,8,2024-02-09,20\n")
+        "E,8,2024-02-09,20\n"
+    )
     out = tmp_path / "segments.csv"
     _ok(run_cli("segment", source, "--k", "2", "-o", out))
     written = _read_output(out).set_index("customer_id")
@@ -144,8 +176,12 @@ def test_segment_writes_scores_and_named_segments_computed_by_hand(tmp_path):
     assert written["f_score"].to_dict() == dict(A=4, B=1, C=5, D=1, E=1)
     assert written["m_score"].to_dict() == dict(A=4, B=2, C=5, D=1, E=2)
     assert written["rfm_segment"].to_dict() == {
-        "A": "Champions", "B": "About to Sleep", "C": "Loyal", "D": "Hibernating",
-        "E": "Hibernating"}
+        "A": "Champions",
+        "B": "About to Sleep",
+        "C": "Loyal",
+        "D": "Hibernating",
+        "E": "Hibernating",
+    }
     # the named segments stand beside the VIP tiers: C (200 > the fence 70) is a High_Spender
     assert written.loc["C", "segment"] == "High_Spender"
 
@@ -166,24 +202,22 @@ def test_rfm_with_mapping_flags_keeps_ids_as_written(tmp_path):
         "00017,2024-03-01 10:00,10.00\n"
         "00017,2024-03-04 09:00,2.50\n"
         "0042,2024-03-02 12:00,7.25\n"
-        "007,2024-03-05 08:00,1.00\n")
+        "007,2024-03-05 08:00,1.00\n"
+    )
     out = tmp_path / "rfm.csv"
-    _ok(run_cli("rfm", source, "--customer", "cust", "--date", "order_date", "--amount", "amount",
-                "-o", out))
+    _ok(run_cli("rfm", source, "--customer", "cust", "--date", "order_date", "--amount", "amount", "-o", out))
     # as-of = 03-05 08:00. 00017: last 03-04 09:00 -> 23 h -> 0 days, 2 timestamps, 12.50;
     # 0042: 03-02 12:00 -> 2 d 20 h -> 2; 007: 0.
-    assert out.read_text() == ("customer_id,recency,frequency,monetary\n"
-                               "00017,0,2,12.5\n"
-                               "0042,2,1,7.25\n"
-                               "007,0,1,1.0\n")
+    assert out.read_text() == (
+        "customer_id,recency,frequency,monetary\n00017,0,2,12.5\n0042,2,1,7.25\n007,0,1,1.0\n"
+    )
 
 
 def test_rfm_with_flags_for_names_detection_cannot_guess(tmp_path):
     source = tmp_path / "odd.csv"
     source.write_text("buyer_code;when;paid\n00017;2024-03-01;10\n00017;2024-03-03;5\n")
     out = tmp_path / "rfm.csv"
-    _ok(run_cli("rfm", source, "--customer", "buyer_code", "--date", "when", "--amount", "paid",
-                "-o", out))
+    _ok(run_cli("rfm", source, "--customer", "buyer_code", "--date", "when", "--amount", "paid", "-o", out))
     assert out.read_text() == "customer_id,recency,frequency,monetary\n00017,0,2,15.0\n"
 
 
@@ -206,12 +240,11 @@ def test_returns_net_and_generic_preset_flags(tmp_path):
         "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
         "536365,22728,4,2010-12-01 08:00,5.00,00017\n"
         "C536366,22728,-1,2010-12-02 08:00,5.00,00017\n"
-        "536367,POST,1,2010-12-03 08:00,18.00,00018\n")
+        "536367,POST,1,2010-12-03 08:00,18.00,00018\n"
+    )
     dropped = _ok(run_cli("rfm", source, "-o", "-")).stdout
     # online-retail preset: POST dropped, so 00018 has no row; 00017 = 4 x 5.00 = 20.00
     assert dropped == "customer_id,recency,frequency,monetary\n00017,0,1,20.0\n"
     netted = _ok(run_cli("rfm", source, "--returns", "net", "--preset", "generic", "-o", "-")).stdout
     # generic: POST kept (as-of 12-03 08:00); net: 20.00 - 5.00 = 15.00
-    assert netted == ("customer_id,recency,frequency,monetary\n"
-                      "00017,2,1,15.0\n"
-                      "00018,0,1,18.0\n")
+    assert netted == ("customer_id,recency,frequency,monetary\n00017,2,1,15.0\n00018,0,1,18.0\n")

@@ -1,4 +1,5 @@
 """core.campaign: campaign-ready exports from a Shopify-shaped orders file, value by value."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -35,9 +36,16 @@ SHOPIFY = """Name,Email,Accepts Marketing,Total,Created at,Lineitem quantity,Lin
 #1006,ann@example.com,yes,0.00,2024-03-09 11:00:00,0,Sample,3.00,,CH
 #1007,cyd@example.com,,9.00,2024-03-09 11:00:00,1,Soap,9.00,Cyd Moe,
 """  # noqa: E501 (a real export header, one line)
-OVERRIDES = {"customer": "Email", "date": "Created at", "invoice": "Name",
-             "quantity": "Lineitem quantity", "price": "Lineitem price", "amount": "",
-             "product": "", "country": ""}
+OVERRIDES = {
+    "customer": "Email",
+    "date": "Created at",
+    "invoice": "Name",
+    "quantity": "Lineitem quantity",
+    "price": "Lineitem price",
+    "amount": "",
+    "product": "",
+    "country": "",
+}
 
 
 @pytest.fixture()
@@ -52,7 +60,11 @@ def shopify(tmp_path):
 def test_attribute_columns_are_suggested_without_the_order_number(shopify):
     dataset, mapping, _ = shopify
     assert suggest_attribute_columns(dataset.columns, mapping) == [
-        "Email", "Accepts Marketing", "Billing Name", "Billing Country"]
+        "Email",
+        "Accepts Marketing",
+        "Billing Name",
+        "Billing Country",
+    ]
     assert email_column(dataset.columns) == "Email"
     assert email_column(["customer_id", "E-Mail Address"]) == "E-Mail Address"
     assert email_column(["customer_id", "name"]) is None
@@ -60,11 +72,11 @@ def test_attribute_columns_are_suggested_without_the_order_number(shopify):
 
 def test_latest_non_empty_attribute_and_kept_purchase_dates(shopify):
     dataset, mapping, cleaning = shopify
-    attrs = customer_attributes(Source(dataset, mapping, cleaning),
-                                ["Billing Name", "Billing Country", "Accepts Marketing"])
+    attrs = customer_attributes(
+        Source(dataset, mapping, cleaning), ["Billing Name", "Billing Country", "Accepts Marketing"]
+    )
     rows = attrs.set_index("customer_id")
-    assert list(rows.index) == ["=cmd@evil.example", "ann@example.com", "bob@example.com",
-                                "cyd@example.com"]
+    assert list(rows.index) == ["=cmd@evil.example", "ann@example.com", "bob@example.com", "cyd@example.com"]
     # Ann: names 'Ann Lee' (03-01), 'Ann Lee-Smith' (03-05) -> the later; countries DE, AT, and
     # CH on 03-09 (a quantity-0 line: not a purchase, but the country is still hers)
     assert rows.loc["ann@example.com", "Billing Name"] == "Ann Lee-Smith"
@@ -93,8 +105,9 @@ def test_purchase_dates_follow_the_cleaning_rules_given(shopify):
 
 def test_as_of_reads_only_the_lines_up_to_it(shopify):
     dataset, mapping, cleaning = shopify
-    attrs = customer_attributes(Source(dataset, mapping, cleaning), ["Billing Name"],
-                                as_of=dt.datetime(2024, 3, 4)).set_index("customer_id")
+    attrs = customer_attributes(
+        Source(dataset, mapping, cleaning), ["Billing Name"], as_of=dt.datetime(2024, 3, 4)
+    ).set_index("customer_id")
     assert list(attrs.index) == ["ann@example.com", "bob@example.com"]
     assert attrs.loc["ann@example.com", "Billing Name"] == "Ann Lee"
     assert attrs.loc["ann@example.com", "last_purchase"] == pd.Timestamp("2024-03-01 10:00:00")
@@ -114,8 +127,9 @@ def test_campaign_table_and_email_tool_csv(shopify):
     # (12): 2 orders, 42.00; Bob #1002 (5) and #1004 (3 x 2.50 = 7.50): 2 orders, 12.50
     model = SegmentationModel(SegmentationConfig(k=2)).fit(rfm)
     scored = score_table(model.segment(rfm))
-    attrs = customer_attributes(Source(dataset, mapping, cleaning),
-                                ["Email", "Billing Name", "Billing Country"], as_of=result.as_of)
+    attrs = customer_attributes(
+        Source(dataset, mapping, cleaning), ["Email", "Billing Name", "Billing Country"], as_of=result.as_of
+    )
     table = campaign_table(scored, attrs).set_index("customer_id")
     assert list(table.columns[:3]) == ["Email", "Billing Name", "Billing Country"]
     ann = table.loc["ann@example.com"]
@@ -136,8 +150,9 @@ def test_campaign_table_and_email_tool_csv(shopify):
 
 
 def test_email_tool_frame_leaves_out_customers_without_email():
-    table = pd.DataFrame({"customer_id": ["1", "2", "3"], "email": ["a@x.io", None, "  "],
-                          "revenue": [1.0, 2.0, 3.0]})
+    table = pd.DataFrame(
+        {"customer_id": ["1", "2", "3"], "email": ["a@x.io", None, "  "], "revenue": [1.0, 2.0, 3.0]}
+    )
     frame, without = email_tool_frame(table, "email")
     assert frame.to_dict("list") == {"email": ["a@x.io"], "customer_id": ["1"], "revenue": [1.0]}
     assert without == 2

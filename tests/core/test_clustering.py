@@ -1,5 +1,6 @@
 """core.clustering + the clusters of core.segmentation: named features, names from centroids
 (never from cluster indices), the k-sweep evidence."""
+
 from __future__ import annotations
 
 import itertools
@@ -42,12 +43,14 @@ def test_documented_names_helper_is_the_docstring_scheme():
 
 def test_name_clusters_by_hand():
     # standardised (recency, frequency, monetary); value score = f + m - r
-    centroids = np.array([
-        [2.0, -1.0, -1.0],   # highest recency -> Lapsed
-        [-1.0, 2.0, 2.0],    # score 5 -> Premium
-        [0.0, 0.0, 0.0],     # score 0 -> Regular
-        [0.5, -0.5, -0.5],   # score -1.5 -> Occasional
-    ])
+    centroids = np.array(
+        [
+            [2.0, -1.0, -1.0],  # highest recency -> Lapsed
+            [-1.0, 2.0, 2.0],  # score 5 -> Premium
+            [0.0, 0.0, 0.0],  # score 0 -> Regular
+            [0.5, -0.5, -0.5],  # score -1.5 -> Occasional
+        ]
+    )
     assert name_clusters(centroids) == ["Lapsed", "Premium", "Regular", "Occasional"]
     # k = 2: Lapsed and Regular; k = 3: Lapsed, Premium, Occasional
     assert name_clusters(centroids[[0, 2]]) == ["Lapsed", "Regular"]
@@ -70,8 +73,11 @@ def test_permuting_centroid_rows_permutes_names(k):
     rng = np.random.default_rng(100 + k)
     centroids = rng.normal(size=(k, 3))
     names = name_clusters(centroids)
-    perms = itertools.islice(itertools.permutations(range(k)), 50) if k <= 4 else \
-        (rng.permutation(k) for _ in range(50))
+    perms = (
+        itertools.islice(itertools.permutations(range(k)), 50)
+        if k <= 4
+        else (rng.permutation(k) for _ in range(50))
+    )
     for perm in perms:
         perm = list(perm)
         assert name_clusters(centroids[perm]) == [names[i] for i in perm]
@@ -175,8 +181,9 @@ def test_k_sweep_has_a_row_per_k_with_finite_metrics(sweep, blobs):
 
 def test_k_sweep_knee_is_kneeds_and_recommendation_is_explained(sweep):
     table = sweep.table
-    expected_knee = KneeLocator(table["k"].tolist(), table["inertia"].tolist(),
-                                curve="convex", direction="decreasing").knee
+    expected_knee = KneeLocator(
+        table["k"].tolist(), table["inertia"].tolist(), curve="convex", direction="decreasing"
+    ).knee
     assert sweep.knee == expected_knee
     assert sweep.recommended_k in table["k"].tolist()
     assert f"k={sweep.recommended_k}" in sweep.reason
@@ -242,12 +249,17 @@ def test_sweep_silhouettes_equal_sklearn_on_the_sampled_rows(blobs):
     for k, value in zip(result.table["k"], result.table["silhouette"]):
         pipeline = make_pipeline(k, 42, 1000, 2).fit(feature_frame(blobs))
         Z = pipeline.named_steps["scale"].transform(feature_frame(blobs))
-        assert value == pytest.approx(silhouette_score(Z, pipeline.predict(feature_frame(blobs))),
-                                      abs=1e-9)
+        assert value == pytest.approx(silhouette_score(Z, pipeline.predict(feature_frame(blobs))), abs=1e-9)
 
 
-IDENTICAL = pd.DataFrame({"customer_id": [f"c{i}" for i in range(20)], "recency": [0] * 20,
-                          "frequency": [2] * 20, "monetary": [20.0] * 20})
+IDENTICAL = pd.DataFrame(
+    {
+        "customer_id": [f"c{i}" for i in range(20)],
+        "recency": [0] * 20,
+        "frequency": [2] * 20,
+        "monetary": [20.0] * 20,
+    }
+)
 
 
 def test_a_sweep_over_identical_customers_is_refused_not_a_crash():

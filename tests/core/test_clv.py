@@ -7,6 +7,7 @@ line. Refusals for each rule. Expected values are computed here independently: t
 formulas written out in their plain form (no Euler transformation), pandas over the raw
 file, and numbers worked out by hand.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,6 +67,7 @@ def plain_p_alive(params, x, t_x, big_t):
 
 # ------------------------------------------------------------------ published CDNOW figures
 
+
 def test_bgnbd_reproduces_the_published_cdnow_parameters(cdnow, bgnbd):
     published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
     for name, value in bgnbd.params().items():
@@ -91,8 +93,7 @@ def test_conditional_expectation_matches_the_papers_worked_example():
     assert model.expected_purchases(39, [2], [30.43], [38.86])[0] == pytest.approx(1.226, abs=0.001)
 
 
-@given(x=st.integers(0, 60), t_x=st.floats(0.1, 60), gap=st.floats(0, 60),
-       t=st.floats(0.5, 120))
+@given(x=st.integers(0, 60), t_x=st.floats(0.1, 60), gap=st.floats(0, 60), t=st.floats(0.5, 120))
 @SETTINGS
 def test_stable_form_equals_the_printed_formula(bgnbd, x, t_x, gap, t):
     big_t = t_x + gap
@@ -108,15 +109,18 @@ def test_stable_form_equals_the_printed_formula(bgnbd, x, t_x, gap, t):
     printed_term = (1 - z) ** (r + x) * hyp2f1(r + x, b + x, c, z)
     euler_term = (1 - z) ** (a - 1) * hyp2f1(c - r - x, a - 1, c, z)
     assert euler_term == pytest.approx(printed_term, rel=1e-8)
-    assert bgnbd.p_alive([x], [t_x], [big_t])[0] == pytest.approx(plain_p_alive(params, x, t_x, big_t),
-                                                                   rel=1e-9)
+    assert bgnbd.p_alive([x], [t_x], [big_t])[0] == pytest.approx(
+        plain_p_alive(params, x, t_x, big_t), rel=1e-9
+    )
 
 
 def test_frequent_buyers_get_finite_forecasts_where_the_printed_formula_overflows(bgnbd):
     x, t, big_t = np.array([5000.0, 200.0]), np.array([39.0, 520.0]), np.array([78.0, 10.0])
     with np.errstate(all="ignore"):
-        printed = [plain_expected((bgnbd.r_, bgnbd.alpha_, bgnbd.a_, bgnbd.b_), t[i], x[i],
-                                  big_t[i], big_t[i]) for i in range(2)]
+        printed = [
+            plain_expected((bgnbd.r_, bgnbd.alpha_, bgnbd.a_, bgnbd.b_), t[i], x[i], big_t[i], big_t[i])
+            for i in range(2)
+        ]
     out = bgnbd.expected_purchases(t, x, big_t, big_t)
     assert not np.isfinite(printed).any()
     # Bought up to the as-of day: between a tenth and all of what the same customer would
@@ -126,6 +130,7 @@ def test_frequent_buyers_get_finite_forecasts_where_the_printed_formula_overflow
 
 
 # ------------------------------------------------------------- the engine's summary stage
+
 
 @pytest.fixture(scope="module")
 def raw_history():
@@ -159,8 +164,9 @@ def test_summary_counts_days_not_orders_by_hand(raw_history):
 
 # ------------------------------------------------------------------------------ properties
 
-customers = st.lists(st.tuples(st.integers(0, 40), st.floats(0.0, 1.0), st.floats(0.5, 80)),
-                     min_size=1, max_size=40)
+customers = st.lists(
+    st.tuples(st.integers(0, 40), st.floats(0.0, 1.0), st.floats(0.5, 80)), min_size=1, max_size=40
+)
 
 
 def _unpack(rows):
@@ -204,25 +210,39 @@ def test_days_and_weeks_give_the_same_predictions(cdnow, bgnbd, rows):
     weeks = bgnbd.expected_purchases(39, x, t_x, big_t)
     days = in_days.expected_purchases(39 * 7, x, t_x * 7, big_t * 7)
     assert np.allclose(days, weeks, rtol=1e-4, atol=1e-9)
-    assert np.allclose(in_days.p_alive(x, t_x * 7, big_t * 7), bgnbd.p_alive(x, t_x, big_t),
-                       rtol=1e-4)
+    assert np.allclose(in_days.p_alive(x, t_x * 7, big_t * 7), bgnbd.p_alive(x, t_x, big_t), rtol=1e-4)
     assert in_days.alpha_ == pytest.approx(bgnbd.alpha_ * 7, rel=1e-4)
 
 
 # --------------------------------------------------------------------- CLV and the config
 
+
 def test_clv_is_the_discounted_sum_of_monthly_purchases_times_spend(cdnow):
-    summary = pd.DataFrame({"customer_id": cdnow["ID"].astype(str), "frequency": cdnow["x"],
-                            "recency_days": cdnow["t_x"] * 7, "age_days": cdnow["T"] * 7,
-                            "spend": cdnow["zbar"]})
+    summary = pd.DataFrame(
+        {
+            "customer_id": cdnow["ID"].astype(str),
+            "frequency": cdnow["x"],
+            "recency_days": cdnow["t_x"] * 7,
+            "age_days": cdnow["T"] * 7,
+            "spend": cdnow["zbar"],
+        }
+    )
     result = clv.customer_value(summary, CLVConfig(weeks=39, months=12, discount=0.01))
     row = result.table.iloc[0]  # ID 1: x=2, t_x=30.43, T=38.86, zbar=22.35
     bg, gg = result.purchases, result.spend
     params = (bg.r_, bg.alpha_, bg.a_, bg.b_)
     spend = gg.p_ * (gg.gamma_ + 2 * 22.35) / (gg.p_ * 2 + gg.q_ - 1)
-    value = sum((plain_expected(params, m * 4.345, 2, 30.43, 38.86)
-                 - plain_expected(params, (m - 1) * 4.345, 2, 30.43, 38.86)) / 1.01 ** m
-                for m in range(1, 13)) * spend
+    value = (
+        sum(
+            (
+                plain_expected(params, m * 4.345, 2, 30.43, 38.86)
+                - plain_expected(params, (m - 1) * 4.345, 2, 30.43, 38.86)
+            )
+            / 1.01**m
+            for m in range(1, 13)
+        )
+        * spend
+    )
     assert row["expected_spend"] == pytest.approx(spend, rel=1e-9)
     assert row["clv"] == pytest.approx(value, rel=1e-7)
     assert row["expected_purchases"] == pytest.approx(plain_expected(params, 39, 2, 30.43, 38.86))
@@ -234,9 +254,19 @@ def test_clv_is_the_discounted_sum_of_monthly_purchases_times_spend(cdnow):
     assert one_timers["expected_spend"].iloc[0] == pytest.approx(gg.p_ * gg.gamma_ / (gg.q_ - 1))
 
 
-@pytest.mark.parametrize("kwargs", [dict(weeks=0), dict(weeks=float("nan")), dict(months=0),
-                                    dict(months=1.5), dict(discount=-0.01), dict(discount=1),
-                                    dict(weeks_per_month=0), dict(months=True)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(weeks=0),
+        dict(weeks=float("nan")),
+        dict(months=0),
+        dict(months=1.5),
+        dict(discount=-0.01),
+        dict(discount=1),
+        dict(weeks_per_month=0),
+        dict(months=True),
+    ],
+)
 def test_config_refuses_values_out_of_range(kwargs):
     with pytest.raises(ConfigError):
         CLVConfig(**kwargs)
@@ -244,14 +274,19 @@ def test_config_refuses_values_out_of_range(kwargs):
 
 # -------------------------------------------------------------------------------- refusals
 
+
 def _summary(n_repeat, n_once=50, age=200):
     """Repeat customers with varied frequency and recency, then one-time buyers."""
     ids = [f"c{i}" for i in range(n_repeat + n_once)]
-    return pd.DataFrame({"customer_id": ids,
-                         "frequency": [1 + i % 5 for i in range(n_repeat)] + [0] * n_once,
-                         "recency_days": [min(age, 10 + 7 * i) for i in range(n_repeat)] + [0] * n_once,
-                         "age_days": [age] * (n_repeat + n_once),
-                         "spend": [20.0 + i for i in range(n_repeat)] + [0.0] * n_once})
+    return pd.DataFrame(
+        {
+            "customer_id": ids,
+            "frequency": [1 + i % 5 for i in range(n_repeat)] + [0] * n_once,
+            "recency_days": [min(age, 10 + 7 * i) for i in range(n_repeat)] + [0] * n_once,
+            "age_days": [age] * (n_repeat + n_once),
+            "spend": [20.0 + i for i in range(n_repeat)] + [0.0] * n_once,
+        }
+    )
 
 
 def test_refuses_too_few_repeat_customers():
@@ -267,8 +302,11 @@ def test_refuses_a_short_span():
 def test_refuses_too_few_repeaters_with_spend():
     summary = _summary(40)
     summary.loc[:25, "spend"] = 0.0  # 26 repeat customers spent 0
-    with pytest.raises(DataValidationError, match="only 14 customers have repeat purchases with a "
-                                                  r"spend above 0 \(26 repeaters spent 0\)"):
+    with pytest.raises(
+        DataValidationError,
+        match="only 14 customers have repeat purchases with a "
+        r"spend above 0 \(26 repeaters spent 0\)",
+    ):
         clv.customer_value(summary)
 
 
@@ -305,6 +343,7 @@ def test_refuses_recency_after_age():
 
 # ------------------------------------------------------------------------------- backtest
 
+
 def test_backtest_on_cdnow_counts_what_happened(raw_history):
     raw = pd.read_csv(RAW, dtype={"customer_id": str}, parse_dates=["date"])
     days = raw.drop_duplicates(["customer_id", "date"])
@@ -319,8 +358,10 @@ def test_backtest_on_cdnow_counts_what_happened(raw_history):
     cal = raw_history  # predicted total = sum of eq. (10) at 39 weeks over the calibration rows
     summary = clv.summary_frame(clv.purchase_days(cal.purchases), cut.date())
     params = (bg.r_, bg.alpha_, bg.a_, bg.b_)
-    predicted = sum(plain_expected(params, 39, x, tx / 7, t / 7) for x, tx, t in
-                    zip(summary["frequency"], summary["recency_days"], summary["age_days"]))
+    predicted = sum(
+        plain_expected(params, 39, x, tx / 7, t / 7)
+        for x, tx, t in zip(summary["frequency"], summary["recency_days"], summary["age_days"])
+    )
     assert result.predicted_total == pytest.approx(predicted, rel=1e-6)
     assert result.cumulative["actual"].iloc[-1] == result.actual_total
     assert result.cumulative["predicted"].iloc[-1] == pytest.approx(predicted, rel=1e-6)
@@ -344,15 +385,22 @@ def test_default_cut_holds_out_a_third_and_at_least_eight_weeks():
 
 # ---------------------------------------------------------------- end to end, by hand
 
+
 def _hand_file(path: Path) -> dict:
     """Two hand-made customers plus 80 seeded random buyers (so that the model can be fitted);
     returns the random buyers' purchase days, from which the test computes their summary."""
-    rows = ["Invoice,Customer,Date,Amount",
-            # A: two orders on 2024-01-01 (one day), then 01-15 and 03-01 -> frequency 2
-            "A1,A,2024-01-01 09:00,10.00", "A2,A,2024-01-01 17:30,5.00",
-            "A3,A,2024-01-15 12:00,30.00", "A4,A,2024-03-01 08:00,50.00",
-            # B: one day only, three orders -> frequency 0
-            "B1,B,2024-02-10 10:00,7.00", "B2,B,2024-02-10 11:00,8.00", "B3,B,2024-02-10 23:59,9.00"]
+    rows = [
+        "Invoice,Customer,Date,Amount",
+        # A: two orders on 2024-01-01 (one day), then 01-15 and 03-01 -> frequency 2
+        "A1,A,2024-01-01 09:00,10.00",
+        "A2,A,2024-01-01 17:30,5.00",
+        "A3,A,2024-01-15 12:00,30.00",
+        "A4,A,2024-03-01 08:00,50.00",
+        # B: one day only, three orders -> frequency 0
+        "B1,B,2024-02-10 10:00,7.00",
+        "B2,B,2024-02-10 11:00,8.00",
+        "B3,B,2024-02-10 23:59,9.00",
+    ]
     rng = random.Random(7)
     bought = {}
     for i in range(80):
@@ -371,18 +419,23 @@ def _hand_file(path: Path) -> dict:
 def test_command_line_end_to_end_by_hand(tmp_path):
     source, out = tmp_path / "orders.csv", tmp_path / "clv.csv"
     bought = _hand_file(source)
-    run = subprocess.run([sys.executable, "-m", "core", "clv", str(source), "-o", str(out)],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "clv", str(source), "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     assert "r=" in run.stderr and "log-likelihood" in run.stderr and "P(alive) is 1" in run.stderr
     table = pd.read_csv(out, dtype={"customer_id": str}).set_index("customer_id")
     assert list(table.columns) == list(clv.OUTPUT_COLUMNS[1:])
     a, b = table.loc["A"], table.loc["B"]
     assert a["frequency"] == 2
-    assert a["recency_weeks"] == pytest.approx(60 / 7, abs=1e-4)   # 01-01 -> 03-01 (leap year)
-    assert a["age_weeks"] == pytest.approx(152 / 7, abs=1e-4)      # 01-01 -> 06-01
+    assert a["recency_weeks"] == pytest.approx(60 / 7, abs=1e-4)  # 01-01 -> 03-01 (leap year)
+    assert a["age_weeks"] == pytest.approx(152 / 7, abs=1e-4)  # 01-01 -> 06-01
     assert b["frequency"] == 0 and b["recency_weeks"] == 0
-    assert b["age_weeks"] == pytest.approx(112 / 7, abs=1e-4)      # 02-10 -> 06-01
+    assert b["age_weeks"] == pytest.approx(112 / 7, abs=1e-4)  # 02-10 -> 06-01
     assert b["p_alive"] == 1
     assert len(table) == 83 and not table.isna().any().any()
     assert (table["expected_purchases"] >= 0).all() and (table["clv"] >= 0).all()
@@ -397,8 +450,13 @@ def test_command_line_end_to_end_by_hand(tmp_path):
 def test_command_line_refuses_a_short_file_in_one_line(tmp_path):
     source, out = tmp_path / "short.csv", tmp_path / "clv.csv"
     source.write_text("Invoice,Customer,Date,Amount\n1,A,2024-01-01,5\n2,A,2024-01-20,5\n")
-    run = subprocess.run([sys.executable, "-m", "core", "clv", str(source), "-o", str(out)],
-                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "clv", str(source), "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2
     assert run.stderr.count("\n") == 1 and "at least 8 weeks" in run.stderr
     assert not out.exists()
@@ -406,12 +464,21 @@ def test_command_line_refuses_a_short_file_in_one_line(tmp_path):
 
 # ------------------------------------------------------- exports, report and lookup carry it
 
+
 def _forecast_of(ids, clv_values):
     n = len(ids)
-    return pd.DataFrame({"customer_id": pd.array(ids, dtype="string"), "frequency": [1] * n,
-                         "recency_weeks": [1.0] * n, "age_weeks": [2.0] * n,
-                         "expected_purchases": [0.123456] * n, "p_alive": [0.98766] * n,
-                         "expected_spend": [10.005] * n, "clv": clv_values})
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array(ids, dtype="string"),
+            "frequency": [1] * n,
+            "recency_weeks": [1.0] * n,
+            "age_weeks": [2.0] * n,
+            "expected_purchases": [0.123456] * n,
+            "p_alive": [0.98766] * n,
+            "expected_spend": [10.005] * n,
+            "clv": clv_values,
+        }
+    )
 
 
 def test_campaign_export_and_report_carry_the_value_columns():
@@ -420,44 +487,72 @@ def test_campaign_export_and_report_carry_the_value_columns():
     from core.report import ReportInputs, build_report
     from core.scores import score_table
 
-    scored = score_table(pd.DataFrame({
-        "customer_id": pd.array(["a", "b", "c"], dtype="string"), "recency": [1, 20, 90],
-        "frequency": [3, 1, 2], "monetary": [30.0, 5.0, 12.0],
-        "tier": pd.array([pd.NA] * 3, dtype="string"), "cluster": pd.array([0, 1, 0], dtype="Int64"),
-        "segment": ["Premium", "Lapsed", "Premium"]}))
+    scored = score_table(
+        pd.DataFrame(
+            {
+                "customer_id": pd.array(["a", "b", "c"], dtype="string"),
+                "recency": [1, 20, 90],
+                "frequency": [3, 1, 2],
+                "monetary": [30.0, 5.0, 12.0],
+                "tier": pd.array([pd.NA] * 3, dtype="string"),
+                "cluster": pd.array([0, 1, 0], dtype="Int64"),
+                "segment": ["Premium", "Lapsed", "Premium"],
+            }
+        )
+    )
     valued = clv.with_value(scored, _forecast_of(["c", "a", "b"], [3.333, 100.0, 0.5]))
     assert len(valued) == 3 and list(valued["customer_id"]) == ["a", "b", "c"]
-    assert list(valued["clv"]) == [100.0, 0.5, 3.33]            # rounded to cents, by customer
+    assert list(valued["clv"]) == [100.0, 0.5, 3.33]  # rounded to cents, by customer
     assert valued["p_alive"].iloc[0] == 0.9877 and valued["expected_purchases"].iloc[0] == 0.1235
-    attributes = pd.DataFrame({"customer_id": pd.array(["a", "b", "c"], dtype="string"),
-                               "first_purchase": pd.NaT, "last_purchase": pd.NaT})
+    attributes = pd.DataFrame(
+        {
+            "customer_id": pd.array(["a", "b", "c"], dtype="string"),
+            "first_purchase": pd.NaT,
+            "last_purchase": pd.NaT,
+        }
+    )
     export = campaign_table(valued, attributes)
     assert list(export.columns[-4:]) == list(clv.VALUE_COLUMNS)
     assert list(campaign_table(scored, attributes).columns[-1:]) == ["segment"]  # none: no columns
 
     audit = CleaningAudit(rows_in=3, removed=(), rows_out=3, customers_out=3)
-    common = dict(source_name="f.csv", audit=audit, as_of=dt.datetime(2024, 3, 10),
-                  generated_at=dt.datetime(2024, 3, 11), data_fingerprint="x", model_version=None,
-                  model_k=2, currency="GBP")
+    common = dict(
+        source_name="f.csv",
+        audit=audit,
+        as_of=dt.datetime(2024, 3, 10),
+        generated_at=dt.datetime(2024, 3, 11),
+        data_fingerprint="x",
+        model_version=None,
+        model_k=2,
+        currency="GBP",
+    )
     page = build_report(ReportInputs(scored=valued, **common))
-    section = page[page.index("<h2>Lifetime value</h2>"):page.index("<h2>How this was computed")]
+    section = page[page.index("<h2>Lifetime value</h2>") : page.index("<h2>How this was computed")]
     assert "£103.83" in section and "P(alive) is 1" in section and "plotly-graph-div" in section
-    refused = build_report(ReportInputs(scored=scored, value_note="Lifetime value not available: "
-                                        "only 3 customers", **common))
-    section = refused[refused.index("<h2>Lifetime value</h2>"):]
+    refused = build_report(
+        ReportInputs(scored=scored, value_note="Lifetime value not available: only 3 customers", **common)
+    )
+    section = refused[refused.index("<h2>Lifetime value</h2>") :]
     assert "Lifetime value not available: only 3 customers" in section.split("<h2>")[1]
 
 
-@pytest.mark.parametrize("flags, message", [
-    (["--discount", "1.5"], "discount must be a monthly rate"),
-    (["--months", "0"], "months must be a whole number from 1 to 120"),
-    (["--weeks", "0"], "weeks must be a number of weeks"),
-    (["--engine", "spark"], "clv runs on DuckDB only"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--discount", "1.5"], "discount must be a monthly rate"),
+        (["--months", "0"], "months must be a whole number from 1 to 120"),
+        (["--weeks", "0"], "weeks must be a number of weeks"),
+        (["--engine", "spark"], "clv runs on DuckDB only"),
+    ],
+)
 def test_command_line_refuses_bad_settings_before_reading(tmp_path, flags, message):
     out = tmp_path / "clv.csv"
-    run = subprocess.run([sys.executable, "-m", "core", "clv", str(tmp_path / "missing.csv"),
-                          *flags, "-o", str(out)], cwd=REPO, capture_output=True, text=True,
-                         timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "clv", str(tmp_path / "missing.csv"), *flags, "-o", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and message in run.stderr
     assert not out.exists()

@@ -1,4 +1,5 @@
 """core.columns: role detection by normalised name, overrides, and the mapping errors."""
+
 from __future__ import annotations
 
 import pytest
@@ -22,21 +23,41 @@ def test_normalise_ignores_case_spaces_underscores_dashes_dots():
 
 
 def test_classic_online_retail_header_maps_itself(tmp_path, duck):
-    table = _table(tmp_path, duck,
-                   "InvoiceNo,UnitPrice,CustomerID,InvoiceDate,Quantity,StockCode,Description,Country\n"
-                   "536365,2.55,17850,12/1/2010 8:26,6,85123A,WHITE HEART,United Kingdom\n")
+    table = _table(
+        tmp_path,
+        duck,
+        "InvoiceNo,UnitPrice,CustomerID,InvoiceDate,Quantity,StockCode,Description,Country\n"
+        "536365,2.55,17850,12/1/2010 8:26,6,85123A,WHITE HEART,United Kingdom\n",
+    )
     assert detect_columns(table) == ColumnMapping(
-        customer="CustomerID", date="InvoiceDate", invoice="InvoiceNo", quantity="Quantity",
-        price="UnitPrice", amount=None, product="StockCode", country="Country")
+        customer="CustomerID",
+        date="InvoiceDate",
+        invoice="InvoiceNo",
+        quantity="Quantity",
+        price="UnitPrice",
+        amount=None,
+        product="StockCode",
+        country="Country",
+    )
 
 
 def test_online_retail_ii_header_maps_itself(tmp_path, duck):
-    table = _table(tmp_path, duck,
-                   "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
-                   "489434,85048,LED BOX,12,2009-12-01 07:45,6.95,13085,United Kingdom\n")
+    table = _table(
+        tmp_path,
+        duck,
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        "489434,85048,LED BOX,12,2009-12-01 07:45,6.95,13085,United Kingdom\n",
+    )
     assert detect_columns(table) == ColumnMapping(
-        customer="Customer ID", date="InvoiceDate", invoice="Invoice", quantity="Quantity",
-        price="Price", amount=None, product="StockCode", country="Country")
+        customer="Customer ID",
+        date="InvoiceDate",
+        invoice="Invoice",
+        quantity="Quantity",
+        price="Price",
+        amount=None,
+        product="StockCode",
+        country="Country",
+    )
 
 
 def test_cust_order_date_amount_maps(tmp_path, duck):
@@ -55,17 +76,18 @@ def test_amount_is_mapped_beside_quantity_and_price(tmp_path, duck):
 
 def test_numeric_role_needs_numeric_values(tmp_path, duck):
     # 'amount' holds words, so it is not the amount; 'revenue' (numbers with thousands commas) is.
-    table = _table(tmp_path, duck,
-                   'client,timestamp,amount,revenue\n'
-                   'a,2024-01-01,lots,"1,200.50"\nb,2024-01-02,few,3.00\n')
+    table = _table(
+        tmp_path,
+        duck,
+        'client,timestamp,amount,revenue\na,2024-01-01,lots,"1,200.50"\nb,2024-01-02,few,3.00\n',
+    )
     mapping = detect_columns(table)
     assert mapping.amount == "revenue"
     assert mapping.customer == "client" and mapping.date == "timestamp"
 
 
 def test_overrides_replace_detected_roles(tmp_path, duck):
-    table = _table(tmp_path, duck,
-                   "cust,order_date,ship_date,amount,paid\n1,2024-01-01,2024-01-03,5,4.5\n")
+    table = _table(tmp_path, duck, "cust,order_date,ship_date,amount,paid\n1,2024-01-01,2024-01-03,5,4.5\n")
     mapping = resolve_mapping(table, {"date": "ship_date", "amount": "paid", "invoice": None})
     assert mapping == ColumnMapping(customer="cust", date="ship_date", amount="paid")
 
@@ -116,18 +138,22 @@ def test_unknown_role_and_one_column_for_two_roles_are_refused():
         mapping.check(["id", "amt"])
 
 
-@pytest.mark.parametrize("dates,expected", [
-    # the UCI CSV export: month/day/year with hours; 12/13 only parses month first
-    (["12/1/2010 8:26", "12/13/2010 10:00"], ["2010-12-01 08:26", "2010-12-13 10:00"]),
-    # day/month/year: 13/01 only parses day first
-    (["13/01/2024", "02/01/2024"], ["2024-01-13 00:00", "2024-01-02 00:00"]),
-    (["2024-01-13T09:30:00", "2024-01-02 10:00:00"], ["2024-01-13 09:30", "2024-01-02 10:00"]),
-    (["13.01.2024", "02.01.2024"], ["2024-01-13 00:00", "2024-01-02 00:00"]),
-])
+@pytest.mark.parametrize(
+    "dates,expected",
+    [
+        # the UCI CSV export: month/day/year with hours; 12/13 only parses month first
+        (["12/1/2010 8:26", "12/13/2010 10:00"], ["2010-12-01 08:26", "2010-12-13 10:00"]),
+        # day/month/year: 13/01 only parses day first
+        (["13/01/2024", "02/01/2024"], ["2024-01-13 00:00", "2024-01-02 00:00"]),
+        (["2024-01-13T09:30:00", "2024-01-02 10:00:00"], ["2024-01-13 09:30", "2024-01-02 10:00"]),
+        (["13.01.2024", "02.01.2024"], ["2024-01-13 00:00", "2024-01-02 00:00"]),
+    ],
+)
 def test_date_format_is_the_one_that_parses_the_data(tmp_path, duck, dates, expected):
     from core.columns import to_canonical
 
-    table = _table(tmp_path, duck, "cust,order_date,amount\n" +
-                   "".join(f"c{i},{d},1\n" for i, d in enumerate(dates)))
+    table = _table(
+        tmp_path, duck, "cust,order_date,amount\n" + "".join(f"c{i},{d},1\n" for i, d in enumerate(dates))
+    )
     canonical = to_canonical(table, resolve_mapping(table)).to_pyarrow().to_pydict()
     assert [f"{ts:%Y-%m-%d %H:%M}" for ts in canonical["invoice_ts"]] == expected

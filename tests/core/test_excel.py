@@ -4,6 +4,7 @@ date cells and text dates, sheets, and hostile or broken workbooks refused befor
 Workbooks are written here, cell by cell (xlsxwriter), or part by part (zipfile) where the
 test needs a file Excel would never write: a zip bomb, a broken sheet.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -92,8 +93,10 @@ def test_date_cells_are_timestamps_and_text_dates_stay_text(tmp_path, duck):
     sheet = book.add_worksheet("orders")
     sheet.write_row(0, 0, ["cust", "order_date", "typed_date", "amount"])
     when = book.add_format({"num_format": "yyyy-mm-dd hh:mm"})
-    rows = [("A1", dt.datetime(2024, 3, 1, 14, 30), "01.03.2024 14:30", 10.0),
-            ("A2", dt.datetime(2024, 3, 2), "02.03.2024", 20.0)]
+    rows = [
+        ("A1", dt.datetime(2024, 3, 1, 14, 30), "01.03.2024 14:30", 10.0),
+        ("A2", dt.datetime(2024, 3, 2), "02.03.2024", 20.0),
+    ]
     for r, (cust, when_value, text, amount) in enumerate(rows, start=1):
         sheet.write_string(r, 0, cust)
         sheet.write_datetime(r, 1, when_value, when)
@@ -149,38 +152,55 @@ _CONTENT_TYPES = (
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
     '<Override PartName="/xl/worksheets/sheet1.xml" '
     'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    '</Types>')
+    "</Types>"
+)
 _ROOT_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" '
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
     'Target="xl/workbook.xml"/>'
-    '</Relationships>')
+    "</Relationships>"
+)
 _WORKBOOK = (
     '<?xml version="1.0" encoding="UTF-8"?>'
     '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
     'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"><sheets>'
-    '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>')
+    '<sheet name="Data" sheetId="1" r:id="rId1"/></sheets></workbook>'
+)
 _WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
     '<Relationship Id="rId1" '
     'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
     'Target="worksheets/sheet1.xml"/>'
-    '</Relationships>')
-_SHEET_HEAD = ('<?xml version="1.0" encoding="UTF-8"?><worksheet '
-               'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{dimension}<sheetData>')
+    "</Relationships>"
+)
+_SHEET_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?><worksheet '
+    'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{dimension}<sheetData>'
+)
 _SHEET_TAIL = "</sheetData></worksheet>"
-_HEADER_ROW = ('<row><c t="inlineStr"><is><t>cust</t></is></c><c t="inlineStr"><is><t>order_date</t></is></c>'
-               '<c t="inlineStr"><is><t>amount</t></is></c></row>')
+_HEADER_ROW = (
+    '<row><c t="inlineStr"><is><t>cust</t></is></c><c t="inlineStr"><is><t>order_date</t></is></c>'
+    '<c t="inlineStr"><is><t>amount</t></is></c></row>'
+)
 
 
 def _data_row(i: int) -> str:
-    return (f'<row><c t="inlineStr"><is><t>C{i % 97}</t></is></c>'
-            f'<c t="inlineStr"><is><t>2024-01-{1 + i % 28:02d}</t></is></c><c><v>{i % 50 + 1}</v></c></row>')
+    return (
+        f'<row><c t="inlineStr"><is><t>C{i % 97}</t></is></c>'
+        f'<c t="inlineStr"><is><t>2024-01-{1 + i % 28:02d}</t></is></c><c><v>{i % 50 + 1}</v></c></row>'
+    )
 
 
-def _hand_workbook(path: Path, rows: int, *, dimension: str = "", sheet_part: bool = True,
-                   cut_sheet_at: int | None = None, filler: str = "") -> Path:
+def _hand_workbook(
+    path: Path,
+    rows: int,
+    *,
+    dimension: str = "",
+    sheet_part: bool = True,
+    cut_sheet_at: int | None = None,
+    filler: str = "",
+) -> Path:
     """A minimal .xlsx whose one sheet has a header row and ``rows`` data rows, streamed into
     the zip so that a sheet of a million rows never exists in this process's memory."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
@@ -246,8 +266,14 @@ def test_row_bomb_is_refused_before_parsing_with_low_memory(bomb):
             print("REFUSED", exc)
         print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
     """)
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
-                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     assert done.returncode == 0, done.stderr
     verdict, peak_kib = done.stdout.strip().splitlines()
     assert verdict.startswith("REFUSED bomb.xlsx: sheet 'Data' has more than 1,048,576 rows")
@@ -260,9 +286,9 @@ def _understated(workbook: Path, target: Path, size: int) -> Path:
     with zipfile.ZipFile(workbook) as zf:
         info = zf.getinfo("xl/worksheets/sheet1.xml")
     central = data.rfind(b"PK\x01\x02", 0, data.rfind(b"PK\x05\x06"))
-    while not data[central + 46:central + 46 + len(info.filename)] == info.filename.encode():
+    while not data[central + 46 : central + 46 + len(info.filename)] == info.filename.encode():
         central = data.rfind(b"PK\x01\x02", 0, central)
-    data[central + 24:central + 28] = size.to_bytes(4, "little")  # its uncompressed size
+    data[central + 24 : central + 28] = size.to_bytes(4, "little")  # its uncompressed size
     target.write_bytes(bytes(data))
     with zipfile.ZipFile(target) as zf:
         assert zf.getinfo("xl/worksheets/sheet1.xml").file_size == size
@@ -363,6 +389,7 @@ def test_cut_off_file_and_other_kinds_are_input_errors(tmp_path, duck):
 
 # -- OpenDocument (.ods): the same reader, the content part bounded the same way -------------
 
+
 def _ods(path: Path, rows: list[tuple[str, str, float]]) -> Path:
     """A minimal OpenDocument spreadsheet: mimetype first and stored, then content.xml."""
     from tests.core.test_workbook_extent import ods, ods_row
@@ -389,8 +416,10 @@ def test_ods_with_too_many_rows_is_refused(tmp_path, duck, monkeypatch):
 
 # -- read ahead: the command line starts the read before importing the engine --------------
 
+
 def _no_second_read(monkeypatch):
     """Fail any read of a workbook from its file from now on (the read ahead must serve it)."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("the workbook was read again")
 
@@ -458,6 +487,7 @@ def test_core_keeps_no_read_between_calls(tmp_path, duck, monkeypatch):
 
 # -- a large sheet parsed in pieces, one per core ---------------------------------------------
 
+
 @pytest.fixture
 def in_pieces(monkeypatch):
     """Every .xlsx sheet is parsed in pieces (as a large one on a machine of ``n`` cores); the
@@ -491,9 +521,17 @@ def _many_retail_rows(n: int) -> list[tuple]:
     for i in range(n):
         invoice = f"C{540000 + i}" if i % 7 == 3 else 540000 + i
         customer = None if i % 5 == 4 else ("00017" if i % 11 == 0 else 12000 + i % 13)
-        rows.append((invoice, "85123A" if i % 2 else 22633, i % 9 + 1,
-                     dt.datetime(2011, 1, 1, 8, 0) + dt.timedelta(hours=i), 1.25 + i % 4,
-                     customer, "France" if i % 3 else "United Kingdom"))
+        rows.append(
+            (
+                invoice,
+                "85123A" if i % 2 else 22633,
+                i % 9 + 1,
+                dt.datetime(2011, 1, 1, 8, 0) + dt.timedelta(hours=i),
+                1.25 + i % 4,
+                customer,
+                "France" if i % 3 else "United Kingdom",
+            )
+        )
     return rows
 
 
@@ -528,16 +566,18 @@ def test_the_switch_is_read_from_the_environment(value, enabled):
     if value is not None:
         env["RFM_EXCEL_PIECES"] = value
     probe = "from core import excel_pieces; print(excel_pieces.ENABLED)"
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env,
-                          cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
     assert done.stdout.strip() == str(enabled)
 
 
 def test_pieces_that_disagree_on_a_column_type_are_read_whole(tmp_path, in_pieces):
     # Invoices are numbers in the first piece (the cut falls near row 200) and some text in
     # the second: only the whole sheet knows the column is text.
-    rows = [(540000 + i if i < 350 else f"C{540000 + i}",) + r[1:]
-            for i, r in enumerate(_many_retail_rows(400))]
+    rows = [
+        (540000 + i if i < 350 else f"C{540000 + i}",) + r[1:] for i, r in enumerate(_many_retail_rows(400))
+    ]
     rows = [(r[0], r[1], r[2], r[3], r[4], 12347, r[6]) for r in rows]
     path = _retail_workbook(tmp_path / "mixed.xlsx", {"Online Retail": rows})
     table = excel.parse_workbook(path, None, path.name)[0]
@@ -548,8 +588,7 @@ def test_pieces_that_disagree_on_a_column_type_are_read_whole(tmp_path, in_piece
 
 
 def test_a_column_empty_in_one_piece_takes_the_others_type(tmp_path, in_pieces):
-    rows = [r[:5] + ((None if i < 250 else 12347.0),) + r[6:]
-            for i, r in enumerate(_many_retail_rows(400))]
+    rows = [r[:5] + ((None if i < 250 else 12347.0),) + r[6:] for i, r in enumerate(_many_retail_rows(400))]
     path = _retail_workbook(tmp_path / "late.xlsx", {"Online Retail": rows})
     table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
@@ -654,9 +693,12 @@ def test_a_prefixed_sheet_with_rows_and_refs_is_read_in_pieces(tmp_path, in_piec
     body = ['<x:row r="1">' + cell("A1", "cust") + cell("B1", "amount") + "</x:row>"]
     for r in range(2, 302):
         body.append(f'<x:row r="{r}">' + cell(f"A{r}", f"K{r % 17}") + cell(f"B{r}", r * 0.5) + "</x:row>")
-    sheet = ('<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.'
-             'openxmlformats.org/spreadsheetml/2006/main"><x:dimension ref="A1:B301"/><x:sheetData>'
-             + "".join(body) + "</x:sheetData></x:worksheet>")
+    sheet = (
+        '<?xml version="1.0" encoding="UTF-8"?><x:worksheet xmlns:x="http://schemas.'
+        'openxmlformats.org/spreadsheetml/2006/main"><x:dimension ref="A1:B301"/><x:sheetData>'
+        + "".join(body)
+        + "</x:sheetData></x:worksheet>"
+    )
     path = tmp_path / "prefixed.xlsx"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr("[Content_Types].xml", _CONTENT_TYPES)
@@ -666,15 +708,21 @@ def test_a_prefixed_sheet_with_rows_and_refs_is_read_in_pieces(tmp_path, in_piec
         zf.writestr("xl/worksheets/sheet1.xml", sheet)
     table = excel.parse_workbook(path, None, path.name)[0]
     assert in_pieces[0] is not None
-    assert table.to_pydict() == {"cust": [f"K{r % 17}" for r in range(2, 302)],
-                                 "amount": [r * 0.5 for r in range(2, 302)]}
+    assert table.to_pydict() == {
+        "cust": [f"K{r % 17}" for r in range(2, 302)],
+        "amount": [r * 0.5 for r in range(2, 302)],
+    }
 
 
 _CELLS = {
-    "number": st.one_of(st.none(), st.integers(-10**6, 10**6), st.floats(-1e9, 1e9, allow_nan=False)),
+    "number": st.one_of(st.none(), st.integers(-(10**6), 10**6), st.floats(-1e9, 1e9, allow_nan=False)),
     "text": st.one_of(st.none(), st.sampled_from(["C536379", "85123A", "  ", "00017", "x y"])),
-    "date": st.one_of(st.none(), st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2030, 1, 1))
-                      .map(lambda d: d.replace(microsecond=0))),
+    "date": st.one_of(
+        st.none(),
+        st.datetimes(dt.datetime(1990, 1, 1), dt.datetime(2030, 1, 1)).map(
+            lambda d: d.replace(microsecond=0)
+        ),
+    ),
     "formatted": st.just(Ellipsis),  # a formatted cell with no value
 }
 
@@ -682,8 +730,12 @@ _CELLS = {
 @st.composite
 def _sheets(draw):
     kinds = draw(st.lists(st.sampled_from(["number", "text", "date", "mixed"]), min_size=1, max_size=4))
-    cell = {k: st.one_of(_CELLS["formatted"], _CELLS[k] if k != "mixed"
-                         else st.one_of(_CELLS["number"], _CELLS["text"])) for k in kinds}
+    cell = {
+        k: st.one_of(
+            _CELLS["formatted"], _CELLS[k] if k != "mixed" else st.one_of(_CELLS["number"], _CELLS["text"])
+        )
+        for k in kinds
+    }
     rows = draw(st.lists(st.tuples(*[cell[k] for k in kinds]), min_size=2, max_size=80))
     return [f"col{i}" for i in range(len(kinds))], rows
 
@@ -735,12 +787,17 @@ def test_a_sheet_over_the_row_bound_is_refused_while_cut_into_pieces(tmp_path, i
     assert in_pieces == []  # refused by the check, nothing stacked
 
 
-@pytest.mark.parametrize("values, text", [
-    ([12347.0, 12347.5, None, float("nan"), float("inf"), -3.0],
-     ["12347", "12347.5", None, None, None, "-3"]),
-    ([12347.0, None, 17.0], ["12347", None, "17"]),  # all whole: no fraction written
-    ([None, None], [None, None]),
-])
+@pytest.mark.parametrize(
+    "values, text",
+    [
+        (
+            [12347.0, 12347.5, None, float("nan"), float("inf"), -3.0],
+            ["12347", "12347.5", None, None, None, "-3"],
+        ),
+        ([12347.0, None, 17.0], ["12347", None, "17"]),  # all whole: no fraction written
+        ([None, None], [None, None]),
+    ],
+)
 def test_numeric_ids_as_text(values, text):
     import pyarrow as pa
 
@@ -767,16 +824,21 @@ def test_a_stored_zip_written_as_a_stream_reads_back(tmp_path):
     # name), read back by Python's zipfile with their CRCs checked.
     import zipfile as zf_module
 
-    entries = {"xl/workbook.xml": b"<workbook/>", "empty.xml": b"",
-               "xl/worksheets/sheet1.xml": bytes(range(256)) * 40_000, "feuille é.xml": "é".encode()}
+    entries = {
+        "xl/workbook.xml": b"<workbook/>",
+        "empty.xml": b"",
+        "xl/worksheets/sheet1.xml": bytes(range(256)) * 40_000,
+        "feuille é.xml": "é".encode(),
+    }
     writer = excel_pieces.StoredZip(tmp_path / "piece.xlsx")
     for name, data in entries.items():
         writer.begin(name)
         for at in range(0, len(data), 65_536):
-            writer.write(memoryview(data)[at:at + 65_536])
+            writer.write(memoryview(data)[at : at + 65_536])
         writer.end()
     writer.close()
     with zf_module.ZipFile(tmp_path / "piece.xlsx") as back:
         assert back.testzip() is None
-        assert {i.filename: (i.compress_type, back.read(i)) for i in back.infolist()} == \
-            {name: (zf_module.ZIP_STORED, data) for name, data in entries.items()}
+        assert {i.filename: (i.compress_type, back.read(i)) for i in back.infolist()} == {
+            name: (zf_module.ZIP_STORED, data) for name, data in entries.items()
+        }

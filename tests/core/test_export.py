@@ -1,4 +1,5 @@
 """core.export: spreadsheet exports with formula injection neutralised; atomic writes."""
+
 from __future__ import annotations
 
 import csv
@@ -16,17 +17,26 @@ from core.export import neutralise_formulas, to_csv_bytes, to_excel_bytes, write
 
 
 def _frame() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": ["=1+1", "+SUM(A1)", "-2", "@cmd", "00017", "\tTAB", "safe = text"],
-        "monetary": [-5.5, 10.0, -0.01, 3.0, 4.0, 0.0, 1.0],
-        "frequency": [1, 2, 3, 4, 5, 6, 7],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": ["=1+1", "+SUM(A1)", "-2", "@cmd", "00017", "\tTAB", "safe = text"],
+            "monetary": [-5.5, 10.0, -0.01, 3.0, 4.0, 0.0, 1.0],
+            "frequency": [1, 2, 3, 4, 5, 6, 7],
+        }
+    )
 
 
 def test_text_cells_starting_with_a_formula_character_get_an_apostrophe():
     out = neutralise_formulas(_frame())
-    assert out["customer_id"].tolist() == ["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", "00017", "'\tTAB",
-                                           "safe = text"]
+    assert out["customer_id"].tolist() == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@cmd",
+        "00017",
+        "'\tTAB",
+        "safe = text",
+    ]
     # numbers are data: negative numbers stay numbers
     assert out["monetary"].tolist() == [-5.5, 10.0, -0.01, 3.0, 4.0, 0.0, 1.0]
     assert out["frequency"].tolist() == [1, 2, 3, 4, 5, 6, 7]
@@ -50,8 +60,15 @@ def test_csv_round_trip(tmp_path):
     path = tmp_path / "out" / "segments.csv"
     write_csv(_frame(), path)
     back = pd.read_csv(path, dtype={"customer_id": str}, keep_default_na=False)
-    assert back["customer_id"].tolist() == ["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", "00017", "'\tTAB",
-                                            "safe = text"]
+    assert back["customer_id"].tolist() == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@cmd",
+        "00017",
+        "'\tTAB",
+        "safe = text",
+    ]
     assert back["monetary"].tolist() == [-5.5, 10.0, -0.01, 3.0, 4.0, 0.0, 1.0]
     assert back["frequency"].tolist() == [1, 2, 3, 4, 5, 6, 7]
     assert path.read_bytes() == to_csv_bytes(_frame())
@@ -65,8 +82,15 @@ def test_excel_export_round_trip(tmp_path):
     assert book.sheet_names == ["a sheet name longer than thirty"]  # Excel's limit: 31 characters
     rows = book.get_sheet_by_name(book.sheet_names[0]).to_python()
     assert rows[0] == ["customer_id", "monetary", "frequency"]
-    assert [r[0] for r in rows[1:]] == ["'=1+1", "'+SUM(A1)", "'-2", "'@cmd", "00017", "'\tTAB",
-                                        "safe = text"]
+    assert [r[0] for r in rows[1:]] == [
+        "'=1+1",
+        "'+SUM(A1)",
+        "'-2",
+        "'@cmd",
+        "00017",
+        "'\tTAB",
+        "safe = text",
+    ]
     assert [r[1] for r in rows[1:]] == [-5.5, 10.0, -0.01, 3.0, 4.0, 0.0, 1.0]
 
 
@@ -162,6 +186,7 @@ def test_write_output_writes_a_real_workbook_for_xlsx(tmp_path):
     assert rows[0] == ["customer_id", "monetary", "frequency"]
     assert [r[0] for r in rows[1:]][:2] == ["'=1+1", "'+SUM(A1)"]
     import zipfile
+
     sheet_xml = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
     assert "<f>" not in sheet_xml  # no formula cells at all
     assert write_output(_frame(), tmp_path / "segments.csv") == "CSV"
@@ -169,12 +194,21 @@ def test_write_output_writes_a_real_workbook_for_xlsx(tmp_path):
 
 
 # -- Arrow tables (the CLI's RFM result) are written exactly like frames ------------------------
-@pytest.mark.parametrize("frame", [
-    pd.DataFrame({"customer_id": ["=1+1", "00017", None, "safe"], "recency": [0, 3, 5, 7],
-                  "monetary": [-5.5, 10.0, 0.01, 1234.5]}),
-    pd.DataFrame({"=id": ["A\r=1", "B"], "monetary": [1.5, 2.0]}),   # CR: the row-by-row path
-    pd.DataFrame({"customer_id": ["x\ny", "@z"], "n": [1, 2]}),
-], ids=["plain", "carriage-return", "line-feed"])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(
+            {
+                "customer_id": ["=1+1", "00017", None, "safe"],
+                "recency": [0, 3, 5, 7],
+                "monetary": [-5.5, 10.0, 0.01, 1234.5],
+            }
+        ),
+        pd.DataFrame({"=id": ["A\r=1", "B"], "monetary": [1.5, 2.0]}),  # CR: the row-by-row path
+        pd.DataFrame({"customer_id": ["x\ny", "@z"], "n": [1, 2]}),
+    ],
+    ids=["plain", "carriage-return", "line-feed"],
+)
 def test_an_arrow_table_is_written_byte_for_byte_like_the_same_frame(frame):
     import pyarrow as pa
 
@@ -186,12 +220,26 @@ def test_an_arrow_table_is_written_byte_for_byte_like_the_same_frame(frame):
 
 # -- Arrow tables: numbers and text written as Python's csv writer writes them -------------------
 AWKWARD_FLOATS = [  # (value, what Python's csv writer writes: repr, '' for a missing value)
-    (30.0, "30.0"), (-0.0, "-0.0"), (0.0, "0.0"), (0.1 + 0.2, "0.30000000000000004"),
-    (1e20, "1e+20"), (1e-7, "1e-07"), (5e-05, "5e-05"), (0.0001, "0.0001"),
-    (1e15, "1000000000000000.0"), (123456789012345.67, "123456789012345.67"),
-    (9999999999999998.0, "9999999999999998.0"), (1e16, "1e+16"),
-    (float("nan"), "nan"), (float("inf"), "inf"), (float("-inf"), "-inf"), (None, ""),
-    (1234.5, "1234.5"), (-0.01, "-0.01"), (19.99, "19.99"), (2.675, "2.675"),
+    (30.0, "30.0"),
+    (-0.0, "-0.0"),
+    (0.0, "0.0"),
+    (0.1 + 0.2, "0.30000000000000004"),
+    (1e20, "1e+20"),
+    (1e-7, "1e-07"),
+    (5e-05, "5e-05"),
+    (0.0001, "0.0001"),
+    (1e15, "1000000000000000.0"),
+    (123456789012345.67, "123456789012345.67"),
+    (9999999999999998.0, "9999999999999998.0"),
+    (1e16, "1e+16"),
+    (float("nan"), "nan"),
+    (float("inf"), "inf"),
+    (float("-inf"), "-inf"),
+    (None, ""),
+    (1234.5, "1234.5"),
+    (-0.01, "-0.01"),
+    (19.99, "19.99"),
+    (2.675, "2.675"),
 ]
 
 
@@ -208,16 +256,19 @@ def test_a_column_of_awkward_floats_and_formula_text_is_written_as_python_writes
 
     ids = ["=1+1", "+1", "-2", "@x", "\tTAB", "plain", None, "", "12347", "a b"] * 2
     values = [v for v, _ in AWKWARD_FLOATS]
-    table = pa.table({"customer_id": ids, "recency": list(range(20)),
-                      "monetary": pa.array(values, pa.float64())})
+    table = pa.table(
+        {"customer_id": ids, "recency": list(range(20)), "monetary": pa.array(values, pa.float64())}
+    )
     safe = ["'=1+1", "'+1", "'-2", "'@x", "'\tTAB", "plain", "", "", "12347", "a b"] * 2
     expected = "customer_id,recency,monetary\n" + "".join(
-        f"{i},{n},{w}\n" for i, n, (_, w) in zip(safe, range(20), AWKWARD_FLOATS))
+        f"{i},{n},{w}\n" for i, n, (_, w) in zip(safe, range(20), AWKWARD_FLOATS)
+    )
     assert to_csv_bytes(table).decode() == expected
 
 
 def _python_csv(header, rows) -> str:
     """The reference: Python's csv writer, text cells starting as a formula prefixed with '."""
+
     def cell(v):
         return "'" + v if isinstance(v, str) and v.startswith(("=", "+", "-", "@", "\t", "\r")) else v
 
@@ -229,38 +280,60 @@ def _python_csv(header, rows) -> str:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(
-    st.none() | st.text(alphabet=st.sampled_from(list("az09 .=+-@\t,\"\né")), max_size=6),
-    st.integers(-2**63, 2**63 - 1),
-    st.none() | st.floats(allow_nan=True, allow_infinity=True)
-    | st.integers(-10**9, 10**9).map(lambda c: c / 100)),   # money: whole cents
-    max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.none() | st.text(alphabet=st.sampled_from(list('az09 .=+-@\t,"\né')), max_size=6),
+            st.integers(-(2**63), 2**63 - 1),
+            st.none()
+            | st.floats(allow_nan=True, allow_infinity=True)
+            | st.integers(-(10**9), 10**9).map(lambda c: c / 100),
+        ),  # money: whole cents
+        max_size=30,
+    )
+)
 def test_an_arrow_table_is_written_as_pythons_csv_writer_writes_its_rows(rows):
     import pyarrow as pa
 
-    table = pa.table({"customer_id": pa.array([r[0] for r in rows], pa.string()),
-                      "recency": pa.array([r[1] for r in rows], pa.int64()),
-                      "monetary": pa.array([r[2] for r in rows], pa.float64())})
+    table = pa.table(
+        {
+            "customer_id": pa.array([r[0] for r in rows], pa.string()),
+            "recency": pa.array([r[1] for r in rows], pa.int64()),
+            "monetary": pa.array([r[2] for r in rows], pa.float64()),
+        }
+    )
     expected = _python_csv(["customer_id", "recency", "monetary"], rows)
     assert to_csv_bytes(table).decode() == expected
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(
-    st.none() | st.text(alphabet=st.sampled_from(list("az09 .=+-@\té")), max_size=6),
-    st.integers(-2**63, 2**63 - 1),
-    st.none() | st.floats(min_value=1e-4, max_value=1e15) | st.just(0.0) | st.just(-0.0)
-    | st.integers(-10**12, 10**12).map(lambda c: c / 100)),
-    max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.none() | st.text(alphabet=st.sampled_from(list("az09 .=+-@\té")), max_size=6),
+            st.integers(-(2**63), 2**63 - 1),
+            st.none()
+            | st.floats(min_value=1e-4, max_value=1e15)
+            | st.just(0.0)
+            | st.just(-0.0)
+            | st.integers(-(10**12), 10**12).map(lambda c: c / 100),
+        ),
+        max_size=30,
+    )
+)
 def test_plain_rows_take_arrows_column_path_and_write_the_same_bytes(rows):
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from core import export
 
-    table = pa.table({"customer_id": pa.array([r[0] for r in rows], pa.string()),
-                      "recency": pa.array([r[1] for r in rows], pa.int64()),
-                      "monetary": pa.array([r[2] for r in rows], pa.float64())})
+    table = pa.table(
+        {
+            "customer_id": pa.array([r[0] for r in rows], pa.string()),
+            "recency": pa.array([r[1] for r in rows], pa.int64()),
+            "monetary": pa.array([r[2] for r in rows], pa.float64()),
+        }
+    )
     expected = _python_csv(["customer_id", "recency", "monetary"], rows)
     assert to_csv_bytes(table).decode() == expected
     # the column path was taken unless Arrow writes one of the floats with an exponent

@@ -1,4 +1,5 @@
 """Golden cases: RFM and the cleaning audit on tiny files, every figure computed by hand."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -87,17 +88,17 @@ def test_golden_audit_counts_each_rule_in_order(golden_csv, duck):
     audit = _rfm(golden_csv, duck=duck).audit
     assert audit.rows_in == 11
     assert audit.removed == (
-        ("missing_customer", "Missing customer ID", 1),       # line 6
-        ("unparseable_date", "Unparseable date", 1),          # line 11
-        ("date_out_of_range", "Date out of range", 0),        # all dates 2010
+        ("missing_customer", "Missing customer ID", 1),  # line 6
+        ("unparseable_date", "Unparseable date", 1),  # line 11
+        ("date_out_of_range", "Date out of range", 0),  # all dates 2010
         ("unparseable_number", "Unparseable amount/price/quantity", 0),
-        ("quantity_not_positive", "Quantity <= 0", 1),        # line 4 (C536379)
-        ("price_not_positive", "Price <= 0", 1),              # line 7 (also fails amount)
-        ("amount_not_positive", "Amount <= 0", 0),            # nothing left for it
-        ("invoice_not_six_digits", "Invoice not six digits", 1),   # line 8 (A563185)
+        ("quantity_not_positive", "Quantity <= 0", 1),  # line 4 (C536379)
+        ("price_not_positive", "Price <= 0", 1),  # line 7 (also fails amount)
+        ("amount_not_positive", "Amount <= 0", 0),  # nothing left for it
+        ("invoice_not_six_digits", "Invoice not six digits", 1),  # line 8 (A563185)
         ("stock_code_not_product", "Stock code not a product", 1),  # line 5 (POST)
     )
-    assert audit.rows_out == 5      # lines 1, 2, 3, 9, 10
+    assert audit.rows_out == 5  # lines 1, 2, 3, 9, 10
     assert audit.customers_out == 3  # 00017, 12347, 12348
     assert audit.returns_netted == 0
     frame = audit.to_frame()
@@ -108,8 +109,14 @@ def test_golden_audit_counts_each_rule_in_order(golden_csv, duck):
 def test_generic_preset_keeps_postage_and_adjustments(golden_csv, duck):
     result = _rfm(golden_csv, preset="generic", duck=duck)
     assert [name for name, _, _ in result.audit.removed] == [
-        "missing_customer", "unparseable_date", "date_out_of_range", "unparseable_number",
-        "quantity_not_positive", "price_not_positive", "amount_not_positive"]
+        "missing_customer",
+        "unparseable_date",
+        "date_out_of_range",
+        "unparseable_number",
+        "quantity_not_positive",
+        "price_not_positive",
+        "amount_not_positive",
+    ]
     # Lines 5 (POST, 12349) and 8 (A563185, 12347) now count:
     #  12349: 1 x 18.00 at 2010-12-10 10:00, now the latest purchase and so the as-of.
     #  12347: 12.50 + 1 x 11062.06 = 11074.56 over invoices 536383 and A563185;
@@ -150,7 +157,7 @@ def test_as_of_before_latest_purchase_counts_only_lines_up_to_it(golden_csv, duc
     assert result.as_of == dt.datetime(2010, 12, 5, 10, 0)
     assert result.last_purchase == dt.datetime(2010, 12, 5, 10, 0)
     assert _by_customer(result.rfm) == {
-        "00017": (0, 2, 37.30),   # 536370 at the as-of itself; 15.30 + 7.00 + 15.00
+        "00017": (0, 2, 37.30),  # 536370 at the as-of itself; 15.30 + 7.00 + 15.00
         "12348": (15, 1, 12.75),  # 11-20 09:00 -> 12-05 10:00 = 15 d 1 h -> 15
     }
     assert result.audit.rows_in == 4 and result.audit.rows_out == 4
@@ -163,20 +170,26 @@ def test_as_of_date_alone_is_its_midnight_and_the_audit_counts_lines_up_to_it(go
     # 7 (12-08, price), 8 (12-08, invoice) removed; 5, 9 are later; 11 has no date.
     result = _rfm(golden_csv, as_of=dt.date(2010, 12, 9), duck=duck)
     assert _by_customer(result.rfm) == {
-        "00017": (3, 2, 37.30),   # 12-05 10:00 -> 12-09 00:00 = 3 d 14 h -> 3
+        "00017": (3, 2, 37.30),  # 12-05 10:00 -> 12-09 00:00 = 3 d 14 h -> 3
         "12348": (18, 1, 12.75),  # 11-20 09:00 -> 12-09 00:00 = 18 d 15 h -> 18
     }
     audit = result.audit
     assert audit.rows_in == 8 and audit.rows_out == 4 and audit.customers_out == 2
     assert {name: n for name, _, n in audit.removed} == {
-        "missing_customer": 1, "unparseable_date": 0, "date_out_of_range": 0,
-        "unparseable_number": 0, "quantity_not_positive": 1, "price_not_positive": 1,
-        "amount_not_positive": 0, "invoice_not_six_digits": 1, "stock_code_not_product": 0}
+        "missing_customer": 1,
+        "unparseable_date": 0,
+        "date_out_of_range": 0,
+        "unparseable_number": 0,
+        "quantity_not_positive": 1,
+        "price_not_positive": 1,
+        "amount_not_positive": 0,
+        "invoice_not_six_digits": 1,
+        "stock_code_not_product": 0,
+    }
 
 
 def test_as_of_before_the_first_purchase_or_not_a_date_is_refused(golden_csv, duck):
-    with pytest.raises(DataValidationError,
-                       match="no purchase on or before the as-of date 2010-11-20 08:59"):
+    with pytest.raises(DataValidationError, match="no purchase on or before the as-of date 2010-11-20 08:59"):
         _rfm(golden_csv, as_of="2010-11-20 08:59", duck=duck)
     with pytest.raises(ConfigError, match="not a date"):
         _rfm(golden_csv, as_of="yesterday", duck=duck)
@@ -205,7 +218,8 @@ def test_returns_net_never_makes_monetary_negative(tmp_path, duck):
         "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
         "536365,22728,2,2010-12-01 08:00,5.00,00017\n"
         "C536366,22728,-3,2010-12-02 08:00,5.00,00017\n"
-        "536367,22728,1,2010-12-03 08:00,4.00,00018\n")
+        "536367,22728,1,2010-12-03 08:00,4.00,00018\n"
+    )
     rfm = _by_customer(_rfm(path, returns="net", duck=duck).rfm)
     assert rfm == {"00017": (2, 1, 0.0), "00018": (0, 1, 4.00)}
 
@@ -220,7 +234,8 @@ def test_frequency_without_invoice_column_counts_distinct_timestamps(tmp_path, d
         "00017,2024-01-05 08:00,10.00\n"
         "00017,2024-01-05 08:00,5.50\n"
         "00017,2024-01-05 09:30,2.25\n"
-        "00042,2024-01-03 00:00,99.99\n")
+        "00042,2024-01-03 00:00,99.99\n"
+    )
     result = _rfm(path, duck=duck)
     assert result.audit.removed[-1][0] == "amount_not_positive"  # generic preset, no invoice rule
     assert _by_customer(result.rfm) == {"00017": (0, 2, 17.75), "00042": (2, 1, 99.99)}
@@ -235,7 +250,8 @@ def test_zero_padded_and_excel_style_text_ids(tmp_path, duck):
         "00017,2024-01-01,1.00\n"
         "12347.0,2024-01-02,2.00\n"
         "12347,2024-01-03,3.00\n"
-        "ABC-9,2024-01-03,4.00\n")
+        "ABC-9,2024-01-03,4.00\n"
+    )
     rfm = _by_customer(_rfm(path, duck=duck).rfm)
     assert rfm == {"00017": (2, 1, 1.00), "12347": (0, 2, 5.00), "ABC-9": (0, 1, 4.00)}
 
@@ -270,13 +286,16 @@ def test_excel_numeric_customer_ids_lose_the_float_suffix(tmp_path, duck):
 def test_parquet_float_customer_ids(tmp_path, duck):
     # Parquet written by pandas with a float customer column (NaN forces float): 12347.0 -> '12347';
     # the NaN line is dropped as a missing customer.
-    frame = pd.DataFrame({
-        "Customer ID": [12347.0, 12347.0, float("nan"), 12348.0],
-        "InvoiceDate": pd.to_datetime(["2011-01-01 10:00", "2011-01-04 10:00", "2011-01-05 00:00",
-                                       "2011-01-02 22:00"]),
-        "Quantity": [1, 2, 5, 3],
-        "Price": [10.0, 2.5, 1.0, 1.5],
-    })
+    frame = pd.DataFrame(
+        {
+            "Customer ID": [12347.0, 12347.0, float("nan"), 12348.0],
+            "InvoiceDate": pd.to_datetime(
+                ["2011-01-01 10:00", "2011-01-04 10:00", "2011-01-05 00:00", "2011-01-02 22:00"]
+            ),
+            "Quantity": [1, 2, 5, 3],
+            "Price": [10.0, 2.5, 1.0, 1.5],
+        }
+    )
     path = tmp_path / "float_ids.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
     result = _rfm(path, duck=duck)
@@ -287,13 +306,16 @@ def test_parquet_float_customer_ids(tmp_path, duck):
 
 
 def test_parquet_integer_ids_and_explicit_mapping(tmp_path, duck):
-    frame = pd.DataFrame({"client_code": pd.array([17, 17, 99], dtype="int64"),
-                          "when": pd.to_datetime(["2022-03-01", "2022-03-02", "2022-03-10"]),
-                          "paid": [1.25, 2.5, 0.0]})
+    frame = pd.DataFrame(
+        {
+            "client_code": pd.array([17, 17, 99], dtype="int64"),
+            "when": pd.to_datetime(["2022-03-01", "2022-03-02", "2022-03-10"]),
+            "paid": [1.25, 2.5, 0.0],
+        }
+    )
     path = tmp_path / "ints.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
-    result = _rfm(path, overrides={"customer": "client_code", "date": "when", "amount": "paid"},
-                  duck=duck)
+    result = _rfm(path, overrides={"customer": "client_code", "date": "when", "amount": "paid"}, duck=duck)
     # 99's only line is worth 0 -> dropped by 'amount <= 0'; as-of = 2022-03-02.
     assert dict((n, k) for n, _, k in result.audit.removed)["amount_not_positive"] == 1
     assert _by_customer(result.rfm) == {"17": (0, 2, 3.75)}
@@ -302,9 +324,16 @@ def test_parquet_integer_ids_and_explicit_mapping(tmp_path, duck):
 def test_mapping_object_is_what_detection_found(golden_csv, duck):
     dataset = read_transactions(golden_csv, con=duck)
     mapping = resolve_mapping(dataset.table, {}, dataset.name)
-    assert mapping == ColumnMapping(customer="Customer ID", date="InvoiceDate", invoice="Invoice",
-                                    quantity="Quantity", price="Price", amount=None,
-                                    product="StockCode", country="Country")
+    assert mapping == ColumnMapping(
+        customer="Customer ID",
+        date="InvoiceDate",
+        invoice="Invoice",
+        quantity="Quantity",
+        price="Price",
+        amount=None,
+        product="StockCode",
+        country="Country",
+    )
     assert suggest_preset(mapping) == "online-retail"
 
 
@@ -314,24 +343,35 @@ def test_nan_and_infinite_numbers_are_dropped_not_summed(tmp_path, duck):
     path = tmp_path / "nan.csv"
     path.write_text(
         "cust,order_date,qty,price\n"
-        "a,2024-01-01,1,NaN\n"        # unparseable price
-        "a,2024-01-02,2,inf\n"        # unparseable price
-        "b,2024-01-03,nan,2\n"        # unparseable quantity
-        "b,2024-01-03,1,2\n"          # kept: 1 x 2 = 2.00
-        "c,2024-01-03,1,-Infinity\n")  # unparseable price
+        "a,2024-01-01,1,NaN\n"  # unparseable price
+        "a,2024-01-02,2,inf\n"  # unparseable price
+        "b,2024-01-03,nan,2\n"  # unparseable quantity
+        "b,2024-01-03,1,2\n"  # kept: 1 x 2 = 2.00
+        "c,2024-01-03,1,-Infinity\n"
+    )  # unparseable price
     result = _rfm(path, duck=duck)
     assert dict((name, n) for name, _, n in result.audit.removed) == {
-        "missing_customer": 0, "unparseable_date": 0, "date_out_of_range": 0,
-        "unparseable_number": 4, "quantity_not_positive": 0, "price_not_positive": 0,
-        "amount_not_positive": 0}
+        "missing_customer": 0,
+        "unparseable_date": 0,
+        "date_out_of_range": 0,
+        "unparseable_number": 4,
+        "quantity_not_positive": 0,
+        "price_not_positive": 0,
+        "amount_not_positive": 0,
+    }
     assert _by_customer(result.rfm) == {"b": (0, 1, 2.00)}
 
 
 def test_float_ids_that_are_not_whole_numbers_are_kept_as_written(tmp_path, duck):
-    table = pa.table({"Customer ID": pa.array([12347.0, 12348.5, None], pa.float64()),
-                      "InvoiceDate": pa.array([dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2),
-                                               dt.datetime(2024, 1, 2)]),
-                      "amount": [1.0, 2.0, 4.0]})
+    table = pa.table(
+        {
+            "Customer ID": pa.array([12347.0, 12348.5, None], pa.float64()),
+            "InvoiceDate": pa.array(
+                [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 2)]
+            ),
+            "amount": [1.0, 2.0, 4.0],
+        }
+    )
     path = tmp_path / "ids.parquet"
     pq.write_table(table, path)
     result = _rfm(path, duck=duck)
@@ -339,17 +379,33 @@ def test_float_ids_that_are_not_whole_numbers_are_kept_as_written(tmp_path, duck
     assert result.audit.removed[0][2] == 1  # the null id
 
 
-@pytest.mark.parametrize("code,is_product", [
-    ("85123A", True), ("15056BL", True), ("15056bl", True), ("79323LP", True), ("22728", True),
-    ("POST", False), ("M", False), ("C2", False), ("DCGS0003", False), ("BANK CHARGES", False),
-    ("D", False), ("DOT", False), ("1505BL", False), ("150566", False),
-])
+@pytest.mark.parametrize(
+    "code,is_product",
+    [
+        ("85123A", True),
+        ("15056BL", True),
+        ("15056bl", True),
+        ("79323LP", True),
+        ("22728", True),
+        ("POST", False),
+        ("M", False),
+        ("C2", False),
+        ("DCGS0003", False),
+        ("BANK CHARGES", False),
+        ("D", False),
+        ("DOT", False),
+        ("1505BL", False),
+        ("150566", False),
+    ],
+)
 def test_stock_codes_five_digits_then_any_letters(tmp_path, duck, code, is_product):
     # One customer buying the code (kept or dropped) and a plain product on another invoice.
     path = tmp_path / "codes.csv"
-    path.write_text("Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
-                    f"536365,{code},2,2010-12-01 08:00,1.50,12347\n"
-                    "536366,22728,1,2010-12-02 08:00,4.00,12347\n")
+    path.write_text(
+        "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
+        f"536365,{code},2,2010-12-01 08:00,1.50,12347\n"
+        "536366,22728,1,2010-12-02 08:00,4.00,12347\n"
+    )
     result = _rfm(path, duck=duck)
     dropped = dict((n, k) for n, _, k in result.audit.removed)["stock_code_not_product"]
     assert dropped == (0 if is_product else 1)
@@ -362,16 +418,17 @@ def test_monetary_is_the_exact_total_rounded_half_away_from_zero(tmp_path):
     # as a float, so float arithmetic rounds it down; the written total is 1.005 -> 1.01.
     # Customer 2's 400 lines of 0.0125 total exactly 5.00 and customer 3's 0.3333 x 3 lines
     # total 0.9999 -> 1.00. Totals by hand from the written values.
-    lines = ["Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID",
-             "536365,85123A,1,2010-12-01 08:26,1.005,1"]
+    lines = [
+        "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID",
+        "536365,85123A,1,2010-12-01 08:26,1.005,1",
+    ]
     lines += [f"5364{i // 100:02d},22633,1,2010-12-02 09:00,0.0125,2" for i in range(400)]
     lines += ["536500,22728,1,2010-12-03 10:00,0.3333,3"] * 3
     path = tmp_path / "prices.csv"
     path.write_text("\n".join(lines) + "\n")
     dataset = read_transactions(path)
     mapping = resolve_mapping(dataset.table)
-    firsts = [Source(dataset, mapping, CleaningConfig.preset("online-retail")).rfm().rfm
-              for _ in range(3)]
+    firsts = [Source(dataset, mapping, CleaningConfig.preset("online-retail")).rfm().rfm for _ in range(3)]
     for rfm in firsts:  # the same figures on every run, whatever order threads add in
         assert dict(zip(rfm.customer_id, rfm.monetary)) == {"1": 1.01, "2": 5.0, "3": 1.0}
     assert dict(zip(firsts[0].customer_id, firsts[0].frequency)) == {"1": 1, "2": 4, "3": 1}

@@ -1,5 +1,6 @@
 """Header row and totals: a report with title rows above its header and a TOTAL row reads the
 records' RFM, says where the header was, and counts the totals row it left out."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,18 +15,34 @@ from tests.exports import assert_rfm, by_customer
 
 
 def test_header_is_the_first_row_about_as_wide_as_the_table():
-    rows = [["Sales report", "", ""], ["Period: Q1", "Shop: Main", ""], [],
-            ["Customer", "Date", "Amount"], ["k1", "2024-01-01", "3.00"]]
+    rows = [
+        ["Sales report", "", ""],
+        ["Period: Q1", "Shop: Main", ""],
+        [],
+        ["Customer", "Date", "Amount"],
+        ["k1", "2024-01-01", "3.00"],
+    ]
     assert find_header_row(rows) == 3
     assert find_header_row([["a", "b", "c"], ["1", "2", "3"]]) == 0
     assert find_header_row([]) == 0
 
 
-@pytest.mark.parametrize("label, total", [
-    ("TOTAL", True), ("Grand Total:", True), ("Summe", True), ("Gesamt", True),
-    ("Total général", True), ("Totaal", True), ("Totale", True), ("Subtotal", True),
-    ("Totally Tea Ltd", False), ("k1", False), (None, False),
-])
+@pytest.mark.parametrize(
+    "label, total",
+    [
+        ("TOTAL", True),
+        ("Grand Total:", True),
+        ("Summe", True),
+        ("Gesamt", True),
+        ("Total général", True),
+        ("Totaal", True),
+        ("Totale", True),
+        ("Subtotal", True),
+        ("Totally Tea Ltd", False),
+        ("k1", False),
+        (None, False),
+    ],
+)
 def test_totals_labels(label, total):
     assert is_total_label(label) == total
 
@@ -42,14 +59,12 @@ def test_title_rows_and_a_totals_row(kind, label, tmp_path, duck):
     assert removed["total_row"] == export.notes["total_rows"] == 1
     assert result.audit.rows_in == export.notes["rows_in"]
     summary = " ".join(how_read(result))
-    assert "Header row: row 4 (3 title rows above it skipped). 1 totals or subtotal row left out." \
-        in summary
+    assert "Header row: row 4 (3 title rows above it skipped). 1 totals or subtotal row left out." in summary
 
 
 def test_header_row_given_overrides_the_guess(tmp_path, duck):
     path = tmp_path / "note.csv"
-    path.write_text("exported by,till 3\ncust,order_date,amount\na,2024-01-01,3.00\n"
-                    "b,2024-01-03,4.50\n")
+    path.write_text("exported by,till 3\ncust,order_date,amount\na,2024-01-01,3.00\nb,2024-01-03,4.50\n")
     # the note is narrower than the table under it: skipped
     assert read_transactions(path, con=duck).columns == ["cust", "order_date", "amount"]
     export = status_exports.sales_report(tmp_path)

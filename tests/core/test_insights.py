@@ -1,4 +1,5 @@
 """core.insights: per-segment profiles and the actions written with each segment's figures."""
+
 from __future__ import annotations
 
 import re
@@ -17,14 +18,16 @@ def _contains_number(text: str, number: float) -> bool:
 
 def test_profiles_by_hand():
     # four customers, total revenue 100 + 300 + 50 + 550 = 1000
-    segmented = pd.DataFrame({
-        "customer_id": ["c1", "c2", "c3", "c4"],
-        "recency": [1, 3, 200, 2],
-        "frequency": [5, 7, 1, 30],
-        "monetary": [100.0, 300.0, 50.0, 550.0],
-        "tier": [None, None, None, "Elite"],
-        "segment": ["Premium", "Premium", "Lapsed", "Elite"],
-    })
+    segmented = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4"],
+            "recency": [1, 3, 200, 2],
+            "frequency": [5, 7, 1, 30],
+            "monetary": [100.0, 300.0, 50.0, 550.0],
+            "tier": [None, None, None, "Elite"],
+            "segment": ["Premium", "Premium", "Lapsed", "Elite"],
+        }
+    )
     profile = segment_profiles(segmented).set_index("segment")
     assert profile.index.tolist() == ["Elite", "Premium", "Lapsed"]  # families' order
     assert profile.loc["Elite", "kind"] == "tier" and profile.loc["Premium", "kind"] == "cluster"
@@ -56,10 +59,18 @@ def test_profiles_of_the_sample_sum_up(sample_model, sample_rfm):
 @pytest.mark.parametrize("family", SEGMENT_FAMILIES)
 @pytest.mark.parametrize("recency_median", [173.0, 4.0, 61.5])
 def test_actions_exist_for_every_family_and_quote_its_median_recency(family, recency_median):
-    profile = {"customers": 12, "share": 0.1, "revenue": 5000.0, "revenue_share": 0.5,
-               "recency_mean": 90.0, "recency_median": recency_median,
-               "frequency_mean": 2.0, "frequency_median": 2.0,
-               "monetary_mean": 250.0, "monetary_median": 250.0}
+    profile = {
+        "customers": 12,
+        "share": 0.1,
+        "revenue": 5000.0,
+        "revenue_share": 0.5,
+        "recency_mean": 90.0,
+        "recency_median": recency_median,
+        "frequency_mean": 2.0,
+        "frequency_median": 2.0,
+        "monetary_mean": 250.0,
+        "monetary_median": 250.0,
+    }
     actions = recommended_actions(family, profile)
     assert len(actions) >= 2 and all(actions)
     text = " ".join(actions)
@@ -68,8 +79,13 @@ def test_actions_exist_for_every_family_and_quote_its_median_recency(family, rec
 
 
 def test_numbered_regular_segments_use_the_regular_playbook():
-    profile = {"customers": 3, "revenue_share": 0.2, "recency_median": 33.0,
-               "frequency_median": 4.0, "monetary_median": 800.0}
+    profile = {
+        "customers": 3,
+        "revenue_share": 0.2,
+        "recency_median": 33.0,
+        "frequency_median": 4.0,
+        "monetary_median": 800.0,
+    }
     assert recommended_actions("Regular 2", profile) == recommended_actions("Regular", profile)
     assert "No playbook" in recommended_actions("Mystery", profile)[0]
 
@@ -87,20 +103,27 @@ def test_named_segment_profiles_and_actions_by_hand():
     from core.scores import SEGMENT_ORDER
 
     # named segments given (core.scores is tested on its own): revenue 100+300+50+550 = 1000
-    scored = pd.DataFrame({
-        "customer_id": ["c1", "c2", "c3", "c4"], "recency": [1, 3, 200, 120],
-        "frequency": [5, 7, 1, 9], "monetary": [100.0, 300.0, 50.0, 550.0],
-        "segment": ["Premium", "Premium", "Lapsed", "Elite"],
-        "rfm_segment": ["Champions", "Champions", "Hibernating", "Can't Lose Them"]})
-    profile = named_profiles_with_actions(scored, SEGMENT_ORDER,
-                                          money=lambda v: f"£{v:,.2f}").set_index("rfm_segment")
-    assert list(profile.index) == list(SEGMENT_ORDER)               # empty segments listed too
+    scored = pd.DataFrame(
+        {
+            "customer_id": ["c1", "c2", "c3", "c4"],
+            "recency": [1, 3, 200, 120],
+            "frequency": [5, 7, 1, 9],
+            "monetary": [100.0, 300.0, 50.0, 550.0],
+            "segment": ["Premium", "Premium", "Lapsed", "Elite"],
+            "rfm_segment": ["Champions", "Champions", "Hibernating", "Can't Lose Them"],
+        }
+    )
+    profile = named_profiles_with_actions(scored, SEGMENT_ORDER, money=lambda v: f"£{v:,.2f}").set_index(
+        "rfm_segment"
+    )
+    assert list(profile.index) == list(SEGMENT_ORDER)  # empty segments listed too
     assert profile.loc["Champions", "customers"] == 2
     assert profile.loc["Champions", "revenue_share"] == pytest.approx(0.4)
-    assert profile.loc["Champions", "recency_median"] == 2.0        # median of 1 and 3
+    assert profile.loc["Champions", "recency_median"] == 2.0  # median of 1 and 3
     assert profile.loc["Loyal", "customers"] == 0 and profile.loc["Loyal", "share"] == 0.0
-    assert profile.loc["Loyal", "actions"] == ["No customers in this segment now (buy regularly "
-                                               "and spend well)."]
+    assert profile.loc["Loyal", "actions"] == [
+        "No customers in this segment now (buy regularly and spend well)."
+    ]
     cant_lose = " ".join(profile.loc["Can't Lose Them", "actions"])
     assert "£550.00 each" in cant_lose and "about 120 days" in cant_lose
     champions = " ".join(profile.loc["Champions", "actions"])

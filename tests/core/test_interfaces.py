@@ -6,6 +6,7 @@ The check reads the source (ast): an attribute `x._name` on anything but `self` 
 `from core... import _name`. `ibis._` is ibis's documented deferred-expression object, not an
 internal. A new exception must be added to LIBRARY_INTERNALS with its reason and guard.
 """
+
 from __future__ import annotations
 
 import ast
@@ -14,8 +15,16 @@ from pathlib import Path
 import pyarrow as pa
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = sorted([*ROOT.glob("core/**/*.py"), *ROOT.glob("ui/*.py"), *ROOT.glob("pages/*.py"),
-                  ROOT / "app.py", ROOT / "serve.py", ROOT / "streamlit_app.py"])
+SOURCES = sorted(
+    [
+        *ROOT.glob("core/**/*.py"),
+        *ROOT.glob("ui/*.py"),
+        *ROOT.glob("pages/*.py"),
+        ROOT / "app.py",
+        ROOT / "serve.py",
+        ROOT / "streamlit_app.py",
+    ]
+)
 PUBLIC_UNDERSCORE = {"ibis._"}  # ibis's deferred `_` (documented), not a private name
 
 # (file, code) -> why it stays, and the test that fails if the library changes under it.
@@ -24,18 +33,23 @@ LIBRARY_INTERNALS = {
         "ibis's own to_pyarrow minus its result converter, which imports pandas (a third of a "
         "command-line run); ibis is pinned",
         "test_query_arrow_equals_ibis_to_pyarrow (here) and "
-        "tests/core/test_layers.py::test_the_rfm_command_never_imports_pandas"),
+        "tests/core/test_layers.py::test_the_rfm_command_never_imports_pandas",
+    ),
 }
 # Textual uses of internals that are not underscore names, with the same bookkeeping.
 TEXT_INTERNALS = {
     ("core/io.py", "con.con.register("): (
         "registers an Arrow table with DuckDB without a copy (ibis's create_table copies it)",
-        "tests/core/test_excel.py (every workbook read goes through it)"),
+        "tests/core/test_excel.py (every workbook read goes through it)",
+    ),
     ("core/io.py", "con.con.unregister("): (
-        "drops the raw workbook view once its typed table exists", "tests/core/test_excel.py"),
+        "drops the raw workbook view once its typed table exists",
+        "tests/core/test_excel.py",
+    ),
     ("core/ibis_setup.py", "sys.modules[PACKAGE] = module"): (
         "ibis's compilers package loaded one dialect at a time (0.1 s of every run)",
-        "tests/core/test_ibis_setup.py"),
+        "tests/core/test_ibis_setup.py",
+    ),
 }
 
 
@@ -45,17 +59,18 @@ def _private_uses(path: Path, root: Path = ROOT) -> set[tuple[str, str]]:
     rel = path.relative_to(root).as_posix()
     found = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Attribute) and node.attr.startswith("_") \
-                and not node.attr.startswith("__"):
+        if isinstance(node, ast.Attribute) and node.attr.startswith("_") and not node.attr.startswith("__"):
             if isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"):
                 continue
             code = ast.unparse(node)
             if code not in PUBLIC_UNDERSCORE:
                 found.add((rel, code))
-        if isinstance(node, ast.ImportFrom) and node.module \
-                and node.module.split(".")[0] in ("core", "ui"):
-            found |= {(rel, f"from {node.module} import {a.name}")
-                      for a in node.names if a.name.startswith("_") and a.name != "__future__"}
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] in ("core", "ui"):
+            found |= {
+                (rel, f"from {node.module} import {a.name}")
+                for a in node.names
+                if a.name.startswith("_") and a.name != "__future__"
+            }
     return found
 
 
@@ -71,10 +86,11 @@ def test_each_named_text_internal_is_still_where_it_is_listed():
 
 def test_the_check_finds_a_private_import_and_a_private_attribute(tmp_path):
     probe = tmp_path / "probe.py"
-    probe.write_text("from core.io import _hidden\nimport x\nx.y._secret()\nibis._.a\n"
-                     "self._mine()\n")
-    assert _private_uses(probe, tmp_path) == {("probe.py", "from core.io import _hidden"),
-                                              ("probe.py", "x.y._secret")}
+    probe.write_text("from core.io import _hidden\nimport x\nx.y._secret()\nibis._.a\nself._mine()\n")
+    assert _private_uses(probe, tmp_path) == {
+        ("probe.py", "from core.io import _hidden"),
+        ("probe.py", "x.y._secret"),
+    }
 
 
 def test_query_arrow_equals_ibis_to_pyarrow():

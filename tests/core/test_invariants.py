@@ -1,5 +1,6 @@
 """Invariants the type checker is shown (core: mypy clean): each holds on real input, and a
 caller that breaks one gets an error naming it, never a None carried further."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,18 +38,26 @@ def test_a_date_that_must_be_given():
         parse_given_date("soon", "to")
 
 
-@pytest.mark.parametrize("missing, message", [
-    ("date", "dates are in the column 'Created'.*--date COLUMN"),
-    ("value", "order totals are in the column 'Grand Total'.*--amount COLUMN"),
-])
+@pytest.mark.parametrize(
+    "missing, message",
+    [
+        ("date", "dates are in the column 'Created'.*--date COLUMN"),
+        ("value", "order totals are in the column 'Grand Total'.*--amount COLUMN"),
+    ],
+)
 def test_a_profile_column_outside_its_signature_that_the_file_lacks_is_refused(
-        duck, monkeypatch, missing, message):
-    profile = Profile(name="till", title="Till export", signature=("Order", "Email"),
-                      roles={"invoice": "Order", "customer": "Email", "date": "Created"},
-                      value=ValueBasis("Grand Total", "order_total"), date_column="Created")
+    duck, monkeypatch, missing, message
+):
+    profile = Profile(
+        name="till",
+        title="Till export",
+        signature=("Order", "Email"),
+        roles={"invoice": "Order", "customer": "Email", "date": "Created"},
+        value=ValueBasis("Grand Total", "order_total"),
+        date_column="Created",
+    )
     monkeypatch.setattr(profiles_module, "profiles", lambda: {"till": profile})
-    columns = {"Order": ["1"], "Email": ["a@example.com"], "Created": ["2024-04-02"],
-               "Grand Total": ["9.50"]}
+    columns = {"Order": ["1"], "Email": ["a@example.com"], "Created": ["2024-04-02"], "Grand Total": ["9.50"]}
     del columns["Created" if missing == "date" else "Grand Total"]
     table = duck.create_table(f"till_{missing}", pa.table(columns), overwrite=True)
     with pytest.raises(ProfileError, match=message):

@@ -1,6 +1,7 @@
 """core.io: one loader for CSV/TSV (any delimiter, UTF-8 with or without BOM, latin-1),
 Excel (sheet choice, stacking), Parquet, from a path (called by a given name); clear errors
 otherwise."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,11 @@ from core.rfm import Source
 from tests.conftest import SAMPLE_XLSX
 
 HEADER = ["Customer ID", "InvoiceDate", "amount"]
-ROWS = [("00017", "2024-01-01 10:00", "1.50"), ("00017", "2024-01-03 10:00", "2.25"),
-        ("Café Müller", "2024-01-02 10:00", "4.00")]
+ROWS = [
+    ("00017", "2024-01-01 10:00", "1.50"),
+    ("00017", "2024-01-03 10:00", "2.25"),
+    ("Café Müller", "2024-01-02 10:00", "4.00"),
+]
 
 
 def _values(dataset) -> dict[str, list]:
@@ -30,8 +34,10 @@ def _delimited(sep: str) -> str:
     return "\n".join(sep.join(r) for r in [HEADER, *ROWS]) + "\n"
 
 
-@pytest.mark.parametrize("sep,name", [(",", "comma.csv"), (";", "semicolon.csv"),
-                                      ("\t", "tab.csv"), ("\t", "tab.tsv"), ("|", "pipe.txt")])
+@pytest.mark.parametrize(
+    "sep,name",
+    [(",", "comma.csv"), (";", "semicolon.csv"), ("\t", "tab.csv"), ("\t", "tab.tsv"), ("|", "pipe.txt")],
+)
 def test_delimiters_are_sniffed(tmp_path, duck, sep, name):
     path = tmp_path / name
     path.write_text(_delimited(sep), encoding="utf-8")
@@ -74,8 +80,9 @@ def test_a_saved_upload_is_called_by_the_given_name(tmp_path, duck):
 
 
 def test_parquet_from_path(tmp_path, duck):
-    frame = pd.DataFrame({"cust": ["a", "b"], "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]),
-                          "amount": [1.5, 2.0]})
+    frame = pd.DataFrame(
+        {"cust": ["a", "b"], "order_date": pd.to_datetime(["2024-01-01", "2024-01-02"]), "amount": [1.5, 2.0]}
+    )
     path = tmp_path / "orders.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
     dataset = read_transactions(path, con=duck)
@@ -87,8 +94,10 @@ def test_parquet_from_path(tmp_path, duck):
 def _two_sheet_workbook(path, second_header=None):
     workbook = xlsxwriter.Workbook(str(path))
     fmt = workbook.add_format({"num_format": "yyyy-mm-dd"})
-    sheets = {"2010": [("00017", dt.datetime(2010, 1, 5), 10.0), ("12347", dt.datetime(2010, 2, 1), 5.0)],
-              "2011": [("00017", dt.datetime(2011, 1, 5), 20.0)]}
+    sheets = {
+        "2010": [("00017", dt.datetime(2010, 1, 5), 10.0), ("12347", dt.datetime(2010, 2, 1), 5.0)],
+        "2011": [("00017", dt.datetime(2011, 1, 5), 20.0)],
+    }
     for i, (name, rows) in enumerate(sheets.items()):
         sheet = workbook.add_worksheet(name)
         header = second_header if (i == 1 and second_header) else ["cust", "order_date", "amount"]
@@ -110,8 +119,7 @@ def test_excel_first_sheet_by_default_and_a_named_sheet(tmp_path, duck):
     assert _values(first)["order_date"] == [dt.datetime(2010, 1, 5), dt.datetime(2010, 2, 1)]
     second = read_transactions(path, sheet="2011", con=duck)
     assert second.sheet == "2011"
-    assert _values(second) == {"cust": ["00017"], "order_date": [dt.datetime(2011, 1, 5)],
-                               "amount": [20.0]}
+    assert _values(second) == {"cust": ["00017"], "order_date": [dt.datetime(2011, 1, 5)], "amount": [20.0]}
 
 
 def test_excel_all_sheets_are_stacked(tmp_path, duck):
@@ -157,15 +165,18 @@ def test_bundled_sample_has_both_years(sample_dataset, duck):
     assert stacked.table.count().execute() == 14_269 + 20_497
 
 
-@pytest.mark.parametrize("name,content,message", [
-    ("empty.csv", b"", "the file is empty"),
-    ("header.csv", b"cust,order_date,amount\n", "has a header but no rows"),
-    ("garbage.csv", b"\x00\x01\x02PK\x00\xff" * 50, "binary file"),
-    ("fake.xlsx", b"cust,order_date,amount\n1,2024-01-01,3\n", "not a valid .xlsx"),
-    ("fake.parquet", b"cust,order_date,amount\n1,2024-01-01,3\n", "not a valid Parquet"),
-    ("corrupt.parquet", b"PAR1" + b"\x13\x37garbage" * 40, "corrupt or unreadable Parquet"),
-    ("old.xls", b"\xd0\xcf\x11\xe0 not really", "not a valid .xls workbook"),
-])
+@pytest.mark.parametrize(
+    "name,content,message",
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("header.csv", b"cust,order_date,amount\n", "has a header but no rows"),
+        ("garbage.csv", b"\x00\x01\x02PK\x00\xff" * 50, "binary file"),
+        ("fake.xlsx", b"cust,order_date,amount\n1,2024-01-01,3\n", "not a valid .xlsx"),
+        ("fake.parquet", b"cust,order_date,amount\n1,2024-01-01,3\n", "not a valid Parquet"),
+        ("corrupt.parquet", b"PAR1" + b"\x13\x37garbage" * 40, "corrupt or unreadable Parquet"),
+        ("old.xls", b"\xd0\xcf\x11\xe0 not really", "not a valid .xls workbook"),
+    ],
+)
 def test_unreadable_files_raise_input_file_error(tmp_path, duck, name, content, message):
     path = tmp_path / name
     path.write_bytes(content)
@@ -196,8 +207,11 @@ def test_bad_row_past_the_sniffed_sample_is_an_input_error(tmp_path, duck):
     path = tmp_path / "late.csv"
     path.write_text("cust,order_date,amount\n" + "\n".join(rows) + "\nc1,2024-01-02,3,EXTRA\n")
     dataset = read_transactions(path, con=duck)
-    with pytest.raises(InputFileError, match=r"late.csv: line 25002 'c1,2024-01-02,3,EXTRA' is "
-                                              r"broken \(Expected Number of Columns: 3 Found: 4\)"):
+    with pytest.raises(
+        InputFileError,
+        match=r"late.csv: line 25002 'c1,2024-01-02,3,EXTRA' is "
+        r"broken \(Expected Number of Columns: 3 Found: 4\)",
+    ):
         Source(dataset, resolve_mapping(dataset.table)).rfm()
 
 
@@ -205,9 +219,11 @@ def test_bad_row_past_the_sniffed_sample_is_an_input_error(tmp_path, duck):
 def test_quoted_line_breaks_crlf_and_doubled_quotes(tmp_path, duck):
     # RFC 4180: a quoted field may hold a line break and a doubled quote; lines end in CRLF.
     path = tmp_path / "shop.csv"
-    path.write_bytes(b'cust,order_date,item,amount\r\n'
-                     b'a,2024-01-01,"Gift set\r\n(3 pieces)",10.00\r\n'
-                     b'b,2024-01-02,"12"" plate",4.50\r\n')
+    path.write_bytes(
+        b"cust,order_date,item,amount\r\n"
+        b'a,2024-01-01,"Gift set\r\n(3 pieces)",10.00\r\n'
+        b'b,2024-01-02,"12"" plate",4.50\r\n'
+    )
     values = _values(read_transactions(path, con=duck))
     assert values["item"] == ["Gift set\r\n(3 pieces)", '12" plate']
     assert values["cust"] == ["a", "b"] and values["amount"] == ["10.00", "4.50"]
@@ -230,11 +246,14 @@ def test_cp1252_euro_sign_is_decoded(tmp_path, duck):
     assert _values(dataset) == {"Kunde": ["Müller"], "Datum": ["03.01.2024"], "Betrag": ["€ 12,50"]}
 
 
-@pytest.mark.parametrize("bad_line,problem", [
-    ("c9,2024-01-09,1.00,EXTRA", "Expected Number of Columns: 3 Found: 4"),
-    ("c9,2024-01-09", "Expected Number of Columns: 3 Found: 2"),
-    ('c9,"2024-01-09,1.00', "unterminated quote"),
-])
+@pytest.mark.parametrize(
+    "bad_line,problem",
+    [
+        ("c9,2024-01-09,1.00,EXTRA", "Expected Number of Columns: 3 Found: 4"),
+        ("c9,2024-01-09", "Expected Number of Columns: 3 Found: 2"),
+        ('c9,"2024-01-09,1.00', "unterminated quote"),
+    ],
+)
 def test_a_broken_line_is_named_by_its_real_line_number(tmp_path, duck, bad_line, problem):
     rows = [f"c{i},2024-01-{1 + i:02d},{i}.50" for i in range(8)]
     # line 1 is the header; the quoted line break on line 3 makes line numbers differ from rows
@@ -269,10 +288,14 @@ def test_currency_marks_outside_the_values_state_no_currency(tmp_path):
     from core.rfm import rfm_from_file
 
     path = tmp_path / "dollar_in_name.csv"
-    path.write_text("Customer ID,InvoiceDate,amount,Description\n"
-                    "a,2024-01-01 10:00,10.00,$5 GIFT CARD\nb,2024-01-02 10:00,4.50,MUG\n",
-                    encoding="utf-8")
+    path.write_text(
+        "Customer ID,InvoiceDate,amount,Description\n"
+        "a,2024-01-01 10:00,10.00,$5 GIFT CARD\nb,2024-01-02 10:00,4.50,MUG\n",
+        encoding="utf-8",
+    )
     assert "no currency stated in the file: choose one" in rfm_from_file(path).reading
-    path.write_text("Customer ID,InvoiceDate,amount\na,2024-01-01 10:00,CHF 10.00\n"
-                    "b,2024-01-02 10:00,CHF 4.50\n", encoding="utf-8")
+    path.write_text(
+        "Customer ID,InvoiceDate,amount\na,2024-01-01 10:00,CHF 10.00\nb,2024-01-02 10:00,CHF 4.50\n",
+        encoding="utf-8",
+    )
     assert "currency CHF from the 'CHF' in the values" in rfm_from_file(path).reading

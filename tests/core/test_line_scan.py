@@ -2,6 +2,7 @@
 missing-customer rule comes first (core.rfm.customer_rule_first): such a line is removed by
 that rule, unless its order gives it a customer, and then every rule is tested on it. Counts
 below are worked out by hand from the records written here."""
+
 from __future__ import annotations
 
 from core.rfm import rfm_from_file
@@ -24,27 +25,32 @@ def test_a_line_given_its_orders_customer_is_judged_by_every_rule(tmp_path):
     # 100001: the customer on the first line only (Shopify's way); its second line's stock
     # code is no product, so once it takes the customer that rule removes it. 100002 has no
     # customer on any line: both lines are missing a customer, the 'POST' line too.
-    result = _rfm_of(tmp_path,
-                     "100001,10001,2,2024-01-05 10:00,1.50,12345",
-                     "100001,POST,1,2024-01-05 10:00,5.00,",
-                     "100001,10002,1,2024-01-05 10:00,2.00,",
-                     "100002,POST,1,2024-01-06 10:00,5.00,",
-                     "100002,10003,1,2024-01-06 10:00,4.00,")
+    result = _rfm_of(
+        tmp_path,
+        "100001,10001,2,2024-01-05 10:00,1.50,12345",
+        "100001,POST,1,2024-01-05 10:00,5.00,",
+        "100001,10002,1,2024-01-05 10:00,2.00,",
+        "100002,POST,1,2024-01-06 10:00,5.00,",
+        "100002,10003,1,2024-01-06 10:00,4.00,",
+    )
     assert _removed(result) == {"missing_customer": 2, "stock_code_not_product": 1}
     assert result.audit.filled_from_order == 2  # the two lines that took 12345
     assert result.audit.rows_out == 2
     assert result.rfm.to_dict("records") == [
-        {"customer_id": "12345", "recency": 0, "frequency": 1, "monetary": 5.0}]
+        {"customer_id": "12345", "recency": 0, "frequency": 1, "monetary": 5.0}
+    ]
 
 
 def test_without_a_customer_a_line_counts_under_that_rule_only(tmp_path):
     # No order can take a customer: the lines without one are counted as missing a customer,
     # whatever else is wrong with them (a stock code, a quantity).
-    result = _rfm_of(tmp_path,
-                     "100001,10001,2,2024-01-05 10:00,1.50,12345",
-                     "100002,POST,1,2024-01-06 10:00,5.00,",
-                     "100003,10003,-1,2024-01-06 10:00,4.00,",
-                     "100004,10004,1,2024-01-07 10:00,3.00,777",
-                     "100004,BANK,1,2024-01-07 10:00,3.00,777")
+    result = _rfm_of(
+        tmp_path,
+        "100001,10001,2,2024-01-05 10:00,1.50,12345",
+        "100002,POST,1,2024-01-06 10:00,5.00,",
+        "100003,10003,-1,2024-01-06 10:00,4.00,",
+        "100004,10004,1,2024-01-07 10:00,3.00,777",
+        "100004,BANK,1,2024-01-07 10:00,3.00,777",
+    )
     assert _removed(result) == {"missing_customer": 2, "stock_code_not_product": 1}
     assert [r["customer_id"] for r in result.rfm.to_dict("records")] == ["12345", "777"]

@@ -1,4 +1,5 @@
 """core.lookup: closest IDs, the last orders of one customer, actions worded for one customer."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,7 @@ def test_closest_ids_are_the_near_misses_best_first():
 
 def test_actions_speak_about_one_customer_with_its_own_figures():
     actions = customer_actions("Elite", recency=12, frequency=40, monetary=25_000.0)
-    assert actions[0] == ("Assign a named account manager to this customer: 25,000.00 spent "
-                          "over 40 orders.")
+    assert actions[0] == ("Assign a named account manager to this customer: 25,000.00 spent over 40 orders.")
     assert not any("these" in a for a in actions)
     # a cluster shade ('Regular 2') gets its family's actions; 125.00 over 5 orders
     assert "5 orders so far" in customer_actions("Regular 2", 30, 5, 125.0)[0]
@@ -32,8 +32,9 @@ def test_actions_speak_about_one_customer_with_its_own_figures():
 
 def test_actions_take_the_money_format():
     high = customer_actions("High_Spender", 3, 4, 1_000.0, money=lambda v: f"€{v:,.2f}")
-    assert high[0] == ("Offer premium bundles and concierge service: €1,000.00 spent, about "
-                       "€250.00 per order.")
+    assert high[0] == (
+        "Offer premium bundles and concierge service: €1,000.00 spent, about €250.00 per order."
+    )
 
 
 # X's orders (quantity x price): 1001 on 01-05 = 2 x 5.00 + 1 x 3.00 = 13.00 (two lines);

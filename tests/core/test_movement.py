@@ -3,6 +3,7 @@
 The small file below is worked out by hand at each date; the month-end sizes are checked
 against computing each month end on its own with Source.rfm (one scan per date).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -95,10 +96,10 @@ def test_migration_by_hand_with_a_simple_lens(history):
     moves = movement.migration(history, "2011-02-01", "2011-03-01", segment_by=_by_recency)
     assert list(moves.columns) == ["customer_id", "from_segment", "to_segment"]
     assert {r.customer_id: (r.from_segment, r.to_segment) for r in moves.itertuples()} == {
-        "A": ("lapsing", "active"),   # 21 days -> 8 days
-        "B": ("active", "lapsing"),   # 0 days -> 28 days
-        "C": ("(none)", "active"),    # first bought 02-15
-        "D": ("(none)", "active"),    # bought at 03-01 00:00, on the 'to' date itself
+        "A": ("lapsing", "active"),  # 21 days -> 8 days
+        "B": ("active", "lapsing"),  # 0 days -> 28 days
+        "C": ("(none)", "active"),  # first bought 02-15
+        "D": ("(none)", "active"),  # bought at 03-01 00:00, on the 'to' date itself
     }
     matrix = movement.transition_matrix(moves, ["active", "lapsing"])
     assert matrix.index.tolist() == ["(none)", "active", "lapsing"]
@@ -112,11 +113,14 @@ def test_migration_by_hand_with_a_simple_lens(history):
 
 def test_migration_named_segments_re_cut_over_the_customers_of_each_date(history):
     moves = movement.migration(history, "2011-02-01", "2011-03-01", cut_points="each")
+
     # Scores re-cut at each date over that date's customers, from the hand-computed tables.
     def named(table):
-        rfm = pd.DataFrame([(c, *v) for c, v in table.items()],
-                           columns=["customer_id", "recency", "frequency", "monetary"])
+        rfm = pd.DataFrame(
+            [(c, *v) for c, v in table.items()], columns=["customer_id", "recency", "frequency", "monetary"]
+        )
         return dict(zip(rfm["customer_id"], score_table(rfm)["rfm_segment"]))
+
     before, after = named(AT_FEB_1), named(AT_MAR_1)
     got = {r.customer_id: (r.from_segment, r.to_segment) for r in moves.itertuples()}
     assert got == {c: (before.get(c, "(none)"), after[c]) for c in AT_MAR_1}
@@ -133,21 +137,28 @@ def test_migration_named_segments_re_cut_over_the_customers_of_each_date(history
 # Re-cut over the eleven customers: F 1, 3, 5, 5 and M 30, 500, 5000, 5000 (positions 2, 4, 6,
 # 8 of the sorted values), R 0, 0, 0, 20: K gets f 2, m 2 -> fm 2, r 5 -> Potential Loyalist.
 GROWTH_LINES = [
-    ("200001", "2011-05-10 00:00:00", "100.00", "K"), ("200002", "2011-05-20 00:00:00", "100.00", "K"),
-    ("200003", "2011-05-31 18:00:00", "300.00", "K"), ("200004", "2011-05-22 00:00:00", "10.00", "A"),
-    ("200005", "2011-05-12 00:00:00", "20.00", "B"), ("200006", "2011-05-02 00:00:00", "15.00", "C"),
-    ("200007", "2011-04-20 00:00:00", "15.00", "C"), ("200008", "2011-04-22 00:00:00", "40.00", "D"),
-    *[(f"3{n}{i}0000"[:6], "2011-06-01 06:00:00", "1000.00", f"N{n}")
-      for n in range(1, 7) for i in range(5)],
+    ("200001", "2011-05-10 00:00:00", "100.00", "K"),
+    ("200002", "2011-05-20 00:00:00", "100.00", "K"),
+    ("200003", "2011-05-31 18:00:00", "300.00", "K"),
+    ("200004", "2011-05-22 00:00:00", "10.00", "A"),
+    ("200005", "2011-05-12 00:00:00", "20.00", "B"),
+    ("200006", "2011-05-02 00:00:00", "15.00", "C"),
+    ("200007", "2011-04-20 00:00:00", "15.00", "C"),
+    ("200008", "2011-04-22 00:00:00", "40.00", "D"),
+    *[(f"3{n}{i}0000"[:6], "2011-06-01 06:00:00", "1000.00", f"N{n}") for n in range(1, 7) for i in range(5)],
 ]
 
 
 @pytest.fixture
 def growth(tmp_path, duck):
     path = tmp_path / "growth.csv"
-    path.write_text("Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
-                    + "".join(f"{inv},22728,ALARM CLOCK,1,{ts},{price},{cust},United Kingdom\n"
-                              for inv, ts, price, cust in GROWTH_LINES))
+    path.write_text(
+        "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+        + "".join(
+            f"{inv},22728,ALARM CLOCK,1,{ts},{price},{cust},United Kingdom\n"
+            for inv, ts, price, cust in GROWTH_LINES
+        )
+    )
     return movement.PurchaseHistory.from_source(_prepared(path, duck))
 
 
@@ -159,8 +170,7 @@ def test_unchanged_rfm_keeps_its_named_segment_on_the_from_dates_cut_points(grow
     assert before["K"] == after["K"] == (0, 3, 500.00)
     assert len(before) == 5 and len(after) == 11
     fixed = movement.migration(growth, start, end).set_index("customer_id")
-    assert (fixed.loc["K", "from_segment"], fixed.loc["K", "to_segment"]) == ("Champions",
-                                                                                "Champions")
+    assert (fixed.loc["K", "from_segment"], fixed.loc["K", "to_segment"]) == ("Champions", "Champions")
     # every old customer's R, F, M stayed, so none of them moved on fixed cut points
     old = fixed.loc[["K", "A", "B", "C", "D"]]
     assert (old["from_segment"] == old["to_segment"]).all()
@@ -181,11 +191,13 @@ def test_fixed_cut_points_need_customers_on_the_from_date(growth):
 
 
 def test_slipping_is_a_good_segment_to_a_lapsing_one():
-    moves = pd.DataFrame({"customer_id": list("abcdef"),
-                          "from_segment": ["Champions", "Loyal", "Potential Loyalist", "At Risk",
-                                           "(none)", "Champions"],
-                          "to_segment": ["At Risk", "Hibernating", "About to Sleep", "Hibernating",
-                                         "At Risk", "Loyal"]})
+    moves = pd.DataFrame(
+        {
+            "customer_id": list("abcdef"),
+            "from_segment": ["Champions", "Loyal", "Potential Loyalist", "At Risk", "(none)", "Champions"],
+            "to_segment": ["At Risk", "Hibernating", "About to Sleep", "Hibernating", "At Risk", "Loyal"],
+        }
+    )
     assert movement.slipping(moves).tolist() == [True, True, True, False, False, False]
 
 
@@ -205,8 +217,12 @@ def test_point_in_time_equals_source_rfm_at_each_date_with_returns_netted(histor
 
 def test_month_ends_by_hand():
     ends = movement.month_ends(dt.datetime(2011, 11, 20), dt.datetime(2012, 2, 3))
-    assert ends == [dt.datetime(2011, 11, 30, 23, 59, 59), dt.datetime(2011, 12, 31, 23, 59, 59),
-                    dt.datetime(2012, 1, 31, 23, 59, 59), dt.datetime(2012, 2, 29, 23, 59, 59)]
+    assert ends == [
+        dt.datetime(2011, 11, 30, 23, 59, 59),
+        dt.datetime(2011, 12, 31, 23, 59, 59),
+        dt.datetime(2012, 1, 31, 23, 59, 59),
+        dt.datetime(2012, 2, 29, 23, 59, 59),
+    ]
 
 
 def test_month_end_sizes_by_hand(history):
@@ -215,8 +231,10 @@ def test_month_end_sizes_by_hand(history):
     # Feb 28 23:59:59: A 8 d -> active; B 28 d -> lapsing; C 13 d -> active.
     # Mar 31 23:59:59: A 39 d, B 59 d lapsing; C (03-05) 26 d lapsing; D 30 d lapsing.
     assert [(w.strftime("%Y-%m-%d"), s, n) for w, s, n in sizes.itertuples(index=False)] == [
-        ("2011-01-31", "active", 1), ("2011-01-31", "lapsing", 1),
-        ("2011-02-28", "active", 2), ("2011-02-28", "lapsing", 1),
+        ("2011-01-31", "active", 1),
+        ("2011-01-31", "lapsing", 1),
+        ("2011-02-28", "active", 2),
+        ("2011-02-28", "lapsing", 1),
         ("2011-03-31", "lapsing", 4),
     ]
 
@@ -256,10 +274,13 @@ def test_a_from_date_before_any_purchase_makes_everyone_new(history):
 
 # -- property: one grouped pass equals one Source.rfm per date, on generated files -------------
 
+
 @SETTINGS
-@given(lines=online_retail_lines, at_minutes=st.lists(st.integers(-60, 60 * 24 * 95), min_size=1,
-                                                       max_size=3),
-       returns=st.sampled_from(["drop", "net"]))
+@given(
+    lines=online_retail_lines,
+    at_minutes=st.lists(st.integers(-60, 60 * 24 * 95), min_size=1, max_size=3),
+    returns=st.sampled_from(["drop", "net"]),
+)
 def test_rfm_at_equals_source_rfm_at_each_date(tmp_path_factory, duck, lines, at_minutes, returns):
     path = _write_csv(tmp_path_factory.mktemp("movement"), lines)
     prepared = _prepared(path, duck, returns)

@@ -1,5 +1,6 @@
 """core.options.ReadOptions: validated once, frozen, hashable; each bad value refused by name;
 the file read by it (mapping, sheet, rules, returns, readings, as-of, loaded_on) as written."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,11 +16,13 @@ from core.rfm import open_source, rfm_from_file
 
 # Two customers; 'b' has a line dated after the day loaded (2024-03-10 with loaded_on 03-05)
 # and a comma-decimal amount; the status column says one line is refunded.
-ORDERS = ("client;day;value;state\n"
-          "a;01/02/2024;10,50;paid\n"
-          "a;03/02/2024;2,00;refunded\n"
-          "b;02/02/2024;4,25;paid\n"
-          "b;10/03/2024;1,00;paid\n")
+ORDERS = (
+    "client;day;value;state\n"
+    "a;01/02/2024;10,50;paid\n"
+    "a;03/02/2024;2,00;refunded\n"
+    "b;02/02/2024;4,25;paid\n"
+    "b;10/03/2024;1,00;paid\n"
+)
 
 
 @pytest.fixture
@@ -36,9 +39,13 @@ def test_defaults_and_normalised_values():
     assert (options.sale_statuses, options.not_sale_statuses) == ((), ())
     assert (options.header_row, options.drop_duplicates) == (None, False)
     assert (options.as_of, options.loaded_on) == (None, None)
-    given = ReadOptions(mapping={"customer": "Email", "amount": ""}, as_of="2011-12-09T12:50+01:00",
-                        rules=["missing_customer"], not_sale_statuses=["Refunded"],
-                        loaded_on=dt.datetime(2024, 3, 5, 17, 0))
+    given = ReadOptions(
+        mapping={"customer": "Email", "amount": ""},
+        as_of="2011-12-09T12:50+01:00",
+        rules=["missing_customer"],
+        not_sale_statuses=["Refunded"],
+        loaded_on=dt.datetime(2024, 3, 5, 17, 0),
+    )
     assert given.mapping == (("customer", "Email"), ("amount", ""))
     assert given.mapping_dict == {"customer": "Email", "amount": None}
     assert given.as_of == dt.datetime(2011, 12, 9, 11, 50)  # the offset converted to UTC
@@ -55,23 +62,26 @@ def test_frozen_and_hashable():
     assert dataclasses.replace(options, returns="net").returns == "net"
 
 
-@pytest.mark.parametrize("bad, named", [
-    (dict(mapping={"buyer": "Email"}), "unknown column role 'buyer'"),
-    (dict(mapping={"customer": 3}), "the column for customer must be a column name, not 3"),
-    (dict(mapping=["customer"]), "mapping must be (role, column) pairs"),
-    (dict(sheet=2), "the sheet must be a sheet name, not 2"),
-    (dict(preset="shopify"), "unknown preset 'shopify'"),
-    (dict(rules=("missing_customer", "no_such_rule")), "unknown cleaning rule(s) ['no_such_rule']"),
-    (dict(returns="keep"), "returns must be 'drop' or 'net', not 'keep'"),
-    (dict(decimal=";"), "decimal mark must be ',' or '.', not ';'"),
-    (dict(date_format="yearfirst"), "date format must be 'dayfirst' or 'monthfirst', not 'yearfirst'"),
-    (dict(sale_statuses="quote", not_sale_statuses=["Quote"]), "quote given both as a sale and as not"),
-    (dict(not_sale_statuses=" , "), "names no status value"),
-    (dict(header_row=0), "header row 0 is not a row number"),
-    (dict(drop_duplicates="yes"), "drop_duplicates must be True or False"),
-    (dict(as_of="09/12/2011"), "as-of date '09/12/2011' is not a date"),
-    (dict(loaded_on="2024-03-05"), "loaded_on must be a date, not '2024-03-05'"),
-])
+@pytest.mark.parametrize(
+    "bad, named",
+    [
+        (dict(mapping={"buyer": "Email"}), "unknown column role 'buyer'"),
+        (dict(mapping={"customer": 3}), "the column for customer must be a column name, not 3"),
+        (dict(mapping=["customer"]), "mapping must be (role, column) pairs"),
+        (dict(sheet=2), "the sheet must be a sheet name, not 2"),
+        (dict(preset="shopify"), "unknown preset 'shopify'"),
+        (dict(rules=("missing_customer", "no_such_rule")), "unknown cleaning rule(s) ['no_such_rule']"),
+        (dict(returns="keep"), "returns must be 'drop' or 'net', not 'keep'"),
+        (dict(decimal=";"), "decimal mark must be ',' or '.', not ';'"),
+        (dict(date_format="yearfirst"), "date format must be 'dayfirst' or 'monthfirst', not 'yearfirst'"),
+        (dict(sale_statuses="quote", not_sale_statuses=["Quote"]), "quote given both as a sale and as not"),
+        (dict(not_sale_statuses=" , "), "names no status value"),
+        (dict(header_row=0), "header row 0 is not a row number"),
+        (dict(drop_duplicates="yes"), "drop_duplicates must be True or False"),
+        (dict(as_of="09/12/2011"), "as-of date '09/12/2011' is not a date"),
+        (dict(loaded_on="2024-03-05"), "loaded_on must be a date, not '2024-03-05'"),
+    ],
+)
 def test_each_bad_value_is_refused_by_name(bad, named):
     with pytest.raises(ConfigError) as refused:
         ReadOptions(**bad)
@@ -79,10 +89,13 @@ def test_each_bad_value_is_refused_by_name(bad, named):
 
 
 def test_the_file_is_read_as_the_options_say(orders):
-    options = ReadOptions(mapping={"customer": "client", "date": "day", "amount": "value",
-                                   "status": "state"},
-                          preset="generic", decimal=",", date_format="dayfirst",
-                          loaded_on=dt.date(2024, 3, 5))
+    options = ReadOptions(
+        mapping={"customer": "client", "date": "day", "amount": "value", "status": "state"},
+        preset="generic",
+        decimal=",",
+        date_format="dayfirst",
+        loaded_on=dt.date(2024, 3, 5),
+    )
     source = open_source(orders, options)
     assert source.options is options
     assert source.cleaning.rules == PRESETS["generic"]
@@ -94,19 +107,20 @@ def test_the_file_is_read_as_the_options_say(orders):
     assert result.as_of == dt.datetime(2024, 2, 2)
     assert result.table.to_pylist() == [
         {"customer_id": "a", "recency": 1, "frequency": 1, "monetary": 10.5},
-        {"customer_id": "b", "recency": 0, "frequency": 1, "monetary": 4.25}]
+        {"customer_id": "b", "recency": 0, "frequency": 1, "monetary": 4.25},
+    ]
 
 
 def test_as_of_rules_returns_and_unmapping_come_from_the_options(orders):
     mapping = {"customer": "client", "date": "day", "amount": "value"}
-    base = ReadOptions(mapping=mapping, decimal=",", date_format="dayfirst",
-                       loaded_on=dt.date(2024, 12, 31))
+    base = ReadOptions(mapping=mapping, decimal=",", date_format="dayfirst", loaded_on=dt.date(2024, 12, 31))
     # no status mapped: the refunded line counts; as of Feb 2: a's Feb 3 line is not yet
     at_feb_2 = rfm_from_file(orders, dataclasses.replace(base, as_of="2024-02-02"))
     assert at_feb_2.as_of == dt.datetime(2024, 2, 2)
     assert at_feb_2.table.to_pylist() == [
         {"customer_id": "a", "recency": 1, "frequency": 1, "monetary": 10.5},
-        {"customer_id": "b", "recency": 0, "frequency": 1, "monetary": 4.25}]
+        {"customer_id": "b", "recency": 0, "frequency": 1, "monetary": 4.25},
+    ]
     # only the missing-customer rule: every line kept, March 10 included
     everything = rfm_from_file(orders, dataclasses.replace(base, rules=("missing_customer",)))
     assert everything.audit.rows_out == 4

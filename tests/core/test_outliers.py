@@ -1,4 +1,5 @@
 """core.outliers: IQR fences (linear-interpolated quartiles, strict comparison) and VIP tiers."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -9,9 +10,14 @@ from core.outliers import ELITE, HIGH_SPENDER, POWER_SHOPPER, assign_tiers, iqr_
 
 def _frame(monetary, frequency=None):
     frequency = frequency or [1] * len(monetary)
-    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(monetary))],
-                         "recency": [0] * len(monetary), "frequency": frequency,
-                         "monetary": monetary})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(len(monetary))],
+            "recency": [0] * len(monetary),
+            "frequency": frequency,
+            "monetary": monetary,
+        }
+    )
 
 
 def test_quartiles_are_linear_interpolated():
@@ -47,19 +53,28 @@ def test_tiers_elite_high_spender_power_shopper():
     #   IQR 40, fences [60, 220] -> H (5000) and I (6000) are outside
     # frequency sorted 1 2 2 3 3 3 4 40 50: Q1 = 2, Q3 = 4, IQR 2, fences [-1, 7]
     #   -> G (40) and H (50) are outside
-    rfm = pd.DataFrame({
-        "customer_id": list("ABCDEFGHI"),
-        "recency": [1] * 9,
-        "monetary": [100, 110, 120, 130, 140, 150, 160, 5000, 6000],
-        "frequency": [1, 2, 2, 3, 3, 3, 40, 50, 4],
-    })
+    rfm = pd.DataFrame(
+        {
+            "customer_id": list("ABCDEFGHI"),
+            "recency": [1] * 9,
+            "monetary": [100, 110, 120, 130, 140, 150, 160, 5000, 6000],
+            "frequency": [1, 2, 2, 3, 3, 3, 40, 50, 4],
+        }
+    )
     fences = iqr_fences(rfm)
     assert (fences["monetary"].low, fences["monetary"].high) == (60.0, 220.0)
     assert (fences["frequency"].low, fences["frequency"].high) == (-1.0, 7.0)
     tiers = assign_tiers(rfm, fences)
     assert dict(zip(rfm.customer_id, tiers.astype(object).where(tiers.notna(), None))) == {
-        "A": None, "B": None, "C": None, "D": None, "E": None, "F": None,
-        "G": POWER_SHOPPER, "H": ELITE, "I": HIGH_SPENDER,
+        "A": None,
+        "B": None,
+        "C": None,
+        "D": None,
+        "E": None,
+        "F": None,
+        "G": POWER_SHOPPER,
+        "H": ELITE,
+        "I": HIGH_SPENDER,
     }
     # the scalar form agrees, including on the fences themselves (220 and 7 are inside)
     assert tier_of(6000, 4, fences) == HIGH_SPENDER

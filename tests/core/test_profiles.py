@@ -1,6 +1,7 @@
 """Export profiles (core/profiles): each platform's export, written from known records
 (tests/platform_exports.py), is recognised and read with no flags to the RFM of its records;
 what cannot be decided is refused with a message saying what to choose."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,8 +45,9 @@ def test_each_fixture_is_recognised_as_its_profile(kind, folder, duck):
     assert profiles.recognise(columns).name == export.notes["profile"]
 
 
-@pytest.mark.parametrize("builder, name", [(exports.shopify_orders, "shopify"),
-                                           (exports.stripe_payments, "stripe")])
+@pytest.mark.parametrize(
+    "builder, name", [(exports.shopify_orders, "shopify"), (exports.stripe_payments, "stripe")]
+)
 def test_shopify_and_stripe_exports_are_recognised(builder, name, folder, duck):
     from core.io import read_transactions
 
@@ -65,8 +67,21 @@ def test_no_export_fits_two_profiles_equally():
 
 
 def test_online_retail_and_generic_files_have_no_profile():
-    assert profiles.recognise(["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate",
-                               "Price", "Customer ID", "Country"]) is None
+    assert (
+        profiles.recognise(
+            [
+                "Invoice",
+                "StockCode",
+                "Description",
+                "Quantity",
+                "InvoiceDate",
+                "Price",
+                "Customer ID",
+                "Country",
+            ]
+        )
+        is None
+    )
     assert profiles.recognise(["customer_id", "order_id", "order_date", "amount"]) is None
 
 
@@ -89,15 +104,22 @@ def test_woocommerce_total_repeated_on_each_product_row_counts_once(folder, duck
     assert any("'Order Total Amount', the order's total" in s for s in result.reading)
     assert any("--amount 'Order Subtotal Amount'" in s for s in result.reading)
     verdicts = {c.value: c.verdict for c in result.audit.status_values}
-    assert verdicts == {"wc-completed": SALE, "wc-processing": SALE, "wc-refunded": NOT_SALE,
-                        "wc-on-hold": NOT_SALE, "wc-cancelled": NOT_SALE}
+    assert verdicts == {
+        "wc-completed": SALE,
+        "wc-processing": SALE,
+        "wc-refunded": NOT_SALE,
+        "wc-on-hold": NOT_SALE,
+        "wc-cancelled": NOT_SALE,
+    }
 
 
 def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck):
     path = tmp_path / "orders.csv"
-    path.write_text("customer_id,order_id,order_date,amount\n"
-                    "17,o1,2024-01-01,10.00\n0,o2,2024-01-02,20.00\nguest,o3,2024-01-03,30.00\n"
-                    "N/A,o4,2024-01-04,40.00\n-1,o5,2024-01-05,50.00\n18,o6,2024-01-06,5.00\n")
+    path.write_text(
+        "customer_id,order_id,order_date,amount\n"
+        "17,o1,2024-01-01,10.00\n0,o2,2024-01-02,20.00\nguest,o3,2024-01-03,30.00\n"
+        "N/A,o4,2024-01-04,40.00\n-1,o5,2024-01-05,50.00\n18,o6,2024-01-06,5.00\n"
+    )
     result = rfm_from_file(path, con=duck)
     assert exports.by_customer(result.rfm) == {"17": (5, 1, 10.00), "18": (0, 1, 5.00)}
     assert dict((n, k) for n, _, k in result.audit.removed)["missing_customer"] == 4
@@ -105,13 +127,17 @@ def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck
 
 def test_placeholder_ids_fall_back_to_the_email_column_without_a_profile(tmp_path, duck):
     path = tmp_path / "shop.csv"
-    path.write_text("customer_id,email,order_id,order_date,amount\n"
-                    "17,ana@example.com,o1,2024-01-01,10.00\n"
-                    "0,Guest@Example.com,o2,2024-01-02,20.00\n"
-                    "0,guest@example.com ,o3,2024-01-03,30.00\n")
+    path.write_text(
+        "customer_id,email,order_id,order_date,amount\n"
+        "17,ana@example.com,o1,2024-01-01,10.00\n"
+        "0,Guest@Example.com,o2,2024-01-02,20.00\n"
+        "0,guest@example.com ,o3,2024-01-03,30.00\n"
+    )
     result = rfm_from_file(path, con=duck)
-    assert exports.by_customer(result.rfm) == {"ana@example.com": (2, 1, 10.00),
-                                    "guest@example.com": (0, 2, 50.00)}
+    assert exports.by_customer(result.rfm) == {
+        "ana@example.com": (2, 1, 10.00),
+        "guest@example.com": (0, 2, 50.00),
+    }
     assert any("customers by e-mail 'email'" in s for s in result.reading)
 
 
@@ -121,8 +147,11 @@ def test_one_id_holding_many_orders_with_many_emails_is_refused(tmp_path, duck):
     rows += ["2,two@example.com,o90,2024-01-20,10.00", "3,three@example.com,o91,2024-01-21,10.00"]
     path = tmp_path / "admin.csv"
     path.write_text("customer_id,email,order_id,order_date,amount\n" + "\n".join(rows) + "\n")
-    with pytest.raises(identity.IdentityError, match=r"customer ID '1' in 'customer_id' holds 80% "
-                       r"of the orders with 8 different 'email' values.*--customer 'email'"):
+    with pytest.raises(
+        identity.IdentityError,
+        match=r"customer ID '1' in 'customer_id' holds 80% "
+        r"of the orders with 8 different 'email' values.*--customer 'email'",
+    ):
         rfm_from_file(path, con=duck)
     # the user's choice decides: the ID confirmed, or the e-mail
     by_id = rfm_from_file(path, ReadOptions(mapping={"customer": "customer_id"}), con=duck)
@@ -134,13 +163,14 @@ def test_one_id_holding_many_orders_with_many_emails_is_refused(tmp_path, duck):
 # -- value basis ----------------------------------------------------------------------------
 def test_amount_on_the_price_column_moves_it_and_says_so(tmp_path, duck):
     path = tmp_path / "lines.csv"
-    path.write_text("customer_id,order_id,order_date,quantity,unit_price\n"
-                    "a,o1,2024-01-01,2,39.98\na,o2,2024-01-03,1,5.00\n")
+    path.write_text(
+        "customer_id,order_id,order_date,quantity,unit_price\n"
+        "a,o1,2024-01-01,2,39.98\na,o2,2024-01-03,1,5.00\n"
+    )
     result = rfm_from_file(path, ReadOptions(mapping={"amount": "unit_price"}), con=duck)
     assert result.mapping.price is None and result.mapping.amount == "unit_price"
     assert exports.by_customer(result.rfm) == {"a": (0, 2, 44.98)}  # never 2 x 39.98
-    assert any("'unit_price' is the amount now, no longer the unit price" in s
-               for s in result.reading)
+    assert any("'unit_price' is the amount now, no longer the unit price" in s for s in result.reading)
 
 
 def test_amazon_all_orders_is_refused_naming_what_to_do(folder, duck):
@@ -163,8 +193,7 @@ def test_etsy_order_total_is_what_the_buyer_paid(folder, duck):
     assert result.mapping.amount == "Order Total"
     # janedoe: 30.00 + 4.50 + 2.70 and 45.00 + 4.05 (not the items' 75.00)
     assert exports.by_customer(result.rfm)["90011"][2] == 86.25
-    alternative = rfm_from_file(export.path, ReadOptions(mapping={"amount": "Order Value"}),
-                                con=duck)
+    alternative = rfm_from_file(export.path, ReadOptions(mapping={"amount": "Order Value"}), con=duck)
     assert exports.by_customer(alternative.rfm)["90011"][2] == 75.00
 
 
@@ -189,25 +218,32 @@ def test_paypal_only_completed_payments_received_are_sales(folder, duck):
     # the shop's own address: never a customer
     assert platform_exports.SHOP not in set(result.rfm.customer_id)
     verdicts = {c.value: c.verdict for c in result.audit.status_values}
-    assert verdicts == {"Completed": SALE, "Partially Refunded": SALE, "Refunded": NOT_SALE,
-                        "Pending": NOT_SALE, "Denied": NOT_SALE,
-                        "Payment Refund": NOT_SALE, "General Withdrawal": NOT_SALE,
-                        "General Currency Conversion": NOT_SALE,
-                        "Hold on Balance for Dispute Investigation": NOT_SALE,
-                        "Reversal of General Account Hold": NOT_SALE}
-    assert any("'Status' where 'Type' is one a sale is written under" in s
-               for s in result.reading)
+    assert verdicts == {
+        "Completed": SALE,
+        "Partially Refunded": SALE,
+        "Refunded": NOT_SALE,
+        "Pending": NOT_SALE,
+        "Denied": NOT_SALE,
+        "Payment Refund": NOT_SALE,
+        "General Withdrawal": NOT_SALE,
+        "General Currency Conversion": NOT_SALE,
+        "Hold on Balance for Dispute Investigation": NOT_SALE,
+        "Reversal of General Account Hold": NOT_SALE,
+    }
+    assert any("'Status' where 'Type' is one a sale is written under" in s for s in result.reading)
 
 
 def test_paypal_type_no_list_holds_is_refused_then_decided(folder, duck):
     export = platform_exports.paypal(folder, extra=[platform_exports.PAYPAL_DONATION])
-    with pytest.raises(UnknownStatusError, match=r"'Donation Payment' \(1 lines, 50.00 revenue\)"
-                       r".*--sale-status \"Donation Payment\""):
+    with pytest.raises(
+        UnknownStatusError,
+        match=r"'Donation Payment' \(1 lines, 50.00 revenue\)"
+        r".*--sale-status \"Donation Payment\"",
+    ):
         rfm_from_file(export.path, con=duck)
     decided = ReadOptions(not_sale_statuses=("Donation Payment",))
     exports.assert_expected_rfm(rfm_from_file(export.path, decided, con=duck), export)
-    counted = rfm_from_file(export.path, ReadOptions(sale_statuses=("Donation Payment",)),
-                            con=duck)
+    counted = rfm_from_file(export.path, ReadOptions(sale_statuses=("Donation Payment",)), con=duck)
     assert exports.by_customer(counted.rfm)["eve@example.com"] == (0, 1, 50.00)
 
 
@@ -216,9 +252,15 @@ def test_shopware_orders_are_judged_by_their_payment_state(folder, duck):
     result = rfm_from_file(export.path, con=duck)
     verdicts = {c.value: c.verdict for c in result.audit.status_values}
     # 'cancelled' is the order's state (its payment's too); 'open' only payments
-    assert verdicts == {"paid": SALE, "refunded_partially": SALE, "cancelled": NOT_SALE,
-                        "open": NOT_SALE, "reminded": NOT_SALE, "refunded": NOT_SALE,
-                        "failed": NOT_SALE}
+    assert verdicts == {
+        "paid": SALE,
+        "refunded_partially": SALE,
+        "cancelled": NOT_SALE,
+        "open": NOT_SALE,
+        "reminded": NOT_SALE,
+        "refunded": NOT_SALE,
+        "failed": NOT_SALE,
+    }
     # order 10009 is open (not shipped) and paid: a sale; 10005 open and unpaid: none
     assert exports.by_customer(result.rfm)["dan@example.com"] == (0, 1, 42.00)
     assert "cleo@example.com" not in set(result.rfm.customer_id)
@@ -226,8 +268,7 @@ def test_shopware_orders_are_judged_by_their_payment_state(folder, duck):
 
 @pytest.mark.parametrize("payment", ["authorized", "paid_partially"])
 def test_shopware_payment_not_captured_or_a_deposit_is_asked(payment, folder, duck):
-    extra = [("10010", "eve@example.com", dt.datetime(2024, 2, 18, 9, 0), "64.00", "open",
-              payment, "open")]
+    extra = [("10010", "eve@example.com", dt.datetime(2024, 2, 18, 9, 0), "64.00", "open", payment, "open")]
     export = platform_exports.shopware(folder, extra=extra)
     with pytest.raises(UnknownStatusError, match=f"'{payment}' \\(1 lines, 64.00 revenue\\)"):
         rfm_from_file(export.path, con=duck)
@@ -237,24 +278,39 @@ def test_shopware_without_the_payment_column_reads_the_order_state(tmp_path, duc
     """An orders profile without transactions: completed is a sale, open / in_progress are
     not paid yet, cancelled is not a sale."""
     header = [h for h in platform_exports.SHOPWARE_HEADER if not h.startswith("transactions.")]
-    rows = [{"orderNumber": n, "orderCustomer.email": e, "amountTotal": t, "currency.isoCode": "EUR",
-             "stateMachineState.technicalName": s, "orderDateTime": f"{w:%Y-%m-%dT%H:%M:%S}+00:00"}
-            for n, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS]
+    rows = [
+        {
+            "orderNumber": n,
+            "orderCustomer.email": e,
+            "amountTotal": t,
+            "currency.isoCode": "EUR",
+            "stateMachineState.technicalName": s,
+            "orderDateTime": f"{w:%Y-%m-%dT%H:%M:%S}+00:00",
+        }
+        for n, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS
+    ]
     path = platform_exports._write(tmp_path / "orders.csv", header, rows, delimiter=";")
     result = rfm_from_file(path, con=duck)
-    completed = [(e, w, t) for _, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS
-                 if s == "completed"]
+    completed = [(e, w, t) for _, e, w, t, s, *_ in platform_exports.SHOPWARE_ORDERS if s == "completed"]
     assert sum(result.rfm.monetary) == pytest.approx(sum(float(t) for *_, t in completed))
     assert set(result.rfm.customer_id) == {e for e, *_ in completed}
 
 
 # -- report footer (eBay) ------------------------------------------------------------------
-@pytest.mark.parametrize("line, footer", [
-    ("3,record(s) downloaded", True), ("Seller ID: attic_treasures", True),
-    ('"1,204","record(s) downloaded",,,', True), ("Seller ID : x;;;", True),
-    ("1001,12-11111-11111,vintage_fan,Vintage Fan,fan@example.com", False),
-    ("Seller ID: 7,12-1,vintage_fan,Fan,fan@example.com", False),  # a data row: 5 cells
-    ("Report generated Sep-20-24", False), ("Total,128.99", False), ("", False)])
+@pytest.mark.parametrize(
+    "line, footer",
+    [
+        ("3,record(s) downloaded", True),
+        ("Seller ID: attic_treasures", True),
+        ('"1,204","record(s) downloaded",,,', True),
+        ("Seller ID : x;;;", True),
+        ("1001,12-11111-11111,vintage_fan,Vintage Fan,fan@example.com", False),
+        ("Seller ID: 7,12-1,vintage_fan,Fan,fan@example.com", False),  # a data row: 5 cells
+        ("Report generated Sep-20-24", False),
+        ("Total,128.99", False),
+        ("", False),
+    ],
+)
 def test_footer_lines(line, footer):
     assert header.is_footer_line(line) is footer
 
@@ -319,18 +375,36 @@ def test_square_one_item_twice_in_a_sale_is_two_lines_sold(folder, duck):
 
 def test_an_unknown_time_zone_is_refused_naming_it(tmp_path, duck):
     header = platform_exports.SQUARE_TXN_HEADER
-    rows = [{"Date": "2024-06-01", "Time": "09:00:00", "Time Zone": "Mars Standard Time",
-             "Total Collected": "$5.00", "Gross Sales": "$5.00", "Transaction ID": "X1",
-             "Customer ID": "C1", "Transaction Status": "Complete"}]
+    rows = [
+        {
+            "Date": "2024-06-01",
+            "Time": "09:00:00",
+            "Time Zone": "Mars Standard Time",
+            "Total Collected": "$5.00",
+            "Gross Sales": "$5.00",
+            "Transaction ID": "X1",
+            "Customer ID": "C1",
+            "Transaction Status": "Complete",
+        }
+    ]
     path = platform_exports._write(tmp_path / "mars.csv", header, rows)
-    with pytest.raises(values.ReadingError, match="time zone 'Mars Standard Time' in column "
-                                                  "'Time Zone' is not a time zone"):
+    with pytest.raises(
+        values.ReadingError, match="time zone 'Mars Standard Time' in column 'Time Zone' is not a time zone"
+    ):
         rfm_from_file(path, con=duck)
 
 
-@pytest.mark.parametrize("text, zone", [
-    ("Eastern Time (US & Canada)", "America/New_York"), ("Europe/Paris", "Europe/Paris"),
-    ("+01:00", "Etc/GMT-1"), ("UTC-5", "Etc/GMT+5"), ("PST", "Etc/GMT+8"), ("Atlantis", None)])
+@pytest.mark.parametrize(
+    "text, zone",
+    [
+        ("Eastern Time (US & Canada)", "America/New_York"),
+        ("Europe/Paris", "Europe/Paris"),
+        ("+01:00", "Etc/GMT-1"),
+        ("UTC-5", "Etc/GMT+5"),
+        ("PST", "Etc/GMT+8"),
+        ("Atlantis", None),
+    ],
+)
 def test_time_zone_names(text, zone):
     assert values.iana_zone(text) == zone
 
@@ -363,12 +437,17 @@ def test_a_tie_between_profiles_is_refused(monkeypatch):
 def test_a_status_gate_without_the_values_it_judges_is_refused(tmp_path, monkeypatch):
     (tmp_path / "broken.toml").write_text(
         'signature = ["Type", "Gross"]\n[value]\ncolumn = "Gross"\nkind = "line_total"\n'
-        '[statuses.gate]\ncolumn = "Type"\nnot_sales = ["Withdrawal"]\n', encoding="utf-8")
+        '[statuses.gate]\ncolumn = "Type"\nnot_sales = ["Withdrawal"]\n',
+        encoding="utf-8",
+    )
     monkeypatch.setattr(profiles, "FOLDER", tmp_path)
     profiles.profiles.cache_clear()
     try:
-        with pytest.raises(ConfigError, match=r"broken.toml: \[statuses.gate\] needs a column "
-                                              r"and the values it judges"):
+        with pytest.raises(
+            ConfigError,
+            match=r"broken.toml: \[statuses.gate\] needs a column "
+            r"and the values it judges",
+        ):
             profiles.profiles()
     finally:
         profiles.profiles.cache_clear()
@@ -382,7 +461,9 @@ def test_refusals_are_documented_errors():
 # -- currency -------------------------------------------------------------------------------
 def test_currency_from_the_marks_in_the_values(tmp_path, duck):
     path = tmp_path / "eur.csv"
-    path.write_text("customer_id,order_id,order_date,amount\na,o1,2024-01-01,€10.00\n"
-                    "b,o2,2024-01-02,€5.50\n", encoding="utf-8")
+    path.write_text(
+        "customer_id,order_id,order_date,amount\na,o1,2024-01-01,€10.00\nb,o2,2024-01-02,€5.50\n",
+        encoding="utf-8",
+    )
     result = rfm_from_file(path, con=duck)
     assert "currency EUR from the '€' in the values" in result.reading

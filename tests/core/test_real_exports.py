@@ -1,5 +1,6 @@
 """Real export shapes read with no flags give the RFM computed by hand from their records
 (tests/exports.py builds each file from known records and computes the expectation)."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,8 +10,7 @@ from tests import exports
 
 
 def _by_customer(rfm):
-    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary))
-            for r in rfm.itertuples()}
+    return {r.customer_id: (int(r.recency), int(r.frequency), float(r.monetary)) for r in rfm.itertuples()}
 
 
 def _removed(result) -> dict[str, int]:
@@ -42,7 +42,11 @@ def test_shopify_orders(folder, duck):
     assert _removed(result)["not_completed_sale"] == export.notes["not_completed_sale"]
     assert _removed(result)["amount_not_positive"] == 0  # blank Total inside an order: kept
     assert {c.value: c.verdict for c in audit.status_values} == {
-        "paid": "sale", "refunded": "not a sale", "pending": "not a sale", "voided": "not a sale"}
+        "paid": "sale",
+        "refunded": "not a sale",
+        "pending": "not a sale",
+        "voided": "not a sale",
+    }
     assert audit.line_value == "amount column 'Total'"
     # ben's refunded order (99.00) is not revenue: only his paid 20.00
     assert _by_customer(result.rfm)["ben@example.com"][2] == 20.00
@@ -86,5 +90,4 @@ def test_typo_years_are_out_of_range_and_counted(folder, duck):
     assert _removed(result)["date_out_of_range"] == 2
     # k1's last order 06-20 09:30 is the as-of; k2's 06-18 16:00 -> 1 day 17.5 h -> 1;
     # k3's 05-02 12:00 -> 06-20 09:30 is 48 days 21.5 h -> 48 (the 1899 line does not count)
-    assert _by_customer(result.rfm) == {"k1": (0, 2, 42.00), "k2": (1, 1, 45.50),
-                                        "k3": (48, 1, 7.25)}
+    assert _by_customer(result.rfm) == {"k1": (0, 2, 42.00), "k2": (1, 1, 45.50), "k3": (48, 1, 7.25)}

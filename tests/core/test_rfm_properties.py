@@ -1,5 +1,6 @@
 """Properties of RFM over generated transactions (hypothesis), checked against a naive
 per-customer loop written here in plain Python from the definitions in DESIGN.md."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,8 +21,9 @@ from core.errors import DataValidationError
 from core.io import read_transactions
 from core.rfm import Source
 
-SETTINGS = settings(max_examples=20, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SETTINGS = settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 BASE = dt.datetime(2011, 1, 1)
 
 # Online-Retail-shaped lines: customers from a small pool (some missing), dates (some
@@ -40,10 +42,12 @@ when = mostly(st.integers(0, 60 * 24 * 90), st.just(None))  # minutes after BASE
 invoices = mostly(st.sampled_from(["536365", "536366", "536367"]), st.sampled_from(["C536369", "A563185"]))
 stock_codes = mostly(st.sampled_from(["85123A", "22728", "21730"]), st.sampled_from(["POST", "M"]))
 quantities = mostly(st.integers(1, 12), st.integers(-4, 0))
-prices = mostly(st.sampled_from(["0.55", "1.25", "2.55", "10.00", "0.01"]),
-                st.sampled_from(["0.00", "-3.00"]))
+prices = mostly(
+    st.sampled_from(["0.55", "1.25", "2.55", "10.00", "0.01"]), st.sampled_from(["0.00", "-3.00"])
+)
 online_retail_lines = st.lists(
-    st.tuples(customers, when, invoices, stock_codes, quantities, prices), min_size=1, max_size=40)
+    st.tuples(customers, when, invoices, stock_codes, quantities, prices), min_size=1, max_size=40
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,9 +77,17 @@ def _compute(path, duck, returns="drop"):
     return dataset, mapping, cleaning, Source(dataset, mapping, cleaning).rfm()
 
 
-RULE_ORDER = ("missing_customer", "unparseable_date", "date_out_of_range", "unparseable_number",
-              "quantity_not_positive", "price_not_positive", "amount_not_positive",
-              "invoice_not_six_digits", "stock_code_not_product")
+RULE_ORDER = (
+    "missing_customer",
+    "unparseable_date",
+    "date_out_of_range",
+    "unparseable_number",
+    "quantity_not_positive",
+    "price_not_positive",
+    "amount_not_positive",
+    "invoice_not_six_digits",
+    "stock_code_not_product",
+)
 
 
 def with_order_fields(lines):
@@ -85,24 +97,36 @@ def with_order_fields(lines):
     for cust, _, invoice, *_ in lines:
         if cust:
             named[invoice].add(cust)
-    return [(next(iter(named[line[2]])) if not line[0] and len(named[line[2]]) == 1 else line[0],
-             *line[1:]) for line in lines]
+    return [
+        (next(iter(named[line[2]])) if not line[0] and len(named[line[2]]) == 1 else line[0], *line[1:])
+        for line in lines
+    ]
 
 
 def first_failed_rule(line) -> str | None:
     """The online-retail rules in audit order; the first one the line fails, or None."""
     cust, minutes, invoice, stock, qty, price = line
-    checks = (bool(cust), minutes is not None, True, True, qty > 0, float(price) > 0, qty * float(price) > 0,
-              re.fullmatch(r"\d{6}", invoice) is not None,
-              re.fullmatch(r"\d{5}[A-Za-z]*", stock) is not None)
+    checks = (
+        bool(cust),
+        minutes is not None,
+        True,
+        True,
+        qty > 0,
+        float(price) > 0,
+        qty * float(price) > 0,
+        re.fullmatch(r"\d{6}", invoice) is not None,
+        re.fullmatch(r"\d{5}[A-Za-z]*", stock) is not None,
+    )
     return next((rule for rule, ok in zip(RULE_ORDER, checks) if not ok), None)
 
 
 def naive_kept(lines) -> list[tuple[str, dt.datetime, str, float]]:
     """The lines every rule keeps, as (customer, time, invoice, value)."""
-    return [(cust, _timestamp(minutes), invoice, qty * float(price))
-            for cust, minutes, invoice, stock, qty, price in with_order_fields(lines)
-            if first_failed_rule((cust, minutes, invoice, stock, qty, price)) is None]
+    return [
+        (cust, _timestamp(minutes), invoice, qty * float(price))
+        for cust, minutes, invoice, stock, qty, price in with_order_fields(lines)
+        if first_failed_rule((cust, minutes, invoice, stock, qty, price)) is None
+    ]
 
 
 def naive_rfm(lines) -> dict[str, tuple[int, int, float]]:
@@ -117,8 +141,10 @@ def naive_rfm(lines) -> dict[str, tuple[int, int, float]]:
         c["last"] = ts if c["last"] is None else max(c["last"], ts)
         c["invoices"].add(invoice)
         c["total"] += value
-    return {cust: ((as_of - c["last"]) // dt.timedelta(days=1), len(c["invoices"]), c["total"])
-            for cust, c in per_customer.items()}
+    return {
+        cust: ((as_of - c["last"]) // dt.timedelta(days=1), len(c["invoices"]), c["total"])
+        for cust, c in per_customer.items()
+    }
 
 
 def _as_dict(rfm: pd.DataFrame) -> dict[str, tuple[int, int, float]]:
@@ -147,8 +173,9 @@ def test_rfm_matches_a_naive_loop(lines, workdir, duck):
     assert result.audit.rows_in == len(lines)
     assert result.audit.rows_out == len(naive_kept(lines))
     failed = [first_failed_rule(line) for line in with_order_fields(lines)]
-    assert [(name, n) for name, _, n in result.audit.removed] == \
-        [(rule, failed.count(rule)) for rule in RULE_ORDER]
+    assert [(name, n) for name, _, n in result.audit.removed] == [
+        (rule, failed.count(rule)) for rule in RULE_ORDER
+    ]
     assert result.audit.customers_out == len(expected)
 
 
@@ -167,20 +194,26 @@ def test_shuffling_rows_changes_nothing(data, lines, workdir, duck):
 
 # Generic files without an invoice column, fed through Parquet: frequency = distinct timestamps.
 generic_lines = st.lists(
-    st.tuples(st.sampled_from(["00017", "c2", "c3", None]),
-              st.one_of(st.integers(0, 20).map(lambda d: d * 720), st.just(None)),  # half days
-              st.sampled_from([-5.0, 0.0, 0.25, 1.5, 19.99, 100.0])),
-    min_size=1, max_size=30)
+    st.tuples(
+        st.sampled_from(["00017", "c2", "c3", None]),
+        st.one_of(st.integers(0, 20).map(lambda d: d * 720), st.just(None)),  # half days
+        st.sampled_from([-5.0, 0.0, 0.25, 1.5, 19.99, 100.0]),
+    ),
+    min_size=1,
+    max_size=30,
+)
 
 
 @settings(SETTINGS, max_examples=30)
 @given(lines=generic_lines)
 def test_parquet_without_invoice_counts_distinct_timestamps(lines, workdir, duck):
-    frame = pd.DataFrame({
-        "cust": pd.array([c for c, _, _ in lines], dtype="string"),
-        "order_date": pd.to_datetime([_timestamp(m) for _, m, _ in lines]),
-        "amount": [a for _, _, a in lines],
-    })
+    frame = pd.DataFrame(
+        {
+            "cust": pd.array([c for c, _, _ in lines], dtype="string"),
+            "order_date": pd.to_datetime([_timestamp(m) for _, m, _ in lines]),
+            "amount": [a for _, _, a in lines],
+        }
+    )
     path = workdir / f"{uuid.uuid4().hex}.parquet"
     pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), path)
 
@@ -193,8 +226,11 @@ def test_parquet_without_invoice_counts_distinct_timestamps(lines, workdir, duck
     expected = {}
     for cust in {c for c, _, _ in kept}:
         mine = [(ts, a) for c, ts, a in kept if c == cust]
-        expected[cust] = ((as_of - max(ts for ts, _ in mine)) // dt.timedelta(days=1),
-                          len({ts for ts, _ in mine}), round(sum(a for _, a in mine), 2))
+        expected[cust] = (
+            (as_of - max(ts for ts, _ in mine)) // dt.timedelta(days=1),
+            len({ts for ts, _ in mine}),
+            round(sum(a for _, a in mine), 2),
+        )
     *_, result = _compute(path, duck)
     got = _as_dict(result.rfm)
     assert set(got) == set(expected)

@@ -1,4 +1,5 @@
 """core.scores: R/F/M scores 1-5 and the named segments, against hand computations."""
+
 from __future__ import annotations
 
 import json
@@ -25,12 +26,14 @@ from core.scores import (
 
 def _table():
     # Seven customers A..G with ties in every column.
-    return pd.DataFrame({
-        "customer_id": list("ABCDEFG"),
-        "recency": [0, 0, 10, 30, 30, 100, 200],
-        "frequency": [6, 1, 2, 2, 4, 1, 9],
-        "monetary": [50.0, 15.0, 40.0, 40.0, 300.0, 25.0, 2000.0],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": list("ABCDEFG"),
+            "recency": [0, 0, 10, 30, 30, 100, 200],
+            "frequency": [6, 1, 2, 2, 4, 1, 9],
+            "monetary": [50.0, 15.0, 40.0, 40.0, 300.0, 25.0, 2000.0],
+        }
+    )
 
 
 def test_cut_points_interpolate_linearly():
@@ -58,8 +61,14 @@ def test_scores_and_segments_by_hand_with_ties():
     assert scored["m_score"].to_dict() == dict(A=4, B=1, C=2, D=2, E=5, F=1, G=5)
     # (r, fm): A (5,5) B (5,1) C (4,2) D (3,2) E (3,5) F (1,1) G (1,5)
     assert scored["rfm_segment"].to_dict() == {
-        "A": "Champions", "B": "New Customers", "C": "Potential Loyalist",
-        "D": "About to Sleep", "E": "Loyal", "F": "Hibernating", "G": "Can't Lose Them"}
+        "A": "Champions",
+        "B": "New Customers",
+        "C": "Potential Loyalist",
+        "D": "About to Sleep",
+        "E": "Loyal",
+        "F": "Hibernating",
+        "G": "Can't Lose Them",
+    }
     assert all(str(scored[c].dtype) == "int64" for c in ("r_score", "f_score", "m_score"))
     # the table's own columns are carried through untouched
     assert scored["monetary"].to_dict()["E"] == 300.0
@@ -68,14 +77,42 @@ def test_scores_and_segments_by_hand_with_ties():
 def test_default_grid_is_the_design_grid_cell_by_cell():
     expected = {}
     for r in (1, 2):
-        expected.update({(r, 1): "Hibernating", (r, 2): "Hibernating", (r, 3): "At Risk",
-                         (r, 4): "At Risk", (r, 5): "Can't Lose Them"})
-    expected.update({(3, 1): "About to Sleep", (3, 2): "About to Sleep", (3, 3): "Need Attention",
-                     (3, 4): "Loyal", (3, 5): "Loyal"})
-    expected.update({(4, 1): "Promising", (4, 2): "Potential Loyalist",
-                     (4, 3): "Potential Loyalist", (4, 4): "Loyal", (4, 5): "Loyal"})
-    expected.update({(5, 1): "New Customers", (5, 2): "Potential Loyalist",
-                     (5, 3): "Potential Loyalist", (5, 4): "Champions", (5, 5): "Champions"})
+        expected.update(
+            {
+                (r, 1): "Hibernating",
+                (r, 2): "Hibernating",
+                (r, 3): "At Risk",
+                (r, 4): "At Risk",
+                (r, 5): "Can't Lose Them",
+            }
+        )
+    expected.update(
+        {
+            (3, 1): "About to Sleep",
+            (3, 2): "About to Sleep",
+            (3, 3): "Need Attention",
+            (3, 4): "Loyal",
+            (3, 5): "Loyal",
+        }
+    )
+    expected.update(
+        {
+            (4, 1): "Promising",
+            (4, 2): "Potential Loyalist",
+            (4, 3): "Potential Loyalist",
+            (4, 4): "Loyal",
+            (4, 5): "Loyal",
+        }
+    )
+    expected.update(
+        {
+            (5, 1): "New Customers",
+            (5, 2): "Potential Loyalist",
+            (5, 3): "Potential Loyalist",
+            (5, 4): "Champions",
+            (5, 5): "Champions",
+        }
+    )
     assert len(expected) == 25
     assert {(r, fm): segment_of(r, fm) for r in range(1, 6) for fm in range(1, 6)} == expected
     assert set(expected.values()) == set(SEGMENT_ORDER) and len(SEGMENT_ORDER) == 10
@@ -86,7 +123,7 @@ def test_grid_round_trips_through_json_and_an_edited_grid_is_used():
     edited = json.loads(json.dumps(DEFAULT_GRID))
     edited["5"][0] = "Welcome"
     scored = score_table(_table(), grid=edited).set_index("customer_id")
-    assert scored.loc["B", "rfm_segment"] == "Welcome"     # B sits at (5, 1)
+    assert scored.loc["B", "rfm_segment"] == "Welcome"  # B sits at (5, 1)
     assert scored.loc["A", "rfm_segment"] == "Champions"
     assert segment_names(edited)[-1] == "Welcome"
     assert "New Customers" not in segment_names(edited)
@@ -94,14 +131,17 @@ def test_grid_round_trips_through_json_and_an_edited_grid_is_used():
     assert validate_grid({int(k): v for k, v in DEFAULT_GRID.items()}) == DEFAULT_GRID
 
 
-@pytest.mark.parametrize("grid, message", [
-    ({k: v for k, v in DEFAULT_GRID.items() if k != "3"}, "no row for r_score 3"),
-    ({**DEFAULT_GRID, "6": ["x"] * 5}, "r_score '6'"),
-    ({**DEFAULT_GRID, "2": ["a", "b"]}, "r_score 2 must list five names"),
-    ({**DEFAULT_GRID, "4": ["a", "b", " ", "d", "e"]}, "r_score 4, fm 3 is empty"),
-    ({**DEFAULT_GRID, "1": ["a", "b", "c", "d", "x" * 41]}, "r_score 1, fm 5"),
-    (["not", "a", "mapping"], "must map r_score"),
-])
+@pytest.mark.parametrize(
+    "grid, message",
+    [
+        ({k: v for k, v in DEFAULT_GRID.items() if k != "3"}, "no row for r_score 3"),
+        ({**DEFAULT_GRID, "6": ["x"] * 5}, "r_score '6'"),
+        ({**DEFAULT_GRID, "2": ["a", "b"]}, "r_score 2 must list five names"),
+        ({**DEFAULT_GRID, "4": ["a", "b", " ", "d", "e"]}, "r_score 4, fm 3 is empty"),
+        ({**DEFAULT_GRID, "1": ["a", "b", "c", "d", "x" * 41]}, "r_score 1, fm 5"),
+        (["not", "a", "mapping"], "must map r_score"),
+    ],
+)
 def test_bad_grids_name_the_cell(grid, message):
     with pytest.raises(ConfigError, match=message):
         validate_grid(grid)
@@ -130,31 +170,46 @@ def test_empty_table_and_bad_values():
 
 def test_one_customer_gets_a_score_of_its_own():
     # all four cut points equal the single value: nothing strictly below -> r 5, f 1, m 1
-    one = score_table(pd.DataFrame({"customer_id": ["x"], "recency": [3],
-                                    "frequency": [2], "monetary": [10.0]}))
-    assert one[["r_score", "f_score", "m_score", "rfm_segment"]].iloc[0].tolist() == \
-        [5, 1, 1, "New Customers"]
+    one = score_table(
+        pd.DataFrame({"customer_id": ["x"], "recency": [3], "frequency": [2], "monetary": [10.0]})
+    )
+    assert one[["r_score", "f_score", "m_score", "rfm_segment"]].iloc[0].tolist() == [
+        5,
+        1,
+        1,
+        "New Customers",
+    ]
 
 
 # --- properties -------------------------------------------------------------------------
 
 _customers = st.lists(
     st.tuples(st.integers(0, 60), st.integers(1, 8), st.sampled_from([5.0, 10.0, 12.5, 80.0, 400.0])),
-    min_size=1, max_size=40)
+    min_size=1,
+    max_size=40,
+)
 
 
 def _frame(rows):
-    return pd.DataFrame({"customer_id": [f"c{i}" for i in range(len(rows))],
-                         "recency": [r[0] for r in rows], "frequency": [r[1] for r in rows],
-                         "monetary": [r[2] for r in rows]})
+    return pd.DataFrame(
+        {
+            "customer_id": [f"c{i}" for i in range(len(rows))],
+            "recency": [r[0] for r in rows],
+            "frequency": [r[1] for r in rows],
+            "monetary": [r[2] for r in rows],
+        }
+    )
 
 
 @settings(max_examples=80, deadline=None)
 @given(_customers)
 def test_equal_values_get_equal_scores(rows):
     scored = score_table(_frame(rows))
-    for value_column, score_column in (("recency", "r_score"), ("frequency", "f_score"),
-                                       ("monetary", "m_score")):
+    for value_column, score_column in (
+        ("recency", "r_score"),
+        ("frequency", "f_score"),
+        ("monetary", "m_score"),
+    ):
         assert (scored.groupby(value_column)[score_column].nunique() == 1).all()
         # and a larger value never scores worse (recency: never better)
         ordered = scored.sort_values(value_column)[score_column].to_numpy()
@@ -181,7 +236,7 @@ def test_every_customer_in_exactly_one_named_segment_and_order_does_not_matter(r
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.sampled_from(SEGMENT_ORDER), min_size=25, max_size=25))
 def test_any_grid_covers_all_25_cells(names):
-    grid = {str(r): names[(r - 1) * 5:r * 5] for r in range(1, 6)}
+    grid = {str(r): names[(r - 1) * 5 : r * 5] for r in range(1, 6)}
     for r in range(1, 6):
         for fm in range(1, 6):
             assert segment_of(r, fm, grid) == names[(r - 1) * 5 + fm - 1]
@@ -189,9 +244,20 @@ def test_any_grid_covers_all_25_cells(names):
 
 
 def test_slipping_away_is_at_risk_and_cant_lose_them_only():
-    named = pd.DataFrame({"rfm_segment": ["Champions", "At Risk", "Hibernating", "Can't Lose Them",
-                                          "About To Sleep", "Loyal"],
-                          "customers": [5, 3, 7, 2, 4, 6], "revenue": [50.0, 30.0, 7.0, 40.0, 4.0, 60.0]})
+    named = pd.DataFrame(
+        {
+            "rfm_segment": [
+                "Champions",
+                "At Risk",
+                "Hibernating",
+                "Can't Lose Them",
+                "About To Sleep",
+                "Loyal",
+            ],
+            "customers": [5, 3, 7, 2, 4, 6],
+            "revenue": [50.0, 30.0, 7.0, 40.0, 4.0, 60.0],
+        }
+    )
     slipping = slipping_away(named)
     assert slipping["rfm_segment"].tolist() == ["At Risk", "Can't Lose Them"]
     assert (int(slipping["customers"].sum()), float(slipping["revenue"].sum())) == (5, 70.0)

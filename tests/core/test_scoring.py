@@ -4,6 +4,7 @@
 on Spark: every row must equal ``model.segment`` and, for customers inside the fences, the
 sklearn pipeline's ``predict``.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,12 +27,14 @@ pytestmark = pytest.mark.filterwarnings("ignore:PySpark does not yet fully suppo
 @pytest.fixture(scope="module")
 def rfm() -> pd.DataFrame:
     rng = np.random.default_rng(2024)
-    return pd.DataFrame({
-        "customer_id": pd.array([f"C{i:06d}" for i in range(N_CUSTOMERS)], dtype="string"),
-        "recency": np.floor(rng.lognormal(3.5, 1.0, N_CUSTOMERS)).astype("int64"),
-        "frequency": (1 + np.floor(rng.lognormal(0.8, 0.9, N_CUSTOMERS))).astype("int64"),
-        "monetary": np.round(rng.lognormal(6.0, 1.2, N_CUSTOMERS), 2),
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": pd.array([f"C{i:06d}" for i in range(N_CUSTOMERS)], dtype="string"),
+            "recency": np.floor(rng.lognormal(3.5, 1.0, N_CUSTOMERS)).astype("int64"),
+            "frequency": (1 + np.floor(rng.lognormal(0.8, 0.9, N_CUSTOMERS))).astype("int64"),
+            "monetary": np.round(rng.lognormal(6.0, 1.2, N_CUSTOMERS), 2),
+        }
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,13 +80,21 @@ def test_row_order_and_index_are_kept(model, rfm):
 def test_equal_distances_go_to_the_lowest_cluster_index():
     wide = Fence("x", 0.0, 0.0, -1e9, 1e9)
     model = SimpleNamespace(
-        fitted=True, fences={"monetary": wide, "frequency": wide},
-        mean_=np.zeros(3), scale_=np.ones(3),
+        fitted=True,
+        fences={"monetary": wide, "frequency": wide},
+        mean_=np.zeros(3),
+        scale_=np.ones(3),
         centroids_scaled_=np.array([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]]),
-        names_=["Lapsed", "Premium", "Occasional"])
-    rfm = pd.DataFrame({"customer_id": pd.array(["a", "b", "c"], dtype="string"),
-                        "recency": [1.0, 0.0, 2.0], "frequency": [0.0, 0.0, 0.0],
-                        "monetary": [0.0, 0.0, 0.0]})
+        names_=["Lapsed", "Premium", "Occasional"],
+    )
+    rfm = pd.DataFrame(
+        {
+            "customer_id": pd.array(["a", "b", "c"], dtype="string"),
+            "recency": [1.0, 0.0, 2.0],
+            "frequency": [0.0, 0.0, 0.0],
+            "monetary": [0.0, 0.0, 0.0],
+        }
+    )
     scored = scoring.score_table(model, rfm, "duckdb")
     # a: tied between clusters 0 and 1 -> 0 (numpy's argmin); b: 1; c: 0.
     assert scored["cluster"].tolist() == [0, 1, 0]
@@ -92,10 +103,14 @@ def test_equal_distances_go_to_the_lowest_cluster_index():
 
 def test_tiers_use_strict_fence_comparisons(model, rfm):
     fence_m, fence_f = model.fences["monetary"], model.fences["frequency"]
-    edge = pd.DataFrame({"customer_id": pd.array(["on", "above_m", "above_f", "both"], dtype="string"),
-                         "recency": [10, 10, 10, 10],
-                         "frequency": [fence_f.high, fence_f.high, fence_f.high + 1, fence_f.high + 1],
-                         "monetary": [fence_m.high, fence_m.high + 0.01, fence_m.high, fence_m.high + 0.01]})
+    edge = pd.DataFrame(
+        {
+            "customer_id": pd.array(["on", "above_m", "above_f", "both"], dtype="string"),
+            "recency": [10, 10, 10, 10],
+            "frequency": [fence_f.high, fence_f.high, fence_f.high + 1, fence_f.high + 1],
+            "monetary": [fence_m.high, fence_m.high + 0.01, fence_m.high, fence_m.high + 0.01],
+        }
+    )
     scored = scoring.score_table(model, edge, "duckdb")
     assert scored["tier"].isna().tolist() == [True, False, False, False]
     assert scored["tier"].tolist()[1:] == ["High_Spender", "Power_Shopper", "Elite"]
@@ -129,12 +144,14 @@ def test_customers_below_the_lower_fences_are_not_vips_on_the_engine():
     # c10 spends 5.00 over three orders. Both are clustered, as numpy's segment says.
     from core.segmentation import SegmentationConfig
 
-    rfm = pd.DataFrame({
-        "customer_id": pd.array([f"c{i}" for i in range(11)], dtype="string"),
-        "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140, 150],
-        "frequency": [3] * 9 + [1, 3],
-        "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0, 5.0],
-    })
+    rfm = pd.DataFrame(
+        {
+            "customer_id": pd.array([f"c{i}" for i in range(11)], dtype="string"),
+            "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140, 150],
+            "frequency": [3] * 9 + [1, 3],
+            "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0, 5.0],
+        }
+    )
     model = SegmentationModel(SegmentationConfig(k=2)).fit(rfm)
     assert (model.fences["monetary"].low, model.fences["frequency"].low) == (82.5, 3.0)
     scored = scoring.score_table(model, rfm, "duckdb")

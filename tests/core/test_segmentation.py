@@ -1,4 +1,5 @@
 """core.segmentation: the fitted model's segment() and explain(), and its validation."""
+
 from __future__ import annotations
 
 import json
@@ -15,12 +16,14 @@ from core.segmentation import SegmentationConfig, SegmentationModel, fingerprint
 # Nine customers, the same as tests/core/test_outliers.py::test_tiers_elite_high_spender_power_shopper:
 # monetary fences [60, 220] (Q1 120, Q3 160), frequency fences [-1, 7] (Q1 2, Q3 4);
 # G is a Power_Shopper, H Elite, I a High_Spender; A..F are clustered.
-NINE = pd.DataFrame({
-    "customer_id": list("ABCDEFGHI"),
-    "recency": [1, 2, 3, 200, 210, 220, 5, 6, 7],
-    "frequency": [1, 2, 2, 3, 3, 3, 40, 50, 4],
-    "monetary": [100.0, 110.0, 120.0, 130.0, 140.0, 150.0, 160.0, 5000.0, 6000.0],
-})
+NINE = pd.DataFrame(
+    {
+        "customer_id": list("ABCDEFGHI"),
+        "recency": [1, 2, 3, 200, 210, 220, 5, 6, 7],
+        "frequency": [1, 2, 2, 3, 3, 3, 40, 50, 4],
+        "monetary": [100.0, 110.0, 120.0, 130.0, 140.0, 150.0, 160.0, 5000.0, 6000.0],
+    }
+)
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +63,10 @@ def test_explain_a_power_shopper_and_an_elite(nine_model):
     assert power.reasons[0] == "frequency 8.00 is above the fence 7.00 (Q1 2.00, Q3 4.00)"
     elite = nine_model.explain(recency=3, frequency=8, monetary=220.5)
     assert elite.segment == "Elite"
-    assert elite.reasons[:2] == ("monetary 220.50 is above the fence 220.00 (Q1 120.00, Q3 160.00)",
-                                 "frequency 8.00 is above the fence 7.00 (Q1 2.00, Q3 4.00)")
+    assert elite.reasons[:2] == (
+        "monetary 220.50 is above the fence 220.00 (Q1 120.00, Q3 160.00)",
+        "frequency 8.00 is above the fence 7.00 (Q1 2.00, Q3 4.00)",
+    )
     assert "on monetary and frequency" in elite.reasons[2]
     # exactly on both fences: inside, so clustered
     assert nine_model.explain(recency=3, frequency=7, monetary=220).tier is None
@@ -87,17 +92,20 @@ def test_explain_a_clustered_customer_gives_distances_to_every_centroid(blob_mod
     json.dumps(result.to_dict())  # JSON-able, as `score --json` prints it
 
 
-@pytest.mark.parametrize("values,message", [
-    ((-1, 2, 10), "recency must be 0 or more, got -1"),
-    ((1, 2, -0.01), "monetary must be 0 or more, got -0.01"),
-    (("abc", 2, 10), "recency must be a number, got 'abc'"),
-    ((1, None, 10), "frequency must be a number, got None"),
-    ((1, 2, float("nan")), "monetary must be a finite number"),
-    ((1, 2, "nan"), "monetary must be a finite number"),
-    ((float("inf"), 2, 10), "recency must be a finite number"),
-    ((1, True, 10), "frequency must be a finite number"),
-    ((1, 0, 10), "frequency must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "values,message",
+    [
+        ((-1, 2, 10), "recency must be 0 or more, got -1"),
+        ((1, 2, -0.01), "monetary must be 0 or more, got -0.01"),
+        (("abc", 2, 10), "recency must be a number, got 'abc'"),
+        ((1, None, 10), "frequency must be a number, got None"),
+        ((1, 2, float("nan")), "monetary must be a finite number"),
+        ((1, 2, "nan"), "monetary must be a finite number"),
+        ((float("inf"), 2, 10), "recency must be a finite number"),
+        ((1, True, 10), "frequency must be a finite number"),
+        ((1, 0, 10), "frequency must be at least 1"),
+    ],
+)
 def test_explain_refuses_bad_values(blob_model, values, message):
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(".", r"\.")):
         blob_model.explain(*values)
@@ -163,8 +171,13 @@ def test_to_dict_from_dict_round_trip_is_exact(blob_model, blobs):
 def test_apply_model_matches_sklearn_and_the_fences(blob_model, blobs):
     from core.segmentation import apply_model
 
-    numbers = {"fences": blob_model.fences, "mean": blob_model.mean_, "scale": blob_model.scale_,
-               "centroids_scaled": blob_model.centroids_scaled_, "names": blob_model.names_}
+    numbers = {
+        "fences": blob_model.fences,
+        "mean": blob_model.mean_,
+        "scale": blob_model.scale_,
+        "centroids_scaled": blob_model.centroids_scaled_,
+        "names": blob_model.names_,
+    }
     values = blobs[list(FEATURES)].to_numpy(dtype=float)
     applied = apply_model(*values.T, **numbers)
     assert (applied.tier == "").all()  # the blobs sit inside both fences
@@ -176,9 +189,15 @@ def test_apply_model_matches_sklearn_and_the_fences(blob_model, blobs):
     expected = ((z[:, None, :] - centers[None]) ** 2).sum(axis=2)
     np.testing.assert_allclose(np.column_stack(applied.squared), expected, rtol=1e-12)
     fence_m, fence_f = blob_model.fences["monetary"], blob_model.fences["frequency"]
-    edge = np.array([[1, fence_f.high, fence_m.high], [1, fence_f.high, fence_m.high + 1],
-                     [1, fence_f.high + 1, fence_m.high], [1, fence_f.high + 1, fence_m.high + 1],
-                     [1, fence_f.low - 1, fence_m.low - 1]])
+    edge = np.array(
+        [
+            [1, fence_f.high, fence_m.high],
+            [1, fence_f.high, fence_m.high + 1],
+            [1, fence_f.high + 1, fence_m.high],
+            [1, fence_f.high + 1, fence_m.high + 1],
+            [1, fence_f.low - 1, fence_m.low - 1],
+        ]
+    )
     applied = apply_model(*edge.T, **numbers)
     assert applied.tier.tolist() == ["", "High_Spender", "Power_Shopper", "Elite", ""]
     assert applied.cluster.tolist()[1:4] == [-1, -1, -1] and applied.cluster[0] >= 0
@@ -186,12 +205,14 @@ def test_apply_model_matches_sklearn_and_the_fences(blob_model, blobs):
     assert applied.segment.tolist()[1:4] == ["High_Spender", "Power_Shopper", "Elite"]
 
 
-LOW = pd.DataFrame({
-    "customer_id": [f"c{i}" for i in range(10)],
-    "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140],
-    "frequency": [3] * 9 + [1],
-    "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0],
-})
+LOW = pd.DataFrame(
+    {
+        "customer_id": [f"c{i}" for i in range(10)],
+        "recency": [5, 6, 7, 8, 9, 100, 110, 120, 130, 140],
+        "frequency": [3] * 9 + [1],
+        "monetary": [100, 102.5, 105, 107.5, 110, 112.5, 115, 117.5, 120, 5.0],
+    }
+)
 
 
 def test_customers_below_the_lower_fences_are_clustered_not_vips():
@@ -262,7 +283,7 @@ def test_compare_models_counts_by_hand():
     before = reference.segment(NINE)["segment"].tolist()
     after = candidate.segment(NINE)["segment"].tolist()
     assert change.changed == sum(b != a for b, a in zip(before, after))
-    for (b, a) in set(zip(before, after)):
+    for b, a in set(zip(before, after)):
         assert change.matrix.loc[b, a] == sum(1 for x in zip(before, after) if x == (b, a))
     counts = change.counts.set_index("segment")
     for name in set(before) | set(after):

@@ -3,6 +3,7 @@
 Runs on the real sample (first sheet) and CSV exports of it. Skipped only when pyspark is
 missing outside CI; in CI (CI=true) a missing pyspark is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -48,8 +49,9 @@ def exports(tmp_path_factory) -> dict[str, Path]:
     frame.to_csv(iso, index=False)
     # The UCI original's way: 12/1/2009 7:45, semicolons, so the sniffed dialect matters.
     us = folder / "online_retail_us_dates.csv"
-    frame.assign(InvoiceDate=[f"{d.month}/{d.day}/{d.year} {d.hour}:{d.minute:02d}"
-                              for d in frame["InvoiceDate"]]).to_csv(us, index=False, sep=";")
+    frame.assign(
+        InvoiceDate=[f"{d.month}/{d.day}/{d.year} {d.hour}:{d.minute:02d}" for d in frame["InvoiceDate"]]
+    ).to_csv(us, index=False, sep=";")
     return {"xlsx": SAMPLE, "csv": iso, "csv_us_dates": us}
 
 
@@ -57,8 +59,9 @@ def _duckdb_rfm(path: Path, returns: str = "drop"):
     return rfm_from_file(path, ReadOptions(returns=returns))
 
 
-@pytest.mark.parametrize("source,returns", [("xlsx", "drop"), ("xlsx", "net"), ("csv", "drop"),
-                                            ("csv_us_dates", "drop")])
+@pytest.mark.parametrize(
+    "source,returns", [("xlsx", "drop"), ("xlsx", "net"), ("csv", "drop"), ("csv_us_dates", "drop")]
+)
 def test_spark_rfm_equals_duckdb_on_the_real_sample(spark, exports, source, returns):
     path = exports[source]
     expected = _duckdb_rfm(path, returns)
@@ -69,8 +72,11 @@ def test_spark_rfm_equals_duckdb_on_the_real_sample(spark, exports, source, retu
     pd.testing.assert_frame_equal(result.rfm, expected.rfm, check_exact=True)
     assert result.rfm["monetary"].mul(100).round().equals(expected.rfm["monetary"].mul(100).round())
     assert result.audit == expected.audit
-    assert (result.as_of, result.first_purchase, result.last_purchase) == \
-        (expected.as_of, expected.first_purchase, expected.last_purchase)
+    assert (result.as_of, result.first_purchase, result.last_purchase) == (
+        expected.as_of,
+        expected.first_purchase,
+        expected.last_purchase,
+    )
 
 
 def test_first_sheet_figures(spark):
@@ -84,13 +90,39 @@ def test_first_sheet_figures(spark):
 # Spark to the same timestamp (or the same NULL) as on DuckDB. Known differences, left out
 # (docs/SPARK.md): DuckDB's cast reads '12/1/09' as the year 12 and '24:00' as midnight next day.
 DATE_TEXTS = [
-    "12/1/2009 7:45", "12/01/2009 07:45", "1/5/2011 8:26:03", "12/1/2009", "13/1/2009 7:45",
-    "2/30/2011 10:00", "2/29/2012", "31.12.2010 23:59", "1.2.2010", "2010/12/31 23:59:59",
-    "2010/1/3", "20101231", "201011", "31-12-2010 23:59", "1-2-2010", "2010-12-31",
-    "2010-12-31 23:59", "2010-12-31T23:59:59", "2010-12-31 23:59:59.123", "2010-1-3",
-    "2010", "2010-12", "2010-12-31 23:59:59+01:00", "2010-12-31T23:59:59Z",
-    "12/31/10 7:45", "12/1/69 7:45", "12/1/02009 7:45", "003/4/2010", "12/1/2009 7:045",
-    "12/1/2009  7:45", "12/1/2009 24:00", "2010 12 31", "abc",
+    "12/1/2009 7:45",
+    "12/01/2009 07:45",
+    "1/5/2011 8:26:03",
+    "12/1/2009",
+    "13/1/2009 7:45",
+    "2/30/2011 10:00",
+    "2/29/2012",
+    "31.12.2010 23:59",
+    "1.2.2010",
+    "2010/12/31 23:59:59",
+    "2010/1/3",
+    "20101231",
+    "201011",
+    "31-12-2010 23:59",
+    "1-2-2010",
+    "2010-12-31",
+    "2010-12-31 23:59",
+    "2010-12-31T23:59:59",
+    "2010-12-31 23:59:59.123",
+    "2010-1-3",
+    "2010",
+    "2010-12",
+    "2010-12-31 23:59:59+01:00",
+    "2010-12-31T23:59:59Z",
+    "12/31/10 7:45",
+    "12/1/69 7:45",
+    "12/1/02009 7:45",
+    "003/4/2010",
+    "12/1/2009 7:045",
+    "12/1/2009  7:45",
+    "12/1/2009 24:00",
+    "2010 12 31",
+    "abc",
 ]
 
 
@@ -107,11 +139,14 @@ def test_text_dates_parse_as_on_duckdb(spark):
 
     def parsed(table):
         # As text: DuckDB's year 0001 does not fit pandas' nanosecond timestamps.
-        row = table.select("i", **{f"p{k}": parse_format(table.v, how).cast("string")
-                                   for k, how in enumerate(candidates)}).order_by("i")
+        row = table.select(
+            "i", **{f"p{k}": parse_format(table.v, how).cast("string") for k, how in enumerate(candidates)}
+        ).order_by("i")
         frame = row.to_pandas()
-        return {how: [None if pd.isna(v) else str(v).removesuffix(".000") for v in frame[f"p{k}"]]
-                for k, how in enumerate(candidates)}
+        return {
+            how: [None if pd.isna(v) else str(v).removesuffix(".000") for v in frame[f"p{k}"]]
+            for k, how in enumerate(candidates)
+        }
 
     expected, got = parsed(on_duckdb), parsed(on_spark)
     assert sum(v is not None for values in expected.values() for v in values) > 30
@@ -146,8 +181,13 @@ def test_cli_engine_spark_writes_the_duckdb_csv(tmp_path):
     outputs = {}
     for engine in ("duckdb", "spark"):
         out = tmp_path / f"rfm_{engine}.csv"
-        run = subprocess.run([sys.executable, "-m", "core", "rfm", "--engine", engine, str(SAMPLE),
-                              "-o", str(out)], cwd=REPO, capture_output=True, text=True, timeout=300)
+        run = subprocess.run(
+            [sys.executable, "-m", "core", "rfm", "--engine", engine, str(SAMPLE), "-o", str(out)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert run.returncode == 0, run.stderr
         assert "Traceback" not in run.stderr
         assert "151 customers" in run.stderr
@@ -163,13 +203,22 @@ def test_cli_segment_on_spark_scores_with_the_model_expression(spark, exports, t
     outputs = {}
     for engine in ("duckdb", "spark"):
         outputs[engine] = tmp_path / f"{engine}.csv"
-        assert main(["segment", str(exports["csv"]), "--engine", engine, "-o",
-                     str(outputs[engine])]) == 0
+        assert main(["segment", str(exports["csv"]), "--engine", engine, "-o", str(outputs[engine])]) == 0
     spark_rows = pd.read_csv(outputs["spark"], dtype={"customer_id": str})
     assert outputs["spark"].read_bytes() == outputs["duckdb"].read_bytes()
-    assert list(spark_rows.columns) == ["customer_id", "recency", "frequency", "monetary",
-                                        "tier", "cluster", "segment", "r_score", "f_score",
-                                        "m_score", "rfm_segment"]
+    assert list(spark_rows.columns) == [
+        "customer_id",
+        "recency",
+        "frequency",
+        "monetary",
+        "tier",
+        "cluster",
+        "segment",
+        "r_score",
+        "f_score",
+        "m_score",
+        "rfm_segment",
+    ]
     assert set(spark_rows["segment"]) >= {"Premium", "Regular", "Occasional", "Lapsed"}
 
 
@@ -195,8 +244,10 @@ def test_header_row_option_reaches_spark(spark, tmp_path):
 
 def test_totals_row_of_a_csv_spark_scans_is_left_out_and_counted(spark, tmp_path):
     path = tmp_path / "till.csv"
-    path.write_text("Customer,Date,Invoice,Amount\nk1,2024-01-05,A1,10.00\n"
-                    "Total Tools,2024-01-07,A2,4.50\nk1,2024-01-09,A3,2.25\nGrand Total:,,,16.75\n")
+    path.write_text(
+        "Customer,Date,Invoice,Amount\nk1,2024-01-05,A1,10.00\n"
+        "Total Tools,2024-01-07,A2,4.50\nk1,2024-01-09,A3,2.25\nGrand Total:,,,16.75\n"
+    )
     dataset = spark_engine.read_transactions(path, session=spark)
     assert dataset.total_rows == 1 and dataset.lines_above_header == 0
     result = spark_engine.compute_rfm_file(path, session=spark)
@@ -222,16 +273,17 @@ def test_a_uri_spark_reads_alone_refuses_what_it_cannot_decide(spark, tmp_path):
     with pytest.raises(ConfigError, match="title rows above its header.*local path"):
         spark_engine.compute_rfm_file(export.path.as_uri(), session=spark)
     with pytest.raises(ConfigError, match="--header-row is not supported on Spark for a URI"):
-        spark_engine.compute_rfm_file(export.path.as_uri(), ReadOptions(header_row=4),
-                                      session=spark)
+        spark_engine.compute_rfm_file(export.path.as_uri(), ReadOptions(header_row=4), session=spark)
     totals = tmp_path / "totals.csv"
     totals.write_text("Customer,Date,Amount\nk1,2024-01-05,10.00\nTOTAL,,10.00\n")
     with pytest.raises(InputFileError, match="1 row.* totals rows.*local path"):
         spark_engine.compute_rfm_file(totals.as_uri(), session=spark)
     plain = tmp_path / "plain.csv"
     plain.write_text("Customer,Date,Amount\nk1,2024-01-05,10.00\nk2,2024-01-07,4.00\n")
-    assert_rfm(by_customer(spark_engine.compute_rfm_file(plain.as_uri(), session=spark).rfm),
-               {"k1": (2, 1, 10.00), "k2": (0, 1, 4.00)})
+    assert_rfm(
+        by_customer(spark_engine.compute_rfm_file(plain.as_uri(), session=spark).rfm),
+        {"k1": (2, 1, 10.00), "k2": (0, 1, 4.00)},
+    )
 
 
 def test_a_date_format_spark_cannot_mirror_is_refused_naming_it(spark):
@@ -240,8 +292,10 @@ def test_a_date_format_spark_cannot_mirror_is_refused_naming_it(spark):
     from core.values import combine_date_time
 
     spark.createDataFrame(pa.table({"Date": ["2024-04-02 09:30+0200"]})).createOrReplaceTempView(
-        "offset_dates")
+        "offset_dates"
+    )
     table = spark_engine.connect(spark).table("offset_dates")
-    with pytest.raises(ConfigError, match="%Y-%m-%d %H:%M%z cannot be read on the pyspark engine"
-                                          ".*DuckDB engine"):
+    with pytest.raises(
+        ConfigError, match="%Y-%m-%d %H:%M%z cannot be read on the pyspark engine.*DuckDB engine"
+    ):
         combine_date_time(table, "Date", fmt="%Y-%m-%d %H:%M%z")

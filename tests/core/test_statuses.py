@@ -2,6 +2,7 @@
 the RFM of the records the test counts as paid; a status no vocabulary knows is refused with
 its lines and revenue until decided; exact copies are removed where the order ID must be
 unique and counted otherwise."""
+
 from __future__ import annotations
 
 import pytest
@@ -36,28 +37,58 @@ def _removed(result) -> dict[str, int]:
 
 
 # -- the vocabulary ----------------------------------------------------------------------------
-@pytest.mark.parametrize("written, plain", [
-    ("Annulée", "annulee"), ("wc-on-hold", "wc on hold"), ("Partially_Refunded ", "partially refunded"),
-    ("On backorder (paid)", "on backorder paid"), ("ZURÜCKERSTATTET", "zuruckerstattet"),
-])
+@pytest.mark.parametrize(
+    "written, plain",
+    [
+        ("Annulée", "annulee"),
+        ("wc-on-hold", "wc on hold"),
+        ("Partially_Refunded ", "partially refunded"),
+        ("On backorder (paid)", "on backorder paid"),
+        ("ZURÜCKERSTATTET", "zuruckerstattet"),
+    ],
+)
 def test_one_normalisation_for_case_accents_and_separators(written, plain):
     assert normalise_status(written) == plain
 
 
-@pytest.mark.parametrize("value, verdict", [
-    ("wc-processing", SALE), ("wc-completed", SALE), ("WC_COMPLETED", SALE),
-    ("wc-on-hold", NOT_SALE), ("wc-pending", NOT_SALE), ("wc-refunded", NOT_SALE),
-    ("wc-cancelled", NOT_SALE), ("wc-failed", NOT_SALE), ("Quote", NOT_SALE),
-    ("Layaway", NOT_SALE), ("Void", NOT_SALE), ("Awaiting Cheque Payment", NOT_SALE),
-    ("Livré", SALE), ("livre", SALE), ("Annulé", NOT_SALE), ("Remboursé", NOT_SALE),
-    ("Versendet", SALE), ("Storniert", NOT_SALE), ("In Wartestellung", NOT_SALE),
-    ("Pagado", SALE), ("Pendiente de pago", NOT_SALE), ("Completato", SALE),
-    ("Annullato", NOT_SALE), ("Betaald", SALE), ("Terugbetaald", NOT_SALE), ("Entregue", SALE),
-    ("Cancelado", NOT_SALE), ("", NOT_SALE),
-    # a sale on one platform and not on another: the user decides
-    ("closed", None), ("authorized", None), ("partially_refunded", None),
-    (status_exports.NEW_STATUS, None),
-])
+@pytest.mark.parametrize(
+    "value, verdict",
+    [
+        ("wc-processing", SALE),
+        ("wc-completed", SALE),
+        ("WC_COMPLETED", SALE),
+        ("wc-on-hold", NOT_SALE),
+        ("wc-pending", NOT_SALE),
+        ("wc-refunded", NOT_SALE),
+        ("wc-cancelled", NOT_SALE),
+        ("wc-failed", NOT_SALE),
+        ("Quote", NOT_SALE),
+        ("Layaway", NOT_SALE),
+        ("Void", NOT_SALE),
+        ("Awaiting Cheque Payment", NOT_SALE),
+        ("Livré", SALE),
+        ("livre", SALE),
+        ("Annulé", NOT_SALE),
+        ("Remboursé", NOT_SALE),
+        ("Versendet", SALE),
+        ("Storniert", NOT_SALE),
+        ("In Wartestellung", NOT_SALE),
+        ("Pagado", SALE),
+        ("Pendiente de pago", NOT_SALE),
+        ("Completato", SALE),
+        ("Annullato", NOT_SALE),
+        ("Betaald", SALE),
+        ("Terugbetaald", NOT_SALE),
+        ("Entregue", SALE),
+        ("Cancelado", NOT_SALE),
+        ("", NOT_SALE),
+        # a sale on one platform and not on another: the user decides
+        ("closed", None),
+        ("authorized", None),
+        ("partially_refunded", None),
+        (status_exports.NEW_STATUS, None),
+    ],
+)
 def test_vocabulary_verdicts(value, verdict):
     assert status_verdict(value) == verdict
 
@@ -102,7 +133,8 @@ def test_a_status_no_vocabulary_has_is_refused_with_its_lines_and_revenue(tmp_pa
         rfm_from_file(export.path, con=duck)
     error = caught.value
     assert [(c.value, c.lines, c.revenue) for c in error.unknown] == [
-        (status_exports.NEW_STATUS, export.notes["unknown_lines"], export.notes["unknown_revenue"])]
+        (status_exports.NEW_STATUS, export.notes["unknown_lines"], export.notes["unknown_revenue"])
+    ]
     message = str(error)
     assert message.startswith(f"{export.path.name}: status column 'Order Status'")
     assert f"'{status_exports.NEW_STATUS}' (2 lines, 243.50 revenue)" in message
@@ -115,8 +147,7 @@ def test_after_the_decision_the_rfm_is_exact(decision, tmp_path, duck):
     paid_also = {status_exports.NEW_STATUS} if decision == "sale" else set()
     export = status_exports.woocommerce_orders(tmp_path, unknown=True, paid_also=paid_also)
     key = "sale_statuses" if decision == "sale" else "not_sale_statuses"
-    result = rfm_from_file(export.path, ReadOptions(**{key: (status_exports.NEW_STATUS,)}),
-                           con=duck)
+    result = rfm_from_file(export.path, ReadOptions(**{key: (status_exports.NEW_STATUS,)}), con=duck)
     _assert_rfm(result, export)
     assert ("40" in export.expected) == (decision == "sale")  # eve bought only that way
 
@@ -155,11 +186,13 @@ def test_pasted_overlapping_downloads_count_each_order_once(tmp_path, duck):
 def _item_lines(tmp_path):
     """Online-Retail-shaped lines (quantity x price): one item written twice on one invoice."""
     path = tmp_path / "items.csv"
-    path.write_text("Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
-                    "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
-                    "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
-                    "536365,71053,1,2010-12-01 08:26,3.39,17850\n"
-                    "536366,22633,3,2010-12-02 09:00,1.85,13047\n")
+    path.write_text(
+        "Invoice,StockCode,Quantity,InvoiceDate,Price,Customer ID\n"
+        "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
+        "536365,85123A,2,2010-12-01 08:26,2.55,17850\n"
+        "536365,71053,1,2010-12-01 08:26,3.39,17850\n"
+        "536366,22633,3,2010-12-02 09:00,1.85,13047\n"
+    )
     return path
 
 
@@ -182,8 +215,11 @@ def test_different_lines_sharing_a_unique_key_are_refused(tmp_path, duck):
     # the hook an export profile fills: the columns whose values must be unique per line
     dataset = read_transactions(path, con=duck)
     cleaning = CleaningConfig(unique_key=("Invoice", "StockCode"))
-    with pytest.raises(DataValidationError, match=r"2 different lines share the key "
-                                                  r"Invoice='536366', StockCode='22633'"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"2 different lines share the key "
+        r"Invoice='536366', StockCode='22633'",
+    ):
         duplicate_lines(dataset.table, cleaning, resolve_mapping(dataset.table), dataset.name)
     # copies of one key are removed; the rest kept
     path.write_text(path.read_text().rsplit("536366,22633,3,2010-12-02 09:00,1.95", 1)[0])

@@ -1,4 +1,5 @@
 """core.store: versioned, atomic, locked model store that loads model.json and never unpickles."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -50,8 +51,10 @@ def test_save_load_round_trip(store, blob_model, blobs):
     assert manifest["training_fingerprint"] == blob_model.training_fingerprint_
     assert set(manifest["library_versions"]) == {"scikit-learn", "numpy", "pandas"}
     # both files are listed with their sha256, computed here from the bytes on disk
-    assert manifest["files"] == {"model.json": _sha(folder / "model.json"),
-                                 "model.joblib": _sha(folder / "model.joblib")}
+    assert manifest["files"] == {
+        "model.json": _sha(folder / "model.json"),
+        "model.joblib": _sha(folder / "model.joblib"),
+    }
     assert json.loads((folder / "manifest.json").read_text()) == manifest
     # model.json holds the numbers as plain JSON, with the schema version and the segment grid
     saved = json.loads((folder / "model.json").read_text())
@@ -116,6 +119,7 @@ def test_store_never_unpickles_model_joblib(store, blob_model, blobs, monkeypatc
 
     monkeypatch.setattr(joblib, "load", refuse)
     import pickle
+
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
     model, _ = store.load(version)
@@ -127,9 +131,16 @@ def test_old_store_without_model_json_says_retrain(store, blob_model):
     folder = store.root / "v0001-20261125T221400Z"
     folder.mkdir(parents=True)
     joblib.dump({"pretend": "old model"}, folder / "model.joblib")
-    (folder / "manifest.json").write_text(json.dumps({
-        "version": folder.name, "created_at": "2026-11-25T22:14:00+00:00",
-        "config": {"k": 4}, "sha256": _sha(folder / "model.joblib")}))
+    (folder / "manifest.json").write_text(
+        json.dumps(
+            {
+                "version": folder.name,
+                "created_at": "2026-11-25T22:14:00+00:00",
+                "config": {"k": 4},
+                "sha256": _sha(folder / "model.joblib"),
+            }
+        )
+    )
     (store.root / "current").write_text(folder.name + "\n")
     with pytest.raises(ModelStoreError, match="saved by an older release .*retrain"):
         store.load()
@@ -148,13 +159,16 @@ def test_unknown_or_malformed_version_and_no_current(store, blob_model):
         store.set_current("v0042-20261125T221400Z")
 
 
-@pytest.mark.parametrize("manifest_text, words", [
-    ("{not json", "manifest is not valid JSON"),
-    ("[1, 2]", "manifest is not a JSON object"),
-    ("[" * 100_000 + "]" * 100_000, "manifest is not valid JSON"),
-    ('{"version": "v0009-20261125T221400Z"}', "manifest names version 'v0009-20261125T221400Z'"),
-    ("", "manifest is not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "manifest_text, words",
+    [
+        ("{not json", "manifest is not valid JSON"),
+        ("[1, 2]", "manifest is not a JSON object"),
+        ("[" * 100_000 + "]" * 100_000, "manifest is not valid JSON"),
+        ('{"version": "v0009-20261125T221400Z"}', "manifest names version 'v0009-20261125T221400Z'"),
+        ("", "manifest is not valid JSON"),
+    ],
+)
 def test_every_manifest_problem_is_a_model_store_error(store, blob_model, manifest_text, words):
     version = store.save(blob_model, now=T0)
     (store.root / version / "manifest.json").write_text(manifest_text)
@@ -165,17 +179,20 @@ def test_every_manifest_problem_is_a_model_store_error(store, blob_model, manife
     assert store.versions() == []  # listed nowhere
 
 
-@pytest.mark.parametrize("edit, words", [
-    (lambda m: m.update(scaler={"mean": [0, 0], "scale": [1, 1]}), "scaler.mean must hold 3 numbers"),
-    (lambda m: m["scaler"].update(scale=[1.0, 0.0, 1.0]), "scaler.scale must be positive"),
-    # Issue 20 item 11: positive and finite, but every distance overflows (was loaded, then 500)
-    (lambda m: m["scaler"].update(scale=[1e-300, 1.0, 1.0]), "scaler.scale 1e-300 .* of recency"),
-    (lambda m: m["scaler"].update(mean=[1.0, 1e300, 1.0]), "of frequency make distances overflow"),
-    (lambda m: m.update(centroids_scaled=[[1e200, 0, 0]] * 4), "make distances overflow"),
-    (lambda m: m.update(cluster_names=["A", "A", "B", "C"]), "unique"),
-    (lambda m: m.update(schema_version=99), "schema version 99"),
-    (lambda m: m.pop("centroids_scaled"), "malformed"),
-])
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda m: m.update(scaler={"mean": [0, 0], "scale": [1, 1]}), "scaler.mean must hold 3 numbers"),
+        (lambda m: m["scaler"].update(scale=[1.0, 0.0, 1.0]), "scaler.scale must be positive"),
+        # Issue 20 item 11: positive and finite, but every distance overflows (was loaded, then 500)
+        (lambda m: m["scaler"].update(scale=[1e-300, 1.0, 1.0]), "scaler.scale 1e-300 .* of recency"),
+        (lambda m: m["scaler"].update(mean=[1.0, 1e300, 1.0]), "of frequency make distances overflow"),
+        (lambda m: m.update(centroids_scaled=[[1e200, 0, 0]] * 4), "make distances overflow"),
+        (lambda m: m.update(cluster_names=["A", "A", "B", "C"]), "unique"),
+        (lambda m: m.update(schema_version=99), "schema version 99"),
+        (lambda m: m.pop("centroids_scaled"), "malformed"),
+    ],
+)
 def test_malformed_model_json_with_a_matching_hash_is_refused(store, blob_model, edit, words):
     version = store.save(blob_model, now=T0)
     folder = store.root / version

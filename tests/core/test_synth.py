@@ -1,4 +1,5 @@
 """core.synth: deterministic, Online-Retail-shaped synthetic transactions."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,14 @@ from core import synth
 from core.errors import ConfigError
 
 ONLINE_RETAIL_COLUMNS = [
-    "Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country",
+    "Invoice",
+    "StockCode",
+    "Description",
+    "Quantity",
+    "InvoiceDate",
+    "Price",
+    "Customer ID",
+    "Country",
 ]
 NON_PRODUCT_CODES = {"POST", "M", "D", "DOT", "BANK CHARGES", "C2", "AMAZONFEE"}
 
@@ -40,7 +48,14 @@ def test_columns_and_types_are_the_real_exports():
     table = synth.generate(1_000, 20)
     assert table.column_names == ONLINE_RETAIL_COLUMNS
     assert [str(t) for t in table.schema.types] == [
-        "string", "string", "string", "int64", "timestamp[us]", "double", "double", "string",
+        "string",
+        "string",
+        "string",
+        "int64",
+        "timestamp[us]",
+        "double",
+        "double",
+        "string",
     ]
 
 
@@ -138,8 +153,10 @@ def test_csv_round_trip_and_text_shape(tmp_path):
     text = path.read_text().splitlines()
     assert text[0] == "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country"
     assert len(text) == 25_001
-    row = re.compile(r'^[CA]?\d{6},[^,]+,("[^"]*"|[^,"]*),-?\d+,'
-                     r'\d{4}-\d\d-\d\d \d\d:\d\d:00,\d+\.\d+,(\d+\.0)?,[^,]+$')
+    row = re.compile(
+        r'^[CA]?\d{6},[^,]+,("[^"]*"|[^,"]*),-?\d+,'
+        r"\d{4}-\d\d-\d\d \d\d:\d\d:00,\d+\.\d+,(\d+\.0)?,[^,]+$"
+    )
     assert all(row.match(line) for line in text[1:]), next(line for line in text[1:] if not row.match(line))
 
     expected = synth.generate(25_000, 400, seed=5).to_pandas()

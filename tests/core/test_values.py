@@ -1,4 +1,5 @@
 """core.values: numbers and dates as people write them, decided over the whole column."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,22 +19,45 @@ def _numbers(duck, texts, decimal):
     return duck.execute(t.select(x=values.parse_number(t.v, decimal)))["x"].tolist()
 
 
-@pytest.mark.parametrize("text,decimal,number", [
-    ("1,234.50", ".", 1234.50), ("1.234,50", ",", 1234.50), ("12,50", ",", 12.50),
-    ("€12,50", ",", 12.50), ("12,50 €", ",", 12.50), ("$1,234.50", ".", 1234.50),
-    ("USD 10", ".", 10.0), ("£3.99", ".", 3.99), ("(12.00)", ".", -12.0), ("12,50-", ",", -12.50),
-    ("-7", ".", -7.0), ("1 249,00", ",", 1249.0), ("1'249.00", ".", 1249.0),
-    ("1.234.567", ",", 1234567.0), ("1,234,567", ".", 1234567.0), (".5", ".", 0.5),
-])
+@pytest.mark.parametrize(
+    "text,decimal,number",
+    [
+        ("1,234.50", ".", 1234.50),
+        ("1.234,50", ",", 1234.50),
+        ("12,50", ",", 12.50),
+        ("€12,50", ",", 12.50),
+        ("12,50 €", ",", 12.50),
+        ("$1,234.50", ".", 1234.50),
+        ("USD 10", ".", 10.0),
+        ("£3.99", ".", 3.99),
+        ("(12.00)", ".", -12.0),
+        ("12,50-", ",", -12.50),
+        ("-7", ".", -7.0),
+        ("1 249,00", ",", 1249.0),
+        ("1'249.00", ".", 1249.0),
+        ("1.234.567", ",", 1234567.0),
+        ("1,234,567", ".", 1234567.0),
+        (".5", ".", 0.5),
+    ],
+)
 def test_numbers_as_people_write_them(duck, text, decimal, number):
     assert _numbers(duck, [text], decimal) == [pytest.approx(number)]
 
 
-@pytest.mark.parametrize("text,decimal", [
-    ("1,234.50", ","),  # a point after a comma cannot be a comma-decimal number
-    ("12.5", ","), ("12,5", "."), ("lots", "."), ("€", "."), ("1.2.3", "."), ("NaN", "."),
-    ("inf", "."), ("12abc", "."),
-])
+@pytest.mark.parametrize(
+    "text,decimal",
+    [
+        ("1,234.50", ","),  # a point after a comma cannot be a comma-decimal number
+        ("12.5", ","),
+        ("12,5", "."),
+        ("lots", "."),
+        ("€", "."),
+        ("1.2.3", "."),
+        ("NaN", "."),
+        ("inf", "."),
+        ("12abc", "."),
+    ],
+)
 def test_text_that_is_not_a_number_is_null_never_another_number(duck, text, decimal):
     [got] = _numbers(duck, [text], decimal)
     assert pd.isna(got)
@@ -44,12 +68,20 @@ def _decide(duck, column, **kw):
     return values.decide(t, ["v"], None, source="f.csv", **kw).numbers[0]
 
 
-@pytest.mark.parametrize("column,mark", [
-    (["12,50", "3"], ","), (["1.234,50", "7"], ","), (["1.234.567"], ","),
-    (["12.50", "3"], "."), (["1,234.50"], "."), (["1,234,567"], "."), (["0,500"], ","),
-    # a thousands-looking value early and a decimal one late: all values decide
-    (["1,234"] * 999 + ["5,5"], ","),
-])
+@pytest.mark.parametrize(
+    "column,mark",
+    [
+        (["12,50", "3"], ","),
+        (["1.234,50", "7"], ","),
+        (["1.234.567"], ","),
+        (["12.50", "3"], "."),
+        (["1,234.50"], "."),
+        (["1,234,567"], "."),
+        (["0,500"], ","),
+        # a thousands-looking value early and a decimal one late: all values decide
+        (["1,234"] * 999 + ["5,5"], ","),
+    ],
+)
 def test_decimal_mark_decided_from_all_values(duck, column, mark):
     assert _decide(duck, column).decimal == mark
 
@@ -94,15 +126,26 @@ def test_dates_with_and_without_time_and_offsets(duck):
     t = ibis.memtable({"d": rows})
     reading = values.decide(t, [], "d").date
     got = duck.execute(t.select(x=values.parse_date(t.d, reading)))["x"].tolist()
-    assert got == [dt.datetime(2022, 1, 3), dt.datetime(2022, 1, 4, 18, 49),
-                   dt.datetime(2022, 1, 13, 7, 5, 9)]
-    iso = ["2024-01-05 10:00:00 +0100", "2024-01-05T10:00:00Z", "2024-01-05T10:00:00-05:00",
-           "2024-01-05 10:00"]
+    assert got == [
+        dt.datetime(2022, 1, 3),
+        dt.datetime(2022, 1, 4, 18, 49),
+        dt.datetime(2022, 1, 13, 7, 5, 9),
+    ]
+    iso = [
+        "2024-01-05 10:00:00 +0100",
+        "2024-01-05T10:00:00Z",
+        "2024-01-05T10:00:00-05:00",
+        "2024-01-05 10:00",
+    ]
     t = ibis.memtable({"d": iso})
     reading = values.decide(t, [], "d").date
     got = duck.execute(t.select(x=values.parse_date(t.d, reading)))["x"].tolist()
-    assert got == [dt.datetime(2024, 1, 5, 9), dt.datetime(2024, 1, 5, 10),
-                   dt.datetime(2024, 1, 5, 15), dt.datetime(2024, 1, 5, 10)]
+    assert got == [
+        dt.datetime(2024, 1, 5, 9),
+        dt.datetime(2024, 1, 5, 10),
+        dt.datetime(2024, 1, 5, 15),
+        dt.datetime(2024, 1, 5, 10),
+    ]
 
 
 def test_as_of_with_an_offset_is_utc():
@@ -117,7 +160,7 @@ def test_a_non_date_column_is_refused(duck):
 
 def test_forced_date_format_and_decimal_change_the_numbers(tmp_path, duck):
     path = tmp_path / "ambiguous.csv"
-    path.write_text("customer,date,amount\na,01/02/2024,\"1,500\"\na,03/02/2024,\"2,000\"\n")
+    path.write_text('customer,date,amount\na,01/02/2024,"1,500"\na,03/02/2024,"2,000"\n')
     default = rfm_from_file(path, con=duck)  # month-first: Jan 2 and Mar 2; 1,500 = 1500
     assert default.readings.date.ambiguous
     assert default.rfm.iloc[0][["recency", "frequency", "monetary"]].tolist() == [0, 2, 3500.0]
@@ -136,35 +179,79 @@ def _read_dates(duck, rows, **kw):
 def test_iso_dates_with_and_without_an_offset_side_by_side(duck):
     # Without an offset a value goes straight to the timestamp cast; with one (sign in the last
     # six characters, or Z / UTC) it is converted to UTC: both kinds in one column.
-    rows = ["2024-01-05 10:00:00", "2024-01-05T10:00", "2024-01-05", "2024-1-5 8:05",
-            "2024-01-05 10:00:00+01:00", "2024-01-05 10:00:00 +0100", "2024-01-05 10:00 -05",
-            "2024-1-5T8:0:0+01", "2024-01-05T10:00:00Z", "2024-01-05 10:00:00 UTC",
-            "2024-01-05 10:00:00.250", "2024-13-05 10:00:00", "2024-01-05 10:00:00 +01:00 x"]
+    rows = [
+        "2024-01-05 10:00:00",
+        "2024-01-05T10:00",
+        "2024-01-05",
+        "2024-1-5 8:05",
+        "2024-01-05 10:00:00+01:00",
+        "2024-01-05 10:00:00 +0100",
+        "2024-01-05 10:00 -05",
+        "2024-1-5T8:0:0+01",
+        "2024-01-05T10:00:00Z",
+        "2024-01-05 10:00:00 UTC",
+        "2024-01-05 10:00:00.250",
+        "2024-13-05 10:00:00",
+        "2024-01-05 10:00:00 +01:00 x",
+    ]
     reading, got = _read_dates(duck, rows)
     assert reading.order == "year-first"
     d = dt.datetime
-    assert got[:11] == [d(2024, 1, 5, 10), d(2024, 1, 5, 10), d(2024, 1, 5), d(2024, 1, 5, 8, 5),
-                        d(2024, 1, 5, 9), d(2024, 1, 5, 9), d(2024, 1, 5, 15), d(2024, 1, 5, 7),
-                        d(2024, 1, 5, 10), d(2024, 1, 5, 10), d(2024, 1, 5, 10, 0, 0, 250000)]
+    assert got[:11] == [
+        d(2024, 1, 5, 10),
+        d(2024, 1, 5, 10),
+        d(2024, 1, 5),
+        d(2024, 1, 5, 8, 5),
+        d(2024, 1, 5, 9),
+        d(2024, 1, 5, 9),
+        d(2024, 1, 5, 15),
+        d(2024, 1, 5, 7),
+        d(2024, 1, 5, 10),
+        d(2024, 1, 5, 10),
+        d(2024, 1, 5, 10, 0, 0, 250000),
+    ]
     assert pd.isna(got[11]) and pd.isna(got[12])  # month 13; text after the offset
 
 
 def test_day_first_dates_read_by_the_first_format_that_fits_them(duck):
-    rows = ["25/04/2024", "05/04/24", "5/4/2024 7:45", "05/04/2024 07:45:10", "5/4/24 7:45 PM",
-            "05/04/2024 07:45:10 am", "5/4/4", "05/04/2024 7:45 Pm", "05-04-2024", "31/02/2024"]
+    rows = [
+        "25/04/2024",
+        "05/04/24",
+        "5/4/2024 7:45",
+        "05/04/2024 07:45:10",
+        "5/4/24 7:45 PM",
+        "05/04/2024 07:45:10 am",
+        "5/4/4",
+        "05/04/2024 7:45 Pm",
+        "05-04-2024",
+        "31/02/2024",
+    ]
     reading, got = _read_dates(duck, rows)
     assert reading.order == "day-first"
     d = dt.datetime
-    assert got[:6] == [d(2024, 4, 25), d(2024, 4, 5), d(2024, 4, 5, 7, 45),
-                       d(2024, 4, 5, 7, 45, 10), d(2024, 4, 5, 19, 45), d(2024, 4, 5, 7, 45, 10)]
+    assert got[:6] == [
+        d(2024, 4, 25),
+        d(2024, 4, 5),
+        d(2024, 4, 5, 7, 45),
+        d(2024, 4, 5, 7, 45, 10),
+        d(2024, 4, 5, 19, 45),
+        d(2024, 4, 5, 7, 45, 10),
+    ]
     # a one-digit year, 'Pm', another separator, February 31st: not dates of this column
     assert all(pd.isna(v) for v in got[6:])
 
 
-@pytest.mark.parametrize("column,mark", [
-    (["-0,5"], ","), (["(1.234,50)"], ","), (["-12.50"], "."), (["USD 1,234,567"], "."),
-    (["1.234.567-"], ","), (["€ 12", "-3,25"], ","),
-])
+@pytest.mark.parametrize(
+    "column,mark",
+    [
+        (["-0,5"], ","),
+        (["(1.234,50)"], ","),
+        (["-12.50"], "."),
+        (["USD 1,234,567"], "."),
+        (["1.234.567-"], ","),
+        (["€ 12", "-3,25"], ","),
+    ],
+)
 def test_signed_and_marked_values_vote_for_their_mark(duck, column, mark):
     assert _decide(duck, column).decimal == mark
 
@@ -181,8 +268,11 @@ def test_counts_weigh_every_line_whether_texts_repeat_or_not(duck, repeated):
         points = [f"{i}.75" for i in range(400)]
         dates = [f"2024-01-05 10:{i // 60:02d}:{i % 60:02d}" for i in range(999)] + ["soon"]
     t = ibis.memtable({"v": commas + points, "d": dates})
-    with pytest.raises(DataValidationError, match=r"600 values read as decimal comma, 400 as "
-                                                  r"decimal point"):
+    with pytest.raises(
+        DataValidationError,
+        match=r"600 values read as decimal comma, 400 as "
+        r"decimal point",
+    ):
         values.decide(t, ["v"], "d")
     reading = values.decide(t, ["v"], "d", decimal=",").date
     assert reading.reason == "ISO dates, 999 of 1,000 values"

@@ -6,6 +6,7 @@ Each file is generated here, part by part, as a hostile upload would be: a 2 KB 
 cells A1 and XFD1048576 (512 GiB as calamine allocates it), one with a header and a cell at
 XFD2 (16,384 columns), an .ods of one row repeated 2,000,000 times.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,24 +33,29 @@ def xlsx(path: Path, sheet_data: str, dimension: str = "") -> Path:
             'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
             '"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
         "_rels/.rels": (
             '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
             'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type='
             '"http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" '
-            'Target="xl/workbook.xml"/></Relationships>'),
+            'Target="xl/workbook.xml"/></Relationships>'
+        ),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><workbook {_NS} xmlns:r="http://schemas.'
             'openxmlformats.org/officeDocument/2006/relationships"><sheets><sheet name="Data" '
-            'sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            'sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
         "xl/_rels/workbook.xml.rels": (
             '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.'
             'openxmlformats.org/package/2006/relationships"><Relationship Id="rId1" Type='
             '"http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
-            'Target="worksheets/sheet1.xml"/></Relationships>'),
+            'Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
         "xl/worksheets/sheet1.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><worksheet {_NS}>{dimension}'
-            f"<sheetData>{sheet_data}</sheetData></worksheet>"),
+            f"<sheetData>{sheet_data}</sheetData></worksheet>"
+        ),
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, text in parts.items():
@@ -69,7 +75,8 @@ def ods(path: Path, rows_xml: str) -> Path:
         'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
         'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
         f'<office:body><office:spreadsheet><table:table table:name="Orders">{rows_xml}'
-        "</table:table></office:spreadsheet></office:body></office:document-content>")
+        "</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
     with zipfile.ZipFile(path, "w") as zf:
         zf.writestr("mimetype", "application/vnd.oasis.opendocument.spreadsheet", zipfile.ZIP_STORED)
         zf.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
@@ -82,13 +89,16 @@ MANIFEST = (
     'tc:opendocument:xmlns:manifest:1.0" manifest:version="1.2"><manifest:file-entry '
     'manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
     '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
-    "</manifest:manifest>")
+    "</manifest:manifest>"
+)
 
 
 def ods_cell(value) -> str:
     if isinstance(value, float):
-        return (f'<table:table-cell office:value-type="float" office:value="{value}">'
-                f"<text:p>{value}</text:p></table:table-cell>")
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{value}">'
+            f"<text:p>{value}</text:p></table:table-cell>"
+        )
     return f'<table:table-cell office:value-type="string"><text:p>{value}</text:p></table:table-cell>'
 
 
@@ -108,11 +118,20 @@ def refused(path: Path, duck, match: str) -> float:
 
 
 def test_cells_at_a1_and_xfd1048576_are_refused_quickly(tmp_path, duck):
-    path = xlsx(tmp_path / "corner.xlsx", f'<row r="1">{text_cell("A1", "x")}</row>'
-                '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    path = xlsx(
+        tmp_path / "corner.xlsx",
+        f'<row r="1">{text_cell("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+    )
     assert path.stat().st_size < 2048
-    assert refused(path, duck, r"corner.xlsx: sheet 'Data' has a cell in column 16,384, over "
-                               r"the 1,000-column limit") < 30
+    assert (
+        refused(
+            path,
+            duck,
+            r"corner.xlsx: sheet 'Data' has a cell in column 16,384, over "
+            r"the 1,000-column limit",
+        )
+        < 30
+    )
 
 
 def test_a_header_and_one_cell_at_xfd2_is_refused(tmp_path, duck):
@@ -128,10 +147,16 @@ def test_a_far_row_inside_a_near_row_element_is_refused(tmp_path, duck):
 
 def test_a_wide_and_tall_rectangle_is_refused_by_its_cells(tmp_path, duck):
     # 26 columns x 999,999 rows: no far row, so every reference is read for the last row
-    path = xlsx(tmp_path / "rect.xlsx", f'<row r="1">{HEADER}<c r="Z1"><v>1</v></c></row>'
-                '<row r="999999"><c r="A999999"><v>2</v></c></row>')
-    refused(path, duck, r"rect.xlsx: sheet 'Data' spans 999,999 rows x 26 columns "
-                        r"\(25,999,974 cells\), over the 25,000,000 limit")
+    path = xlsx(
+        tmp_path / "rect.xlsx",
+        f'<row r="1">{HEADER}<c r="Z1"><v>1</v></c></row><row r="999999"><c r="A999999"><v>2</v></c></row>',
+    )
+    refused(
+        path,
+        duck,
+        r"rect.xlsx: sheet 'Data' spans 999,999 rows x 26 columns "
+        r"\(25,999,974 cells\), over the 25,000,000 limit",
+    )
 
 
 def test_a_declared_dimension_past_the_column_limit_is_refused(tmp_path, duck):
@@ -141,43 +166,65 @@ def test_a_declared_dimension_past_the_column_limit_is_refused(tmp_path, duck):
 
 def test_a_sheet_at_the_bounds_is_read(tmp_path, duck):
     # 23 columns (W) and a row of 1,048,576 are inside every bound: read, not refused
-    path = xlsx(tmp_path / "edge.xlsx", f'<row r="1">{HEADER}</row>'
-                f'<row r="2">{text_cell("A2", "C1")}{text_cell("B2", "2024-01-02")}'
-                '<c r="C2"><v>5</v></c></row>'
-                '<row r="40"><c r="W40"><v>7</v></c></row>')
+    path = xlsx(
+        tmp_path / "edge.xlsx",
+        f'<row r="1">{HEADER}</row>'
+        f'<row r="2">{text_cell("A2", "C1")}{text_cell("B2", "2024-01-02")}'
+        '<c r="C2"><v>5</v></c></row>'
+        '<row r="40"><c r="W40"><v>7</v></c></row>',
+    )
     dataset = read_transactions(path, con=duck)
     assert len(dataset.columns) == 23
 
 
 def test_an_ods_row_repeated_two_million_times_is_refused(tmp_path, duck):
-    path = ods(tmp_path / "repeat.ods", ods_row("cust", "order_date", "amount")
-               + ods_row("C1", "2024-01-02", 1.0, repeated=2_000_000))
+    path = ods(
+        tmp_path / "repeat.ods",
+        ods_row("cust", "order_date", "amount") + ods_row("C1", "2024-01-02", 1.0, repeated=2_000_000),
+    )
     assert path.stat().st_size < 1024
-    assert refused(path, duck, r"repeat.ods: sheet 'Orders' has a cell in row 2,000,001, past "
-                               r"the 1,048,576 rows of a sheet") < 30
+    assert (
+        refused(
+            path,
+            duck,
+            r"repeat.ods: sheet 'Orders' has a cell in row 2,000,001, past "
+            r"the 1,048,576 rows of a sheet",
+        )
+        < 30
+    )
 
 
 def test_an_ods_cell_repeated_past_the_column_limit_is_refused(tmp_path, duck):
-    cells = ('<table:table-cell table:number-columns-repeated="5000" office:value-type="float" '
-             'office:value="1"><text:p>1</text:p></table:table-cell>')
-    path = ods(tmp_path / "wide.ods", ods_row("cust", "order_date", "amount")
-               + f"<table:table-row>{cells}</table:table-row>")
+    cells = (
+        '<table:table-cell table:number-columns-repeated="5000" office:value-type="float" '
+        'office:value="1"><text:p>1</text:p></table:table-cell>'
+    )
+    path = ods(
+        tmp_path / "wide.ods",
+        ods_row("cust", "order_date", "amount") + f"<table:table-row>{cells}</table:table-row>",
+    )
     refused(path, duck, r"wide.ods: sheet 'Orders' has a cell in column 5,000, over")
 
 
 def test_empty_repeats_at_the_end_of_an_ods_do_not_count(tmp_path, duck):
     # spreadsheets write formatted empty space as huge repeats after the data: not rows
-    empty = ('<table:table-row table:number-rows-repeated="1048570"><table:table-cell '
-             'table:number-columns-repeated="1024"/></table:table-row>')
-    path = ods(tmp_path / "styled.ods", ods_row("cust", "order_date", "amount")
-               + ods_row("C1", "2024-01-02", 4.0) + empty)
+    empty = (
+        '<table:table-row table:number-rows-repeated="1048570"><table:table-cell '
+        'table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    path = ods(
+        tmp_path / "styled.ods",
+        ods_row("cust", "order_date", "amount") + ods_row("C1", "2024-01-02", 4.0) + empty,
+    )
     dataset = read_transactions(path, con=duck)
     assert dataset.columns == ["cust", "order_date", "amount"]
 
 
 def test_the_cli_refuses_with_one_line_and_exit_2(tmp_path, capsys):
-    path = xlsx(tmp_path / "corner.xlsx", f'<row r="1">{text_cell("A1", "x")}</row>'
-                '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    path = xlsx(
+        tmp_path / "corner.xlsx",
+        f'<row r="1">{text_cell("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+    )
     assert main(["rfm", str(path), "-o", str(tmp_path / "out.csv")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "corner.xlsx" in err and "column 16,384" in err
@@ -186,12 +233,17 @@ def test_the_cli_refuses_with_one_line_and_exit_2(tmp_path, capsys):
 def test_a_reader_that_aborts_is_a_message_and_the_caller_lives(tmp_path, monkeypatch):
     # The check is widened so the file reaches calamine, which asks for 512 GiB and aborts:
     # in its child process, with a memory limit; here, an InputFileError.
-    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 10 ** 12)
-    monkeypatch.setattr(limits, "MAX_COLUMNS", 10 ** 6)
-    path = xlsx(tmp_path / "corner.xlsx", f'<row r="1">{text_cell("A1", "x")}</row>'
-                '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
-    with pytest.raises(InputFileError, match=r"corner.xlsx: the workbook's reader stopped "
-                                             r"\(out of memory, or aborted\)"):
+    monkeypatch.setattr(workbook_checks, "MAX_CELLS", 10**12)
+    monkeypatch.setattr(limits, "MAX_COLUMNS", 10**6)
+    path = xlsx(
+        tmp_path / "corner.xlsx",
+        f'<row r="1">{text_cell("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>',
+    )
+    with pytest.raises(
+        InputFileError,
+        match=r"corner.xlsx: the workbook's reader stopped "
+        r"\(out of memory, or aborted\)",
+    ):
         excel.read_workbook(path)
 
 

@@ -3,6 +3,7 @@
 Skipped when /usr/bin/chromium is missing, unless CI=true: then missing browser = failure.
 Never downloads a browser.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,8 +25,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SAMPLE = ROOT / "data" / "online_retail_II_sample.xlsx"
 RUN_COMMAND = [str(ROOT / ".venv" / "bin" / "streamlit"), "run", "app.py"]
@@ -57,8 +65,7 @@ def streamlit_server(model_dir: Path, log: Path, command=None, env: dict | None 
     ``command(port)``: another way to start app.py (serve.py); ``env``: more variables."""
     port = _free_port()
     env = {**os.environ, "RFM_MODEL_DIR": str(model_dir), **(env or {})}
-    argv = command(port) if command else RUN_COMMAND + [f"--server.port={port}",
-                                                         "--server.headless=true"]
+    argv = command(port) if command else RUN_COMMAND + [f"--server.port={port}", "--server.headless=true"]
     with log.open("w") as out:
         proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -142,8 +149,10 @@ def settle(page, timeout: float = 90) -> None:
     quiet = 0
     while time.time() < end:
         time.sleep(0.4)
-        busy = page.locator('[data-test-script-state="running"]').count() or \
-            page.locator('[data-testid="stStatusWidget"]').count()
+        busy = (
+            page.locator('[data-test-script-state="running"]').count()
+            or page.locator('[data-testid="stStatusWidget"]').count()
+        )
         quiet = 0 if busy else quiet + 1
         if quiet >= 3:
             return

@@ -1,4 +1,5 @@
 """The dashboard in a real browser against the real server, plus the API over HTTP."""
+
 from __future__ import annotations
 
 import re
@@ -98,13 +99,19 @@ def test_upload_visit_every_page_retrain_lookup_and_score(page, server, retail_c
     model, _ = store.load(version)
     group = _card_group(page)
     assert group == model.segment(rfm).set_index("customer_id").loc[
-        customer["customer_id"], "segment"].replace("_", " ")
+        customer["customer_id"], "segment"
+    ].replace("_", " ")
     shot(page, "lookup")
 
     # the API scores with the version just saved
-    response = httpx.post(server + "/api/score", json={"recency": float(customer["recency"]),
-                                                        "frequency": float(customer["frequency"]),
-                                                        "monetary": float(customer["monetary"])})
+    response = httpx.post(
+        server + "/api/score",
+        json={
+            "recency": float(customer["recency"]),
+            "frequency": float(customer["frequency"]),
+            "monetary": float(customer["monetary"]),
+        },
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["model_version"] == version and body["segment"].replace("_", " ") == group
@@ -116,8 +123,10 @@ def test_upload_visit_every_page_retrain_lookup_and_score(page, server, retail_c
         other = httpx.request(method, server + "/api/score")
         assert other.status_code == 405 and "is not allowed" in other.json()["error"]
     assert httpx.get(server + "/api/nothing").status_code == 404
-    assert httpx.post(server + "/api/score",
-                      json={"recency": -3, "frequency": 1, "monetary": 1}).status_code == 422
+    assert (
+        httpx.post(server + "/api/score", json={"recency": -3, "frequency": 1, "monetary": 1}).status_code
+        == 422
+    )
     assert httpx.get(server + "/api/health").json()["model_version"] == version
 
 
@@ -135,8 +144,11 @@ def test_customer_link_opens_the_card_in_a_new_session(browser, server):
         shown = _metrics(page)
         assert shown["Recency"] == f"{customer['recency']:,.0f} days"
         assert shown["Monetary"] == f"{customer['monetary']:,.2f}"
-        expected = SegmentationModel().fit(rfm).explain(customer["recency"], customer["frequency"],
-                                                        customer["monetary"])
+        expected = (
+            SegmentationModel()
+            .fit(rfm)
+            .explain(customer["recency"], customer["frequency"], customer["monetary"])
+        )
         # the model saved by the other test was trained on other data, so it is not used here
         assert _card_group(page) == expected.segment.replace("_", " ")
     finally:

@@ -8,6 +8,7 @@ navigation. Streamlit documents no public switch for this (its docs: "as soon as
 executes st.navigation, your app will ignore the pages/ directory"), so this test is the guard:
 it fails if an upgrade renames or drops the flag.
 """
+
 from __future__ import annotations
 
 import pytest

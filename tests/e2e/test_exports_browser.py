@@ -5,6 +5,7 @@ dd/mm/yyyy, a typo year), which also returns the RFM per customer computed with 
 over the records it wrote. The file is uploaded with no flags and no mapping change; the RFM
 page's metrics and its CSV download must equal that expectation value by value.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,9 @@ def test_export_uploaded_gives_the_hand_computed_rfm(page, server, tmp_path, sha
     export = BUILDERS[shape](tmp_path)
     expected = export.expected
     upload(page, server, export.path)
-    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, \
-        page.locator('[data-testid="stAlertContentError"]').all_inner_texts()
+    assert page.locator('[data-testid="stAlertContentError"]').count() == 0, page.locator(
+        '[data-testid="stAlertContentError"]'
+    ).all_inner_texts()
 
     nav(page, "RFM")
     no_exceptions(page)
@@ -41,8 +43,10 @@ def test_export_uploaded_gives_the_hand_computed_rfm(page, server, tmp_path, sha
     download = info.value
     text = open(download.path(), encoding="utf-8").read()
     rows = list(csv.DictReader(io.StringIO(text)))
-    got = {row["customer_id"]: (int(row["recency"]), int(row["frequency"]),
-                                float(row["monetary"])) for row in rows}
+    got = {
+        row["customer_id"]: (int(row["recency"]), int(row["frequency"]), float(row["monetary"]))
+        for row in rows
+    }
     assert len(rows) == len(got)  # one row per customer
     assert sorted(got) == sorted(expected)
     for customer, (recency, frequency, monetary) in expected.items():

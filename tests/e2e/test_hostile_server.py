@@ -1,6 +1,7 @@
 """Issue 20 against the real server in Chromium: a hostile workbook upload is a message and
 the server lives on; a markdown link in a lookup URL is shown as text, no link or image forms;
 and, under serve.py's limits, idle connections neither starve /api/health nor stay open."""
+
 from __future__ import annotations
 
 import selectors
@@ -19,8 +20,9 @@ def _corner_xlsx(path: Path) -> Path:
     """2 KB: cells A1 and XFD1048576 (calamine would allocate 512 GiB and abort the process)."""
     from tests.core.test_workbook_extent import text_cell, xlsx
 
-    return xlsx(path, f'<row r="1">{text_cell("A1", "x")}</row>'
-                      '<row r="1048576"><c r="XFD1048576"><v>1</v></c></row>')
+    return xlsx(
+        path, f'<row r="1">{text_cell("A1", "x")}</row><row r="1048576"><c r="XFD1048576"><v>1</v></c></row>'
+    )
 
 
 def test_a_hostile_workbook_upload_is_a_message_and_the_server_lives(page, server, tmp_path):
@@ -39,8 +41,10 @@ def test_a_hostile_workbook_upload_is_a_message_and_the_server_lives(page, serve
     assert "online_retail_II_sample.xlsx" in page.inner_text('[data-testid="stSidebar"]')
 
 
-@pytest.mark.parametrize("wanted", ["[Session expired: sign in again](http://127.0.0.1:9/login)",
-                                    "![x](http://127.0.0.1:9/pixel.png)"])
+@pytest.mark.parametrize(
+    "wanted",
+    ["[Session expired: sign in again](http://127.0.0.1:9/login)", "![x](http://127.0.0.1:9/pixel.png)"],
+)
 def test_a_markdown_link_in_the_lookup_url_stays_text(page, server, wanted):
     from urllib.parse import quote
 
@@ -60,11 +64,16 @@ def test_a_markdown_link_in_the_lookup_url_stays_text(page, server, wanted):
 @pytest.fixture
 def limited_server(tmp_path):
     """serve.py (app.py under its limits) on a free port, header timeout 2 s: (URL, port)."""
+
     def command(port: int) -> list[str]:
         return [sys.executable, "serve.py", "--port", str(port), "--address", "127.0.0.1"]
 
-    with streamlit_server(tmp_path / "models", tmp_path / "serve.log", command,
-                          {"RFM_HEADER_TIMEOUT_S": "2", "RFM_MAX_HTTP_CONNECTIONS": "256"}) as url:
+    with streamlit_server(
+        tmp_path / "models",
+        tmp_path / "serve.log",
+        command,
+        {"RFM_HEADER_TIMEOUT_S": "2", "RFM_MAX_HTTP_CONNECTIONS": "256"},
+    ) as url:
         yield url, int(url.rsplit(":", 1)[1])
 
 

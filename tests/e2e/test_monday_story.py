@@ -1,6 +1,7 @@
 """Issue 19 in a real browser at 1400 and 390 px: the customer card (named segment, the
 customer's e-mail from the file, last orders, currency), Movement's default (slipping customers
 on fixed cut points) and no element cut off on Data, Segments, Movement and the card."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,11 +21,11 @@ WIDTHS = (1400, 390)
 # most: r 5 (recency 0), f 5, m 5 -> Champions. Its e-mail changed: the latest is the new one.
 # Everyone else (C002..C031) orders once or twice, earlier, for less.
 C001_ORDERS = [  # invoice, date, quantity, price -> value
-    ("500001", "2024-01-05 10:00", 2, 40.00),    # 80.00, the oldest: not among the last five
-    ("500002", "2024-02-05 10:00", 3, 50.00),    # 150.00
-    ("500003", "2024-03-05 10:00", 1, 120.00),   # 120.00
-    ("500004", "2024-04-05 10:00", 4, 25.00),    # 100.00
-    ("500005", "2024-05-05 10:00", 5, 30.00),    # 150.00
+    ("500001", "2024-01-05 10:00", 2, 40.00),  # 80.00, the oldest: not among the last five
+    ("500002", "2024-02-05 10:00", 3, 50.00),  # 150.00
+    ("500003", "2024-03-05 10:00", 1, 120.00),  # 120.00
+    ("500004", "2024-04-05 10:00", 4, 25.00),  # 100.00
+    ("500005", "2024-05-05 10:00", 5, 30.00),  # 150.00
     ("500006", "2024-06-30 18:00", 2, 1234.50),  # 2,469.00, the newest
 ]
 
@@ -39,8 +40,10 @@ def shop_csv(tmp_path_factory):
         orders = 1 + n % 2
         for k in range(orders):
             day = dt.date(2024, 1, 1) + dt.timedelta(days=(n * 5 + k * 17) % 150)
-            rows.append(f"6{n:03d}{k:02d},{day} 09:00,C{n:03d},1,{10 + n:.2f},"
-                        f"c{n}@example.com,Customer {n},Sweden,EUR")
+            rows.append(
+                f"6{n:03d}{k:02d},{day} 09:00,C{n:03d},1,{10 + n:.2f},"
+                f"c{n}@example.com,Customer {n},Sweden,EUR"
+            )
     path = tmp_path_factory.mktemp("shop") / "shop_eur.csv"
     path.write_text("\n".join(rows) + "\n")
     return path
@@ -117,8 +120,9 @@ def test_movement_default_is_slipping_on_fixed_cut_points(page, server, width):
 
     def slipping(later):
         both = before.merge(later, on="customer_id", suffixes=("_from", "_to"))
-        moved = both[both["rfm_segment_from"].isin(GOOD_SEGMENTS)
-                     & both["rfm_segment_to"].isin(LAPSING_SEGMENTS)]
+        moved = both[
+            both["rfm_segment_from"].isin(GOOD_SEGMENTS) & both["rfm_segment_to"].isin(LAPSING_SEGMENTS)
+        ]
         return len(moved), float(moved["monetary_to"].sum())
 
     def moved(later):

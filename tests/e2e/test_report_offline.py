@@ -1,5 +1,6 @@
 """The HTML report from `python -m core report` opens in Chromium with the network cut off
 and draws every chart (plotly.js is inside the file)."""
+
 from __future__ import annotations
 
 import pytest
@@ -37,12 +38,10 @@ def test_report_opens_offline_and_shows_its_charts(report_file, browser):
         errors = []
         page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
         page.goto(report_file.as_uri())
-        page.wait_for_function(
-            f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}")
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot .main-svg').length >= {figures}")
         assert page.locator("div.js-plotly-plot").count() == figures
         # each chart drew marks: heatmap cells or bars, not an empty frame
-        assert page.locator(".js-plotly-plot .heatmaplayer image, "
-                            ".js-plotly-plot .bars path").count() > 0
+        assert page.locator(".js-plotly-plot .heatmaplayer image, .js-plotly-plot .bars path").count() > 0
         # no horizontal scrolling at phone width: the page fits its viewport
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert errors == []
@@ -58,22 +57,51 @@ def test_charts_with_twelve_segments_stay_legible_at_390_px(tmp_path, browser):
     from core import charts
     from tests.e2e.test_segments_browser import OVERLAPS
 
-    names = ["Elite", "High_Spender", "Power_Shopper", "Premium", *[f"Regular {i}" for i in
-                                                                  range(1, 7)], "Occasional",
-             "Lapsed"]
+    names = [
+        "Elite",
+        "High_Spender",
+        "Power_Shopper",
+        "Premium",
+        *[f"Regular {i}" for i in range(1, 7)],
+        "Occasional",
+        "Lapsed",
+    ]
     assert len(names) == 12
-    profiles = pd.DataFrame({"segment": names, "customers": [10 * (i + 1) for i in range(12)],
-                             "revenue": [1000.0] * 12, "revenue_share": [1 / 12] * 12,
-                             "recency_mean": [30.0] * 12, "frequency_mean": [2.0] * 12})
-    named = ["Champions", "Loyal", "Potential Loyalist", "New Customers", "Promising",
-             "Need Attention", "About to Sleep", "At Risk", "Can't Lose Them", "Hibernating"]
-    crosstab = pd.DataFrame([[i * j for j in range(12)] for i in range(10)], index=named,
-                            columns=names)
-    figures = [charts.segment_overview(profiles, "GBP"),
-               charts.tier_cluster_heatmap(crosstab, x_title="tier or cluster", y_title="segment")]
-    page_html = "<html><body>" + "".join(
-        f.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%")
-        for i, f in enumerate(figures)) + "</body></html>"
+    profiles = pd.DataFrame(
+        {
+            "segment": names,
+            "customers": [10 * (i + 1) for i in range(12)],
+            "revenue": [1000.0] * 12,
+            "revenue_share": [1 / 12] * 12,
+            "recency_mean": [30.0] * 12,
+            "frequency_mean": [2.0] * 12,
+        }
+    )
+    named = [
+        "Champions",
+        "Loyal",
+        "Potential Loyalist",
+        "New Customers",
+        "Promising",
+        "Need Attention",
+        "About to Sleep",
+        "At Risk",
+        "Can't Lose Them",
+        "Hibernating",
+    ]
+    crosstab = pd.DataFrame([[i * j for j in range(12)] for i in range(10)], index=named, columns=names)
+    figures = [
+        charts.segment_overview(profiles, "GBP"),
+        charts.tier_cluster_heatmap(crosstab, x_title="tier or cluster", y_title="segment"),
+    ]
+    page_html = (
+        "<html><body>"
+        + "".join(
+            f.to_html(full_html=False, include_plotlyjs=(i == 0), default_width="100%")
+            for i, f in enumerate(figures)
+        )
+        + "</body></html>"
+    )
     path = tmp_path / "charts.html"
     path.write_text(page_html)
     page = browser.new_page(viewport={"width": 390, "height": 900})

@@ -1,5 +1,6 @@
 """Segments page in a real browser: the R x FM grid, the e-mail-tool export and the report
 download, and at 390 px wide no two axis labels of any chart overlap."""
+
 from __future__ import annotations
 
 import csv
@@ -63,11 +64,17 @@ def test_grid_exports_and_report_and_phone_width(browser, server, tmp_path):
         assert list(rows[0])[:2] == ["Email", "customer_id"]
         # customer 5 has no e-mail and is left out; 4's formula-like e-mail is neutralised
         assert {r["Email"]: r["rfm_segment"] for r in rows} == {
-            "a@shop.io": "Champions", "b@shop.io": "About to Sleep", "c@shop.io": "Loyal",
-            "'=d@shop.io": "Hibernating"}
+            "a@shop.io": "Champions",
+            "b@shop.io": "About to Sleep",
+            "c@shop.io": "Loyal",
+            "'=d@shop.io": "Hibernating",
+        }
         by_id = {r["customer_id"]: r for r in rows}
-        assert (by_id["3"]["orders"], by_id["3"]["revenue"], by_id["3"]["average_order_value"]) \
-            == ("3", "200.0", "66.67")
+        assert (by_id["3"]["orders"], by_id["3"]["revenue"], by_id["3"]["average_order_value"]) == (
+            "3",
+            "200.0",
+            "66.67",
+        )
         assert by_id["1"]["first_purchase"].startswith("2024-03-10")
 
         report = _download(page, "Download the report (HTML)").decode()

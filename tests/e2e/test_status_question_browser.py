@@ -1,6 +1,7 @@
 """In Chromium: a WooCommerce-shaped upload with a status no vocabulary has asks about it on the
 Data page before any number; after the choice the RFM page shows the records' customers and
 revenue (tests/status_exports.py computes them from the records it wrote)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,7 @@ from tests.e2e.conftest import amount, metrics, nav, no_exceptions, settle, shot
 
 
 def test_unknown_status_is_asked_then_the_rfm_page_shows_the_records(page, server, tmp_path):
-    export = status_exports.woocommerce_orders(tmp_path, unknown=True,
-                                               paid_also={status_exports.NEW_STATUS})
+    export = status_exports.woocommerce_orders(tmp_path, unknown=True, paid_also={status_exports.NEW_STATUS})
     upload(page, server, export.path)
     question = page.get_by_text("holds values this app does not know")
     question.wait_for()
@@ -20,8 +20,7 @@ def test_unknown_status_is_asked_then_the_rfm_page_shows_the_records(page, serve
     assert f"'{status_exports.NEW_STATUS}': 2 lines" in app_text
     shot(page, "status_question", height=1400)
 
-    form = page.locator('[data-testid="stForm"]').filter(
-        has=page.get_by_role("button", name="Confirm"))
+    form = page.locator('[data-testid="stForm"]').filter(has=page.get_by_role("button", name="Confirm"))
     form.get_by_text("a completed sale", exact=True).click()
     form.get_by_role("button", name="Confirm").click()
     settle(page, 120)

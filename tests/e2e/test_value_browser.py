@@ -1,5 +1,6 @@
 """Value page in a real browser on the bundled sample: the forecast's figures against
 core.clv's, the backtest in words, and the download of every customer's value."""
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,12 @@ def expected():
 
 
 def _metrics(page) -> dict[str, str]:
-    return dict(zip(page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
-                    page.locator('[data-testid="stMetricValue"]').all_inner_texts()))
+    return dict(
+        zip(
+            page.locator('[data-testid="stMetricLabel"]').all_inner_texts(),
+            page.locator('[data-testid="stMetricValue"]').all_inner_texts(),
+        )
+    )
 
 
 def test_value_page_on_the_sample(page, server, expected):

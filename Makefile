@@ -24,10 +24,12 @@ run: install
 test: install lint
 	$(PY) -m pytest
 
-# Run by `make test`: ruff on the whole tree and mypy on the engine (core/), both pinned in
-# requirements-dev.txt and configured in pyproject.toml ([tool.ruff], [tool.mypy]).
+# Run by `make test`: ruff (lint, and the layout `ruff format` writes) on the whole tree and
+# mypy on the engine (core/), pinned in requirements-dev.txt and configured in pyproject.toml
+# ([tool.ruff], [tool.mypy]). Fix the layout with `.venv/bin/ruff format .`.
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy core
 
 # Benchmarks: ours vs the pandas notebook way, DuckDB and Polars, 1M and 10M lines, and the

@@ -250,9 +250,10 @@ def read_profile(
         roles["customer"] = customer
         sentences.append(said)
 
-    # -- when ------------------------------------------------------------------------------
-    if profile.date_column and not user.get("date"):
-        date = found(profile.date_column)
+    # -- when (the profile's own date column given back, as the Data page does, is read the
+    # profile's way: its format, time and zone) -----------------------------------------------
+    date = found(profile.date_column)
+    if profile.date_column and user.get("date") in (None, date):
         if date is None:  # not in the signature, and not in this file
             raise ProfileError(
                 f"{source}: {profile.title} dates are in the column "

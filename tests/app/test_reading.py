@@ -37,6 +37,16 @@ def test_woocommerce_upload_is_read_by_its_profile_and_can_be_read_without(app, 
     assert not any("read as " in c.value for c in [*app.caption, *app.markdown])
 
 
+def test_a_profile_date_format_is_kept_when_the_page_gives_its_mapping_back(app, tmp_path):
+    """eBay writes 'Sep-02-24': the Data page passes the detected mapping back as settings,
+    and the profile's date format still reads it (the records' customers and revenue)."""
+    export = platform_exports.ebay(tmp_path)
+    _upload(app, export.path)
+    assert not app.error, [e.value for e in app.error]
+    assert metric(app, "Customers") == f"{len(export.expected):,}"
+    assert metric(app, "Revenue") == f"${_revenue(export):,.2f}"
+
+
 def test_amazon_refusal_is_shown_and_a_chosen_customer_reads_it(app, tmp_path):
     export = platform_exports.amazon_all_orders(tmp_path)
     _upload(app, export.path)

@@ -36,6 +36,22 @@ def test_platform_export_read_with_no_flags_gives_the_records_rfm(kind, folder, 
         assert f"currency {export.notes['currency']}" in "; ".join(result.reading)
 
 
+@pytest.mark.parametrize("kind", list(platform_exports.BUILDERS))
+def test_the_detected_mapping_given_back_reads_the_same(kind, tmp_path, duck):
+    """The Data page passes the mapping it detected back as the user's (ReadOptions.mapping):
+    a column the profile chose, given back, is read the profile's way (its date format, time
+    and zone), not as a plain column."""
+    from core.cleaning import suggest_preset
+    from core.io import read_transactions
+    from core.rfm import read_mapped
+
+    export = platform_exports.BUILDERS[kind](tmp_path)
+    prepared, detected, _ = read_mapped(read_transactions(export.path, con=duck), check=False)
+    options = ReadOptions(mapping=detected.as_dict(), preset=suggest_preset(detected, prepared.table))
+    result = rfm_from_file(export.path, options, con=duck)
+    exports.assert_expected_rfm(result, export)
+
+
 @pytest.mark.parametrize("kind", list(ALL))
 def test_each_fixture_is_recognised_as_its_profile(kind, folder, duck):
     from core.io import read_transactions

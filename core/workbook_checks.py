@@ -581,18 +581,15 @@ class _OdsExtent:
 
     def extend(self, data: bytes) -> None:
         """The next chunk of the inflated content XML (InputFileError: broken, or over a bound)."""
-        try:
-            self.parser.feed(data)
-            self._events()
-        except ET.ParseError as exc:
-            raise InputFileError(
-                f"{self.display}: its content is broken XML ({exc}); save the workbook again"
-            ) from exc
+        self._parse(lambda: self.parser.feed(data))
 
     def close(self) -> None:
         """The part's end: the last table checked (InputFileError)."""
+        self._parse(self.parser.close)
+
+    def _parse(self, step: Callable[[], object]) -> None:
         try:
-            self.parser.close()
+            step()
             self._events()
         except ET.ParseError as exc:
             raise InputFileError(

@@ -253,16 +253,19 @@ def read_mapped(
         mapping = replace(mapping, customer=given or None)
     if check:
         mapping.check(dataset.columns, dataset.name)
-    # A text file's bytes say which currency marks it holds at all, for less than a scan.
+    # Only values read as text can hold a currency mark; a text file's bytes then say which
+    # marks it holds at all, for less than a scan (numbers read as numbers: neither).
+    value_columns = [c for c in (mapping.amount, mapping.price) if c]
+    as_text = any(c in dataset.columns and dataset.table[c].type().is_string() for c in value_columns)
     may_hold = (
         marks_in_text(dataset.path, tuple(money.VALUE_MARKS))
-        if dataset.kind == "csv" and dataset.path
+        if as_text and dataset.kind == "csv" and dataset.path
         else None
     )
     code, said = money.stated_currency(
         dataset.table,
         reading.profile.currency if reading.profile else None,
-        [c for c in (mapping.amount, mapping.price) if c],
+        value_columns,
         may_hold,
     )
     sentences.append(said)

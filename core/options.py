@@ -1,7 +1,7 @@
 """How a transactions file is to be read: one frozen, validated ``ReadOptions``.
 
 The command line builds it once from its flags (``core.cli``), the dashboard once from the
-Data page's settings (``ui.state``); ``core.rfm.open_source(path, options)`` reads a file by
+Data page's settings (``ui.session``); ``core.rfm.open_source(path, options)`` reads a file by
 it. Every field's default is written here and nowhere else; a bad value raises ConfigError
 naming it when the options are made, before any file is read.
 """

@@ -237,6 +237,8 @@ async def health(request: Request) -> JSONResponse:
 
 @_json_endpoint(("POST",))
 async def score(request: Request) -> JSONResponse:
+    """POST /api/score: R, F, M of customers (JSON or CSV) scored by the current saved model
+    (docs/TEAM.md); a refused request is a JSON error with its status."""
     _check_token(request)
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
@@ -299,6 +301,7 @@ async def score(request: Request) -> JSONResponse:
 
 @_json_endpoint(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 async def unknown_route(request: Request) -> JSONResponse:
+    """Any other /api/ path: 404 naming the routes there are."""
     raise _Refused(404, f"no API route {request.url.path[:80]}; there are /api/health and /api/score")
 
 

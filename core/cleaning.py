@@ -31,6 +31,9 @@ EARLIEST_DATE = _dt.datetime(1990, 1, 1)
 
 @dataclass(frozen=True)
 class Rule:
+    """One cleaning rule: its name (the CLI's and presets'), label and description (the Data
+    page, the audit), and ``keep``, the ibis expression of the lines it keeps."""
+
     name: str
     label: str
     description: str
@@ -383,6 +386,8 @@ class CleaningAudit:
     line_value: str = ""  # which column(s) the line value came from
 
     def to_frame(self) -> pd.DataFrame:
+        """The audit as a table: one row per step (rows read, removed by each rule, netted,
+        filled, kept, customers) with its label and count (removed counts negative)."""
         import pandas as pd
 
         rows = [("rows_in", "Rows read", self.rows_in)]

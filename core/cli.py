@@ -646,6 +646,8 @@ COMMANDS["clv"] = _cmd_clv
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command (``argv``, default sys.argv[1:]); the exit status: 0 done, 2 a user
+    mistake (one line on stderr naming what to decide; nothing written)."""
     args = None
     try:
         args = build_parser().parse_args(argv)

@@ -368,12 +368,8 @@ def _physical_line(path: Path, record: int, delimiter: str) -> int:
 def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
     """The file's table, and whether it has no rows (its first row is read: a corrupt file fails
     here). Its columns are checked from its footer before the engine reads it."""
-    import pyarrow.parquet as pq
-
     try:
-        footer = pq.read_metadata(str(path))
-        leaves = footer.num_columns  # the engine reads each leaf column: counted first
-        names = footer.schema.to_arrow_schema().names if leaves <= limits.MAX_COLUMNS else []
+        leaves, names = _parquet_columns(con, path)
     except Exception as exc:
         raise InputFileError(
             f"{path.name}: corrupt or unreadable Parquet file "
@@ -391,6 +387,27 @@ def _read_parquet(con, path: Path) -> tuple[ibis.Table, bool]:
             f"({first_line(exc)}); write it again or export CSV"
         ) from exc
     return table, empty
+
+
+def _parquet_columns(con, path: Path) -> tuple[int, list[str]]:
+    """From a Parquet file's footer: how many leaf columns the engine would read, and the
+    top-level column names (none past limits.MAX_COLUMNS leaves). DuckDB's parquet_schema lists
+    the schema's elements depth first, each group with its number of children."""
+    quoted = "'" + str(path).replace("'", "''") + "'"
+    elements = con.raw_sql(f"SELECT name, num_children FROM parquet_schema({quoted})").fetchall()
+    leaves = sum(1 for _, children in elements[1:] if not children)
+    if leaves > limits.MAX_COLUMNS:
+        return leaves, []
+    names, pending = [], [elements[0][1]]  # per open group (the root first): children to come
+    for name, children in elements[1:]:
+        while pending[-1] == 0:
+            pending.pop()
+        if len(pending) == 1:
+            names.append(name)
+        pending[-1] -= 1
+        if children:
+            pending.append(children)
+    return leaves, names
 
 
 def check_plain_file(path: str | os.PathLike) -> None:

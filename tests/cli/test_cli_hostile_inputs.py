@@ -186,6 +186,33 @@ def test_an_empty_parquet_of_50000_columns_is_refused_quickly(tmp_path, capsys):
     one_line_refusal(code, err, "wide.parquet: the file has 50,000 columns, over the 1,000-column limit")
 
 
+def test_a_parquet_footer_counts_nested_leaves_and_names_the_top_level_columns(tmp_path, capsys, monkeypatch):
+    """The engine reads each leaf of a nested column: 4 top-level columns holding 7 leaves are
+    over a 5-column limit; under the limit the top-level names are checked (here two differ
+    only in case, past a struct holding a list of structs)."""
+    from core import limits
+
+    nested = pa.table(
+        {
+            "Customer ID": ["17850"],
+            "s": pa.array([{"Country": "UK", "y": [{"a": 1, "b": 2}], "z": "q"}]),
+            "Country": ["UK"],  # also a nested name: only top-level names are the file's columns
+            "customer id": ["1"],
+        }
+    )
+    pq.write_table(nested, tmp_path / "nested.parquet")
+    code, err = run(["rfm", tmp_path / "nested.parquet", "-o", tmp_path / "out.csv"], capsys)
+    one_line_refusal(
+        code,
+        err,
+        "nested.parquet: the file has column names that differ only in case ['Customer ID', 'customer id']",
+    )
+    monkeypatch.setattr(limits, "MAX_COLUMNS", 5)
+    code, err = run(["rfm", tmp_path / "nested.parquet", "-o", tmp_path / "out.csv"], capsys)
+    one_line_refusal(code, err, "nested.parquet: the file has 7 columns, over the 5-column limit")
+    assert not (tmp_path / "out.csv").exists()
+
+
 def test_a_csv_of_too_many_columns_is_refused(tmp_path, capsys):
     path = write(
         tmp_path / "many.csv",

@@ -25,15 +25,14 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import os
 import threading
-from pathlib import Path
 
 import streamlit as st
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from core.config import model_dir
 from core.errors import ConfigError, ModelStoreError, SegmentationError
 from core.store import ModelStore, UnusableModelError
 from ui import access
@@ -65,7 +64,7 @@ class _Refused(Exception):
 
 
 def _store() -> ModelStore:
-    return ModelStore(Path(os.environ.get("RFM_MODEL_DIR", "models")))
+    return ModelStore(model_dir())
 
 
 def _current_model():

@@ -1,7 +1,7 @@
 """``python -m core``: the engine from the command line.
 
     rfm FILE [mapping] [--preset P] [--as-of DATE] -o OUT.csv
-    train FILE [mapping] [--k K] [--model-dir models]
+    train FILE [mapping] [--k K] [--model-dir DIR]
     segment FILE [mapping] [--model VERSION | --k K] -o OUT.csv
     report FILE [mapping] [--model VERSION | --k K] [--currency CODE] -o REPORT.html
     score --recency R --frequency F --monetary M [--model VERSION] [--json]
@@ -34,6 +34,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 _ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status", "product", "country")
+
+
+def _add_model_dir_arg(p: argparse.ArgumentParser) -> None:
+    """--model-dir, defaulting to the app's store (core.config.model_dir)."""
+    from core.config import model_dir
+
+    p.add_argument(
+        "--model-dir",
+        default=str(model_dir()),
+        help="model store folder (default: env RFM_MODEL_DIR, else models/)",
+    )
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -119,20 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="fit tiers + clusters and save a model version")
     _add_data_args(p)
     p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"number of clusters (default {DEFAULTS.k})")
-    p.add_argument("--model-dir", default="models", help="model store folder (default models/)")
+    _add_model_dir_arg(p)
 
     p = sub.add_parser("segment", help="segment every customer to CSV")
     _add_data_args(p)
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
     p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
-    p.add_argument("--model-dir", default="models")
+    _add_model_dir_arg(p)
     p.add_argument("-o", "--output", required=True, help="output .csv or .xlsx ('-': CSV on stdout)")
 
     p = sub.add_parser("report", help="one self-contained HTML report (opens offline)")
     _add_data_args(p)
     p.add_argument("--model", help="saved model version (default: fit a new model on FILE)")
     p.add_argument("--k", type=int, default=DEFAULTS.k, help=f"k when fitting on FILE (default {DEFAULTS.k})")
-    p.add_argument("--model-dir", default="models")
+    _add_model_dir_arg(p)
     p.add_argument(
         "--currency",
         metavar="CODE",
@@ -145,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frequency", required=True, help="number of purchases")
     p.add_argument("--monetary", required=True, help="total spend")
     p.add_argument("--model", help="model version (default: current)")
-    p.add_argument("--model-dir", default="models")
+    _add_model_dir_arg(p)
     p.add_argument("--json", action="store_true", help="print JSON")
 
     p = sub.add_parser("sweep", help="k-sweep evidence: inertia, silhouette, CH, DB, knee")
@@ -173,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
         "(from, default: a move means the customer changed) or on its own "
         "(each: the scale is re-cut)",
     )
-    p.add_argument("--model-dir", default="models")
+    _add_model_dir_arg(p)
     p.add_argument("-o", "--output", required=True, help="output CSV ('-' for stdout)")
 
     p = sub.add_parser("synth", help="write deterministic synthetic Online-Retail-like lines")

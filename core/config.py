@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -83,3 +85,12 @@ class CLVConfig:
 
 
 CLV_DEFAULTS = CLVConfig()
+
+
+MODEL_DIR_ENV = "RFM_MODEL_DIR"
+
+
+def model_dir() -> Path:
+    """The model store folder of the app, the API and the CLI's default: env RFM_MODEL_DIR, else
+    ./models (read on every call)."""
+    return Path(os.environ.get(MODEL_DIR_ENV) or "models")

@@ -10,14 +10,12 @@ one is set (ui/access.py). Fits and loads are the cached calls of ui/engine.py.
 from __future__ import annotations
 
 import copy
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
 from core.clustering import FEATURES
-from core.config import DEFAULTS
+from core.config import DEFAULTS, model_dir
 from core.errors import SegmentationError
 from core.outliers import inside_fences
 from core.segmentation import ModelChange, SegmentationModel, match_names
@@ -28,13 +26,8 @@ from ui.engine import Loaded
 DEFAULT_K = DEFAULTS.k
 
 
-def model_dir() -> Path:
-    """The model store folder: env RFM_MODEL_DIR, default ./models (read on every call)."""
-    return Path(os.environ.get("RFM_MODEL_DIR", "models"))
-
-
 def store() -> ModelStore:
-    """The shared model store (``model_dir``)."""
+    """The shared model store (core.config.model_dir)."""
     return ModelStore(model_dir())
 
 

@@ -161,3 +161,16 @@ def test_python_m_core_writes_the_csv_and_leaves_no_temporary_copy(tmp_path):
     ]
     assert result.stderr.splitlines()[-1] == f"wrote 2 rows to {out} (CSV)"
     assert list(temp.iterdir()) == []
+
+
+def test_the_model_store_folder_is_the_apps_unless_given(tmp_path, sample_model, capsys, monkeypatch):
+    """The CLI's --model-dir defaults to the folder the app and the API use (RFM_MODEL_DIR):
+    a model saved there is the one `score` finds; a --model-dir given wins."""
+    shared = tmp_path / "shared"
+    version = ModelStore(shared).save(sample_model, data_source="sample")
+    monkeypatch.setenv("RFM_MODEL_DIR", str(shared))
+    args = ["score", "--recency", "3", "--frequency", "5", "--monetary", "900", "--json"]
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["model_version"] == version
+    assert main([*args, "--model-dir", str(tmp_path / "empty")]) == 2
+    _one_error_line(capsys, "no current model")

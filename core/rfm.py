@@ -34,6 +34,7 @@ import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import ibis
 import ibis.expr.datatypes as dt
@@ -272,18 +273,12 @@ def read_mapped(
     return dataset, mapping, replace(reading, table=dataset.table, sentences=tuple(sentences), currency=code)
 
 
-def rfm_from_file(
-    path: str | os.PathLike,
-    options: ReadOptions | None = None,
-    *,
-    engine: str = "duckdb",
-    name: str | None = None,
-    con: ibis.BaseBackend | None = None,
-    session=None,
-) -> RFMResult:
-    """The one path from a file to RFM: ``open_source(...).rfm()`` (read, map, decide how
-    values read, clean, compute at the options' as-of). Raises the errors of core.errors."""
-    return open_source(path, options, engine=engine, name=name, con=con, session=session).rfm()
+def rfm_from_file(path: str | os.PathLike, options: ReadOptions | None = None, **opening: Any) -> RFMResult:
+    """The one path from a file to RFM: ``open_source(path, options, **opening).rfm()`` (read,
+    map, decide how values read, clean, compute at the options' as-of); ``opening``: the
+    keywords of open_source (engine, name, con, session, workbooks). Raises the errors of
+    core.errors."""
+    return open_source(path, options, **opening).rfm()
 
 
 # -- classify lines: one row per line ------------------------------------------------------
@@ -381,14 +376,10 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
 
     def grouped(lines: ibis.Table, country_range: bool = False) -> ibis.Table:
         """The lines grouped (materialised), with the country's range per group if asked."""
-        keys = dict(
-            invoice=lines.invoice,
-            customer=lines.customer,
-            invoice_ts=lines.invoice_ts,
-            date_blank=lines.date_blank,
-            failed_line=lines.failed_line,
-            line_value=lines.line_value.sign(),
-        )  # what the rules read of it: its sign
+        keys = {
+            name: lines[name] for name in ("invoice", "customer", "invoice_ts", "date_blank", "failed_line")
+        }
+        keys["line_value"] = lines.line_value.sign()  # what the rules read of it: its sign
         if mapping.status:
             keys["status"] = lines.status
         if mapping.country:

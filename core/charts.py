@@ -257,31 +257,21 @@ def segment_overview(profiles: pd.DataFrame, currency: str | None = None) -> go.
     colours = segment_colours(order["segment"])
     labels = [display_name(s) for s in order["segment"]]
     text = [f"{n:,} · {share:.0%} of revenue" for n, share in zip(order["customers"], order["revenue_share"])]
-    fig = go.Figure(
-        go.Bar(
-            x=order["customers"],
-            y=labels,
-            orientation="h",
-            text=text,
-            textposition="auto",
-            marker_color=[colours[s] for s in order["segment"]],
-            cliponaxis=False,
-            customdata=np.stack([order["revenue"], order["recency_mean"], order["frequency_mean"]], axis=1),
-            hovertemplate=(
-                "%{y}: %{x:,} customers<br>revenue "
-                + money_hover(currency, "customdata[0]")
-                + "<br>mean recency %{customdata[1]:,.0f} days<br>mean orders "
-                "%{customdata[2]:,.1f}<extra></extra>"
-            ),
-        )
-    )
-    fig.update_xaxes(title_text="customers", rangemode="tozero", tickformat=",")
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    return _layout(
-        fig,
-        height=_bar_height(len(order)),
-        title_text="Customers per segment",
-        margin=dict(l=10, r=10, t=50, b=40),
+    return horizontal_bars(
+        order["customers"],
+        labels,
+        [colours[s] for s in order["segment"]],
+        text,
+        customdata=np.stack([order["revenue"], order["recency_mean"], order["frequency_mean"]], axis=1),
+        hovertemplate=(
+            "%{y}: %{x:,} customers<br>revenue "
+            + money_hover(currency, "customdata[0]")
+            + "<br>mean recency %{customdata[1]:,.0f} days<br>mean orders "
+            "%{customdata[2]:,.1f}<extra></extra>"
+        ),
+        x_title="customers",
+        title="Customers per segment",
+        cliponaxis=False,
     )
 
 
@@ -431,35 +421,54 @@ def named_segment_bars(profiles: pd.DataFrame, currency: str | None = None) -> g
         f"{n:,} · {share:.0%} of revenue"
         for n, share in zip(profiles["customers"], profiles["revenue_share"])
     ]
+    return horizontal_bars(
+        profiles["customers"],
+        profiles["rfm_segment"],
+        [colours[s] for s in profiles["rfm_segment"]],
+        text,
+        customdata=profiles[["revenue"]].to_numpy(),
+        hovertemplate=(
+            "%{y}: %{x:,} customers<br>revenue " + money_hover(currency, "customdata[0]") + "<extra></extra>"
+        ),
+        x_title="customers",
+        title="Customers per named segment",
+        cliponaxis=False,
+    )
+
+
+def horizontal_bars(
+    x,
+    y,
+    colours: list[str],
+    text: list[str],
+    *,
+    customdata,
+    hovertemplate: str,
+    x_title: str,
+    title: str,
+    cliponaxis: bool | None = None,
+) -> go.Figure:
+    """One horizontal bar per segment, the first on top, labelled with ``text`` (inside the bar
+    or beside it); names are never cut and the height grows with the bars. ``cliponaxis``:
+    False lets a label stand past the axis's end; None leaves plotly's default."""
     fig = go.Figure(
         go.Bar(
-            x=profiles["customers"],
-            y=profiles["rfm_segment"],
+            x=x,
+            y=y,
             orientation="h",
             text=text,
             textposition="auto",
-            cliponaxis=False,
-            marker_color=[colours[s] for s in profiles["rfm_segment"]],
-            customdata=profiles[["revenue"]].to_numpy(),
-            hovertemplate=(
-                "%{y}: %{x:,} customers<br>revenue "
-                + money_hover(currency, "customdata[0]")
-                + "<extra></extra>"
-            ),
+            marker_color=colours,
+            customdata=customdata,
+            hovertemplate=hovertemplate,
+            cliponaxis=cliponaxis,
         )
     )
-    fig.update_xaxes(title_text="customers", rangemode="tozero", tickformat=",")
+    fig.update_xaxes(title_text=x_title, rangemode="tozero", tickformat=",")
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(
-        fig,
-        height=_bar_height(len(profiles)),
-        title_text="Customers per named segment",
-        margin=dict(l=10, r=10, t=50, b=40),
+        fig, height=110 + 34 * max(len(y), 1), title_text=title, margin=dict(l=10, r=10, t=50, b=40)
     )
-
-
-def _bar_height(bars: int) -> int:
-    return 110 + 34 * max(bars, 1)
 
 
 def display_name(name) -> str:

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts import money_hover, named_colours
+from core.charts import horizontal_bars, money_hover, named_colours
 
 ACTUAL, PREDICTED = "#1f78b4", "#ff7f00"
 
@@ -118,26 +118,19 @@ def segment_value_bars(by_segment: pd.DataFrame, currency: str | None = None) ->
     """Mean CLV per named segment (from core.clv.value_by_segment), P(alive) in the label."""
     colours = named_colours(by_segment["rfm_segment"])
     text = [f"{p:.0%} alive" for p in by_segment["p_alive"]]
-    fig = go.Figure(
-        go.Bar(
-            x=by_segment["clv_mean"],
-            y=by_segment["rfm_segment"],
-            orientation="h",
-            text=text,
-            textposition="auto",
-            marker_color=[colours[s] for s in by_segment["rfm_segment"]],
-            customdata=by_segment[["customers", "p_alive"]].to_numpy(),
-            hovertemplate=(
-                "%{y}: mean CLV " + money_hover(currency) + " over %{customdata[0]:,} "
-                "customers, mean P(alive) %{customdata[1]:.0%}<extra></extra>"
-            ),
-        )
+    return horizontal_bars(
+        by_segment["clv_mean"],
+        by_segment["rfm_segment"],
+        [colours[s] for s in by_segment["rfm_segment"]],
+        text,
+        customdata=by_segment[["customers", "p_alive"]].to_numpy(),
+        hovertemplate=(
+            "%{y}: mean CLV " + money_hover(currency) + " over %{customdata[0]:,} "
+            "customers, mean P(alive) %{customdata[1]:.0%}<extra></extra>"
+        ),
+        x_title="mean CLV" + (f" ({currency})" if currency else ""),
+        title="Lifetime value per named segment",
     )
-    fig.update_xaxes(
-        title_text="mean CLV" + (f" ({currency})" if currency else ""), rangemode="tozero", tickformat=","
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    return _layout(fig, "Lifetime value per named segment", height=110 + 34 * max(len(by_segment), 1))
 
 
 def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:

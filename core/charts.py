@@ -7,11 +7,12 @@ the result of ``sample_points`` and say on the page when it sampled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.basedatatypes import BaseTraceType
 from plotly.subplots import make_subplots
 
 from core.clustering import FEATURES, base_name
@@ -71,40 +72,43 @@ def _layout(fig: go.Figure, height: int = 380, **kwargs) -> go.Figure:
     return fig
 
 
+def _feature_subplots(log: bool) -> go.Figure:
+    """Three side-by-side subplots, one per R/F/M feature, titled with its label."""
+    return make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+
+
+def _one_trace_per_feature(
+    rfm: pd.DataFrame, log: bool, trace: Callable[[str, np.ndarray], BaseTraceType]
+) -> go.Figure:
+    """``trace(feature, values)`` for recency, frequency and monetary, each in its own subplot."""
+    fig = _feature_subplots(log)
+    for i, feature in enumerate(FEATURES, start=1):
+        fig.add_trace(trace(feature, _values(rfm[feature], log)), row=1, col=i)
+    return fig
+
+
 def rfm_histograms(rfm: pd.DataFrame, log: bool = False, bins: int = 40) -> go.Figure:
     """Three histograms: customers by recency, frequency and monetary."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
-    for i, feature in enumerate(FEATURES, start=1):
-        fig.add_trace(
-            go.Histogram(
-                x=_values(rfm[feature], log),
-                nbinsx=bins,
-                name=feature,
-                marker_color="#1f6f8b",
-                showlegend=False,
-            ),
-            row=1,
-            col=i,
-        )
-        fig.update_yaxes(title_text="customers" if i == 1 else None, row=1, col=i)
+    fig = _one_trace_per_feature(
+        rfm,
+        log,
+        lambda feature, values: go.Histogram(
+            x=values, nbinsx=bins, name=feature, marker_color="#1f6f8b", showlegend=False
+        ),
+    )
+    fig.update_yaxes(title_text="customers", row=1, col=1)
     return _layout(fig, title_text="Distribution of R, F, M")
 
 
 def rfm_boxes(rfm: pd.DataFrame, log: bool = False) -> go.Figure:
     """Three box plots (with outlier points) of recency, frequency and monetary."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
-    for i, feature in enumerate(FEATURES, start=1):
-        fig.add_trace(
-            go.Box(
-                y=_values(rfm[feature], log),
-                name=feature,
-                boxpoints="outliers",
-                marker_color="#1f6f8b",
-                showlegend=False,
-            ),
-            row=1,
-            col=i,
-        )
+    fig = _one_trace_per_feature(
+        rfm,
+        log,
+        lambda feature, values: go.Box(
+            y=values, name=feature, boxpoints="outliers", marker_color="#1f6f8b", showlegend=False
+        ),
+    )
     return _layout(fig, title_text="Spread and outliers of R, F, M")
 
 
@@ -220,7 +224,7 @@ def segment_violins(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
     """Violin plots of R, F and M per segment (pass at most MAX_POINTS rows)."""
     names = sorted(segmented["segment"].dropna().unique(), key=_segment_order)
     colours = segment_colours(names)
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+    fig = _feature_subplots(log)
     for i, feature in enumerate(FEATURES, start=1):
         for name in names:
             part = segmented[segmented["segment"] == name]

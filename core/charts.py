@@ -152,6 +152,7 @@ def cluster_metric_charts(table: pd.DataFrame, recommended_k: int | None = None)
         ("davies_bouldin", "Davies-Bouldin (lower: better)"),
     )
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in metrics])
+    chosen = table[table["k"] == recommended_k]  # no row when no k is recommended, or it was not tried
     for i, (column, _) in enumerate(metrics, start=1):
         fig.add_trace(
             go.Scatter(
@@ -165,12 +166,11 @@ def cluster_metric_charts(table: pd.DataFrame, recommended_k: int | None = None)
             row=1,
             col=i,
         )
-        if recommended_k is not None and recommended_k in set(table["k"]):
-            y = float(table.loc[table["k"] == recommended_k, column].iloc[0])
+        if not chosen.empty:
             fig.add_trace(
                 go.Scatter(
                     x=[recommended_k],
-                    y=[y],
+                    y=[float(chosen[column].iloc[0])],
                     mode="markers",
                     showlegend=False,
                     name="recommended",

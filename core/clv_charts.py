@@ -3,6 +3,8 @@ report (no streamlit here). Inputs are the plain frames core.clv returns."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -133,27 +135,34 @@ def segment_value_bars(by_segment: pd.DataFrame, currency: str | None = None) ->
     )
 
 
+def _actual_vs_predicted(trace, frame: pd.DataFrame, x: str, *, actual: dict, predicted: dict) -> list:
+    """A backtest's two traces (``trace``: go.Bar, or go.Scatter in lines mode) of the frame's
+    ``actual`` and ``predicted`` columns over its ``x`` column, each named after its column;
+    ``actual`` and ``predicted``: each trace's own settings (colour, hover)."""
+    return [
+        trace(x=frame[x], y=frame[name], name=name, **own)
+        for name, own in (("actual", actual), ("predicted", predicted))
+    ]
+
+
 def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
     """Mean purchases after the cut, actual vs predicted, by repeat purchases before it."""
     fig = go.Figure(
-        [
-            go.Bar(
-                x=by_frequency["repeat_purchases"],
-                y=by_frequency["actual"],
-                name="actual",
+        _actual_vs_predicted(
+            go.Bar,
+            by_frequency,
+            "repeat_purchases",
+            actual=dict(
                 marker_color=ACTUAL,
                 customdata=by_frequency["customers"],
                 hovertemplate="%{x} repeat purchases (%{customdata:,} customers): %{y:.2f} "
                 "purchases on average<extra>actual</extra>",
             ),
-            go.Bar(
-                x=by_frequency["repeat_purchases"],
-                y=by_frequency["predicted"],
-                name="predicted",
+            predicted=dict(
                 marker_color=PREDICTED,
                 hovertemplate="%{x} repeat purchases: %{y:.2f} expected<extra>predicted</extra>",
             ),
-        ]
+        )
     )
     fig.update_xaxes(title_text="repeat purchases before the cut", type="category")
     fig.update_yaxes(title_text="purchases after the cut, per customer")
@@ -168,24 +177,18 @@ def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
 def backtest_cumulative(cumulative: pd.DataFrame) -> go.Figure:
     """Cumulative purchases week by week after the cut, actual vs predicted."""
     fig = go.Figure(
-        [
-            go.Scatter(
-                x=cumulative["week"],
-                y=cumulative["actual"],
-                name="actual",
-                mode="lines",
-                line=dict(color=ACTUAL),
-                hovertemplate="week %{x}: %{y:,} purchases<extra>actual</extra>",
+        _actual_vs_predicted(
+            functools.partial(go.Scatter, mode="lines"),
+            cumulative,
+            "week",
+            actual=dict(
+                line=dict(color=ACTUAL), hovertemplate="week %{x}: %{y:,} purchases<extra>actual</extra>"
             ),
-            go.Scatter(
-                x=cumulative["week"],
-                y=cumulative["predicted"],
-                name="predicted",
-                mode="lines",
+            predicted=dict(
                 line=dict(color=PREDICTED, dash="dash"),
                 hovertemplate="week %{x}: %{y:,.0f} expected<extra>predicted</extra>",
             ),
-        ]
+        )
     )
     fig.update_xaxes(title_text="weeks after the cut")
     fig.update_yaxes(title_text="purchases since the cut (cumulative)", tickformat=",")

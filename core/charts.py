@@ -7,11 +7,12 @@ the result of ``sample_points`` and say on the page when it sampled.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.basedatatypes import BaseTraceType
 from plotly.subplots import make_subplots
 
 from core.clustering import FEATURES, base_name
@@ -71,40 +72,43 @@ def _layout(fig: go.Figure, height: int = 380, **kwargs) -> go.Figure:
     return fig
 
 
+def _feature_subplots(log: bool) -> go.Figure:
+    """Three side-by-side subplots, one per R/F/M feature, titled with its label."""
+    return make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+
+
+def _one_trace_per_feature(
+    rfm: pd.DataFrame, log: bool, trace: Callable[[str, np.ndarray], BaseTraceType]
+) -> go.Figure:
+    """``trace(feature, values)`` for recency, frequency and monetary, each in its own subplot."""
+    fig = _feature_subplots(log)
+    for i, feature in enumerate(FEATURES, start=1):
+        fig.add_trace(trace(feature, _values(rfm[feature], log)), row=1, col=i)
+    return fig
+
+
 def rfm_histograms(rfm: pd.DataFrame, log: bool = False, bins: int = 40) -> go.Figure:
     """Three histograms: customers by recency, frequency and monetary."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
-    for i, feature in enumerate(FEATURES, start=1):
-        fig.add_trace(
-            go.Histogram(
-                x=_values(rfm[feature], log),
-                nbinsx=bins,
-                name=feature,
-                marker_color="#1f6f8b",
-                showlegend=False,
-            ),
-            row=1,
-            col=i,
-        )
-        fig.update_yaxes(title_text="customers" if i == 1 else None, row=1, col=i)
+    fig = _one_trace_per_feature(
+        rfm,
+        log,
+        lambda feature, values: go.Histogram(
+            x=values, nbinsx=bins, name=feature, marker_color="#1f6f8b", showlegend=False
+        ),
+    )
+    fig.update_yaxes(title_text="customers", row=1, col=1)
     return _layout(fig, title_text="Distribution of R, F, M")
 
 
 def rfm_boxes(rfm: pd.DataFrame, log: bool = False) -> go.Figure:
     """Three box plots (with outlier points) of recency, frequency and monetary."""
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
-    for i, feature in enumerate(FEATURES, start=1):
-        fig.add_trace(
-            go.Box(
-                y=_values(rfm[feature], log),
-                name=feature,
-                boxpoints="outliers",
-                marker_color="#1f6f8b",
-                showlegend=False,
-            ),
-            row=1,
-            col=i,
-        )
+    fig = _one_trace_per_feature(
+        rfm,
+        log,
+        lambda feature, values: go.Box(
+            y=values, name=feature, boxpoints="outliers", marker_color="#1f6f8b", showlegend=False
+        ),
+    )
     return _layout(fig, title_text="Spread and outliers of R, F, M")
 
 
@@ -148,6 +152,7 @@ def cluster_metric_charts(table: pd.DataFrame, recommended_k: int | None = None)
         ("davies_bouldin", "Davies-Bouldin (lower: better)"),
     )
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in metrics])
+    chosen = table[table["k"] == recommended_k]  # no row when no k is recommended, or it was not tried
     for i, (column, _) in enumerate(metrics, start=1):
         fig.add_trace(
             go.Scatter(
@@ -161,12 +166,11 @@ def cluster_metric_charts(table: pd.DataFrame, recommended_k: int | None = None)
             row=1,
             col=i,
         )
-        if recommended_k is not None and recommended_k in set(table["k"]):
-            y = float(table.loc[table["k"] == recommended_k, column].iloc[0])
+        if not chosen.empty:
             fig.add_trace(
                 go.Scatter(
                     x=[recommended_k],
-                    y=[y],
+                    y=[float(chosen[column].iloc[0])],
                     mode="markers",
                     showlegend=False,
                     name="recommended",
@@ -220,7 +224,7 @@ def segment_violins(segmented: pd.DataFrame, log: bool = True) -> go.Figure:
     """Violin plots of R, F and M per segment (pass at most MAX_POINTS rows)."""
     names = sorted(segmented["segment"].dropna().unique(), key=_segment_order)
     colours = segment_colours(names)
-    fig = make_subplots(rows=1, cols=3, subplot_titles=[_label(f, log) for f in FEATURES])
+    fig = _feature_subplots(log)
     for i, feature in enumerate(FEATURES, start=1):
         for name in names:
             part = segmented[segmented["segment"] == name]
@@ -257,31 +261,21 @@ def segment_overview(profiles: pd.DataFrame, currency: str | None = None) -> go.
     colours = segment_colours(order["segment"])
     labels = [display_name(s) for s in order["segment"]]
     text = [f"{n:,} · {share:.0%} of revenue" for n, share in zip(order["customers"], order["revenue_share"])]
-    fig = go.Figure(
-        go.Bar(
-            x=order["customers"],
-            y=labels,
-            orientation="h",
-            text=text,
-            textposition="auto",
-            marker_color=[colours[s] for s in order["segment"]],
-            cliponaxis=False,
-            customdata=np.stack([order["revenue"], order["recency_mean"], order["frequency_mean"]], axis=1),
-            hovertemplate=(
-                "%{y}: %{x:,} customers<br>revenue "
-                + money_hover(currency, "customdata[0]")
-                + "<br>mean recency %{customdata[1]:,.0f} days<br>mean orders "
-                "%{customdata[2]:,.1f}<extra></extra>"
-            ),
-        )
-    )
-    fig.update_xaxes(title_text="customers", rangemode="tozero", tickformat=",")
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    return _layout(
-        fig,
-        height=_bar_height(len(order)),
-        title_text="Customers per segment",
-        margin=dict(l=10, r=10, t=50, b=40),
+    return horizontal_bars(
+        order["customers"],
+        labels,
+        [colours[s] for s in order["segment"]],
+        text,
+        customdata=np.stack([order["revenue"], order["recency_mean"], order["frequency_mean"]], axis=1),
+        hovertemplate=(
+            "%{y}: %{x:,} customers<br>revenue "
+            + money_hover(currency, "customdata[0]")
+            + "<br>mean recency %{customdata[1]:,.0f} days<br>mean orders "
+            "%{customdata[2]:,.1f}<extra></extra>"
+        ),
+        x_title="customers",
+        title="Customers per segment",
+        cliponaxis=False,
     )
 
 
@@ -431,35 +425,54 @@ def named_segment_bars(profiles: pd.DataFrame, currency: str | None = None) -> g
         f"{n:,} · {share:.0%} of revenue"
         for n, share in zip(profiles["customers"], profiles["revenue_share"])
     ]
+    return horizontal_bars(
+        profiles["customers"],
+        profiles["rfm_segment"],
+        [colours[s] for s in profiles["rfm_segment"]],
+        text,
+        customdata=profiles[["revenue"]].to_numpy(),
+        hovertemplate=(
+            "%{y}: %{x:,} customers<br>revenue " + money_hover(currency, "customdata[0]") + "<extra></extra>"
+        ),
+        x_title="customers",
+        title="Customers per named segment",
+        cliponaxis=False,
+    )
+
+
+def horizontal_bars(
+    x,
+    y,
+    colours: list[str],
+    text: list[str],
+    *,
+    customdata,
+    hovertemplate: str,
+    x_title: str,
+    title: str,
+    cliponaxis: bool | None = None,
+) -> go.Figure:
+    """One horizontal bar per segment, the first on top, labelled with ``text`` (inside the bar
+    or beside it); names are never cut and the height grows with the bars. ``cliponaxis``:
+    False lets a label stand past the axis's end; None leaves plotly's default."""
     fig = go.Figure(
         go.Bar(
-            x=profiles["customers"],
-            y=profiles["rfm_segment"],
+            x=x,
+            y=y,
             orientation="h",
             text=text,
             textposition="auto",
-            cliponaxis=False,
-            marker_color=[colours[s] for s in profiles["rfm_segment"]],
-            customdata=profiles[["revenue"]].to_numpy(),
-            hovertemplate=(
-                "%{y}: %{x:,} customers<br>revenue "
-                + money_hover(currency, "customdata[0]")
-                + "<extra></extra>"
-            ),
+            marker_color=colours,
+            customdata=customdata,
+            hovertemplate=hovertemplate,
+            cliponaxis=cliponaxis,
         )
     )
-    fig.update_xaxes(title_text="customers", rangemode="tozero", tickformat=",")
+    fig.update_xaxes(title_text=x_title, rangemode="tozero", tickformat=",")
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _layout(
-        fig,
-        height=_bar_height(len(profiles)),
-        title_text="Customers per named segment",
-        margin=dict(l=10, r=10, t=50, b=40),
+        fig, height=110 + 34 * max(len(y), 1), title_text=title, margin=dict(l=10, r=10, t=50, b=40)
     )
-
-
-def _bar_height(bars: int) -> int:
-    return 110 + 34 * max(bars, 1)
 
 
 def display_name(name) -> str:

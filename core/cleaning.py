@@ -45,6 +45,19 @@ class Rule:
     order_level: bool = False
 
 
+# What two rules each keep: the lines whose column holds a value, is above 0, or matches a pattern.
+def _present(column: str) -> Callable[[ibis.Table, CleaningConfig], ibis.BooleanValue]:
+    return lambda t, c: t[column].notnull()
+
+
+def _positive(column: str) -> Callable[[ibis.Table, CleaningConfig], ibis.BooleanValue]:
+    return lambda t, c: t[column] > 0
+
+
+def _matching(column: str, pattern: str) -> Callable[[ibis.Table, CleaningConfig], ibis.BooleanValue]:
+    return lambda t, c: t[column].re_search(pattern)
+
+
 RULES: dict[str, Rule] = {
     r.name: r
     for r in (
@@ -52,14 +65,14 @@ RULES: dict[str, Rule] = {
             "missing_customer",
             "Missing customer ID",
             "lines with no customer ID",
-            lambda t, c: t.customer_id.notnull(),
+            _present("customer_id"),
             order_level=True,
         ),
         Rule(
             "unparseable_date",
             "Unparseable date",
             "lines whose date is empty or does not parse",
-            lambda t, c: t.invoice_ts.notnull(),
+            _present("invoice_ts"),
             order_level=True,
         ),
         Rule(
@@ -88,14 +101,14 @@ RULES: dict[str, Rule] = {
             "quantity_not_positive",
             "Quantity <= 0",
             "returns and zero-quantity lines",
-            lambda t, c: t.quantity > 0,
+            _positive("quantity"),
             needs="quantity",
         ),
         Rule(
             "price_not_positive",
             "Price <= 0",
             "free items and price corrections",
-            lambda t, c: t.price > 0,
+            _positive("price"),
             needs="price",
         ),
         Rule(
@@ -109,7 +122,7 @@ RULES: dict[str, Rule] = {
             "invoice_not_six_digits",
             "Invoice not six digits",
             "cancellations (C...) and adjustments (A...)",
-            lambda t, c: t.invoice.re_search(INVOICE_PATTERN),
+            _matching("invoice", INVOICE_PATTERN),
             needs="invoice",
             order_level=True,
         ),
@@ -117,7 +130,7 @@ RULES: dict[str, Rule] = {
             "stock_code_not_product",
             "Stock code not a product",
             "postage, manual, discount, bank charges and other non-product codes",
-            lambda t, c: t.product.re_search(STOCK_CODE_PATTERN),
+            _matching("product", STOCK_CODE_PATTERN),
             needs="product",
         ),
     )

@@ -577,24 +577,12 @@ def _add_clv_parser(sub) -> None:
 
     p = sub.add_parser("clv", help="expected purchases, P(alive) and lifetime value per customer")
     _add_data_args(p)
-    p.add_argument(
-        "--weeks",
-        type=float,
-        default=CLV.weeks,
-        help=f"horizon of expected purchases in weeks (default {CLV.weeks:g})",
-    )
-    p.add_argument(
-        "--months",
-        type=int,
-        default=CLV.months,
-        help=f"horizon of the lifetime value in months (default {CLV.months})",
-    )
-    p.add_argument(
-        "--discount",
-        type=float,
-        default=CLV.discount,
-        help=f"monthly discount rate (default {CLV.discount:g} = 1 %% a month)",
-    )
+    for knob, kind, what in (  # each flag: the CLVConfig field of its name, with its default
+        ("weeks", float, f"horizon of expected purchases in weeks (default {CLV.weeks:g})"),
+        ("months", int, f"horizon of the lifetime value in months (default {CLV.months})"),
+        ("discount", float, f"monthly discount rate (default {CLV.discount:g} = 1 %% a month)"),
+    ):
+        p.add_argument(f"--{knob}", type=kind, default=getattr(CLV, knob), help=what)
     p.add_argument(
         "--backtest",
         action="store_true",

@@ -34,6 +34,7 @@ from __future__ import annotations
 import datetime as _dt
 import math
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import numpy as np
@@ -170,8 +171,22 @@ def maximum_likelihood(negative_ll, start: np.ndarray, what: str) -> np.ndarray:
     return res.x
 
 
+def _learned() -> Any:
+    """A field the fit sets: None until then, and no argument of the constructor."""
+    return field(default=None, init=False)
+
+
 @dataclass
-class BetaGeoModel:
+class _FittedModel:
+    """What each model's fit learns besides its parameters: ``log_likelihood_``, the fit's
+    total log-likelihood, and ``customers_``, how many customers it was fitted on."""
+
+    log_likelihood_: float | None = _learned()
+    customers_: int | None = _learned()
+
+
+@dataclass
+class BetaGeoModel(_FittedModel):
     """BG/NBD: fit on (frequency, recency, age) in one time unit, then predict in that unit.
 
     Learned: ``r_``, ``alpha_`` (purchase rates ~ Gamma(r, alpha)), ``a_``, ``b_`` (dropout
@@ -179,12 +194,10 @@ class BetaGeoModel:
     ``customers_``. ``expected_purchases`` and ``p_alive`` refuse an unfitted model.
     """
 
-    r_: float | None = field(default=None, init=False)
-    alpha_: float | None = field(default=None, init=False)
-    a_: float | None = field(default=None, init=False)
-    b_: float | None = field(default=None, init=False)
-    log_likelihood_: float | None = field(default=None, init=False)
-    customers_: int | None = field(default=None, init=False)
+    r_: float | None = _learned()
+    alpha_: float | None = _learned()
+    a_: float | None = _learned()
+    b_: float | None = _learned()
 
     def fit(self, frequency, recency, age) -> BetaGeoModel:
         """Maximum likelihood (FHL 2005, eq. 6, in log space). ``frequency``: repeat
@@ -309,19 +322,17 @@ def _dropout_odds(r, alpha, a, b, x, t_x, big_t) -> np.ndarray:
 
 
 @dataclass
-class GammaGammaModel:
+class GammaGammaModel(_FittedModel):
     """Gamma-Gamma spend model, fitted on the customers with a repeat purchase and spend > 0.
 
     Learned: ``p_``, ``q_``, ``gamma_``, ``log_likelihood_``, ``customers_`` (fitted on),
     ``zero_spend_`` (repeat customers left out because their mean repeat spend is 0).
     """
 
-    p_: float | None = field(default=None, init=False)
-    q_: float | None = field(default=None, init=False)
-    gamma_: float | None = field(default=None, init=False)
-    log_likelihood_: float | None = field(default=None, init=False)
-    customers_: int | None = field(default=None, init=False)
-    zero_spend_: int | None = field(default=None, init=False)
+    p_: float | None = _learned()
+    q_: float | None = _learned()
+    gamma_: float | None = _learned()
+    zero_spend_: int | None = _learned()
 
     def fit(self, frequency, spend) -> GammaGammaModel:
         """Maximum likelihood (Fader & Hardie 2013, in log space) over customers with

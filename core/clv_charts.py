@@ -3,11 +3,13 @@ report (no streamlit here). Inputs are the plain frames core.clv returns."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from core.charts import money_hover, named_colours
+from core.charts import horizontal_bars, money_hover, named_colours
 
 ACTUAL, PREDICTED = "#1f78b4", "#ff7f00"
 
@@ -118,49 +120,49 @@ def segment_value_bars(by_segment: pd.DataFrame, currency: str | None = None) ->
     """Mean CLV per named segment (from core.clv.value_by_segment), P(alive) in the label."""
     colours = named_colours(by_segment["rfm_segment"])
     text = [f"{p:.0%} alive" for p in by_segment["p_alive"]]
-    fig = go.Figure(
-        go.Bar(
-            x=by_segment["clv_mean"],
-            y=by_segment["rfm_segment"],
-            orientation="h",
-            text=text,
-            textposition="auto",
-            marker_color=[colours[s] for s in by_segment["rfm_segment"]],
-            customdata=by_segment[["customers", "p_alive"]].to_numpy(),
-            hovertemplate=(
-                "%{y}: mean CLV " + money_hover(currency) + " over %{customdata[0]:,} "
-                "customers, mean P(alive) %{customdata[1]:.0%}<extra></extra>"
-            ),
-        )
+    return horizontal_bars(
+        by_segment["clv_mean"],
+        by_segment["rfm_segment"],
+        [colours[s] for s in by_segment["rfm_segment"]],
+        text,
+        customdata=by_segment[["customers", "p_alive"]].to_numpy(),
+        hovertemplate=(
+            "%{y}: mean CLV " + money_hover(currency) + " over %{customdata[0]:,} "
+            "customers, mean P(alive) %{customdata[1]:.0%}<extra></extra>"
+        ),
+        x_title="mean CLV" + (f" ({currency})" if currency else ""),
+        title="Lifetime value per named segment",
     )
-    fig.update_xaxes(
-        title_text="mean CLV" + (f" ({currency})" if currency else ""), rangemode="tozero", tickformat=","
-    )
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    return _layout(fig, "Lifetime value per named segment", height=110 + 34 * max(len(by_segment), 1))
+
+
+def _actual_vs_predicted(trace, frame: pd.DataFrame, x: str, *, actual: dict, predicted: dict) -> list:
+    """A backtest's two traces (``trace``: go.Bar, or go.Scatter in lines mode) of the frame's
+    ``actual`` and ``predicted`` columns over its ``x`` column, each named after its column;
+    ``actual`` and ``predicted``: each trace's own settings (colour, hover)."""
+    return [
+        trace(x=frame[x], y=frame[name], name=name, **own)
+        for name, own in (("actual", actual), ("predicted", predicted))
+    ]
 
 
 def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
     """Mean purchases after the cut, actual vs predicted, by repeat purchases before it."""
     fig = go.Figure(
-        [
-            go.Bar(
-                x=by_frequency["repeat_purchases"],
-                y=by_frequency["actual"],
-                name="actual",
+        _actual_vs_predicted(
+            go.Bar,
+            by_frequency,
+            "repeat_purchases",
+            actual=dict(
                 marker_color=ACTUAL,
                 customdata=by_frequency["customers"],
                 hovertemplate="%{x} repeat purchases (%{customdata:,} customers): %{y:.2f} "
                 "purchases on average<extra>actual</extra>",
             ),
-            go.Bar(
-                x=by_frequency["repeat_purchases"],
-                y=by_frequency["predicted"],
-                name="predicted",
+            predicted=dict(
                 marker_color=PREDICTED,
                 hovertemplate="%{x} repeat purchases: %{y:.2f} expected<extra>predicted</extra>",
             ),
-        ]
+        )
     )
     fig.update_xaxes(title_text="repeat purchases before the cut", type="category")
     fig.update_yaxes(title_text="purchases after the cut, per customer")
@@ -175,24 +177,18 @@ def backtest_by_frequency(by_frequency: pd.DataFrame) -> go.Figure:
 def backtest_cumulative(cumulative: pd.DataFrame) -> go.Figure:
     """Cumulative purchases week by week after the cut, actual vs predicted."""
     fig = go.Figure(
-        [
-            go.Scatter(
-                x=cumulative["week"],
-                y=cumulative["actual"],
-                name="actual",
-                mode="lines",
-                line=dict(color=ACTUAL),
-                hovertemplate="week %{x}: %{y:,} purchases<extra>actual</extra>",
+        _actual_vs_predicted(
+            functools.partial(go.Scatter, mode="lines"),
+            cumulative,
+            "week",
+            actual=dict(
+                line=dict(color=ACTUAL), hovertemplate="week %{x}: %{y:,} purchases<extra>actual</extra>"
             ),
-            go.Scatter(
-                x=cumulative["week"],
-                y=cumulative["predicted"],
-                name="predicted",
-                mode="lines",
+            predicted=dict(
                 line=dict(color=PREDICTED, dash="dash"),
                 hovertemplate="week %{x}: %{y:,.0f} expected<extra>predicted</extra>",
             ),
-        ]
+        )
     )
     fig.update_xaxes(title_text="weeks after the cut")
     fig.update_yaxes(title_text="purchases since the cut (cumulative)", tickformat=",")

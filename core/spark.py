@@ -258,15 +258,16 @@ def compute_rfm_file(
 # -- text dates, as DuckDB reads them ----------------------------------------------------
 # Each DuckDB strptime code: the digits it reads (greedy and never giving back, hence Java's
 # possessive quantifiers) and the Spark pattern letter for that field.
+_ONE_OR_TWO_DIGITS = r"(\d{1,2}+)"
 _STRPTIME_FIELDS = {
     "%Y": (r"(\d{1,4}+)", "y"),
-    "%y": (r"(\d{1,2}+)", "yy"),
-    "%m": (r"(\d{1,2}+)", "M"),
-    "%d": (r"(\d{1,2}+)", "d"),
-    "%H": (r"(\d{1,2}+)", "H"),
-    "%M": (r"(\d{1,2}+)", "m"),
-    "%S": (r"(\d{1,2}+)", "s"),
-    "%I": (r"(\d{1,2}+)", "h"),
+    "%y": (_ONE_OR_TWO_DIGITS, "yy"),
+    "%m": (_ONE_OR_TWO_DIGITS, "M"),
+    "%d": (_ONE_OR_TWO_DIGITS, "d"),
+    "%H": (_ONE_OR_TWO_DIGITS, "H"),
+    "%M": (_ONE_OR_TWO_DIGITS, "m"),
+    "%S": (_ONE_OR_TWO_DIGITS, "s"),
+    "%I": (_ONE_OR_TWO_DIGITS, "h"),
     "%b": (r"([A-Za-z]{3})", "MMM"),
     "%p": (r"([AaPp][Mm])", "a"),
 }

@@ -14,6 +14,7 @@ sheet part's bytes, as they are inflated, to a ``SheetSink`` (core.excel_pieces)
 
 from __future__ import annotations
 
+import functools
 import posixpath
 import re
 import struct
@@ -237,12 +238,8 @@ def _scan_sheet_xml(path: Path, display: str, info, what: str, pieces: SheetSink
     bounded = cell_bounded_bytes()
     count_cells = info is None or info.file_size > bounded
     extent = _CellExtent(display, what)
-    stats = _scan_part(
-        path,
-        display,
-        info,
-        what,
-        MAX_SHEET_XML_BYTES,
+    scan = functools.partial(_scan_part, path, display, info, what, MAX_SHEET_XML_BYTES)
+    stats = scan(
         row_tag=b"<row",
         cell_tag=b"<c" if count_cells else None,
         read_dimension=True,
@@ -251,24 +248,13 @@ def _scan_sheet_xml(path: Path, display: str, info, what: str, pieces: SheetSink
     )
     if not extent.exact and extent.last_column * MAX_ROWS > MAX_CELLS:
         # a wide sheet: its rectangle depends on its last row, found by reading every reference
-        _scan_part(
-            path, display, info, what, MAX_SHEET_XML_BYTES, extent=_CellExtent(display, what, every=True)
-        )
+        scan(extent=_CellExtent(display, what, every=True))
     if count_cells or stats.rows > MAX_ROWS:
         return stats
     if stats.inflated_bytes > bounded:  # the zip directory understated the size: count them
         if pieces is not None:
             pieces.fail()
-        return _scan_part(
-            path,
-            display,
-            info,
-            what,
-            MAX_SHEET_XML_BYTES,
-            row_tag=b"<row",
-            cell_tag=b"<c",
-            read_dimension=True,
-        )
+        return scan(row_tag=b"<row", cell_tag=b"<c", read_dimension=True)
     return PartStats(stats.inflated_bytes, stats.rows, stats.inflated_bytes // MIN_XML_CELL_BYTES)
 
 

@@ -48,11 +48,11 @@ def migration_view(
     settings: session.Settings,
     lens_key: str,
     grid_json: str,
+    _raw,
+    _model,
     from_date: dt.datetime,
     to_date: dt.datetime,
     cut_points: str,
-    _raw,
-    _model,
 ) -> pd.DataFrame:
     """customer_id, from_segment, to_segment and R/F/M at ``to_date`` (core.movement.migration)."""
     history = _history(name, settings, _raw)
@@ -66,10 +66,11 @@ def migration_view(
     )
 
 
-def current_month_ends(lens_key: str, grid: dict, model):
-    """Month-end sizes under the lens: NAMED (with this grid) or a model's key."""
+def _view_arguments(lens_key: str, grid: dict, model) -> tuple:
+    """The views' leading arguments: the loaded file (by its content hash; its bytes are not
+    hashed), the analysis settings and the lens (the grid as sorted JSON; the model unhashed)."""
     src = files.source()
-    return month_end_view(
+    return (
         src.content_hash,
         src.name,
         files.settings(),
@@ -78,6 +79,11 @@ def current_month_ends(lens_key: str, grid: dict, model):
         src.raw,
         model,
     )
+
+
+def current_month_ends(lens_key: str, grid: dict, model):
+    """Month-end sizes under the lens: NAMED (with this grid) or a model's key."""
+    return month_end_view(*_view_arguments(lens_key, grid, model))
 
 
 def current_migration(
@@ -89,16 +95,4 @@ def current_migration(
     cut_points: str = movement.DEFAULT_CUT_POINTS,
 ):
     """Every customer's move between the dates under the lens (cut_points: see migration)."""
-    src = files.source()
-    return migration_view(
-        src.content_hash,
-        src.name,
-        files.settings(),
-        lens_key,
-        json.dumps(grid, sort_keys=True),
-        from_date,
-        to_date,
-        cut_points,
-        src.raw,
-        model,
-    )
+    return migration_view(*_view_arguments(lens_key, grid, model), from_date, to_date, cut_points)

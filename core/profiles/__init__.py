@@ -53,6 +53,27 @@ class ValueBasis:
 
 
 @dataclass(frozen=True)
+class IdentityColumns:
+    """The customer's columns ([identity]): an ``id`` (placeholders are a missing customer), an
+    ``email`` used where the ID is a placeholder or blank, ``names`` for the implausible-ID check."""
+
+    id: str | None = None
+    email: str | None = None
+    names: str | None = None
+
+
+@dataclass(frozen=True)
+class TimeColumns:
+    """The columns combined into one timestamp ([time]): the ``date``, the ``time`` of day and the
+    time ``zone`` (each in its own column), and a strptime ``format`` (None: decided from the values)."""
+
+    date: str | None = None
+    time: str | None = None
+    zone: str | None = None
+    format: str | None = None
+
+
+@dataclass(frozen=True)
 class Profile:
     """One platform's export, as its TOML file says (see the module docstring)."""
 
@@ -61,13 +82,8 @@ class Profile:
     signature: tuple[str, ...]
     roles: Mapping[str, str]
     value: ValueBasis
-    id_column: str | None = None
-    email_column: str | None = None
-    names_column: str | None = None
-    date_column: str | None = None
-    time_column: str | None = None
-    zone_column: str | None = None
-    date_format: str | None = None
+    identity: IdentityColumns = field(default_factory=IdentityColumns)
+    time: TimeColumns = field(default_factory=TimeColumns)
     sales: tuple[str, ...] = ()
     not_sales: tuple[str, ...] = ()  # (with the gate's values that are never sales)
     gate_column: str | None = None
@@ -112,13 +128,8 @@ def _profile(name: str, data: dict) -> Profile:
             value.get("alternative"),
             (only["column"], tuple(only["values"])) if only else None,
         ),
-        id_column=ident.get("id"),
-        email_column=ident.get("email"),
-        names_column=ident.get("names"),
-        date_column=time.get("date"),
-        time_column=time.get("time"),
-        zone_column=time.get("zone"),
-        date_format=time.get("format"),
+        identity=IdentityColumns(ident.get("id"), ident.get("email"), ident.get("names")),
+        time=TimeColumns(time.get("date"), time.get("time"), time.get("zone"), time.get("format")),
         sales=tuple(statuses.get("sales", ())),
         not_sales=tuple(statuses.get("not_sales", ())) + tuple(gate.get("not_sales", ())),
         gate_column=gate.get("column"),
@@ -237,10 +248,10 @@ def read_profile(
     elif not user.get("customer"):
         customer, table, said = identity.settle(
             table,
-            id_column=found(profile.id_column),
-            email_column=found(profile.email_column)
+            id_column=found(profile.identity.id),
+            email_column=found(profile.identity.email)
             or (found(profile.roles.get("customer")) if _is_email(profile.roles.get("customer")) else None),
-            names_column=found(profile.names_column),
+            names_column=found(profile.identity.names),
             plain_column=roles.get("customer") or None,
             invoice=roles.get("invoice") or None,
             source=source,
@@ -252,20 +263,20 @@ def read_profile(
 
     # -- when (the profile's own date column given back, as the Data page does, is read the
     # profile's way: its format, time and zone) -----------------------------------------------
-    date = found(profile.date_column)
-    if profile.date_column and user.get("date") in (None, date):
+    date = found(profile.time.date)
+    if profile.time.date and user.get("date") in (None, date):
         if date is None:  # not in the signature, and not in this file
             raise ProfileError(
                 f"{source}: {profile.title} dates are in the column "
-                f"'{profile.date_column}', which the file does not have; choose "
+                f"'{profile.time.date}', which the file does not have; choose "
                 "the date column (command line: --date COLUMN)"
             )
         stamp, table, said = values.combine_date_time(
             table,
             date,
-            found(profile.time_column),
-            found(profile.zone_column),
-            profile.date_format,
+            found(profile.time.time),
+            found(profile.time.zone),
+            profile.time.format,
             source=source,
             date_format=date_format,
         )

@@ -12,7 +12,7 @@ import core.profiles as profiles_module
 from core import values
 from core.errors import ConfigError
 from core.options import parse_given_date
-from core.profiles import Profile, ProfileError, ValueBasis, read_profile
+from core.profiles import Profile, ProfileError, TimeColumns, ValueBasis, read_profile
 
 
 def test_readings_answer_for_the_columns_they_were_decided_on(duck):
@@ -54,7 +54,7 @@ def test_a_profile_column_outside_its_signature_that_the_file_lacks_is_refused(
         signature=("Order", "Email"),
         roles={"invoice": "Order", "customer": "Email", "date": "Created"},
         value=ValueBasis("Grand Total", "order_total"),
-        date_column="Created",
+        time=TimeColumns(date="Created"),
     )
     monkeypatch.setattr(profiles_module, "profiles", lambda: {"till": profile})
     columns = {"Order": ["1"], "Email": ["a@example.com"], "Created": ["2024-04-02"], "Grand Total": ["9.50"]}

@@ -9,6 +9,7 @@ cp1252, latin-1) is read through a streamed UTF-8 copy in a private temporary fo
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import re
@@ -140,8 +141,12 @@ def marks_in_text(path: str | os.PathLike, marks: Sequence[str]) -> tuple[str, .
     only cannot hold a mark that is not): a mark absent here is in no value of the file, so
     no query over the file need look for it."""
     raw = {mark: mark.encode("utf-8") for mark in marks}
-    # A compiled literal searches bytes faster than ``in`` does (half the time for 'CHF').
-    left = {mark: re.compile(re.escape(text)) for mark, text in raw.items()}
+    # One byte ('$') is found by memchr, six times faster than by a compiled literal; a longer
+    # mark by a compiled literal, faster than ``find`` (half the time for 'CHF').
+    left = {
+        mark: (functools.partial(_holds_byte, text) if len(text) == 1 else re.compile(re.escape(text)).search)
+        for mark, text in raw.items()
+    }
     overlap = max((len(text) for text in raw.values()), default=1) - 1  # a mark across blocks
     tail = b""
     with open(path, "rb") as fh:
@@ -150,12 +155,16 @@ def marks_in_text(path: str | os.PathLike, marks: Sequence[str]) -> tuple[str, .
             ascii_only = data.isascii()
             for mark in [
                 mark
-                for mark, pattern in left.items()
-                if (raw[mark].isascii() or not ascii_only) and pattern.search(data)
+                for mark, found in left.items()
+                if (raw[mark].isascii() or not ascii_only) and found(data)
             ]:
                 del left[mark]
             tail = data[len(data) - overlap :] if overlap else b""
     return tuple(mark for mark in marks if mark not in left)
+
+
+def _holds_byte(byte: bytes, data: bytes) -> bool:
+    return data.find(byte) >= 0
 
 
 def _utf8_copy(path: Path, encoding: str, tempdir: tempfile.TemporaryDirectory) -> Path:

@@ -282,6 +282,8 @@ def test_marks_in_text_finds_each_mark_once_even_across_blocks(tmp_path, monkeyp
     assert core.io.marks_in_text(path, ("€", "£", "CHF", "$")) == ()
     path.write_bytes("name\nCaf\u00e9 \u00a3 2\n".encode())  # not ASCII: '£' is looked for
     assert core.io.marks_in_text(path, ("€", "£")) == ("£",)
+    path.write_bytes(b"amount\n12.50\n$3\n")  # one byte, in the second block only
+    assert core.io.marks_in_text(path, ("CHF", "$")) == ("$",)
 
 
 def test_currency_marks_outside_the_values_state_no_currency(tmp_path):

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from core.config import DEFAULTS
+from core.config import DEFAULTS, model_dir
 from core.errors import ConfigError, SegmentationError, engine_failure
 
 EXIT_USAGE = 2
@@ -38,8 +38,6 @@ _ROLES = ("customer", "date", "invoice", "quantity", "price", "amount", "status"
 
 def _add_model_dir_arg(p: argparse.ArgumentParser) -> None:
     """--model-dir, defaulting to the app's store (core.config.model_dir)."""
-    from core.config import model_dir
-
     p.add_argument(
         "--model-dir",
         default=str(model_dir()),

@@ -8,7 +8,9 @@ stage it needs; none re-derives an earlier one:
                                      line-level rule each line fails
     group_orders(lines, source)      one row per group of an order's lines: order blanks
                                      filled, order-level rules, failed / returned
-    customer_aggregates(orders, ...) one row per customer: lines removed per rule, kept
+    line_counts(orders, rules)       what became of the lines: kept, netted, removed per
+                                     rule, filled from their order (the audit's counts)
+    customer_aggregates(orders, ...) one row per customer with a kept or netted line: kept
                                      purchases, first / last purchase, values
     rfm_from_aggregates(agg, as_of)  one row per customer with a kept line: R, F, M
 
@@ -401,8 +403,6 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
         return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
 
     orders = grouped(lines)
-    filled, order_line = ibis.literal(False), ibis.literal(False)
-    fills: dict = {}
     if mapping.invoice and _may_fill(orders, mapping):  # else the window would change nothing
         untested = customer_rule_first(source)
         if mapping.country or untested:
@@ -422,7 +422,11 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
         fills, filled, order_line = fill_from_order(
             orders, blanks, (orders.amount_blank, orders.amount_max) if mapping.amount else None
         )
-    orders = orders.mutate(filled=filled, order_line=order_line, **fills)
+        # Materialised: whatever reads the groups after (the audit's counts, the customers)
+        # would otherwise run the window again.
+        orders = orders.mutate(filled=filled, order_line=order_line, **fills).cache()
+    else:
+        orders = orders.mutate(filled=ibis.literal(False), order_line=ibis.literal(False))
     orders = orders.mutate(customer_id=customer_id(orders.customer))
     if until is not None:
         orders = orders.filter(orders.invoice_ts <= ibis.literal(until))
@@ -514,16 +518,19 @@ def _may_fill(orders: ibis.Table, mapping: ColumnMapping) -> bool:
     (``order_fields``) or both a blank and a given amount, every field stays as it is and no
     row is filled or an order line. Online Retail exports leave whole invoices without a
     customer, so this is false there and the window per invoice (a group-by and a join back)
-    is not run.
+    is not run. Asked as: is there a group blank in a field whose invoice has a group given
+    in it (a semi-join per field, which stops at the first; cheaper than a group per invoice).
     """
     invoiced = orders.filter(orders.invoice.notnull())
     pairs = [(blank, ~blank) for blank in order_fields(invoiced, mapping).values()]
     if mapping.amount:
         pairs.append((invoiced.amount_blank, invoiced.amount_max.notnull()))
-    per_order = invoiced.group_by("invoice").aggregate(
-        may=functools.reduce(lambda a, b: a | b, [blank.any() & given.any() for blank, given in pairs])
-    )
-    return bool(query.first_row(per_order.aggregate(any=per_order.may.any()))["any"])
+
+    def invoices(where: ibis.BooleanValue) -> ibis.Table:
+        return invoiced.filter(where).select("invoice")
+
+    both = [invoices(blank).semi_join(invoices(given), "invoice") for blank, given in pairs]
+    return bool(query.rows(ibis.union(*both).limit(1)))
 
 
 def purchase_key(orders: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
@@ -534,27 +541,66 @@ def purchase_key(orders: ibis.Table, mapping: ColumnMapping) -> ibis.Column:
 
 
 # -- customer aggregates: one row per customer ----------------------------------------------
-def customer_aggregates(orders: ibis.Table, rules: Sequence[Rule] = (), by: Sequence[str] = ()) -> ibis.Table:
-    """One row per customer (per ``by`` columns and customer), from ``group_orders`` rows.
+def customer_aggregates(orders: ibis.Table, by: Sequence[str] = ()) -> ibis.Table:
+    """One row per customer (per ``by`` columns and customer) with a kept or a netted line,
+    from ``group_orders`` rows (removed lines never move R, F or M: ``line_counts`` counts them).
 
-    Columns: customer_id, the ``by`` columns, kept_lines, filled_lines, returned_lines,
-    removed_1 .. removed_n (lines removed by each of ``rules``, in order, returns netted
-    left out), first_ts and last_ts (first and last kept purchase), frequency (distinct kept
-    purchases), purchases_value (the kept lines' exact sum) and returns_value (the netted
-    returns' sum, NULL without any).
+    Columns: customer_id, the ``by`` columns, kept_lines, returned_lines, first_ts and
+    last_ts (first and last kept purchase), frequency (distinct kept purchases),
+    purchases_value (the kept lines' exact sum) and returns_value (the netted returns' sum,
+    NULL without any).
     """
+    counted = orders.filter((orders.failed == 0) | orders.returned)
+    kept = counted.failed == 0
+    return counted.group_by([*by, "customer_id"]).aggregate(
+        kept_lines=counted.lines.sum(where=kept).fill_null(0),
+        returned_lines=counted.lines.sum(where=counted.returned).fill_null(0),
+        first_ts=counted.invoice_ts.min(where=kept),
+        last_ts=counted.invoice_ts.max(where=kept),
+        frequency=counted.purchase.nunique(where=kept),
+        purchases_value=counted.value.sum(where=kept),
+        returns_value=counted.value.sum(where=counted.returned),
+    )
+
+
+@dataclass(frozen=True)
+class LineCounts:
+    """What became of the lines of ``group_orders`` rows: kept, netted as returns, removed by
+    each rule (in order; returns netted left out), filled from their order; and the first and
+    last kept purchase (None without any)."""
+
+    kept: int
+    returned: int
+    removed: tuple[int, ...]
+    filled: int
+    first: _dt.datetime | None
+    last: _dt.datetime | None
+
+
+def line_counts(orders: ibis.Table, rules: Sequence[Rule]) -> LineCounts:
+    """``LineCounts`` of ``group_orders`` rows over ``rules`` (one query: a row per outcome)."""
     kept = orders.failed == 0
-    removed = {f"removed_{i + 1}": (orders.failed == i + 1) & ~orders.returned for i in range(len(rules))}
-    return orders.group_by([*by, "customer_id"]).aggregate(
-        kept_lines=orders.lines.sum(where=kept).fill_null(0),
-        filled_lines=orders.filled_lines.sum().fill_null(0),
-        returned_lines=orders.lines.sum(where=orders.returned).fill_null(0),
-        **{name: orders.lines.sum(where=cond).fill_null(0) for name, cond in removed.items()},
-        first_ts=orders.invoice_ts.min(where=kept),
-        last_ts=orders.invoice_ts.max(where=kept),
-        frequency=orders.purchase.nunique(where=kept),
-        purchases_value=orders.value.sum(where=kept),
-        returns_value=orders.value.sum(where=orders.returned),
+    rows = query.rows(
+        orders.group_by(["failed", "returned"]).aggregate(
+            lines=orders.lines.sum(),
+            filled=orders.filled_lines.sum(),
+            first=orders.invoice_ts.min(where=kept),
+            last=orders.invoice_ts.max(where=kept),
+        )
+    )
+    kept_rows = [row for row in rows if row["failed"] == 0]
+    firsts = [row["first"] for row in kept_rows if row["first"] is not None]
+    lasts = [row["last"] for row in kept_rows if row["last"] is not None]
+    return LineCounts(
+        kept=sum(int(row["lines"]) for row in kept_rows),
+        returned=sum(int(row["lines"]) for row in rows if row["returned"]),
+        removed=tuple(
+            sum(int(row["lines"]) for row in rows if row["failed"] == i + 1 and not row["returned"])
+            for i in range(len(rules))
+        ),
+        filled=sum(int(row["filled"] or 0) for row in rows),
+        first=min(firsts) if firsts else None,
+        last=max(lasts) if lasts else None,
     )
 
 
@@ -599,30 +645,18 @@ def compute_rfm(
         lines = classify_lines(source)
         orders = group_orders(lines, source, until)
         # The line scan runs once (in group_orders); the rest works on the (few) groups.
-        if mapping.status:  # read twice (status counts): the window runs once
+        if mapping.status:  # read three times (status counts, line counts, customers)
             orders = orders.cache()
-        aggregates = customer_aggregates(orders, rules).cache()
+        counts = line_counts(orders, rules)
         status_values = status_counts(orders, cleaning) if mapping.status else ()
-    except values.UNHELD_ERRORS as exc:  # a line value or a total past what VALUE holds
+    except values.UNHELD_ERRORS as exc:  # a line value past what VALUE holds
         raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
     except READ_ERRORS as exc:  # the scan reached a bad row the reader's first look did not see
         raise scan_error(dataset, exc) from exc
-    totals = query.first_row(
-        aggregates.aggregate(
-            rows_kept=aggregates.kept_lines.sum(),
-            returned=aggregates.returned_lines.sum(),
-            filled=aggregates.filled_lines.sum(),
-            customers=(aggregates.kept_lines > 0).sum(),
-            first=aggregates.first_ts.min(),
-            last=aggregates.last_ts.max(),
-            **{f"removed_{i + 1}": aggregates[f"removed_{i + 1}"].sum() for i in range(len(rules))},
-        )
-    )
     removed = read_removals(dataset.total_rows, source.duplicates) + tuple(
-        (r.name, r.label, int(totals[f"removed_{i + 1}"] or 0)) for i, r in enumerate(rules)
+        (rule.name, rule.label, n) for rule, n in zip(rules, counts.removed, strict=True)
     )
-    rows_out = int(totals["rows_kept"] or 0)
-    returned = int(totals["returned"] or 0)
+    rows_out, returned = counts.kept, counts.returned
     line_value = (
         f"amount column '{mapping.amount}'"
         if mapping.amount
@@ -632,9 +666,9 @@ def compute_rfm(
         rows_in=rows_out + returned + sum(n for *_, n in removed),
         removed=removed,
         rows_out=rows_out,
-        customers_out=int(totals["customers"] or 0),
+        customers_out=0,  # set below: the customers with a kept line are the RFM table's rows
         returns_netted=returned,
-        filled_from_order=int(totals["filled"] or 0),
+        filled_from_order=counts.filled,
         status_values=status_values,
         readings=tuple(source.readings.lines()),
         line_value=line_value,
@@ -653,17 +687,21 @@ def compute_rfm(
             f"{dataset.name}: no valid rows left after cleaning; '{label}' removed {n:,} of "
             f"{audit.rows_in:,} rows; check the column mapping or switch that rule off"
         )
-    last = naive_utc(totals["last"])
+    last = naive_utc(counts.last)
     if as_of is None:
         as_of = last
     elif as_of < last:  # as the data stood then: clean and count only the lines up to as_of
         return compute_rfm(source, as_of, until=as_of)
-    table = query.arrow(rfm_from_aggregates(aggregates, as_of).select(*RFM_COLUMNS))
+    try:
+        table = query.arrow(rfm_from_aggregates(customer_aggregates(orders), as_of).select(*RFM_COLUMNS))
+    except values.UNHELD_ERRORS as exc:  # a customer's total past what VALUE holds
+        raise values.unheld_value_error(dataset, lines, exc) or scan_error(dataset, exc) from exc
+    audit = replace(audit, customers_out=table.num_rows)
     return RFMResult(
         table=table,
         audit=audit,
         as_of=as_of,
-        first_purchase=naive_utc(totals["first"]),
+        first_purchase=naive_utc(counts.first),
         last_purchase=last,
         readings=source.readings,
         mapping=mapping,

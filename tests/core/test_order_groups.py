@@ -258,7 +258,14 @@ def test_a_blank_country_alone_is_counted_as_filled_from_its_invoice(tmp_path, m
 
 # -- the stages' grains and columns, on a file worked out by hand ----------------------------
 def test_each_stage_has_its_grain_and_columns(tmp_path):
-    from core.rfm import classify_lines, customer_aggregates, group_orders, open_source, rfm_from_aggregates
+    from core.rfm import (
+        classify_lines,
+        customer_aggregates,
+        group_orders,
+        line_counts,
+        open_source,
+        rfm_from_aggregates,
+    )
 
     path = tmp_path / "retail.csv"
     path.write_text(
@@ -320,21 +327,23 @@ def test_each_stage_has_its_grain_and_columns(tmp_path):
         ("17852", "536366", "12-02 09:00", 0, False, 1, 1, 2.55),  # customer from its order
     ]
 
-    customers = customer_aggregates(orders, source.rules).to_pyarrow().to_pylist()
-    by_id = {r["customer_id"]: r for r in customers}  # one row per customer
+    customers = customer_aggregates(orders).to_pyarrow().to_pylist()
+    by_id = {r["customer_id"]: r for r in customers}  # one row per customer with a kept line
     assert len(customers) == 3
-    assert (by_id["17850"]["kept_lines"], by_id["17850"]["returned_lines"], by_id["17850"]["removed_5"]) == (
-        2,
-        1,
-        0,
-    )  # a netted return is not 'removed'
+    assert (by_id["17850"]["kept_lines"], by_id["17850"]["returned_lines"]) == (2, 1)
     assert float(by_id["17850"]["returns_value"]) == -1.85
-    assert (by_id["17851"]["removed_9"], by_id["17852"]["filled_lines"]) == (1, 1)
+    assert by_id["17852"]["kept_lines"] == 2  # with the line that took its customer from its order
     assert [by_id[c]["frequency"] for c in ("17850", "17851", "17852")] == [1, 1, 1]
     assert float(by_id["17852"]["purchases_value"]) == 9.95
 
+    counts = line_counts(orders, source.rules)  # what became of the lines, one query
+    assert (counts.kept, counts.returned, counts.filled) == (5, 1, 1)
+    # a netted return is not 'removed'; POST removed by rule 9
+    assert counts.removed == (0, 0, 0, 0, 0, 0, 0, 0, 1)
+    assert (f"{counts.first:%m-%d %H:%M}", f"{counts.last:%m-%d %H:%M}") == ("12-01 08:26", "12-03 10:00")
+
     as_of = dt.datetime(2010, 12, 3, 10, 0)
-    rfm = rfm_from_aggregates(customer_aggregates(orders, source.rules), as_of)
+    rfm = rfm_from_aggregates(customer_aggregates(orders), as_of)
     # 17850: 2 days 1:34 before the as-of, 19.00 - 1.85; 17852: 1 day 1:00 before
     assert rfm.to_pyarrow().to_pylist() == [
         {"customer_id": "17850", "recency": 2, "frequency": 1, "monetary": 17.15},

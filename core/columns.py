@@ -498,8 +498,11 @@ def customer_text(col: ibis.Column) -> ibis.Column:
 def customer_id(col: ibis.Column) -> ibis.Column:
     """``customer_text`` with placeholder IDs ('0', '-1', 'guest', 'n/a', ...) as NULL: a
     missing customer, never a customer (core.identity)."""
-    from core.identity import customer_key
+    from core.identity import customer_key, placeholder_numbers
 
+    kind = col.type()
+    if kind.is_floating() or kind.is_integer():  # a placeholder by its value: text written once
+        return col.isin(placeholder_numbers()).ifelse(ibis.null("string"), customer_text(col))
     return customer_key(customer_text(col))
 
 

@@ -39,6 +39,18 @@ def customer_key(text: ibis.Column) -> ibis.Column:
     return is_placeholder(text).ifelse(ibis.null("string"), text)
 
 
+def placeholder_numbers() -> list[float]:
+    """The placeholder IDs that are numbers (0 and -1): the values a number column holds for
+    them, since its IDs are written as whole numbers without '.0' (core.columns.customer_text)."""
+    numbers = set()
+    for text in PLACEHOLDER_IDS:
+        try:
+            numbers.add(float(text))
+        except ValueError:
+            continue
+    return sorted(numbers)
+
+
 def _text(table: ibis.Table, column: str) -> ibis.Column:
     from core.columns import customer_text
 

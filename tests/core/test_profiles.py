@@ -141,6 +141,28 @@ def test_placeholder_ids_are_a_missing_customer_without_a_profile(tmp_path, duck
     assert dict((n, k) for n, _, k in result.audit.removed)["missing_customer"] == 4
 
 
+@pytest.mark.parametrize("id_type", ["DOUBLE", "BIGINT"])
+def test_placeholder_ids_in_a_number_column_are_a_missing_customer(id_type, tmp_path, duck):
+    # A Parquet export whose customer column holds numbers: 0, -0.0 and -1 are the
+    # placeholders '0' and '-1'; 17, 18 and (as a DOUBLE) 17.5 are customers.
+    records = [(17, "o1", "2024-01-01", 10.0), (0, "o2", "2024-01-02", 20.0), (-1, "o3", "2024-01-03", 30.0)]
+    records += [(18, "o4", "2024-01-06", 5.0), (-0.0, "o5", "2024-01-05", 40.0)]
+    if id_type == "DOUBLE":
+        records.append((17.5, "o6", "2024-01-04", 7.0))
+    rows = ", ".join(f"({c}::{id_type}, '{o}', DATE '{d}', {a})" for c, o, d, a in records)
+    path = tmp_path / "orders.parquet"
+    duck.raw_sql(
+        f"COPY (SELECT * FROM (VALUES {rows}) t(customer_id, order_id, order_date, amount)) "
+        f"TO '{path}' (FORMAT parquet)"
+    )
+    result = rfm_from_file(path, con=duck)
+    expected = {"17": (5, 1, 10.00), "18": (0, 1, 5.00)}
+    if id_type == "DOUBLE":
+        expected["17.5"] = (2, 1, 7.00)
+    assert exports.by_customer(result.rfm) == expected
+    assert dict((n, k) for n, _, k in result.audit.removed)["missing_customer"] == 3
+
+
 def test_placeholder_ids_fall_back_to_the_email_column_without_a_profile(tmp_path, duck):
     path = tmp_path / "shop.csv"
     path.write_text(

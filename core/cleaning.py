@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import ibis
 
-from core import query, statuses
+from core import patterns, query, statuses
 from core.columns import ColumnMapping
 from core.errors import ConfigError, DataValidationError
 
@@ -55,7 +55,7 @@ def _positive(column: str) -> Callable[[ibis.Table, CleaningConfig], ibis.Boolea
 
 
 def _matching(column: str, pattern: str) -> Callable[[ibis.Table, CleaningConfig], ibis.BooleanValue]:
-    return lambda t, c: t[column].re_search(pattern)
+    return lambda t, c: patterns.matches(t[column], pattern)
 
 
 RULES: dict[str, Rule] = {
@@ -273,7 +273,7 @@ def is_return(
     cond = (table.line_value < 0).fill_null(False)
     for rule in rules:
         if rule.name == "invoice_not_six_digits":
-            cond &= table.invoice.re_search(RETURN_INVOICE_PATTERN).fill_null(False)
+            cond &= patterns.matches(table.invoice, RETURN_INVOICE_PATTERN).fill_null(False)
         elif rule.name not in sign_rules:
             cond &= rule.keep(table, config).fill_null(False)
     return cond

@@ -13,6 +13,7 @@ becomes the *canonical* table, one row per line, with these columns (``to_canoni
     line_value   float64    the mapped amount (it wins), else quantity * price
     product      string     stock code (NULL when unmapped)
     country      string     (NULL when unmapped)
+    country_blank boolean   the country cell is empty (true when unmapped)
     status       string     payment / order status as written (NULL when unmapped)
     bad_number   boolean    a mapped amount/price/quantity has text that is not a number
     date_blank   boolean    the date cell is empty (an order's later line may leave it so)
@@ -47,6 +48,7 @@ CANONICAL = (
     "line_value",
     "product",
     "country",
+    "country_blank",
     "status",
     "bad_number",
     "date_blank",
@@ -533,9 +535,15 @@ def _text(col: ibis.Column) -> ibis.Column:
     return col.cast("string")
 
 
+def dates_as_stored(col: ibis.Column) -> bool:
+    """Whether a date column holds dates (a timestamp or date type), read as they are: a
+    line's invoice_ts is then NULL exactly when its date cell is blank."""
+    return col.type().is_timestamp() or col.type().is_date()
+
+
 def _timestamp(col: ibis.Column, reading: values.DateReading) -> ibis.Column:
     """The date column as a naive timestamp (UTC where the value had an offset)."""
-    if col.type().is_timestamp() or col.type().is_date():
+    if dates_as_stored(col):
         return col.cast(dt.Timestamp())
     return values.parse_date(col.cast("string"), reading)
 
@@ -603,16 +611,17 @@ def to_canonical(
     typed = table.select(
         customer=_trimmed(table[mapping.customer]),
         invoice_ts=_timestamp(_trimmed(table[mapping.date]), date_reading),
-        date_blank=_trimmed(table[mapping.date]).isnull(),
+        date_blank=values.blank(table[mapping.date]),
         invoice=_trimmed(table[mapping.invoice]) if mapping.invoice else null_text,
         quantity=quantity,
         price=price,
         amount=amount,
-        amount_blank=_trimmed(table[mapping.amount]).isnull() if mapping.amount else ibis.literal(True),
+        amount_blank=values.blank(table[mapping.amount]) if mapping.amount else ibis.literal(True),
         bad_number=bad_quantity | bad_price | bad_amount,
         status=_trimmed(table[mapping.status]).cast("string") if mapping.status else null_text,
         product=_trimmed(table[mapping.product]) if mapping.product else null_text,
         country=_trimmed(table[mapping.country]) if mapping.country else null_text,
+        country_blank=values.blank(table[mapping.country]) if mapping.country else ibis.literal(True),
         **{f"attribute_{i}": _trimmed(_text(table[c])) for i, c in enumerate(attributes)},
     )
     quantity, price = _finite(typed.quantity), _finite(typed.price)
@@ -627,6 +636,7 @@ def to_canonical(
         line_value=line_value,
         product=_text(typed.product),
         country=_text(typed.country),
+        country_blank=typed.country_blank,
         status=typed.status,
         bad_number=typed.bad_number,
         **{f"attribute_{i}": typed[f"attribute_{i}"] for i in range(len(attributes))},

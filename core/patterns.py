@@ -69,8 +69,8 @@ def glob_form(pattern: str) -> Globs | None:
 
 
 @ibis.udf.scalar.builtin(name="~~~")
-def _glob(value: str, pattern: str) -> bool:  # type: ignore[empty-body]
-    """DuckDB's GLOB operator (``value GLOB pattern``) as a function."""
+def glob(value: str, pattern: str) -> bool:  # type: ignore[empty-body]
+    """DuckDB's GLOB operator (``value GLOB pattern``) as a function (DuckDB only)."""
 
 
 def matches(value: ibis.StringValue, pattern: str) -> ibis.BooleanValue:
@@ -79,5 +79,5 @@ def matches(value: ibis.StringValue, pattern: str) -> ibis.BooleanValue:
     globs = glob_form(pattern)
     if globs is None or ibis.get_backend(value).name != "duckdb":
         return value.re_search(pattern)
-    test = _glob(value, globs.match)
-    return test & ~_glob(value, globs.refuse) if globs.refuse else test
+    test = glob(value, globs.match)
+    return test & ~glob(value, globs.refuse) if globs.refuse else test

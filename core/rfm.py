@@ -54,7 +54,15 @@ from core.cleaning import (
     status_counts,
     status_values_in,
 )
-from core.columns import RFM_COLUMNS, ColumnMapping, customer_id, decide_readings, resolve, to_canonical
+from core.columns import (
+    RFM_COLUMNS,
+    ColumnMapping,
+    customer_id,
+    dates_as_stored,
+    decide_readings,
+    resolve,
+    to_canonical,
+)
 from core.errors import ConfigError, DataValidationError, InputFileError
 from core.excel import WorkbookReader
 from core.io import READ_ERRORS, Dataset, marks_in_text, read_error_message, read_transactions
@@ -369,6 +377,8 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
     cleaning, mapping, rules = source.cleaning, source.mapping, source.rules
     net = cleaning.returns == "net"
     # What an unmapped role or a rule not in use would make constant is no key: it is added after.
+    # So is what other keys decide: with dates stored as dates, a blank date is a NULL timestamp.
+    stored = dates_as_stored(source.dataset.table[mapping.date])
     constants = dict(
         status=ibis.null("string"),
         country_blank=ibis.literal(True),
@@ -378,14 +388,14 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
 
     def grouped(lines: ibis.Table, country_range: bool = False) -> ibis.Table:
         """The lines grouped (materialised), with the country's range per group if asked."""
-        keys = {
-            name: lines[name] for name in ("invoice", "customer", "invoice_ts", "date_blank", "failed_line")
-        }
+        keys = {name: lines[name] for name in ("invoice", "customer", "invoice_ts", "failed_line")}
+        if not stored:  # else a blank date is a NULL invoice_ts, added after
+            keys["date_blank"] = lines.date_blank
         keys["line_value"] = lines.line_value.sign()  # what the rules read of it: its sign
         if mapping.status:
             keys["status"] = lines.status
         if mapping.country:
-            keys["country_blank"] = lines.country.isnull()
+            keys["country_blank"] = lines.country_blank
         if mapping.amount:
             keys["amount_blank"] = lines.amount_blank
         if net:  # the line-level half of a return; the order-level half below
@@ -400,7 +410,8 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
             aggregates.update(country_hi=lines.country.max(), country_lo=lines.country.min())
         # Materialised: DuckDB would otherwise run the line scan twice, once more for the window.
         out = lines.group_by(**keys).aggregate(**aggregates).cache()
-        return out.mutate(**{name: value for name, value in constants.items() if name not in keys})
+        derived = {"date_blank": out.invoice_ts.isnull()} if stored else {}
+        return out.mutate(**derived, **{name: value for name, value in constants.items() if name not in keys})
 
     orders = grouped(lines)
     if mapping.invoice and _may_fill(orders, mapping):  # else the window would change nothing
@@ -529,7 +540,8 @@ def _may_fill(orders: ibis.Table, mapping: ColumnMapping) -> bool:
     def invoices(where: ibis.BooleanValue) -> ibis.Table:
         return invoiced.filter(where).select("invoice")
 
-    both = [invoices(blank).semi_join(invoices(given), "invoice") for blank, given in pairs]
+    # The given side first: DuckDB hashes the right side, and blanks are the fewer.
+    both = [invoices(given).semi_join(invoices(blank), "invoice") for blank, given in pairs]
     return bool(query.rows(ibis.union(*both).limit(1)))
 
 

@@ -33,7 +33,7 @@ import duckdb
 import ibis
 import ibis.expr.datatypes as dt
 
-from core import query
+from core import patterns, query
 from core.errors import ConfigError, DataValidationError
 
 DECIMAL_CHOICES = (",", ".")
@@ -126,6 +126,22 @@ def try_strptime_tz(text: str, fmt: str) -> dt.Timestamp(timezone="UTC"):  # typ
 @ibis.udf.scalar.builtin(name="trim")
 def trim(text: str) -> str:  # type: ignore[empty-body]
     """SQL's plain TRIM of spaces (ibis's strip() trims a character list, ~1.5x slower)."""
+
+
+def blank(col: ibis.Column) -> ibis.BooleanValue:
+    """Whether a cell is empty: NULL, or text of blanks only (``trim(col).nullif('')`` is NULL).
+
+    On DuckDB a text that starts with an ASCII letter or digit is not blank by a GLOB on its
+    first character, and only the other texts are trimmed: TRIM reads and copies every text,
+    twice the time of the test over a column of countries.
+    """
+    if not col.type().is_string():
+        return col.isnull()
+    if ibis.get_backend(col).name != "duckdb":
+        return trim(col).nullif("").isnull()
+    return ibis.cases(
+        (col.isnull(), True), (patterns.glob(col, "[0-9A-Za-z]*"), False), else_=trim(col) == ""
+    )
 
 
 # Date parsers of backends without DuckDB's TRY_STRPTIME, by ibis backend name:

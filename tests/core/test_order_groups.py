@@ -256,6 +256,50 @@ def test_a_blank_country_alone_is_counted_as_filled_from_its_invoice(tmp_path, m
     assert _by_customer(result) == {"17851": (0, 1, 6.0), "17852": (1, 1, 9.95)}
 
 
+def test_blank_dates_and_countries_of_a_typed_file_are_filled_from_their_order(tmp_path, monkeypatch):
+    # A Parquet file whose dates are timestamps: a blank date is a NULL there, and the groups
+    # are not keyed on it (core.rfm.group_orders); countries are text with space-only blanks.
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ts = dt.datetime
+    rows = [  # invoice, stock code, quantity, date, price, customer, country
+        ("536365", "85123A", 6, ts(2010, 12, 1, 8, 26), 2.55, 17850.0, "United Kingdom"),
+        ("536365", "22633", 2, None, 1.85, 17850.0, "United Kingdom"),  # date from its order
+        ("536366", "22633", 4, None, 1.85, 17852.0, "United Kingdom"),  # no date in the order
+        ("536367", "22633", 3, ts(2010, 12, 3, 10, 0), 2.00, 17851.0, "France"),
+        ("536368", "22633", 1, ts(2010, 12, 3, 11, 0), 2.00, 17851.0, " France"),
+        ("536368", "85123A", 1, ts(2010, 12, 3, 11, 0), 2.55, 17851.0, "\u00a0"),  # blank country
+        ("536369", "22633", 1, ts(2010, 12, 3, 12, 0), 2.00, 17853.0, "\t"),  # a tab is no blank
+    ]
+    names = ["Invoice", "StockCode", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+    table = pa.table(
+        {name: [row[i] for row in rows] for i, name in enumerate(names)},
+        schema=pa.schema(
+            [
+                ("Invoice", pa.string()),
+                ("StockCode", pa.string()),
+                ("Quantity", pa.int64()),
+                ("InvoiceDate", pa.timestamp("us")),
+                ("Price", pa.float64()),
+                ("Customer ID", pa.float64()),
+                ("Country", pa.string()),
+            ]
+        ),
+    )
+    path = tmp_path / "retail.parquet"
+    pq.write_table(table, path)
+    result, fills = _rfm_counting_fills(path, monkeypatch, preset="online-retail")
+    assert fills == 1
+    # 536365's second line takes its date, 536368's second line its country
+    assert result.audit.filled_from_order == 2
+    assert dict((name, n) for name, _, n in result.audit.removed)["unparseable_date"] == 1
+    assert (result.audit.rows_in, result.audit.rows_out) == (7, 6)
+    # as of 2010-12-03 12:00; 17850: 6 x 2.55 + 2 x 1.85 = 19.00, 2 days 3:34 before;
+    # 17851: 3 x 2.00 and 2.00 + 2.55, two invoices
+    assert _by_customer(result) == {"17850": (2, 1, 19.0), "17851": (0, 2, 10.55), "17853": (0, 1, 2.0)}
+
+
 # -- the stages' grains and columns, on a file worked out by hand ----------------------------
 def test_each_stage_has_its_grain_and_columns(tmp_path):
     from core.rfm import (

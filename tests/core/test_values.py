@@ -7,6 +7,8 @@ import datetime as dt
 import ibis
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from core import values
 from core.errors import ConfigError, DataValidationError
@@ -276,3 +278,44 @@ def test_counts_weigh_every_line_whether_texts_repeat_or_not(duck, repeated):
         values.decide(t, ["v"], "d")
     reading = values.decide(t, ["v"], "d", decimal=",").date
     assert reading.reason == "ISO dates, 999 of 1,000 values"
+
+
+# -- a blank cell ------------------------------------------------------------------------------
+# DuckDB's TRIM takes spaces and Unicode space separators (no-break, ideographic, em spaces),
+# not tabs or line breaks: a cell of those is not blank, as before the cheap test.
+@pytest.mark.parametrize(
+    "text,is_blank",
+    [
+        (None, True),
+        ("", True),
+        ("   ", True),
+        ("\u00a0", True),
+        ("\u3000 \u2003", True),
+        ("\t", False),
+        ("\n", False),
+        ("DE", False),
+        (" DE", False),
+        ("\u00a0France", False),
+        ("é", False),
+        ("0", False),
+    ],
+)
+def test_a_blank_cell_is_empty_or_spaces_only(duck, text, is_blank):
+    t = ibis.memtable({"v": pd.Series([text], dtype="string")})
+    expr = t.select(b=values.blank(t.v))
+    assert "~~~" in str(ibis.to_sql(expr, dialect="duckdb"))  # the GLOB on the first character ran
+    assert duck.execute(expr)["b"].tolist() == [is_blank]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.none(), st.text(" \t\n\u00a0\u3000\u200baZ9é,", max_size=4)), min_size=1))
+def test_the_blank_test_answers_as_trimming_to_nothing(duck, texts):
+    t = ibis.memtable({"v": pd.Series(texts, dtype="string")})
+    got = duck.execute(t.select(fast=values.blank(t.v), trimmed=values.trim(t.v).nullif("").isnull()))
+    assert got["fast"].tolist() == got["trimmed"].tolist()
+
+
+def test_a_number_or_date_cell_is_blank_when_null(duck):
+    t = ibis.memtable({"n": [1.5, None], "d": [dt.datetime(2024, 1, 1), None]})
+    got = duck.execute(t.select(n=values.blank(t.n), d=values.blank(t.d)))
+    assert got["n"].tolist() == [False, True] and got["d"].tolist() == [False, True]

@@ -481,15 +481,16 @@ def _ours_at(rows: list[Row], fmt: str, wanted: int) -> tuple[Row | None, str]:
 # What was tried, printed beside a MISS (see bench/README.md, "Targets").
 TRIED = {
     "duckdb": "one scan grouping lines per order, rules on order fields per group, IDs as "
-    "text per group (a number ID's placeholders tested on the value), Arrow results without "
+    "text per group (a number ID's placeholders tested on the value), the rules' patterns "
+    "and blank cells tested by DuckDB GLOBs (core.patterns, core.values.blank; a quarter of "
+    "the regex's and TRIM's cost), dates stored as dates no group key, Arrow results without "
     "pandas, only ibis's DuckDB compiler loaded, the fill window and country aggregates only "
-    "when some order can take a value (a semi-join per field), the audit's counts in one small "
-    "query by outcome and the customers from kept lines only, a column-wise CSV writer, a "
-    "gen-0 collection every 20,000 allocations, gc.freeze() at exit; left: the per-line "
-    "audit and rules (stock-code regex about 0.5 s CPU and three trims about 0.15 s "
-    "CPU each at 10M; DuckDB's trim also strips U+00A0, so no cheaper exact form) "
-    "and ibis itself (0.3 s import and 0.15-0.2 s for its DuckDB backend, about 0.03 s "
-    "compiling each query)",
+    "when some order can take a value (a semi-join per field), the classified groups "
+    "materialised once with the eight columns the counts and the customers read, the audit's "
+    "counts in one small query by outcome, a column-wise CSV writer, a gen-0 collection every "
+    "20,000 allocations, gc.freeze() at exit; left: the imports (ibis 0.3 s, its DuckDB "
+    "backend 0.1-0.15 s, pyarrow with numpy 0.13 s for the Arrow results: about 0.5 s more "
+    "than DuckDB's own) and about 0.02-0.03 s of ibis compiling each query",
     "notebook": "imports cut (only ibis's DuckDB compiler), no pandas on the command line, "
     "cheaper value readers; for CSV the text is parsed twice, for the value-reading "
     "decision over every value and for the scan; parsing the mapped columns once "

@@ -73,11 +73,16 @@ def glob(value: str, pattern: str) -> bool:  # type: ignore[empty-body]
     """DuckDB's GLOB operator (``value GLOB pattern``) as a function (DuckDB only)."""
 
 
+def has_glob(value: ibis.Value) -> bool:
+    """Whether the engine ``value`` runs on has ``glob`` (DuckDB)."""
+    return ibis.get_backend(value).name == "duckdb"
+
+
 def matches(value: ibis.StringValue, pattern: str) -> ibis.BooleanValue:
     """Whether ``value`` matches the regular expression ``pattern`` (NULL for NULL): as GLOBs
     on DuckDB where ``glob_form`` has them, else as the regular expression."""
     globs = glob_form(pattern)
-    if globs is None or ibis.get_backend(value).name != "duckdb":
+    if globs is None or not has_glob(value):
         return value.re_search(pattern)
     test = glob(value, globs.match)
     return test & ~glob(value, globs.refuse) if globs.refuse else test

@@ -433,8 +433,9 @@ def group_orders(lines: ibis.Table, source: Source, until: _dt.datetime | None =
         fills, filled, order_line = fill_from_order(
             orders, blanks, (orders.amount_blank, orders.amount_max) if mapping.amount else None
         )
-        # Materialised: whatever reads the groups after (the audit's counts, the customers)
-        # would otherwise run the window again.
+        # Materialised: whatever reads the groups after (the status check below, then each
+        # consumer's queries: RFM, movement, campaign, lookup) would otherwise run the window
+        # again.
         orders = orders.mutate(filled=filled, order_line=order_line, **fills).cache()
     else:
         orders = orders.mutate(filled=ibis.literal(False), order_line=ibis.literal(False))

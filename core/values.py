@@ -137,7 +137,7 @@ def blank(col: ibis.Column) -> ibis.BooleanValue:
     """
     if not col.type().is_string():
         return col.isnull()
-    if ibis.get_backend(col).name != "duckdb":
+    if not patterns.has_glob(col):
         return trim(col).nullif("").isnull()
     return ibis.cases(
         (col.isnull(), True), (patterns.glob(col, "[0-9A-Za-z]*"), False), else_=trim(col) == ""
